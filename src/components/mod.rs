@@ -1,0 +1,9 @@
+//! Reusable presentational components. They take owned props and callbacks; data loading and
+//! effects belong to the views.
+
+pub mod markdown;
+pub mod message;
+pub mod nav;
+
+pub use markdown::Markdown;
+pub use message::MessageBubble;

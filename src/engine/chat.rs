@@ -1,0 +1,465 @@
+//! The conversation engine: turns "send this", "regenerate that", "edit and resend" into store
+//! writes and a streamed provider request, so that nothing the user wrote or received is lost.
+//!
+//! The user message is saved before the request starts; the assistant message is saved as
+//! `streaming` at once, its text is persisted at a bounded rate while deltas arrive, and it ends
+//! `complete`, `interrupted` (Stop, Ctrl-C, app exit) or `error` with the engine's sentence.
+//! Callers get every delta through `on_update` and decide how often to repaint.
+
+use std::time::Duration;
+
+use futures_channel::oneshot;
+use futures_util::future::{select, Either, FutureExt};
+
+use crate::engine::error::{Error, Result};
+use crate::engine::model::*;
+use crate::engine::providers::openai::{
+    is_context_overflow, ChatRequest, OpenAiClient, StreamEvent, WireMessage,
+};
+use crate::engine::rt;
+use crate::engine::store::api::StoreClient;
+
+/// Default budget when the user has not said how large the model's context is.
+pub const DEFAULT_CONTEXT_TOKENS: u32 = 32_768;
+/// Title given to new conversations until the first exchange names them.
+pub const NEW_CONVERSATION_TITLE: &str = "New chat";
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How often streamed text is written to the database while a reply arrives.
+    pub persist_every: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            persist_every: Duration::from_millis(250),
+        }
+    }
+}
+
+/// What a caller sees while a reply streams.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatUpdate {
+    /// The user message (new or edited) and the empty assistant message were saved.
+    Started { user: Option<Message>, assistant: Message },
+    Content { message_id: Id, text: String },
+    Reasoning { message_id: Id, text: String },
+    /// The assistant message in its final state (complete, interrupted or error).
+    Finished { message: Message },
+}
+
+/// Cancels a running reply: Stop in the UI, Ctrl-C in the CLI. Dropping it cancels too.
+pub struct StopHandle(Option<oneshot::Sender<()>>);
+
+impl StopHandle {
+    pub fn stop(mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub struct StopSignal(oneshot::Receiver<()>);
+
+pub fn stop_pair() -> (StopHandle, StopSignal) {
+    let (tx, rx) = oneshot::channel();
+    (StopHandle(Some(tx)), StopSignal(rx))
+}
+
+/// Everything a reply needs from the conversation's settings.
+pub struct ReplyContext<'a> {
+    pub store: &'a StoreClient,
+    pub client: &'a OpenAiClient,
+    pub options: &'a EngineOptions,
+}
+
+impl ReplyContext<'_> {
+    /// Add a user message on the current branch and stream the reply.
+    pub async fn send(
+        &self,
+        conversation_id: &str,
+        text: &str,
+        stop: StopSignal,
+        on_update: &mut dyn FnMut(ChatUpdate),
+    ) -> Result<Message> {
+        if text.trim().is_empty() {
+            return Err(Error::Invalid("Type a message before sending.".into()));
+        }
+        let conv = self.store.get_conversation(conversation_id.into()).await?;
+        let user = Message::new(conversation_id, conv.head_id.clone(), Role::User, text);
+        self.store.save_message(user.clone(), true).await?;
+        self.reply_to(&user, Some(user.clone()), stop, on_update).await
+    }
+
+    /// A new reply to the same user turn; the previous reply stays as an alternative.
+    pub async fn regenerate(
+        &self,
+        assistant_id: &str,
+        stop: StopSignal,
+        on_update: &mut dyn FnMut(ChatUpdate),
+    ) -> Result<Message> {
+        let old = self.store.get_message(assistant_id.into()).await?;
+        let parent_id = old.parent_id.clone().ok_or_else(|| {
+            Error::Invalid("This reply has no question to answer again.".into())
+        })?;
+        let user = self.store.get_message(parent_id).await?;
+        self.reply_to(&user, None, stop, on_update).await
+    }
+
+    /// Replace a user message with edited text on a new branch (the old turns stay reachable
+    /// through the alternatives switcher) and stream a reply to it.
+    pub async fn edit_and_resend(
+        &self,
+        user_id: &str,
+        new_text: &str,
+        stop: StopSignal,
+        on_update: &mut dyn FnMut(ChatUpdate),
+    ) -> Result<Message> {
+        let old = self.store.get_message(user_id.into()).await?;
+        if old.role != Role::User {
+            return Err(Error::Invalid("Only your own messages can be edited.".into()));
+        }
+        if new_text.trim().is_empty() {
+            return Err(Error::Invalid("An edited message cannot be empty.".into()));
+        }
+        let user = Message::new(&old.conversation_id, old.parent_id.clone(), Role::User, new_text);
+        self.store.save_message(user.clone(), true).await?;
+        self.reply_to(&user, Some(user.clone()), stop, on_update).await
+    }
+
+    async fn reply_to(
+        &self,
+        user: &Message,
+        announce_user: Option<Message>,
+        stop: StopSignal,
+        on_update: &mut dyn FnMut(ChatUpdate),
+    ) -> Result<Message> {
+        let conv = self.store.get_conversation(user.conversation_id.clone()).await?;
+        let thread = self.store.thread(conv.id.clone()).await?;
+        // The history up to and including this user message (the head is on its branch now or
+        // the user message is the parent of the reply being regenerated).
+        let mut history: Vec<Message> = Vec::new();
+        for t in thread {
+            let is_user = t.message.id == user.id;
+            history.push(t.message);
+            if is_user {
+                break;
+            }
+        }
+        if history.last().map(|m| m.id.as_str()) != Some(user.id.as_str()) {
+            history = self.ancestors(user).await?;
+        }
+
+        let mut assistant = Message::new(&conv.id, Some(user.id.clone()), Role::Assistant, "");
+        assistant.status = MessageStatus::Streaming;
+        assistant.model = conv.model.clone();
+        self.store.save_message(assistant.clone(), true).await?;
+        on_update(ChatUpdate::Started {
+            user: announce_user,
+            assistant: assistant.clone(),
+        });
+
+        let budget = conv.params.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS);
+        let outcome = self
+            .stream_into(&conv, &history, budget, &mut assistant, stop, on_update)
+            .await;
+        match outcome {
+            Ok(()) => assistant.status = MessageStatus::Complete,
+            Err(Error::Cancelled) => {
+                assistant.status = MessageStatus::Interrupted;
+                assistant.error = Some("Stopped before the reply finished.".into());
+            }
+            Err(e) => {
+                assistant.status = match e {
+                    Error::Disconnected { .. } | Error::Stalled { .. } => {
+                        MessageStatus::Interrupted
+                    }
+                    _ => MessageStatus::Error,
+                };
+                assistant.error = Some(e.to_string());
+            }
+        }
+        assistant.updated_at = now_ms();
+        self.store.save_message(assistant.clone(), true).await?;
+        on_update(ChatUpdate::Finished {
+            message: assistant.clone(),
+        });
+        Ok(assistant)
+    }
+
+    async fn ancestors(&self, message: &Message) -> Result<Vec<Message>> {
+        let mut chain = vec![message.clone()];
+        let mut cursor = message.parent_id.clone();
+        while let Some(id) = cursor {
+            let m = self.store.get_message(id).await?;
+            cursor = m.parent_id.clone();
+            chain.push(m);
+        }
+        chain.reverse();
+        Ok(chain)
+    }
+
+    async fn stream_into(
+        &self,
+        conv: &Conversation,
+        history: &[Message],
+        budget: u32,
+        assistant: &mut Message,
+        stop: StopSignal,
+        on_update: &mut dyn FnMut(ChatUpdate),
+    ) -> Result<()> {
+        let mut stop = stop.0.fuse();
+        let mut budget = budget;
+        // A prompt too long for the model is retried once with half the history budget.
+        let mut stream = loop {
+            let request = build_request(conv, history, budget);
+            let start = std::pin::pin!(self.client.stream_chat(&request));
+            match select(start, &mut stop).await {
+                Either::Left((Ok(s), _)) => break s,
+                Either::Left((Err(e), _)) if is_context_overflow(&e) && budget > 1024 => {
+                    tracing::info!(budget, "prompt exceeded the context window; trimming history");
+                    budget /= 2;
+                }
+                Either::Left((Err(e), _)) => return Err(e),
+                Either::Right(_) => return Err(Error::Cancelled),
+            }
+        };
+
+        let mut content = String::new();
+        let mut reasoning = String::new();
+        let mut last_save = rt::Instant::now();
+        let mut dirty = false;
+        loop {
+            let event = {
+                let next = std::pin::pin!(stream.next());
+                match select(next, &mut stop).await {
+                    Either::Left((ev, _)) => Some(ev),
+                    Either::Right(_) => None,
+                }
+            };
+            let Some(event) = event else {
+                // Dropping the stream closes the connection, so the server stops generating.
+                drop(stream);
+                set_parts(assistant, &content, &reasoning);
+                return Err(Error::Cancelled);
+            };
+            match event {
+                None => break,
+                Some(Ok(StreamEvent::Content(delta))) => {
+                    content.push_str(&delta);
+                    dirty = true;
+                    on_update(ChatUpdate::Content {
+                        message_id: assistant.id.clone(),
+                        text: delta,
+                    });
+                }
+                Some(Ok(StreamEvent::Reasoning(delta))) => {
+                    reasoning.push_str(&delta);
+                    dirty = true;
+                    on_update(ChatUpdate::Reasoning {
+                        message_id: assistant.id.clone(),
+                        text: delta,
+                    });
+                }
+                Some(Ok(StreamEvent::Usage(usage))) => assistant.usage = Some(usage),
+                Some(Ok(StreamEvent::Finish(reason))) => {
+                    if reason == "length" {
+                        tracing::info!("reply stopped at the max_tokens limit");
+                    }
+                }
+                Some(Err(e)) => {
+                    set_parts(assistant, &content, &reasoning);
+                    return Err(e);
+                }
+            }
+            if dirty && last_save.elapsed() >= self.options.persist_every {
+                set_parts(assistant, &content, &reasoning);
+                assistant.updated_at = now_ms();
+                self.store.save_message(assistant.clone(), false).await?;
+                last_save = rt::Instant::now();
+                dirty = false;
+            }
+        }
+        set_parts(assistant, &content, &reasoning);
+        Ok(())
+    }
+}
+
+fn set_parts(m: &mut Message, content: &str, reasoning: &str) {
+    m.parts.clear();
+    if !reasoning.is_empty() {
+        m.parts.push(Part::Reasoning {
+            text: reasoning.to_owned(),
+        });
+    }
+    if !content.is_empty() {
+        m.parts.push(Part::Text {
+            text: content.to_owned(),
+        });
+    }
+}
+
+/// Rough token estimate: about four characters per token for English, rounded up so trimming
+/// errs on the side of fitting.
+pub fn estimate_tokens(text: &str) -> u32 {
+    (text.chars().count() as u32).div_ceil(3) + 4
+}
+
+/// System prompt + as much recent history as fits the budget. The oldest turns go first; the
+/// system prompt and the latest user message are always kept. Failed or empty replies are
+/// left out: they carry no content the model should see.
+pub fn build_request(conv: &Conversation, history: &[Message], budget: u32) -> ChatRequest {
+    let reserve = conv.params.max_tokens.unwrap_or(1024).min(budget / 2);
+    let mut remaining = budget.saturating_sub(reserve);
+    let mut system = Vec::new();
+    if let Some(sp) = conv.system_prompt.as_deref().filter(|s| !s.trim().is_empty()) {
+        remaining = remaining.saturating_sub(estimate_tokens(sp));
+        system.push(WireMessage {
+            role: "system".into(),
+            content: sp.to_owned(),
+        });
+    }
+    let mut kept: Vec<WireMessage> = Vec::new();
+    for (i, m) in history.iter().enumerate().rev() {
+        let text = m.text();
+        if text.is_empty() || (m.role == Role::Assistant && m.status == MessageStatus::Error) {
+            continue;
+        }
+        let cost = estimate_tokens(&text);
+        let is_last = i + 1 == history.len();
+        if cost > remaining && !is_last {
+            break;
+        }
+        remaining = remaining.saturating_sub(cost);
+        kept.push(WireMessage {
+            role: m.role.as_str().into(),
+            content: text,
+        });
+    }
+    kept.reverse();
+    system.extend(kept);
+    ChatRequest {
+        model: conv.model.clone().unwrap_or_default(),
+        messages: system,
+        temperature: conv.params.temperature,
+        top_p: conv.params.top_p,
+        max_tokens: conv.params.max_tokens,
+        stream: true,
+        stream_options: None,
+    }
+}
+
+/// A title from the first words of the first message, used until (or instead of) a model title.
+pub fn fallback_title(first_user_text: &str) -> String {
+    let line = first_user_text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let mut title = String::new();
+    for word in line.split_whitespace() {
+        if title.chars().count() + word.chars().count() > 48 {
+            break;
+        }
+        if !title.is_empty() {
+            title.push(' ');
+        }
+        title.push_str(word);
+    }
+    if title.is_empty() {
+        line.chars().take(48).collect()
+    } else {
+        title
+    }
+}
+
+/// Ask the model for a short title; clean up what small models add around it.
+pub async fn generate_title(
+    client: &OpenAiClient,
+    model: Option<String>,
+    user_text: &str,
+    reply_text: &str,
+) -> Option<String> {
+    let excerpt = |s: &str| s.chars().take(600).collect::<String>();
+    let request = ChatRequest {
+        model: model.unwrap_or_default(),
+        messages: vec![
+            WireMessage {
+                role: "system".into(),
+                content: "You write titles. Reply with a title of at most six words for the conversation, nothing else.".into(),
+            },
+            WireMessage {
+                role: "user".into(),
+                content: format!("User: {}\nAssistant: {}\n\nTitle:", excerpt(user_text), excerpt(reply_text)),
+            },
+        ],
+        max_tokens: Some(16),
+        temperature: Some(0.2),
+        ..Default::default()
+    };
+    let raw = rt::timeout(Duration::from_secs(30), client.complete(&request))
+        .map(|r| r.and_then(|r| r.ok()))
+        .await?;
+    clean_title(&raw)
+}
+
+pub fn clean_title(raw: &str) -> Option<String> {
+    let line = raw.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let line = line
+        .trim_start_matches("Title:")
+        .trim_start_matches("title:")
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'' || c == '*' || c == '#' || c == '`')
+        .trim()
+        .trim_end_matches('.');
+    let title: String = line.chars().take(60).collect();
+    (title.chars().count() >= 2).then_some(title)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(role: Role, text: &str) -> Message {
+        Message::new("c", None, role, text)
+    }
+
+    #[test]
+    fn trimming_keeps_system_prompt_and_latest_turn() {
+        let mut conv = Conversation::new("t");
+        conv.system_prompt = Some("Be brief.".into());
+        let mut history = Vec::new();
+        for i in 0..50 {
+            history.push(msg(Role::User, &format!("question {i} {}", "x".repeat(300))));
+            history.push(msg(Role::Assistant, &format!("answer {i} {}", "y".repeat(300))));
+        }
+        history.push(msg(Role::User, "the latest question"));
+        let req = build_request(&conv, &history, 2048);
+        assert_eq!(req.messages.first().map(|m| m.role.as_str()), Some("system"));
+        assert_eq!(req.messages.last().map(|m| m.content.as_str()), Some("the latest question"));
+        assert!(req.messages.len() < history.len(), "history was trimmed");
+        let total: u32 = req.messages.iter().map(|m| estimate_tokens(&m.content)).sum();
+        assert!(total <= 2048, "{total}");
+        // The kept turns are the most recent ones, in order.
+        assert!(req.messages[1].content.starts_with("question") || req.messages[1].content.starts_with("answer"));
+    }
+
+    #[test]
+    fn failed_replies_are_not_sent_back() {
+        let conv = Conversation::new("t");
+        let mut bad = msg(Role::Assistant, "partial garbage");
+        bad.status = MessageStatus::Error;
+        let history = vec![msg(Role::User, "a"), bad, msg(Role::User, "b")];
+        let req = build_request(&conv, &history, 8192);
+        let texts: Vec<_> = req.messages.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn titles() {
+        assert_eq!(fallback_title("\n  How do I parse JSON in Rust quickly and safely with serde?"), "How do I parse JSON in Rust quickly and safely");
+        assert_eq!(clean_title("\"Parsing JSON in Rust.\"\nmore"), Some("Parsing JSON in Rust".into()));
+        assert_eq!(clean_title("  "), None);
+    }
+}

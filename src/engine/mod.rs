@@ -1,0 +1,18 @@
+//! The engine: everything that is not UI. Domain types, the SQLite store, provider clients,
+//! stream decoding, markdown, import/export. Nothing here imports dioxus, so it is tested and
+//! reused (CLI, benchmarks) without a window.
+
+pub mod chat;
+pub mod error;
+pub mod highlight;
+pub mod markdown;
+pub mod model;
+pub mod opencode;
+pub mod providers;
+pub mod redact;
+pub mod rt;
+pub mod sse;
+pub mod store;
+pub mod version;
+
+pub use error::{Error, Result};

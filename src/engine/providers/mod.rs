@@ -1,0 +1,72 @@
+//! Clients for the backends the app talks to. OpenAI-compatible chat APIs live here; the
+//! OpenCode server protocol has its own module (`engine::opencode`).
+
+pub mod openai;
+
+use crate::engine::error::Error;
+use crate::engine::redact::redact;
+
+/// Validate a user-entered base URL: http(s) only, no trailing slash.
+pub fn normalize_base_url(input: &str) -> Result<String, Error> {
+    let trimmed = input.trim();
+    let parsed = url::Url::parse(trimmed).map_err(|_| Error::BadUrl {
+        url: redact(trimmed),
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(Error::BadUrl {
+            url: redact(trimmed),
+        });
+    }
+    Ok(trimmed.trim_end_matches('/').to_owned())
+}
+
+/// Map a transport-level reqwest error to a sentence. Secrets are scrubbed from the detail.
+pub fn transport_error(url: &str, e: &reqwest::Error, timeout_secs: u64) -> Error {
+    let detail = redact(&error_chain(e));
+    if e.is_timeout() {
+        Error::Timeout {
+            url: url.to_owned(),
+            seconds: timeout_secs,
+        }
+    } else if e.is_builder() {
+        Error::BadUrl {
+            url: url.to_owned(),
+        }
+    } else if e.is_body() || e.is_decode() {
+        Error::Disconnected { detail }
+    } else if is_cors_like(e) {
+        Error::Unreachable {
+            url: url.to_owned(),
+            detail: "the request was blocked before reaching the server; in a browser this usually means the server does not allow this app's origin (CORS) — start it with a CORS option that allows this origin".into(),
+        }
+    } else {
+        Error::Unreachable {
+            url: url.to_owned(),
+            detail,
+        }
+    }
+}
+
+#[cfg(target_family = "wasm")]
+fn is_cors_like(e: &reqwest::Error) -> bool {
+    e.is_request()
+}
+
+#[cfg(not(target_family = "wasm"))]
+fn is_cors_like(_e: &reqwest::Error) -> bool {
+    false
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,114 @@
+//! The store's message protocol. Every operation the app needs is one [`Request`] variant with a
+//! typed [`Response`]; [`StoreClient`] gives each a typed async method over any transport (a
+//! worker thread on native, a Web Worker in the browser, an in-process store in tests). One macro
+//! keeps the three lists in step so an operation cannot exist in one and be missing in another.
+
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+use crate::engine::error::{Error, Result};
+use crate::engine::model::*;
+
+/// Something that runs store requests somewhere else and hands back the answer.
+#[async_trait::async_trait(?Send)]
+pub trait StoreTransport {
+    async fn call(&self, request: Request) -> Result<Response>;
+}
+
+macro_rules! store_api {
+    ($( $method:ident / $variant:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty = $body:expr; )*) => {
+        #[derive(Debug, Serialize, Deserialize)]
+        pub enum Request { $( $variant { $($arg: $ty),* } ),* }
+
+        #[derive(Debug, Serialize, Deserialize)]
+        pub enum Response { $( $variant($ret) ),* }
+
+        impl Request {
+            /// Run the request against a store (on the worker that owns it).
+            pub fn handle(self, store: &mut Store) -> Result<Response> {
+                match self {
+                    $( Request::$variant { $($arg),* } => {
+                        let run: fn(&mut Store, $($ty),*) -> Result<$ret> = $body;
+                        Ok(Response::$variant(run(store, $($arg),*)?))
+                    } )*
+                }
+            }
+
+            pub fn name(&self) -> &'static str {
+                match self { $( Request::$variant { .. } => stringify!($method) ),* }
+            }
+        }
+
+        /// Typed async access to the store through a transport.
+        #[derive(Clone)]
+        pub struct StoreClient { transport: Rc<dyn StoreTransport> }
+
+        impl StoreClient {
+            pub fn new(transport: Rc<dyn StoreTransport>) -> Self { StoreClient { transport } }
+
+            $(
+                #[allow(clippy::too_many_arguments)]
+                pub async fn $method(&self, $($arg: $ty),*) -> Result<$ret> {
+                    match self.transport.call(Request::$variant { $($arg),* }).await? {
+                        Response::$variant(v) => Ok(v),
+                        #[allow(unreachable_patterns)]
+                        other => Err(Error::db(format!("store answered {other:?} to {}", stringify!($method)))),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+store_api! {
+    list_profiles / ListProfiles() -> Vec<Profile> = |s| s.list_profiles();
+    get_profile / GetProfile(id_or_name: String) -> Profile = |s, id| s.get_profile(&id);
+    save_profile / SaveProfile(profile: Profile) -> () = |s, p| s.save_profile(&p);
+    delete_profile / DeleteProfile(id: String) -> () = |s, id| s.delete_profile(&id);
+
+    list_conversations / ListConversations(filter: ConversationFilter) -> Vec<ConversationSummary> = |s, f| s.list_conversations(&f);
+    get_conversation / GetConversation(id: String) -> Conversation = |s, id| s.get_conversation(&id);
+    save_conversation / SaveConversation(conversation: Conversation) -> () = |s, c| s.save_conversation(&c);
+    delete_conversation / DeleteConversation(id: String) -> () = |s, id| s.delete_conversation(&id);
+    undelete_conversation / UndeleteConversation(id: String) -> () = |s, id| s.undelete_conversation(&id);
+    purge_deleted / PurgeDeleted(deleted_before: i64) -> usize = |s, t| s.purge_deleted(t);
+    apply_retention / ApplyRetention(cutoff: i64) -> usize = |s, t| s.apply_retention(t);
+    count_conversations / CountConversations() -> i64 = |s| s.count_conversations();
+
+    save_message / SaveMessage(message: Message, make_head: bool) -> () = |s, m, h| s.save_message(&m, h);
+    get_message / GetMessage(id: String) -> Message = |s, id| s.get_message(&id);
+    thread / Thread(conversation_id: String) -> Vec<ThreadMessage> = |s, id| s.thread(&id);
+    select_branch / SelectBranch(conversation_id: String, message_id: String) -> () = |s, c, m| s.select_branch(&c, &m);
+    search / Search(query: String, limit: u32) -> Vec<SearchHit> = |s, q, l| s.search(&q, l);
+
+    get_draft / GetDraft(key: String) -> Option<String> = |s, k| s.get_draft(&k);
+    set_draft / SetDraft(key: String, text: String) -> () = |s, k, t| s.set_draft(&k, &t);
+    get_setting / GetSetting(key: String) -> Option<serde_json::Value> = |s, k| s.get_setting(&k);
+    set_setting / SetSetting(key: String, value: serde_json::Value) -> () = |s, k, v| s.set_setting(&k, &v);
+
+    integrity_check / IntegrityCheck() -> Vec<String> = |s| s.integrity_check();
+    vacuum / Vacuum() -> () = |s| s.vacuum();
+    size_bytes / SizeBytes() -> i64 = |s| s.size_bytes();
+    schema_version / SchemaVersion() -> i64 = |s| s.schema_version();
+    backup_to / BackupTo(dest: PathBuf) -> () = |s, d| s.backup_to(&d);
+}
+
+/// Runs requests directly on a store in the calling thread. For tests and for short-lived
+/// command-line runs where there is no UI thread to protect.
+pub struct InlineTransport(pub std::cell::RefCell<Store>);
+
+#[async_trait::async_trait(?Send)]
+impl StoreTransport for InlineTransport {
+    async fn call(&self, request: Request) -> Result<Response> {
+        request.handle(&mut self.0.borrow_mut())
+    }
+}
+
+impl StoreClient {
+    pub fn inline(store: Store) -> Self {
+        StoreClient::new(Rc::new(InlineTransport(std::cell::RefCell::new(store))))
+    }
+}

@@ -1,0 +1,676 @@
+//! The history store: one SQLite database per data directory holding backends, conversations,
+//! messages (with an FTS5 index), drafts and settings.
+//!
+//! `Store` is synchronous and owns its connection; it is driven from a single worker (a thread on
+//! native, a Web Worker in the browser) through the serializable [`api::Request`] enum, so the UI
+//! thread never touches SQLite and both targets share the same SQL.
+
+pub mod api;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+
+use crate::engine::error::{Error, Result};
+use crate::engine::model::*;
+
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+    /// Shared lock on `<db>.lock` while this store is open; see [`Store::open`].
+    _lock: Option<std::fs::File>,
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::db(e)
+    }
+}
+
+fn is_corruption(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+impl Store {
+    /// Open (creating if needed) the database file, apply pending migrations and recover from an
+    /// unclean exit: replies still marked `streaming` can only be left over from a crash.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let display = path.display().to_string();
+        let corrupt = |e: rusqlite::Error| {
+            if is_corruption(&e) {
+                Error::DatabaseCorrupt {
+                    path: display.clone(),
+                    detail: e.to_string(),
+                }
+            } else {
+                Error::db(e)
+            }
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(corrupt)?;
+        // The first real read tells a damaged or foreign file apart from a database.
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(corrupt)?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+            .map_err(corrupt)?;
+        if version > schema::LATEST {
+            return Err(Error::DatabaseTooNew {
+                path: display,
+                found: version,
+                supported: schema::LATEST,
+            });
+        }
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(corrupt)?;
+        // Several processes may share a database (the app and the CLI). Only the first one in
+        // may treat `streaming` replies as left over from a crash: for any later one they may
+        // be another process's live streams. The lock file tells them apart.
+        let (lock, alone) = open_lock(path)?;
+        let mut store = Store {
+            conn,
+            path: Some(path.to_owned()),
+            _lock: lock,
+        };
+        store.configure()?;
+        store.migrate()?;
+        if alone {
+            store.recover_interrupted()?;
+        }
+        Ok(store)
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store {
+            conn,
+            path: None,
+            _lock: None,
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "busy_timeout", 5000)?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Bring the schema up to `target` (normally [`schema::LATEST`]); tests use lower targets to
+    /// build databases as older versions wrote them.
+    pub fn migrate_to(&mut self, target: i64) -> Result<()> {
+        let current = self.schema_version()?;
+        for (index, step) in schema::MIGRATIONS.iter().enumerate() {
+            let version = index as i64 + 1;
+            if version <= current || version > target {
+                continue;
+            }
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(step)?;
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()?;
+            tracing::info!(version, "database migrated");
+        }
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        self.migrate_to(schema::LATEST)
+    }
+
+    fn recover_interrupted(&mut self) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE messages SET status = 'interrupted', error = coalesce(error, ?1), updated_at = ?2
+             WHERE status = 'streaming'",
+            params![
+                "The app closed before this reply finished; the partial text was kept.",
+                now_ms()
+            ],
+        )?;
+        if n > 0 {
+            tracing::warn!(count = n, "replies left streaming by an unclean exit marked interrupted");
+        }
+        Ok(())
+    }
+
+    /// Open a database by path without migrating it (used to build old-schema fixtures).
+    pub fn open_raw(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        let mut store = Store {
+            conn,
+            path: Some(path.to_owned()),
+            _lock: None,
+        };
+        store.configure()?;
+        Ok(store)
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    // ---- profiles ------------------------------------------------------------------------
+
+    pub fn list_profiles(&self) -> Result<Vec<Profile>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT * FROM profiles ORDER BY name COLLATE NOCASE")?;
+        let rows = stmt.query_map([], profile_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn get_profile(&self, id_or_name: &str) -> Result<Profile> {
+        self.conn
+            .query_row(
+                "SELECT * FROM profiles WHERE id = ?1 OR name = ?1",
+                [id_or_name],
+                profile_from_row,
+            )
+            .optional()?
+            .ok_or_else(|| Error::not_found(format!("The backend profile '{id_or_name}'")))
+    }
+
+    pub fn save_profile(&self, p: &Profile) -> Result<()> {
+        if p.name.trim().is_empty() {
+            return Err(Error::Invalid(
+                "A backend profile needs a name. Enter one and save again.".into(),
+            ));
+        }
+        let clash: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT id FROM profiles WHERE name = ?1 AND id <> ?2",
+                params![p.name, p.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if clash.is_some() {
+            return Err(Error::Invalid(format!(
+                "A backend profile named '{}' already exists. Choose another name.",
+                p.name
+            )));
+        }
+        let headers = serde_json::to_string(&p.headers).map_err(Error::db)?;
+        self.conn.execute(
+            "INSERT INTO profiles (id, name, kind, base_url, default_model, headers, key_env, username, directory, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, base_url = excluded.base_url,
+               default_model = excluded.default_model, headers = excluded.headers, key_env = excluded.key_env,
+               username = excluded.username, directory = excluded.directory, updated_at = excluded.updated_at",
+            params![
+                p.id, p.name, p.kind.as_str(), p.base_url, p.default_model, headers, p.key_env,
+                p.username, p.directory, p.created_at, p.updated_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_profile(&self, id: &str) -> Result<()> {
+        let n = self.conn.execute("DELETE FROM profiles WHERE id = ?1", [id])?;
+        if n == 0 {
+            return Err(Error::not_found("The backend profile"));
+        }
+        Ok(())
+    }
+
+    // ---- conversations -------------------------------------------------------------------
+
+    pub fn list_conversations(&self, f: &ConversationFilter) -> Result<Vec<ConversationSummary>> {
+        let limit = if f.limit == 0 { 200 } else { f.limit };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.*, p.name AS profile_name, p.kind AS profile_kind,
+                    (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count
+             FROM conversations c LEFT JOIN profiles p ON p.id = c.profile_id
+             WHERE c.deleted_at IS NULL AND c.archived = ?1 AND (?2 IS NULL OR c.profile_id = ?2)
+             ORDER BY c.pinned DESC, c.updated_at DESC, c.id DESC
+             LIMIT ?3 OFFSET ?4",
+        )?;
+        let rows = stmt.query_map(
+            params![f.archived, f.profile_id, limit, f.offset],
+            |r| {
+                Ok(ConversationSummary {
+                    conversation: conversation_from_row(r)?,
+                    profile_name: r.get("profile_name")?,
+                    profile_kind: r
+                        .get::<_, Option<String>>("profile_kind")?
+                        .and_then(|k| BackendKind::parse(&k)),
+                    message_count: r.get("message_count")?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn get_conversation(&self, id: &str) -> Result<Conversation> {
+        self.conn
+            .query_row(
+                "SELECT * FROM conversations WHERE id = ?1 AND deleted_at IS NULL",
+                [id],
+                conversation_from_row,
+            )
+            .optional()?
+            .ok_or_else(|| Error::not_found(format!("The conversation {id}")))
+    }
+
+    pub fn save_conversation(&self, c: &Conversation) -> Result<()> {
+        let params_json = serde_json::to_string(&c.params).map_err(Error::db)?;
+        self.conn.execute(
+            "INSERT INTO conversations (id, title, created_at, updated_at, pinned, archived, profile_id, model, system_prompt, params, head_id, remote_session)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT(id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at,
+               pinned = excluded.pinned, archived = excluded.archived, profile_id = excluded.profile_id,
+               model = excluded.model, system_prompt = excluded.system_prompt, params = excluded.params,
+               head_id = excluded.head_id, remote_session = excluded.remote_session",
+            params![
+                c.id, c.title, c.created_at, c.updated_at, c.pinned, c.archived, c.profile_id,
+                c.model, c.system_prompt, params_json, c.head_id, c.remote_session
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Hide a conversation (undo with [`Store::undelete_conversation`]); purged later.
+    pub fn delete_conversation(&self, id: &str) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE conversations SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+            params![id, now_ms()],
+        )?;
+        if n == 0 {
+            return Err(Error::not_found(format!("The conversation {id}")));
+        }
+        Ok(())
+    }
+
+    pub fn undelete_conversation(&self, id: &str) -> Result<()> {
+        self.conn
+            .execute("UPDATE conversations SET deleted_at = NULL WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Remove soft-deleted conversations for good (their messages cascade).
+    pub fn purge_deleted(&self, deleted_before: i64) -> Result<usize> {
+        Ok(self.conn.execute(
+            "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?1",
+            [deleted_before],
+        )?)
+    }
+
+    /// Delete conversations not updated since `cutoff` (the retention setting). Pinned ones stay.
+    pub fn apply_retention(&self, cutoff: i64) -> Result<usize> {
+        Ok(self.conn.execute(
+            "DELETE FROM conversations WHERE pinned = 0 AND updated_at < ?1",
+            [cutoff],
+        )?)
+    }
+
+    pub fn count_conversations(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM conversations WHERE deleted_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    // ---- messages ------------------------------------------------------------------------
+
+    /// Insert or update a message, refresh the conversation's `updated_at`, and when `make_head`
+    /// is set make it the conversation's current leaf.
+    pub fn save_message(&mut self, m: &Message, make_head: bool) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let parts = serde_json::to_string(&m.parts).map_err(Error::db)?;
+        let usage = m
+            .usage
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(Error::db)?;
+        let text = m.text();
+        tx.execute(
+            "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT(id) DO UPDATE SET parts = excluded.parts, text = excluded.text, status = excluded.status,
+               error = excluded.error, model = excluded.model, usage = excluded.usage, cost = excluded.cost,
+               updated_at = excluded.updated_at",
+            params![
+                m.id, m.conversation_id, m.parent_id, m.role.as_str(), parts, text,
+                m.status.as_str(), m.error, m.model, usage, m.cost, m.created_at, m.updated_at
+            ],
+        )?;
+        if make_head {
+            tx.execute(
+                "UPDATE conversations SET head_id = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1",
+                params![m.conversation_id, m.id, m.updated_at],
+            )?;
+        } else {
+            tx.execute(
+                "UPDATE conversations SET updated_at = max(updated_at, ?2) WHERE id = ?1",
+                params![m.conversation_id, m.updated_at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn get_message(&self, id: &str) -> Result<Message> {
+        self.conn
+            .query_row("SELECT * FROM messages WHERE id = ?1", [id], message_from_row)
+            .optional()?
+            .ok_or_else(|| Error::not_found("The message"))
+    }
+
+    /// Every message of a conversation in insertion order, all branches included.
+    pub fn all_messages(&self, conversation_id: &str) -> Result<Vec<Message>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT * FROM messages WHERE conversation_id = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([conversation_id], message_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The visible thread: the head's ancestor chain from the root, each with its alternatives.
+    pub fn thread(&self, conversation_id: &str) -> Result<Vec<ThreadMessage>> {
+        let conv = self.get_conversation(conversation_id)?;
+        let all = self.all_messages(conversation_id)?;
+        Ok(build_thread(all, conv.head_id.as_deref()))
+    }
+
+    /// Switch the visible branch to `message_id`: the head becomes its newest descendant leaf.
+    pub fn select_branch(&self, conversation_id: &str, message_id: &str) -> Result<()> {
+        let all = self.all_messages(conversation_id)?;
+        if !all.iter().any(|m| m.id == message_id) {
+            return Err(Error::not_found("The message"));
+        }
+        let mut children: HashMap<&str, Vec<&Message>> = HashMap::new();
+        for m in &all {
+            if let Some(p) = m.parent_id.as_deref() {
+                children.entry(p).or_default().push(m);
+            }
+        }
+        let mut leaf = message_id;
+        while let Some(kids) = children.get(leaf) {
+            match kids.last() {
+                Some(k) => leaf = &k.id,
+                None => break,
+            }
+        }
+        self.conn.execute(
+            "UPDATE conversations SET head_id = ?2 WHERE id = ?1",
+            params![conversation_id, leaf],
+        )?;
+        Ok(())
+    }
+
+    // ---- search --------------------------------------------------------------------------
+
+    /// Full-text search, newest matches first. Each word must match; the last word matches as a
+    /// prefix so results appear while typing.
+    pub fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
+        let Some(fts) = fts_query(query) else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id, m.conversation_id, c.title, m.role,
+                    snippet(messages_fts, 0, char(57344), char(57345), '…', 16), m.created_at
+             FROM messages_fts
+             JOIN messages m ON m.seq = messages_fts.rowid
+             JOIN conversations c ON c.id = m.conversation_id
+             WHERE messages_fts MATCH ?1 AND c.deleted_at IS NULL
+             ORDER BY messages_fts.rowid DESC
+             LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![fts, limit.max(1)], |r| {
+            Ok(SearchHit {
+                message_id: r.get(0)?,
+                conversation_id: r.get(1)?,
+                conversation_title: r.get(2)?,
+                role: Role::parse(&r.get::<_, String>(3)?).unwrap_or(Role::User),
+                snippet: r.get(4)?,
+                created_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // ---- drafts and settings -------------------------------------------------------------
+
+    pub fn get_draft(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT text FROM drafts WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_draft(&self, key: &str, text: &str) -> Result<()> {
+        if text.is_empty() {
+            self.conn.execute("DELETE FROM drafts WHERE key = ?1", [key])?;
+        } else {
+            self.conn.execute(
+                "INSERT INTO drafts (key, text, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at",
+                params![key, text, now_ms()],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn get_setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        let raw: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?;
+        Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
+    }
+
+    pub fn set_setting(&self, key: &str, value: &serde_json::Value) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value.to_string()],
+        )?;
+        Ok(())
+    }
+
+    // ---- maintenance ---------------------------------------------------------------------
+
+    /// `PRAGMA integrity_check`: `["ok"]` when healthy.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn vacuum(&self) -> Result<()> {
+        self.conn.execute_batch("VACUUM")?;
+        Ok(())
+    }
+
+    /// Size of the database in bytes (pages in use, WAL excluded).
+    pub fn size_bytes(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// A consistent snapshot through SQLite's online backup API, safe while writes go on.
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        if let Some(dir) = dest.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        self.conn
+            .backup(rusqlite::MAIN_DB, dest, None::<fn(rusqlite::backup::Progress)>)
+            .map_err(|e| Error::io(dest, e))
+    }
+}
+
+/// Take a shared lock on `<db>.lock`, reporting whether no other process held it (checked by
+/// briefly taking it exclusively first).
+#[cfg(not(target_family = "wasm"))]
+fn open_lock(db: &Path) -> Result<(Option<std::fs::File>, bool)> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(&lock_path, e))?;
+    let alone = match file.try_lock() {
+        Ok(()) => {
+            file.unlock().map_err(|e| Error::io(&lock_path, e))?;
+            true
+        }
+        Err(_) => false,
+    };
+    file.lock_shared().map_err(|e| Error::io(&lock_path, e))?;
+    Ok((Some(file), alone))
+}
+
+#[cfg(target_family = "wasm")]
+fn open_lock(_db: &Path) -> Result<(Option<std::fs::File>, bool)> {
+    // One worker owns the browser database (a single-tab guard keeps it so).
+    Ok((None, true))
+}
+
+/// Turn what a user typed into an FTS5 query that cannot be a syntax error: every word quoted,
+/// the last one as a prefix.
+pub fn fts_query(input: &str) -> Option<String> {
+    let words: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric() && c != '_' && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.replace('"', "\"\""))
+        .collect();
+    let (last, rest) = words.split_last()?;
+    let mut q = String::new();
+    for w in rest {
+        q.push('"');
+        q.push_str(w);
+        q.push_str("\" ");
+    }
+    q.push('"');
+    q.push_str(last);
+    q.push_str("\"*");
+    Some(q)
+}
+
+fn build_thread(all: Vec<Message>, head: Option<&str>) -> Vec<ThreadMessage> {
+    let mut siblings: HashMap<Option<String>, Vec<String>> = HashMap::new();
+    for m in &all {
+        siblings
+            .entry(m.parent_id.clone())
+            .or_default()
+            .push(m.id.clone());
+    }
+    let mut by_id: HashMap<String, Message> = all.into_iter().map(|m| (m.id.clone(), m)).collect();
+    let mut chain = Vec::new();
+    let mut cursor = head.map(str::to_owned);
+    // A corrupted parent link could form a cycle; the chain can never be longer than the table.
+    let max = by_id.len();
+    while let Some(id) = cursor {
+        let Some(m) = by_id.remove(&id) else { break };
+        cursor = m.parent_id.clone();
+        chain.push(m);
+        if chain.len() > max {
+            break;
+        }
+    }
+    chain.reverse();
+    chain
+        .into_iter()
+        .map(|message| {
+            let ids = siblings
+                .get(&message.parent_id)
+                .cloned()
+                .unwrap_or_else(|| vec![message.id.clone()]);
+            let index = ids.iter().position(|i| *i == message.id).unwrap_or(0);
+            ThreadMessage {
+                sibling_index: index,
+                sibling_count: ids.len(),
+                sibling_ids: ids,
+                message,
+            }
+        })
+        .collect()
+}
+
+fn profile_from_row(r: &Row) -> rusqlite::Result<Profile> {
+    let kind: String = r.get("kind")?;
+    let headers: String = r.get("headers")?;
+    Ok(Profile {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        kind: BackendKind::parse(&kind).unwrap_or(BackendKind::OpenAiCompatible),
+        base_url: r.get("base_url")?,
+        default_model: r.get("default_model")?,
+        headers: serde_json::from_str(&headers).unwrap_or_default(),
+        key_env: r.get("key_env")?,
+        username: r.get("username")?,
+        directory: r.get("directory")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+    })
+}
+
+fn conversation_from_row(r: &Row) -> rusqlite::Result<Conversation> {
+    let params: String = r.get("params")?;
+    Ok(Conversation {
+        id: r.get("id")?,
+        title: r.get("title")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        pinned: r.get("pinned")?,
+        archived: r.get("archived")?,
+        profile_id: r.get("profile_id")?,
+        model: r.get("model")?,
+        system_prompt: r.get("system_prompt")?,
+        params: serde_json::from_str(&params).unwrap_or_default(),
+        head_id: r.get("head_id")?,
+        remote_session: r.get("remote_session")?,
+    })
+}
+
+fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
+    let parts: String = r.get("parts")?;
+    let usage: Option<String> = r.get("usage")?;
+    let role: String = r.get("role")?;
+    let status: String = r.get("status")?;
+    Ok(Message {
+        id: r.get("id")?,
+        conversation_id: r.get("conversation_id")?,
+        parent_id: r.get("parent_id")?,
+        role: Role::parse(&role).unwrap_or(Role::User),
+        parts: serde_json::from_str(&parts).unwrap_or_default(),
+        status: MessageStatus::parse(&status).unwrap_or(MessageStatus::Complete),
+        error: r.get("error")?,
+        model: r.get("model")?,
+        usage: usage.and_then(|u| serde_json::from_str(&u).ok()),
+        cost: r.get("cost")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+    })
+}

@@ -1,0 +1,91 @@
+//! Versioned schema migrations. `PRAGMA user_version` records how many steps a database has
+//! seen; opening runs the missing steps in one transaction each. A database from a newer
+//! version (more steps than we know) is refused before anything is written to it.
+
+/// Each entry upgrades the schema by one version; index 0 takes an empty file to version 1.
+/// Never edit a released step: add a new one.
+pub const MIGRATIONS: &[&str] = &[
+    // v1: backends, conversations as message trees, drafts, settings.
+    r#"
+    CREATE TABLE profiles (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        kind          TEXT NOT NULL CHECK (kind IN ('openai-compatible', 'opencode')),
+        base_url      TEXT NOT NULL,
+        default_model TEXT,
+        headers       TEXT NOT NULL DEFAULT '[]',
+        key_env       TEXT,
+        username      TEXT,
+        directory     TEXT,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE TABLE conversations (
+        id            TEXT PRIMARY KEY,
+        title         TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        pinned        INTEGER NOT NULL DEFAULT 0,
+        archived      INTEGER NOT NULL DEFAULT 0,
+        profile_id    TEXT REFERENCES profiles(id) ON DELETE SET NULL,
+        model         TEXT,
+        system_prompt TEXT,
+        params        TEXT NOT NULL DEFAULT '{}',
+        head_id       TEXT
+    );
+    CREATE INDEX conversations_by_update ON conversations(archived, pinned DESC, updated_at DESC);
+    CREATE TABLE messages (
+        seq             INTEGER PRIMARY KEY,
+        id              TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        parent_id       TEXT,
+        role            TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        parts           TEXT NOT NULL DEFAULT '[]',
+        text            TEXT NOT NULL DEFAULT '',
+        status          TEXT NOT NULL CHECK (status IN ('complete', 'streaming', 'interrupted', 'error')),
+        error           TEXT,
+        model           TEXT,
+        usage           TEXT,
+        cost            REAL,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+    );
+    CREATE INDEX messages_by_conversation ON messages(conversation_id, seq);
+    CREATE INDEX messages_by_parent ON messages(parent_id);
+    CREATE TABLE drafts (
+        key        TEXT PRIMARY KEY,
+        text       TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
+    // v2: full-text search over message text, kept in sync by triggers; existing rows indexed.
+    r#"
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, content='messages', content_rowid='seq', tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, text) VALUES (new.seq, new.text);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+        INSERT INTO messages_fts(rowid, text) VALUES (new.seq, new.text);
+    END;
+    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+    "#,
+    // v3: soft delete, so "Delete" in the history list can be undone; the OpenCode session a
+    // conversation mirrors (the server stays the source of truth, this is the offline copy).
+    r#"
+    ALTER TABLE conversations ADD COLUMN deleted_at INTEGER;
+    ALTER TABLE conversations ADD COLUMN remote_session TEXT;
+    CREATE INDEX conversations_deleted ON conversations(deleted_at) WHERE deleted_at IS NOT NULL;
+    "#,
+];
+
+pub const LATEST: i64 = MIGRATIONS.len() as i64;

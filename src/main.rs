@@ -1,0 +1,50 @@
+//! Entry point. With no subcommand the app opens its window; subcommands run the same engine
+//! from the command line (see `cli`).
+
+#[cfg(feature = "native")]
+fn main() {
+    use opencode_nexus::{cli, logging, platform};
+
+    let args = cli::parse();
+    let dirs = match platform::native::DataDirs::resolve(args.data_dir.clone()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    match args.command {
+        Some(command) => {
+            let _log = logging::init(Some(&dirs.logs()), "warn");
+            std::process::exit(cli::run(dirs, command));
+        }
+        None => {
+            let _log = logging::init(Some(&dirs.logs()), "info");
+            tracing::info!(version = opencode_nexus::engine::version::VERSION_LINE, data_dir = %dirs.root.display(), "starting");
+            platform::set_data_dirs(dirs);
+            launch_gui();
+        }
+    }
+}
+
+#[cfg(feature = "native")]
+fn launch_gui() {
+    use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
+    let window = WindowBuilder::new()
+        .with_title("OpenCode Nexus")
+        .with_inner_size(LogicalSize::new(1100.0, 760.0))
+        .with_min_inner_size(LogicalSize::new(360.0, 480.0));
+    let config = Config::new()
+        .with_window(window)
+        .with_menu(None)
+        .with_custom_head(opencode_nexus::app::DESKTOP_HEAD.to_owned())
+        .with_background_color((24, 24, 27, 255));
+    dioxus::LaunchBuilder::new()
+        .with_cfg(config)
+        .launch(opencode_nexus::app::App);
+}
+
+#[cfg(not(feature = "native"))]
+fn main() {
+    dioxus::launch(opencode_nexus::app::App);
+}

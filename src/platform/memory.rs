@@ -1,0 +1,106 @@
+//! In-memory fakes of the platform traits, for tests only: component tests and engine tests
+//! drive these instead of the keychain, the desktop shell or real HTTP settings.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use super::{HttpFactory, SecretStatus, SecretStore, Services, Shell};
+use crate::engine::error::{Error, Result};
+use crate::engine::store::{api::StoreClient, Store};
+
+#[derive(Default)]
+pub struct MemorySecrets {
+    pub values: RefCell<HashMap<String, String>>,
+    /// Simulate a machine without a secret service.
+    pub unavailable: bool,
+}
+
+#[async_trait::async_trait(?Send)]
+impl SecretStore for MemorySecrets {
+    async fn get(&self, profile_id: &str) -> Result<Option<String>> {
+        if self.unavailable {
+            return Err(Error::SecretServiceUnavailable {
+                detail: "test: no secret service".into(),
+            });
+        }
+        Ok(self.values.borrow().get(profile_id).cloned())
+    }
+    async fn set(&self, profile_id: &str, secret: &str) -> Result<()> {
+        if self.unavailable {
+            return Err(Error::SecretServiceUnavailable {
+                detail: "test: no secret service".into(),
+            });
+        }
+        self.values
+            .borrow_mut()
+            .insert(profile_id.to_owned(), secret.to_owned());
+        Ok(())
+    }
+    async fn delete(&self, profile_id: &str) -> Result<()> {
+        self.values.borrow_mut().remove(profile_id);
+        Ok(())
+    }
+    async fn status(&self) -> SecretStatus {
+        if self.unavailable {
+            SecretStatus::Unavailable {
+                reason: "test: no secret service".into(),
+            }
+        } else {
+            SecretStatus::Available {
+                backend: "memory (tests)".into(),
+            }
+        }
+    }
+}
+
+/// Records what the app asked the shell to do.
+#[derive(Default)]
+pub struct MemoryShell {
+    pub opened: RefCell<Vec<String>>,
+    pub clipboard: RefCell<String>,
+    pub notifications: RefCell<Vec<(String, String)>>,
+}
+
+impl Shell for MemoryShell {
+    fn data_dir(&self) -> Option<PathBuf> {
+        None
+    }
+    fn open_url(&self, url: &str) -> Result<()> {
+        self.opened.borrow_mut().push(url.to_owned());
+        Ok(())
+    }
+    fn copy_to_clipboard(&self, text: &str) -> Result<()> {
+        *self.clipboard.borrow_mut() = text.to_owned();
+        Ok(())
+    }
+    fn notify(&self, title: &str, body: &str) {
+        self.notifications
+            .borrow_mut()
+            .push((title.to_owned(), body.to_owned()));
+    }
+}
+
+pub struct DefaultHttp;
+
+impl HttpFactory for DefaultHttp {
+    fn client(&self) -> reqwest::Client {
+        reqwest::Client::new()
+    }
+}
+
+/// Services over an in-memory SQLite store and fakes.
+pub fn services() -> Services {
+    let store = Store::open_in_memory().expect("in-memory SQLite always opens");
+    services_with(StoreClient::inline(store))
+}
+
+pub fn services_with(store: StoreClient) -> Services {
+    Services::new(
+        store,
+        Rc::new(MemorySecrets::default()),
+        Rc::new(DefaultHttp),
+        Rc::new(MemoryShell::default()),
+    )
+}

@@ -1,0 +1,238 @@
+//! The platform service layer: the few capabilities the views and the engine need from the host
+//! (history store, secrets, settings, HTTP, shell), each a small trait, gathered in [`Services`]
+//! and handed to the root component through context. One implementation per target is chosen at
+//! compile time (`native` for desktop and mobile; the web target adds its own), and tests use the
+//! in-memory fakes in [`memory`]. Views never reach past this layer to SQLite, the keychain, the
+//! filesystem or the network.
+
+pub mod memory;
+pub mod ops;
+#[cfg(feature = "native")]
+pub mod native;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::error::{Error, Result};
+use crate::engine::model::Profile;
+use crate::engine::redact;
+pub use crate::engine::store::api::StoreClient;
+
+/// Where the OS keychain stands. Shown in Settings and by `doctor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SecretStatus {
+    Available { backend: String },
+    Unavailable { reason: String },
+}
+
+/// API keys and server passwords, stored per backend profile id.
+#[async_trait::async_trait(?Send)]
+pub trait SecretStore {
+    async fn get(&self, profile_id: &str) -> Result<Option<String>>;
+    async fn set(&self, profile_id: &str, secret: &str) -> Result<()>;
+    async fn delete(&self, profile_id: &str) -> Result<()>;
+    async fn status(&self) -> SecretStatus;
+}
+
+/// Opening links, the clipboard, notifications and the app's directories.
+pub trait Shell {
+    /// Root of everything the app writes (database, logs, backups, crash reports); `None` where
+    /// the platform has no filesystem (the browser).
+    fn data_dir(&self) -> Option<PathBuf>;
+    fn open_url(&self, url: &str) -> Result<()>;
+    fn copy_to_clipboard(&self, text: &str) -> Result<()>;
+    fn notify(&self, title: &str, body: &str);
+}
+
+/// Builds the HTTP client shared by every provider (connection pool, timeouts, user agent).
+pub trait HttpFactory {
+    fn client(&self) -> reqwest::Client;
+}
+
+/// User preferences. Stored as one JSON document so new fields get defaults on old databases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppSettings {
+    pub theme: Theme,
+    pub font_size: u8,
+    pub compact: bool,
+    /// Enter sends (Shift+Enter for a newline) when true; Ctrl/Cmd+Enter sends when false.
+    pub enter_sends: bool,
+    pub default_profile: Option<String>,
+    pub default_model: Option<String>,
+    pub auto_title: bool,
+    /// Delete conversations not touched for this many days; `None` keeps everything.
+    pub retention_days: Option<u32>,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            theme: Theme::System,
+            font_size: 15,
+            compact: false,
+            enter_sends: true,
+            default_profile: None,
+            default_model: None,
+            auto_title: true,
+            retention_days: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    System,
+    Light,
+    Dark,
+}
+
+const SETTINGS_KEY: &str = "app";
+
+/// Settings persistence, implemented over the history store so both live in one database.
+#[async_trait::async_trait(?Send)]
+pub trait SettingsStore {
+    async fn load_settings(&self) -> Result<AppSettings>;
+    async fn save_settings(&self, settings: &AppSettings) -> Result<()>;
+}
+
+#[async_trait::async_trait(?Send)]
+impl SettingsStore for StoreClient {
+    async fn load_settings(&self) -> Result<AppSettings> {
+        Ok(self
+            .get_setting(SETTINGS_KEY.into())
+            .await?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default())
+    }
+
+    async fn save_settings(&self, settings: &AppSettings) -> Result<()> {
+        let value = serde_json::to_value(settings).map_err(Error::db)?;
+        self.set_setting(SETTINGS_KEY.into(), value).await
+    }
+}
+
+/// Everything the face needs from the host, cheap to clone into closures and tasks.
+#[derive(Clone)]
+pub struct Services {
+    pub store: StoreClient,
+    pub secrets: Rc<dyn SecretStore>,
+    pub http: Rc<dyn HttpFactory>,
+    pub shell: Rc<dyn Shell>,
+    /// Keys entered "for this session only" (no keychain, or the user chose not to save).
+    session_keys: Rc<RefCell<HashMap<String, String>>>,
+}
+
+impl Services {
+    pub fn new(
+        store: StoreClient,
+        secrets: Rc<dyn SecretStore>,
+        http: Rc<dyn HttpFactory>,
+        shell: Rc<dyn Shell>,
+    ) -> Self {
+        Services {
+            store,
+            secrets,
+            http,
+            shell,
+            session_keys: Rc::new(RefCell::new(HashMap::new())),
+        }
+    }
+
+    /// Keep a key in memory until the app exits; never written anywhere.
+    pub fn set_session_key(&self, profile_id: &str, key: &str) {
+        redact::register_secret(key);
+        self.session_keys
+            .borrow_mut()
+            .insert(profile_id.to_owned(), key.to_owned());
+    }
+
+    /// The key for a profile: its environment variable when it names one, else a session key,
+    /// else the keychain. A missing key is `None` (local servers often need none).
+    pub async fn resolve_key(&self, profile: &Profile) -> Result<Option<String>> {
+        let key = if let Some(var) = &profile.key_env {
+            env_key(var)?
+        } else if let Some(k) = self.session_keys.borrow().get(&profile.id).cloned() {
+            Some(k)
+        } else {
+            match self.secrets.get(&profile.id).await {
+                Ok(k) => k,
+                // No keychain: the profile may still work without a key (local servers).
+                Err(Error::SecretServiceUnavailable { .. }) => None,
+                Err(e) => return Err(e),
+            }
+        };
+        if let Some(k) = &key {
+            redact::register_secret(k);
+        }
+        Ok(key)
+    }
+
+    pub fn has_session_key(&self, profile_id: &str) -> bool {
+        self.session_keys.borrow().contains_key(profile_id)
+    }
+
+    pub fn forget_session_key(&self, profile_id: &str) {
+        self.session_keys.borrow_mut().remove(profile_id);
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+fn env_key(var: &str) -> Result<Option<String>> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(Some(v)),
+        _ => Err(Error::Invalid(format!(
+            "This profile reads its key from the environment variable {var}, which is not set. Set it, or store a key in Settings → Backends."
+        ))),
+    }
+}
+
+#[cfg(target_family = "wasm")]
+fn env_key(var: &str) -> Result<Option<String>> {
+    Err(Error::Invalid(format!(
+        "This profile reads its key from the environment variable {var}, which browsers do not have. Enter the key in Settings → Backends."
+    )))
+}
+
+#[cfg(feature = "native")]
+static NATIVE_DIRS: std::sync::OnceLock<native::DataDirs> = std::sync::OnceLock::new();
+
+/// Tell the GUI which data directory to use (set once by `main` before launch).
+#[cfg(feature = "native")]
+pub fn set_data_dirs(dirs: native::DataDirs) {
+    let _ = NATIVE_DIRS.set(dirs);
+}
+
+#[cfg(feature = "native")]
+pub fn data_dirs() -> Option<&'static native::DataDirs> {
+    NATIVE_DIRS.get()
+}
+
+/// The services for the running app on this target.
+#[cfg(feature = "native")]
+pub fn app_services() -> Services {
+    let dirs = match NATIVE_DIRS.get() {
+        Some(d) => d.clone(),
+        None => native::DataDirs::resolve(None).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "no data directory; using a temporary one");
+            native::DataDirs {
+                root: std::env::temp_dir().join("opencode-nexus"),
+                custom: true,
+            }
+        }),
+    };
+    match native::services(&dirs) {
+        Ok(s) => s,
+        Err(e) => {
+            // Without a store worker nothing can be saved; an in-memory store keeps the window
+            // usable while the banner explains the problem.
+            tracing::error!(error = %e, "store unavailable");
+            memory::services()
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! Native (desktop and mobile) implementations: the SQLite store on a dedicated worker thread,
+//! the OS keychain through `keyring`, per-OS directories, the system browser and clipboard.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use futures_channel::oneshot;
+
+use super::{HttpFactory, SecretStatus, SecretStore, Services, Shell};
+use crate::engine::error::{Error, Result};
+use crate::engine::store::api::{Request, Response, StoreClient, StoreTransport};
+use crate::engine::store::Store;
+
+/// The app's directories. With `--data-dir` (or `OPENCODE_NEXUS_DATA_DIR`) everything lives
+/// under that one directory, which makes portable installs and isolated tests possible.
+#[derive(Debug, Clone)]
+pub struct DataDirs {
+    pub root: PathBuf,
+    /// True when the user chose the directory; keys are then namespaced by it.
+    pub custom: bool,
+}
+
+impl DataDirs {
+    pub fn resolve(explicit: Option<PathBuf>) -> Result<DataDirs> {
+        if let Some(root) = explicit.or_else(|| {
+            std::env::var_os("OPENCODE_NEXUS_DATA_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        }) {
+            std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+            let root = root.canonicalize().map_err(|e| Error::io(&root, e))?;
+            return Ok(DataDirs { root, custom: true });
+        }
+        let dirs = directories::ProjectDirs::from("dev", "OpenCode Nexus", "opencode-nexus")
+            .ok_or_else(|| Error::Io {
+                path: "$HOME".into(),
+                detail: "no home directory is known for this user".into(),
+            })?;
+        let root = dirs.data_dir().to_path_buf();
+        std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+        Ok(DataDirs { root, custom: false })
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.root.join("history.db")
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+    pub fn backups(&self) -> PathBuf {
+        self.root.join("backups")
+    }
+    pub fn crash_reports(&self) -> PathBuf {
+        self.root.join("crash-reports")
+    }
+
+    /// Keychain namespace: two data directories never share keys.
+    pub fn key_namespace(&self) -> String {
+        if self.custom {
+            format!("dir-{:016x}", fnv1a(self.root.to_string_lossy().as_bytes()))
+        } else {
+            "default".into()
+        }
+    }
+}
+
+/// A stable hash (unlike `DefaultHasher`, which may change between Rust releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+// ---- store worker -----------------------------------------------------------------------------
+
+type Job = (Request, oneshot::Sender<Result<Response>>);
+
+/// Owns the SQLite connection on its own thread; the UI thread only sends requests. Opening
+/// happens on that thread too, so start-up never waits for SQLite; if opening fails, every
+/// request answers with the reason (a damaged database, a newer schema...).
+pub struct WorkerTransport {
+    tx: mpsc::Sender<Job>,
+}
+
+impl WorkerTransport {
+    pub fn spawn(path: &Path) -> Result<WorkerTransport> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let path = path.to_owned();
+        std::thread::Builder::new()
+            .name("nexus-store".into())
+            .spawn(move || {
+                let mut store = match Store::open(&path) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!(error = %e, "opening the history database failed");
+                        while let Ok((_, reply)) = rx.recv() {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                        return;
+                    }
+                };
+                while let Ok((request, reply)) = rx.recv() {
+                    let name = request.name();
+                    let started = std::time::Instant::now();
+                    let result = request.handle(&mut store);
+                    let elapsed = started.elapsed();
+                    if elapsed > Duration::from_millis(100) {
+                        tracing::debug!(request = name, ms = elapsed.as_millis() as u64, "slow store request");
+                    }
+                    let _ = reply.send(result);
+                }
+            })
+            .map_err(|e| Error::db(format!("could not start the store thread: {e}")))?;
+        Ok(WorkerTransport { tx })
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl StoreTransport for WorkerTransport {
+    async fn call(&self, request: Request) -> Result<Response> {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        self.tx
+            .send((request, reply_tx))
+            .map_err(|_| Error::db("the store thread has stopped"))?;
+        reply_rx
+            .await
+            .map_err(|_| Error::db("the store thread stopped before answering"))?
+    }
+}
+
+// ---- keychain ---------------------------------------------------------------------------------
+
+const KEYRING_SERVICE: &str = "opencode-nexus";
+
+/// API keys in the OS keychain (Secret Service, macOS/iOS Keychain, Windows Credential Manager).
+/// Calls block on D-Bus or the OS, so they run on tokio's blocking pool.
+pub struct KeyringSecrets {
+    namespace: String,
+}
+
+impl KeyringSecrets {
+    pub fn new(namespace: String) -> Self {
+        KeyringSecrets { namespace }
+    }
+
+    fn account(&self, profile_id: &str) -> String {
+        format!("{}:{}", self.namespace, profile_id)
+    }
+}
+
+fn keyring_error(e: keyring::Error) -> Error {
+    match e {
+        keyring::Error::NoStorageAccess(inner) | keyring::Error::PlatformFailure(inner) => {
+            Error::SecretServiceUnavailable {
+                detail: inner.to_string(),
+            }
+        }
+        other => Error::Secret {
+            detail: other.to_string(),
+        },
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Secret {
+            detail: format!("keychain task failed: {e}"),
+        })
+}
+
+#[async_trait::async_trait(?Send)]
+impl SecretStore for KeyringSecrets {
+    async fn get(&self, profile_id: &str) -> Result<Option<String>> {
+        let account = self.account(profile_id);
+        blocking(move || {
+            let entry = keyring::Entry::new(KEYRING_SERVICE, &account).map_err(keyring_error)?;
+            match entry.get_password() {
+                Ok(v) => Ok(Some(v)),
+                Err(keyring::Error::NoEntry) => Ok(None),
+                Err(e) => Err(keyring_error(e)),
+            }
+        })
+        .await?
+    }
+
+    async fn set(&self, profile_id: &str, secret: &str) -> Result<()> {
+        let account = self.account(profile_id);
+        let secret = secret.to_owned();
+        blocking(move || {
+            let entry = keyring::Entry::new(KEYRING_SERVICE, &account).map_err(keyring_error)?;
+            entry.set_password(&secret).map_err(keyring_error)
+        })
+        .await?
+    }
+
+    async fn delete(&self, profile_id: &str) -> Result<()> {
+        let account = self.account(profile_id);
+        blocking(move || {
+            let entry = keyring::Entry::new(KEYRING_SERVICE, &account).map_err(keyring_error)?;
+            match entry.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(keyring_error(e)),
+            }
+        })
+        .await?
+    }
+
+    async fn status(&self) -> SecretStatus {
+        let account = self.account("status-probe");
+        let probe = blocking(move || {
+            keyring::Entry::new(KEYRING_SERVICE, &account)
+                .and_then(|e| e.get_password())
+                .map(|_| ())
+        })
+        .await;
+        match probe {
+            Ok(Ok(())) | Ok(Err(keyring::Error::NoEntry)) => SecretStatus::Available {
+                backend: keychain_name().into(),
+            },
+            Ok(Err(e)) => SecretStatus::Unavailable {
+                reason: keyring_error(e).to_string(),
+            },
+            Err(e) => SecretStatus::Unavailable {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+fn keychain_name() -> &'static str {
+    if cfg!(target_os = "linux") {
+        "Secret Service (D-Bus)"
+    } else if cfg!(any(target_os = "macos", target_os = "ios")) {
+        "Keychain"
+    } else if cfg!(target_os = "windows") {
+        "Windows Credential Manager"
+    } else {
+        "system keychain"
+    }
+}
+
+// ---- shell and HTTP ---------------------------------------------------------------------------
+
+pub struct NativeShell {
+    dirs: DataDirs,
+}
+
+impl NativeShell {
+    pub fn new(dirs: DataDirs) -> Self {
+        NativeShell { dirs }
+    }
+}
+
+impl Shell for NativeShell {
+    fn data_dir(&self) -> Option<PathBuf> {
+        Some(self.dirs.root.clone())
+    }
+
+    fn open_url(&self, url: &str) -> Result<()> {
+        // Only web and mail links from messages are ever opened, in the system browser.
+        let safe = crate::engine::markdown::safe_url(url).ok_or_else(|| {
+            Error::Invalid("Only http, https and mailto links can be opened.".into())
+        })?;
+        open::that_detached(&safe).map_err(|e| Error::io(&safe, e))
+    }
+
+    fn copy_to_clipboard(&self, text: &str) -> Result<()> {
+        let mut clipboard = arboard::Clipboard::new().map_err(|e| Error::Io {
+            path: "clipboard".into(),
+            detail: e.to_string(),
+        })?;
+        clipboard.set_text(text.to_owned()).map_err(|e| Error::Io {
+            path: "clipboard".into(),
+            detail: e.to_string(),
+        })
+    }
+
+    fn notify(&self, title: &str, body: &str) {
+        // A desktop notification through the freedesktop D-Bus interface via notify-send when
+        // present; its absence is not an error worth showing.
+        #[cfg(target_os = "linux")]
+        {
+            let _ = std::process::Command::new("notify-send")
+                .arg("--app-name=OpenCode Nexus")
+                .arg(title)
+                .arg(body)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            tracing::info!(title, body, "notification");
+        }
+    }
+}
+
+pub struct NativeHttp {
+    client: reqwest::Client,
+}
+
+impl NativeHttp {
+    pub fn new() -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("opencode-nexus/", env!("CARGO_PKG_VERSION")))
+            .tcp_nodelay(true)
+            .build()
+            .unwrap_or_default();
+        NativeHttp { client }
+    }
+}
+
+impl Default for NativeHttp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpFactory for NativeHttp {
+    fn client(&self) -> reqwest::Client {
+        self.client.clone()
+    }
+}
+
+/// The native services for a data directory.
+pub fn services(dirs: &DataDirs) -> Result<Services> {
+    let transport = WorkerTransport::spawn(&dirs.database())?;
+    Ok(Services::new(
+        StoreClient::new(Rc::new(transport)),
+        Rc::new(KeyringSecrets::new(dirs.key_namespace())),
+        Rc::new(NativeHttp::new()),
+        Rc::new(NativeShell::new(dirs.clone())),
+    ))
+}

@@ -1,0 +1,309 @@
+//! The history view: conversations newest first with pinned ones on top, full-text search with
+//! highlighted snippets, rename, pin, archive, and delete with undo. Lists are paged; search is
+//! served by the store's FTS index.
+
+use std::time::Duration;
+
+use dioxus::prelude::*;
+
+use crate::app::{use_app_state, use_services};
+use crate::engine::model::*;
+use crate::engine::rt;
+
+const PAGE: u32 = 100;
+
+#[component]
+pub fn HistoryView() -> Element {
+    let services = use_services();
+    let state = use_app_state();
+    let mut query = use_signal(String::new);
+    let mut archived = use_signal(|| false);
+    let mut profile_filter = use_signal(|| None::<Id>);
+    let mut limit = use_signal(|| PAGE);
+    let mut undo = use_signal(|| None::<(Id, String)>);
+    let mut selected = use_signal(|| 0usize);
+    let mut error = use_signal(|| None::<String>);
+
+    let services_list = services.clone();
+    let list = use_resource(move || {
+        let services = services_list.clone();
+        let filter = ConversationFilter {
+            archived: archived(),
+            profile_id: profile_filter(),
+            limit: limit(),
+            offset: 0,
+        };
+        let _rev = state.history_rev.read();
+        async move { services.store.list_conversations(filter).await }
+    });
+    let services_search = services.clone();
+    let hits = use_resource(move || {
+        let services = services_search.clone();
+        let q = query();
+        let _rev = state.history_rev.read();
+        async move {
+            if q.trim().is_empty() {
+                return Ok(Vec::new());
+            }
+            // Wait for a pause in typing before searching.
+            rt::sleep(Duration::from_millis(120)).await;
+            services.store.search(q, 50).await
+        }
+    });
+
+    let searching = !query.read().trim().is_empty();
+    let rows: Vec<ConversationSummary> = match &*list.read() {
+        Some(Ok(rows)) => rows.clone(),
+        Some(Err(e)) => {
+            error.set(Some(e.to_string()));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let hit_rows: Vec<SearchHit> = match &*hits.read() {
+        Some(Ok(h)) => h.clone(),
+        _ => Vec::new(),
+    };
+    let count = if searching { hit_rows.len() } else { rows.len() };
+    let profiles = state.profiles.read().clone();
+
+    let delete = {
+        let services = services.clone();
+        move |id: Id, title: String| {
+            let services = services.clone();
+            spawn(async move {
+                match services.store.delete_conversation(id.clone()).await {
+                    Ok(()) => {
+                        if state.conversation.peek().as_ref() == Some(&id) {
+                            let mut c = state.conversation;
+                            c.set(None);
+                        }
+                        undo.set(Some((id.clone(), title)));
+                        state.touch_history();
+                        // Purge for good once the undo window has passed.
+                        rt::sleep(Duration::from_secs(10)).await;
+                        if undo.peek().as_ref().map(|u| &u.0) == Some(&id) {
+                            undo.set(None);
+                        }
+                        let _ = services.store.purge_deleted(now_ms() - 9_000).await;
+                    }
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+            });
+        }
+    };
+    let open = move |id: Id, focus: Option<Id>| state.open_conversation(Some(id), focus);
+
+    let rows_for_keys = rows.clone();
+    let hits_for_keys = hit_rows.clone();
+    let delete_key = delete.clone();
+
+    rsx! {
+        section {
+            class: "view history-view",
+            "aria-label": "History",
+            onkeydown: move |e: KeyboardEvent| {
+                let mods = e.modifiers();
+                match e.key() {
+                    Key::Character(c) if (mods.ctrl() || mods.meta()) && c.eq_ignore_ascii_case("k") => {
+                        e.prevent_default();
+                        let _ = document::eval("document.getElementById('history-search')?.focus()");
+                    }
+                    Key::ArrowDown if count > 0 => {
+                        e.prevent_default();
+                        selected.set((selected() + 1).min(count - 1));
+                    }
+                    Key::ArrowUp if count > 0 => {
+                        e.prevent_default();
+                        selected.set(selected().saturating_sub(1));
+                    }
+                    Key::Enter => {
+                        if searching {
+                            if let Some(h) = hits_for_keys.get(selected()) {
+                                open(h.conversation_id.clone(), Some(h.message_id.clone()));
+                            }
+                        } else if let Some(r) = rows_for_keys.get(selected()) {
+                            open(r.conversation.id.clone(), None);
+                        }
+                    }
+                    Key::Delete if !searching => {
+                        if let Some(r) = rows_for_keys.get(selected()) {
+                            delete_key(r.conversation.id.clone(), r.conversation.title.clone());
+                        }
+                    }
+                    _ => {}
+                }
+            },
+            header { class: "history-header",
+                h2 { "History" }
+                div { class: "search-row",
+                    label { class: "sr-only", r#for: "history-search", "Search all messages" }
+                    input {
+                        id: "history-search",
+                        r#type: "search",
+                        placeholder: "Search all messages (Ctrl+K)",
+                        value: "{query}",
+                        oninput: move |e| { query.set(e.value()); selected.set(0); },
+                    }
+                }
+                div { class: "filters",
+                    label {
+                        input { r#type: "checkbox", checked: archived(), onchange: move |e| archived.set(e.checked()) }
+                        " Archived"
+                    }
+                    label { class: "sr-only", r#for: "backend-filter", "Backend" }
+                    select {
+                        id: "backend-filter",
+                        onchange: move |e| { let v = e.value(); profile_filter.set(if v.is_empty() { None } else { Some(v) }); },
+                        option { value: "", "All backends" }
+                        for p in profiles.iter() { option { value: "{p.id}", "{p.name}" } }
+                    }
+                }
+            }
+            if let Some(e) = error() {
+                div { class: "banner banner-error", role: "alert", "{e}" }
+            }
+            if let Some((id, title)) = undo() {
+                div { class: "toast", role: "status",
+                    span { "Deleted “{title}”." }
+                    button {
+                        class: "btn-small",
+                        onclick: {
+                            let services = services.clone();
+                            move |_| {
+                                let services = services.clone();
+                                let id = id.clone();
+                                undo.set(None);
+                                spawn(async move {
+                                    let _ = services.store.undelete_conversation(id).await;
+                                    state.touch_history();
+                                });
+                            }
+                        },
+                        "Undo"
+                    }
+                }
+            }
+            if searching {
+                ul { class: "list", role: "listbox", "aria-label": "Search results",
+                    if hit_rows.is_empty() {
+                        li { class: "empty-row", "No messages match." }
+                    }
+                    for (i, hit) in hit_rows.into_iter().enumerate() {
+                        SearchRow { key: "{hit.message_id}", hit, selected: i == selected(), on_open: move |(c, m): (Id, Id)| open(c, Some(m)) }
+                    }
+                }
+            } else {
+                ul { class: "list", role: "listbox", "aria-label": "Conversations",
+                    if rows.is_empty() {
+                        li { class: "empty-row", if archived() { "No archived conversations." } else { "No conversations yet." } }
+                    }
+                    for (i, row) in rows.iter().cloned().enumerate() {
+                        ConversationRow {
+                            key: "{row.conversation.id}",
+                            row,
+                            selected: i == selected(),
+                            on_open: move |id: Id| open(id, None),
+                            on_delete: {
+                                let delete = delete.clone();
+                                move |(id, title): (Id, String)| delete(id, title)
+                            },
+                        }
+                    }
+                    if rows.len() as u32 >= limit() {
+                        li { button { class: "btn-link", onclick: move |_| limit += PAGE, "Load more" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn SearchRow(hit: SearchHit, selected: bool, on_open: EventHandler<(Id, Id)>) -> Element {
+    let runs = snippet_runs(&hit.snippet);
+    let (c, m) = (hit.conversation_id.clone(), hit.message_id.clone());
+    rsx! {
+        li { class: if selected { "row selected" } else { "row" }, role: "option", "aria-selected": "{selected}",
+            button { class: "row-main", onclick: move |_| on_open.call((c.clone(), m.clone())),
+                span { class: "row-title", "{hit.conversation_title}" }
+                span { class: "snippet",
+                    for (i, (text, is_hit)) in runs.into_iter().enumerate() {
+                        if is_hit { mark { key: "{i}", "{text}" } } else { span { key: "{i}", "{text}" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn ConversationRow(
+    row: ConversationSummary,
+    selected: bool,
+    on_open: EventHandler<Id>,
+    on_delete: EventHandler<(Id, String)>,
+) -> Element {
+    let services = use_services();
+    let state = use_app_state();
+    let mut renaming = use_signal(|| None::<String>);
+    let c = row.conversation.clone();
+    let id = c.id.clone();
+    let update = move |f: Box<dyn FnOnce(&mut Conversation)>| {
+        let services = services.clone();
+        let mut conv = c.clone();
+        f(&mut conv);
+        spawn(async move {
+            let _ = services.store.save_conversation(conv).await;
+            state.touch_history();
+        });
+    };
+    let (u1, u2, u3) = (update.clone(), update.clone(), update);
+    let pinned = row.conversation.pinned;
+    let archived = row.conversation.archived;
+    let title = row.conversation.title.clone();
+    let kind = row.profile_kind.map(|k| k.label()).unwrap_or("no backend");
+    let time = format_time(row.conversation.updated_at);
+    rsx! {
+        li { class: if selected { "row selected" } else { "row" }, role: "option", "aria-selected": "{selected}",
+            if let Some(shown) = renaming() {
+                form {
+                    class: "rename",
+                    onsubmit: move |e| {
+                        e.prevent_default();
+                        let v = renaming().unwrap_or_default().trim().to_owned();
+                        renaming.set(None);
+                        if !v.is_empty() {
+                            u1(Box::new(move |c| c.title = v));
+                        }
+                    },
+                    label { class: "sr-only", r#for: "rename-{id}", "New title" }
+                    input { id: "rename-{id}", value: "{shown}", autofocus: true, oninput: move |e| renaming.set(Some(e.value())) }
+                    button { class: "btn-small", r#type: "submit", "Save" }
+                    button { class: "btn-small", r#type: "button", onclick: move |_| renaming.set(None), "Cancel" }
+                }
+            } else {
+                button { class: "row-main", onclick: { let id = id.clone(); move |_| on_open.call(id.clone()) },
+                    span { class: "row-title", if pinned { span { class: "pin", "aria-label": "Pinned", "📌 " } } "{title}" }
+                    span { class: "row-meta",
+                        span { class: "badge", "{kind}" }
+                        if let Some(p) = row.profile_name.clone() { span { class: "badge", "{p}" } }
+                        if let Some(m) = row.conversation.model.clone() { span { class: "badge", "{m}" } }
+                        span { "{row.message_count} messages · {time}" }
+                    }
+                }
+                div { class: "row-actions",
+                    button { class: "btn-icon", "aria-label": if pinned { "Unpin" } else { "Pin" }, title: if pinned { "Unpin" } else { "Pin" },
+                        onclick: move |_| u2(Box::new(move |c| c.pinned = !pinned)), if pinned { "📍" } else { "📌" } }
+                    button { class: "btn-icon", "aria-label": "Rename", title: "Rename",
+                        onclick: { let t = title.clone(); move |_| renaming.set(Some(t.clone())) }, "✎" }
+                    button { class: "btn-icon", "aria-label": if archived { "Unarchive" } else { "Archive" }, title: if archived { "Unarchive" } else { "Archive" },
+                        onclick: move |_| u3(Box::new(move |c| c.archived = !archived)), "🗄" }
+                    button { class: "btn-icon danger", "aria-label": "Delete", title: "Delete",
+                        onclick: { let id = id.clone(); let t = title.clone(); move |_| on_delete.call((id.clone(), t.clone())) }, "🗑" }
+                }
+            }
+        }
+    }
+}
+

@@ -1,0 +1,10 @@
+//! The three views. Each owns its data loading and effects and hands owned props to the
+//! presentational components.
+
+pub mod chat;
+pub mod history;
+pub mod settings;
+
+pub use chat::ChatView;
+pub use history::HistoryView;
+pub use settings::SettingsView;

@@ -1,0 +1,490 @@
+//! The settings view: backend profiles (with connection test and keychain-backed keys that are
+//! never shown again), appearance, behaviour, privacy, data and diagnostics.
+
+use dioxus::prelude::*;
+
+use crate::app::{use_app_state, use_services};
+use crate::engine::model::*;
+use crate::engine::providers::normalize_base_url;
+use crate::engine::version;
+use crate::platform::{SecretStatus, Theme};
+
+#[component]
+pub fn SettingsView() -> Element {
+    rsx! {
+        section { class: "view settings-view", "aria-label": "Settings",
+            h2 { "Settings" }
+            BackendsSection {}
+            AppearanceSection {}
+            BehaviourSection {}
+            PrivacySection {}
+            DiagnosticsSection {}
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Default)]
+struct ProfileForm {
+    id: Option<Id>,
+    name: String,
+    kind: String,
+    url: String,
+    model: String,
+    key: String,
+    headers: String,
+    username: String,
+    directory: String,
+}
+
+impl ProfileForm {
+    fn from_profile(p: &Profile) -> Self {
+        ProfileForm {
+            id: Some(p.id.clone()),
+            name: p.name.clone(),
+            kind: p.kind.as_str().into(),
+            url: p.base_url.clone(),
+            model: p.default_model.clone().unwrap_or_default(),
+            key: String::new(),
+            headers: p
+                .headers
+                .iter()
+                .map(|(n, v)| format!("{n}: {v}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            username: p.username.clone().unwrap_or_default(),
+            directory: p.directory.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[component]
+fn BackendsSection() -> Element {
+    let services = use_services();
+    let state = use_app_state();
+    let mut form = use_signal(|| None::<ProfileForm>);
+    let mut results = use_signal(std::collections::HashMap::<Id, Result<String, String>>::new);
+    let mut key_status = use_signal(std::collections::HashMap::<Id, bool>::new);
+    let mut error = use_signal(|| None::<String>);
+    let mut secret_status = use_signal(|| None::<SecretStatus>);
+
+    let services_status = services.clone();
+    use_effect(move || {
+        let profiles = state.profiles.read().clone();
+        let services = services_status.clone();
+        spawn(async move {
+            secret_status.set(Some(services.secrets.status().await));
+            let mut map = std::collections::HashMap::new();
+            for p in profiles {
+                let set = services.has_session_key(&p.id)
+                    || services.secrets.get(&p.id).await.ok().flatten().is_some();
+                map.insert(p.id.clone(), set);
+            }
+            key_status.set(map);
+        });
+    });
+
+    let profiles = state.profiles.read().clone();
+    let keychain_ok = matches!(secret_status(), Some(SecretStatus::Available { .. }) | None);
+
+    rsx! {
+        section { class: "card", "aria-labelledby": "backends-h",
+            h3 { id: "backends-h", "Backends" }
+            if let Some(SecretStatus::Unavailable { reason }) = secret_status() {
+                div { class: "banner banner-warn", role: "status",
+                    "No system keychain is available ({reason}). Keys you enter are kept for this session only and are never written to disk."
+                }
+            }
+            if let Some(e) = error() {
+                div { class: "banner banner-error", role: "alert", "{e}" }
+            }
+            ul { class: "profile-list",
+                for p in profiles.iter().cloned() {
+                    li { key: "{p.id}", class: "profile",
+                        div { class: "profile-main",
+                            strong { "{p.name}" }
+                            span { class: "badge", "{p.kind.label()}" }
+                            span { class: "mono", "{p.base_url}" }
+                            span { class: "key-state",
+                                if p.key_env.is_some() { "key from ${p.key_env.clone().unwrap_or_default()}" }
+                                else if key_status.read().get(&p.id).copied().unwrap_or(false) { "key: set" }
+                                else { "key: not set" }
+                            }
+                        }
+                        if let Some(r) = results.read().get(&p.id).cloned() {
+                            match r {
+                                Ok(msg) => rsx! { div { class: "test-ok", role: "status", "✓ {msg}" } },
+                                Err(msg) => rsx! { div { class: "test-fail", role: "alert", "✗ {msg}" } },
+                            }
+                        }
+                        div { class: "profile-actions",
+                            button {
+                                class: "btn-small",
+                                onclick: {
+                                    let services = services.clone();
+                                    let p = p.clone();
+                                    move |_| {
+                                        let services = services.clone();
+                                        let p = p.clone();
+                                        results.write().insert(p.id.clone(), Ok("Testing…".into()));
+                                        spawn(async move {
+                                            let r = crate::platform::ops::test_connection(&services, &p).await;
+                                            let r = r.map(|(detail, models)| {
+                                                if models.is_empty() { detail } else { format!("{detail}: {}", models.join(", ")) }
+                                            }).map_err(|e| e.to_string());
+                                            results.write().insert(p.id.clone(), r);
+                                        });
+                                    }
+                                },
+                                "Test connection"
+                            }
+                            button { class: "btn-small", onclick: { let p = p.clone(); move |_| form.set(Some(ProfileForm::from_profile(&p))) }, "Edit" }
+                            if key_status.read().get(&p.id).copied().unwrap_or(false) {
+                                button {
+                                    class: "btn-small",
+                                    onclick: {
+                                        let services = services.clone();
+                                        let id = p.id.clone();
+                                        move |_| {
+                                            let services = services.clone();
+                                            let id = id.clone();
+                                            spawn(async move {
+                                                services.forget_session_key(&id);
+                                                if let Err(e) = services.secrets.delete(&id).await { error.set(Some(e.to_string())); }
+                                                key_status.write().insert(id, false);
+                                            });
+                                        }
+                                    },
+                                    "Remove key"
+                                }
+                            }
+                            button {
+                                class: "btn-small danger",
+                                onclick: {
+                                    let services = services.clone();
+                                    let id = p.id.clone();
+                                    move |_| {
+                                        let services = services.clone();
+                                        let id = id.clone();
+                                        spawn(async move {
+                                            match services.store.delete_profile(id.clone()).await {
+                                                Ok(()) => {
+                                                    services.forget_session_key(&id);
+                                                    let _ = services.secrets.delete(&id).await;
+                                                    state.reload_profiles(&services);
+                                                }
+                                                Err(e) => error.set(Some(e.to_string())),
+                                            }
+                                        });
+                                    }
+                                },
+                                "Remove"
+                            }
+                        }
+                    }
+                }
+            }
+            if form().is_none() {
+                button {
+                    class: "btn-primary",
+                    onclick: move |_| form.set(Some(ProfileForm { kind: "openai-compatible".into(), ..Default::default() })),
+                    "Add backend"
+                }
+            }
+            if let Some(f) = form() {
+                ProfileEditor { initial: f, keychain_ok, on_close: move |_| form.set(None) }
+            }
+        }
+    }
+}
+
+#[component]
+fn ProfileEditor(initial: ProfileForm, keychain_ok: bool, on_close: EventHandler<()>) -> Element {
+    let services = use_services();
+    let state = use_app_state();
+    let mut f = use_signal(|| initial.clone());
+    let mut error = use_signal(|| None::<String>);
+    let mut saving = use_signal(|| false);
+    let editing = initial.id.is_some();
+    let is_opencode = f.read().kind == "opencode";
+
+    let mut save = move |session_only: bool| {
+        let services = services.clone();
+        let form = f.peek().clone();
+        saving.set(true);
+        spawn(async move {
+            let result = async {
+                let kind = BackendKind::parse(&form.kind).unwrap_or(BackendKind::OpenAiCompatible);
+                let url = normalize_base_url(&form.url)?;
+                let mut profile = match &form.id {
+                    Some(id) => services.store.get_profile(id.clone()).await?,
+                    None => Profile::new(form.name.trim(), kind, url.clone()),
+                };
+                profile.name = form.name.trim().to_owned();
+                profile.kind = kind;
+                profile.base_url = url;
+                profile.default_model = Some(form.model.trim().to_owned()).filter(|m| !m.is_empty());
+                profile.username = Some(form.username.trim().to_owned()).filter(|m| !m.is_empty());
+                profile.directory = Some(form.directory.trim().to_owned()).filter(|m| !m.is_empty());
+                profile.headers = form
+                    .headers
+                    .lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+                    .filter(|(n, _)| !n.is_empty())
+                    .collect();
+                profile.updated_at = now_ms();
+                services.store.save_profile(profile.clone()).await?;
+                let key = form.key.trim();
+                if !key.is_empty() {
+                    if session_only {
+                        services.set_session_key(&profile.id, key);
+                    } else {
+                        services.secrets.set(&profile.id, key).await?;
+                    }
+                }
+                Ok::<_, crate::engine::Error>(())
+            }
+            .await;
+            saving.set(false);
+            match result {
+                Ok(()) => {
+                    state.reload_profiles(&services);
+                    on_close.call(());
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let mut save_session = save.clone();
+
+    rsx! {
+        form {
+            class: "profile-editor",
+            "aria-label": if editing { "Edit backend" } else { "Add backend" },
+            onsubmit: move |e| { e.prevent_default(); save(!keychain_ok); },
+            div { class: "field",
+                label { r#for: "pf-name", "Name" }
+                input { id: "pf-name", required: true, value: "{f.read().name}", oninput: move |e| f.write().name = e.value() }
+            }
+            div { class: "field",
+                label { r#for: "pf-kind", "Kind" }
+                select { id: "pf-kind", onchange: move |e| f.write().kind = e.value(),
+                    option { value: "openai-compatible", selected: !is_opencode, "OpenAI-compatible API" }
+                    option { value: "opencode", selected: is_opencode, "OpenCode server" }
+                }
+            }
+            div { class: "field",
+                label { r#for: "pf-url", "Base URL" }
+                input { id: "pf-url", required: true, placeholder: if is_opencode { "http://127.0.0.1:4096" } else { "https://api.openai.com/v1" }, value: "{f.read().url}", oninput: move |e| f.write().url = e.value() }
+            }
+            div { class: "field",
+                label { r#for: "pf-model", "Default model" }
+                input { id: "pf-model", placeholder: "optional", value: "{f.read().model}", oninput: move |e| f.write().model = e.value() }
+            }
+            div { class: "field",
+                label { r#for: "pf-key", if is_opencode { "Server password" } else { "API key" } }
+                input {
+                    id: "pf-key", r#type: "password", autocomplete: "off",
+                    placeholder: if editing { "leave empty to keep the stored key" } else { "optional for local servers" },
+                    value: "{f.read().key}", oninput: move |e| f.write().key = e.value(),
+                }
+                p { class: "hint",
+                    if keychain_ok { "Stored in the system keychain; it is never shown again." }
+                    else { "No keychain is available: the key is kept in memory for this session only." }
+                }
+            }
+            if is_opencode {
+                div { class: "field",
+                    label { r#for: "pf-user", "User name" }
+                    input { id: "pf-user", placeholder: "opencode", value: "{f.read().username}", oninput: move |e| f.write().username = e.value() }
+                }
+                div { class: "field",
+                    label { r#for: "pf-dir", "Project directory" }
+                    input { id: "pf-dir", placeholder: "server default", value: "{f.read().directory}", oninput: move |e| f.write().directory = e.value() }
+                }
+            } else {
+                div { class: "field",
+                    label { r#for: "pf-headers", "Extra headers (Name: value per line)" }
+                    textarea { id: "pf-headers", rows: "2", value: "{f.read().headers}", oninput: move |e| f.write().headers = e.value() }
+                }
+            }
+            if let Some(e) = error() {
+                div { class: "banner banner-error", role: "alert", "{e}" }
+            }
+            div { class: "form-actions",
+                button { class: "btn-primary", r#type: "submit", disabled: saving(), "Save" }
+                if keychain_ok {
+                    button { class: "btn-small", r#type: "button", disabled: saving(), onclick: move |_| save_session(true), "Save, key for this session only" }
+                }
+                button { class: "btn-small", r#type: "button", onclick: move |_| on_close.call(()), "Cancel" }
+            }
+        }
+    }
+}
+
+#[component]
+fn AppearanceSection() -> Element {
+    let services = use_services();
+    let state = use_app_state();
+    let s = state.settings.read().clone();
+    let update = move |f: Box<dyn FnOnce(&mut crate::platform::AppSettings)>| {
+        let mut next = state.settings.peek().clone();
+        f(&mut next);
+        state.save_settings(&services, next);
+    };
+    let (u1, u2, u3) = (update.clone(), update.clone(), update);
+    rsx! {
+        section { class: "card", "aria-labelledby": "appearance-h",
+            h3 { id: "appearance-h", "Appearance" }
+            fieldset { class: "radio-row",
+                legend { "Theme" }
+                for (value, label) in [(Theme::System, "System"), (Theme::Light, "Light"), (Theme::Dark, "Dark")] {
+                    label { key: "{label}",
+                        input {
+                            r#type: "radio", name: "theme", value: "{label}",
+                            checked: s.theme == value,
+                            onchange: { let u = u1.clone(); move |_| u(Box::new(move |s| s.theme = value)) },
+                        }
+                        " {label}"
+                    }
+                }
+            }
+            div { class: "field",
+                label { r#for: "font-size", "Font size: {s.font_size}px" }
+                input {
+                    id: "font-size", r#type: "range", min: "11", max: "24", value: "{s.font_size}",
+                    onchange: move |e| { let v = e.value().parse().unwrap_or(15); u2(Box::new(move |s| s.font_size = v)) },
+                }
+            }
+            label { class: "check",
+                input { r#type: "checkbox", checked: s.compact, onchange: move |e| { let v = e.checked(); u3(Box::new(move |s| s.compact = v)) } }
+                " Compact layout"
+            }
+        }
+    }
+}
+
+#[component]
+fn BehaviourSection() -> Element {
+    let services = use_services();
+    let state = use_app_state();
+    let s = state.settings.read().clone();
+    let profiles = state.profiles.read().clone();
+    let update = move |f: Box<dyn FnOnce(&mut crate::platform::AppSettings)>| {
+        let mut next = state.settings.peek().clone();
+        f(&mut next);
+        state.save_settings(&services, next);
+    };
+    let (u1, u2, u3, u4) = (update.clone(), update.clone(), update.clone(), update);
+    rsx! {
+        section { class: "card", "aria-labelledby": "behaviour-h",
+            h3 { id: "behaviour-h", "Behaviour" }
+            label { class: "check",
+                input { r#type: "checkbox", checked: s.enter_sends, onchange: move |e| { let v = e.checked(); u1(Box::new(move |s| s.enter_sends = v)) } }
+                " Enter sends (Shift+Enter for a new line); off: Ctrl+Enter sends"
+            }
+            label { class: "check",
+                input { r#type: "checkbox", checked: s.auto_title, onchange: move |e| { let v = e.checked(); u2(Box::new(move |s| s.auto_title = v)) } }
+                " Name new conversations automatically (asks the model for a short title)"
+            }
+            div { class: "field",
+                label { r#for: "default-profile", "Default backend" }
+                select { id: "default-profile",
+                    onchange: move |e| { let v = e.value(); u3(Box::new(move |s| s.default_profile = Some(v).filter(|v| !v.is_empty()))) },
+                    option { value: "", selected: s.default_profile.is_none(), "First in the list" }
+                    for p in profiles.iter() { option { value: "{p.id}", selected: s.default_profile.as_deref() == Some(p.id.as_str()), "{p.name}" } }
+                }
+            }
+            div { class: "field",
+                label { r#for: "default-model", "Default model" }
+                input { id: "default-model", placeholder: "the backend's default", value: "{s.default_model.clone().unwrap_or_default()}",
+                    onchange: move |e| { let v = e.value(); u4(Box::new(move |s| s.default_model = Some(v.trim().to_owned()).filter(|v| !v.is_empty()))) } }
+            }
+        }
+    }
+}
+
+#[component]
+fn PrivacySection() -> Element {
+    let services = use_services();
+    let state = use_app_state();
+    let s = state.settings.read().clone();
+    let days = s.retention_days.map(|d| d.to_string()).unwrap_or_default();
+    rsx! {
+        section { class: "card", "aria-labelledby": "privacy-h",
+            h3 { id: "privacy-h", "Privacy" }
+            p { "OpenCode Nexus sends nothing anywhere except to the backends you configure. Crash reports and logs stay on this device." }
+            div { class: "field",
+                label { r#for: "retention", "Delete conversations untouched for this many days (empty: keep everything; pinned ones are kept)" }
+                input { id: "retention", r#type: "number", min: "1", placeholder: "off", value: "{days}",
+                    onchange: move |e| {
+                        let v = e.value().trim().parse::<u32>().ok().filter(|d| *d > 0);
+                        let mut next = state.settings.peek().clone();
+                        next.retention_days = v;
+                        state.save_settings(&services, next);
+                    } }
+            }
+        }
+    }
+}
+
+#[component]
+fn DiagnosticsSection() -> Element {
+    let services = use_services();
+    let mut integrity = use_signal(|| None::<String>);
+    let mut size = use_signal(|| None::<i64>);
+    let mut secrets = use_signal(|| None::<SecretStatus>);
+    let services_load = services.clone();
+    use_hook(move || {
+        let services = services_load.clone();
+        spawn(async move {
+            size.set(services.store.size_bytes().await.ok());
+            secrets.set(Some(services.secrets.status().await));
+        });
+    });
+    let data_dir = services
+        .shell
+        .data_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|| "browser storage".into());
+    let (s1, s2) = (services.clone(), services.clone());
+    let size_text = size()
+        .map(|b| format!("{:.1} MB", b as f64 / 1e6))
+        .unwrap_or_default();
+    rsx! {
+        section { class: "card", "aria-labelledby": "about-h",
+            h3 { id: "about-h", "About and diagnostics" }
+            dl { class: "facts",
+                dt { "Version" } dd { "{version::VERSION_LINE}" }
+                dt { "Data directory" } dd { class: "mono", "{data_dir}" }
+                dt { "Database size" } dd { "{size_text}" }
+                dt { "Keychain" } dd {
+                    match secrets() {
+                        Some(SecretStatus::Available { backend }) => format!("available ({backend})"),
+                        Some(SecretStatus::Unavailable { reason }) => format!("unavailable: {reason}"),
+                        None => "checking…".into(),
+                    }
+                }
+                if let Some(i) = integrity() { dt { "Integrity" } dd { "{i}" } }
+            }
+            div { class: "form-actions",
+                button { class: "btn-small", onclick: move |_| {
+                    let services = s1.clone();
+                    spawn(async move {
+                        let r = services.store.integrity_check().await.map(|r| r.join("; ")).unwrap_or_else(|e| e.to_string());
+                        integrity.set(Some(r));
+                    });
+                }, "Check integrity" }
+                button { class: "btn-small", onclick: move |_| {
+                    let services = s2.clone();
+                    spawn(async move {
+                        match services.store.vacuum().await {
+                            Ok(()) => { size.set(services.store.size_bytes().await.ok()); integrity.set(Some("compacted".into())); }
+                            Err(e) => integrity.set(Some(e.to_string())),
+                        }
+                    });
+                }, "Compact database" }
+            }
+        }
+    }
+}

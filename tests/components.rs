@@ -1,0 +1,110 @@
+//! Component tests: the real views rendered in a VirtualDom with in-memory services and read
+//! back with dioxus-ssr. Model output must render as inert text, never as markup.
+
+use std::time::Duration;
+
+use dioxus::prelude::*;
+use opencode_nexus::app::{App, AppState};
+use opencode_nexus::engine::model::*;
+use opencode_nexus::platform::{memory, Services};
+use opencode_nexus::views::chat::ChatController;
+use opencode_nexus::views::ChatView;
+
+const HOSTILE: &str = r#"Here you go:
+
+<script>window.pwned = 1</script>
+
+<img src=x onerror="alert(1)">
+
+<iframe src="javascript:alert(2)"></iframe>
+
+[click me](javascript:alert(3)) and [ok link](https://example.com/docs)
+
+<a href="javascript:alert(4)" onclick="alert(5)">raw anchor</a>
+"#;
+
+const RICH: &str = "# Title\n\nSome **bold** and `inline` text.\n\n| a | b |\n|---|:-:|\n| 1 | 2 |\n\n```rust\nfn main() { println!(\"hi\"); }\n```\n\n- one\n- two\n";
+
+#[derive(Clone)]
+struct OpenConversation(Id);
+
+#[component]
+fn ChatHarness() -> Element {
+    let id = use_context::<OpenConversation>().0;
+    let state = use_context_provider(AppState::new);
+    use_hook(move || {
+        let mut c = state.conversation;
+        c.set(Some(id));
+    });
+    use_context_provider(ChatController::new);
+    rsx! { ChatView {} }
+}
+
+async fn seeded_services() -> (Services, Id) {
+    let services = memory::services();
+    let mut conv = Conversation::new("Component test");
+    services.store.save_conversation(conv.clone()).await.unwrap();
+    let u1 = Message::new(&conv.id, None, Role::User, "Show me markdown <b>not bold</b>");
+    services.store.save_message(u1.clone(), true).await.unwrap();
+    let a1 = Message::new(&conv.id, Some(u1.id.clone()), Role::Assistant, RICH);
+    services.store.save_message(a1.clone(), true).await.unwrap();
+    let u2 = Message::new(&conv.id, Some(a1.id.clone()), Role::User, "Now something nasty");
+    services.store.save_message(u2.clone(), true).await.unwrap();
+    let a2 = Message::new(&conv.id, Some(u2.id.clone()), Role::Assistant, HOSTILE);
+    services.store.save_message(a2.clone(), true).await.unwrap();
+    conv = services.store.get_conversation(conv.id.clone()).await.unwrap();
+    (services, conv.id)
+}
+
+async fn render_until(dom: &mut VirtualDom, needle: &str) -> String {
+    for _ in 0..100 {
+        let _ = tokio::time::timeout(Duration::from_millis(20), dom.wait_for_work()).await;
+        dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+        let html = dioxus_ssr::render(dom);
+        if html.contains(needle) {
+            return html;
+        }
+    }
+    panic!("'{needle}' never rendered:\n{}", dioxus_ssr::render(dom));
+}
+
+#[tokio::test]
+async fn chat_view_renders_markdown_code_and_inert_hostile_html() {
+    let (services, id) = seeded_services().await;
+    let mut dom = VirtualDom::new(ChatHarness)
+        .with_root_context(services)
+        .with_root_context(OpenConversation(id));
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "raw anchor").await;
+
+    // Markdown became real structure.
+    assert!(html.contains("<h1>Title</h1>"), "{html}");
+    assert!(html.contains("<strong>bold</strong>"));
+    assert!(html.contains("<table>") && html.contains("al-center"));
+    assert!(html.contains("class=\"code-block\"") && html.contains("tok-kw"), "highlighted code");
+    assert!(html.contains("Copy code"));
+    assert!(html.contains("<li>"));
+    // User text is plain text, even when it looks like HTML.
+    assert!(html.contains("&lt;b&gt;not bold&lt;/b&gt;"));
+
+    // Hostile HTML is escaped text: no live element or handler survives.
+    for live in ["<script", "<img", "<iframe", "onerror=", "onclick=\"alert", "href=\"javascript:"] {
+        assert!(!html.to_ascii_lowercase().contains(live), "found live `{live}` in:\n{html}");
+    }
+    assert!(html.contains("&lt;script&gt;window.pwned = 1&lt;/script&gt;"), "{html}");
+    assert!(html.contains("&lt;img src=x onerror=") || html.contains("&lt;img src=x onerror"), "{html}");
+    // The unsafe markdown link keeps its text but loses its target; the safe one keeps it.
+    assert!(html.contains("class=\"unsafe-link\""));
+    assert!(html.contains("href=\"https://example.com/docs\""));
+}
+
+#[tokio::test]
+async fn app_shell_shows_navigation_and_empty_state() {
+    let mut dom = VirtualDom::new(App).with_root_context(memory::services());
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "Add a backend").await;
+    for label in ["Chat", "History", "Settings"] {
+        assert!(html.contains(&format!("aria-label=\"{label}\"")), "nav item {label}");
+    }
+    assert!(html.contains("disabled"), "composer disabled without a backend");
+}

@@ -1,0 +1,244 @@
+//! The SQLite store against real database files: migrations, FTS5, WAL, crash recovery,
+//! refusal of newer schemas and of damaged files, branches.
+
+use opencode_nexus::engine::error::Error;
+use opencode_nexus::engine::model::*;
+use opencode_nexus::engine::store::{schema, Store};
+
+fn conversation(store: &Store, title: &str) -> Conversation {
+    let c = Conversation::new(title);
+    store.save_conversation(&c).unwrap();
+    c
+}
+
+fn add(store: &mut Store, c: &Conversation, parent: Option<&Message>, role: Role, text: &str) -> Message {
+    let m = Message::new(&c.id, parent.map(|p| p.id.clone()), role, text);
+    store.save_message(&m, true).unwrap();
+    m
+}
+
+#[test]
+fn migrates_an_empty_database_to_the_latest_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("h.db")).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    let journal: String = store.connection().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(journal, "wal");
+    let fk: i64 = store.connection().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    assert_eq!(fk, 1);
+}
+
+/// Every earlier schema version, with data written the way that version wrote it, opens in the
+/// current version with the data intact and searchable.
+#[test]
+fn migrates_from_every_earlier_schema_keeping_data() {
+    for old in 1..schema::LATEST {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut raw = Store::open_raw(&path).unwrap();
+            raw.migrate_to(old).unwrap();
+            assert_eq!(raw.schema_version().unwrap(), old);
+            // Rows as version 1 laid them out (later versions only add columns/tables).
+            raw.connection()
+                .execute_batch(
+                    "INSERT INTO conversations (id, title, created_at, updated_at, params, head_id)
+                       VALUES ('c1', 'Old chat', 1, 2, '{}', 'm2');
+                     INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, created_at, updated_at)
+                       VALUES ('m1', 'c1', NULL, 'user', '[{\"type\":\"text\",\"text\":\"tell me about aardvarks\"}]', 'tell me about aardvarks', 'complete', 1, 1),
+                              ('m2', 'c1', 'm1', 'assistant', '[{\"type\":\"text\",\"text\":\"Aardvarks eat ants\"}]', 'Aardvarks eat ants', 'streaming', 2, 2);",
+                )
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), schema::LATEST, "from v{old}");
+        let thread = store.thread("c1").unwrap();
+        assert_eq!(thread.len(), 2, "from v{old}");
+        assert_eq!(thread[1].message.text(), "Aardvarks eat ants");
+        // A reply left streaming by the old process is recovered as interrupted.
+        assert_eq!(thread[1].message.status, MessageStatus::Interrupted);
+        let hits = store.search("aardvark", 10).unwrap();
+        assert_eq!(hits.len(), 2, "FTS index built for pre-existing rows (from v{old})");
+    }
+}
+
+#[test]
+fn refuses_a_database_from_a_newer_version_without_touching_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    {
+        let store = Store::open(&path).unwrap();
+        store.connection().pragma_update(None, "user_version", schema::LATEST + 5).unwrap();
+        store.connection().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    match Store::open(&path) {
+        Err(Error::DatabaseTooNew { found, supported, .. }) => {
+            assert_eq!(found, schema::LATEST + 5);
+            assert_eq!(supported, schema::LATEST);
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a newer database was opened"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before, "file unchanged");
+    let msg = Error::DatabaseTooNew { path: "x".into(), found: 9, supported: 3 }.to_string();
+    assert!(msg.contains("newer version") && msg.contains("Update the app"), "{msg}");
+}
+
+#[test]
+fn a_damaged_file_gives_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.db");
+    std::fs::write(&path, vec![0x42u8; 8192]).unwrap();
+    match Store::open(&path) {
+        Err(e @ Error::DatabaseCorrupt { .. }) => {
+            let s = e.to_string();
+            assert!(s.contains("damaged") && s.contains("restore"), "{s}");
+        }
+        Err(e) => panic!("unexpected error {e:?}"),
+        Ok(_) => panic!("garbage opened as a database"),
+    }
+}
+
+#[test]
+fn fts_finds_messages_by_word_and_prefix_and_skips_deleted() {
+    let mut store = Store::open_in_memory().unwrap();
+    let c = conversation(&store, "Rust questions");
+    let u = add(&mut store, &c, None, Role::User, "How do lifetimes work in Rust?");
+    add(&mut store, &c, Some(&u), Role::Assistant, "Lifetimes describe how long references are valid. Crème brûlée.");
+    let other = conversation(&store, "Cooking");
+    add(&mut store, &other, None, Role::User, "A recipe for pancakes please");
+
+    let by_word = store.search("lifetimes", 10).unwrap();
+    assert_eq!(by_word.len(), 2);
+    assert!(by_word.iter().all(|h| h.conversation_id == c.id));
+    let by_prefix = store.search("panc", 10).unwrap();
+    assert_eq!(by_prefix.len(), 1);
+    assert_eq!(by_prefix[0].conversation_title, "Cooking");
+    let runs = snippet_runs(&by_prefix[0].snippet);
+    assert!(runs.iter().any(|(t, hit)| *hit && t == "pancakes"), "{runs:?}");
+    // diacritics folded
+    assert_eq!(store.search("creme brulee", 10).unwrap().len(), 1);
+    // FTS syntax in user input is harmless
+    assert!(store.search("\"unbalanced AND (", 10).is_ok());
+    assert!(store.search("   ", 10).unwrap().is_empty());
+
+    store.delete_conversation(&other.id).unwrap();
+    assert!(store.search("pancakes", 10).unwrap().is_empty(), "deleted conversations are not found");
+    store.undelete_conversation(&other.id).unwrap();
+    assert_eq!(store.search("pancakes", 10).unwrap().len(), 1);
+}
+
+#[test]
+fn fts_index_follows_updates_of_streamed_text() {
+    let mut store = Store::open_in_memory().unwrap();
+    let c = conversation(&store, "t");
+    let mut m = Message::new(&c.id, None, Role::Assistant, "first draft");
+    m.status = MessageStatus::Streaming;
+    store.save_message(&m, true).unwrap();
+    m.parts = vec![Part::Text { text: "final zebra answer".into() }];
+    m.status = MessageStatus::Complete;
+    store.save_message(&m, true).unwrap();
+    assert!(store.search("draft", 10).unwrap().is_empty());
+    assert_eq!(store.search("zebra", 10).unwrap().len(), 1);
+}
+
+#[test]
+fn wal_database_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let id;
+    {
+        let mut store = Store::open(&path).unwrap();
+        let c = conversation(&store, "persisted");
+        id = c.id.clone();
+        add(&mut store, &c, None, Role::User, "hello persistence");
+        // Dropped without a checkpoint: the data sits in the WAL file.
+        assert!(dir.path().join("h.db-wal").exists());
+    }
+    let store = Store::open(&path).unwrap();
+    let thread = store.thread(&id).unwrap();
+    assert_eq!(thread.len(), 1);
+    assert_eq!(thread[0].message.text(), "hello persistence");
+    assert_eq!(store.integrity_check().unwrap(), vec!["ok".to_string()]);
+}
+
+#[test]
+fn branches_keep_alternatives_reachable() {
+    let mut store = Store::open_in_memory().unwrap();
+    let c = conversation(&store, "t");
+    let u = add(&mut store, &c, None, Role::User, "q");
+    let a1 = add(&mut store, &c, Some(&u), Role::Assistant, "answer one");
+    let a2 = add(&mut store, &c, Some(&u), Role::Assistant, "answer two");
+    let thread = store.thread(&c.id).unwrap();
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[1].message.id, a2.id);
+    assert_eq!((thread[1].sibling_index, thread[1].sibling_count), (1, 2));
+    store.select_branch(&c.id, &a1.id).unwrap();
+    let thread = store.thread(&c.id).unwrap();
+    assert_eq!(thread[1].message.id, a1.id);
+    // Selecting a user message on another branch follows it down to its newest leaf.
+    let u2 = add(&mut store, &c, None, Role::User, "edited q");
+    let a3 = add(&mut store, &c, Some(&u2), Role::Assistant, "answer three");
+    store.select_branch(&c.id, &u.id).unwrap();
+    assert_eq!(store.thread(&c.id).unwrap()[1].message.id, a2.id);
+    store.select_branch(&c.id, &u2.id).unwrap();
+    let thread = store.thread(&c.id).unwrap();
+    assert_eq!(thread[0].message.id, u2.id);
+    assert_eq!(thread[1].message.id, a3.id);
+    assert_eq!(thread[0].sibling_count, 2);
+}
+
+#[test]
+fn profiles_drafts_settings_and_list_order() {
+    let store = Store::open_in_memory().unwrap();
+    let p = Profile::new("local", BackendKind::OpenAiCompatible, "http://127.0.0.1:1/v1");
+    store.save_profile(&p).unwrap();
+    let dup = Profile::new("local", BackendKind::OpenCode, "http://x");
+    assert!(matches!(store.save_profile(&dup), Err(Error::Invalid(_))));
+    assert_eq!(store.get_profile("local").unwrap().id, p.id);
+
+    store.set_draft("c1", "half a thought").unwrap();
+    assert_eq!(store.get_draft("c1").unwrap().as_deref(), Some("half a thought"));
+    store.set_draft("c1", "").unwrap();
+    assert_eq!(store.get_draft("c1").unwrap(), None);
+
+    store.set_setting("k", &serde_json::json!({"a": 1})).unwrap();
+    assert_eq!(store.get_setting("k").unwrap(), Some(serde_json::json!({"a": 1})));
+
+    let mut older = Conversation::new("older");
+    older.updated_at = 10;
+    older.pinned = true;
+    store.save_conversation(&older).unwrap();
+    let mut newer = Conversation::new("newer");
+    newer.updated_at = 20;
+    store.save_conversation(&newer).unwrap();
+    let list = store.list_conversations(&ConversationFilter::default()).unwrap();
+    let titles: Vec<_> = list.iter().map(|s| s.conversation.title.as_str()).collect();
+    assert_eq!(titles, vec!["older", "newer"], "pinned first, then newest");
+}
+
+/// Regression: a second process opening the database (the CLI while the app streams) must not
+/// mark the first one's live replies as interrupted; only a start with nobody else holding the
+/// database recovers leftovers.
+#[test]
+fn crash_recovery_only_when_no_other_process_holds_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let mut first = Store::open(&path).unwrap();
+    let c = conversation(&first, "live");
+    let mut m = Message::new(&c.id, None, Role::Assistant, "partial");
+    m.status = MessageStatus::Streaming;
+    first.save_message(&m, true).unwrap();
+
+    let second = Store::open(&path).unwrap();
+    assert_eq!(second.get_message(&m.id).unwrap().status, MessageStatus::Streaming);
+    drop(second);
+    drop(first);
+
+    let after_crash = Store::open(&path).unwrap();
+    let recovered = after_crash.get_message(&m.id).unwrap();
+    assert_eq!(recovered.status, MessageStatus::Interrupted);
+    assert_eq!(recovered.text(), "partial");
+    assert!(recovered.error.unwrap().contains("closed before this reply finished"));
+}

@@ -1,0 +1,5 @@
+//! Helpers shared by the integration tests; each test binary that needs them
+//! declares `mod support;`.
+
+pub mod fault_server;
+pub mod peers;

@@ -1,0 +1,39 @@
+//! Where the real backends started by `scripts/test.sh` listen. A test that needs one and finds
+//! it missing fails loudly: a silently skipped peer test would prove nothing. Only an explicit
+//! `NEXUS_ALLOW_MISSING_PEERS=1` (never set by CI) turns that into a printed skip.
+#![allow(dead_code)]
+
+fn missing_allowed() -> bool {
+    std::env::var("NEXUS_ALLOW_MISSING_PEERS").as_deref() == Ok("1")
+        && std::env::var("CI").as_deref() != Ok("true")
+}
+
+fn peer(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => {
+            if missing_allowed() {
+                eprintln!("SKIPPED: {what} is not running ({var} unset); run scripts/test.sh for the full suite");
+                None
+            } else {
+                panic!("{what} is required: {var} is not set. Run the suite with scripts/test.sh, which starts it.");
+            }
+        }
+    }
+}
+
+/// Base URL of the llama.cpp OpenAI-compatible server, e.g. `http://127.0.0.1:18080/v1`.
+pub fn llm_url() -> Option<String> {
+    peer("NEXUS_TEST_LLM_URL", "the llama.cpp server")
+}
+
+/// Base URL of `opencode serve` (no password).
+pub fn opencode_url() -> Option<String> {
+    peer("NEXUS_TEST_OPENCODE_URL", "the OpenCode server")
+}
+
+/// Whether a Secret Service must be there (the suite runs the tests under dbus-run-session with
+/// an unlocked gnome-keyring); only an explicit local opt-out makes it optional.
+pub fn secret_service_required() -> bool {
+    !missing_allowed()
+}
