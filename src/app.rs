@@ -8,7 +8,9 @@ use crate::engine::model::{Id, Profile};
 use crate::platform::{AppSettings, Services, SettingsStore, Theme};
 use crate::views::{ChatView, HistoryView, SettingsView};
 
-const MAIN_CSS: Asset = asset!("/assets/main.css");
+/// Compiled in rather than served as an asset: it applies before first paint on every target
+/// and needs no asset pipeline (plain `cargo build` works).
+const MAIN_CSS: &str = include_str!("../assets/main.css");
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum View {
@@ -81,6 +83,12 @@ impl AppState {
     }
 }
 
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 pub fn use_services() -> Services {
     use_context::<Services>()
 }
@@ -92,7 +100,8 @@ pub fn use_app_state() -> AppState {
 #[component]
 pub fn App() -> Element {
     let services = use_hook(|| {
-        try_consume_context::<Services>().unwrap_or_else(|| provide_context(crate::platform::app_services()))
+        try_consume_context::<Services>()
+            .unwrap_or_else(|| provide_context(crate::platform::app_services()))
     });
     let state = use_context_provider(AppState::new);
     use_context_provider(crate::views::chat::ChatController::new);
@@ -134,7 +143,7 @@ pub fn App() -> Element {
     let view = *state.view.read();
 
     rsx! {
-        document::Stylesheet { href: MAIN_CSS }
+        style { {MAIN_CSS} }
         div { class: "app {theme} {compact}", style: "{style}",
             NavBar {}
             main { class: "main", id: "main-content",
@@ -151,10 +160,25 @@ pub fn App() -> Element {
     }
 }
 
-/// Extra `<head>` for the desktop webview. The Content-Security-Policy is as strict as the
-/// Dioxus desktop runtime allows: its bootstrap is an inline module script and `eval` from Rust
-/// goes through `new Function`, hence 'unsafe-inline'/'unsafe-eval' for scripts from the app
-/// itself; nothing may load from the network (no remote scripts, styles, images, frames,
-/// fonts or connections), and forms and plugins are off. Model output never becomes markup
-/// (see `engine::markdown`), so this is a second wall, not the first.
-pub const DESKTOP_HEAD: &str = r#"<meta http-equiv="Content-Security-Policy" content="default-src 'self' dioxus: ipc:; script-src 'self' 'unsafe-inline' 'unsafe-eval' dioxus:; style-src 'self' 'unsafe-inline' dioxus:; img-src 'self' data: dioxus:; font-src 'self' dioxus:; connect-src 'self' dioxus: ipc: http://ipc.localhost http://dioxus.localhost; frame-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'">"#;
+/// Extra `<head>` for the desktop webview: a Content-Security-Policy as strict as the Dioxus
+/// desktop runtime allows. What it permits, and why:
+/// - scripts only from the app itself, plus 'unsafe-inline' (Dioxus injects its bootstrap as an
+///   inline module script) and 'unsafe-eval' (element queries such as focus and scroll run
+///   through `new AsyncFunction`);
+/// - styles from the app (inline, compiled in), images from the app or `data:` URLs;
+/// - connections only to the app's own protocol and the local WebSocket the runtime streams
+///   DOM edits over (127.0.0.1);
+/// - no frames, plugins, `<base>` or form targets, and nothing at all from the network.
+///
+/// Model output never becomes markup (see `engine::markdown`), so this is a second wall.
+pub const DESKTOP_HEAD: &str = concat!(
+    r#"<meta http-equiv="Content-Security-Policy" content=""#,
+    "default-src 'self' dioxus: http://dioxus.index.html https://dioxus.index.html; ",
+    "script-src 'self' 'unsafe-inline' 'unsafe-eval' dioxus: http://dioxus.index.html https://dioxus.index.html; ",
+    "style-src 'self' 'unsafe-inline' dioxus: http://dioxus.index.html https://dioxus.index.html; ",
+    "img-src 'self' data: dioxus: http://dioxus.index.html https://dioxus.index.html; ",
+    "font-src 'self' dioxus:; ",
+    "connect-src 'self' dioxus: http://dioxus.index.html https://dioxus.index.html ws://127.0.0.1:* ws://localhost:*; ",
+    "frame-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'",
+    r#"">"#
+);

@@ -14,8 +14,8 @@ use serde_json::json;
 use crate::engine::chat::{self, ChatUpdate, EngineOptions, ReplyContext};
 use crate::engine::error::Error;
 use crate::engine::model::*;
-use crate::engine::providers::openai::OpenAiClient;
 use crate::engine::providers::normalize_base_url;
+use crate::engine::providers::openai::OpenAiClient;
 use crate::platform::native::{self, DataDirs};
 use crate::platform::{SecretStatus, Services};
 
@@ -23,7 +23,12 @@ use crate::platform::{SecretStatus, Services};
 #[command(name = "opencode-nexus", version = crate::engine::version::VERSION_LINE, about = "A fast, private AI chat client for OpenCode servers and OpenAI-compatible APIs. Without a command, opens the app.")]
 pub struct Cli {
     /// Keep everything (database, logs, backups) under DIR; keys are namespaced by it.
-    #[arg(long, global = true, env = "OPENCODE_NEXUS_DATA_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "OPENCODE_NEXUS_DATA_DIR",
+        value_name = "DIR"
+    )]
     pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -230,7 +235,9 @@ async fn profiles(services: &Services, cmd: ProfilesCmd) -> CliResult {
                     code: 2,
                     message: format!("The header '{h}' is not NAME=VALUE."),
                 })?;
-                profile.headers.push((n.trim().to_owned(), v.trim().to_owned()));
+                profile
+                    .headers
+                    .push((n.trim().to_owned(), v.trim().to_owned()));
             }
             let key = if key_stdin {
                 let mut buf = String::new();
@@ -310,7 +317,9 @@ async fn profiles(services: &Services, cmd: ProfilesCmd) -> CliResult {
             let p = services.store.get_profile(name).await?;
             services.store.delete_profile(p.id.clone()).await?;
             if let Err(e) = services.secrets.delete(&p.id).await {
-                eprintln!("warning: the profile was removed but its stored key could not be deleted: {e}");
+                eprintln!(
+                    "warning: the profile was removed but its stored key could not be deleted: {e}"
+                );
             }
             eprintln!("Removed profile '{}'.", p.name);
             Ok(())
@@ -429,7 +438,11 @@ async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
             c.profile_id = Some(profile.id.clone());
             c.model = match args.model.clone().or(profile.default_model.clone()) {
                 Some(m) => Some(m),
-                None => client.models().await.ok().and_then(|m| m.into_iter().next()),
+                None => client
+                    .models()
+                    .await
+                    .ok()
+                    .and_then(|m| m.into_iter().next()),
             };
             services.store.save_conversation(c.clone()).await?;
             c
@@ -476,11 +489,17 @@ async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
     }
     match message.status {
         MessageStatus::Complete => Ok(()),
-        MessageStatus::Interrupted if message.error.as_deref() == Some("Stopped before the reply finished.") => Err(Failure {
-            code: 130,
-            message: "Stopped. The partial reply was saved and marked interrupted.".into(),
-        }),
-        _ => Err(fail(message.error.unwrap_or_else(|| "The reply failed.".into()))),
+        MessageStatus::Interrupted
+            if message.error.as_deref() == Some("Stopped before the reply finished.") =>
+        {
+            Err(Failure {
+                code: 130,
+                message: "Stopped. The partial reply was saved and marked interrupted.".into(),
+            })
+        }
+        _ => Err(fail(
+            message.error.unwrap_or_else(|| "The reply failed.".into()),
+        )),
     }
 }
 
@@ -488,7 +507,11 @@ async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
 
 async fn history(services: &Services, cmd: HistoryCmd) -> CliResult {
     match cmd {
-        HistoryCmd::List { json, archived, limit } => {
+        HistoryCmd::List {
+            json,
+            archived,
+            limit,
+        } => {
             let list = services
                 .store
                 .list_conversations(ConversationFilter {
@@ -574,16 +597,26 @@ async fn history(services: &Services, cmd: HistoryCmd) -> CliResult {
                 for h in hits {
                     let snippet: String = snippet_runs(&h.snippet)
                         .into_iter()
-                        .map(|(t, hit)| if hit && highlight { format!("\x1b[1m{t}\x1b[0m") } else { t })
+                        .map(|(t, hit)| {
+                            if hit && highlight {
+                                format!("\x1b[1m{t}\x1b[0m")
+                            } else {
+                                t
+                            }
+                        })
                         .collect();
-                    println!("{}\t{}\t{}", h.conversation_id, h.conversation_title, snippet.replace('\n', " "));
+                    println!(
+                        "{}\t{}\t{}",
+                        h.conversation_id,
+                        h.conversation_title,
+                        snippet.replace('\n', " ")
+                    );
                 }
             }
             Ok(())
         }
     }
 }
-
 
 // ---- doctor -----------------------------------------------------------------------------------
 
@@ -606,24 +639,46 @@ async fn doctor(services: &Services, dirs: &DataDirs, json: bool) -> CliResult {
         print_json(&value);
     } else {
         println!("OpenCode Nexus {}", report.version);
-        println!("data directory   {}", report.data_dir.as_deref().unwrap_or("-"));
-        println!("database         {} ({} bytes, schema v{})", report.database_path.as_deref().unwrap_or("-"), report.database_bytes, report.schema_version);
+        println!(
+            "data directory   {}",
+            report.data_dir.as_deref().unwrap_or("-")
+        );
+        println!(
+            "database         {} ({} bytes, schema v{})",
+            report.database_path.as_deref().unwrap_or("-"),
+            report.database_bytes,
+            report.schema_version
+        );
         println!("integrity        {}", report.integrity);
         println!("conversations    {}", report.conversations);
-        println!("log directory    {}", report.log_dir.as_deref().unwrap_or("-"));
+        println!(
+            "log directory    {}",
+            report.log_dir.as_deref().unwrap_or("-")
+        );
         match &report.secrets {
-            SecretStatus::Available { backend } => println!("keychain         available ({backend})"),
-            SecretStatus::Unavailable { reason } => println!("keychain         UNAVAILABLE: {reason}"),
+            SecretStatus::Available { backend } => {
+                println!("keychain         available ({backend})")
+            }
+            SecretStatus::Unavailable { reason } => {
+                println!("keychain         UNAVAILABLE: {reason}")
+            }
         }
         for p in &profiles {
             println!(
                 "profile          {} ({}): {}",
                 p["name"].as_str().unwrap_or(""),
                 p["url"].as_str().unwrap_or(""),
-                if p["ok"].as_bool() == Some(true) { format!("reachable ({} ms)", p["latency_ms"]) } else { format!("NOT OK: {}", p["detail"].as_str().unwrap_or("")) }
+                if p["ok"].as_bool() == Some(true) {
+                    format!("reachable ({} ms)", p["latency_ms"])
+                } else {
+                    format!("NOT OK: {}", p["detail"].as_str().unwrap_or(""))
+                }
             );
         }
-        println!("status           {}", if healthy { "healthy" } else { "PROBLEMS FOUND" });
+        println!(
+            "status           {}",
+            if healthy { "healthy" } else { "PROBLEMS FOUND" }
+        );
     }
     if healthy {
         Ok(())
@@ -644,4 +699,3 @@ where
 {
     Cli::try_parse_from(args)
 }
-

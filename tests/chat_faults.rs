@@ -33,19 +33,35 @@ async fn harness(script: Vec<Fault>) -> Harness {
     let mut profile = Profile::new("fault", BackendKind::OpenAiCompatible, server.base_url());
     profile.default_model = Some(FAULT_MODEL.into());
     store.save_profile(profile.clone()).await.unwrap();
-    let mut client = OpenAiClient::new(reqwest::Client::new(), &profile, Some("sk-test-key-0123456789".into())).unwrap();
+    let mut client = OpenAiClient::new(
+        reqwest::Client::new(),
+        &profile,
+        Some("sk-test-key-0123456789".into()),
+    )
+    .unwrap();
     client.idle_timeout = Duration::from_secs(2);
     let mut conv = Conversation::new("faults");
     conv.profile_id = Some(profile.id.clone());
     conv.model = Some(FAULT_MODEL.into());
     store.save_conversation(conv.clone()).await.unwrap();
-    Harness { _dir: dir, path, store, client, conv, server }
+    Harness {
+        _dir: dir,
+        path,
+        store,
+        client,
+        conv,
+        server,
+    }
 }
 
 impl Harness {
     async fn send(&self, text: &str) -> (Message, String) {
         let options = EngineOptions::default();
-        let ctx = ReplyContext { store: &self.store, client: &self.client, options: &options };
+        let ctx = ReplyContext {
+            store: &self.store,
+            client: &self.client,
+            options: &options,
+        };
         let (_stop_handle, stop) = chat::stop_pair();
         let mut streamed = String::new();
         let m = ctx
@@ -61,7 +77,11 @@ impl Harness {
 
     async fn regenerate(&self, id: &str) -> Message {
         let options = EngineOptions::default();
-        let ctx = ReplyContext { store: &self.store, client: &self.client, options: &options };
+        let ctx = ReplyContext {
+            store: &self.store,
+            client: &self.client,
+            options: &options,
+        };
         let (_h, stop) = chat::stop_pair();
         ctx.regenerate(id, stop, &mut |_| {}).await.unwrap()
     }
@@ -73,20 +93,31 @@ impl Harness {
     }
 
     fn chat_requests(&self) -> usize {
-        self.server.requests().iter().filter(|r| r.path.ends_with("/chat/completions")).count()
+        self.server
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/chat/completions"))
+            .count()
     }
 }
 
 fn status(code: u16, headers: &[(&str, &str)], body: &str) -> Fault {
     Fault::Status {
         code,
-        headers: headers.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        headers: headers
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
         body: body.into(),
     }
 }
 
 fn ok_stream(pieces: &[&str]) -> Fault {
-    Fault::Stream { chunks: sse_chat_chunks(pieces), delay_ms: 0, then: StreamEnd::Finish }
+    Fault::Stream {
+        chunks: sse_chat_chunks(pieces),
+        delay_ms: 0,
+        then: StreamEnd::Finish,
+    }
 }
 
 /// After a failed reply: the user message is intact, a retry succeeds and the failed reply stays
@@ -100,7 +131,10 @@ async fn assert_retry_recovers(h: &Harness, failed: &Message, question: &str) {
     assert_eq!(thread.len(), 2);
     assert_eq!(thread[0].message.text(), question);
     assert_eq!(thread[1].message.id, again.id);
-    assert_eq!(thread[1].sibling_count, 2, "the failed reply is kept as an alternative");
+    assert_eq!(
+        thread[1].sibling_count, 2,
+        "the failed reply is kept as an alternative"
+    );
 }
 
 #[tokio::test]
@@ -109,41 +143,80 @@ async fn unauthorized_is_an_error_with_a_sentence_and_retry_works() {
     let (m, _) = h.send("hello?").await;
     assert_eq!(m.status, MessageStatus::Error);
     let err = m.error.clone().unwrap();
-    assert!(err.contains("rejected the API key") && err.contains("401"), "{err}");
-    assert!(!err.contains("sk-test-key-0123456789"), "key redacted: {err}");
+    assert!(
+        err.contains("rejected the API key") && err.contains("401"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("sk-test-key-0123456789"),
+        "key redacted: {err}"
+    );
     let req = &h.server.requests()[0];
-    assert_eq!(req.header("authorization"), Some("Bearer sk-test-key-0123456789"));
+    assert_eq!(
+        req.header("authorization"),
+        Some("Bearer sk-test-key-0123456789")
+    );
     assert_retry_recovers(&h, &m, "hello?").await;
 }
 
 #[tokio::test]
 async fn rate_limit_keeps_retry_after() {
-    let h = harness(vec![status(429, &[("Retry-After", "7")], r#"{"error":{"message":"Rate limit reached"}}"#)]).await;
+    let h = harness(vec![status(
+        429,
+        &[("Retry-After", "7")],
+        r#"{"error":{"message":"Rate limit reached"}}"#,
+    )])
+    .await;
     let (m, _) = h.send("q").await;
     assert_eq!(m.status, MessageStatus::Error);
     let err = m.error.clone().unwrap();
-    assert!(err.contains("429") && err.contains("retry after 7 s") && err.contains("Rate limit reached"), "{err}");
+    assert!(
+        err.contains("429")
+            && err.contains("retry after 7 s")
+            && err.contains("Rate limit reached"),
+        "{err}"
+    );
     assert_retry_recovers(&h, &m, "q").await;
 }
 
 #[tokio::test]
 async fn server_error_keeps_status_and_body_message() {
-    let h = harness(vec![status(500, &[], r#"{"error":{"message":"CUDA out of memory"}}"#)]).await;
+    let h = harness(vec![status(
+        500,
+        &[],
+        r#"{"error":{"message":"CUDA out of memory"}}"#,
+    )])
+    .await;
     let (m, _) = h.send("q").await;
     assert_eq!(m.status, MessageStatus::Error);
     let err = m.error.clone().unwrap();
-    assert!(err.contains("HTTP 500") && err.contains("CUDA out of memory"), "{err}");
+    assert!(
+        err.contains("HTTP 500") && err.contains("CUDA out of memory"),
+        "{err}"
+    );
     assert_retry_recovers(&h, &m, "q").await;
 }
 
 #[tokio::test]
 async fn dropped_connection_keeps_partial_reply_as_interrupted() {
     // The first deltas, then the socket closes without a finish reason or [DONE].
-    let chunks: Vec<String> = sse_chat_chunks(&["Hello ", "wor", "ld"]).into_iter().take(3).collect();
-    let h = harness(vec![Fault::Stream { chunks, delay_ms: 10, then: StreamEnd::Drop }]).await;
+    let chunks: Vec<String> = sse_chat_chunks(&["Hello ", "wor", "ld"])
+        .into_iter()
+        .take(3)
+        .collect();
+    let h = harness(vec![Fault::Stream {
+        chunks,
+        delay_ms: 10,
+        then: StreamEnd::Drop,
+    }])
+    .await;
     let (m, streamed) = h.send("greet me").await;
     assert_eq!(m.status, MessageStatus::Interrupted);
-    assert!(m.error.as_deref().unwrap().contains("connection dropped"), "{:?}", m.error);
+    assert!(
+        m.error.as_deref().unwrap().contains("connection dropped"),
+        "{:?}",
+        m.error
+    );
     assert!(!streamed.is_empty());
     let thread = h.reopen_thread();
     assert_eq!(thread[1].message.text(), streamed, "partial text persisted");
@@ -153,43 +226,87 @@ async fn dropped_connection_keeps_partial_reply_as_interrupted() {
 
 #[tokio::test]
 async fn stalled_stream_times_out_and_keeps_partial() {
-    let chunks: Vec<String> = sse_chat_chunks(&["Partial", " answer"]).into_iter().take(2).collect();
-    let h = harness(vec![Fault::Stream { chunks, delay_ms: 0, then: StreamEnd::Stall }]).await;
+    let chunks: Vec<String> = sse_chat_chunks(&["Partial", " answer"])
+        .into_iter()
+        .take(2)
+        .collect();
+    let h = harness(vec![Fault::Stream {
+        chunks,
+        delay_ms: 0,
+        then: StreamEnd::Stall,
+    }])
+    .await;
     let started = std::time::Instant::now();
     let (m, streamed) = h.send("q").await;
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(m.status, MessageStatus::Interrupted);
-    assert!(m.error.as_deref().unwrap().contains("stopped sending data"), "{:?}", m.error);
+    assert!(
+        m.error.as_deref().unwrap().contains("stopped sending data"),
+        "{:?}",
+        m.error
+    );
     assert_eq!(h.reopen_thread()[1].message.text(), streamed);
     assert_retry_recovers(&h, &m, "q").await;
 }
 
 #[tokio::test]
 async fn malformed_chunk_is_a_clear_error() {
-    let mut chunks: Vec<String> = sse_chat_chunks(&["Good start"]).into_iter().take(2).collect();
+    let mut chunks: Vec<String> = sse_chat_chunks(&["Good start"])
+        .into_iter()
+        .take(2)
+        .collect();
     chunks.push("data: {\"choices\": [{\"delta\": {\"content\": \"x\"\n\n".into());
-    let h = harness(vec![Fault::Stream { chunks, delay_ms: 0, then: StreamEnd::Finish }]).await;
+    let h = harness(vec![Fault::Stream {
+        chunks,
+        delay_ms: 0,
+        then: StreamEnd::Finish,
+    }])
+    .await;
     let (m, _) = h.send("q").await;
     assert_eq!(m.status, MessageStatus::Error);
-    assert!(m.error.as_deref().unwrap().contains("could not be understood"), "{:?}", m.error);
+    assert!(
+        m.error
+            .as_deref()
+            .unwrap()
+            .contains("could not be understood"),
+        "{:?}",
+        m.error
+    );
     assert_eq!(m.text(), "Good start", "text before the bad chunk kept");
     assert_retry_recovers(&h, &m, "q").await;
 }
 
 #[tokio::test]
 async fn error_object_in_the_middle_of_a_stream() {
-    let mut chunks: Vec<String> = sse_chat_chunks(&["Some text"]).into_iter().take(2).collect();
+    let mut chunks: Vec<String> = sse_chat_chunks(&["Some text"])
+        .into_iter()
+        .take(2)
+        .collect();
     chunks.push("data: {\"error\":{\"message\":\"model overloaded\"}}\n\n".into());
-    let h = harness(vec![Fault::Stream { chunks, delay_ms: 0, then: StreamEnd::Finish }]).await;
+    let h = harness(vec![Fault::Stream {
+        chunks,
+        delay_ms: 0,
+        then: StreamEnd::Finish,
+    }])
+    .await;
     let (m, _) = h.send("q").await;
     assert_eq!(m.status, MessageStatus::Error);
-    assert!(m.error.as_deref().unwrap().contains("model overloaded"), "{:?}", m.error);
+    assert!(
+        m.error.as_deref().unwrap().contains("model overloaded"),
+        "{:?}",
+        m.error
+    );
 }
 
 #[tokio::test]
 async fn five_megabyte_reply_arrives_whole() {
     let expected = big_reply_text(5 * 1024 * 1024);
-    let h = harness(vec![Fault::Stream { chunks: big_reply_chunks(5 * 1024 * 1024), delay_ms: 0, then: StreamEnd::Finish }]).await;
+    let h = harness(vec![Fault::Stream {
+        chunks: big_reply_chunks(5 * 1024 * 1024),
+        delay_ms: 0,
+        then: StreamEnd::Finish,
+    }])
+    .await;
     let (m, streamed) = h.send("long please").await;
     assert_eq!(m.status, MessageStatus::Complete);
     assert_eq!(streamed.len(), expected.len());
@@ -200,24 +317,60 @@ async fn five_megabyte_reply_arrives_whole() {
 #[tokio::test]
 async fn unreachable_server_is_an_error_with_a_sentence() {
     let h = harness(vec![]).await;
-    let dead = Profile::new("dead", BackendKind::OpenAiCompatible, "http://127.0.0.1:9/v1");
+    let dead = Profile::new(
+        "dead",
+        BackendKind::OpenAiCompatible,
+        "http://127.0.0.1:9/v1",
+    );
     let client = OpenAiClient::new(reqwest::Client::new(), &dead, None).unwrap();
     let options = EngineOptions::default();
-    let ctx = ReplyContext { store: &h.store, client: &client, options: &options };
+    let ctx = ReplyContext {
+        store: &h.store,
+        client: &client,
+        options: &options,
+    };
     let (_h, stop) = chat::stop_pair();
-    let m = ctx.send(&h.conv.id, "anyone?", stop, &mut |_| {}).await.unwrap();
+    let m = ctx
+        .send(&h.conv.id, "anyone?", stop, &mut |_| {})
+        .await
+        .unwrap();
     assert_eq!(m.status, MessageStatus::Error);
-    assert!(m.error.as_deref().unwrap().starts_with("Could not reach http://127.0.0.1:9/v1"), "{:?}", m.error);
-    assert!(matches!(OpenAiClient::new(reqwest::Client::new(), &Profile::new("b", BackendKind::OpenAiCompatible, "ftp://x"), None), Err(Error::BadUrl { .. })));
+    assert!(
+        m.error
+            .as_deref()
+            .unwrap()
+            .starts_with("Could not reach http://127.0.0.1:9/v1"),
+        "{:?}",
+        m.error
+    );
+    assert!(matches!(
+        OpenAiClient::new(
+            reqwest::Client::new(),
+            &Profile::new("b", BackendKind::OpenAiCompatible, "ftp://x"),
+            None
+        ),
+        Err(Error::BadUrl { .. })
+    ));
 }
 
 #[tokio::test]
 async fn stop_keeps_partial_reply_and_progress_is_persisted_while_streaming() {
     let pieces: Vec<String> = (0..40).map(|i| format!("w{i} ")).collect();
     let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
-    let h = harness(vec![Fault::Stream { chunks: sse_chat_chunks(&refs), delay_ms: 50, then: StreamEnd::Finish }]).await;
-    let options = EngineOptions { persist_every: Duration::from_millis(100) };
-    let ctx = ReplyContext { store: &h.store, client: &h.client, options: &options };
+    let h = harness(vec![Fault::Stream {
+        chunks: sse_chat_chunks(&refs),
+        delay_ms: 50,
+        then: StreamEnd::Finish,
+    }])
+    .await;
+    let options = EngineOptions {
+        persist_every: Duration::from_millis(100),
+    };
+    let ctx = ReplyContext {
+        store: &h.store,
+        client: &h.client,
+        options: &options,
+    };
     let (stop_handle, stop) = chat::stop_pair();
     let assistant_id = Rc::new(RefCell::new(None::<String>));
     let seen = assistant_id.clone();
@@ -241,7 +394,10 @@ async fn stop_keeps_partial_reply_and_progress_is_persisted_while_streaming() {
     let m = result.unwrap();
     assert_eq!(m.status, MessageStatus::Interrupted);
     assert!(m.text().starts_with(&mid.text()));
-    assert!(m.text().len() < pieces.concat().len(), "stopped before the end");
+    assert!(
+        m.text().len() < pieces.concat().len(),
+        "stopped before the end"
+    );
     let on_disk = h.reopen_thread();
     assert_eq!(on_disk[1].message.status, MessageStatus::Interrupted);
     assert_eq!(on_disk[1].message.text(), m.text());
@@ -257,12 +413,27 @@ async fn sends_system_prompt_history_and_sampling() {
     h.store.save_conversation(conv).await.unwrap();
     h.send("first").await;
     h.send("second").await;
-    let reqs: Vec<_> = h.server.requests().into_iter().filter(|r| r.path.ends_with("/chat/completions")).collect();
+    let reqs: Vec<_> = h
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/chat/completions"))
+        .collect();
     let body: serde_json::Value = serde_json::from_str(&reqs[1].body).unwrap();
     assert_eq!(body["stream"], true);
     assert_eq!(body["model"], FAULT_MODEL);
     assert!((body["temperature"].as_f64().unwrap() - 0.3).abs() < 1e-6);
-    let roles: Vec<_> = body["messages"].as_array().unwrap().iter().map(|m| (m["role"].as_str().unwrap().to_owned(), m["content"].as_str().unwrap().to_owned())).collect();
+    let roles: Vec<_> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_owned(),
+                m["content"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
     assert_eq!(
         roles,
         vec![

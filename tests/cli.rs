@@ -29,7 +29,12 @@ fn text(b: &[u8]) -> String {
 fn doctor_on_a_fresh_data_dir_is_healthy() {
     let dir = tempfile::tempdir().unwrap();
     let out = nexus(dir.path(), &["doctor"]);
-    assert!(out.status.success(), "stdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let report = text(&out.stdout);
     assert!(report.contains("integrity        ok"), "{report}");
     assert!(report.contains("status           healthy"), "{report}");
@@ -37,11 +42,18 @@ fn doctor_on_a_fresh_data_dir_is_healthy() {
 
     let out = nexus(dir.path(), &["doctor", "--json"]);
     assert!(out.status.success());
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("doctor --json is JSON");
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("doctor --json is JSON");
     assert_eq!(json["healthy"], true);
     assert_eq!(json["integrity"], "ok");
-    assert_eq!(json["schema_version"], opencode_nexus::engine::store::schema::LATEST);
-    assert_eq!(json["data_dir"], dir.path().canonicalize().unwrap().display().to_string());
+    assert_eq!(
+        json["schema_version"],
+        opencode_nexus::engine::store::schema::LATEST
+    );
+    assert_eq!(
+        json["data_dir"],
+        dir.path().canonicalize().unwrap().display().to_string()
+    );
     assert!(json["version"].as_str().is_some());
     if support::peers::secret_service_required() {
         assert!(json["secrets"]["Available"].is_object(), "{json}");
@@ -52,7 +64,22 @@ fn doctor_on_a_fresh_data_dir_is_healthy() {
 fn profiles_add_list_remove_and_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out = nexus(d, &["profiles", "add", "local", "--kind", "openai-compatible", "--url", "http://127.0.0.1:9/v1", "--model", "m1", "--key-env", "NEXUS_TEST_KEY"]);
+    let out = nexus(
+        d,
+        &[
+            "profiles",
+            "add",
+            "local",
+            "--kind",
+            "openai-compatible",
+            "--url",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "m1",
+            "--key-env",
+            "NEXUS_TEST_KEY",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = nexus(d, &["profiles", "list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -62,24 +89,68 @@ fn profiles_add_list_remove_and_bad_input() {
     assert_eq!(list[0]["key_env"], "NEXUS_TEST_KEY");
 
     // A duplicate name, a bad URL and an unknown kind are refused with sentences.
-    let out = nexus(d, &["profiles", "add", "local", "--kind", "openai-compatible", "--url", "http://x/v1"]);
+    let out = nexus(
+        d,
+        &[
+            "profiles",
+            "add",
+            "local",
+            "--kind",
+            "openai-compatible",
+            "--url",
+            "http://x/v1",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("already exists"), "{}", text(&out.stderr));
-    let out = nexus(d, &["profiles", "add", "bad", "--kind", "openai-compatible", "--url", "not a url"]);
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = nexus(
+        d,
+        &[
+            "profiles",
+            "add",
+            "bad",
+            "--kind",
+            "openai-compatible",
+            "--url",
+            "not a url",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("is not a valid http(s) URL"));
-    let out = nexus(d, &["profiles", "add", "bad", "--kind", "gopher", "--url", "http://x"]);
+    let out = nexus(
+        d,
+        &[
+            "profiles", "add", "bad", "--kind", "gopher", "--url", "http://x",
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
 
     // Testing an unreachable backend fails with a sentence naming the address.
-    let out = Command::new(BIN).arg("--data-dir").arg(d).args(["profiles", "test", "local"]).env("NEXUS_TEST_KEY", "k").output().unwrap();
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(d)
+        .args(["profiles", "test", "local"])
+        .env("NEXUS_TEST_KEY", "k")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("Could not reach http://127.0.0.1:9/v1"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("Could not reach http://127.0.0.1:9/v1"),
+        "{}",
+        text(&out.stdout)
+    );
 
     let out = nexus(d, &["profiles", "remove", "local"]);
     assert!(out.status.success());
     let out = nexus(d, &["profiles", "list", "--json"]);
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!([]));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        serde_json::json!([])
+    );
     let out = nexus(d, &["profiles", "remove", "local"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("was not found"));
@@ -91,7 +162,9 @@ fn profiles_add_list_remove_and_bad_input() {
 async fn key_from_stdin_is_stored_in_the_keychain_and_never_leaks() {
     const KEY: &str = "sk-cli-planted-0a1b2c3d4e5f6a7b";
     if !support::peers::secret_service_required() {
-        eprintln!("SKIPPED: needs the Secret Service (scripts/test.sh runs this under dbus-run-session)");
+        eprintln!(
+            "SKIPPED: needs the Secret Service (scripts/test.sh runs this under dbus-run-session)"
+        );
         return;
     }
     let server = FaultServer::start(vec![Fault::Status {
@@ -105,13 +178,34 @@ async fn key_from_stdin_is_stored_in_the_keychain_and_never_leaks() {
     let url = server.base_url();
     let out = tokio::task::spawn_blocking(move || {
         let mut child = Command::new(BIN)
-            .arg("--data-dir").arg(&d)
-            .args(["profiles", "add", "cloud", "--kind", "openai-compatible", "--url", &url, "--key-stdin"])
-            .stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped())
-            .spawn().unwrap();
-        child.stdin.take().unwrap().write_all(KEY.as_bytes()).unwrap();
+            .arg("--data-dir")
+            .arg(&d)
+            .args([
+                "profiles",
+                "add",
+                "cloud",
+                "--kind",
+                "openai-compatible",
+                "--url",
+                &url,
+                "--key-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(KEY.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        let chat = nexus(&d, &["chat", "--profile", "cloud", "--model", "x", "hello there"]);
+        let chat = nexus(
+            &d,
+            &["chat", "--profile", "cloud", "--model", "x", "hello there"],
+        );
         (out, chat)
     })
     .await
@@ -121,9 +215,20 @@ async fn key_from_stdin_is_stored_in_the_keychain_and_never_leaks() {
     assert!(text(&add.stderr).contains("key stored in the system keychain"));
     assert_eq!(chat.status.code(), Some(1));
     let stderr = text(&chat.stderr);
-    assert!(stderr.contains("rejected the API key") && stderr.contains("Check the key"), "{stderr}");
+    assert!(
+        stderr.contains("rejected the API key") && stderr.contains("Check the key"),
+        "{stderr}"
+    );
     assert!(!stderr.contains(KEY) && !text(&chat.stdout).contains(KEY));
-    assert_eq!(server.requests().iter().find(|r| r.path.ends_with("/chat/completions")).unwrap().header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .find(|r| r.path.ends_with("/chat/completions"))
+            .unwrap()
+            .header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
     // Nothing under the data dir (DB, WAL, logs) holds the key.
     let mut stack = vec![dir.path().to_path_buf()];
     while let Some(p) = stack.pop() {
@@ -133,7 +238,11 @@ async fn key_from_stdin_is_stored_in_the_keychain_and_never_leaks() {
                 stack.push(path);
             } else {
                 let bytes = std::fs::read(&path).unwrap();
-                assert!(!bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()), "key in {}", path.display());
+                assert!(
+                    !bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()),
+                    "key in {}",
+                    path.display()
+                );
             }
         }
     }
@@ -150,17 +259,45 @@ async fn key_from_stdin_is_stored_in_the_keychain_and_never_leaks() {
 async fn ctrl_c_keeps_the_partial_reply() {
     let pieces: Vec<String> = (0..200).map(|i| format!("word{i} ")).collect();
     let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
-    let server = FaultServer::start(vec![Fault::Stream { chunks: sse_chat_chunks(&refs), delay_ms: 40, then: StreamEnd::Finish }]).await;
+    let server = FaultServer::start(vec![Fault::Stream {
+        chunks: sse_chat_chunks(&refs),
+        delay_ms: 40,
+        then: StreamEnd::Finish,
+    }])
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
     let url = server.base_url();
     let (status, streamed) = tokio::task::spawn_blocking(move || {
-        assert!(nexus(&d, &["profiles", "add", "slow", "--kind", "openai-compatible", "--url", &url]).status.success());
+        assert!(nexus(
+            &d,
+            &[
+                "profiles",
+                "add",
+                "slow",
+                "--kind",
+                "openai-compatible",
+                "--url",
+                &url
+            ]
+        )
+        .status
+        .success());
         let mut child = Command::new(BIN)
-            .arg("--data-dir").arg(&d)
-            .args(["chat", "--profile", "slow", "--model", "fault-model", "count slowly"])
-            .stdout(Stdio::piped()).stderr(Stdio::piped())
-            .spawn().unwrap();
+            .arg("--data-dir")
+            .arg(&d)
+            .args([
+                "chat",
+                "--profile",
+                "slow",
+                "--model",
+                "fault-model",
+                "count slowly",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut got = Vec::new();
         let mut buf = [0u8; 64];
@@ -169,7 +306,10 @@ async fn ctrl_c_keeps_the_partial_reply() {
             assert!(n > 0, "stream ended early");
             got.extend_from_slice(&buf[..n]);
         }
-        Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
         let mut rest = String::new();
         let _ = stdout.read_to_string(&mut rest);
         let status = child.wait().unwrap();
@@ -188,23 +328,55 @@ async fn ctrl_c_keeps_the_partial_reply() {
     assert_eq!(reply["status"], "interrupted");
     let saved = reply["text"].as_str().unwrap();
     assert!(saved.starts_with("word0 word1"), "{saved}");
-    assert_eq!(saved.trim_end(), streamed.trim_end(), "what was printed is what was saved");
+    assert_eq!(
+        saved.trim_end(),
+        streamed.trim_end(),
+        "what was printed is what was saved"
+    );
     assert!(!saved.contains("word199"));
 }
 
 /// The full flow against the real llama.cpp server: chat streams and stores, history finds it.
 #[test]
 fn chat_against_the_real_llama_server_streams_and_stores() {
-    let Some(url) = support::peers::llm_url() else { return };
+    let Some(url) = support::peers::llm_url() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    assert!(nexus(d, &["profiles", "add", "llama", "--kind", "openai-compatible", "--url", &url]).status.success());
+    assert!(nexus(
+        d,
+        &[
+            "profiles",
+            "add",
+            "llama",
+            "--kind",
+            "openai-compatible",
+            "--url",
+            &url
+        ]
+    )
+    .status
+    .success());
     let out = nexus(d, &["profiles", "test", "llama", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], true, "{report}");
-    assert!(report["models"].as_array().unwrap().iter().any(|m| m == "smollm2-135m"));
+    assert!(report["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "smollm2-135m"));
 
-    let out = nexus(d, &["chat", "--profile", "llama", "--json", "What is the capital of France?"]);
+    let out = nexus(
+        d,
+        &[
+            "chat",
+            "--profile",
+            "llama",
+            "--json",
+            "What is the capital of France?",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let reply = text(&out.stdout);
     assert!(!reply.trim().is_empty());
@@ -214,7 +386,17 @@ fn chat_against_the_real_llama_server_streams_and_stores() {
     let conv = status["conversation"].as_str().unwrap().to_owned();
 
     // Continue the same conversation.
-    let out = nexus(d, &["chat", "--profile", "llama", "--conversation", &conv, "And of Italy?"]);
+    let out = nexus(
+        d,
+        &[
+            "chat",
+            "--profile",
+            "llama",
+            "--conversation",
+            &conv,
+            "And of Italy?",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     let out = nexus(d, &["history", "show", &conv, "--json"]);
@@ -227,7 +409,11 @@ fn chat_against_the_real_llama_server_streams_and_stores() {
 
     let out = nexus(d, &["history", "search", "capital", "--json"]);
     let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(hits.as_array().unwrap().iter().any(|h| h["conversation_id"] == conv.as_str()));
+    assert!(hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["conversation_id"] == conv.as_str()));
     let out = nexus(d, &["history", "search", "Ital", "--json"]);
     let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!hits.as_array().unwrap().is_empty(), "prefix search");

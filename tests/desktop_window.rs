@@ -19,7 +19,9 @@ fn display() -> String {
 }
 
 fn shots() -> PathBuf {
-    let dir = std::env::var("NEXUS_SCREENSHOT_DIR").map(PathBuf::from).unwrap_or_else(|_| std::env::temp_dir());
+    let dir = std::env::var("NEXUS_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir());
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -38,12 +40,18 @@ impl Drop for App {
 }
 
 fn xdotool(display: &str, args: &[&str]) -> String {
-    let out = Command::new("xdotool").args(args).env("DISPLAY", display).output().expect("xdotool runs");
+    let out = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .output()
+        .expect("xdotool runs");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn launch(data: &Path) -> App {
     let display = display();
+    // A file, not a pipe: nobody drains a pipe while the test waits, and a full one blocks the app.
+    let log = std::fs::File::create(data.join("app-stderr.log")).unwrap();
     let child = Command::new(BIN)
         .arg("--data-dir")
         .arg(data)
@@ -53,10 +61,14 @@ fn launch(data: &Path) -> App {
         .env("LIBGL_ALWAYS_SOFTWARE", "1")
         .env("NO_AT_BRIDGE", "1")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::from(log))
         .spawn()
         .expect("app starts");
-    let mut app = App { child, display: display.clone(), window: String::new() };
+    let mut app = App {
+        child,
+        display: display.clone(),
+        window: String::new(),
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         let found = xdotool(&display, &["search", "--name", "^OpenCode Nexus$"]);
@@ -64,10 +76,16 @@ fn launch(data: &Path) -> App {
             app.window = id.to_owned();
             break;
         }
-        assert!(app.child.try_wait().unwrap().is_none(), "the app exited during start-up");
+        assert!(
+            app.child.try_wait().unwrap().is_none(),
+            "the app exited during start-up"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(!app.window.is_empty(), "no window titled 'OpenCode Nexus' appeared");
+    assert!(
+        !app.window.is_empty(),
+        "no window titled 'OpenCode Nexus' appeared"
+    );
     app
 }
 
@@ -84,12 +102,24 @@ fn screenshot(display: &str, name: &str) -> PathBuf {
 
 /// Number of distinct colours: a blank or failed render has one or two.
 fn colours(path: &Path) -> u64 {
-    let out = Command::new("convert").arg(path).args(["-format", "%k", "info:"]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+    let out = Command::new("convert")
+        .arg(path)
+        .args(["-format", "%k", "info:"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
 }
 
 fn nexus(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN).arg("--data-dir").arg(data).args(args).output().unwrap()
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -98,22 +128,50 @@ fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     if let Some(url) = &llm {
-        let out = nexus(data, &["profiles", "add", "llama.cpp (SmolLM2)", "--kind", "openai-compatible", "--url", url, "--model", "smollm2-135m"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = nexus(
+            data,
+            &[
+                "profiles",
+                "add",
+                "llama.cpp (SmolLM2)",
+                "--kind",
+                "openai-compatible",
+                "--url",
+                url,
+                "--model",
+                "smollm2-135m",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let mut app = launch(data);
     std::thread::sleep(Duration::from_secs(4));
     assert!(app.child.try_wait().unwrap().is_none(), "the app stays up");
     let shell = screenshot(&app.display, "desktop-shell.png");
-    assert!(colours(&shell) > 20, "the window rendered something ({} colours)", colours(&shell));
+    assert!(
+        colours(&shell) > 20,
+        "the window rendered something ({} colours)",
+        colours(&shell)
+    );
 
     let Some(_) = llm else { return };
     // Type a prompt into the composer (focused on start) and press Enter.
     let w = app.window.clone();
-    xdotool(&app.display, &["windowactivate", "--sync", &w]);
-    xdotool(&app.display, &["mousemove", "--window", &w, "550", "700", "click", "1"]);
-    xdotool(&app.display, &["type", "--delay", "15", "--window", &w, "Say hello to the user."]);
-    xdotool(&app.display, &["key", "--window", &w, "Return"]);
+    xdotool(
+        &app.display,
+        &["mousemove", "--window", &w, "550", "660", "click", "1"],
+    );
+    xdotool(
+        &app.display,
+        &["type", "--delay", "25", "Say hello to the user."],
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    screenshot(&app.display, "desktop-typed.png");
+    xdotool(&app.display, &["key", "Return"]);
 
     // Wait until the reply is complete in history (the app saves while it streams).
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -122,7 +180,9 @@ fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
         let out = nexus(data, &["history", "list", "--json"]);
         let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         if let Some(id) = list.get(0).and_then(|c| c["id"].as_str()) {
-            let shown: serde_json::Value = serde_json::from_slice(&nexus(data, &["history", "show", id, "--json"]).stdout).unwrap_or_default();
+            let shown: serde_json::Value =
+                serde_json::from_slice(&nexus(data, &["history", "show", id, "--json"]).stdout)
+                    .unwrap_or_default();
             if let Some(m) = shown["messages"].get(1) {
                 if m["status"] == "complete" {
                     assert_eq!(shown["messages"][0]["text"], "Say hello to the user.");
@@ -132,19 +192,21 @@ fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
                 assert_ne!(m["status"], "error", "{m}");
             }
         }
-        assert!(app.child.try_wait().unwrap().is_none(), "the app crashed while chatting");
+        assert!(
+            app.child.try_wait().unwrap().is_none(),
+            "the app crashed while chatting"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
-    assert!(!reply.trim().is_empty(), "a reply streamed in and was saved");
+    assert!(
+        !reply.trim().is_empty(),
+        "a reply streamed in and was saved"
+    );
     std::thread::sleep(Duration::from_millis(800));
     let chat = screenshot(&app.display, "desktop-chat.png");
     assert!(colours(&chat) > colours(&shell) / 2);
     assert!(app.child.try_wait().unwrap().is_none());
     let _ = app.child.kill();
-    let mut stderr = String::new();
-    if let Some(mut e) = app.child.stderr.take() {
-        use std::io::Read;
-        let _ = e.read_to_string(&mut stderr);
-    }
+    let stderr = std::fs::read_to_string(data.join("app-stderr.log")).unwrap_or_default();
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -6,7 +6,6 @@ mod support;
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use opencode_nexus::engine::chat::{self, ChatUpdate, EngineOptions, ReplyContext};
 use opencode_nexus::engine::model::*;
@@ -17,7 +16,9 @@ use opencode_nexus::platform::native::WorkerTransport;
 
 #[tokio::test]
 async fn real_llama_server_full_conversation_lifecycle() {
-    let Some(url) = support::peers::llm_url() else { return };
+    let Some(url) = support::peers::llm_url() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.db");
     let store = StoreClient::new(Rc::new(WorkerTransport::spawn(&path).unwrap()));
@@ -35,7 +36,11 @@ async fn real_llama_server_full_conversation_lifecycle() {
     conv.params.temperature = Some(0.7);
     store.save_conversation(conv.clone()).await.unwrap();
     let options = EngineOptions::default();
-    let ctx = ReplyContext { store: &store, client: &client, options: &options };
+    let ctx = ReplyContext {
+        store: &store,
+        client: &client,
+        options: &options,
+    };
 
     // 1. A streamed reply: several deltas, complete, saved.
     let deltas = Rc::new(RefCell::new(Vec::<String>::new()));
@@ -62,16 +67,21 @@ async fn real_llama_server_full_conversation_lifecycle() {
     let stop_handle = RefCell::new(Some(stop_handle));
     let count = RefCell::new(0usize);
     let stopped = ctx
-        .send(&conv.id, "Write a long story about a dragon and a knight.", stop, &mut |u| {
-            if let ChatUpdate::Content { .. } = u {
-                *count.borrow_mut() += 1;
-                if *count.borrow() == 5 {
-                    if let Some(h) = stop_handle.borrow_mut().take() {
-                        h.stop();
+        .send(
+            &conv.id,
+            "Write a long story about a dragon and a knight.",
+            stop,
+            &mut |u| {
+                if let ChatUpdate::Content { .. } = u {
+                    *count.borrow_mut() += 1;
+                    if *count.borrow() == 5 {
+                        if let Some(h) = stop_handle.borrow_mut().take() {
+                            h.stop();
+                        }
                     }
                 }
-            }
-        })
+            },
+        )
         .await
         .unwrap();
     assert_eq!(stopped.status, MessageStatus::Interrupted);
@@ -82,27 +92,48 @@ async fn real_llama_server_full_conversation_lifecycle() {
     shorter.params.max_tokens = Some(32);
     store.save_conversation(shorter).await.unwrap();
     let (_h, stop) = chat::stop_pair();
-    let regenerated = ctx.regenerate(&stopped.id, stop, &mut |_| {}).await.unwrap();
-    assert_eq!(regenerated.status, MessageStatus::Complete, "{:?}", regenerated.error);
+    let regenerated = ctx
+        .regenerate(&stopped.id, stop, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        regenerated.status,
+        MessageStatus::Complete,
+        "{:?}",
+        regenerated.error
+    );
     assert_eq!(regenerated.parent_id, stopped.parent_id);
 
     // 4. Edit the first question and resend: a new branch from the root.
     let thread = store.thread(conv.id.clone()).await.unwrap();
     let first_user = thread[0].message.clone();
     let (_h, stop) = chat::stop_pair();
-    let edited_reply = ctx.edit_and_resend(&first_user.id, "Name two animals.", stop, &mut |_| {}).await.unwrap();
-    assert_eq!(edited_reply.status, MessageStatus::Complete, "{:?}", edited_reply.error);
+    let edited_reply = ctx
+        .edit_and_resend(&first_user.id, "Name two animals.", stop, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        edited_reply.status,
+        MessageStatus::Complete,
+        "{:?}",
+        edited_reply.error
+    );
 
     // 5. Reopen the file: every message is there, branches intact.
-    drop(ctx);
-    tokio::time::sleep(Duration::from_millis(50)).await;
     let reopened = Store::open(&path).unwrap();
     let all = reopened.all_messages(&conv.id).unwrap();
-    assert_eq!(all.len(), 7, "2 sent + 2 stopped + 1 regenerated + 2 edited");
+    assert_eq!(
+        all.len(),
+        7,
+        "2 sent + 2 stopped + 1 regenerated + 2 edited"
+    );
     let thread = reopened.thread(&conv.id).unwrap();
     assert_eq!(thread.len(), 2);
     assert_eq!(thread[0].message.text(), "Name two animals.");
-    assert_eq!(thread[0].sibling_count, 2, "the original question is still reachable");
+    assert_eq!(
+        thread[0].sibling_count, 2,
+        "the original question is still reachable"
+    );
     assert_eq!(thread[1].message.id, edited_reply.id);
     let interrupted = reopened.get_message(&stopped.id).unwrap();
     assert_eq!(interrupted.status, MessageStatus::Interrupted);

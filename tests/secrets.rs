@@ -17,7 +17,9 @@ use support::fault_server::*;
 async fn round_trip_through_the_real_secret_service() {
     let secrets = KeyringSecrets::new(format!("test-{}", new_id()));
     match secrets.status().await {
-        SecretStatus::Available { backend } => assert!(backend.contains("Secret Service") || !cfg!(target_os = "linux")),
+        SecretStatus::Available { backend } => {
+            assert!(backend.contains("Secret Service") || !cfg!(target_os = "linux"))
+        }
         SecretStatus::Unavailable { reason } => {
             if support::peers::secret_service_required() {
                 panic!("the Secret Service must be running for this suite: {reason}");
@@ -28,13 +30,25 @@ async fn round_trip_through_the_real_secret_service() {
     }
     let profile_id = new_id();
     assert_eq!(secrets.get(&profile_id).await.unwrap(), None);
-    secrets.set(&profile_id, "sk-roundtrip-ABCDEFGHIJ").await.unwrap();
-    assert_eq!(secrets.get(&profile_id).await.unwrap().as_deref(), Some("sk-roundtrip-ABCDEFGHIJ"));
+    secrets
+        .set(&profile_id, "sk-roundtrip-ABCDEFGHIJ")
+        .await
+        .unwrap();
+    assert_eq!(
+        secrets.get(&profile_id).await.unwrap().as_deref(),
+        Some("sk-roundtrip-ABCDEFGHIJ")
+    );
     // Another namespace (another data dir) does not see it.
     let other = KeyringSecrets::new(format!("test-{}", new_id()));
     assert_eq!(other.get(&profile_id).await.unwrap(), None);
-    secrets.set(&profile_id, "sk-replaced-KLMNOPQRST").await.unwrap();
-    assert_eq!(secrets.get(&profile_id).await.unwrap().as_deref(), Some("sk-replaced-KLMNOPQRST"));
+    secrets
+        .set(&profile_id, "sk-replaced-KLMNOPQRST")
+        .await
+        .unwrap();
+    assert_eq!(
+        secrets.get(&profile_id).await.unwrap().as_deref(),
+        Some("sk-replaced-KLMNOPQRST")
+    );
     secrets.delete(&profile_id).await.unwrap();
     assert_eq!(secrets.get(&profile_id).await.unwrap(), None);
     secrets.delete(&profile_id).await.unwrap();
@@ -71,7 +85,9 @@ async fn a_planted_key_never_reaches_the_database_or_the_logs() {
         body: format!(r#"{{"error":{{"message":"Incorrect API key provided: {KEY}. You can find your API key at ..."}}}}"#),
     }])
     .await;
-    let store = StoreClient::new(Rc::new(WorkerTransport::spawn(&dir.path().join("history.db")).unwrap()));
+    let store = StoreClient::new(Rc::new(
+        WorkerTransport::spawn(&dir.path().join("history.db")).unwrap(),
+    ));
     let mut profile = Profile::new("leaky", BackendKind::OpenAiCompatible, server.base_url());
     profile.headers.push(("X-Trace".into(), "1".into()));
     store.save_profile(profile.clone()).await.unwrap();
@@ -82,9 +98,16 @@ async fn a_planted_key_never_reaches_the_database_or_the_logs() {
     conv.profile_id = Some(profile.id.clone());
     store.save_conversation(conv.clone()).await.unwrap();
     let options = EngineOptions::default();
-    let ctx = ReplyContext { store: &store, client: &client, options: &options };
+    let ctx = ReplyContext {
+        store: &store,
+        client: &client,
+        options: &options,
+    };
     let (_h, stop) = chat::stop_pair();
-    let m = ctx.send(&conv.id, "hello", stop, &mut |_| {}).await.unwrap();
+    let m = ctx
+        .send(&conv.id, "hello", stop, &mut |_| {})
+        .await
+        .unwrap();
     assert_eq!(m.status, MessageStatus::Error);
     let err = m.error.clone().unwrap();
     tracing::error!(error = %err, "reply failed");
@@ -92,7 +115,10 @@ async fn a_planted_key_never_reaches_the_database_or_the_logs() {
     assert!(err.contains("Incorrect API key provided"), "{err}");
     assert!(!err.contains(KEY));
     // The key was really sent (so the test plants it where it could leak).
-    assert_eq!(server.requests()[0].header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
     store.integrity_check().await.unwrap();
     drop(_guard);
     let logs: Vec<_> = std::fs::read_dir(&log_dir).unwrap().collect();
@@ -104,5 +130,8 @@ async fn a_planted_key_never_reaches_the_database_or_the_logs() {
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
         .collect();
-    assert!(all_logs.contains("a careless log line with the key [redacted]"), "{all_logs}");
+    assert!(
+        all_logs.contains("a careless log line with the key [redacted]"),
+        "{all_logs}"
+    );
 }

@@ -11,7 +11,13 @@ fn conversation(store: &Store, title: &str) -> Conversation {
     c
 }
 
-fn add(store: &mut Store, c: &Conversation, parent: Option<&Message>, role: Role, text: &str) -> Message {
+fn add(
+    store: &mut Store,
+    c: &Conversation,
+    parent: Option<&Message>,
+    role: Role,
+    text: &str,
+) -> Message {
     let m = Message::new(&c.id, parent.map(|p| p.id.clone()), role, text);
     store.save_message(&m, true).unwrap();
     m
@@ -22,9 +28,15 @@ fn migrates_an_empty_database_to_the_latest_schema() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("h.db")).unwrap();
     assert_eq!(store.schema_version().unwrap(), schema::LATEST);
-    let journal: String = store.connection().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let journal: String = store
+        .connection()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(journal, "wal");
-    let fk: i64 = store.connection().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    let fk: i64 = store
+        .connection()
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(fk, 1);
 }
 
@@ -51,14 +63,22 @@ fn migrates_from_every_earlier_schema_keeping_data() {
                 .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), schema::LATEST, "from v{old}");
+        assert_eq!(
+            store.schema_version().unwrap(),
+            schema::LATEST,
+            "from v{old}"
+        );
         let thread = store.thread("c1").unwrap();
         assert_eq!(thread.len(), 2, "from v{old}");
         assert_eq!(thread[1].message.text(), "Aardvarks eat ants");
         // A reply left streaming by the old process is recovered as interrupted.
         assert_eq!(thread[1].message.status, MessageStatus::Interrupted);
         let hits = store.search("aardvark", 10).unwrap();
-        assert_eq!(hits.len(), 2, "FTS index built for pre-existing rows (from v{old})");
+        assert_eq!(
+            hits.len(),
+            2,
+            "FTS index built for pre-existing rows (from v{old})"
+        );
     }
 }
 
@@ -68,12 +88,20 @@ fn refuses_a_database_from_a_newer_version_without_touching_it() {
     let path = dir.path().join("new.db");
     {
         let store = Store::open(&path).unwrap();
-        store.connection().pragma_update(None, "user_version", schema::LATEST + 5).unwrap();
-        store.connection().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+        store
+            .connection()
+            .pragma_update(None, "user_version", schema::LATEST + 5)
+            .unwrap();
+        store
+            .connection()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
     }
     let before = std::fs::read(&path).unwrap();
     match Store::open(&path) {
-        Err(Error::DatabaseTooNew { found, supported, .. }) => {
+        Err(Error::DatabaseTooNew {
+            found, supported, ..
+        }) => {
             assert_eq!(found, schema::LATEST + 5);
             assert_eq!(supported, schema::LATEST);
         }
@@ -81,8 +109,16 @@ fn refuses_a_database_from_a_newer_version_without_touching_it() {
         Ok(_) => panic!("a newer database was opened"),
     }
     assert_eq!(std::fs::read(&path).unwrap(), before, "file unchanged");
-    let msg = Error::DatabaseTooNew { path: "x".into(), found: 9, supported: 3 }.to_string();
-    assert!(msg.contains("newer version") && msg.contains("Update the app"), "{msg}");
+    let msg = Error::DatabaseTooNew {
+        path: "x".into(),
+        found: 9,
+        supported: 3,
+    }
+    .to_string();
+    assert!(
+        msg.contains("newer version") && msg.contains("Update the app"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -104,10 +140,28 @@ fn a_damaged_file_gives_a_clear_error() {
 fn fts_finds_messages_by_word_and_prefix_and_skips_deleted() {
     let mut store = Store::open_in_memory().unwrap();
     let c = conversation(&store, "Rust questions");
-    let u = add(&mut store, &c, None, Role::User, "How do lifetimes work in Rust?");
-    add(&mut store, &c, Some(&u), Role::Assistant, "Lifetimes describe how long references are valid. Crème brûlée.");
+    let u = add(
+        &mut store,
+        &c,
+        None,
+        Role::User,
+        "How do lifetimes work in Rust?",
+    );
+    add(
+        &mut store,
+        &c,
+        Some(&u),
+        Role::Assistant,
+        "Lifetimes describe how long references are valid. Crème brûlée.",
+    );
     let other = conversation(&store, "Cooking");
-    add(&mut store, &other, None, Role::User, "A recipe for pancakes please");
+    add(
+        &mut store,
+        &other,
+        None,
+        Role::User,
+        "A recipe for pancakes please",
+    );
 
     let by_word = store.search("lifetimes", 10).unwrap();
     assert_eq!(by_word.len(), 2);
@@ -116,7 +170,10 @@ fn fts_finds_messages_by_word_and_prefix_and_skips_deleted() {
     assert_eq!(by_prefix.len(), 1);
     assert_eq!(by_prefix[0].conversation_title, "Cooking");
     let runs = snippet_runs(&by_prefix[0].snippet);
-    assert!(runs.iter().any(|(t, hit)| *hit && t == "pancakes"), "{runs:?}");
+    assert!(
+        runs.iter().any(|(t, hit)| *hit && t == "pancakes"),
+        "{runs:?}"
+    );
     // diacritics folded
     assert_eq!(store.search("creme brulee", 10).unwrap().len(), 1);
     // FTS syntax in user input is harmless
@@ -124,7 +181,10 @@ fn fts_finds_messages_by_word_and_prefix_and_skips_deleted() {
     assert!(store.search("   ", 10).unwrap().is_empty());
 
     store.delete_conversation(&other.id).unwrap();
-    assert!(store.search("pancakes", 10).unwrap().is_empty(), "deleted conversations are not found");
+    assert!(
+        store.search("pancakes", 10).unwrap().is_empty(),
+        "deleted conversations are not found"
+    );
     store.undelete_conversation(&other.id).unwrap();
     assert_eq!(store.search("pancakes", 10).unwrap().len(), 1);
 }
@@ -136,7 +196,9 @@ fn fts_index_follows_updates_of_streamed_text() {
     let mut m = Message::new(&c.id, None, Role::Assistant, "first draft");
     m.status = MessageStatus::Streaming;
     store.save_message(&m, true).unwrap();
-    m.parts = vec![Part::Text { text: "final zebra answer".into() }];
+    m.parts = vec![Part::Text {
+        text: "final zebra answer".into(),
+    }];
     m.status = MessageStatus::Complete;
     store.save_message(&m, true).unwrap();
     assert!(store.search("draft", 10).unwrap().is_empty());
@@ -192,19 +254,31 @@ fn branches_keep_alternatives_reachable() {
 #[test]
 fn profiles_drafts_settings_and_list_order() {
     let store = Store::open_in_memory().unwrap();
-    let p = Profile::new("local", BackendKind::OpenAiCompatible, "http://127.0.0.1:1/v1");
+    let p = Profile::new(
+        "local",
+        BackendKind::OpenAiCompatible,
+        "http://127.0.0.1:1/v1",
+    );
     store.save_profile(&p).unwrap();
     let dup = Profile::new("local", BackendKind::OpenCode, "http://x");
     assert!(matches!(store.save_profile(&dup), Err(Error::Invalid(_))));
     assert_eq!(store.get_profile("local").unwrap().id, p.id);
 
     store.set_draft("c1", "half a thought").unwrap();
-    assert_eq!(store.get_draft("c1").unwrap().as_deref(), Some("half a thought"));
+    assert_eq!(
+        store.get_draft("c1").unwrap().as_deref(),
+        Some("half a thought")
+    );
     store.set_draft("c1", "").unwrap();
     assert_eq!(store.get_draft("c1").unwrap(), None);
 
-    store.set_setting("k", &serde_json::json!({"a": 1})).unwrap();
-    assert_eq!(store.get_setting("k").unwrap(), Some(serde_json::json!({"a": 1})));
+    store
+        .set_setting("k", &serde_json::json!({"a": 1}))
+        .unwrap();
+    assert_eq!(
+        store.get_setting("k").unwrap(),
+        Some(serde_json::json!({"a": 1}))
+    );
 
     let mut older = Conversation::new("older");
     older.updated_at = 10;
@@ -213,7 +287,9 @@ fn profiles_drafts_settings_and_list_order() {
     let mut newer = Conversation::new("newer");
     newer.updated_at = 20;
     store.save_conversation(&newer).unwrap();
-    let list = store.list_conversations(&ConversationFilter::default()).unwrap();
+    let list = store
+        .list_conversations(&ConversationFilter::default())
+        .unwrap();
     let titles: Vec<_> = list.iter().map(|s| s.conversation.title.as_str()).collect();
     assert_eq!(titles, vec!["older", "newer"], "pinned first, then newest");
 }
@@ -232,7 +308,10 @@ fn crash_recovery_only_when_no_other_process_holds_the_database() {
     first.save_message(&m, true).unwrap();
 
     let second = Store::open(&path).unwrap();
-    assert_eq!(second.get_message(&m.id).unwrap().status, MessageStatus::Streaming);
+    assert_eq!(
+        second.get_message(&m.id).unwrap().status,
+        MessageStatus::Streaming
+    );
     drop(second);
     drop(first);
 
@@ -240,5 +319,8 @@ fn crash_recovery_only_when_no_other_process_holds_the_database() {
     let recovered = after_crash.get_message(&m.id).unwrap();
     assert_eq!(recovered.status, MessageStatus::Interrupted);
     assert_eq!(recovered.text(), "partial");
-    assert!(recovered.error.unwrap().contains("closed before this reply finished"));
+    assert!(recovered
+        .error
+        .unwrap()
+        .contains("closed before this reply finished"));
 }

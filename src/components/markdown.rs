@@ -41,7 +41,11 @@ fn BlockView(block: Block) -> Element {
                 for (i, b) in blocks.into_iter().enumerate() { BlockView { key: "{i}", block: b } }
             }
         },
-        Block::List { ordered, start, items } => {
+        Block::List {
+            ordered,
+            start,
+            items,
+        } => {
             let body = rsx! {
                 for (i, item) in items.into_iter().enumerate() {
                     li { key: "{i}",
@@ -108,7 +112,11 @@ fn InlineView(inline: Inline) -> Element {
         Inline::Strike(children) => rsx! { del { Inlines { inlines: children } } },
         Inline::LineBreak => rsx! { br {} },
         Inline::SoftBreak => rsx! { " " },
-        Inline::Link { href: Some(href), title, children } => {
+        Inline::Link {
+            href: Some(href),
+            title,
+            children,
+        } => {
             let target = href.clone();
             rsx! {
                 a {
@@ -125,11 +133,19 @@ fn InlineView(inline: Inline) -> Element {
                 }
             }
         }
-        Inline::Link { href: None, children, .. } => rsx! {
+        Inline::Link {
+            href: None,
+            children,
+            ..
+        } => rsx! {
             span { class: "unsafe-link", title: "Link removed: only http, https and mailto links are allowed", Inlines { inlines: children } }
         },
         Inline::Image { src, alt } => {
-            let label = if alt.is_empty() { "image".to_owned() } else { alt };
+            let label = if alt.is_empty() {
+                "image".to_owned()
+            } else {
+                alt
+            };
             match src {
                 Some(src) => {
                     let target = src.clone();
@@ -153,7 +169,11 @@ fn InlineView(inline: Inline) -> Element {
 }
 
 #[component]
-fn CodeBlock(lang: Option<String>, code: String, spans: Vec<crate::engine::highlight::Span>) -> Element {
+fn CodeBlock(
+    lang: Option<String>,
+    code: String,
+    spans: Vec<crate::engine::highlight::Span>,
+) -> Element {
     let services = use_services();
     let mut copied = use_signal(|| false);
     let to_copy = code.clone();

@@ -27,13 +27,20 @@ pub fn MessageBubble(props: MessageProps) -> Element {
     let m = &props.item.message;
     let streaming = props.live_text.is_some();
     let text = props.live_text.clone().unwrap_or_else(|| m.text());
-    let reasoning = props.live_reasoning.clone().unwrap_or_else(|| m.reasoning());
+    let reasoning = props
+        .live_reasoning
+        .clone()
+        .unwrap_or_else(|| m.reasoning());
     let (role_class, role_label) = match m.role {
         Role::User => ("msg user", "You"),
         Role::Assistant => ("msg assistant", "Assistant"),
         Role::System => ("msg system", "System"),
     };
-    let status = if streaming { MessageStatus::Streaming } else { m.status };
+    let status = if streaming {
+        MessageStatus::Streaming
+    } else {
+        m.status
+    };
     let id = m.id.clone();
     let idx = props.item.sibling_index;
     let count = props.item.sibling_count;

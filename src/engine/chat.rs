@@ -42,11 +42,22 @@ impl Default for EngineOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChatUpdate {
     /// The user message (new or edited) and the empty assistant message were saved.
-    Started { user: Option<Message>, assistant: Message },
-    Content { message_id: Id, text: String },
-    Reasoning { message_id: Id, text: String },
+    Started {
+        user: Option<Box<Message>>,
+        assistant: Box<Message>,
+    },
+    Content {
+        message_id: Id,
+        text: String,
+    },
+    Reasoning {
+        message_id: Id,
+        text: String,
+    },
     /// The assistant message in its final state (complete, interrupted or error).
-    Finished { message: Message },
+    Finished {
+        message: Box<Message>,
+    },
 }
 
 /// Cancels a running reply: Stop in the UI, Ctrl-C in the CLI. Dropping it cancels too.
@@ -89,7 +100,8 @@ impl ReplyContext<'_> {
         let conv = self.store.get_conversation(conversation_id.into()).await?;
         let user = Message::new(conversation_id, conv.head_id.clone(), Role::User, text);
         self.store.save_message(user.clone(), true).await?;
-        self.reply_to(&user, Some(user.clone()), stop, on_update).await
+        self.reply_to(&user, Some(user.clone()), stop, on_update)
+            .await
     }
 
     /// A new reply to the same user turn; the previous reply stays as an alternative.
@@ -100,9 +112,10 @@ impl ReplyContext<'_> {
         on_update: &mut dyn FnMut(ChatUpdate),
     ) -> Result<Message> {
         let old = self.store.get_message(assistant_id.into()).await?;
-        let parent_id = old.parent_id.clone().ok_or_else(|| {
-            Error::Invalid("This reply has no question to answer again.".into())
-        })?;
+        let parent_id = old
+            .parent_id
+            .clone()
+            .ok_or_else(|| Error::Invalid("This reply has no question to answer again.".into()))?;
         let user = self.store.get_message(parent_id).await?;
         self.reply_to(&user, None, stop, on_update).await
     }
@@ -118,14 +131,22 @@ impl ReplyContext<'_> {
     ) -> Result<Message> {
         let old = self.store.get_message(user_id.into()).await?;
         if old.role != Role::User {
-            return Err(Error::Invalid("Only your own messages can be edited.".into()));
+            return Err(Error::Invalid(
+                "Only your own messages can be edited.".into(),
+            ));
         }
         if new_text.trim().is_empty() {
             return Err(Error::Invalid("An edited message cannot be empty.".into()));
         }
-        let user = Message::new(&old.conversation_id, old.parent_id.clone(), Role::User, new_text);
+        let user = Message::new(
+            &old.conversation_id,
+            old.parent_id.clone(),
+            Role::User,
+            new_text,
+        );
         self.store.save_message(user.clone(), true).await?;
-        self.reply_to(&user, Some(user.clone()), stop, on_update).await
+        self.reply_to(&user, Some(user.clone()), stop, on_update)
+            .await
     }
 
     async fn reply_to(
@@ -135,7 +156,10 @@ impl ReplyContext<'_> {
         stop: StopSignal,
         on_update: &mut dyn FnMut(ChatUpdate),
     ) -> Result<Message> {
-        let conv = self.store.get_conversation(user.conversation_id.clone()).await?;
+        let conv = self
+            .store
+            .get_conversation(user.conversation_id.clone())
+            .await?;
         let thread = self.store.thread(conv.id.clone()).await?;
         // The history up to and including this user message (the head is on its branch now or
         // the user message is the parent of the reply being regenerated).
@@ -156,8 +180,8 @@ impl ReplyContext<'_> {
         assistant.model = conv.model.clone();
         self.store.save_message(assistant.clone(), true).await?;
         on_update(ChatUpdate::Started {
-            user: announce_user,
-            assistant: assistant.clone(),
+            user: announce_user.map(Box::new),
+            assistant: Box::new(assistant.clone()),
         });
 
         let budget = conv.params.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS);
@@ -183,7 +207,7 @@ impl ReplyContext<'_> {
         assistant.updated_at = now_ms();
         self.store.save_message(assistant.clone(), true).await?;
         on_update(ChatUpdate::Finished {
-            message: assistant.clone(),
+            message: Box::new(assistant.clone()),
         });
         Ok(assistant)
     }
@@ -218,7 +242,10 @@ impl ReplyContext<'_> {
             match select(start, &mut stop).await {
                 Either::Left((Ok(s), _)) => break s,
                 Either::Left((Err(e), _)) if is_context_overflow(&e) && budget > 1024 => {
-                    tracing::info!(budget, "prompt exceeded the context window; trimming history");
+                    tracing::info!(
+                        budget,
+                        "prompt exceeded the context window; trimming history"
+                    );
                     budget /= 2;
                 }
                 Either::Left((Err(e), _)) => return Err(e),
@@ -313,7 +340,11 @@ pub fn build_request(conv: &Conversation, history: &[Message], budget: u32) -> C
     let reserve = conv.params.max_tokens.unwrap_or(1024).min(budget / 2);
     let mut remaining = budget.saturating_sub(reserve);
     let mut system = Vec::new();
-    if let Some(sp) = conv.system_prompt.as_deref().filter(|s| !s.trim().is_empty()) {
+    if let Some(sp) = conv
+        .system_prompt
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    {
         remaining = remaining.saturating_sub(estimate_tokens(sp));
         system.push(WireMessage {
             role: "system".into(),
@@ -431,18 +462,37 @@ mod tests {
         conv.system_prompt = Some("Be brief.".into());
         let mut history = Vec::new();
         for i in 0..50 {
-            history.push(msg(Role::User, &format!("question {i} {}", "x".repeat(300))));
-            history.push(msg(Role::Assistant, &format!("answer {i} {}", "y".repeat(300))));
+            history.push(msg(
+                Role::User,
+                &format!("question {i} {}", "x".repeat(300)),
+            ));
+            history.push(msg(
+                Role::Assistant,
+                &format!("answer {i} {}", "y".repeat(300)),
+            ));
         }
         history.push(msg(Role::User, "the latest question"));
         let req = build_request(&conv, &history, 2048);
-        assert_eq!(req.messages.first().map(|m| m.role.as_str()), Some("system"));
-        assert_eq!(req.messages.last().map(|m| m.content.as_str()), Some("the latest question"));
+        assert_eq!(
+            req.messages.first().map(|m| m.role.as_str()),
+            Some("system")
+        );
+        assert_eq!(
+            req.messages.last().map(|m| m.content.as_str()),
+            Some("the latest question")
+        );
         assert!(req.messages.len() < history.len(), "history was trimmed");
-        let total: u32 = req.messages.iter().map(|m| estimate_tokens(&m.content)).sum();
+        let total: u32 = req
+            .messages
+            .iter()
+            .map(|m| estimate_tokens(&m.content))
+            .sum();
         assert!(total <= 2048, "{total}");
         // The kept turns are the most recent ones, in order.
-        assert!(req.messages[1].content.starts_with("question") || req.messages[1].content.starts_with("answer"));
+        assert!(
+            req.messages[1].content.starts_with("question")
+                || req.messages[1].content.starts_with("answer")
+        );
     }
 
     #[test]
@@ -458,8 +508,14 @@ mod tests {
 
     #[test]
     fn titles() {
-        assert_eq!(fallback_title("\n  How do I parse JSON in Rust quickly and safely with serde?"), "How do I parse JSON in Rust quickly and safely");
-        assert_eq!(clean_title("\"Parsing JSON in Rust.\"\nmore"), Some("Parsing JSON in Rust".into()));
+        assert_eq!(
+            fallback_title("\n  How do I parse JSON in Rust quickly and safely with serde?"),
+            "How do I parse JSON in Rust quickly and safely"
+        );
+        assert_eq!(
+            clean_title("\"Parsing JSON in Rust.\"\nmore"),
+            Some("Parsing JSON in Rust".into())
+        );
         assert_eq!(clean_title("  "), None);
     }
 }

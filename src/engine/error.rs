@@ -28,9 +28,13 @@ pub enum Error {
     Invalid(String),
     #[error("No secret service is reachable ({detail}), so API keys cannot be stored in the system keychain. Start a keyring (GNOME Keyring, KWallet) or use a session-only key; keys are never written to files.")]
     SecretServiceUnavailable { detail: String },
-    #[error("The system keychain refused the request: {detail}. Unlock the keyring and try again.")]
+    #[error(
+        "The system keychain refused the request: {detail}. Unlock the keyring and try again."
+    )]
     Secret { detail: String },
-    #[error("The address {url} is not a valid http(s) URL. Use a form like http://127.0.0.1:8080/v1.")]
+    #[error(
+        "The address {url} is not a valid http(s) URL. Use a form like http://127.0.0.1:8080/v1."
+    )]
     BadUrl { url: String },
     #[error("Could not reach {url}: {detail}. Check that the server is running and the address is right.")]
     Unreachable { url: String, detail: String },

@@ -83,7 +83,10 @@ fn find_key_start(text: &str) -> Option<usize> {
     while let Some(i) = text[from..].find("Bearer ") {
         let at = from + i;
         let after = &text[at + 7..];
-        if !after.is_empty() && !after.starts_with("[redacted]") && !after.starts_with(char::is_whitespace) {
+        if !after.is_empty()
+            && !after.starts_with("[redacted]")
+            && !after.starts_with(char::is_whitespace)
+        {
             best = Some(best.map_or(at, |b| b.min(at)));
             break;
         }
@@ -106,7 +109,9 @@ mod tests {
 
     #[test]
     fn key_shapes_and_bearer_are_removed() {
-        let s = redact("Incorrect API key provided: sk-abcdefghijklmnop1234. Header Bearer abc.def-ghi end");
+        let s = redact(
+            "Incorrect API key provided: sk-abcdefghijklmnop1234. Header Bearer abc.def-ghi end",
+        );
         assert!(!s.contains("sk-abcdefghijklmnop1234"), "{s}");
         assert!(!s.contains("abc.def-ghi"), "{s}");
         assert!(s.contains("end"));

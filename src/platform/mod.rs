@@ -6,9 +6,9 @@
 //! filesystem or the network.
 
 pub mod memory;
-pub mod ops;
 #[cfg(feature = "native")]
 pub mod native;
+pub mod ops;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -155,9 +155,10 @@ impl Services {
     /// The key for a profile: its environment variable when it names one, else a session key,
     /// else the keychain. A missing key is `None` (local servers often need none).
     pub async fn resolve_key(&self, profile: &Profile) -> Result<Option<String>> {
+        let session_key = self.session_keys.borrow().get(&profile.id).cloned();
         let key = if let Some(var) = &profile.key_env {
             env_key(var)?
-        } else if let Some(k) = self.session_keys.borrow().get(&profile.id).cloned() {
+        } else if let Some(k) = session_key {
             Some(k)
         } else {
             match self.secrets.get(&profile.id).await {

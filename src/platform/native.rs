@@ -40,7 +40,10 @@ impl DataDirs {
             })?;
         let root = dirs.data_dir().to_path_buf();
         std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
-        Ok(DataDirs { root, custom: false })
+        Ok(DataDirs {
+            root,
+            custom: false,
+        })
     }
 
     pub fn database(&self) -> PathBuf {
@@ -110,7 +113,11 @@ impl WorkerTransport {
                     let result = request.handle(&mut store);
                     let elapsed = started.elapsed();
                     if elapsed > Duration::from_millis(100) {
-                        tracing::debug!(request = name, ms = elapsed.as_millis() as u64, "slow store request");
+                        tracing::debug!(
+                            request = name,
+                            ms = elapsed.as_millis() as u64,
+                            "slow store request"
+                        );
                     }
                     let _ = reply.send(result);
                 }
@@ -141,11 +148,44 @@ const KEYRING_SERVICE: &str = "opencode-nexus";
 /// Calls block on D-Bus or the OS, so they run on tokio's blocking pool.
 pub struct KeyringSecrets {
     namespace: String,
+    /// Set once the keychain failed to answer: later calls fail at once instead of waiting again.
+    unavailable: std::cell::RefCell<Option<String>>,
 }
+
+/// A keychain that does not answer within this time is treated as absent (a D-Bus session
+/// without a Secret Service can otherwise block for a long time).
+const KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl KeyringSecrets {
     pub fn new(namespace: String) -> Self {
-        KeyringSecrets { namespace }
+        KeyringSecrets {
+            namespace,
+            unavailable: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// Run a keychain call on the blocking pool with a time limit, remembering unavailability.
+    async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        if let Some(detail) = self.unavailable.borrow().clone() {
+            return Err(Error::SecretServiceUnavailable { detail });
+        }
+        let outcome = crate::engine::rt::timeout(KEYRING_TIMEOUT, blocking(f)).await;
+        let result = match outcome {
+            Some(r) => r.and_then(|r| r),
+            None => Err(Error::SecretServiceUnavailable {
+                detail: format!(
+                    "the keychain did not answer within {} s",
+                    KEYRING_TIMEOUT.as_secs()
+                ),
+            }),
+        };
+        if let Err(Error::SecretServiceUnavailable { detail }) = &result {
+            *self.unavailable.borrow_mut() = Some(detail.clone());
+        }
+        result
     }
 
     fn account(&self, profile_id: &str) -> String {
@@ -178,7 +218,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 impl SecretStore for KeyringSecrets {
     async fn get(&self, profile_id: &str) -> Result<Option<String>> {
         let account = self.account(profile_id);
-        blocking(move || {
+        self.call(move || {
             let entry = keyring::Entry::new(KEYRING_SERVICE, &account).map_err(keyring_error)?;
             match entry.get_password() {
                 Ok(v) => Ok(Some(v)),
@@ -186,48 +226,51 @@ impl SecretStore for KeyringSecrets {
                 Err(e) => Err(keyring_error(e)),
             }
         })
-        .await?
+        .await
     }
 
     async fn set(&self, profile_id: &str, secret: &str) -> Result<()> {
         let account = self.account(profile_id);
         let secret = secret.to_owned();
-        blocking(move || {
+        self.call(move || {
             let entry = keyring::Entry::new(KEYRING_SERVICE, &account).map_err(keyring_error)?;
             entry.set_password(&secret).map_err(keyring_error)
         })
-        .await?
+        .await
     }
 
     async fn delete(&self, profile_id: &str) -> Result<()> {
         let account = self.account(profile_id);
-        blocking(move || {
+        self.call(move || {
             let entry = keyring::Entry::new(KEYRING_SERVICE, &account).map_err(keyring_error)?;
             match entry.delete_credential() {
                 Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
                 Err(e) => Err(keyring_error(e)),
             }
         })
-        .await?
+        .await
     }
 
     async fn status(&self) -> SecretStatus {
         let account = self.account("status-probe");
-        let probe = blocking(move || {
-            keyring::Entry::new(KEYRING_SERVICE, &account)
-                .and_then(|e| e.get_password())
-                .map(|_| ())
-        })
-        .await;
+        let probe = self
+            .call(move || {
+                match keyring::Entry::new(KEYRING_SERVICE, &account).and_then(|e| e.get_password())
+                {
+                    Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+                    Err(e) => Err(keyring_error(e)),
+                }
+            })
+            .await;
         match probe {
-            Ok(Ok(())) | Ok(Err(keyring::Error::NoEntry)) => SecretStatus::Available {
+            Ok(()) => SecretStatus::Available {
                 backend: keychain_name().into(),
             },
-            Ok(Err(e)) => SecretStatus::Unavailable {
-                reason: keyring_error(e).to_string(),
-            },
             Err(e) => SecretStatus::Unavailable {
-                reason: e.to_string(),
+                reason: match e {
+                    Error::SecretServiceUnavailable { detail } => detail,
+                    other => other.to_string(),
+                },
             },
         }
     }

@@ -12,7 +12,10 @@ use crate::engine::version;
 
 /// Reach the backend, check the key, list models. Returns a one-line description and the
 /// model ids.
-pub async fn test_connection(services: &Services, profile: &Profile) -> Result<(String, Vec<String>)> {
+pub async fn test_connection(
+    services: &Services,
+    profile: &Profile,
+) -> Result<(String, Vec<String>)> {
     let key = services.resolve_key(profile).await?;
     match profile.kind {
         BackendKind::OpenAiCompatible => {
@@ -79,7 +82,10 @@ pub struct Diagnostics {
 
 /// Version, paths, database health and keychain status.
 #[cfg(feature = "native")]
-pub async fn diagnostics(services: &Services, dirs: Option<&super::native::DataDirs>) -> Diagnostics {
+pub async fn diagnostics(
+    services: &Services,
+    dirs: Option<&super::native::DataDirs>,
+) -> Diagnostics {
     let (integrity, database_ok) = match services.store.integrity_check().await {
         Ok(rows) if rows == ["ok"] => ("ok".to_owned(), true),
         Ok(rows) => (rows.join("; "), false),
@@ -154,8 +160,11 @@ pub async fn opencode_cli_chat(
     let mut events = Box::pin(client.event_stream());
     let mut view = SessionView::new(session_id.clone());
     view.replace_from_fetch(client.messages(&session_id).await?);
-    let known: std::collections::HashSet<String> =
-        view.messages.iter().map(|m| m.info.id().to_owned()).collect();
+    let known: std::collections::HashSet<String> = view
+        .messages
+        .iter()
+        .map(|m| m.info.id().to_owned())
+        .collect();
 
     let mut body = PromptBody::text(prompt);
     body.agent = agent;
@@ -224,8 +233,16 @@ pub async fn opencode_cli_chat(
     let mut parent = conv.head_id.clone();
     let mut last_status = MessageStatus::Complete;
     let mut last_error = None;
-    for m in view.messages.iter().filter(|m| !known.contains(m.info.id())) {
-        let role = if m.info.as_assistant().is_some() { Role::Assistant } else { Role::User };
+    for m in view
+        .messages
+        .iter()
+        .filter(|m| !known.contains(m.info.id()))
+    {
+        let role = if m.info.as_assistant().is_some() {
+            Role::Assistant
+        } else {
+            Role::User
+        };
         let mut local = Message::new(&conv.id, parent.clone(), role, &m.text());
         if let Some(a) = m.info.as_assistant() {
             local.model = Some(format!("{}/{}", a.provider_id, a.model_id));
@@ -236,7 +253,11 @@ pub async fn opencode_cli_chat(
                 reasoning_tokens: Some(a.tokens.reasoning),
             });
             if let Some(err) = &a.error {
-                local.status = if err.is_abort() { MessageStatus::Interrupted } else { MessageStatus::Error };
+                local.status = if err.is_abort() {
+                    MessageStatus::Interrupted
+                } else {
+                    MessageStatus::Error
+                };
                 local.error = Some(err.sentence());
             } else if interrupted {
                 local.status = MessageStatus::Interrupted;

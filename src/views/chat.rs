@@ -92,7 +92,10 @@ impl ChatController {
         let thread = services.store.thread(id).await;
         match (conv, thread) {
             (Ok(c), Ok(t)) => {
-                let start = match focus.as_ref().and_then(|f| t.iter().position(|m| &m.message.id == f)) {
+                let start = match focus
+                    .as_ref()
+                    .and_then(|f| t.iter().position(|m| &m.message.id == f))
+                {
                     Some(pos) => pos.saturating_sub(WINDOW / 2),
                     None => t.len().saturating_sub(WINDOW),
                 };
@@ -105,7 +108,9 @@ impl ChatController {
     }
 
     async fn reload_thread(mut self, services: &Services) {
-        let Some(id) = self.conversation.peek().as_ref().map(|c| c.id.clone()) else { return };
+        let Some(id) = self.conversation.peek().as_ref().map(|c| c.id.clone()) else {
+            return;
+        };
         match services.store.thread(id).await {
             Ok(t) => {
                 let start = *self.window_start.peek();
@@ -157,7 +162,8 @@ impl ChatController {
             return;
         }
         let Some(profile) = self.active_profile(&state) else {
-            self.notice.set(Some("Add a backend in Settings before chatting.".into()));
+            self.notice
+                .set(Some("Add a backend in Settings before chatting.".into()));
             return;
         };
         if profile.kind == BackendKind::OpenCode {
@@ -168,6 +174,7 @@ impl ChatController {
         }
         let model = self.active_model(&state);
         let auto_title = state.settings.peek().auto_title;
+        tracing::info!(action = op.name(), profile = %profile.name, "reply requested");
         self.notice.set(None);
         self.running.set(true);
         self.frames.set(0);
@@ -175,15 +182,20 @@ impl ChatController {
         self.stop.set(Some(handle));
 
         spawn_forever(async move {
-            let result = self.run_inner(&services, state, &profile, model, op, stop, auto_title).await;
-            if let Err(e) = result {
-                self.notice.set(Some(e.to_string()));
-            }
+            let result = self
+                .run_inner(&services, state, &profile, model, op, stop)
+                .await;
+            tracing::info!(ok = result.is_ok(), "reply finished");
             self.stop.set(None);
             self.live.set(None);
             self.running.set(false);
             self.reload_thread(&services).await;
             state.touch_history();
+            match result {
+                Ok(Some(job)) if auto_title => self.name_conversation(&services, job).await,
+                Ok(_) => {}
+                Err(e) => self.notice.set(Some(e.to_string())),
+            }
         });
     }
 
@@ -196,8 +208,7 @@ impl ChatController {
         model: Option<String>,
         op: Op,
         stop: StopSignal,
-        auto_title: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<TitleJob>, Error> {
         let key = services.resolve_key(profile).await?;
         let client = OpenAiClient::new(services.http.client(), profile, key)?;
         // A new chat becomes a conversation on its first send.
@@ -267,25 +278,38 @@ impl ChatController {
         done.set(true);
         pump.cancel();
         let message = result?;
+        if !first_exchange || message.status != MessageStatus::Complete {
+            return Ok(None);
+        }
+        let user_text = self
+            .thread
+            .peek()
+            .first()
+            .map(|t| t.message.text())
+            .unwrap_or_default();
+        Ok(Some(TitleJob {
+            client,
+            conversation_id: conv.id,
+            model: conv.model,
+            user_text,
+            reply_text: message.text(),
+        }))
+    }
 
-        if first_exchange && auto_title && message.status == MessageStatus::Complete {
-            let user_text = self
-                .thread
-                .peek()
-                .first()
-                .map(|t| t.message.text())
-                .unwrap_or_default();
-            if let Some(title) =
-                chat::generate_title(&client, conv.model.clone(), &user_text, &message.text()).await
-            {
-                if let Ok(mut c) = services.store.get_conversation(conv.id.clone()).await {
-                    c.title = title;
-                    let _ = services.store.save_conversation(c.clone()).await;
-                    self.conversation.set(Some(c));
-                }
+    /// Ask the model for a title after the first exchange; the first words stay otherwise.
+    async fn name_conversation(mut self, services: &Services, job: TitleJob) {
+        let Some(title) =
+            chat::generate_title(&job.client, job.model, &job.user_text, &job.reply_text).await
+        else {
+            return;
+        };
+        if let Ok(mut c) = services.store.get_conversation(job.conversation_id).await {
+            c.title = title;
+            let saved = services.store.save_conversation(c.clone()).await.is_ok();
+            if saved && self.conversation.peek().as_ref().map(|x| &x.id) == Some(&c.id) {
+                self.conversation.set(Some(c));
             }
         }
-        Ok(())
     }
 
     pub fn send(self, services: Services, state: AppState, text: String) {
@@ -301,7 +325,9 @@ impl ChatController {
     }
 
     pub fn select(self, services: Services, message_id: Id) {
-        let Some(conv_id) = self.conversation.peek().as_ref().map(|c| c.id.clone()) else { return };
+        let Some(conv_id) = self.conversation.peek().as_ref().map(|c| c.id.clone()) else {
+            return;
+        };
         spawn(async move {
             match services.store.select_branch(conv_id, message_id).await {
                 Ok(()) => self.reload_thread(&services).await,
@@ -337,10 +363,29 @@ impl Default for ChatController {
     }
 }
 
+struct TitleJob {
+    client: OpenAiClient,
+    conversation_id: Id,
+    model: Option<String>,
+    user_text: String,
+    reply_text: String,
+}
+
 enum Op {
     Send(String),
     Regenerate(Id),
     Edit(Id, String),
+}
+
+impl Op {
+    /// For logs: the action, never the text.
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Send(_) => "send",
+            Op::Regenerate(_) => "regenerate",
+            Op::Edit(..) => "edit",
+        }
+    }
 }
 
 #[derive(Default)]
@@ -430,7 +475,6 @@ pub fn ChatView() -> Element {
     };
     let mut editing = use_signal(|| None::<(Id, String)>);
     let on_edit = {
-        let ctl = ctl;
         move |id: String| {
             if let Some(t) = ctl.thread.peek().iter().find(|t| t.message.id == id) {
                 editing.set(Some((id, t.message.text())));
@@ -645,8 +689,16 @@ fn ConversationOptions(conversation: Option<Conversation>) -> Element {
         return rsx! { div { class: "conv-options", p { class: "hint", "Send a first message, then set this conversation's system prompt and temperature here." } } };
     };
     let system = conv.system_prompt.clone().unwrap_or_default();
-    let temperature = conv.params.temperature.map(|t| format!("{t:.1}")).unwrap_or_default();
-    let context = conv.params.context_tokens.map(|t| t.to_string()).unwrap_or_default();
+    let temperature = conv
+        .params
+        .temperature
+        .map(|t| format!("{t:.1}"))
+        .unwrap_or_default();
+    let context = conv
+        .params
+        .context_tokens
+        .map(|t| t.to_string())
+        .unwrap_or_default();
     let save = move |c: Conversation| {
         let services = services.clone();
         let mut ctl = ctl;
@@ -684,6 +736,19 @@ fn ConversationOptions(conversation: Option<Conversation>) -> Element {
     }
 }
 
+/// Replace the composer's text from code (restore a draft, clear after sending, edit).
+///
+/// The textarea is deliberately not bound to the signal: re-applying the signal's value on each
+/// render races with fast typing on desktop (the webview is a step ahead of the last `input`
+/// event) and drops characters. Typing only flows DOM → signal; code sets the DOM directly.
+fn set_composer_text(mut draft: Signal<String>, text: String) {
+    let literal = serde_json::to_string(&text).unwrap_or_else(|_| "\"\"".into());
+    draft.set(text);
+    let _ = document::eval(&format!(
+        "const el = document.getElementById('composer-input'); if (el) {{ el.value = {literal}; }}"
+    ));
+}
+
 #[component]
 fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
     let services = use_services();
@@ -707,8 +772,14 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
     use_effect(use_reactive!(|key_for_restore| {
         let services = services_restore.clone();
         spawn(async move {
-            let text = services.store.get_draft(key_for_restore).await.ok().flatten().unwrap_or_default();
-            draft.set(text);
+            let text = services
+                .store
+                .get_draft(key_for_restore)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            set_composer_text(draft, text);
         });
     }));
 
@@ -751,7 +822,7 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
                 }
                 None => ctl.send(services.clone(), state, text),
             }
-            draft.set(String::new());
+            set_composer_text(draft, String::new());
             save_draft(String::new());
             let _ = &key;
         }
@@ -760,7 +831,7 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
     // Editing a message puts its text in the composer.
     use_effect(move || {
         if let Some((_, text)) = editing.read().clone() {
-            draft.set(text);
+            set_composer_text(draft, text);
         }
     });
 
@@ -790,7 +861,6 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
                 autofocus: true,
                 placeholder: disabled_reason.unwrap_or(if enter_sends { "Message (Enter to send, Shift+Enter for a new line)" } else { "Message (Ctrl+Enter to send)" }),
                 disabled: disabled_reason.is_some(),
-                value: "{draft}",
                 oninput: move |e| {
                     let v = e.value();
                     draft.set(v.clone());
@@ -812,7 +882,7 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
                                 ctl.stop();
                             } else if editing.peek().is_some() {
                                 editing.set(None);
-                                draft.set(String::new());
+                                set_composer_text(draft, String::new());
                             }
                         }
                         Key::ArrowUp if draft.peek().is_empty() && !*ctl.running.peek() => {

@@ -64,7 +64,11 @@ pub fn HistoryView() -> Element {
         Some(Ok(h)) => h.clone(),
         _ => Vec::new(),
     };
-    let count = if searching { hit_rows.len() } else { rows.len() };
+    let count = if searching {
+        hit_rows.len()
+    } else {
+        rows.len()
+    };
     let profiles = state.profiles.read().clone();
 
     let delete = {
@@ -306,4 +310,3 @@ fn ConversationRow(
         }
     }
 }
-

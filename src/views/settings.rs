@@ -222,9 +222,11 @@ fn ProfileEditor(initial: ProfileForm, keychain_ok: bool, on_close: EventHandler
                 profile.name = form.name.trim().to_owned();
                 profile.kind = kind;
                 profile.base_url = url;
-                profile.default_model = Some(form.model.trim().to_owned()).filter(|m| !m.is_empty());
+                profile.default_model =
+                    Some(form.model.trim().to_owned()).filter(|m| !m.is_empty());
                 profile.username = Some(form.username.trim().to_owned()).filter(|m| !m.is_empty());
-                profile.directory = Some(form.directory.trim().to_owned()).filter(|m| !m.is_empty());
+                profile.directory =
+                    Some(form.directory.trim().to_owned()).filter(|m| !m.is_empty());
                 profile.headers = form
                     .headers
                     .lines()

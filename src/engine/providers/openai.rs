@@ -116,7 +116,9 @@ impl OpenAiClient {
     /// Model ids the server offers, sorted. An empty list is valid (enter a model by hand).
     pub async fn models(&self) -> Result<Vec<String>> {
         let url = format!("{}/models", self.base);
-        let resp = self.send(self.request(reqwest::Method::GET, "/models"), &url).await?;
+        let resp = self
+            .send(self.request(reqwest::Method::GET, "/models"), &url)
+            .await?;
         let body = resp
             .text()
             .await
@@ -171,7 +173,11 @@ impl OpenAiClient {
         let mut body = request.clone();
         body.stream = false;
         let resp = self
-            .send(self.request(reqwest::Method::POST, "/chat/completions").json(&body), &url)
+            .send(
+                self.request(reqwest::Method::POST, "/chat/completions")
+                    .json(&body),
+                &url,
+            )
             .await?;
         let text = resp
             .text()
@@ -417,7 +423,11 @@ pub fn error_from_status(status: u16, retry_after: Option<u64>, body: &str) -> E
     let mut message = redact(&message);
     // Python servers put whole tracebacks in their messages: the last line says what failed.
     if message.len() > 400 {
-        let cut = message.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let cut = message
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         message = format!("{}…", truncate(cut, 400));
     }
     if message.is_empty() {
@@ -431,7 +441,9 @@ pub fn error_from_status(status: u16, retry_after: Option<u64>, body: &str) -> E
         },
         404 => Error::Http {
             status,
-            message: format!("{message} (check the base URL; OpenAI-compatible APIs usually end in /v1)"),
+            message: format!(
+                "{message} (check the base URL; OpenAI-compatible APIs usually end in /v1)"
+            ),
         },
         _ => Error::Http { status, message },
     }
@@ -451,9 +463,15 @@ fn truncate(s: &str, max: usize) -> &str {
 /// Whether an error says the prompt was longer than the model's context window.
 pub fn is_context_overflow(e: &Error) -> bool {
     match e {
-        Error::Http { status: 400, message } | Error::StreamError { message } => {
+        Error::Http {
+            status: 400,
+            message,
+        }
+        | Error::StreamError { message } => {
             let m = message.to_ascii_lowercase();
-            m.contains("context") || m.contains("too many tokens") || m.contains("maximum") && m.contains("token")
+            m.contains("context")
+                || m.contains("too many tokens")
+                || m.contains("maximum") && m.contains("token")
         }
         _ => false,
     }
@@ -465,7 +483,8 @@ mod tests {
 
     #[test]
     fn chunk_with_content_and_finish() {
-        let ev = parse_chunk(r#"{"choices":[{"delta":{"content":"Hi"},"finish_reason":null}]}"#).unwrap();
+        let ev = parse_chunk(r#"{"choices":[{"delta":{"content":"Hi"},"finish_reason":null}]}"#)
+            .unwrap();
         assert_eq!(ev, vec![StreamEvent::Content("Hi".into())]);
         let ev = parse_chunk(r#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#).unwrap();
         assert_eq!(ev, vec![StreamEvent::Finish("stop".into())]);
@@ -475,29 +494,54 @@ mod tests {
     fn reasoning_fields_and_usage() {
         let ev = parse_chunk(r#"{"choices":[{"delta":{"reasoning_content":"think"}}]}"#).unwrap();
         assert_eq!(ev, vec![StreamEvent::Reasoning("think".into())]);
-        let ev = parse_chunk(r#"{"choices":[{"delta":{"reasoning":"r2","content":"c"}}]}"#).unwrap();
-        assert_eq!(ev, vec![StreamEvent::Reasoning("r2".into()), StreamEvent::Content("c".into())]);
-        let ev = parse_chunk(r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}"#).unwrap();
+        let ev =
+            parse_chunk(r#"{"choices":[{"delta":{"reasoning":"r2","content":"c"}}]}"#).unwrap();
         assert_eq!(
             ev,
-            vec![StreamEvent::Usage(Usage { prompt_tokens: 3, completion_tokens: 5, reasoning_tokens: None })]
+            vec![
+                StreamEvent::Reasoning("r2".into()),
+                StreamEvent::Content("c".into())
+            ]
+        );
+        let ev = parse_chunk(r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}"#)
+            .unwrap();
+        assert_eq!(
+            ev,
+            vec![StreamEvent::Usage(Usage {
+                prompt_tokens: 3,
+                completion_tokens: 5,
+                reasoning_tokens: None
+            })]
         );
     }
 
     #[test]
     fn error_object_mid_stream_is_typed() {
-        let e = parse_chunk(r#"{"error":{"message":"overloaded","type":"server_error"}}"#).unwrap_err();
-        assert_eq!(e, Error::StreamError { message: "overloaded".into() });
+        let e =
+            parse_chunk(r#"{"error":{"message":"overloaded","type":"server_error"}}"#).unwrap_err();
+        assert_eq!(
+            e,
+            Error::StreamError {
+                message: "overloaded".into()
+            }
+        );
     }
 
     #[test]
     fn malformed_json_is_reported() {
-        assert!(matches!(parse_chunk("{\"choices\": [ {"), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            parse_chunk("{\"choices\": [ {"),
+            Err(Error::Malformed { .. })
+        ));
     }
 
     #[test]
     fn status_errors_keep_status_and_message() {
-        let e = error_from_status(401, None, r#"{"error":{"message":"Incorrect API key provided: sk-abcdefghijklmnopqrstuv"}}"#);
+        let e = error_from_status(
+            401,
+            None,
+            r#"{"error":{"message":"Incorrect API key provided: sk-abcdefghijklmnopqrstuv"}}"#,
+        );
         match e {
             Error::Unauthorized { status, message } => {
                 assert_eq!(status, 401);
@@ -508,9 +552,15 @@ mod tests {
         }
         assert_eq!(
             error_from_status(429, Some(7), r#"{"error":{"message":"slow down"}}"#),
-            Error::RateLimited { retry_after: Some(7), message: "slow down".into() }
+            Error::RateLimited {
+                retry_after: Some(7),
+                message: "slow down".into()
+            }
         );
-        assert!(matches!(error_from_status(500, None, "boom"), Error::Http { status: 500, .. }));
+        assert!(matches!(
+            error_from_status(500, None, "boom"),
+            Error::Http { status: 500, .. }
+        ));
     }
 
     #[test]

@@ -65,8 +65,10 @@ impl Store {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(corrupt)?;
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-            .map_err(corrupt)?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(corrupt)?;
         if version > schema::LATEST {
             return Err(Error::DatabaseTooNew {
                 path: display,
@@ -74,7 +76,8 @@ impl Store {
                 supported: schema::LATEST,
             });
         }
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(corrupt)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(corrupt)?;
         // Several processes may share a database (the app and the CLI). Only the first one in
         // may treat `streaming` replies as left over from a crash: for any later one they may
         // be another process's live streams. The lock file tells them apart.
@@ -116,7 +119,9 @@ impl Store {
     }
 
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     /// Bring the schema up to `target` (normally [`schema::LATEST`]); tests use lower targets to
@@ -151,7 +156,10 @@ impl Store {
             ],
         )?;
         if n > 0 {
-            tracing::warn!(count = n, "replies left streaming by an unclean exit marked interrupted");
+            tracing::warn!(
+                count = n,
+                "replies left streaming by an unclean exit marked interrupted"
+            );
         }
         Ok(())
     }
@@ -229,7 +237,9 @@ impl Store {
     }
 
     pub fn delete_profile(&self, id: &str) -> Result<()> {
-        let n = self.conn.execute("DELETE FROM profiles WHERE id = ?1", [id])?;
+        let n = self
+            .conn
+            .execute("DELETE FROM profiles WHERE id = ?1", [id])?;
         if n == 0 {
             return Err(Error::not_found("The backend profile"));
         }
@@ -248,19 +258,16 @@ impl Store {
              ORDER BY c.pinned DESC, c.updated_at DESC, c.id DESC
              LIMIT ?3 OFFSET ?4",
         )?;
-        let rows = stmt.query_map(
-            params![f.archived, f.profile_id, limit, f.offset],
-            |r| {
-                Ok(ConversationSummary {
-                    conversation: conversation_from_row(r)?,
-                    profile_name: r.get("profile_name")?,
-                    profile_kind: r
-                        .get::<_, Option<String>>("profile_kind")?
-                        .and_then(|k| BackendKind::parse(&k)),
-                    message_count: r.get("message_count")?,
-                })
-            },
-        )?;
+        let rows = stmt.query_map(params![f.archived, f.profile_id, limit, f.offset], |r| {
+            Ok(ConversationSummary {
+                conversation: conversation_from_row(r)?,
+                profile_name: r.get("profile_name")?,
+                profile_kind: r
+                    .get::<_, Option<String>>("profile_kind")?
+                    .and_then(|k| BackendKind::parse(&k)),
+                message_count: r.get("message_count")?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -305,8 +312,10 @@ impl Store {
     }
 
     pub fn undelete_conversation(&self, id: &str) -> Result<()> {
-        self.conn
-            .execute("UPDATE conversations SET deleted_at = NULL WHERE id = ?1", [id])?;
+        self.conn.execute(
+            "UPDATE conversations SET deleted_at = NULL WHERE id = ?1",
+            [id],
+        )?;
         Ok(())
     }
 
@@ -376,7 +385,11 @@ impl Store {
 
     pub fn get_message(&self, id: &str) -> Result<Message> {
         self.conn
-            .query_row("SELECT * FROM messages WHERE id = ?1", [id], message_from_row)
+            .query_row(
+                "SELECT * FROM messages WHERE id = ?1",
+                [id],
+                message_from_row,
+            )
             .optional()?
             .ok_or_else(|| Error::not_found("The message"))
     }
@@ -459,13 +472,16 @@ impl Store {
     pub fn get_draft(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT text FROM drafts WHERE key = ?1", [key], |r| r.get(0))
+            .query_row("SELECT text FROM drafts WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 
     pub fn set_draft(&self, key: &str, text: &str) -> Result<()> {
         if text.is_empty() {
-            self.conn.execute("DELETE FROM drafts WHERE key = ?1", [key])?;
+            self.conn
+                .execute("DELETE FROM drafts WHERE key = ?1", [key])?;
         } else {
             self.conn.execute(
                 "INSERT INTO drafts (key, text, updated_at) VALUES (?1, ?2, ?3)
@@ -479,7 +495,9 @@ impl Store {
     pub fn get_setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
         let raw: Option<String> = self
             .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()?;
         Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
     }
@@ -522,7 +540,11 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         self.conn
-            .backup(rusqlite::MAIN_DB, dest, None::<fn(rusqlite::backup::Progress)>)
+            .backup(
+                rusqlite::MAIN_DB,
+                dest,
+                None::<fn(rusqlite::backup::Progress)>,
+            )
             .map_err(|e| Error::io(dest, e))
     }
 }
