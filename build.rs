@@ -4,14 +4,20 @@
 use std::process::Command;
 
 fn main() {
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short=10", "HEAD"])
-        .output()
+    // Builds from a source tarball (no .git) can pass the commit in.
+    let commit = std::env::var("NEXUS_GIT_COMMIT")
         .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
+        .filter(|c| !c.is_empty())
+        .or_else(|| {
+            Command::new("git")
+                .args(["rev-parse", "--short=10", "HEAD"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .and_then(|o| String::from_utf8(o.stdout).ok())
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        })
         .unwrap_or_else(|| "unknown".into());
     // Reproducible builds set SOURCE_DATE_EPOCH; otherwise the build machine's clock.
     let epoch: i64 = std::env::var("SOURCE_DATE_EPOCH")
@@ -32,6 +38,14 @@ fn main() {
     println!("cargo:rerun-if-env-changed=NEXUS_CHANNEL");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rerun-if-changed=.git/HEAD");
+    // HEAD names a branch; a commit moves the branch, not HEAD, so watch the branch too.
+    if let Ok(head) = std::fs::read_to_string(".git/HEAD") {
+        if let Some(branch) = head.trim().strip_prefix("ref: ") {
+            println!("cargo:rerun-if-changed=.git/{branch}");
+        }
+    }
+    println!("cargo:rerun-if-changed=.git/packed-refs");
+    println!("cargo:rerun-if-env-changed=NEXUS_GIT_COMMIT");
 }
 
 /// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).

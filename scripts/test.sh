@@ -61,6 +61,9 @@ export NEXUS_TEST_LLM_URL="http://127.0.0.1:$LLM_PORT/v1"
 export NEXUS_TEST_OPENCODE_URL="http://127.0.0.1:$OC_PORT"
 export NEXUS_TEST_DISPLAY=":$DISPLAY_NUM"
 export NEXUS_SCREENSHOT_DIR="$ROOT/target/screenshots"
+# tests/package.rs builds the release .deb (scripts/package-deb.sh), installs it with dpkg -i,
+# starts the installed app on the Xvfb display above, then removes it with dpkg -r.
+export NEXUS_TEST_PACKAGE=1
 mkdir -p "$NEXUS_SCREENSHOT_DIR"
 
 log "tests"

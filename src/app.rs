@@ -150,6 +150,7 @@ pub fn App() -> Element {
                 if let Some(problem) = state.fatal.read().clone() {
                     div { class: "banner banner-error", role: "alert", "{problem}" }
                 }
+                crate::components::notices::StartupNotices {}
                 match view {
                     View::Chat => rsx! { ChatView {} },
                     View::History => rsx! { HistoryView {} },

@@ -8,7 +8,7 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use crate::engine::chat::{self, ChatUpdate, EngineOptions, ReplyContext};
@@ -30,6 +30,9 @@ pub struct Cli {
         value_name = "DIR"
     )]
     pub data_dir: Option<PathBuf>,
+    /// Same as the `check-update` command with the configured URL.
+    #[arg(long)]
+    pub check_update: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -48,6 +51,36 @@ pub enum Command {
     Doctor {
         #[arg(long)]
         json: bool,
+        /// Also write a tar for a bug report: the JSON report, the newest logs and crash
+        /// reports, all with keys redacted.
+        #[arg(long, value_name = "FILE")]
+        bundle: Option<PathBuf>,
+    },
+    /// Check for a newer release (signed manifest); never installs anything.
+    CheckUpdate {
+        /// Manifest URL (default: the one in Settings → Updates).
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Download and verify this system's file into DIR (default: the downloads folder).
+        #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
+        download: Option<PathBuf>,
+    },
+    /// Delete the history database, logs, crash reports and this data directory's keys.
+    Reset {
+        /// First back up the database into <data dir>/backups/ (restore with `restore --latest`).
+        #[arg(long)]
+        keep_backup: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Panics on purpose, for the crash-report test.
+    #[command(name = "__crash-test", hide = true)]
+    CrashTest {
+        #[arg(value_parser = ["slice", "key"])]
+        kind: String,
     },
 }
 
@@ -176,10 +209,19 @@ pub fn run(dirs: DataDirs, command: Command) -> i32 {
             return 1;
         }
     };
+    crate::crash::set_last_action(command.action_name());
+    if let Command::Reset { keep_backup, yes } = command {
+        // Before any store worker opens the database it is about to delete.
+        return exit_code(runtime.block_on(reset_cmd(&dirs, keep_backup, yes)));
+    }
     let outcome = runtime.block_on(async move {
         let services = native::services(&dirs)?;
         dispatch(&services, &dirs, command).await
     });
+    exit_code(outcome)
+}
+
+fn exit_code(outcome: CliResult) -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(f) => {
@@ -196,7 +238,15 @@ async fn dispatch(services: &Services, dirs: &DataDirs, command: Command) -> Cli
         Command::Profiles(cmd) => profiles(services, cmd).await,
         Command::Chat(args) => chat_cmd(services, args).await,
         Command::History(cmd) => history(services, cmd).await,
-        Command::Doctor { json } => doctor(services, dirs, json).await,
+        Command::Doctor { json, bundle } => doctor(services, dirs, json, bundle).await,
+        Command::CheckUpdate {
+            url,
+            json,
+            download,
+        } => check_update_cmd(services, dirs, url, json, download).await,
+        // Handled in `run` before the store opens.
+        Command::Reset { .. } => Ok(()),
+        Command::CrashTest { kind } => crash_test(&kind),
     }
 }
 
@@ -620,22 +670,41 @@ async fn history(services: &Services, cmd: HistoryCmd) -> CliResult {
 
 // ---- doctor -----------------------------------------------------------------------------------
 
-async fn doctor(services: &Services, dirs: &DataDirs, json: bool) -> CliResult {
-    let report = crate::platform::ops::diagnostics(services, Some(dirs)).await;
+async fn doctor(
+    services: &Services,
+    dirs: &DataDirs,
+    json: bool,
+    bundle: Option<PathBuf>,
+) -> CliResult {
     let mut profiles = Vec::new();
     if let Ok(list) = services.store.list_profiles().await {
         for p in list {
             let r = test_profile(services, &p).await;
+            crate::platform::vitals::record_latency(services, &p.name, r.latency_ms as u64).await;
             profiles.push(json!({"name": p.name, "kind": p.kind, "url": p.base_url, "ok": r.ok, "detail": r.detail, "latency_ms": r.latency_ms}));
         }
     }
+    // After the profile tests, so their latencies are part of the report.
+    let report = crate::platform::ops::diagnostics(services, Some(dirs)).await;
     let healthy = report.database_ok;
+    let mut value = serde_json::to_value(&report).unwrap_or_default();
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(
+            "profiles".into(),
+            serde_json::Value::Array(profiles.clone()),
+        );
+        obj.insert("healthy".into(), healthy.into());
+    }
+    if let Some(dest) = &bundle {
+        let entries = crate::maintenance::write_bundle(services, dirs, &value, dest).await?;
+        eprintln!(
+            "Wrote {} ({} files: {}). Keys were redacted; read it before attaching it to a bug report.",
+            dest.display(),
+            entries.len(),
+            entries.join(", ")
+        );
+    }
     if json {
-        let mut value = serde_json::to_value(&report).unwrap_or_default();
-        if let Some(obj) = value.as_object_mut() {
-            obj.insert("profiles".into(), serde_json::Value::Array(profiles));
-            obj.insert("healthy".into(), healthy.into());
-        }
         print_json(&value);
     } else {
         println!("OpenCode Nexus {}", report.version);
@@ -676,6 +745,32 @@ async fn doctor(services: &Services, dirs: &DataDirs, json: bool) -> CliResult {
             );
         }
         println!(
+            "start-up         {}",
+            report
+                .startup_ms
+                .map(|ms| format!("{ms} ms"))
+                .unwrap_or_else(|| "-".into())
+        );
+        println!(
+            "memory           {}",
+            report
+                .rss_bytes
+                .map(|b| format!("{:.1} MB resident", b as f64 / 1e6))
+                .unwrap_or_else(|| "-".into())
+        );
+        for l in &report.backend_latency {
+            println!(
+                "latency          {}: last {} ms, average {} ms over {} test(s)",
+                l.profile, l.last_ms, l.avg_ms, l.samples
+            );
+        }
+        if report.crash_reports.is_empty() {
+            println!("crash reports    none");
+        }
+        for c in &report.crash_reports {
+            println!("crash report     {c} (local only; delete it when read)");
+        }
+        println!(
             "status           {}",
             if healthy { "healthy" } else { "PROBLEMS FOUND" }
         );
@@ -687,8 +782,183 @@ async fn doctor(services: &Services, dirs: &DataDirs, json: bool) -> CliResult {
     }
 }
 
+// ---- update check, reset, crash test ----------------------------------------------------------
+
+impl Command {
+    /// The name recorded as the last user action for crash reports (never an argument).
+    fn action_name(&self) -> &'static str {
+        match self {
+            Command::Profiles(_) => "cli-profiles",
+            Command::Chat(_) => "cli-chat",
+            Command::History(_) => "cli-history",
+            Command::Doctor { .. } => "cli-doctor",
+            Command::CheckUpdate { .. } => "cli-check-update",
+            Command::Reset { .. } => "cli-reset",
+            Command::CrashTest { .. } => "cli-crash-test",
+            #[allow(unreachable_patterns)]
+            _ => "cli",
+        }
+    }
+}
+
+async fn check_update_cmd(
+    services: &Services,
+    dirs: &DataDirs,
+    url: Option<String>,
+    json: bool,
+    download: Option<PathBuf>,
+) -> CliResult {
+    use crate::engine::update::{self, UpdateStatus};
+
+    let url = crate::maintenance::update_url(services, url).await?;
+    let client = services.http.client();
+    let status = update::check(
+        &client,
+        &url,
+        crate::engine::version::VERSION,
+        &update::UPDATE_PUBLIC_KEY,
+    )
+    .await
+    .map_err(Error::from)?;
+    let mut saved = None;
+    if let (Some(dir), UpdateStatus::Available(offer)) = (&download, &status) {
+        let artifact = update::preferred_artifact(&offer.artifacts).ok_or_else(|| {
+            Error::from(update::UpdateError::NoArtifact {
+                platform: update::platform_prefix(),
+            })
+        })?;
+        let dir = if dir.as_os_str().is_empty() {
+            crate::maintenance::download_dir(dirs)
+        } else {
+            dir.clone()
+        };
+        saved = Some(
+            update::download(&client, artifact, &update::UPDATE_PUBLIC_KEY, &dir)
+                .await
+                .map_err(Error::from)?,
+        );
+    }
+    if json {
+        print_json(&crate::maintenance::status_json(&status, saved.as_deref()));
+        return Ok(());
+    }
+    println!("{}", status.summary());
+    if let UpdateStatus::Available(offer) = &status {
+        if !offer.manifest.notes.trim().is_empty() {
+            println!(
+                "
+{}
+",
+                offer.manifest.notes.trim()
+            );
+        }
+        for a in &offer.artifacts {
+            println!("{}	{}	{} bytes", a.target, a.url, a.size);
+        }
+        match &saved {
+            Some(path) => println!(
+                "Downloaded and verified (SHA-256 and signature): {}
+Nothing was installed; open the file to install it.",
+                path.display()
+            ),
+            None if offer.artifacts.is_empty() => println!(
+                "There is no download for this system ({}).",
+                update::platform_prefix()
+            ),
+            None => println!(
+                "Run `opencode-nexus check-update --download` to download and verify it; nothing is installed automatically."
+            ),
+        }
+    }
+    Ok(())
+}
+
+async fn reset_cmd(dirs: &DataDirs, keep_backup: bool, yes: bool) -> CliResult {
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure {
+                code: 2,
+                message: "reset deletes the history, logs and stored keys of this data directory; pass --yes to confirm when not at a terminal.".into(),
+            });
+        }
+        eprint!(
+            "This deletes the history database, logs, crash reports and stored keys under {}{}.
+Close OpenCode Nexus first. Continue? [y/N] ",
+            dirs.root.display(),
+            if keep_backup {
+                " (after backing the database up into backups/)"
+            } else {
+                ", with no backup"
+            }
+        );
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            eprintln!("Nothing was changed.");
+            return Err(Failure {
+                code: 1,
+                message: String::new(),
+            });
+        }
+    }
+    let report = crate::maintenance::reset(dirs, keep_backup).await?;
+    if let Some(b) = &report.backup {
+        eprintln!(
+            "Backed up the history to {} (bring it back with `opencode-nexus restore --latest`).",
+            b.display()
+        );
+    }
+    eprintln!(
+        "Removed {} stored key(s) and {} file(s) or folder(s); backups were kept.",
+        report.keys_removed,
+        report.removed.len()
+    );
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// The crash-report test's forced panic: it first does what the app does with a key and a
+/// message (registers the key with the redactor, logs a line naming both), then panics the way
+/// real bugs do. `slice` cuts the message inside a character (std quotes the string in the
+/// panic message); `key` panics with the key in an unquoted message.
+fn crash_test(kind: &str) -> CliResult {
+    let key = std::env::var("NEXUS_CRASH_TEST_KEY").unwrap_or_default();
+    let text = std::env::var("NEXUS_CRASH_TEST_MESSAGE").unwrap_or_default();
+    crate::engine::redact::register_secret(&key);
+    crate::crash::set_last_action("send");
+    tracing::warn!("about to send a message with key {key}");
+    if kind == "slice" {
+        let inside = text
+            .char_indices()
+            .find(|(_, c)| c.len_utf8() > 1)
+            .map(|(i, _)| i + 1)
+            .unwrap_or(text.len() + 1);
+        let cut = &text[..inside];
+        return Err(fail(cut.to_owned()));
+    }
+    panic!("the server rejected {key} for this request");
+}
+
 pub fn parse() -> Cli {
-    Cli::parse()
+    let mut cli = Cli::parse();
+    if cli.check_update {
+        if cli.command.is_some() {
+            Cli::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "--check-update is a command of its own; use `check-update [--url URL]` to combine options.",
+                )
+                .exit();
+        }
+        cli.command = Some(Command::CheckUpdate {
+            url: None,
+            json: false,
+            download: None,
+        });
+    }
+    cli
 }
 
 /// Normalizes a name typed on the command line (for tests of the parser).

@@ -11,9 +11,12 @@ pub mod platform;
 
 pub mod app;
 pub mod components;
+pub mod crash;
 pub mod views;
 
 #[cfg(feature = "native")]
 pub mod cli;
 #[cfg(feature = "native")]
 pub mod logging;
+#[cfg(feature = "native")]
+pub mod maintenance;

@@ -3,8 +3,9 @@
 
 #[cfg(feature = "native")]
 fn main() {
-    use opencode_nexus::{cli, logging, platform};
+    use opencode_nexus::{cli, crash, logging, platform};
 
+    platform::vitals::mark_start();
     let args = cli::parse();
     let dirs = match platform::native::DataDirs::resolve(args.data_dir.clone()) {
         Ok(d) => d,
@@ -13,6 +14,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    crash::install(dirs.crash_reports());
     match args.command {
         Some(command) => {
             let _log = logging::init(Some(&dirs.logs()), "warn");

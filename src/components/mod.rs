@@ -4,6 +4,7 @@
 pub mod markdown;
 pub mod message;
 pub mod nav;
+pub mod notices;
 
 pub use markdown::Markdown;
 pub use message::MessageBubble;

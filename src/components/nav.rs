@@ -18,7 +18,16 @@ pub fn NavBar() -> Element {
                 "aria-current": if active { "page" } else { "false" },
                 "aria-label": label,
                 title: label,
-                onclick: move |_| view_signal.set(view),
+                onclick: move |_| {
+                    crate::crash::set_last_action(match view {
+                        View::Chat => "open-chat",
+                        View::History => "open-history",
+                        View::Settings => "open-settings",
+                        #[allow(unreachable_patterns)]
+                        _ => "open-view",
+                    });
+                    view_signal.set(view)
+                },
                 svg {
                     class: "nav-icon",
                     "aria-hidden": "true",

@@ -13,6 +13,7 @@ pub mod redact;
 pub mod rt;
 pub mod sse;
 pub mod store;
+pub mod update;
 pub mod version;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ pub mod memory;
 #[cfg(feature = "native")]
 pub mod native;
 pub mod ops;
+pub mod vitals;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -67,6 +68,11 @@ pub struct AppSettings {
     pub auto_title: bool,
     /// Delete conversations not touched for this many days; `None` keeps everything.
     pub retention_days: Option<u32>,
+    /// Check `update_url` for a signed release manifest when the app starts (off by default:
+    /// the app contacts nothing but the configured backends unless asked).
+    pub check_updates: bool,
+    /// Address of the release manifest (`engine::update`); its signature is at `<url>.sig`.
+    pub update_url: Option<String>,
 }
 
 impl Default for AppSettings {
@@ -80,6 +86,8 @@ impl Default for AppSettings {
             default_model: None,
             auto_title: true,
             retention_days: None,
+            check_updates: false,
+            update_url: None,
         }
     }
 }

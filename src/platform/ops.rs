@@ -78,6 +78,14 @@ pub struct Diagnostics {
     pub conversations: i64,
     pub log_dir: Option<String>,
     pub secrets: SecretStatus,
+    /// Milliseconds from `main` entry to the first frame (app) or to this report (CLI).
+    pub startup_ms: Option<u64>,
+    /// Resident memory of this process in bytes; `None` where the platform does not say.
+    pub rss_bytes: Option<u64>,
+    /// Connection-test round trips per backend (last and average).
+    pub backend_latency: Vec<super::vitals::LatencyStat>,
+    /// Local crash reports (paths), newest first.
+    pub crash_reports: Vec<String>,
 }
 
 /// Version, paths, database health and keychain status.
@@ -106,6 +114,15 @@ pub async fn diagnostics(
         conversations: services.store.count_conversations().await.unwrap_or(0),
         log_dir: dirs.map(|d| d.logs().display().to_string()),
         secrets: services.secrets.status().await,
+        startup_ms: super::vitals::startup_ms(),
+        rss_bytes: super::vitals::rss_bytes(),
+        backend_latency: super::vitals::latency_stats(services).await,
+        crash_reports: dirs
+            .map(|d| crate::crash::list(&d.crash_reports()))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.path)
+            .collect(),
     }
 }
 

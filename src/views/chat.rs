@@ -313,14 +313,17 @@ impl ChatController {
     }
 
     pub fn send(self, services: Services, state: AppState, text: String) {
+        crate::crash::set_last_action("send");
         self.run(services, state, Op::Send(text));
     }
 
     pub fn regenerate(self, services: Services, state: AppState, assistant_id: Id) {
+        crate::crash::set_last_action("regenerate");
         self.run(services, state, Op::Regenerate(assistant_id));
     }
 
     pub fn edit(self, services: Services, state: AppState, user_id: Id, text: String) {
+        crate::crash::set_last_action("edit-and-resend");
         self.run(services, state, Op::Edit(user_id, text));
     }
 

@@ -19,6 +19,7 @@ pub fn SettingsView() -> Element {
             BehaviourSection {}
             PrivacySection {}
             DiagnosticsSection {}
+            UpdatesSection {}
         }
     }
 }
@@ -486,6 +487,177 @@ fn DiagnosticsSection() -> Element {
                         }
                     });
                 }, "Compact database" }
+            }
+        }
+    }
+}
+
+/// Settings → Updates and health: the opt-in signed update check (toggle, manifest URL, "Check
+/// now", the notes and a verified download that is never installed automatically), this run's
+/// start-up time and memory, and "Export diagnostics" (logs redacted) for bug reports.
+#[component]
+fn UpdatesSection() -> Element {
+    use crate::engine::update::{self, UpdateStatus};
+
+    let services = use_services();
+    let state = use_app_state();
+    let s = state.settings.read().clone();
+    let mut result = use_signal(|| None::<Result<UpdateStatus, String>>);
+    let mut busy = use_signal(|| false);
+    let mut saved = use_signal(|| None::<String>);
+    let mut health = use_signal(|| None::<crate::platform::ops::Diagnostics>);
+
+    #[cfg(feature = "native")]
+    let downloads = crate::platform::data_dirs().map(crate::maintenance::download_dir);
+    #[cfg(not(feature = "native"))]
+    let downloads: Option<std::path::PathBuf> = None;
+
+    let services_load = services.clone();
+    use_hook(move || {
+        #[cfg(feature = "native")]
+        spawn(async move {
+            let dirs = crate::platform::data_dirs();
+            health.set(Some(
+                crate::platform::ops::diagnostics(&services_load, dirs).await,
+            ));
+        });
+        #[cfg(not(feature = "native"))]
+        let _ = (&services_load, &mut health);
+    });
+
+    let (sv1, sv2, sv3, sv4) = (
+        services.clone(),
+        services.clone(),
+        services.clone(),
+        services.clone(),
+    );
+    let check = move |_| {
+        let client = sv3.http.client();
+        let url = state.settings.peek().update_url.clone().unwrap_or_default();
+        busy.set(true);
+        saved.set(None);
+        spawn(async move {
+            crate::crash::set_last_action("check-update");
+            let r = update::check(&client, &url, version::VERSION, &update::UPDATE_PUBLIC_KEY)
+                .await
+                .map_err(|e| e.to_string());
+            result.set(Some(r));
+            busy.set(false);
+        });
+    };
+    let offer = match result() {
+        Some(Ok(UpdateStatus::Available(offer))) => Some(offer),
+        _ => None,
+    };
+    let artifact = offer
+        .as_ref()
+        .and_then(|o| update::preferred_artifact(&o.artifacts).cloned());
+    let can_download = artifact.is_some() && downloads.is_some();
+    let can_export = downloads.is_some();
+    let download = move |_| {
+        let (Some(a), Some(dir)) = (artifact.clone(), downloads.clone()) else {
+            return;
+        };
+        let client = sv4.http.client();
+        busy.set(true);
+        spawn(async move {
+            crate::crash::set_last_action("download-update");
+            match update::download(&client, &a, &update::UPDATE_PUBLIC_KEY, &dir).await {
+                Ok(path) => saved.set(Some(format!(
+                    "Downloaded and verified: {}. Nothing was installed; open the file to install it.",
+                    path.display()
+                ))),
+                Err(e) => saved.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    let export = move |_| {
+        #[cfg(feature = "native")]
+        {
+            let services = sv1.clone();
+            spawn(async move {
+                crate::crash::set_last_action("export-diagnostics");
+                let Some(dirs) = crate::platform::data_dirs() else {
+                    return;
+                };
+                let report = crate::platform::ops::diagnostics(&services, Some(dirs)).await;
+                let value = serde_json::to_value(&report).unwrap_or_default();
+                let stamp = crate::engine::model::now_ms();
+                let dest = crate::maintenance::download_dir(dirs)
+                    .join(format!("opencode-nexus-diagnostics-{stamp}.tar"));
+                let note = match crate::maintenance::write_bundle(&services, dirs, &value, &dest).await {
+                    Ok(_) => format!("Diagnostics saved to {} (keys redacted). Read it before attaching it to a bug report.", dest.display()),
+                    Err(e) => e.to_string(),
+                };
+                saved.set(Some(note));
+            });
+        }
+        #[cfg(not(feature = "native"))]
+        let _ = &sv1;
+    };
+    let url_value = s.update_url.clone().unwrap_or_default();
+    rsx! {
+        section { class: "card", "aria-labelledby": "updates-h",
+            h3 { id: "updates-h", "Updates" }
+            p { "Off unless you turn it on: the app then reads a signed release manifest from the address below. Releases are verified against the key built into the app, and nothing is installed without you." }
+            label { class: "check",
+                input { r#type: "checkbox", checked: s.check_updates,
+                    onchange: move |e| {
+                        let mut next = state.settings.peek().clone();
+                        next.check_updates = e.checked();
+                        state.save_settings(&sv2, next);
+                    } }
+                " Check for updates when the app starts"
+            }
+            div { class: "field",
+                label { r#for: "update-url", "Release manifest address" }
+                input { id: "update-url", r#type: "url", class: "mono", placeholder: "https://…/stable.json", value: "{url_value}",
+                    onchange: move |e| {
+                        let mut next = state.settings.peek().clone();
+                        next.update_url = Some(e.value().trim().to_owned()).filter(|v| !v.is_empty());
+                        state.save_settings(&services, next);
+                    } }
+            }
+            div { class: "form-actions",
+                button { class: "btn-small", r#type: "button", disabled: busy(), onclick: check, "Check now" }
+                if can_download {
+                    button { class: "btn-small", r#type: "button", disabled: busy(), onclick: download, "Download" }
+                }
+            }
+            match result() {
+                None => rsx! {},
+                Some(Err(e)) => rsx! { div { class: "banner banner-error", role: "alert", "{e}" } },
+                Some(Ok(status)) => rsx! { p { role: "status", "{status.summary()}" } },
+            }
+            if let Some(o) = offer {
+                if !o.manifest.notes.trim().is_empty() {
+                    pre { class: "mono update-notes", "{o.manifest.notes.trim()}" }
+                }
+                if o.artifacts.is_empty() {
+                    p { "There is no download for this system in this release." }
+                }
+            }
+            if let Some(note) = saved() { p { role: "status", class: "mono", "{note}" } }
+            h3 { "This run" }
+            dl { class: "facts",
+                dt { "Start-up" }
+                dd { {health().and_then(|h| h.startup_ms).map(|ms| format!("{ms} ms to the first frame")).unwrap_or_else(|| "-".into())} }
+                dt { "Memory" }
+                dd { {health().and_then(|h| h.rss_bytes).map(|b| format!("{:.1} MB resident", b as f64 / 1e6)).unwrap_or_else(|| "-".into())} }
+                for l in health().map(|h| h.backend_latency).unwrap_or_default() {
+                    dt { key: "{l.profile}", "Latency: {l.profile}" }
+                    dd { "last {l.last_ms} ms, average {l.avg_ms} ms ({l.samples} tests)" }
+                }
+                dt { "Logs" }
+                dd { class: "mono", {health().and_then(|h| h.log_dir).unwrap_or_else(|| "-".into())} }
+                dt { "Crash reports" }
+                dd { {health().map(|h| h.crash_reports.len().to_string()).unwrap_or_else(|| "-".into())} }
+            }
+            if can_export {
+                div { class: "form-actions",
+                    button { class: "btn-small", r#type: "button", onclick: export, "Export diagnostics" }
+                }
             }
         }
     }

@@ -3,3 +3,4 @@
 
 pub mod fault_server;
 pub mod peers;
+pub mod static_server;
