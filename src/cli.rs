@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::engine::chat::{self, ChatUpdate, EngineOptions, ReplyContext};
 use crate::engine::error::Error;
 use crate::engine::model::*;
+use crate::engine::portability::{self, ExportFormat, ImportFormat};
 use crate::engine::providers::normalize_base_url;
 use crate::engine::providers::openai::OpenAiClient;
 use crate::platform::native::{self, DataDirs};
@@ -44,6 +45,22 @@ pub enum Command {
     Profiles(ProfilesCmd),
     /// Send a prompt and stream the reply to stdout; both are saved to history.
     Chat(ChatArgs),
+    /// Export conversations as JSON (the documented, versioned format) or Markdown.
+    Export(ExportArgs),
+    /// Import an OpenCode Nexus JSON export or ChatGPT's conversations.json, in one transaction.
+    Import(ImportArgs),
+    /// Back up the history database: a consistent snapshot, safe while the app runs.
+    Backup {
+        /// Write the backup here instead of a timestamped file in <data dir>/backups/.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Afterwards keep only the N newest backups in <data dir>/backups/.
+        #[arg(long, value_name = "N")]
+        keep: Option<usize>,
+    },
+    /// Replace the history database with a backup (checked first; the current database is kept
+    /// in <data dir>/backups/). Close the app first.
+    Restore(RestoreArgs),
     /// Browse saved conversations.
     #[command(subcommand)]
     History(HistoryCmd),
@@ -123,6 +140,51 @@ pub enum ProfilesCmd {
     },
 }
 
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value_t = ExportFormatArg::Json)]
+    pub format: ExportFormatArg,
+    /// Export only this conversation (repeatable); all of them by default.
+    #[arg(long = "conversation", value_name = "ID")]
+    pub conversations: Vec<String>,
+    /// Write to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    Json,
+    Md,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t = ImportFormatArg::Auto)]
+    pub format: ImportFormatArg,
+    /// Print the counts as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormatArg {
+    Auto,
+    Nexus,
+    Chatgpt,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup file to restore.
+    #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+    pub file: Option<PathBuf>,
+    /// Restore the newest backup in <data dir>/backups/.
+    #[arg(long)]
+    pub latest: bool,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum KindArg {
     #[value(name = "openai-compatible")]
@@ -199,6 +261,16 @@ type CliResult = std::result::Result<(), Failure>;
 
 /// Run a subcommand to completion. Returns the process exit code.
 pub fn run(dirs: DataDirs, command: Command) -> i32 {
+    if let Command::Restore(args) = &command {
+        // The database file is replaced, so this runs before any store worker opens it.
+        return match restore_cmd(&dirs, args) {
+            Ok(()) => 0,
+            Err(f) => {
+                eprintln!("error: {}", f.message);
+                f.code
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -235,6 +307,11 @@ fn exit_code(outcome: CliResult) -> i32 {
 
 async fn dispatch(services: &Services, dirs: &DataDirs, command: Command) -> CliResult {
     match command {
+        Command::Export(args) => export_cmd(services, args).await,
+        Command::Import(args) => import_cmd(services, args).await,
+        Command::Backup { out, keep } => backup_cmd(services, dirs, out, keep).await,
+        // Handled in `run` before the store opens.
+        Command::Restore(_) => Ok(()),
         Command::Profiles(cmd) => profiles(services, cmd).await,
         Command::Chat(args) => chat_cmd(services, args).await,
         Command::History(cmd) => history(services, cmd).await,
@@ -666,6 +743,140 @@ async fn history(services: &Services, cmd: HistoryCmd) -> CliResult {
             Ok(())
         }
     }
+}
+
+// ---- export, import, backup, restore ----------------------------------------------------------
+
+async fn export_cmd(services: &Services, args: ExportArgs) -> CliResult {
+    let format = match args.format {
+        ExportFormatArg::Json => ExportFormat::Json,
+        ExportFormatArg::Md => ExportFormat::Markdown,
+    };
+    let ids = (!args.conversations.is_empty()).then_some(args.conversations);
+    match args.out {
+        Some(dest) => {
+            let r = services
+                .store
+                .export_file(dest.clone(), format, ids, None)
+                .await?;
+            eprintln!(
+                "Exported {} conversation(s) with {} message(s) to {} ({}).",
+                r.conversations,
+                r.messages,
+                dest.display(),
+                portability::human_bytes(r.bytes)
+            );
+        }
+        None => {
+            let text = services.store.export_text(format, ids, None).await?;
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+                .map_err(|e| fail(format!("Could not write the export to stdout: {e}.")))?;
+        }
+    }
+    Ok(())
+}
+
+async fn import_cmd(services: &Services, args: ImportArgs) -> CliResult {
+    let format = match args.format {
+        ImportFormatArg::Auto => ImportFormat::Auto,
+        ImportFormatArg::Nexus => ImportFormat::Nexus,
+        ImportFormatArg::Chatgpt => ImportFormat::ChatGpt,
+    };
+    let job = portability::Job::start();
+    let call = services
+        .store
+        .import_file(args.file.clone(), format, Some(job.id().to_owned()));
+    let mut call = std::pin::pin!(call);
+    let show_progress = std::io::stderr().is_terminal();
+    let mut shown = false;
+    let outcome = loop {
+        tokio::select! {
+            r = &mut call => break r,
+            // Ctrl-C cancels: the transaction rolls back and nothing is imported.
+            Ok(()) = tokio::signal::ctrl_c() => job.cancel(),
+            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
+                let (done, total) = job.progress();
+                if show_progress && total > 0 {
+                    eprint!("\rImporting… {done}/{total} conversations");
+                    shown = true;
+                }
+            }
+        }
+    };
+    if shown {
+        eprintln!();
+    }
+    let report = match outcome {
+        Ok(r) => r,
+        Err(Error::Cancelled) => {
+            return Err(Failure {
+                code: 130,
+                message: "Stopped. The import was rolled back; nothing was changed.".into(),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if args.json {
+        print_json(&serde_json::to_value(&report).unwrap_or_default());
+    } else {
+        println!("{}", report.summary());
+        if report.profiles_created > 0 {
+            println!(
+                "Created {} backend profile(s) named in the file, without keys: add keys in Settings → Backends.",
+                report.profiles_created
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn backup_cmd(
+    services: &Services,
+    dirs: &DataDirs,
+    out: Option<PathBuf>,
+    keep: Option<usize>,
+) -> CliResult {
+    let path = match out {
+        Some(dest) => {
+            services.store.backup_to(dest.clone()).await?;
+            dest
+        }
+        None => {
+            services
+                .store
+                .backup_now(dirs.backups(), None, None)
+                .await?
+        }
+    };
+    if let Some(keep) = keep {
+        let removed = portability::apply_backup_retention(&dirs.backups(), keep.max(1))?;
+        if !removed.is_empty() {
+            eprintln!("Removed {} older backup(s).", removed.len());
+        }
+    }
+    println!("{}", path.display());
+    Ok(())
+}
+
+fn restore_cmd(dirs: &DataDirs, args: &RestoreArgs) -> CliResult {
+    let file = match (&args.file, args.latest) {
+        (Some(f), _) => f.clone(),
+        (None, _) => portability::latest_backup(&dirs.backups())?.ok_or_else(|| {
+            fail(format!(
+                "There is no backup in {} yet. Take one with `opencode-nexus backup`.",
+                dirs.backups().display()
+            ))
+        })?,
+    };
+    let report = portability::restore(&dirs.database(), &file)?;
+    println!("Restored the history from {}.", file.display());
+    if let Some(pre) = &report.pre_restore {
+        println!("The database it replaced was saved as {}.", pre.display());
+    }
+    Ok(())
 }
 
 // ---- doctor -----------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ pub enum Error {
     Remote { message: String, retryable: bool },
     #[error("The file is not a valid {format} file: {detail}. Nothing was changed.")]
     BadImport { format: String, detail: String },
+    #[error("The backup {path} cannot be restored: {detail}. Your current history was left untouched; choose another backup.")]
+    BadBackup { path: String, detail: String },
 }
 
 impl Error {

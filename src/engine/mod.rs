@@ -8,6 +8,7 @@ pub mod highlight;
 pub mod markdown;
 pub mod model;
 pub mod opencode;
+pub mod portability;
 pub mod providers;
 pub mod redact;
 pub mod rt;

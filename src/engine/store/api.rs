@@ -8,9 +8,11 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
+use super::dump::{ConversationDump, ImportFormat, ImportReport};
 use super::Store;
 use crate::engine::error::{Error, Result};
 use crate::engine::model::*;
+use crate::engine::portability as port;
 
 /// Something that runs store requests somewhere else and hands back the answer.
 #[async_trait::async_trait(?Send)]
@@ -94,6 +96,17 @@ store_api! {
     size_bytes / SizeBytes() -> i64 = |s| s.size_bytes();
     schema_version / SchemaVersion() -> i64 = |s| s.schema_version();
     backup_to / BackupTo(dest: PathBuf) -> () = |s, d| s.backup_to(&d);
+
+    // Data portability (engine::portability). `job` names a `port::Job` the caller polls for
+    // progress and may cancel (which rolls the operation back).
+    export_dump / ExportDump(ids: Option<Vec<Id>>, job: Option<String>) -> Vec<ConversationDump> = |s, ids, j| port::with_job(j.as_deref(), |p| s.export_dump(ids.as_deref(), p));
+    export_text / ExportText(format: port::ExportFormat, ids: Option<Vec<Id>>, job: Option<String>) -> String = |s, f, ids, j| port::with_job(j.as_deref(), |p| port::export_text(s, f, ids.as_deref(), p));
+    export_file / ExportFile(dest: PathBuf, format: port::ExportFormat, ids: Option<Vec<Id>>, job: Option<String>) -> port::ExportReport = |s, d, f, ids, j| port::with_job(j.as_deref(), |p| port::export_file(s, &d, f, ids.as_deref(), p));
+    import_conversations / ImportConversations(format: ImportFormat, conversations: Vec<ConversationDump>, job: Option<String>) -> ImportReport = |s, f, c, j| port::with_job(j.as_deref(), |p| s.import_dump(f, c, p));
+    import_file / ImportFile(path: PathBuf, format: ImportFormat, job: Option<String>) -> ImportReport = |s, path, f, j| port::with_job(j.as_deref(), |p| port::import_file(s, &path, f, p));
+    import_text / ImportText(text: String, format: ImportFormat, job: Option<String>) -> ImportReport = |s, t, f, j| port::with_job(j.as_deref(), |p| port::import_bytes(s, t.as_bytes(), f, port::MAX_IMPORT_BYTES, p));
+    backup_now / BackupNow(backups_dir: PathBuf, keep: Option<u32>, job: Option<String>) -> PathBuf = |s, d, k, j| port::with_job(j.as_deref(), |p| port::backup_now_with_progress(s, &d, k.map(|k| k as usize), p));
+    auto_backup / AutoBackup(backups_dir: PathBuf, every_ms: i64, keep: u32) -> Option<PathBuf> = |s, d, e, k| port::auto_backup(s, &d, e, k as usize);
 }
 
 /// Runs requests directly on a store in the calling thread. For tests and for short-lived

@@ -6,6 +6,7 @@
 //! thread never touches SQLite and both targets share the same SQL.
 
 pub mod api;
+pub mod dump;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -539,13 +540,19 @@ impl Store {
         if let Some(dir) = dest.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        self.conn
-            .backup(
-                rusqlite::MAIN_DB,
-                dest,
-                None::<fn(rusqlite::backup::Progress)>,
-            )
-            .map_err(|e| Error::io(dest, e))
+        if cfg!(target_family = "wasm") {
+            return self
+                .conn
+                .backup(
+                    rusqlite::MAIN_DB,
+                    dest,
+                    None::<fn(rusqlite::backup::Progress)>,
+                )
+                .map_err(|e| Error::io(dest, e));
+        }
+        // One read transaction across every step, so steady writes from other connections
+        // cannot restart the copy over and over (see `snapshot_to`).
+        self.snapshot_to(dest, &mut |_, _| true)
     }
 }
 
