@@ -159,16 +159,17 @@ pub struct ResetReport {
 pub async fn reset(dirs: &DataDirs, keep_backup: bool) -> Result<ResetReport> {
     let mut report = ResetReport::default();
     let db = dirs.database();
+    // Every open store holds `<db>.lock` shared; if we cannot hold it exclusively, the app or
+    // another command is using this data directory and deleting under it would lose data.
+    drop(lock_exclusively(&db)?);
     let mut profile_ids = Vec::new();
     if db.exists() {
         match crate::engine::store::Store::open(&db) {
             Ok(store) => {
                 if keep_backup {
-                    let dest = backup_name(&dirs.backups());
-                    std::fs::create_dir_all(dirs.backups())
-                        .map_err(|e| Error::io(dirs.backups(), e))?;
-                    // No backup, no reset: the user asked to keep one.
-                    store.backup_to(&dest)?;
+                    // No backup, no reset: the user asked to keep one. The name is the one
+                    // `restore --latest` picks.
+                    let dest = crate::engine::portability::backup_now(&store, &dirs.backups())?;
                     report.backup = Some(dest);
                 }
                 match store.list_profiles() {
@@ -180,14 +181,11 @@ pub async fn reset(dirs: &DataDirs, keep_backup: bool) -> Result<ResetReport> {
             }
             Err(e) => {
                 if keep_backup {
-                    // A damaged database cannot go through SQLite's backup; keep the bytes.
-                    let dest = dirs.backups().join(format!(
-                        "damaged-{}",
-                        backup_name(&dirs.backups())
-                            .file_name()
-                            .unwrap_or_default()
-                            .to_string_lossy()
-                    ));
+                    // A damaged database cannot go through SQLite's backup; keep its bytes,
+                    // under a name `restore --latest` does not pick.
+                    let dest = dirs
+                        .backups()
+                        .join(format!("damaged-{}.db", crate::engine::model::now_ms()));
                     std::fs::create_dir_all(dirs.backups())
                         .map_err(|e| Error::io(dirs.backups(), e))?;
                     std::fs::copy(&db, &dest).map_err(|e| Error::io(&dest, e))?;
@@ -224,6 +222,8 @@ pub async fn reset(dirs: &DataDirs, keep_backup: bool) -> Result<ResetReport> {
         .collect();
     targets.push(dirs.logs());
     targets.push(dirs.crash_reports());
+    // Held while deleting, so an app started meanwhile waits and then finds a fresh directory.
+    let _lock = lock_exclusively(&db)?;
     for path in targets {
         if !path.exists() {
             continue;
@@ -239,20 +239,34 @@ pub async fn reset(dirs: &DataDirs, keep_backup: bool) -> Result<ResetReport> {
     Ok(report)
 }
 
-/// `history-YYYYMMDD-HHMMSS.db` (UTC), the name `restore --latest` looks for.
-fn backup_name(dir: &Path) -> PathBuf {
-    let stamp = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year][month][day]-[hour][minute][second]"
-        ))
-        .unwrap_or_else(|_| "00000000-000000".into());
-    let mut path = dir.join(format!("history-{stamp}.db"));
-    let mut n = 1;
-    while path.exists() {
-        path = dir.join(format!("history-{stamp}-{n}.db"));
-        n += 1;
+/// Take `<db>.lock` exclusively, retrying for a moment (a command that just finished may still
+/// be closing its store).
+fn lock_exclusively(db: &Path) -> Result<std::fs::File> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    path
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    for _ in 0..20 {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                std::thread::sleep(std::time::Duration::from_millis(100))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+    }
+    Err(Error::Invalid(format!(
+        "OpenCode Nexus (the app or another opencode-nexus command) is using {}. Close it and run reset again; nothing was changed.",
+        db.parent().unwrap_or(db).display()
+    )))
 }
 
 /// Windows refuses to delete a file that is still open (a store worker closing); try for a
@@ -273,20 +287,4 @@ fn remove_with_retry(path: &Path) -> std::io::Result<()> {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("unknown error")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backup_names_are_unique_and_restorable() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = backup_name(dir.path());
-        std::fs::write(&a, b"x").unwrap();
-        let b = backup_name(dir.path());
-        assert_ne!(a, b);
-        let name = a.file_name().unwrap().to_str().unwrap();
-        assert!(name.starts_with("history-") && name.ends_with(".db") && name.len() == 26);
-    }
 }

@@ -233,6 +233,21 @@ fn reset_keeps_a_backup_then_clears_the_data() {
     assert!(text(&out.stderr).contains("--yes"));
     assert!(data.join("history.db").exists());
 
+    // While another process has the database open (the app, here this test), nothing happens.
+    {
+        let _open = opencode_nexus::engine::store::Store::open(&data.join("history.db")).unwrap();
+        let out = nexus(data, &["reset", "--keep-backup", "--yes"], &[]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("is using")
+                && text(&out.stderr).contains("nothing was changed"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert!(data.join("history.db").exists());
+        assert!(!data.join("backups").exists());
+    }
+
     let out = nexus(data, &["reset", "--keep-backup", "--yes"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!data.join("history.db").exists());

@@ -55,6 +55,7 @@ impl Drop for Installed {
         let _ = dpkg()
             .args(["-r", "opencode-nexus"])
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .status();
     }
 }
@@ -83,8 +84,27 @@ fn deb_builds_installs_with_dpkg_and_the_installed_app_starts() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new("bash")
-        .arg(root.join("scripts/package-deb.sh"))
+    let mut script = Command::new("bash");
+    script.arg(root.join("scripts/package-deb.sh"));
+    // Cargo sets CARGO_*/RUSTC* variables for tests; passed on, they change the release build's
+    // fingerprints (build scripts watch some) and force a rebuild that a shell run would reuse.
+    script.env_clear();
+    for var in [
+        "PATH",
+        "HOME",
+        "USER",
+        "LANG",
+        "XDG_CACHE_HOME",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "NEXUS_RELEASE_TARGET_DIR",
+        "NEXUS_CHANNEL",
+    ] {
+        if let Some(v) = std::env::var_os(var) {
+            script.env(var, v);
+        }
+    }
+    let out = script
         .stderr(Stdio::inherit())
         .output()
         .expect("package script runs");

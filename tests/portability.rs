@@ -705,6 +705,30 @@ fn corrupted_truncated_foreign_and_oversized_files_change_nothing() {
         "{e}"
     );
 
+    let cycle = br#"[{"title": "loop", "mapping": {
+        "a": {"message": null, "parent": "b", "children": ["b"]},
+        "b": {"message": null, "parent": "a", "children": ["a"]}}, "current_node": "a"}]"#;
+    let e = bad_import(&mut store, cycle, ImportFormat::Auto, MAX_IMPORT_BYTES);
+    assert!(
+        e.contains("[0].mapping.a.parent: the parent links form a cycle"),
+        "{e}"
+    );
+    let lost_head = String::from_utf8(chatgpt.clone()).unwrap().replacen(
+        "\"current_node\": \"a4b5c6d7-7777-4a01-b2c3-d4e5f6a7b807\"",
+        "\"current_node\": \"gone\"",
+        1,
+    );
+    let e = bad_import(
+        &mut store,
+        lost_head.as_bytes(),
+        ImportFormat::Auto,
+        MAX_IMPORT_BYTES,
+    );
+    assert!(
+        e.contains("[0].current_node: the node gone is not in the mapping"),
+        "{e}"
+    );
+
     // Valid JSON whose new conversation reuses a message id the database already has: found
     // inside the transaction, which rolls back.
     let clash = export.replace(&seeded[1].id, "0190ffff-bbbb-7ccc-8ddd-eeeeeeeeeeee");
