@@ -17,6 +17,8 @@ pub enum View {
     Chat,
     History,
     Settings,
+    /// An OpenCode session (which one: `views::servers::OpenCodeHub::open`).
+    Session,
 }
 
 /// State shared by the views. Each piece is its own signal so a change repaints only what
@@ -105,6 +107,7 @@ pub fn App() -> Element {
     });
     let state = use_context_provider(AppState::new);
     use_context_provider(crate::views::chat::ChatController::new);
+    use_context_provider(crate::views::servers::OpenCodeHub::new);
 
     // Load settings and profiles once, off the UI thread (the store worker does the I/O).
     let services_for_load = services.clone();
@@ -155,6 +158,7 @@ pub fn App() -> Element {
                     View::Chat => rsx! { ChatView {} },
                     View::History => rsx! { HistoryView {} },
                     View::Settings => rsx! { SettingsView {} },
+                    View::Session => rsx! { crate::views::session::SessionPage {} },
                 }
             }
         }

@@ -537,6 +537,7 @@ async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
             args.conversation,
             args.agent,
             &prompt,
+            args.json,
         )
         .await
         {

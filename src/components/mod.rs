@@ -5,6 +5,7 @@ pub mod markdown;
 pub mod message;
 pub mod nav;
 pub mod notices;
+pub mod parts;
 
 pub use markdown::Markdown;
 pub use message::MessageBubble;

@@ -127,8 +127,11 @@ pub async fn diagnostics(
 }
 
 /// `opencode-nexus chat` against an OpenCode server: send the prompt to a session (new, or the
-/// one the conversation mirrors), print the reply text as it streams from `/event`, then store
-/// the server's final messages as the local offline copy. Ctrl-C aborts the run on the server.
+/// one the conversation mirrors), print the reply text as it streams in through the live
+/// connection (which reconnects and refetches by itself), then store the server's messages as
+/// the conversation's offline copy (`engine::opencode::offline`, the same copy the app keeps).
+/// Ctrl-C aborts the run on the server; the partial reply is kept, marked interrupted. With
+/// `json`, the last stderr line is `{"conversation","message","status","error"}`.
 #[cfg(feature = "native")]
 pub async fn opencode_cli_chat(
     services: &Services,
@@ -137,15 +140,24 @@ pub async fn opencode_cli_chat(
     conversation: Option<String>,
     agent: Option<String>,
     prompt: &str,
+    json: bool,
 ) -> Result<()> {
+    use std::collections::HashSet;
     use std::io::Write;
+    use std::time::Duration;
 
     use futures_util::StreamExt;
 
     use crate::engine::error::Error;
-    use crate::engine::model::{Conversation, Message, MessageStatus, Role};
-    use crate::engine::opencode::api::{CreateSessionBody, ModelRef, PromptBody};
-    use crate::engine::opencode::state::SessionView;
+    use crate::engine::model::Conversation;
+    use crate::engine::opencode::api::{
+        CreateSessionBody, MessageError, MessageErrorData, MessageInfo, ModelRef, PromptBody,
+    };
+    use crate::engine::opencode::live::{self, Connection, LiveOptions, LiveUpdate, ServerState};
+    use crate::engine::opencode::offline;
+
+    /// Reconnect attempts in a row after which the CLI gives up on the run.
+    const MAX_ATTEMPTS: u32 = 6;
 
     let password = services.resolve_key(profile).await?;
     let client = opencode_client(services, profile, password)?;
@@ -154,10 +166,12 @@ pub async fn opencode_cli_chat(
         None => {
             let mut c = Conversation::new(crate::engine::chat::fallback_title(prompt));
             c.profile_id = Some(profile.id.clone());
-            c.model = model.clone().or(profile.default_model.clone());
             c
         }
     };
+    if let Some(m) = model.or(profile.default_model.clone()) {
+        conv.model = Some(m);
+    }
     let session_id = match &conv.remote_session {
         Some(s) => s.clone(),
         None => {
@@ -173,125 +187,210 @@ pub async fn opencode_cli_chat(
     services.store.save_conversation(conv.clone()).await?;
     eprintln!("conversation {} (OpenCode session {session_id})", conv.id);
 
-    // Subscribe before prompting so no event of this run is missed.
-    let mut events = Box::pin(client.event_stream());
-    let mut view = SessionView::new(session_id.clone());
-    view.replace_from_fetch(client.messages(&session_id).await?);
-    let known: std::collections::HashSet<String> = view
-        .messages
-        .iter()
-        .map(|m| m.info.id().to_owned())
-        .collect();
+    // The live connection follows the session from its first snapshot on, so no event of this
+    // run is missed, and a dropped stream is recovered by its refetch.
+    let (commands, command_rx) = futures_channel::mpsc::unbounded();
+    let (update_tx, mut updates) = futures_channel::mpsc::unbounded();
+    let driver = live::run(
+        client.clone(),
+        LiveOptions::default(),
+        Some(session_id.clone()),
+        command_rx,
+        move |u| {
+            let _ = update_tx.unbounded_send(u);
+        },
+    );
+    tokio::pin!(driver);
+    let mut state = ServerState::default();
+    state.open(Some(&session_id));
+
+    let lost = |c: &Connection| -> Option<Error> {
+        match c {
+            Connection::Disconnected { reason } => Some(Error::Remote {
+                message: reason.clone(),
+                retryable: false,
+            }),
+            Connection::Reconnecting {
+                attempt, reason, ..
+            } if *attempt >= MAX_ATTEMPTS => Some(Error::Remote {
+                message: format!(
+                    "Lost the connection to the OpenCode server ({}). The run may still finish on the server; check it with `opencode-nexus history show {}` later.",
+                    reason.trim_end_matches('.'),
+                    conv.id
+                ),
+                retryable: true,
+            }),
+            _ => None,
+        }
+    };
+
+    // Phase 1: connected, and the session's current messages known.
+    let known: HashSet<String> = loop {
+        tokio::select! {
+            _ = &mut driver => return Err(Error::Cancelled),
+            u = updates.next() => {
+                let Some(u) = u else { return Err(Error::Cancelled) };
+                state.apply(&u);
+                if let LiveUpdate::Connection(c) = &u {
+                    if let Some(e) = lost(c) { return Err(e); }
+                }
+                if state.view_loaded {
+                    break state.view.iter().flat_map(|v| &v.messages).map(|m| m.info.id().to_owned()).collect();
+                }
+            }
+        }
+    };
 
     let mut body = PromptBody::text(prompt);
     body.agent = agent;
-    if let Some(m) = conv.model.as_deref().and_then(|m| m.split_once('/')) {
+    if let Some((p, m)) = conv.model.as_deref().and_then(|m| m.split_once('/')) {
         body.model = Some(ModelRef {
-            provider_id: m.0.to_owned(),
-            model_id: m.1.to_owned(),
+            provider_id: p.to_owned(),
+            model_id: m.to_owned(),
         });
     }
     client.prompt_async(&session_id, &body).await?;
 
+    // Phase 2: print the new reply text as it grows, until the session is idle again with a
+    // finished reply (or Ctrl-C).
+    let reply_text = |state: &ServerState| -> String {
+        let mut out = String::new();
+        for m in state.view.iter().flat_map(|v| &v.messages) {
+            if m.info.as_assistant().is_none() || known.contains(m.info.id()) {
+                continue;
+            }
+            let t = m.text();
+            if !out.is_empty() && !t.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&t);
+        }
+        out
+    };
+    let reply_done = |state: &ServerState| -> bool {
+        !state.is_busy(&session_id)
+            && state
+                .view
+                .iter()
+                .flat_map(|v| &v.messages)
+                .rev()
+                .filter_map(|m| m.info.as_assistant())
+                .find(|a| !known.contains(&a.id))
+                .is_some_and(|a| a.time.completed.is_some() || a.error.is_some())
+    };
     let mut printed = String::new();
     let mut stdout = std::io::stdout();
-    let mut saw_busy = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
+    let mut deadline: Option<tokio::time::Instant> = None;
     loop {
-        let next = tokio::time::timeout(std::time::Duration::from_secs(120), events.next());
+        let grace = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = &mut ctrl_c => {
+            _ = &mut ctrl_c, if !interrupted => {
                 let _ = client.abort(&session_id).await;
                 interrupted = true;
-                break;
+                // Give the server a moment to record the abort on the message.
+                deadline = Some(tokio::time::Instant::now() + Duration::from_secs(5));
             }
-            ev = next => match ev {
-                Err(_) => return Err(Error::Stalled { seconds: 120 }),
-                Ok(None) => {
-                    // The stream ended: recover from the server's own record.
-                    view.replace_from_fetch(client.messages(&session_id).await?);
-                    break;
+            _ = grace => break,
+            _ = &mut driver => break,
+            u = updates.next() => {
+                let Some(u) = u else { break };
+                state.apply(&u);
+                if let LiveUpdate::Connection(c) = &u {
+                    if let Some(e) = lost(c) { return Err(e); }
                 }
-                Ok(Some(Err(e))) => return Err(e.into()),
-                Ok(Some(Ok(ev))) => {
-                    view.apply(&ev);
-                    let text = view
-                        .messages
-                        .iter()
-                        .rev()
-                        .find(|m| m.info.as_assistant().is_some() && !known.contains(m.info.id()))
-                        .map(|m| m.text())
-                        .unwrap_or_default();
-                    if let Some(rest) = text.strip_prefix(printed.as_str()) {
-                        if !rest.is_empty() {
-                            let _ = stdout.write_all(rest.as_bytes());
-                            let _ = stdout.flush();
-                            printed.push_str(rest);
-                        }
+                let text = reply_text(&state);
+                if let Some(rest) = text.strip_prefix(printed.as_str()) {
+                    if !rest.is_empty() {
+                        let _ = stdout.write_all(rest.as_bytes());
+                        let _ = stdout.flush();
+                        printed.push_str(rest);
                     }
-                    match &ev {
-                        crate::engine::opencode::api::Event::SessionStatus { session_id: s, status } if *s == session_id => {
-                            if matches!(status, crate::engine::opencode::api::SessionStatus::Busy) { saw_busy = true; }
-                        }
-                        crate::engine::opencode::api::Event::SessionIdle { session_id: s } if *s == session_id && saw_busy => break,
-                        _ => {}
-                    }
+                }
+                if reply_done(&state) {
+                    break;
                 }
             }
         }
     }
+    drop(commands);
     if !printed.is_empty() {
         let _ = writeln!(stdout);
     }
-    // The server's record is the truth: store what it has for this run.
-    view.replace_from_fetch(client.messages(&session_id).await?);
-    let mut parent = conv.head_id.clone();
-    let mut last_status = MessageStatus::Complete;
-    let mut last_error = None;
-    for m in view
-        .messages
-        .iter()
-        .filter(|m| !known.contains(m.info.id()))
-    {
-        let role = if m.info.as_assistant().is_some() {
-            Role::Assistant
-        } else {
-            Role::User
-        };
-        let mut local = Message::new(&conv.id, parent.clone(), role, &m.text());
-        if let Some(a) = m.info.as_assistant() {
-            local.model = Some(format!("{}/{}", a.provider_id, a.model_id));
-            local.cost = Some(a.cost);
-            local.usage = Some(crate::engine::model::Usage {
-                prompt_tokens: a.tokens.input,
-                completion_tokens: a.tokens.output,
-                reasoning_tokens: Some(a.tokens.reasoning),
-            });
-            if let Some(err) = &a.error {
-                local.status = if err.is_abort() {
-                    MessageStatus::Interrupted
-                } else {
-                    MessageStatus::Error
-                };
-                local.error = Some(err.sentence());
-            } else if interrupted {
-                local.status = MessageStatus::Interrupted;
+
+    // The server's record is the truth: the offline copy becomes exactly what it has.
+    let session = client.get_session(&session_id).await.ok();
+    let mut messages = client.messages(&session_id).await?;
+    if interrupted {
+        for m in &mut messages {
+            if let MessageInfo::Assistant(a) = &mut m.info {
+                if !known.contains(&a.id) && a.time.completed.is_none() && a.error.is_none() {
+                    a.error = Some(MessageError {
+                        name: "MessageAbortedError".to_owned(),
+                        data: MessageErrorData::default(),
+                    });
+                }
             }
-            last_status = local.status;
-            last_error = local.error.clone();
         }
-        services.store.save_message(local.clone(), true).await?;
-        parent = Some(local.id);
+    }
+    let last = messages
+        .iter()
+        .rev()
+        .filter_map(|m| m.info.as_assistant())
+        .find(|a| !known.contains(&a.id))
+        .cloned();
+    let conv = offline::save_copy(
+        &services.store,
+        &profile.id,
+        &session_id,
+        session.as_ref(),
+        &messages,
+        Some(conv),
+    )
+    .await?;
+    if json {
+        let stored = match &last {
+            Some(a) => services
+                .store
+                .get_message(offline::local_id(&conv.id, &a.id))
+                .await
+                .ok(),
+            None => None,
+        };
+        eprintln!(
+            "{}",
+            serde_json::json!({
+                "conversation": conv.id,
+                "message": stored.as_ref().map(|m| m.id.clone()),
+                "status": stored.as_ref().map(|m| m.status),
+                "error": stored.as_ref().and_then(|m| m.error.clone()),
+            })
+        );
     }
     if interrupted {
         return Err(Error::Cancelled);
     }
-    match last_status {
-        MessageStatus::Complete => Ok(()),
-        _ => Err(Error::Remote {
-            message: last_error.unwrap_or_else(|| "The reply did not finish.".into()),
+    match last {
+        Some(a) if a.error.is_none() && a.time.completed.is_some() => Ok(()),
+        Some(a) => Err(Error::Remote {
+            message: a
+                .error
+                .as_ref()
+                .map(offline::error_sentence)
+                .unwrap_or_else(|| "The reply did not finish.".into()),
+            retryable: true,
+        }),
+        None => Err(Error::Remote {
+            message:
+                "The OpenCode server finished without a reply. Check its log for provider errors."
+                    .into(),
             retryable: true,
         }),
     }

@@ -53,7 +53,12 @@ pub fn HistoryView() -> Element {
 
     let searching = !query.read().trim().is_empty();
     let rows: Vec<ConversationSummary> = match &*list.read() {
-        Some(Ok(rows)) => rows.clone(),
+        // OpenCode sessions are listed by their server's section; their local copies are caches.
+        Some(Ok(rows)) => rows
+            .iter()
+            .filter(|r| r.conversation.remote_session.is_none())
+            .cloned()
+            .collect(),
         Some(Err(e)) => {
             error.set(Some(e.to_string()));
             Vec::new()
@@ -96,7 +101,9 @@ pub fn HistoryView() -> Element {
             });
         }
     };
-    let open = move |id: Id, focus: Option<Id>| state.open_conversation(Some(id), focus);
+    // Offline copies of OpenCode sessions open in the session screen.
+    let open =
+        move |id: Id, focus: Option<Id>| crate::views::sessions::open_conversation(id, focus);
 
     let rows_for_keys = rows.clone();
     let hits_for_keys = hit_rows.clone();
@@ -198,6 +205,7 @@ pub fn HistoryView() -> Element {
                     }
                 }
             } else {
+                if !archived() { crate::views::sessions::OpenCodeSessions {} }
                 ul { class: "list", role: "listbox", "aria-label": "Conversations",
                     if rows.is_empty() {
                         li { class: "empty-row", if archived() { "No archived conversations." } else { "No conversations yet." } }

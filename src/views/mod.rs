@@ -3,6 +3,9 @@
 
 pub mod chat;
 pub mod history;
+pub mod servers;
+pub mod session;
+pub mod sessions;
 pub mod settings;
 
 pub use chat::ChatView;

@@ -2,5 +2,6 @@
 //! declares `mod support;`.
 
 pub mod fault_server;
+pub mod openapi;
 pub mod peers;
 pub mod static_server;

@@ -33,6 +33,12 @@ fn de_count<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     })
 }
 
+/// Reads a flag the server may send as `null` (agents from the config file carry
+/// `"hidden": null`); `null` means unset, i.e. false.
+fn de_null_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
+}
+
 fn de_opt_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let v = Option::<f64>::deserialize(d)?;
     Ok(v.map(|v| {
@@ -1166,9 +1172,9 @@ pub struct Agent {
     pub mode: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_null_false")]
     pub hidden: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_null_false")]
     pub native: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelRef>,

@@ -1,11 +1,15 @@
 //! OpenCode-server backend protocol: wire types ([`api`]), an async HTTP + SSE client
-//! ([`client`]) and pure reducers that mirror a server's state from its events ([`state`]).
+//! ([`client`]), pure reducers that mirror a server's state from its events ([`state`]), the
+//! self-healing live connection that feeds them ([`live`]), and the local offline copy of
+//! sessions ([`offline`]).
 //!
 //! Kept free of UI code so it can be unit-tested against captured server traffic and shared
 //! by every front end (desktop, mobile, web).
 
 pub mod api;
 pub mod client;
+pub mod live;
+pub mod offline;
 pub mod state;
 
 #[cfg(test)]
@@ -18,4 +22,5 @@ pub use api::{
     QuestionRequest, Session, SessionStatus, Tokens, UpdateSessionBody, UserMessage,
 };
 pub use client::{EventDecoder, OpenCodeClient, OpenCodeError};
+pub use live::{Command, Connection, LiveOptions, LiveUpdate, ServerState};
 pub use state::{Changed, SessionList, SessionView};

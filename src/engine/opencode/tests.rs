@@ -648,6 +648,21 @@ fn session_list_follows_created_updated_deleted() {
     );
 }
 
+// Regression: a config-file agent comes back with `"hidden": null`, which failed the whole
+// agent list and left the agent picker empty.
+#[test]
+fn agents_with_null_flags_parse() {
+    let agents: Vec<Agent> = serde_json::from_value(json!([
+        {"name": "chat", "description": "Plain chat", "mode": "primary", "native": false,
+         "hidden": null, "topP": null, "temperature": null, "color": null, "permission": [],
+         "variant": null, "prompt": "Answer briefly.", "options": {}, "steps": null},
+        {"name": "build", "mode": "primary", "native": true, "permission": [], "options": {}}
+    ]))
+    .expect("agent list");
+    assert!(agents.iter().all(Agent::is_selectable));
+    assert!(!agents[0].hidden && !agents[0].native && agents[1].native);
+}
+
 #[test]
 fn unknown_part_types_round_trip() {
     let raw = json!({"id":"prt_x","sessionID":"ses_1","messageID":"msg_1","type":"hologram",

@@ -84,6 +84,8 @@ store_api! {
     get_message / GetMessage(id: String) -> Message = |s, id| s.get_message(&id);
     thread / Thread(conversation_id: String) -> Vec<ThreadMessage> = |s, id| s.thread(&id);
     select_branch / SelectBranch(conversation_id: String, message_id: String) -> () = |s, c, m| s.select_branch(&c, &m);
+    find_remote_conversation / FindRemoteConversation(profile_id: String, remote_session: String) -> Option<Conversation> = |s, p, r| s.find_remote_conversation(&p, &r);
+    replace_messages / ReplaceMessages(conversation_id: String, messages: Vec<Message>) -> () = |s, c, m| s.replace_messages(&c, &m);
     search / Search(query: String, limit: u32) -> Vec<SearchHit> = |s, q, l| s.search(&q, l);
 
     get_draft / GetDraft(key: String) -> Option<String> = |s, k| s.get_draft(&k);

@@ -437,6 +437,74 @@ impl Store {
         Ok(())
     }
 
+    /// The local conversation that mirrors OpenCode session `remote_session` of a backend.
+    pub fn find_remote_conversation(
+        &self,
+        profile_id: &str,
+        remote_session: &str,
+    ) -> Result<Option<Conversation>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT * FROM conversations
+                 WHERE profile_id = ?1 AND remote_session = ?2 AND deleted_at IS NULL
+                 ORDER BY updated_at DESC LIMIT 1",
+                params![profile_id, remote_session],
+                conversation_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Makes the conversation's messages exactly `messages`, in one transaction: others are
+    /// deleted, these inserted or updated (parent included), the last one becomes the head.
+    /// This is how the offline copy of an OpenCode session follows the server, which owns it.
+    pub fn replace_messages(&mut self, conversation_id: &str, messages: &[Message]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let keep: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        let keep_json = serde_json::to_string(&keep).map_err(Error::db)?;
+        tx.execute(
+            "DELETE FROM messages WHERE conversation_id = ?1
+             AND id NOT IN (SELECT value FROM json_each(?2))",
+            params![conversation_id, keep_json],
+        )?;
+        for m in messages {
+            if m.conversation_id != conversation_id {
+                return Err(Error::Invalid(format!(
+                    "A message of conversation {} cannot be stored in conversation {conversation_id}.",
+                    m.conversation_id
+                )));
+            }
+            let parts = serde_json::to_string(&m.parts).map_err(Error::db)?;
+            let usage = m
+                .usage
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(Error::db)?;
+            tx.execute(
+                "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 ON CONFLICT(id) DO UPDATE SET parent_id = excluded.parent_id, role = excluded.role,
+                   parts = excluded.parts, text = excluded.text, status = excluded.status,
+                   error = excluded.error, model = excluded.model, usage = excluded.usage,
+                   cost = excluded.cost, created_at = excluded.created_at, updated_at = excluded.updated_at
+                 WHERE messages.conversation_id = excluded.conversation_id",
+                params![
+                    m.id, m.conversation_id, m.parent_id, m.role.as_str(), parts, m.text(),
+                    m.status.as_str(), m.error, m.model, usage, m.cost, m.created_at, m.updated_at
+                ],
+            )?;
+        }
+        let head = messages.last().map(|m| m.id.clone());
+        let updated = messages.iter().map(|m| m.updated_at).max();
+        tx.execute(
+            "UPDATE conversations SET head_id = ?2, updated_at = max(updated_at, coalesce(?3, updated_at)) WHERE id = ?1",
+            params![conversation_id, head, updated],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     // ---- search --------------------------------------------------------------------------
 
     /// Full-text search, newest matches first. Each word must match; the last word matches as a

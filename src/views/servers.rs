@@ -1,0 +1,657 @@
+//! OpenCode server connections, owned by the root scope so they outlive any one view: one live
+//! `/event` connection per OpenCode backend profile (`engine::opencode::live`), its mirror of
+//! the server's state, and the actions the session screens take (send, abort, answer
+//! permissions and questions, create/rename/delete sessions).
+//!
+//! Updates from the live connection land in a plain `ServerState`; a pump copies what changed
+//! into signals at most once per frame, however fast tokens stream. The same pump raises a
+//! desktop notification when a run ends or asks for approval while the window is unfocused,
+//! and refreshes the offline copy of the open session after every resync and every run.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::time::Duration;
+
+use dioxus::core::{spawn_forever, Task};
+use dioxus::prelude::*;
+use futures_channel::mpsc::{unbounded, UnboundedSender};
+use futures_util::StreamExt;
+
+use crate::app::{AppState, View};
+use crate::engine::model::{Id, Profile};
+use crate::engine::opencode::api::{
+    Agent, CreateSessionBody, MessageWithParts, ModelRef, PermissionReply, PermissionReplyBody,
+    PermissionRequest, PromptBody, ProvidersResponse, QuestionReplyBody, QuestionRequest, Session,
+    SessionStatus,
+};
+use crate::engine::opencode::client::OpenCodeClient;
+use crate::engine::opencode::live::{
+    self, Applied, Command, Connection, LiveOptions, LiveUpdate, ServerState,
+};
+use crate::engine::opencode::offline;
+use crate::engine::opencode::state::SessionView;
+use crate::engine::rt;
+use crate::platform::Services;
+
+const FRAME: Duration = Duration::from_millis(16);
+
+/// What the screens show about one OpenCode backend.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerInfo {
+    pub connection: Connection,
+    /// From `GET /global/health`.
+    pub version: Option<String>,
+    /// A setup problem (no password in the keychain, bad URL, ...), as a sentence.
+    pub problem: Option<String>,
+    /// Top-level, unarchived sessions, newest first; meaningful once `synced`.
+    pub sessions: Vec<Session>,
+    pub synced: bool,
+    /// Non-idle sessions.
+    pub statuses: HashMap<String, SessionStatus>,
+    pub permissions: Vec<PermissionRequest>,
+    pub questions: Vec<QuestionRequest>,
+    pub providers: Option<ProvidersResponse>,
+    pub agents: Vec<Agent>,
+}
+
+/// The session on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenSession {
+    pub profile_id: Id,
+    pub session_id: String,
+}
+
+/// The non-reactive half of a connection.
+struct Conn {
+    fingerprint: String,
+    profile: Profile,
+    client: Option<OpenCodeClient>,
+    commands: Option<UnboundedSender<Command>>,
+    state: ServerState,
+    tasks: Vec<Task>,
+}
+
+impl Conn {
+    fn stop(&mut self) {
+        self.commands = None;
+        for t in self.tasks.drain(..) {
+            t.cancel();
+        }
+    }
+
+    fn send(&self, cmd: Command) {
+        if let Some(tx) = &self.commands {
+            let _ = tx.unbounded_send(cmd);
+        }
+    }
+}
+
+type ConnRef = Rc<RefCell<Conn>>;
+
+#[derive(Default)]
+struct Pending {
+    applied: Applied,
+    scheduled: bool,
+}
+
+/// Root-scope controller of every OpenCode connection (provided in `App`).
+#[derive(Clone, Copy)]
+pub struct OpenCodeHub {
+    pub servers: Signal<BTreeMap<Id, ServerInfo>>,
+    pub open: Signal<Option<OpenSession>>,
+    /// The open session as the server has it; `None` until its first fetch.
+    pub view: Signal<Option<SessionView>>,
+    /// The open session's offline copy: (session id, messages), shown until `view` arrives.
+    pub cached: Signal<Option<(String, Vec<MessageWithParts>)>>,
+    /// The last failed action (send, abort, reply...), as a sentence.
+    pub notice: Signal<Option<String>>,
+    /// An action is on its way to the server.
+    pub sending: Signal<bool>,
+    conns: Signal<HashMap<Id, ConnRef>>,
+}
+
+impl Default for OpenCodeHub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn use_hub() -> OpenCodeHub {
+    use_context::<OpenCodeHub>()
+}
+
+fn fingerprint(p: &Profile) -> String {
+    format!(
+        "{}|{}|{:?}|{:?}|{:?}|{}",
+        p.id, p.base_url, p.username, p.directory, p.key_env, p.updated_at
+    )
+}
+
+impl OpenCodeHub {
+    /// Fresh hub; must be called inside a component (signals belong to its scope).
+    pub fn new() -> Self {
+        OpenCodeHub {
+            servers: Signal::new(BTreeMap::new()),
+            open: Signal::new(None),
+            view: Signal::new(None),
+            cached: Signal::new(None),
+            notice: Signal::new(None),
+            sending: Signal::new(false),
+            conns: Signal::new(HashMap::new()),
+        }
+    }
+
+    fn conn(&self, profile_id: &str) -> Option<ConnRef> {
+        self.conns.peek().get(profile_id).cloned()
+    }
+
+    /// The HTTP client of a backend, once its connection is set up.
+    pub fn client(&self, profile_id: &str) -> Option<OpenCodeClient> {
+        self.conn(profile_id)
+            .and_then(|c| c.borrow().client.clone())
+    }
+
+    /// Keeps exactly one live connection per OpenCode profile in `profiles`: starts missing
+    /// ones, restarts those whose settings changed, and stops those of removed profiles.
+    pub fn sync_profiles(mut self, services: &Services, profiles: &[Profile]) {
+        let wanted: HashMap<&str, &Profile> = profiles
+            .iter()
+            .filter(|p| p.kind == crate::engine::model::BackendKind::OpenCode)
+            .map(|p| (p.id.as_str(), p))
+            .collect();
+        let stale: Vec<Id> = self
+            .conns
+            .peek()
+            .iter()
+            .filter(|(id, c)| {
+                wanted
+                    .get(id.as_str())
+                    .is_none_or(|p| fingerprint(p) != c.borrow().fingerprint)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stale {
+            if let Some(c) = self.conns.write().remove(&id) {
+                c.borrow_mut().stop();
+            }
+            self.servers.write().remove(&id);
+        }
+        for (id, p) in wanted {
+            if !self.conns.peek().contains_key(id) {
+                self.start(services, p.clone());
+            }
+        }
+    }
+
+    fn start(mut self, services: &Services, profile: Profile) {
+        let id = profile.id.clone();
+        let conn = Rc::new(RefCell::new(Conn {
+            fingerprint: fingerprint(&profile),
+            profile: profile.clone(),
+            client: None,
+            commands: None,
+            state: ServerState::default(),
+            tasks: Vec::new(),
+        }));
+        self.conns.write().insert(id.clone(), conn.clone());
+        self.servers
+            .write()
+            .insert(id.clone(), ServerInfo::default());
+        let services = services.clone();
+        let conn_for_setup = conn.clone();
+        let setup = spawn_forever(async move {
+            let conn = conn_for_setup;
+            let client = match services
+                .resolve_key(&profile)
+                .await
+                .and_then(|pw| crate::platform::ops::opencode_client(&services, &profile, pw))
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    let reason = e.to_string();
+                    if let Some(info) = self.servers.write().get_mut(&id) {
+                        info.problem = Some(reason.clone());
+                        info.connection = Connection::Disconnected { reason };
+                    }
+                    return;
+                }
+            };
+            let open = self
+                .open
+                .peek()
+                .as_ref()
+                .filter(|o| o.profile_id == id)
+                .map(|o| o.session_id.clone());
+            let (tx, rx) = unbounded();
+            let pending = Rc::new(RefCell::new(Pending::default()));
+            let (wake_tx, mut wake_rx) = unbounded::<()>();
+            {
+                let mut c = conn.borrow_mut();
+                c.client = Some(client.clone());
+                c.commands = Some(tx);
+                c.state.open(open.as_deref());
+            }
+            let sink = {
+                let conn = conn.clone();
+                let pending = pending.clone();
+                move |u: LiveUpdate| {
+                    let applied = conn.borrow_mut().state.apply(&u);
+                    if !applied.any() {
+                        return;
+                    }
+                    let mut p = pending.borrow_mut();
+                    merge(&mut p.applied, applied);
+                    if !p.scheduled {
+                        p.scheduled = true;
+                        let _ = wake_tx.unbounded_send(());
+                    }
+                }
+            };
+            let driver = spawn_forever(live::run(
+                client.clone(),
+                LiveOptions::default(),
+                open,
+                rx,
+                sink,
+            ));
+            let pump = spawn_forever({
+                let conn = conn.clone();
+                let services = services.clone();
+                let id = id.clone();
+                async move {
+                    while wake_rx.next().await.is_some() {
+                        // Everything that arrives within one frame is painted once.
+                        rt::sleep(FRAME).await;
+                        let applied = {
+                            let mut p = pending.borrow_mut();
+                            p.scheduled = false;
+                            std::mem::take(&mut p.applied)
+                        };
+                        self.flush(&services, &id, &conn, applied).await;
+                    }
+                }
+            });
+            conn.borrow_mut().tasks.extend([driver, pump]);
+            self.refresh_server_info(&id, &client).await;
+        });
+        conn.borrow_mut().tasks.push(setup);
+    }
+
+    /// Health (version), models and agents of a server.
+    async fn refresh_server_info(mut self, id: &str, client: &OpenCodeClient) {
+        let health = client.health().await;
+        let (providers, agents) =
+            futures_util::future::join(client.providers(), client.agents()).await;
+        let mut servers = self.servers.write();
+        let Some(info) = servers.get_mut(id) else {
+            return;
+        };
+        match health {
+            Ok(h) => {
+                info.version = h.version;
+                info.problem = None;
+            }
+            Err(e) => info.problem = Some(e.to_string()),
+        }
+        if let Ok(p) = providers {
+            info.providers = Some(p);
+        }
+        if let Ok(a) = agents {
+            info.agents = a;
+        }
+    }
+
+    async fn flush(mut self, services: &Services, id: &str, conn: &ConnRef, applied: Applied) {
+        let open = self.open.peek().clone().filter(|o| o.profile_id == id);
+        let (info_update, view_update, save, finished_titles, client) = {
+            let c = conn.borrow();
+            let st = &c.state;
+            let info_update = (applied.list || applied.connection).then(|| {
+                (
+                    st.connection.clone(),
+                    st.sessions
+                        .roots()
+                        .filter(|s| !s.is_archived())
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                    st.statuses.clone(),
+                    st.permissions.clone(),
+                    st.questions.clone(),
+                )
+            });
+            let view_update = match (&open, &st.view) {
+                (Some(o), Some(v))
+                    if applied.view && st.view_loaded && v.session_id == o.session_id =>
+                {
+                    Some(v.clone())
+                }
+                _ => None,
+            };
+            // The offline copy follows the server after each resync and each finished run.
+            let save = match (&open, &st.view) {
+                (Some(o), Some(v))
+                    if st.view_loaded
+                        && v.session_id == o.session_id
+                        && (applied.synced_open || applied.finished.contains(&o.session_id)) =>
+                {
+                    Some((
+                        v.session_id.clone(),
+                        v.session.clone(),
+                        v.messages.clone(),
+                        v.deleted,
+                    ))
+                }
+                _ => None,
+            };
+            let titles: Vec<String> = applied
+                .finished
+                .iter()
+                .map(|sid| {
+                    st.sessions
+                        .get(sid)
+                        .map(|s| s.title.clone())
+                        .unwrap_or_else(|| "An OpenCode session".to_owned())
+                })
+                .collect();
+            (info_update, view_update, save, titles, c.client.clone())
+        };
+        let reconnected =
+            applied.connection && info_update.as_ref().is_some_and(|(c, ..)| c.is_connected());
+        if let Some((connection, sessions, statuses, permissions, questions)) = info_update {
+            if let Some(info) = self.servers.write().get_mut(id) {
+                if applied.list {
+                    info.synced = true;
+                }
+                info.connection = connection;
+                info.sessions = sessions;
+                info.statuses = statuses;
+                info.permissions = permissions;
+                info.questions = questions;
+            }
+        }
+        if let Some(v) = view_update {
+            self.view.set(Some(v));
+        }
+        if reconnected
+            && self
+                .servers
+                .peek()
+                .get(id)
+                .is_some_and(|i| i.version.is_none())
+        {
+            if let Some(client) = client.clone() {
+                let id = id.to_owned();
+                spawn_forever(async move { self.refresh_server_info(&id, &client).await });
+            }
+        }
+        if !finished_titles.is_empty() || !applied.asked.is_empty() {
+            notify_if_unfocused(services, &finished_titles, &applied.asked).await;
+        }
+        if let Some((session_id, session, messages, deleted)) = save {
+            if !deleted {
+                let profile_id = conn.borrow().profile.id.clone();
+                let store = services.store.clone();
+                if let Err(e) = offline::save_copy(
+                    &store,
+                    &profile_id,
+                    &session_id,
+                    session.as_ref(),
+                    &messages,
+                    None,
+                )
+                .await
+                {
+                    tracing::warn!(error = %e, "could not save the offline copy of a session");
+                }
+            }
+        }
+    }
+
+    /// Shows a session: the offline copy at once, then the server's state as it arrives.
+    pub fn open_session(mut self, state: AppState, profile_id: &str, session_id: &str) {
+        let target = OpenSession {
+            profile_id: profile_id.to_owned(),
+            session_id: session_id.to_owned(),
+        };
+        let mut view = state.view;
+        view.set(View::Session);
+        if self.open.peek().as_ref() == Some(&target) {
+            return;
+        }
+        self.open.set(Some(target));
+        self.view.set(None);
+        self.cached.set(None);
+        self.notice.set(None);
+        for (pid, conn) in self.conns.peek().iter() {
+            let mut c = conn.borrow_mut();
+            let follow = (pid == profile_id).then_some(session_id);
+            if c.state.open(follow) {
+                c.send(Command::Open(follow.map(str::to_owned)));
+            }
+        }
+        let services = consume_context::<Services>();
+        let (pid, sid) = (profile_id.to_owned(), session_id.to_owned());
+        spawn_forever(async move {
+            match offline::load_copy(&services.store, &pid, &sid).await {
+                Ok(Some((_, messages))) => {
+                    let still_open = self
+                        .open
+                        .peek()
+                        .as_ref()
+                        .is_some_and(|o| o.session_id == sid);
+                    if still_open {
+                        self.cached.set(Some((sid, messages)));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not read the offline copy"),
+            }
+        });
+    }
+
+    /// Asks a server to refetch everything now (and to retry at once when disconnected).
+    pub fn refresh(&self, profile_id: &str) {
+        if let Some(c) = self.conn(profile_id) {
+            c.borrow().send(Command::Refresh);
+        }
+    }
+
+    fn fail(mut self, e: impl std::fmt::Display) {
+        self.notice.set(Some(e.to_string()));
+    }
+
+    fn require_client(self, profile_id: &str) -> Option<OpenCodeClient> {
+        let client = self.client(profile_id);
+        if client.is_none() {
+            self.fail(
+                "This OpenCode server is not connected yet. Wait a moment, or check its settings.",
+            );
+        }
+        client
+    }
+
+    /// Creates a session on the server and opens it.
+    pub fn create_session(self, state: AppState, profile_id: &str) {
+        let Some(client) = self.require_client(profile_id) else {
+            return;
+        };
+        let pid = profile_id.to_owned();
+        spawn_forever(async move {
+            match client.create_session(&CreateSessionBody::default()).await {
+                Ok(s) => self.open_session(state, &pid, &s.id),
+                Err(e) => self.fail(e),
+            }
+        });
+    }
+
+    pub fn rename_session(self, profile_id: &str, session_id: &str, title: String) {
+        let Some(client) = self.require_client(profile_id) else {
+            return;
+        };
+        let services = consume_context::<Services>();
+        let (pid, sid) = (profile_id.to_owned(), session_id.to_owned());
+        spawn_forever(async move {
+            match client.rename_session(&sid, &title).await {
+                Ok(_) => {
+                    if let Ok(Some(mut c)) = services.store.find_remote_conversation(pid, sid).await
+                    {
+                        c.title = title;
+                        let _ = services.store.save_conversation(c).await;
+                    }
+                }
+                Err(e) => self.fail(e),
+            }
+        });
+    }
+
+    /// Deletes a session on the server, and its offline copy.
+    pub fn delete_session(mut self, state: AppState, profile_id: &str, session_id: &str) {
+        let Some(client) = self.require_client(profile_id) else {
+            return;
+        };
+        let services = consume_context::<Services>();
+        let (pid, sid) = (profile_id.to_owned(), session_id.to_owned());
+        spawn_forever(async move {
+            match client.delete_session(&sid).await {
+                Ok(_) => {
+                    if let Ok(Some(c)) = services
+                        .store
+                        .find_remote_conversation(pid, sid.clone())
+                        .await
+                    {
+                        let _ = services.store.delete_conversation(c.id).await;
+                        let _ = services
+                            .store
+                            .purge_deleted(crate::engine::model::now_ms())
+                            .await;
+                        state.touch_history();
+                    }
+                    if self
+                        .open
+                        .peek()
+                        .as_ref()
+                        .is_some_and(|o| o.session_id == sid)
+                    {
+                        self.open.set(None);
+                        let mut view = state.view;
+                        if *view.peek() == View::Session {
+                            view.set(View::History);
+                        }
+                    }
+                }
+                Err(e) => self.fail(e),
+            }
+        });
+    }
+
+    /// Runs an action against the open session's server, with the busy flag and error notice.
+    fn act<F, Fut>(mut self, f: F)
+    where
+        F: FnOnce(OpenCodeClient, String) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<(), String>> + 'static,
+    {
+        let Some(open) = self.open.peek().clone() else {
+            return;
+        };
+        let Some(client) = self.require_client(&open.profile_id) else {
+            return;
+        };
+        self.sending.set(true);
+        self.notice.set(None);
+        spawn_forever(async move {
+            let result = f(client, open.session_id).await;
+            self.sending.set(false);
+            if let Err(e) = result {
+                self.fail(e);
+            }
+        });
+    }
+
+    /// Sends a prompt to the open session; the reply arrives through the event stream.
+    pub fn send(self, text: String, model: Option<ModelRef>, agent: Option<String>) {
+        self.act(move |client, sid| async move {
+            let mut body = PromptBody::text(text);
+            body.model = model;
+            body.agent = agent;
+            client
+                .prompt_async(&sid, &body)
+                .await
+                .map_err(|e| e.to_string())
+        });
+    }
+
+    pub fn abort(self) {
+        self.act(|client, sid| async move {
+            client
+                .abort(&sid)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        });
+    }
+
+    pub fn reply_permission(self, request_id: String, reply: PermissionReply) {
+        self.act(move |client, _| async move {
+            let body = PermissionReplyBody {
+                reply,
+                message: None,
+            };
+            client
+                .reply_permission(&request_id, &body)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        });
+    }
+
+    pub fn answer_question(self, request_id: String, answers: Vec<Vec<String>>) {
+        self.act(move |client, _| async move {
+            client
+                .reply_question(&request_id, &QuestionReplyBody { answers })
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        });
+    }
+
+    pub fn reject_question(self, request_id: String) {
+        self.act(move |client, _| async move {
+            client
+                .reject_question(&request_id)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        });
+    }
+}
+
+fn merge(into: &mut Applied, other: Applied) {
+    into.list |= other.list;
+    into.view |= other.view;
+    into.connection |= other.connection;
+    into.finished.extend(other.finished);
+    into.asked.extend(other.asked);
+    into.synced_open |= other.synced_open;
+}
+
+/// Whether the app window has the user's attention. Where that cannot be told (no webview,
+/// e.g. in tests), it counts as focused so nobody is notified about what they are looking at.
+async fn window_focused() -> bool {
+    document::eval("return document.hasFocus();")
+        .join::<bool>()
+        .await
+        .unwrap_or(true)
+}
+
+async fn notify_if_unfocused(services: &Services, finished: &[String], asked: &[(String, String)]) {
+    if window_focused().await {
+        return;
+    }
+    for title in finished {
+        services.shell.notify("Reply finished", title);
+    }
+    for (_, what) in asked {
+        services.shell.notify("OpenCode needs your answer", what);
+    }
+}

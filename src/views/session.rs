@@ -1,0 +1,331 @@
+//! The screen of one OpenCode session: its messages rendered part by part from the live
+//! connection (the offline copy until the server answers), pending permission requests and
+//! questions, the run status with Abort, cost and token totals, and a composer that picks the
+//! model (`/config/providers`) and agent (`/agent`) for each prompt.
+//!
+//! All data and effects live in the root-scope [`OpenCodeHub`]; this view only reads its
+//! signals, which the hub repaints at most once per frame.
+
+use dioxus::prelude::*;
+
+use crate::app::{use_app_state, View};
+use crate::components::parts::{
+    settle_unfinished, PermissionCard, QuestionCard, RunStatus, SessionMessage, SessionTotals,
+};
+use crate::engine::opencode::api::{ModelRef, SessionStatus};
+use crate::engine::opencode::offline::error_sentence;
+use crate::engine::opencode::state::SessionView;
+use crate::views::servers::use_hub;
+
+/// Replaces the composer's text from code; typing only flows DOM → signal (see the chat
+/// composer for why the textarea is not bound to the signal).
+fn set_input(mut draft: Signal<String>, text: &str) {
+    let literal = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
+    draft.set(text.to_owned());
+    let _ = document::eval(&format!(
+        "const el = document.getElementById('session-input'); if (el) {{ el.value = {literal}; }}"
+    ));
+}
+
+#[component]
+pub fn SessionPage() -> Element {
+    let hub = use_hub();
+    let state = use_app_state();
+    let Some(open) = hub.open.read().clone() else {
+        return rsx! {
+            section { class: "view session-view", "aria-label": "OpenCode session",
+                div { class: "empty",
+                    p { "No session is open. Pick one from History." }
+                    button { class: "btn-primary", onclick: move |_| { let mut v = state.view; v.set(View::History) }, "Open History" }
+                }
+            }
+        };
+    };
+    let profile = state
+        .profiles
+        .read()
+        .iter()
+        .find(|p| p.id == open.profile_id)
+        .cloned();
+    let info = hub
+        .servers
+        .read()
+        .get(&open.profile_id)
+        .cloned()
+        .unwrap_or_default();
+    let live: Option<SessionView> = hub
+        .view
+        .read()
+        .clone()
+        .filter(|v| v.session_id == open.session_id);
+    let cached = hub
+        .cached
+        .read()
+        .clone()
+        .filter(|(sid, _)| *sid == open.session_id)
+        .map(|(_, m)| m);
+    let from_cache = live.is_none() && cached.is_some();
+    let mut messages = match (&live, cached) {
+        (Some(v), _) => v.messages.clone(),
+        (None, Some(m)) => m,
+        (None, None) => Vec::new(),
+    };
+    let listed = info
+        .sessions
+        .iter()
+        .find(|s| s.id == open.session_id)
+        .cloned();
+    let title = live
+        .as_ref()
+        .and_then(|v| v.session.as_ref())
+        .or(listed.as_ref())
+        .map(|s| s.title.clone())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "OpenCode session".to_owned());
+    let status = live
+        .as_ref()
+        .map(|v| v.status.clone())
+        .or_else(|| info.statuses.get(&open.session_id).cloned())
+        .unwrap_or_default();
+    let busy = status.is_busy();
+    settle_unfinished(
+        &mut messages,
+        &status,
+        live.as_ref().and_then(|v| v.last_error.as_ref()),
+    );
+    let (cost, tokens) = match &live {
+        Some(v) => v.totals(),
+        None => {
+            let mut v = SessionView::default();
+            v.messages.clone_from(&messages);
+            v.totals()
+        }
+    };
+    let sending = *hub.sending.read();
+    let connection = info.connection.clone();
+    let connected = connection.is_connected();
+    let deleted = live.as_ref().is_some_and(|v| v.deleted);
+    let profile_name = profile
+        .as_ref()
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| "OpenCode".into());
+    let permissions = live
+        .as_ref()
+        .map(|v| v.pending_permissions.clone())
+        .unwrap_or_default();
+    let questions = live
+        .as_ref()
+        .map(|v| v.pending_questions.clone())
+        .unwrap_or_default();
+    // A session error already shown on the reply it ended is not repeated below.
+    let last_error = live
+        .as_ref()
+        .and_then(|v| v.last_error.clone())
+        .filter(|e| !e.is_abort())
+        .filter(|e| {
+            !messages
+                .iter()
+                .any(|m| m.info.as_assistant().and_then(|a| a.error.as_ref()) == Some(e))
+        });
+    let pid = open.profile_id.clone();
+
+    rsx! {
+        section { class: "view session-view", "aria-label": "OpenCode session",
+            header { class: "chat-header session-header",
+                div { class: "title-row",
+                    button { class: "btn-small", "aria-label": "Back to History", onclick: move |_| { let mut v = state.view; v.set(View::History) }, "← History" }
+                    h2 { class: "conv-title", "{title}" }
+                }
+                div { class: "picker-row",
+                    span {
+                        class: if connected { "dot online" } else if matches!(connection, crate::engine::opencode::live::Connection::Disconnected { .. }) { "dot offline" } else { "dot checking" },
+                        role: "img",
+                        "aria-label": "Server connection: {connection.label()}",
+                        title: "{connection.label()}",
+                    }
+                    span { class: "badge backend-badge", title: "OpenCode server", "{profile_name}" }
+                    span { class: "badge", if let Some(v) = info.version.clone() { "OpenCode {v}" } else { "OpenCode" } }
+                    SessionTotals { cost, tokens }
+                }
+                if !connected {
+                    div { class: "banner banner-warn", role: "status",
+                        span { "{connection.label()}" }
+                        button { class: "btn-small", onclick: { let pid = pid.clone(); move |_| hub.refresh(&pid) }, "Retry now" }
+                    }
+                }
+                if let Some(p) = info.problem.clone().filter(|_| connected) {
+                    div { class: "banner banner-warn", role: "status", "{p}" }
+                }
+            }
+            if let Some(n) = hub.notice.read().clone() {
+                div { class: "banner banner-error", role: "alert", "{n}" }
+            }
+            if from_cache {
+                div { class: "hint offline-note", role: "status", "Showing the copy saved on this device; the server's version replaces it once connected." }
+            }
+            if deleted {
+                div { class: "banner banner-warn", role: "status", "This session was deleted on the server. Its saved copy stays readable here." }
+            }
+            div { class: "thread-scroll", id: "thread",
+                div { class: "thread", role: "log", "aria-live": "polite",
+                    if messages.is_empty() {
+                        div { class: "empty",
+                            p { if live.is_some() || !connected { "No messages yet. Ask something below." } else { "Loading…" } }
+                        }
+                    }
+                    for m in messages.into_iter() {
+                        SessionMessage { key: "{m.info.id()}", message: m }
+                    }
+                    for p in permissions.into_iter() {
+                        PermissionCard {
+                            key: "{p.id}",
+                            busy: sending,
+                            on_reply: { let id = p.id.clone(); move |r| hub.reply_permission(id.clone(), r) },
+                            request: p,
+                        }
+                    }
+                    for q in questions.into_iter() {
+                        QuestionCard {
+                            key: "{q.id}",
+                            busy: sending,
+                            on_answer: { let id = q.id.clone(); move |a| hub.answer_question(id.clone(), a) },
+                            on_reject: { let id = q.id.clone(); move |_| hub.reject_question(id.clone()) },
+                            request: q,
+                        }
+                    }
+                    RunStatus { status: status.clone() }
+                    if let Some(e) = last_error {
+                        div { class: "banner banner-error", role: "alert", "{error_sentence(&e)}" }
+                    }
+                }
+            }
+            SessionComposer { busy, sending, disabled: deleted, session_agent: live.as_ref().and_then(|v| v.session.as_ref()).and_then(|s| s.agent.clone()) }
+        }
+    }
+}
+
+/// Prompt box with model and agent pickers, Send and Abort.
+#[component]
+fn SessionComposer(
+    busy: bool,
+    sending: bool,
+    disabled: bool,
+    session_agent: Option<String>,
+) -> Element {
+    let hub = use_hub();
+    let state = use_app_state();
+    let mut draft = use_signal(String::new);
+    let mut model = use_signal(String::new);
+    let mut agent = use_signal(|| None::<String>);
+    let enter_sends = state.settings.read().enter_sends;
+    let info = hub
+        .open
+        .read()
+        .as_ref()
+        .and_then(|o| hub.servers.read().get(&o.profile_id).cloned())
+        .unwrap_or_default();
+    let agents: Vec<String> = info
+        .agents
+        .iter()
+        .filter(|a| a.is_selectable())
+        .map(|a| a.name.clone())
+        .collect();
+    let chosen_agent = agent().or(session_agent).unwrap_or_default();
+    let providers = info.providers.clone().unwrap_or_default();
+
+    let agent_for_submit = chosen_agent.clone();
+    let submit = move || {
+        let text = draft.peek().trim().to_owned();
+        if text.is_empty() || *hub.sending.peek() {
+            return;
+        }
+        let model = model.peek().split_once('/').map(|(p, m)| ModelRef {
+            provider_id: p.to_owned(),
+            model_id: m.to_owned(),
+        });
+        let agent = Some(agent_for_submit.clone()).filter(|a| !a.is_empty());
+        hub.send(text, model, agent);
+        set_input(draft, "");
+    };
+    let submit_key = submit.clone();
+    let submit_click = submit;
+    let len = draft.read().chars().count();
+
+    rsx! {
+        form {
+            class: "composer",
+            onsubmit: move |e| { e.prevent_default(); submit_click(); },
+            label { class: "sr-only", r#for: "session-input", "Message" }
+            textarea {
+                id: "session-input",
+                rows: "3",
+                disabled,
+                placeholder: if enter_sends { "Message (Enter to send, Shift+Enter for a new line)" } else { "Message (Ctrl+Enter to send)" },
+                oninput: move |e| draft.set(e.value()),
+                onkeydown: move |e: KeyboardEvent| {
+                    let mods = e.modifiers();
+                    match e.key() {
+                        Key::Enter if enter_sends && !mods.shift() && !mods.alt() && !e.is_composing() => {
+                            e.prevent_default();
+                            submit_key();
+                        }
+                        Key::Enter if !enter_sends && (mods.ctrl() || mods.meta()) => {
+                            e.prevent_default();
+                            submit_key();
+                        }
+                        Key::Escape if busy => hub.abort(),
+                        _ => {}
+                    }
+                },
+            }
+            div { class: "composer-bar",
+                label { class: "sr-only", r#for: "session-model", "Model" }
+                select {
+                    id: "session-model",
+                    onchange: move |e| model.set(e.value()),
+                    option { value: "", selected: model().is_empty(), "Server default model" }
+                    for p in providers.providers.iter() {
+                        optgroup { key: "{p.id}", label: if p.name.is_empty() { p.id.clone() } else { p.name.clone() },
+                            for m in p.models.values() {
+                                option {
+                                    key: "{p.id}/{m.id}",
+                                    value: "{p.id}/{m.id}",
+                                    selected: model() == format!("{}/{}", p.id, m.id),
+                                    if m.name.is_empty() { "{m.id}" } else { "{m.name}" }
+                                }
+                            }
+                        }
+                    }
+                }
+                label { class: "sr-only", r#for: "session-agent", "Agent" }
+                select {
+                    id: "session-agent",
+                    onchange: move |e| { let v = e.value(); agent.set(Some(v)); },
+                    option { value: "", selected: chosen_agent.is_empty(), "Default agent" }
+                    for a in agents.iter() {
+                        option { key: "{a}", value: "{a}", selected: *a == chosen_agent, "{a}" }
+                    }
+                }
+                if busy {
+                    button { r#type: "button", class: "btn-danger", disabled: sending, onclick: move |_| hub.abort(), "Abort" }
+                }
+                button {
+                    r#type: "submit",
+                    class: "btn-primary",
+                    disabled: disabled || sending || len == 0,
+                    "Send"
+                }
+            }
+        }
+    }
+}
+
+/// Whether a status shows a run in progress (for tests and badges).
+pub fn status_label(status: &SessionStatus) -> &'static str {
+    match status {
+        SessionStatus::Idle => "idle",
+        SessionStatus::Busy => "busy",
+        SessionStatus::Retry { .. } => "retrying",
+        SessionStatus::Unknown => "working",
+    }
+}
