@@ -107,7 +107,8 @@ pub fn App() -> Element {
     });
     let state = use_context_provider(AppState::new);
     use_context_provider(crate::views::chat::ChatController::new);
-    use_context_provider(crate::views::servers::OpenCodeHub::new);
+    let services_for_hub = services.clone();
+    use_context_provider(move || crate::views::servers::OpenCodeHub::new(services_for_hub));
 
     // Load settings and profiles once, off the UI thread (the store worker does the I/O).
     let services_for_load = services.clone();

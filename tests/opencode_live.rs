@@ -795,14 +795,18 @@ mod screens {
 
     #[derive(Clone)]
     pub struct Seed {
+        /// Provided by the harness component, not as a root context, exactly like `App` does:
+        /// the hub's tasks run in the root scope and must not need it from there.
+        pub services: opencode_nexus::platform::Services,
         pub profile: Profile,
         pub session: String,
         pub hub: Rc<RefCell<Option<(OpenCodeHub, AppState)>>>,
     }
 
     impl Seed {
-        pub fn new(url: &str, session: &str) -> Seed {
+        pub fn new(services: opencode_nexus::platform::Services, url: &str, session: &str) -> Seed {
             Seed {
+                services,
                 profile: Profile::new("Lab server", BackendKind::OpenCode, url),
                 session: session.to_owned(),
                 hub: Rc::default(),
@@ -815,9 +819,10 @@ mod screens {
     #[component]
     pub fn Harness() -> Element {
         let seed = use_context::<Seed>();
+        let services = use_context_provider(|| seed.services.clone());
         let state = use_context_provider(AppState::new);
         use_context_provider(ChatController::new);
-        let hub = use_context_provider(OpenCodeHub::new);
+        let hub = use_context_provider(move || OpenCodeHub::new(services));
         let profile = seed.profile.clone();
         use_hook(move || {
             let mut p = state.profiles;
@@ -839,6 +844,13 @@ mod screens {
             HistoryView {}
             SessionPage {}
         }
+    }
+
+    /// Lets the app's tasks run for a moment and applies what they changed.
+    pub async fn pump(dom: &mut VirtualDom) {
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_millis(50), dom.wait_for_work()).await;
+        dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
     }
 
     pub async fn render_until(
@@ -870,7 +882,7 @@ mod screens {
 
 #[tokio::test]
 async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() {
-    use dioxus::prelude::VirtualDom;
+    use dioxus::prelude::{ReadableExt, VirtualDom};
     use opencode_nexus::engine::opencode::offline;
 
     let url = server_url();
@@ -888,15 +900,13 @@ async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() 
         .join(" ");
 
     let services = opencode_nexus::platform::memory::services();
-    let seed = screens::Seed::new(&url, &id);
+    let seed = screens::Seed::new(services.clone(), &url, &id);
     services
         .store
         .save_profile(seed.profile.clone())
         .await
         .expect("profile");
-    let mut dom = VirtualDom::new(screens::Harness)
-        .with_root_context(services.clone())
-        .with_root_context(seed.clone());
+    let mut dom = VirtualDom::new(screens::Harness).with_root_context(seed.clone());
     dom.rebuild_in_place();
 
     // History: the server's sessions with the backend marked; then the open session's
@@ -925,7 +935,7 @@ async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() 
         if copy.as_ref().is_some_and(|(_, m)| m.len() == 2) {
             break;
         }
-        let _ = tokio::time::timeout(Duration::from_millis(50), dom.wait_for_work()).await;
+        screens::pump(&mut dom).await;
     }
     let (conv, cached) = copy.expect("an offline copy");
     assert_eq!(conv.remote_session.as_deref(), Some(id.as_str()));
@@ -942,6 +952,42 @@ async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() 
     assert!(!html.contains("banner-error"), "{html}");
     let fetched = client.messages(&id).await.expect("messages");
     assert_eq!(fetched.len(), 4);
+
+    // A new session from History opens at once; deleting it from the list removes it on the
+    // server (and returns to History).
+    let (hub, state) = (*seed.hub.borrow()).expect("hub");
+    let pid = seed.profile.id.clone();
+    dom.in_runtime(|| hub.create_session(state, &pid));
+    let mut new_id: Option<String> = None;
+    for _ in 0..400 {
+        screens::pump(&mut dom).await;
+        new_id = dom
+            .in_runtime(|| hub.open.peek().clone())
+            .map(|o| o.session_id)
+            .filter(|s| *s != id);
+        if new_id.is_some() {
+            break;
+        }
+    }
+    let new_id = new_id.expect("the new session opened");
+    screens::render_until(&mut dom, "the empty new session", |h| {
+        h.contains("No messages yet")
+    })
+    .await;
+    assert!(client.get_session(&new_id).await.is_ok());
+    dom.in_runtime(|| hub.delete_session(state, &pid, &new_id));
+    let mut gone = false;
+    for _ in 0..400 {
+        screens::pump(&mut dom).await;
+        if matches!(
+            client.get_session(&new_id).await,
+            Err(OpenCodeError::NotFound { .. })
+        ) {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "the session was deleted on the server");
     let _ = client.delete_session(&id).await;
 }
 

@@ -109,12 +109,9 @@ pub struct OpenCodeHub {
     /// An action is on its way to the server.
     pub sending: Signal<bool>,
     conns: Signal<HashMap<Id, ConnRef>>,
-}
-
-impl Default for OpenCodeHub {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// Kept here because the hub's tasks run in the root scope, above the component that
+    /// provides the services as context.
+    services: Signal<Services>,
 }
 
 pub fn use_hub() -> OpenCodeHub {
@@ -130,7 +127,7 @@ fn fingerprint(p: &Profile) -> String {
 
 impl OpenCodeHub {
     /// Fresh hub; must be called inside a component (signals belong to its scope).
-    pub fn new() -> Self {
+    pub fn new(services: Services) -> Self {
         OpenCodeHub {
             servers: Signal::new(BTreeMap::new()),
             open: Signal::new(None),
@@ -139,6 +136,7 @@ impl OpenCodeHub {
             notice: Signal::new(None),
             sending: Signal::new(false),
             conns: Signal::new(HashMap::new()),
+            services: Signal::new(services),
         }
     }
 
@@ -430,7 +428,7 @@ impl OpenCodeHub {
                 c.send(Command::Open(follow.map(str::to_owned)));
             }
         }
-        let services = consume_context::<Services>();
+        let services = self.services.peek().clone();
         let (pid, sid) = (profile_id.to_owned(), session_id.to_owned());
         spawn_forever(async move {
             match offline::load_copy(&services.store, &pid, &sid).await {
@@ -489,7 +487,7 @@ impl OpenCodeHub {
         let Some(client) = self.require_client(profile_id) else {
             return;
         };
-        let services = consume_context::<Services>();
+        let services = self.services.peek().clone();
         let (pid, sid) = (profile_id.to_owned(), session_id.to_owned());
         spawn_forever(async move {
             match client.rename_session(&sid, &title).await {
@@ -510,7 +508,7 @@ impl OpenCodeHub {
         let Some(client) = self.require_client(profile_id) else {
             return;
         };
-        let services = consume_context::<Services>();
+        let services = self.services.peek().clone();
         let (pid, sid) = (profile_id.to_owned(), session_id.to_owned());
         spawn_forever(async move {
             match client.delete_session(&sid).await {
