@@ -37,6 +37,15 @@ cargo check --no-default-features --features mobile
 log "building tests"
 cargo build --tests --bins
 
+log "web bundle (wasm32) for the browser tests"
+bash scripts/build-web.sh "$ROOT/dist"
+TOOLS="$CACHE/npm-tools"
+if [ ! -f "$TOOLS/node_modules/axe-core/axe.min.js" ]; then
+  mkdir -p "$TOOLS"
+  [ -f "$TOOLS/package.json" ] || echo '{"name":"nexus-web-tools","private":true}' >"$TOOLS/package.json"
+  (cd "$TOOLS" && npm install --no-audit --no-fund axe-core@4 >/dev/null)
+fi
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 PIDS=()
 XVFB_PID=""
@@ -61,6 +70,9 @@ export NEXUS_TEST_LLM_URL="http://127.0.0.1:$LLM_PORT/v1"
 export NEXUS_TEST_OPENCODE_URL="http://127.0.0.1:$OC_PORT"
 export NEXUS_TEST_DISPLAY=":$DISPLAY_NUM"
 export NEXUS_SCREENSHOT_DIR="$ROOT/target/screenshots"
+export NEXUS_TEST_WEB_DIST="$ROOT/dist"
+export NEXUS_TEST_AXE="$TOOLS/node_modules/axe-core/axe.min.js"
+export CHROMEDRIVER=/usr/bin/chromedriver CHROMIUM=/usr/bin/chromium
 # tests/package.rs builds the release .deb (scripts/package-deb.sh), installs it with dpkg -i,
 # starts the installed app on the Xvfb display above, then removes it with dpkg -r.
 export NEXUS_TEST_PACKAGE=1

@@ -64,24 +64,25 @@ impl AppState {
         *self.history_rev.write() += 1;
     }
 
+    /// Apply and persist settings. The write runs in the root scope so leaving the view that
+    /// changed a setting cannot cancel it.
     pub fn save_settings(mut self, services: &Services, new: AppSettings) {
         self.settings.set(new.clone());
         let services = services.clone();
-        spawn(async move {
+        dioxus::core::spawn_forever(async move {
             if let Err(e) = services.store.save_settings(&new).await {
                 tracing::error!(error = %e, "saving settings failed");
             }
         });
     }
 
-    pub fn reload_profiles(mut self, services: &Services) {
-        let services = services.clone();
-        spawn(async move {
-            match services.store.list_profiles().await {
-                Ok(list) => self.profiles.set(list),
-                Err(e) => self.fatal.set(Some(e.to_string())),
-            }
-        });
+    /// Reload the profile list. Awaited by callers: a task spawned from a component that is
+    /// about to close (the profile editor) would be cancelled with it.
+    pub async fn reload_profiles(mut self, services: &Services) {
+        match services.store.list_profiles().await {
+            Ok(list) => self.profiles.set(list),
+            Err(e) => self.fatal.set(Some(e.to_string())),
+        }
     }
 }
 

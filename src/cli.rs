@@ -64,6 +64,14 @@ pub enum Command {
     /// Browse saved conversations.
     #[command(subcommand)]
     History(HistoryCmd),
+    /// Serve the browser build on 127.0.0.1 for local use.
+    ServeWeb {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The bundle directory (default: ./dist, then the installed copy).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Check the installation: data paths, database, keychain, backends.
     Doctor {
         #[arg(long)]
@@ -324,6 +332,12 @@ async fn dispatch(services: &Services, dirs: &DataDirs, command: Command) -> Cli
         // Handled in `run` before the store opens.
         Command::Reset { .. } => Ok(()),
         Command::CrashTest { kind } => crash_test(&kind),
+        Command::ServeWeb { port, dir } => {
+            let dir = dir.or_else(crate::serve_web::default_dir).ok_or_else(|| {
+                fail("No web bundle found: build it with scripts/build-web.sh (it writes ./dist) or pass --dir.")
+            })?;
+            Ok(crate::serve_web::serve(dir, port).await?)
+        }
     }
 }
 
@@ -454,6 +468,8 @@ async fn profiles(services: &Services, cmd: ProfilesCmd) -> CliResult {
         ProfilesCmd::Test { name, json } => {
             let p = services.store.get_profile(name).await?;
             let report = test_profile(services, &p).await;
+            crate::platform::vitals::record_latency(services, &p.name, report.latency_ms as u64)
+                .await;
             if json {
                 print_json(&report.to_json());
             } else {
@@ -943,6 +959,7 @@ async fn doctor(
             SecretStatus::Unavailable { reason } => {
                 println!("keychain         UNAVAILABLE: {reason}")
             }
+            SecretStatus::DeviceStorage { note } => println!("keychain         none: {note}"),
         }
         for p in &profiles {
             println!(

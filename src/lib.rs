@@ -20,3 +20,5 @@ pub mod cli;
 pub mod logging;
 #[cfg(feature = "native")]
 pub mod maintenance;
+#[cfg(feature = "native")]
+pub mod serve_web;

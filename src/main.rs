@@ -31,7 +31,12 @@ fn main() {
 
 #[cfg(feature = "native")]
 fn launch_gui() {
-    use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
+    // `mobile` uses the same webview renderer, re-exported under another name.
+    #[cfg(feature = "desktop")]
+    use dioxus::desktop as renderer;
+    #[cfg(not(feature = "desktop"))]
+    use dioxus::mobile as renderer;
+    use renderer::{Config, LogicalSize, WindowBuilder};
     let window = WindowBuilder::new()
         .with_title("OpenCode Nexus")
         .with_inner_size(LogicalSize::new(1100.0, 760.0))
@@ -48,5 +53,13 @@ fn launch_gui() {
 
 #[cfg(not(feature = "native"))]
 fn main() {
+    // The same binary runs the storage worker; it must not start a UI there.
+    #[cfg(target_family = "wasm")]
+    opencode_nexus::platform::web::init_logging();
+    #[cfg(target_family = "wasm")]
+    if opencode_nexus::platform::web::in_worker() {
+        opencode_nexus::platform::web::worker_main();
+        return;
+    }
     dioxus::launch(opencode_nexus::app::App);
 }

@@ -20,7 +20,7 @@ async fn round_trip_through_the_real_secret_service() {
         SecretStatus::Available { backend } => {
             assert!(backend.contains("Secret Service") || !cfg!(target_os = "linux"))
         }
-        SecretStatus::Unavailable { reason } => {
+        SecretStatus::Unavailable { reason } | SecretStatus::DeviceStorage { note: reason } => {
             if support::peers::secret_service_required() {
                 panic!("the Secret Service must be running for this suite: {reason}");
             }

@@ -4,6 +4,7 @@
 
 use dioxus::prelude::*;
 
+use super::icons::{self, Icon};
 use crate::app::use_services;
 use crate::engine::markdown::{self, Align, Block, Inline};
 
@@ -158,11 +159,14 @@ fn InlineView(inline: Inline) -> Element {
                                 e.prevent_default();
                                 let _ = services.shell.open_url(&target);
                             },
-                            "🖼 {label}"
+                            Icon { path: icons::IMAGE, size: 14 }
+                            " {label}"
                         }
                     }
                 }
-                None => rsx! { span { class: "unsafe-link", "🖼 {label}" } },
+                None => {
+                    rsx! { span { class: "unsafe-link", Icon { path: icons::IMAGE, size: 14 } " {label}" } }
+                }
             }
         }
     }

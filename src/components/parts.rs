@@ -99,6 +99,11 @@ pub fn SessionMessage(message: MessageWithParts) -> Element {
             .iter()
             .all(|p| p.text().is_none_or(str::is_empty));
     let error = assistant.as_ref().and_then(|a| a.error.clone());
+    let steps = message
+        .parts
+        .iter()
+        .filter(|p| matches!(p, Part::StepFinish(_)))
+        .count();
     let status = if running {
         "streaming"
     } else if error.as_ref().is_some_and(|e| e.is_abort()) {
@@ -130,7 +135,8 @@ pub fn SessionMessage(message: MessageWithParts) -> Element {
                     "{error_sentence(&e)}"
                 }
             }
-            if let Some(a) = assistant.filter(|a| a.time.completed.is_some()) {
+            // With one step its own line already says this.
+            if let Some(a) = assistant.filter(|a| a.time.completed.is_some() && steps != 1) {
                 footer { class: "msg-foot",
                     span { class: "usage", "{format_tokens(&a.tokens)} · {format_cost(a.cost)}" }
                 }

@@ -10,6 +10,8 @@ pub mod memory;
 pub mod native;
 pub mod ops;
 pub mod vitals;
+#[cfg(target_family = "wasm")]
+pub mod web;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -26,8 +28,17 @@ pub use crate::engine::store::api::StoreClient;
 /// Where the OS keychain stands. Shown in Settings and by `doctor`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SecretStatus {
-    Available { backend: String },
-    Unavailable { reason: String },
+    Available {
+        backend: String,
+    },
+    Unavailable {
+        reason: String,
+    },
+    /// No keychain, but keys can be remembered in this device's app storage (the browser), with
+    /// the trade-off in `note`; keys stay session-only unless the user opts in.
+    DeviceStorage {
+        note: String,
+    },
 }
 
 /// API keys and server passwords, stored per backend profile id.
@@ -241,6 +252,18 @@ pub fn app_services() -> Services {
             // Without a store worker nothing can be saved; an in-memory store keeps the window
             // usable while the banner explains the problem.
             tracing::error!(error = %e, "store unavailable");
+            memory::services()
+        }
+    }
+}
+
+/// The services for the running app in the browser.
+#[cfg(all(target_family = "wasm", not(feature = "native")))]
+pub fn app_services() -> Services {
+    match web::services() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "browser storage unavailable");
             memory::services()
         }
     }

@@ -8,6 +8,7 @@ use super::{SecretStatus, Services};
 use crate::engine::error::Result;
 use crate::engine::model::{BackendKind, Profile};
 use crate::engine::providers::openai::OpenAiClient;
+#[cfg(feature = "native")]
 use crate::engine::version;
 
 /// Reach the backend, check the key, list models. Returns a one-line description and the

@@ -7,6 +7,7 @@ use std::time::Duration;
 use dioxus::prelude::*;
 
 use crate::app::{use_app_state, use_services};
+use crate::components::icons::{self, Icon};
 use crate::engine::model::*;
 use crate::engine::rt;
 
@@ -196,7 +197,7 @@ pub fn HistoryView() -> Element {
                 }
             }
             if searching {
-                ul { class: "list", role: "listbox", "aria-label": "Search results",
+                ul { class: "list", "aria-label": "Search results",
                     if hit_rows.is_empty() {
                         li { class: "empty-row", "No messages match." }
                     }
@@ -206,7 +207,7 @@ pub fn HistoryView() -> Element {
                 }
             } else {
                 if !archived() { crate::views::sessions::OpenCodeSessions {} }
-                ul { class: "list", role: "listbox", "aria-label": "Conversations",
+                ul { class: "list", "aria-label": "Conversations",
                     if rows.is_empty() {
                         li { class: "empty-row", if archived() { "No archived conversations." } else { "No conversations yet." } }
                     }
@@ -236,7 +237,7 @@ fn SearchRow(hit: SearchHit, selected: bool, on_open: EventHandler<(Id, Id)>) ->
     let runs = snippet_runs(&hit.snippet);
     let (c, m) = (hit.conversation_id.clone(), hit.message_id.clone());
     rsx! {
-        li { class: if selected { "row selected" } else { "row" }, role: "option", "aria-selected": "{selected}",
+        li { class: if selected { "row selected" } else { "row" },
             button { class: "row-main", onclick: move |_| on_open.call((c.clone(), m.clone())),
                 span { class: "row-title", "{hit.conversation_title}" }
                 span { class: "snippet",
@@ -277,7 +278,7 @@ fn ConversationRow(
     let kind = row.profile_kind.map(|k| k.label()).unwrap_or("no backend");
     let time = format_time(row.conversation.updated_at);
     rsx! {
-        li { class: if selected { "row selected" } else { "row" }, role: "option", "aria-selected": "{selected}",
+        li { class: if selected { "row selected" } else { "row" },
             if let Some(shown) = renaming() {
                 form {
                     class: "rename",
@@ -296,7 +297,7 @@ fn ConversationRow(
                 }
             } else {
                 button { class: "row-main", onclick: { let id = id.clone(); move |_| on_open.call(id.clone()) },
-                    span { class: "row-title", if pinned { span { class: "pin", "aria-label": "Pinned", "📌 " } } "{title}" }
+                    span { class: "row-title", if pinned { span { class: "pin", title: "Pinned", Icon { path: icons::PIN, size: 14 } " " } } "{title}" }
                     span { class: "row-meta",
                         span { class: "badge", "{kind}" }
                         if let Some(p) = row.profile_name.clone() { span { class: "badge", "{p}" } }
@@ -306,13 +307,13 @@ fn ConversationRow(
                 }
                 div { class: "row-actions",
                     button { class: "btn-icon", "aria-label": if pinned { "Unpin" } else { "Pin" }, title: if pinned { "Unpin" } else { "Pin" },
-                        onclick: move |_| u2(Box::new(move |c| c.pinned = !pinned)), if pinned { "📍" } else { "📌" } }
+                        onclick: move |_| u2(Box::new(move |c| c.pinned = !pinned)), Icon { path: if pinned { icons::UNPIN } else { icons::PIN } } }
                     button { class: "btn-icon", "aria-label": "Rename", title: "Rename",
-                        onclick: { let t = title.clone(); move |_| renaming.set(Some(t.clone())) }, "✎" }
+                        onclick: { let t = title.clone(); move |_| renaming.set(Some(t.clone())) }, Icon { path: icons::RENAME } }
                     button { class: "btn-icon", "aria-label": if archived { "Unarchive" } else { "Archive" }, title: if archived { "Unarchive" } else { "Archive" },
-                        onclick: move |_| u3(Box::new(move |c| c.archived = !archived)), "🗄" }
+                        onclick: move |_| u3(Box::new(move |c| c.archived = !archived)), Icon { path: icons::ARCHIVE } }
                     button { class: "btn-icon danger", "aria-label": "Delete", title: "Delete",
-                        onclick: { let id = id.clone(); let t = title.clone(); move |_| on_delete.call((id.clone(), t.clone())) }, "🗑" }
+                        onclick: { let id = id.clone(); let t = title.clone(); move |_| on_delete.call((id.clone(), t.clone())) }, Icon { path: icons::DELETE } }
                 }
             }
         }

@@ -64,6 +64,7 @@ fn BackendsSection() -> Element {
     let state = use_app_state();
     let mut form = use_signal(|| None::<ProfileForm>);
     let mut results = use_signal(std::collections::HashMap::<Id, Result<String, String>>::new);
+    let mut testing = use_signal(std::collections::HashSet::<Id>::new);
     let mut key_status = use_signal(std::collections::HashMap::<Id, bool>::new);
     let mut error = use_signal(|| None::<String>);
     let mut secret_status = use_signal(|| None::<SecretStatus>);
@@ -86,6 +87,7 @@ fn BackendsSection() -> Element {
 
     let profiles = state.profiles.read().clone();
     let keychain_ok = matches!(secret_status(), Some(SecretStatus::Available { .. }) | None);
+    let can_remember = matches!(secret_status(), Some(SecretStatus::DeviceStorage { .. }));
 
     rsx! {
         section { class: "card", "aria-labelledby": "backends-h",
@@ -94,6 +96,9 @@ fn BackendsSection() -> Element {
                 div { class: "banner banner-warn", role: "status",
                     "No system keychain is available ({reason}). Keys you enter are kept for this session only and are never written to disk."
                 }
+            }
+            if let Some(SecretStatus::DeviceStorage { note }) = secret_status() {
+                div { class: "banner banner-warn", role: "status", "{note}" }
             }
             if let Some(e) = error() {
                 div { class: "banner banner-error", role: "alert", "{e}" }
@@ -111,7 +116,9 @@ fn BackendsSection() -> Element {
                                 else { "key: not set" }
                             }
                         }
-                        if let Some(r) = results.read().get(&p.id).cloned() {
+                        if testing.read().contains(&p.id) {
+                            div { class: "test-pending", role: "status", "Testing…" }
+                        } else if let Some(r) = results.read().get(&p.id).cloned() {
                             match r {
                                 Ok(msg) => rsx! { div { class: "test-ok", role: "status", "✓ {msg}" } },
                                 Err(msg) => rsx! { div { class: "test-fail", role: "alert", "✗ {msg}" } },
@@ -126,13 +133,14 @@ fn BackendsSection() -> Element {
                                     move |_| {
                                         let services = services.clone();
                                         let p = p.clone();
-                                        results.write().insert(p.id.clone(), Ok("Testing…".into()));
+                                        testing.write().insert(p.id.clone());
                                         spawn(async move {
                                             let r = crate::platform::ops::test_connection(&services, &p).await;
                                             let r = r.map(|(detail, models)| {
                                                 if models.is_empty() { detail } else { format!("{detail}: {}", models.join(", ")) }
                                             }).map_err(|e| e.to_string());
                                             results.write().insert(p.id.clone(), r);
+                                            testing.write().remove(&p.id);
                                         });
                                     }
                                 },
@@ -171,7 +179,7 @@ fn BackendsSection() -> Element {
                                                 Ok(()) => {
                                                     services.forget_session_key(&id);
                                                     let _ = services.secrets.delete(&id).await;
-                                                    state.reload_profiles(&services);
+                                                    state.reload_profiles(&services).await;
                                                 }
                                                 Err(e) => error.set(Some(e.to_string())),
                                             }
@@ -192,19 +200,25 @@ fn BackendsSection() -> Element {
                 }
             }
             if let Some(f) = form() {
-                ProfileEditor { initial: f, keychain_ok, on_close: move |_| form.set(None) }
+                ProfileEditor { initial: f, keychain_ok, can_remember, on_close: move |_| form.set(None) }
             }
         }
     }
 }
 
 #[component]
-fn ProfileEditor(initial: ProfileForm, keychain_ok: bool, on_close: EventHandler<()>) -> Element {
+fn ProfileEditor(
+    initial: ProfileForm,
+    keychain_ok: bool,
+    can_remember: bool,
+    on_close: EventHandler<()>,
+) -> Element {
     let services = use_services();
     let state = use_app_state();
     let mut f = use_signal(|| initial.clone());
     let mut error = use_signal(|| None::<String>);
     let mut saving = use_signal(|| false);
+    let mut remember = use_signal(|| false);
     let editing = initial.id.is_some();
     let is_opencode = f.read().kind == "opencode";
 
@@ -251,7 +265,7 @@ fn ProfileEditor(initial: ProfileForm, keychain_ok: bool, on_close: EventHandler
             saving.set(false);
             match result {
                 Ok(()) => {
-                    state.reload_profiles(&services);
+                    state.reload_profiles(&services).await;
                     on_close.call(());
                 }
                 Err(e) => error.set(Some(e.to_string())),
@@ -264,7 +278,7 @@ fn ProfileEditor(initial: ProfileForm, keychain_ok: bool, on_close: EventHandler
         form {
             class: "profile-editor",
             "aria-label": if editing { "Edit backend" } else { "Add backend" },
-            onsubmit: move |e| { e.prevent_default(); save(!keychain_ok); },
+            onsubmit: move |e| { e.prevent_default(); save(!keychain_ok && !remember()); },
             div { class: "field",
                 label { r#for: "pf-name", "Name" }
                 input { id: "pf-name", required: true, value: "{f.read().name}", oninput: move |e| f.write().name = e.value() }
@@ -293,7 +307,14 @@ fn ProfileEditor(initial: ProfileForm, keychain_ok: bool, on_close: EventHandler
                 }
                 p { class: "hint",
                     if keychain_ok { "Stored in the system keychain; it is never shown again." }
+                    else if can_remember { "Kept in memory for this session unless you tick “Remember on this device”." }
                     else { "No keychain is available: the key is kept in memory for this session only." }
+                }
+                if can_remember {
+                    label { class: "check",
+                        input { r#type: "checkbox", checked: remember(), onchange: move |e| remember.set(e.checked()) }
+                        " Remember on this device (unencrypted in this browser profile's storage)"
+                    }
                 }
             }
             if is_opencode {
@@ -465,6 +486,7 @@ fn DiagnosticsSection() -> Element {
                     match secrets() {
                         Some(SecretStatus::Available { backend }) => format!("available ({backend})"),
                         Some(SecretStatus::Unavailable { reason }) => format!("unavailable: {reason}"),
+                        Some(SecretStatus::DeviceStorage { .. }) => "none in browsers: session keys, or remembered on this device by choice".into(),
                         None => "checking…".into(),
                     }
                 }

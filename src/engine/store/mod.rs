@@ -41,6 +41,8 @@ impl Store {
     /// Open (creating if needed) the database file, apply pending migrations and recover from an
     /// unclean exit: replies still marked `streaming` can only be left over from a crash.
     pub fn open(path: &Path) -> Result<Store> {
+        // In the browser the path lives in the OPFS pool VFS, which has no directories.
+        #[cfg(not(target_family = "wasm"))]
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
@@ -77,7 +79,14 @@ impl Store {
                 supported: schema::LATEST,
             });
         }
-        conn.pragma_update(None, "journal_mode", "WAL")
+        // WAL needs shared memory between connections, which the browser's OPFS pool VFS does
+        // not offer (one connection owns the file there); a rollback journal is used instead.
+        let journal = if cfg!(target_family = "wasm") {
+            "TRUNCATE"
+        } else {
+            "WAL"
+        };
+        conn.pragma_update(None, "journal_mode", journal)
             .map_err(corrupt)?;
         // Several processes may share a database (the app and the CLI). Only the first one in
         // may treat `streaming` replies as left over from a crash: for any later one they may
@@ -605,6 +614,7 @@ impl Store {
 
     /// A consistent snapshot through SQLite's online backup API, safe while writes go on.
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        #[cfg(not(target_family = "wasm"))]
         if let Some(dir) = dest.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the browser bundle (wasm32) into dist/ (or $1):
+#   index.html, app.js, worker.js, sw.js, the wasm-bindgen JS glue and snippets, the optimized
+#   .wasm, the web app manifest and icons. Prints raw and gzip sizes.
+# Toolchain: rustup's wasm32-unknown-unknown target; where rustup is absent, Debian's rustc-web
+# with -Zbuild-std. wasm-bindgen-cli (exactly the version in Cargo.lock) and wasm-opt (npm
+# binaryen) are cached under ~/.cache/opencode-nexus/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="${1:-dist}"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/opencode-nexus"
+BINARYEN_VERSION=132
+log() { printf '[web] %s\n' "$*" >&2; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# SQLite is compiled from C for wasm32 by sqlite-wasm-rs: it needs clang and llvm-ar.
+if ! command -v clang-19 >/dev/null || ! command -v llvm-ar-19 >/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang-19 llvm-19 lld-19 librsvg2-bin >/dev/null
+fi
+export CC_wasm32_unknown_unknown=clang-19 AR_wasm32_unknown_unknown=llvm-ar-19
+
+FEATURES=(--no-default-features --features web --target wasm32-unknown-unknown --profile web)
+if command -v rustup >/dev/null 2>&1; then
+  rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+  log "cargo build (rustup wasm32 target)"
+  cargo build "${FEATURES[@]}" --target-dir target/web
+  WASM=target/web/wasm32-unknown-unknown/web/opencode-nexus.wasm
+else
+  log "no rustup: Debian rustc-web with -Zbuild-std"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends rustc-web cargo-web rust-web-src lld-19 >/dev/null
+  RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 \
+    /usr/bin/cargo build "${FEATURES[@]}" -Zbuild-std=std,panic_abort --target-dir target/web-debian
+  WASM=target/web-debian/wasm32-unknown-unknown/web/opencode-nexus.wasm
+fi
+
+WBG_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
+WBG="$CACHE/wasm-bindgen-$WBG_VERSION/bin/wasm-bindgen"
+if [ ! -x "$WBG" ]; then
+  log "installing wasm-bindgen-cli $WBG_VERSION (once; several minutes)"
+  # No --locked: its lock file pins crates this registry mirror does not carry.
+  cargo install wasm-bindgen-cli --version "$WBG_VERSION" --root "$CACHE/wasm-bindgen-$WBG_VERSION"
+fi
+TOOLS="$CACHE/npm-tools"
+if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
+  log "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
+  mkdir -p "$TOOLS"
+  [ -f "$TOOLS/package.json" ] || echo '{"name":"nexus-web-tools","private":true}' >"$TOOLS/package.json"
+  (cd "$TOOLS" && npm install --no-audit --no-fund "binaryen@$BINARYEN_VERSION" >/dev/null)
+fi
+
+rm -rf "$OUT"
+mkdir -p "$OUT/icons"
+log "wasm-bindgen"
+"$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM"
+log "wasm-opt -Oz"
+"$TOOLS/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  -o "$OUT/opencode-nexus_bg.wasm" "$OUT/opencode-nexus_bg.wasm"
+cp web/index.html web/app.js web/worker.js web/sw.js web/manifest.webmanifest "$OUT/"
+cp assets/icon.svg "$OUT/icons/icon.svg"
+rsvg-convert -w 192 -h 192 assets/icon.svg -o "$OUT/icons/icon-192.png"
+rsvg-convert -w 512 -h 512 assets/icon.svg -o "$OUT/icons/icon-512.png"
+
+size() { printf '%8.1f KB raw %8.1f KB gzip  %s\n' "$(($(stat -c %s "$1")))e-3" "$(($(gzip -9c "$1" | wc -c)))e-3" "$1"; }
+log "bundle in $OUT:"
+for f in "$OUT"/opencode-nexus_bg.wasm "$OUT"/opencode-nexus.js "$OUT"/index.html; do size "$f"; done
+total_raw=$(find "$OUT" -type f -exec cat {} + | wc -c)
+total_gz=0
+while IFS= read -r -d '' f; do total_gz=$(( total_gz + $(gzip -9c "$f" | wc -c) )); done < <(find "$OUT" -type f -print0)
+printf 'total %.1f KB raw, %.1f KB gzip\n' "${total_raw}e-3" "${total_gz}e-3"
