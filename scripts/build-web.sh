@@ -25,16 +25,17 @@ FEATURES=(--no-default-features --features web --target wasm32-unknown-unknown -
 if command -v rustup >/dev/null 2>&1; then
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
   log "cargo build (rustup wasm32 target)"
-  cargo build "${FEATURES[@]}" --target-dir target/web
-  WASM=target/web/wasm32-unknown-unknown/web/opencode-nexus.wasm
+  WEB_TARGET="${CARGO_TARGET_DIR:-target}/web"
+  cargo build "${FEATURES[@]}" --target-dir "$WEB_TARGET"
+  WASM="$WEB_TARGET/wasm32-unknown-unknown/web/opencode-nexus.wasm"
 else
   log "no rustup: Debian rustc-web with -Zbuild-std"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends rustc-web cargo-web rust-web-src lld-19 >/dev/null
   RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 \
-    /usr/bin/cargo build "${FEATURES[@]}" -Zbuild-std=std,panic_abort --target-dir target/web-debian
-  WASM=target/web-debian/wasm32-unknown-unknown/web/opencode-nexus.wasm
+    /usr/bin/cargo build "${FEATURES[@]}" -Zbuild-std=std,panic_abort --target-dir "${CARGO_TARGET_DIR:-target}/web-debian"
+  WASM="${CARGO_TARGET_DIR:-target}/web-debian/wasm32-unknown-unknown/web/opencode-nexus.wasm"
 fi
 
 WBG_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)

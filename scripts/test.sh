@@ -13,6 +13,9 @@ bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/opencode-nexus"
 mkdir -p "$CACHE"
+# Build outputs live in the cache too, so a fresh clone on a machine that ran the suite before
+# rebuilds only what changed (cargo tracks sources by path and content).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 
 log "real backends (cached under $CACHE)"
 bash scripts/peers.sh install
