@@ -114,7 +114,7 @@ pub fn StartupNotices() -> Element {
             }
         }
         if let Some((name, text)) = viewing() {
-            section { class: "card crash-report", "aria-label": "Crash report {name}",
+            section { class: "prompt-card crash-report", "aria-label": "Crash report {name}",
                 h3 { "{name}" }
                 pre { class: "mono", "{text}" }
             }

@@ -395,7 +395,7 @@ pub fn PermissionCard(
     };
     let metadata = pretty(&request.metadata);
     rsx! {
-        section { class: "card permission", role: "alertdialog", "aria-label": "Permission request",
+        section { class: "prompt-card permission", role: "alertdialog", "aria-label": "Permission request",
             p { class: "card-title", "The agent asks for permission: " strong { class: "mono", "{request.permission}" } }
             if !request.patterns.is_empty() {
                 ul { class: "patterns",
@@ -447,7 +447,7 @@ pub fn QuestionCard(
             || custom.read().get(i).is_some_and(|c| !c.trim().is_empty())
     });
     rsx! {
-        section { class: "card question", role: "alertdialog", "aria-label": "Question from the agent",
+        section { class: "prompt-card question", role: "alertdialog", "aria-label": "Question from the agent",
             for (qi, q) in request.questions.iter().cloned().enumerate() {
                 fieldset { key: "{qi}", class: "question-item",
                     legend { if q.header.is_empty() { "Question" } else { "{q.header}" } }
