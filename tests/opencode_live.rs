@@ -20,7 +20,7 @@ use std::time::Duration;
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use opencode_nexus::engine::opencode::api::{
-    CreateSessionBody, Event, MessageWithParts, Part, PromptBody,
+    CreateSessionBody, Event, MessageWithParts, Part, PromptBody, SessionStatus,
 };
 use opencode_nexus::engine::opencode::client::{OpenCodeClient, OpenCodeError};
 use opencode_nexus::engine::opencode::live::{
@@ -1072,4 +1072,91 @@ async fn ctrl_c_in_the_cli_aborts_the_run_and_keeps_the_partial_reply() {
         "aborted on the server too"
     );
     let _ = client.delete_session(&session).await;
+}
+
+#[tokio::test]
+async fn with_the_model_down_retries_show_and_the_cli_gives_up_with_a_sentence() {
+    // An OpenCode server whose provider points at a port nobody listens on.
+    let port = free_port();
+    let dead_llm = format!("http://127.0.0.1:{}/v1", free_port());
+    let out = tokio::task::spawn_blocking(move || {
+        Process::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peers.sh"))
+            .args(["start-opencode", &port.to_string(), &dead_llm])
+            .output()
+            .expect("peers.sh runs")
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "opencode serve should start without its model: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _server = PeerProcess(String::from_utf8_lossy(&out.stdout).trim().to_owned());
+    let url = format!("http://127.0.0.1:{port}");
+
+    // The live state shows the retry (attempt, the server's message, the next time).
+    let client = client_for(&url, None);
+    let id = titled_session(&client, "nexus llm down test").await;
+    let mut w = Watcher::start(client.clone(), LiveOptions::default(), Some(&id));
+    w.until("the session loaded", Duration::from_secs(60), |w| {
+        w.state.view_loaded
+    })
+    .await;
+    client
+        .prompt_async(&id, &chat_prompt("Say hello."))
+        .await
+        .expect("prompt_async");
+    w.until("a retry", Duration::from_secs(60), |w| {
+        matches!(w.view().status, SessionStatus::Retry { .. })
+    })
+    .await;
+    let SessionStatus::Retry {
+        attempt,
+        message,
+        next,
+    } = w.view().status.clone()
+    else {
+        unreachable!()
+    };
+    assert!(attempt >= 1 && !message.is_empty() && next > 0, "{message}");
+    assert!(client.abort(&id).await.expect("abort"));
+    w.until("idle after abort", Duration::from_secs(60), |w| {
+        !w.state.is_busy(&id)
+    })
+    .await;
+
+    // The CLI does not wait forever: it stops the run and says why.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_owned();
+    let chat = tokio::task::spawn_blocking(move || {
+        let add = nexus(
+            &data,
+            &[
+                "profiles", "add", "down", "--kind", "opencode", "--url", &url,
+            ],
+        );
+        assert!(
+            add.status.success(),
+            "{}",
+            String::from_utf8_lossy(&add.stderr)
+        );
+        nexus(
+            &data,
+            &["chat", "--profile", "down", "--agent", "chat", "Say hello."],
+        )
+    })
+    .await
+    .expect("join");
+    let stderr = String::from_utf8_lossy(&chat.stderr).into_owned();
+    assert_eq!(chat.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("The model provider failed 3 times"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Cannot connect to API"),
+        "the server's reason: {stderr}"
+    );
 }

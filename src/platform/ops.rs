@@ -159,6 +159,9 @@ pub async fn opencode_cli_chat(
 
     /// Reconnect attempts in a row after which the CLI gives up on the run.
     const MAX_ATTEMPTS: u32 = 6;
+    /// Failed provider calls after which the CLI stops the run: OpenCode itself retries
+    /// forever (about 1, 4, 8, 17, 35 s apart), which suits a window, not a script.
+    const MAX_PROVIDER_RETRIES: u32 = 3;
 
     let password = services.resolve_key(profile).await?;
     let client = opencode_client(services, profile, password)?;
@@ -284,6 +287,7 @@ pub async fn opencode_cli_chat(
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
+    let mut gave_up: Option<String> = None;
     let mut deadline: Option<tokio::time::Instant> = None;
     loop {
         let grace = async move {
@@ -318,6 +322,19 @@ pub async fn opencode_cli_chat(
                 if reply_done(&state) {
                     break;
                 }
+                let retrying = match state.statuses.get(&session_id) {
+                    Some(crate::engine::opencode::api::SessionStatus::Retry { attempt, message, .. })
+                        if *attempt >= MAX_PROVIDER_RETRIES => Some((*attempt, message.clone())),
+                    _ => None,
+                };
+                if let (Some((attempt, message)), None, false) = (retrying, &gave_up, interrupted) {
+                    let _ = client.abort(&session_id).await;
+                    gave_up = Some(format!(
+                        "The model provider failed {attempt} times ({}), so the run was stopped. Check the provider settings of the OpenCode server, then try again.",
+                        message.trim().trim_end_matches('.')
+                    ));
+                    deadline = Some(tokio::time::Instant::now() + Duration::from_secs(5));
+                }
             }
         }
     }
@@ -329,7 +346,7 @@ pub async fn opencode_cli_chat(
     // The server's record is the truth: the offline copy becomes exactly what it has.
     let session = client.get_session(&session_id).await.ok();
     let mut messages = client.messages(&session_id).await?;
-    if interrupted {
+    if interrupted || gave_up.is_some() {
         for m in &mut messages {
             if let MessageInfo::Assistant(a) = &mut m.info {
                 if !known.contains(&a.id) && a.time.completed.is_none() && a.error.is_none() {
@@ -377,6 +394,12 @@ pub async fn opencode_cli_chat(
     }
     if interrupted {
         return Err(Error::Cancelled);
+    }
+    if let Some(message) = gave_up {
+        return Err(Error::Remote {
+            message,
+            retryable: true,
+        });
     }
     match last {
         Some(a) if a.error.is_none() && a.time.completed.is_some() => Ok(()),
