@@ -527,7 +527,25 @@ fn UpdatesSection() -> Element {
     let mut result = use_signal(|| None::<Result<UpdateStatus, String>>);
     let mut busy = use_signal(|| false);
     let mut saved = use_signal(|| None::<String>);
-    let mut health = use_signal(|| None::<crate::platform::ops::Diagnostics>);
+    // Only the cheap facts of this run: the full diagnostics run an integrity check, which on a
+    // large history would hold the store worker every time Settings opens.
+    let mut latency = use_signal(Vec::<crate::platform::vitals::LatencyStat>::new);
+    let startup_ms = crate::platform::vitals::startup_ms();
+    let rss = crate::platform::vitals::rss_bytes();
+    // Read once per visit, not on every repaint.
+    let (log_dir, crash_count) = use_hook(|| {
+        #[cfg(feature = "native")]
+        let facts = match crate::platform::data_dirs() {
+            Some(d) => (
+                Some(d.logs().display().to_string()),
+                Some(crate::crash::list(&d.crash_reports()).len()),
+            ),
+            None => (None, None),
+        };
+        #[cfg(not(feature = "native"))]
+        let facts = (None::<String>, None::<usize>);
+        facts
+    });
 
     #[cfg(feature = "native")]
     let downloads = crate::platform::data_dirs().map(crate::maintenance::download_dir);
@@ -536,15 +554,9 @@ fn UpdatesSection() -> Element {
 
     let services_load = services.clone();
     use_hook(move || {
-        #[cfg(feature = "native")]
         spawn(async move {
-            let dirs = crate::platform::data_dirs();
-            health.set(Some(
-                crate::platform::ops::diagnostics(&services_load, dirs).await,
-            ));
+            latency.set(crate::platform::vitals::latency_stats(&services_load).await);
         });
-        #[cfg(not(feature = "native"))]
-        let _ = (&services_load, &mut health);
     });
 
     let (sv1, sv2, sv3, sv4) = (
@@ -664,17 +676,17 @@ fn UpdatesSection() -> Element {
             h3 { "This run" }
             dl { class: "facts",
                 dt { "Start-up" }
-                dd { {health().and_then(|h| h.startup_ms).map(|ms| format!("{ms} ms to the first frame")).unwrap_or_else(|| "-".into())} }
+                dd { {startup_ms.map(|ms| format!("{ms} ms to the first frame")).unwrap_or_else(|| "-".into())} }
                 dt { "Memory" }
-                dd { {health().and_then(|h| h.rss_bytes).map(|b| format!("{:.1} MB resident", b as f64 / 1e6)).unwrap_or_else(|| "-".into())} }
-                for l in health().map(|h| h.backend_latency).unwrap_or_default() {
+                dd { {rss.map(|b| format!("{:.1} MB resident", b as f64 / 1e6)).unwrap_or_else(|| "-".into())} }
+                for l in latency() {
                     dt { key: "{l.profile}", "Latency: {l.profile}" }
                     dd { "last {l.last_ms} ms, average {l.avg_ms} ms ({l.samples} tests)" }
                 }
                 dt { "Logs" }
-                dd { class: "mono", {health().and_then(|h| h.log_dir).unwrap_or_else(|| "-".into())} }
+                dd { class: "mono", {log_dir.unwrap_or_else(|| "-".into())} }
                 dt { "Crash reports" }
-                dd { {health().map(|h| h.crash_reports.len().to_string()).unwrap_or_else(|| "-".into())} }
+                dd { {crash_count.map(|n| n.to_string()).unwrap_or_else(|| "-".into())} }
             }
             if can_export {
                 div { class: "form-actions",
