@@ -233,7 +233,13 @@ fn main() {
     };
     let words: Vec<&str> = VOCABULARY.split_whitespace().collect();
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = build(&dir.path().join("history.db"), &sizes, &words);
+    // NEXUS_BENCH_DB keeps the generated history at that path and reuses it on the next run
+    // (for comparing query changes without rebuilding it).
+    let store = match std::env::var_os("NEXUS_BENCH_DB").map(std::path::PathBuf::from) {
+        Some(path) if path.exists() => Store::open(&path).expect("open the kept history"),
+        Some(path) => build(&path, &sizes, &words),
+        None => build(&dir.path().join("history.db"), &sizes, &words),
+    };
     let total = sizes.conversations * sizes.per_conversation;
 
     // Planted words: exact counts, whatever the limit.

@@ -324,3 +324,52 @@ fn crash_recovery_only_when_no_other_process_holds_the_database() {
         .unwrap()
         .contains("closed before this reply finished"));
 }
+
+/// Regression: search-as-you-type made the last word a prefix, and FTS5 answered short common
+/// prefixes by merging every matching posting list (up to 450 ms on a million messages); schema
+/// v4 adds prefix indexes, and complete words (followed by a space) or single letters match
+/// exactly.
+#[test]
+fn search_prefixes_use_the_prefix_index_and_complete_words_match_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("h.db")).unwrap();
+    let sql: String = store
+        .connection()
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'messages_fts'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sql.contains("prefix='2 3 4'"), "{sql}");
+    let c = conversation(&store, "Words");
+    add(&mut store, &c, None, Role::User, "the theory of everything");
+    add(&mut store, &c, None, Role::User, "then a thermos");
+    add(&mut store, &c, None, Role::User, "東京 in spring");
+    assert_eq!(store.search("th", 10).unwrap().len(), 2);
+    assert_eq!(
+        store.search("the", 10).unwrap().len(),
+        2,
+        "the, theory, then, thermos"
+    );
+    assert_eq!(
+        store.search("the ", 10).unwrap().len(),
+        1,
+        "only the word 'the'"
+    );
+    assert_eq!(store.search("a", 10).unwrap().len(), 1, "only the word 'a'");
+    assert_eq!(store.search("theory every", 10).unwrap().len(), 1);
+    assert_eq!(
+        store.search("東", 10).unwrap().len(),
+        1,
+        "one CJK character is a prefix"
+    );
+    assert_eq!(
+        opencode_nexus::engine::store::fts_query("the theo").as_deref(),
+        Some("\"the\" \"theo\"*")
+    );
+    assert_eq!(
+        opencode_nexus::engine::store::fts_query("the ").as_deref(),
+        Some("\"the\"")
+    );
+}

@@ -665,7 +665,9 @@ fn open_lock(_db: &Path) -> Result<(Option<std::fs::File>, bool)> {
 }
 
 /// Turn what a user typed into an FTS5 query that cannot be a syntax error: every word quoted,
-/// the last one as a prefix.
+/// the last one as a prefix while it is still being typed. A last word followed by a space is
+/// complete, and a single Latin letter is not worth a prefix search (every word starting with
+/// "a"), so those match exactly.
 pub fn fts_query(input: &str) -> Option<String> {
     let words: Vec<String> = input
         .split(|c: char| !c.is_alphanumeric() && c != '_' && c != '\'')
@@ -681,7 +683,10 @@ pub fn fts_query(input: &str) -> Option<String> {
     }
     q.push('"');
     q.push_str(last);
-    q.push_str("\"*");
+    q.push('"');
+    if !input.ends_with(char::is_whitespace) && (last.chars().count() > 1 || !last.is_ascii()) {
+        q.push('*');
+    }
     Some(q)
 }
 
