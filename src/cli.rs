@@ -470,8 +470,6 @@ async fn profiles(services: &Services, cmd: ProfilesCmd) -> CliResult {
             let report = test_profile(services, &p).await;
             crate::platform::vitals::record_latency(services, &p.name, report.latency_ms as u64)
                 .await;
-            crate::platform::vitals::record_latency(services, &p.name, report.latency_ms as u64)
-                .await;
             if json {
                 print_json(&report.to_json());
             } else {
