@@ -24,7 +24,16 @@ fn enabled() -> bool {
 }
 
 fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("command starts");
+    let mut out = cmd.output().expect("command starts");
+    // dpkg refuses at once while another package operation holds its lock (an apt run of the
+    // same machine); wait for it instead of failing.
+    for _ in 0..60 {
+        if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("lock") {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        out = cmd.output().expect("command starts");
+    }
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}\n{}",
