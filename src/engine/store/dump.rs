@@ -420,13 +420,7 @@ impl Store {
                         ])?;
                         for m in c.messages {
                             let m = m.into_message(&c.id);
-                            let parts = serde_json::to_string(&m.parts).map_err(Error::db)?;
-                            let usage = m
-                                .usage
-                                .as_ref()
-                                .map(serde_json::to_string)
-                                .transpose()
-                                .map_err(Error::db)?;
+                            let (parts, usage) = super::encode_message_json(&m)?;
                             insert_message.execute(params![
                                 m.id,
                                 m.conversation_id,

@@ -359,13 +359,7 @@ impl Store {
     /// is set make it the conversation's current leaf.
     pub fn save_message(&mut self, m: &Message, make_head: bool) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let parts = serde_json::to_string(&m.parts).map_err(Error::db)?;
-        let usage = m
-            .usage
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(Error::db)?;
+        let (parts, usage) = encode_message_json(m)?;
         let text = m.text();
         tx.execute(
             "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at)
@@ -662,6 +656,18 @@ fn open_lock(db: &Path) -> Result<(Option<std::fs::File>, bool)> {
 fn open_lock(_db: &Path) -> Result<(Option<std::fs::File>, bool)> {
     // One worker owns the browser database (a single-tab guard keeps it so).
     Ok((None, true))
+}
+
+/// The JSON columns of a message row (`parts`, `usage`), shared by saving and importing.
+pub(crate) fn encode_message_json(m: &Message) -> Result<(String, Option<String>)> {
+    let parts = serde_json::to_string(&m.parts).map_err(Error::db)?;
+    let usage = m
+        .usage
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(Error::db)?;
+    Ok((parts, usage))
 }
 
 /// Turn what a user typed into an FTS5 query that cannot be a syntax error: every word quoted,
