@@ -134,6 +134,29 @@ pub fn App() -> Element {
                     }
                 }
             }
+            // The daily backup: checked now and every hour while the app runs; a backup is
+            // taken when the newest one is a day old. Settings are read each time, so turning
+            // it off (or changing how many to keep) applies at the next check.
+            let Some(dir) = services.shell.backups_dir() else {
+                return;
+            };
+            loop {
+                let s = state.settings.peek().clone();
+                if s.auto_backup {
+                    match services
+                        .store
+                        .auto_backup(dir.clone(), 86_400_000, s.backup_keep.max(1))
+                        .await
+                    {
+                        Ok(Some(path)) => {
+                            tracing::info!(path = %path.display(), "daily backup taken")
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "daily backup failed"),
+                    }
+                }
+                crate::engine::rt::sleep(std::time::Duration::from_secs(3600)).await;
+            }
         });
     });
 

@@ -21,8 +21,8 @@ pub use crate::engine::store::dump::{
     ConversationDump, ImportFormat, ImportReport, MessageDump, ProfileRef, Progress,
 };
 pub use backup::{
-    apply_backup_retention, auto_backup, backup_now, backup_now_with_progress, latest_backup,
-    list_backups, restore, validate_backup, BackupFile, RestoreReport,
+    apply_backup_retention, auto_backup, backup_now, backup_now_with_progress, delete_backups,
+    latest_backup, list_backups, restore, stamp, validate_backup, BackupFile, RestoreReport,
 };
 
 use std::path::Path;
@@ -491,11 +491,30 @@ pub struct Job {
 
 static JOBS: Mutex<Vec<(JobId, Weak<Job>)>> = Mutex::new(Vec::new());
 
+/// Called on every progress report when set: how the browser's store worker forwards progress
+/// to the page, whose registry holds the job the UI polls.
+static PROGRESS_HOOK: std::sync::OnceLock<fn(&str, u64, u64)> = std::sync::OnceLock::new();
+
+/// Install the progress hook (once per process; later calls are ignored).
+pub fn set_progress_hook(hook: fn(&str, u64, u64)) {
+    let _ = PROGRESS_HOOK.set(hook);
+}
+
 impl Job {
     /// Register a new job; it is forgotten when the last `Arc` is dropped.
     pub fn start() -> Arc<Job> {
+        Job::register(new_id())
+    }
+
+    /// Register a job under an id chosen elsewhere: the browser's store worker mirrors the
+    /// page's job this way while it runs the operation.
+    pub fn adopt(id: &str) -> Arc<Job> {
+        Job::register(id.to_owned())
+    }
+
+    fn register(id: JobId) -> Arc<Job> {
         let job = Arc::new(Job {
-            id: new_id(),
+            id,
             done: AtomicU64::new(0),
             total: AtomicU64::new(0),
             cancelled: AtomicBool::new(false),
@@ -538,6 +557,9 @@ impl Job {
     pub fn report(&self, done: u64, total: u64) -> bool {
         self.done.store(done, Ordering::Relaxed);
         self.total.store(total, Ordering::Relaxed);
+        if let Some(hook) = PROGRESS_HOOK.get() {
+            hook(&self.id, done, total);
+        }
         !self.is_cancelled()
     }
 }

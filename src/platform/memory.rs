@@ -61,6 +61,8 @@ pub struct MemoryShell {
     pub opened: RefCell<Vec<String>>,
     pub clipboard: RefCell<String>,
     pub notifications: RefCell<Vec<(String, String)>>,
+    /// Files handed over with `save_file`: (name, contents).
+    pub saved: RefCell<Vec<(String, String)>>,
 }
 
 impl Shell for MemoryShell {
@@ -79,6 +81,21 @@ impl Shell for MemoryShell {
         self.notifications
             .borrow_mut()
             .push((title.to_owned(), body.to_owned()));
+    }
+    fn export_dir(&self) -> Option<PathBuf> {
+        None
+    }
+    fn backups_dir(&self) -> Option<PathBuf> {
+        None
+    }
+    fn save_file(&self, file_name: &str, _mime: &str, contents: &str) -> Result<String> {
+        self.saved
+            .borrow_mut()
+            .push((file_name.to_owned(), contents.to_owned()));
+        Ok(format!("Saved {file_name}."))
+    }
+    fn delete_logs(&self) -> Result<()> {
+        Ok(())
     }
 }
 

@@ -58,6 +58,16 @@ pub trait Shell {
     fn open_url(&self, url: &str) -> Result<()>;
     fn copy_to_clipboard(&self, text: &str) -> Result<()>;
     fn notify(&self, title: &str, body: &str);
+    /// Where exports are written (the user's downloads folder); `None` where a file is handed
+    /// over as a download instead ([`Shell::save_file`], the browser).
+    fn export_dir(&self) -> Option<PathBuf>;
+    /// Where backups of the history database are kept; `None` without a filesystem.
+    fn backups_dir(&self) -> Option<PathBuf>;
+    /// Hand a text file to the user: a browser download, or a file in the downloads folder.
+    /// Returns a sentence saying where it went.
+    fn save_file(&self, file_name: &str, mime: &str, contents: &str) -> Result<String>;
+    /// Delete the app's log files and crash reports (part of "Delete all data").
+    fn delete_logs(&self) -> Result<()>;
 }
 
 /// Builds the HTTP client shared by every provider (connection pool, timeouts, user agent).
@@ -84,6 +94,11 @@ pub struct AppSettings {
     pub check_updates: bool,
     /// Address of the release manifest (`engine::update`); its signature is at `<url>.sig`.
     pub update_url: Option<String>,
+    /// Take a backup of the history once a day while the app runs (where backups exist: not in
+    /// the browser, whose export is the copy to keep).
+    pub auto_backup: bool,
+    /// How many backups the daily backup keeps (older ones are deleted).
+    pub backup_keep: u32,
 }
 
 impl Default for AppSettings {
@@ -99,6 +114,8 @@ impl Default for AppSettings {
             retention_days: None,
             check_updates: false,
             update_url: None,
+            auto_backup: true,
+            backup_keep: 7,
         }
     }
 }

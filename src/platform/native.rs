@@ -342,6 +342,41 @@ impl Shell for NativeShell {
             tracing::info!(title, body, "notification");
         }
     }
+
+    fn export_dir(&self) -> Option<PathBuf> {
+        Some(crate::maintenance::download_dir(&self.dirs))
+    }
+
+    fn backups_dir(&self) -> Option<PathBuf> {
+        Some(self.dirs.backups())
+    }
+
+    fn save_file(&self, file_name: &str, _mime: &str, contents: &str) -> Result<String> {
+        let dir = crate::maintenance::download_dir(&self.dirs);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let dest = dir.join(file_name);
+        std::fs::write(&dest, contents).map_err(|e| Error::io(&dest, e))?;
+        Ok(format!("Saved to {}.", dest.display()))
+    }
+
+    fn delete_logs(&self) -> Result<()> {
+        // The log file being written stays open; on Unix its name goes now and its space when
+        // the app exits. Every other file is removed, and a file that cannot be is named.
+        for dir in [self.dirs.logs(), self.dirs.crash_reports()] {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(&dir, e)),
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_file() {
+                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 pub struct NativeHttp {

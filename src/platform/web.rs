@@ -86,6 +86,7 @@ pub fn in_worker() -> bool {
 /// that arrive while the store is opening wait in a queue.
 pub fn worker_main() {
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    crate::engine::portability::set_progress_hook(post_progress);
     let state: Rc<RefCell<WorkerState>> = Rc::new(RefCell::new(WorkerState::Opening(Vec::new())));
 
     let handler_state = state.clone();
@@ -141,6 +142,11 @@ fn answer(
     state: &mut WorkerState,
     envelope: Envelope,
 ) {
+    // A long operation reports progress to a mirror of the page's job (see `post_progress`).
+    let _job = envelope
+        .request
+        .job()
+        .map(crate::engine::portability::Job::adopt);
     let result = match state {
         WorkerState::Ready(store) => envelope.request.handle(store),
         WorkerState::Failed(e) => Err(e.clone()),
@@ -155,42 +161,91 @@ fn answer(
     }
 }
 
+/// Progress of a long operation, sent to the page as `[job id, done, total]` (replies are JSON
+/// strings, so the two never mix), at most every 100 ms and always at the end.
+fn post_progress(job: &str, done: u64, total: u64) {
+    thread_local! {
+        static LAST: Cell<f64> = const { Cell::new(0.0) };
+    }
+    let now = js_sys::Date::now();
+    if done < total && now - LAST.with(Cell::get) < 100.0 {
+        return;
+    }
+    LAST.with(|l| l.set(now));
+    let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let note = js_sys::Array::of3(
+        &JsValue::from_str(job),
+        &JsValue::from_f64(done as f64),
+        &JsValue::from_f64(total as f64),
+    );
+    let _ = scope.post_message(&note);
+}
+
 async fn open_store() -> Result<Store> {
     let cfg = sqlite_wasm_vfs::sahpool::OpfsSAHPoolCfg::default();
-    sqlite_wasm_vfs::sahpool::install::<sqlite_wasm_rs::WasmOsCallback>(&cfg, true)
-        .await
-        .map_err(|e| Error::Database {
-            detail: format!(
-                "this browser's private storage (OPFS) could not be opened ({e}); OpenCode Nexus may already be open in another tab — close it and reload"
-            ),
-        })?;
+    // After a cancelled operation the page replaces this worker; the browser releases the old
+    // one's file handles shortly after it stops, so a few retries bridge that moment.
+    let mut attempt = 0;
+    loop {
+        match sqlite_wasm_vfs::sahpool::install::<sqlite_wasm_rs::WasmOsCallback>(&cfg, true).await
+        {
+            Ok(_) => break,
+            Err(_) if attempt < 20 => {
+                attempt += 1;
+                gloo_timers::future::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(e) => {
+                return Err(Error::Database {
+                    detail: format!(
+                        "this browser's private storage (OPFS) could not be opened ({e}); OpenCode Nexus may already be open in another tab — close it and reload"
+                    ),
+                })
+            }
+        }
+    }
     Store::open(Path::new(DB_PATH))
 }
 
 /// The page side: sends requests to the worker and matches replies by id.
+///
+/// Cancelling a long operation stops the worker outright (it is busy inside SQLite and reads no
+/// messages until it finishes) and starts a new one: SQLite rolls the unfinished transaction
+/// back when the new worker opens the database, so a cancelled import changes nothing.
 pub struct WorkerTransport {
-    worker: web_sys::Worker,
+    worker: RefCell<web_sys::Worker>,
     pending: Rc<RefCell<HashMap<u64, oneshot::Sender<Result<Response>>>>>,
     next_id: Cell<u64>,
-    _onmessage: Closure<dyn FnMut(web_sys::MessageEvent)>,
-    _onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+    onmessage: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+fn start_worker() -> Result<web_sys::Worker> {
+    let options = web_sys::WorkerOptions::new();
+    options.set_type(web_sys::WorkerType::Module);
+    web_sys::Worker::new_with_options("./worker.js", &options).map_err(|e| Error::Database {
+        detail: format!("the storage worker could not start ({e:?})"),
+    })
 }
 
 impl WorkerTransport {
     pub fn spawn() -> Result<WorkerTransport> {
-        let options = web_sys::WorkerOptions::new();
-        options.set_type(web_sys::WorkerType::Module);
-        let worker = web_sys::Worker::new_with_options("./worker.js", &options).map_err(|e| {
-            Error::Database {
-                detail: format!("the storage worker could not start ({e:?})"),
-            }
-        })?;
+        let worker = start_worker()?;
         let pending: Rc<RefCell<HashMap<u64, oneshot::Sender<Result<Response>>>>> =
             Rc::new(RefCell::new(HashMap::new()));
         let on_reply = pending.clone();
         let onmessage =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-                let Some(text) = ev.data().as_string() else {
+                let data = ev.data();
+                if let Some(note) = data.dyn_ref::<js_sys::Array>() {
+                    let job = note.get(0).as_string().unwrap_or_default();
+                    let done = note.get(1).as_f64().unwrap_or(0.0) as u64;
+                    let total = note.get(2).as_f64().unwrap_or(0.0) as u64;
+                    if let Some(job) = crate::engine::portability::Job::find(&job) {
+                        job.report(done, total);
+                    }
+                    return;
+                }
+                let Some(text) = data.as_string() else {
                     return;
                 };
                 let reply: Reply = match serde_json::from_str(&text) {
@@ -217,12 +272,30 @@ impl WorkerTransport {
             });
         worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
         Ok(WorkerTransport {
-            worker,
+            worker: RefCell::new(worker),
             pending,
             next_id: Cell::new(1),
-            _onmessage: onmessage,
-            _onerror: onerror,
+            onmessage,
+            onerror,
         })
+    }
+
+    /// Stop the worker in the middle of an operation and start a fresh one. Requests queued
+    /// behind the cancelled one are answered with a sentence asking to try again.
+    fn restart(&self) -> Result<()> {
+        self.worker.borrow().terminate();
+        for (_, tx) in self.pending.borrow_mut().drain() {
+            let _ = tx.send(Err(Error::Database {
+                detail: "the storage was restarted after an operation was cancelled; try again"
+                    .into(),
+            }));
+        }
+        let worker = start_worker()?;
+        worker.set_onmessage(Some(self.onmessage.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(self.onerror.as_ref().unchecked_ref()));
+        *self.worker.borrow_mut() = worker;
+        tracing::info!("storage worker restarted after a cancelled operation");
+        Ok(())
     }
 }
 
@@ -231,17 +304,36 @@ impl StoreTransport for WorkerTransport {
     async fn call(&self, request: Request) -> Result<Response> {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
+        let job = request
+            .job()
+            .and_then(crate::engine::portability::Job::find);
         let text = serde_json::to_string(&Envelope { id, request }).map_err(Error::db)?;
         let (tx, rx) = oneshot::channel();
         self.pending.borrow_mut().insert(id, tx);
-        if let Err(e) = self.worker.post_message(&JsValue::from_str(&text)) {
+        if let Err(e) = self.worker.borrow().post_message(&JsValue::from_str(&text)) {
             self.pending.borrow_mut().remove(&id);
             return Err(Error::Database {
                 detail: format!("the storage worker did not accept the request ({e:?})"),
             });
         }
-        rx.await
-            .map_err(|_| Error::db("the storage worker stopped before answering"))?
+        let stopped = |_| Error::db("the storage worker stopped before answering");
+        let Some(job) = job else {
+            return rx.await.map_err(stopped)?;
+        };
+        // A cancellable operation: watch the job while waiting for the answer.
+        let cancelled = async move {
+            while !job.is_cancelled() {
+                gloo_timers::future::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        };
+        match futures_util::future::select(rx, std::pin::pin!(cancelled)).await {
+            futures_util::future::Either::Left((reply, _)) => reply.map_err(stopped)?,
+            futures_util::future::Either::Right(_) => {
+                self.pending.borrow_mut().remove(&id);
+                self.restart()?;
+                Err(Error::Cancelled)
+            }
+        }
     }
 }
 
@@ -326,6 +418,54 @@ impl Shell for BrowserShell {
 
     fn notify(&self, title: &str, body: &str) {
         tracing::info!(title, body, "notification");
+    }
+
+    fn export_dir(&self) -> Option<PathBuf> {
+        None
+    }
+
+    fn backups_dir(&self) -> Option<PathBuf> {
+        None
+    }
+
+    fn save_file(&self, file_name: &str, mime: &str, contents: &str) -> Result<String> {
+        // A Blob URL clicked through a temporary `<a download>`: the browser saves the file
+        // where the user keeps downloads.
+        let fail = |what: &str, e: JsValue| {
+            Error::Invalid(format!("The browser refused the download ({what}: {e:?})."))
+        };
+        let window =
+            web_sys::window().ok_or_else(|| Error::Invalid("No browser window.".into()))?;
+        let document = window
+            .document()
+            .ok_or_else(|| Error::Invalid("No document.".into()))?;
+        let parts = js_sys::Array::of1(&JsValue::from_str(contents));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type(mime);
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+            .map_err(|e| fail("blob", e))?;
+        let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| fail("url", e))?;
+        let anchor: web_sys::HtmlAnchorElement = document
+            .create_element("a")
+            .map_err(|e| fail("link", e))?
+            .unchecked_into();
+        anchor.set_href(&url);
+        anchor.set_download(file_name);
+        anchor.click();
+        // The click has started the download; the URL can go once the event loop turns.
+        let revoke = Closure::once_into_js(move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        });
+        let _ = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 10_000);
+        Ok(format!(
+            "{file_name} was handed to your browser's downloads."
+        ))
+    }
+
+    fn delete_logs(&self) -> Result<()> {
+        // Logs go to the developer console only; there are no files to delete.
+        Ok(())
     }
 }
 

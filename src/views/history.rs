@@ -9,6 +9,7 @@ use dioxus::prelude::*;
 use crate::app::{use_app_state, use_services};
 use crate::components::icons::{self, Icon};
 use crate::engine::model::*;
+use crate::engine::portability::ExportFormat;
 use crate::engine::rt;
 
 const PAGE: u32 = 100;
@@ -24,6 +25,7 @@ pub fn HistoryView() -> Element {
     let mut undo = use_signal(|| None::<(Id, String)>);
     let mut selected = use_signal(|| 0usize);
     let mut error = use_signal(|| None::<String>);
+    let mut notice = use_signal(|| None::<String>);
 
     let services_list = services.clone();
     let list = use_resource(move || {
@@ -175,6 +177,12 @@ pub fn HistoryView() -> Element {
             if let Some(e) = error() {
                 div { class: "banner banner-error", role: "alert", "{e}" }
             }
+            if let Some(n) = notice() {
+                div { class: "toast", role: "status",
+                    span { class: "data-outcome", "{n}" }
+                    button { class: "btn-small", onclick: move |_| notice.set(None), "Dismiss" }
+                }
+            }
             if let Some((id, title)) = undo() {
                 div { class: "toast", role: "status",
                     span { "Deleted “{title}”." }
@@ -221,6 +229,19 @@ pub fn HistoryView() -> Element {
                                 let delete = delete.clone();
                                 move |(id, title): (Id, String)| delete(id, title)
                             },
+                            on_export: {
+                                let services = services.clone();
+                                move |id: Id| {
+                                    let services = services.clone();
+                                    spawn(async move {
+                                        let r = crate::views::data::export_to_user(&services, ExportFormat::Markdown, Some(vec![id]), None).await;
+                                        match r {
+                                            Ok(s) => notice.set(Some(s)),
+                                            Err(e) => error.set(Some(e.to_string())),
+                                        }
+                                    });
+                                }
+                            },
                         }
                     }
                     if rows.len() as u32 >= limit() {
@@ -256,6 +277,7 @@ fn ConversationRow(
     selected: bool,
     on_open: EventHandler<Id>,
     on_delete: EventHandler<(Id, String)>,
+    on_export: EventHandler<Id>,
 ) -> Element {
     let services = use_services();
     let state = use_app_state();
@@ -312,6 +334,8 @@ fn ConversationRow(
                         onclick: { let t = title.clone(); move |_| renaming.set(Some(t.clone())) }, Icon { path: icons::RENAME } }
                     button { class: "btn-icon", "aria-label": if archived { "Unarchive" } else { "Archive" }, title: if archived { "Unarchive" } else { "Archive" },
                         onclick: move |_| u3(Box::new(move |c| c.archived = !archived)), Icon { path: icons::ARCHIVE } }
+                    button { class: "btn-icon", "aria-label": "Export as Markdown", title: "Export as Markdown",
+                        onclick: { let id = id.clone(); move |_| on_export.call(id.clone()) }, Icon { path: icons::EXPORT } }
                     button { class: "btn-icon danger", "aria-label": "Delete", title: "Delete",
                         onclick: { let id = id.clone(); let t = title.clone(); move |_| on_delete.call((id.clone(), t.clone())) }, Icon { path: icons::DELETE } }
                 }

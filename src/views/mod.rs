@@ -2,6 +2,7 @@
 //! presentational components.
 
 pub mod chat;
+pub mod data;
 pub mod history;
 pub mod servers;
 pub mod session;

@@ -18,6 +18,7 @@ pub fn SettingsView() -> Element {
             AppearanceSection {}
             BehaviourSection {}
             PrivacySection {}
+            crate::views::data::DataSection {}
             DiagnosticsSection {}
             UpdatesSection {}
         }

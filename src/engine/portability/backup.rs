@@ -48,8 +48,8 @@ pub struct RestoreReport {
     pub schema_version: i64,
 }
 
-/// `YYYYMMDD-HHMMSS` in UTC.
-fn stamp(ms: i64) -> String {
+/// `YYYYMMDD-HHMMSS` in UTC: the time part of backup and export file names.
+pub fn stamp(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .ok()
         .and_then(|t| {
@@ -182,6 +182,30 @@ pub fn apply_backup_retention(dir: &Path, keep: usize) -> Result<Vec<PathBuf>> {
     for old in list_backups(dir)?.into_iter().skip(keep) {
         std::fs::remove_file(&old.path).map_err(|e| Error::io(&old.path, e))?;
         removed.push(old.path);
+    }
+    Ok(removed)
+}
+
+/// Delete every backup in `dir`, including the copies kept before a restore (part of "delete
+/// all data" when the user does not keep backups). Returns how many files went.
+pub fn delete_backups(dir: &Path) -> Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let ours = name.starts_with(PREFIX) || name.starts_with(PRE_RESTORE_PREFIX);
+        if ours && path.is_file() {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            removed += 1;
+        }
     }
     Ok(removed)
 }

@@ -98,6 +98,11 @@ store_api! {
     size_bytes / SizeBytes() -> i64 = |s| s.size_bytes();
     schema_version / SchemaVersion() -> i64 = |s| s.schema_version();
     backup_to / BackupTo(dest: PathBuf) -> () = |s, d| s.backup_to(&d);
+    delete_everything / DeleteEverything() -> () = |s| s.delete_everything();
+    list_backups / ListBackups(backups_dir: PathBuf) -> Vec<port::BackupFile> = |_, d| port::list_backups(&d);
+    delete_backups / DeleteBackups(backups_dir: PathBuf) -> usize = |_, d| port::delete_backups(&d);
+    // Replaces the open database with a validated backup, keeping a copy of the current one.
+    restore_backup / RestoreBackup(backup: PathBuf) -> port::RestoreReport = |s, b| s.with_file_closed(|db| port::restore(db, &b));
 
     // Data portability (engine::portability). `job` names a `port::Job` the caller polls for
     // progress and may cancel (which rolls the operation back).
@@ -109,6 +114,22 @@ store_api! {
     import_text / ImportText(text: String, format: ImportFormat, job: Option<String>) -> ImportReport = |s, t, f, j| port::with_job(j.as_deref(), |p| port::import_bytes(s, t.as_bytes(), f, port::MAX_IMPORT_BYTES, p));
     backup_now / BackupNow(backups_dir: PathBuf, keep: Option<u32>, job: Option<String>) -> PathBuf = |s, d, k, j| port::with_job(j.as_deref(), |p| port::backup_now_with_progress(s, &d, k.map(|k| k as usize), p));
     auto_backup / AutoBackup(backups_dir: PathBuf, every_ms: i64, keep: u32) -> Option<PathBuf> = |s, d, e, k| port::auto_backup(s, &d, e, k as usize);
+}
+
+impl Request {
+    /// The progress job a long operation reports to, if the caller named one.
+    pub fn job(&self) -> Option<&str> {
+        match self {
+            Request::ExportDump { job, .. }
+            | Request::ExportText { job, .. }
+            | Request::ExportFile { job, .. }
+            | Request::ImportConversations { job, .. }
+            | Request::ImportFile { job, .. }
+            | Request::ImportText { job, .. }
+            | Request::BackupNow { job, .. } => job.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Runs requests directly on a store in the calling thread. For tests and for short-lived

@@ -597,6 +597,49 @@ impl Store {
         Ok(())
     }
 
+    /// Delete every conversation, message, profile, draft and setting, then rewrite the file so
+    /// none of it stays readable in free pages or the WAL. The schema stays, so the app goes on
+    /// with an empty history. Works the same in the browser, where the file cannot be removed
+    /// while the worker owns it.
+    pub fn delete_everything(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        // Messages first: their triggers keep the full-text index in step.
+        tx.execute_batch(
+            "DELETE FROM messages; DELETE FROM conversations; DELETE FROM profiles;
+             DELETE FROM drafts; DELETE FROM settings;
+             INSERT INTO messages_fts(messages_fts) VALUES('rebuild');",
+        )?;
+        tx.commit()?;
+        self.conn.execute_batch("VACUUM")?;
+        if !cfg!(target_family = "wasm") {
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
+    /// Close the connection (and its lock), run `f` on the database file, then open it again:
+    /// how a restore replaces the file while the app runs. The store is reopened whether `f`
+    /// succeeded or not, so a failed replacement leaves the app on the database it had.
+    pub fn with_file_closed<T>(&mut self, f: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+        let Some(path) = self.path.clone() else {
+            return Err(Error::Invalid(
+                "This history is kept in memory only, so there is no database file to replace."
+                    .into(),
+            ));
+        };
+        // Until reopened, the store is an empty in-memory one; nothing runs in between because
+        // the worker handles one request at a time.
+        drop(std::mem::replace(self, Store::open_in_memory()?));
+        let result = f(&path);
+        *self = Store::open(&path).map_err(|e| {
+            Error::db(format!(
+                "the history database could not be opened again after replacing it ({e}); quit and restart the app"
+            ))
+        })?;
+        result
+    }
+
     /// Size of the database in bytes (pages in use, WAL excluded).
     pub fn size_bytes(&self) -> Result<i64> {
         Ok(self.conn.query_row(
