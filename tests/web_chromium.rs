@@ -1,7 +1,9 @@
 //! The web build (wasm) in real headless Chromium, driven over WebDriver: add a backend pointing
 //! at the real llama.cpp server, chat, reload, find the conversation in history, search it,
 //! change a setting and see it persist — at desktop size and at a 390×844 phone viewport —
-//! plus an axe-core audit of every view and a keyboard walk. `scripts/test.sh` builds the
+//! plus an axe-core audit of every view and a keyboard walk; and the history and data flows:
+//! import (ChatGPT's export, a damaged file, a large file cancelled half-way), pin, rename,
+//! delete with undo (by mouse and by keyboard), export as a download, and delete all data. `scripts/test.sh` builds the
 //! bundle and exports where it is, chromedriver and axe-core.
 
 mod support;
@@ -73,6 +75,8 @@ struct Browser {
     client: Client,
     _driver: Killer,
     _profile: tempfile::TempDir,
+    /// Where the browser saves downloads (exports).
+    downloads: PathBuf,
 }
 
 async fn browser(width: u32, height: u32, phone: bool) -> Browser {
@@ -88,6 +92,8 @@ async fn browser(width: u32, height: u32, phone: bool) -> Browser {
     let driver = Killer(driver);
     wait_port(port).await;
     let profile = tempfile::tempdir().unwrap();
+    let downloads = profile.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
     let args = vec![
         "--headless=new".to_string(),
         "--no-sandbox".into(),
@@ -101,7 +107,14 @@ async fn browser(width: u32, height: u32, phone: bool) -> Browser {
         format!("--user-data-dir={}", profile.path().display()),
         format!("--window-size={width},{height}"),
     ];
-    let mut options = json!({ "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()), "args": args });
+    let mut options = json!({
+        "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+        "args": args,
+        "prefs": {
+            "download.default_directory": downloads.display().to_string(),
+            "download.prompt_for_download": false,
+        },
+    });
     if phone {
         // Headless windows cannot be narrower than 500 px; emulate the phone's viewport instead.
         options["mobileEmulation"] = json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 3.0, "touch": true } });
@@ -119,6 +132,7 @@ async fn browser(width: u32, height: u32, phone: bool) -> Browser {
         client,
         _driver: driver,
         _profile: profile,
+        downloads,
     }
 }
 
@@ -457,5 +471,358 @@ async fn every_control_is_reachable_and_operable_by_keyboard() {
         operated,
         "History reached by Tab and opened with Enter: {seen:?}"
     );
+    b.client.clone().close().await.unwrap();
+}
+
+const CHATGPT_FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/chatgpt/conversations.json"
+);
+
+/// The conversation titles in the History list, top to bottom; pinned ones carry a "📌 " prefix.
+async fn history_titles(c: &Client) -> Vec<String> {
+    let v = js(
+        c,
+        "return [...document.querySelectorAll(\"ul[aria-label='Conversations'] li.row\")].map(r => {
+           const t = r.querySelector('.row-title');
+           return (t && t.querySelector('.pin') ? '📌 ' : '') + (t ? t.innerText.trim() : '');
+         });",
+    )
+    .await;
+    serde_json::from_value(v).unwrap()
+}
+
+/// Wait until the History list shows exactly `expected` (in order).
+async fn wait_titles(c: &Client, expected: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = history_titles(c).await;
+        if now == expected {
+            return;
+        }
+        if Instant::now() > deadline {
+            screenshot(c, "web-failure.png").await;
+            panic!(
+                "history shows {now:?}, expected {expected:?}; console:\n{}",
+                console_log(c).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Click the row action `label` (Pin, Rename, Delete...) of the row titled `title`.
+async fn row_action(c: &Client, title: &str, label: &str) {
+    let xpath = format!(
+        "//ul[@aria-label='Conversations']/li[contains(@class,'row')][.//span[contains(@class,'row-title')][contains(normalize-space(.), '{title}')]]//button[@aria-label='{label}']"
+    );
+    c.find(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no {label} button on the row '{title}': {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The Data panel's outcome once one differing from `previous` shows (each operation clears the
+/// last one when it starts): its text and whether it is an error.
+async fn data_outcome(c: &Client, previous: &str, secs: u64) -> (String, bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let now = js(
+            c,
+            "const e = document.querySelector('.data-outcome'); return e ? [e.innerText, e.getAttribute('role')] : null",
+        )
+        .await;
+        if let Some(a) = now.as_array() {
+            let text = a[0].as_str().unwrap_or_default().to_owned();
+            if text != previous {
+                return (text, a[1] == "alert");
+            }
+        }
+        if Instant::now() > deadline {
+            screenshot(c, "web-failure.png").await;
+            panic!(
+                "no new outcome in the Data panel within {secs} s; console:\n{}",
+                console_log(c).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// An OpenCode Nexus export of `n` small conversations, written by the engine itself.
+fn large_export(n: usize) -> String {
+    use opencode_nexus::engine::model::{Conversation, Message, Role};
+    use opencode_nexus::engine::store::Store;
+    let mut store = Store::open_in_memory().unwrap();
+    for i in 0..n {
+        let c = Conversation::new(format!("bulk {i}"));
+        store.save_conversation(&c).unwrap();
+        let q = Message::new(&c.id, None, Role::User, &format!("question {i}"));
+        let a = Message::new(
+            &c.id,
+            Some(q.id.clone()),
+            Role::Assistant,
+            &format!("answer {i}"),
+        );
+        store.save_message(&q, true).unwrap();
+        store.save_message(&a, true).unwrap();
+    }
+    opencode_nexus::engine::portability::export_json(&store, None, 1, &mut |_, _| true).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_and_data_flows_in_the_browser() {
+    let (_server, base) = serve_bundle().await;
+    let b = browser(1280, 900, false).await;
+    let c = &b.client;
+    let files = tempfile::tempdir().unwrap();
+    c.goto(&base).await.unwrap();
+    app_ready(c).await;
+
+    // Import ChatGPT's conversations.json through the file picker.
+    nav(c, "Settings").await;
+    wait_for(c, "#import-file", 10)
+        .await
+        .send_keys(CHATGPT_FIXTURE)
+        .await
+        .unwrap();
+    let (text, failed) = data_outcome(c, "", 60).await;
+    assert!(
+        !failed && text.contains("Imported 3 conversations"),
+        "{text}"
+    );
+    js(c, "document.getElementById('data-h').scrollIntoView()").await;
+    screenshot(c, "web-data-import.png").await;
+    assert!(
+        axe(c).await.is_empty(),
+        "data panel a11y: {:?}",
+        axe(c).await
+    );
+
+    // A damaged file: a clear sentence, and nothing changes.
+    let fixture = std::fs::read_to_string(CHATGPT_FIXTURE).unwrap();
+    let truncated = files.path().join("truncated.json");
+    std::fs::write(&truncated, &fixture[..fixture.len() / 2]).unwrap();
+    c.find(Locator::Css("#import-file"))
+        .await
+        .unwrap()
+        .send_keys(truncated.to_str().unwrap())
+        .await
+        .unwrap();
+    let (text, failed) = data_outcome(c, &text, 60).await;
+    assert!(failed, "a damaged file is reported as a failure: {text}");
+    assert!(
+        text.contains("line") && text.to_lowercase().contains("nothing"),
+        "the sentence says where and that nothing changed: {text}"
+    );
+
+    // History: ChatGPT's archived conversation is under the Archived filter; unarchive it.
+    nav(c, "History").await;
+    wait_titles(
+        c,
+        &["Plot y = sin(x) like in this picture", "Rust lifetimes 🦀"],
+    )
+    .await;
+    c.find(Locator::XPath(
+        "//div[@class='filters']//label[contains(., 'Archived')]/input",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_titles(c, &["问候 · שלום · مرحبا"]).await;
+    row_action(c, "问候", "Unarchive").await;
+    wait_for(c, "ul[aria-label='Conversations'] li.empty-row", 10).await;
+    c.find(Locator::XPath(
+        "//div[@class='filters']//label[contains(., 'Archived')]/input",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while history_titles(c).await.len() != 3 {
+        assert!(Instant::now() < deadline, "{:?}", history_titles(c).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Pin one: it moves to the top, marked.
+    let titles = history_titles(c).await;
+    assert_ne!(titles[0], "Rust lifetimes 🦀", "{titles:?}");
+    row_action(c, "Rust lifetimes", "Pin").await;
+    let mut pinned_first: Vec<String> = vec!["📌 Rust lifetimes 🦀".to_owned()];
+    pinned_first.extend(titles.iter().filter(|t| !t.starts_with("Rust")).cloned());
+    let expect: Vec<&str> = pinned_first.iter().map(String::as_str).collect();
+    wait_titles(c, &expect).await;
+
+    // Rename it.
+    row_action(c, "Rust lifetimes", "Rename").await;
+    let input = wait_for(c, "form.rename input", 10).await;
+    input.clear().await.unwrap();
+    input.send_keys("Borrowing notes").await.unwrap();
+    screenshot(c, "web-history-rename.png").await;
+    input
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    let renamed: Vec<String> = pinned_first
+        .iter()
+        .map(|t| {
+            if t.contains("Rust lifetimes") {
+                "📌 Borrowing notes".to_owned()
+            } else {
+                t.clone()
+            }
+        })
+        .collect();
+    let expect: Vec<&str> = renamed.iter().map(String::as_str).collect();
+    wait_titles(c, &expect).await;
+
+    // Delete it, then Undo.
+    row_action(c, "Borrowing notes", "Delete").await;
+    let toast = wait_for(c, ".toast", 10).await.text().await.unwrap();
+    assert!(toast.contains("Deleted “Borrowing notes”"), "{toast}");
+    let without: Vec<&str> = expect[1..].to_vec();
+    wait_titles(c, &without).await;
+    screenshot(c, "web-history-undo.png").await;
+    assert!(
+        axe(c).await.is_empty(),
+        "history with the undo toast a11y: {:?}",
+        axe(c).await
+    );
+    button(c, "Undo").await.click().await.unwrap();
+    wait_titles(c, &expect).await;
+
+    // The keyboard: arrows select, Delete deletes (the row stays deleted after a reload), and
+    // Delete typed in the search box only edits the query.
+    let search = c.find(Locator::Css("#history-search")).await.unwrap();
+    search.click().await.unwrap();
+    search
+        .send_keys(&char::from(Key::Delete).to_string())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(history_titles(c).await, expect, "Delete in the search box");
+    search
+        .send_keys(&char::from(Key::Down).to_string())
+        .await
+        .unwrap();
+    search
+        .send_keys(&char::from(Key::Down).to_string())
+        .await
+        .unwrap();
+    js(c, "document.activeElement.blur(); document.querySelector(\"section[aria-label='History'] .row-actions button\").focus()").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(Key::Delete).to_string())
+        .await
+        .unwrap();
+    let gone = expect[2];
+    let kept: Vec<&str> = expect.iter().copied().filter(|t| *t != gone).collect();
+    wait_titles(c, &kept).await;
+    c.refresh().await.unwrap();
+    app_ready(c).await;
+    nav(c, "History").await;
+    wait_titles(c, &kept).await;
+
+    // Export everything as JSON: a download holding what History shows.
+    nav(c, "Settings").await;
+    button(c, "Export all (JSON)").await.click().await.unwrap();
+    let (text, failed) = data_outcome(c, "", 60).await;
+    assert!(!failed, "{text}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let export = loop {
+        let found = std::fs::read_dir(&b.downloads)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name.starts_with("opencode-nexus-export-") && name.ends_with(".json")
+            });
+        if let Some(p) = found {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "no export in {:?}", b.downloads);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(doc["format"], "opencode-nexus");
+    let exported: Vec<&str> = doc["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(exported.len(), 2, "{exported:?}");
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(exported.contains(&"Borrowing notes"), "{exported:?}");
+
+    // A large import cancelled half-way changes nothing, and the app goes on working.
+    let big = files.path().join("large-export.json");
+    std::fs::write(&big, large_export(20_000)).unwrap();
+    c.find(Locator::Css("#import-file"))
+        .await
+        .unwrap()
+        .send_keys(big.to_str().unwrap())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let shown = js(c, "const p = document.querySelector('.job progress'); return p && p.hasAttribute('value') ? p.value : 0").await;
+        if shown.as_f64().unwrap_or(0.0) > 0.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no import progress shown; console:\n{}",
+            console_log(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    js(c, "document.getElementById('data-h').scrollIntoView()").await;
+    screenshot(c, "web-data-progress.png").await;
+    let progress_text = wait_for(c, ".job", 5).await.text().await.unwrap();
+    assert!(progress_text.contains("/ 20000"), "{progress_text}");
+    button(c, "Cancel").await.click().await.unwrap();
+    let (text, failed) = data_outcome(c, &text, 60).await;
+    assert!(failed && text.contains("Cancelled"), "{text}");
+    nav(c, "History").await;
+    wait_titles(c, &kept).await;
+    row_action(c, "Borrowing notes", "Archive").await;
+    wait_titles(c, &kept[1..]).await;
+
+    // Delete all data, confirmed: History is empty, also after a reload.
+    nav(c, "Settings").await;
+    button(c, "Delete all data…").await.click().await.unwrap();
+    button(c, "Delete everything").await.click().await.unwrap();
+    let (text, failed) = data_outcome(c, "", 60).await;
+    assert!(!failed && text.contains("Deleted all"), "{text}");
+    c.refresh().await.unwrap();
+    app_ready(c).await;
+    nav(c, "History").await;
+    let empty = wait_for(c, "ul[aria-label='Conversations'] li.empty-row", 20)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(empty, "No conversations yet.");
+    c.find(Locator::Css("#history-search"))
+        .await
+        .unwrap()
+        .send_keys("lifetimes")
+        .await
+        .unwrap();
+    let none = wait_for(c, "ul[aria-label='Search results'] li.empty-row", 20)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(none, "No messages match.");
     b.client.clone().close().await.unwrap();
 }

@@ -26,6 +26,8 @@ pub fn HistoryView() -> Element {
     let mut selected = use_signal(|| 0usize);
     let mut error = use_signal(|| None::<String>);
     let mut notice = use_signal(|| None::<String>);
+    // Delete in the search box edits the query; it deletes a conversation only from the list.
+    let mut search_focused = use_signal(|| false);
 
     let services_list = services.clone();
     let list = use_resource(move || {
@@ -140,7 +142,7 @@ pub fn HistoryView() -> Element {
                             open(r.conversation.id.clone(), None);
                         }
                     }
-                    Key::Delete if !searching => {
+                    Key::Delete if !searching && !search_focused() => {
                         if let Some(r) = rows_for_keys.get(selected()) {
                             delete_key(r.conversation.id.clone(), r.conversation.title.clone());
                         }
@@ -158,6 +160,8 @@ pub fn HistoryView() -> Element {
                         placeholder: "Search all messages (Ctrl+K)",
                         value: "{query}",
                         oninput: move |e| { query.set(e.value()); selected.set(0); },
+                        onfocus: move |_| search_focused.set(true),
+                        onblur: move |_| search_focused.set(false),
                     }
                 }
                 div { class: "filters",
@@ -313,7 +317,14 @@ fn ConversationRow(
                         }
                     },
                     label { class: "sr-only", r#for: "rename-{id}", "New title" }
-                    input { id: "rename-{id}", value: "{shown}", autofocus: true, oninput: move |e| renaming.set(Some(e.value())) }
+                    // Keys typed here edit the title; the list's shortcuts (Enter opens, Delete
+                    // deletes, arrows move) must not see them.
+                    input { id: "rename-{id}", value: "{shown}", autofocus: true,
+                        oninput: move |e| renaming.set(Some(e.value())),
+                        onkeydown: move |e: KeyboardEvent| {
+                            e.stop_propagation();
+                            if e.key() == Key::Escape { renaming.set(None); }
+                        } }
                     button { class: "btn-small", r#type: "submit", "Save" }
                     button { class: "btn-small", r#type: "button", onclick: move |_| renaming.set(None), "Cancel" }
                 }
