@@ -135,14 +135,20 @@ pub fn App() -> Element {
                 }
             }
             // The daily backup: checked now and every hour while the app runs; a backup is
-            // taken when the newest one is a day old. Settings are read each time, so turning
-            // it off (or changing how many to keep) applies at the next check.
+            // taken when the newest one is a day old and there is a history to keep. Settings
+            // are read each time, so turning it off (or changing how many to keep) applies at
+            // the next check.
             let Some(dir) = services.shell.backups_dir() else {
                 return;
             };
             loop {
                 let s = state.settings.peek().clone();
-                if s.auto_backup {
+                let has_history = services
+                    .store
+                    .count_conversations()
+                    .await
+                    .is_ok_and(|n| n > 0);
+                if s.auto_backup && has_history {
                     match services
                         .store
                         .auto_backup(dir.clone(), 86_400_000, s.backup_keep.max(1))

@@ -1,116 +1,36 @@
 //! The real desktop build in a real window under Xvfb (started by `scripts/test.sh`): the shell
 //! opens and stays up, and a prompt typed on the keyboard streams a reply from the real
-//! llama.cpp server onto the screen and into history. Screenshots land in
-//! `$NEXUS_SCREENSHOT_DIR`.
+//! llama.cpp server onto the screen and into history; the daily backup is taken when the app
+//! starts with a history; Settings → Data shows it. Screenshots land in `$NEXUS_SCREENSHOT_DIR`.
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use support::desktop::{colours, launch};
+
 const BIN: &str = env!("CARGO_BIN_EXE_opencode-nexus");
+const CHATGPT_FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/chatgpt/conversations.json"
+);
 
-fn display() -> String {
-    match std::env::var("NEXUS_TEST_DISPLAY") {
-        Ok(d) if !d.is_empty() => d,
-        _ => panic!("NEXUS_TEST_DISPLAY is not set: run scripts/test.sh, which starts Xvfb"),
-    }
-}
-
-fn shots() -> PathBuf {
-    let dir = std::env::var("NEXUS_SCREENSHOT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| std::env::temp_dir());
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-struct App {
-    child: Child,
-    display: String,
-    window: String,
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn xdotool(display: &str, args: &[&str]) -> String {
-    let out = Command::new("xdotool")
-        .args(args)
-        .env("DISPLAY", display)
-        .output()
-        .expect("xdotool runs");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn launch(data: &Path) -> App {
-    let display = display();
-    // A file, not a pipe: nobody drains a pipe while the test waits, and a full one blocks the app.
-    let log = std::fs::File::create(data.join("app-stderr.log")).unwrap();
-    let child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .env("DISPLAY", &display)
-        .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
-        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-        .env("LIBGL_ALWAYS_SOFTWARE", "1")
-        .env("NO_AT_BRIDGE", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("app starts");
-    let mut app = App {
-        child,
-        display: display.clone(),
-        window: String::new(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let found = xdotool(&display, &["search", "--name", "^OpenCode Nexus$"]);
-        if let Some(id) = found.lines().last().filter(|l| !l.is_empty()) {
-            app.window = id.to_owned();
-            break;
-        }
-        assert!(
-            app.child.try_wait().unwrap().is_none(),
-            "the app exited during start-up"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert!(
-        !app.window.is_empty(),
-        "no window titled 'OpenCode Nexus' appeared"
-    );
-    app
-}
-
-fn screenshot(display: &str, name: &str) -> PathBuf {
-    let path = shots().join(name);
-    let status = Command::new("import")
-        .args(["-window", "root", path.to_str().unwrap()])
-        .env("DISPLAY", display)
-        .status()
-        .expect("imagemagick import runs");
-    assert!(status.success());
-    path
-}
-
-/// Number of distinct colours: a blank or failed render has one or two.
-fn colours(path: &Path) -> u64 {
-    let out = Command::new("convert")
-        .arg(path)
-        .args(["-format", "%k", "info:"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0)
+/// The backups in `dir` (`history-<time>.db`), oldest first.
+fn backup_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with("history-") && n.ends_with(".db")
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 fn nexus(data: &Path, args: &[&str]) -> std::process::Output {
@@ -148,30 +68,63 @@ fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let mut app = launch(data);
+    // A history to keep, so the daily backup has something to do when the app starts.
+    let out = nexus(data, &["import", CHATGPT_FIXTURE]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut app = launch(BIN, data);
     std::thread::sleep(Duration::from_secs(4));
-    assert!(app.child.try_wait().unwrap().is_none(), "the app stays up");
-    let shell = screenshot(&app.display, "desktop-shell.png");
+    assert!(app.running(), "the app stays up");
+    let shell = app.screenshot("desktop-shell.png");
     assert!(
         colours(&shell) > 20,
         "the window rendered something ({} colours)",
         colours(&shell)
     );
 
+    // The daily backup (on by default) was taken at start: a complete SQLite file.
+    let backups = data.join("backups");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let backup = loop {
+        if let Some(p) = backup_files(&backups).pop() {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "no daily backup in {backups:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let bytes = std::fs::read(&backup).unwrap();
+    assert!(bytes.starts_with(b"SQLite format 3\0"), "{backup:?}");
+    let restored = tempfile::tempdir().unwrap();
+    let out = nexus(restored.path(), &["restore", backup.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(
+        &nexus(
+            restored.path(),
+            &["history", "list", "--archived", "--json"],
+        )
+        .stdout,
+    )
+    .unwrap_or_default();
+    assert!(
+        list.as_array().is_some_and(|l| !l.is_empty()),
+        "the backup holds the history: {list}"
+    );
+
     let Some(_) = llm else { return };
     // Type a prompt into the composer (focused on start) and press Enter.
-    let w = app.window.clone();
-    xdotool(
-        &app.display,
-        &["mousemove", "--window", &w, "550", "660", "click", "1"],
-    );
-    xdotool(
-        &app.display,
-        &["type", "--delay", "25", "Say hello to the user."],
-    );
+    app.click(550, 660);
+    app.type_text("Say hello to the user.");
     std::thread::sleep(Duration::from_millis(500));
-    screenshot(&app.display, "desktop-typed.png");
-    xdotool(&app.display, &["key", "Return"]);
+    app.screenshot("desktop-typed.png");
+    app.key("Return");
 
     // Wait until the reply is complete in history (the app saves while it streams).
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -192,10 +145,7 @@ fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
                 assert_ne!(m["status"], "error", "{m}");
             }
         }
-        assert!(
-            app.child.try_wait().unwrap().is_none(),
-            "the app crashed while chatting"
-        );
+        assert!(app.running(), "the app crashed while chatting");
         std::thread::sleep(Duration::from_millis(500));
     }
     assert!(
@@ -203,10 +153,34 @@ fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
         "a reply streamed in and was saved"
     );
     std::thread::sleep(Duration::from_millis(800));
-    let chat = screenshot(&app.display, "desktop-chat.png");
+    let chat = app.screenshot("desktop-chat.png");
     assert!(colours(&chat) > colours(&shell) / 2);
-    assert!(app.child.try_wait().unwrap().is_none());
+
+    // Settings → Data, scrolled into view from the bottom of the page.
+    app.click(37, 222);
+    std::thread::sleep(Duration::from_millis(800));
+    app.click(1030, 400);
+    app.key("End");
+    std::thread::sleep(Duration::from_millis(300));
+    app.key("Prior");
+    std::thread::sleep(Duration::from_millis(800));
+    let settings = app.screenshot("desktop-data-panel.png");
+    assert!(colours(&settings) > 20);
+    // "Back up now" (where this fixed-size window lays it out): a second backup appears.
+    app.click(161, 545);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while backup_files(&backups).len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "Back up now made no backup: {:?}",
+            backup_files(&backups)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    app.screenshot("desktop-data.png");
+    assert!(app.running());
     let _ = app.child.kill();
-    let stderr = std::fs::read_to_string(data.join("app-stderr.log")).unwrap_or_default();
+    let stderr = app.stderr();
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

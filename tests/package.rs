@@ -6,9 +6,13 @@
 //! It installs system-wide, so it runs only when asked: `NEXUS_TEST_PACKAGE=1` (scripts/test.sh
 //! sets it, with `NEXUS_TEST_DISPLAY`). Under CI it must run, so there a missing switch fails.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::desktop::{colours, launch};
 
 fn enabled() -> bool {
     let on = std::env::var("NEXUS_TEST_PACKAGE").is_ok_and(|v| v == "1");
@@ -67,24 +71,6 @@ impl Drop for Installed {
             .stderr(Stdio::null())
             .status();
     }
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn xdotool(display: &str, args: &[&str]) -> String {
-    let out = Command::new("xdotool")
-        .args(args)
-        .env("DISPLAY", display)
-        .output()
-        .expect("xdotool runs");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 #[test]
@@ -169,58 +155,19 @@ fn deb_builds_installs_with_dpkg_and_the_installed_app_starts() {
     let report: serde_json::Value = serde_json::from_str(&doctor).unwrap();
     assert_eq!(report["integrity"], "ok");
 
-    let display = std::env::var("NEXUS_TEST_DISPLAY")
-        .expect("NEXUS_TEST_DISPLAY is set by scripts/test.sh (Xvfb)");
-    let log = std::fs::File::create(data.path().join("app-stderr.log")).unwrap();
-    let mut app = Running(
-        Command::new(bin)
-            .arg("--data-dir")
-            .arg(data.path())
-            .env("DISPLAY", &display)
-            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .env("LIBGL_ALWAYS_SOFTWARE", "1")
-            .env("NO_AT_BRIDGE", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("the installed app starts"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut window = String::new();
-    while Instant::now() < deadline && window.is_empty() {
-        assert!(
-            app.0.try_wait().unwrap().is_none(),
-            "the installed app exited during start-up: {}",
-            std::fs::read_to_string(data.path().join("app-stderr.log")).unwrap_or_default()
-        );
-        window = xdotool(&display, &["search", "--name", "^OpenCode Nexus$"]);
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert!(!window.is_empty(), "no window titled 'OpenCode Nexus'");
+    let mut app = launch(bin, data.path());
     std::thread::sleep(Duration::from_secs(4));
     assert!(
-        app.0.try_wait().unwrap().is_none(),
-        "the installed app stays up"
+        app.running(),
+        "the installed app stays up: {}",
+        app.stderr()
     );
-    let shots = std::env::var("NEXUS_SCREENSHOT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| std::env::temp_dir());
-    let _ = std::fs::create_dir_all(&shots);
-    let shot = shots.join("installed-deb.png");
-    run(Command::new("import")
-        .args(["-window", "root"])
-        .arg(&shot)
-        .env("DISPLAY", &display));
-    let colours: u64 = run(Command::new("convert")
-        .arg(&shot)
-        .args(["-format", "%k", "info:"]))
-    .trim()
-    .parse()
-    .unwrap_or(0);
+    let shot = app.screenshot("installed-deb.png");
+    let colours = colours(&shot);
     assert!(colours > 20, "the window rendered ({colours} colours)");
+    let log = app.log.clone();
     drop(app);
-    let stderr = std::fs::read_to_string(data.path().join("app-stderr.log")).unwrap_or_default();
+    let stderr = std::fs::read_to_string(log).unwrap_or_default();
     assert!(!stderr.contains("panicked"), "{stderr}");
 
     run(dpkg().args(["-r", "opencode-nexus"]));
