@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Search benchmark: builds a 1,000,000-message history (100,000 conversations) in a temporary
-# SQLite file, runs ~200 searches through Store::search and prints p50/p95/p99 latencies, then
-# times opening a 5,000-message conversation. Sizes: NEXUS_BENCH_CONVERSATIONS,
-# NEXUS_BENCH_PER_CONVERSATION; NEXUS_BENCH_DB=FILE keeps the history there and reuses it.
-# Needs about 1.5 GB of free space in $TMPDIR.
+# The performance budgets, measured on this machine (not run by the test suite):
+#  1. search: builds a 1,000,000-message history (100,000 conversations) in a temporary SQLite
+#     file, runs ~200 searches through Store::search and prints p50/p95/p99 latencies, then
+#     times opening a 5,000-message conversation. Sizes: NEXUS_BENCH_CONVERSATIONS,
+#     NEXUS_BENCH_PER_CONVERSATION; NEXUS_BENCH_DB=FILE keeps the history there and reuses it.
+#     Needs about 1.5 GB of free space in $TMPDIR.
+#  2. stream: time to first token against curl, and a 5,000 tokens/s reply through the app's
+#     send path (benches/stream.rs).
+#  3. window: start-up time and idle memory of the app against a bare Dioxus window
+#     (examples/bare_window.rs), alternately under Xvfb (scripts/bench_window.py).
+# `scripts/bench.sh search|stream|window` runs one of them; no argument runs all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${1:-}" != "--no-setup" ]; then
+SETUP=1
+if [ "${1:-}" = "--no-setup" ]; then SETUP=0; shift; fi
+WHICH="${1:-all}"
+if [ "$SETUP" = 1 ]; then
   bash scripts/setup.sh
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -15,4 +24,24 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_PROFILE_BENCH_LTO=false
 export CARGO_PROFILE_BENCH_CODEGEN_UNITS=16
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo 2>/dev/null || echo '?'), $(uname -sm)"
-cargo bench --bench search
+
+if [ "$WHICH" = all ] || [ "$WHICH" = search ]; then
+  cargo bench --bench search
+fi
+if [ "$WHICH" = all ] || [ "$WHICH" = stream ]; then
+  cargo bench --bench stream
+fi
+if [ "$WHICH" = all ] || [ "$WHICH" = window ]; then
+  # Both binaries from the same optimized profile, so the ratio compares like with like.
+  cargo build --profile bench --bin opencode-nexus --example bare_window
+  TARGET="${CARGO_TARGET_DIR:-target}/release"
+  XVFB_PID=""
+  if [ -z "${DISPLAY:-}" ]; then
+    export DISPLAY=:97
+    Xvfb "$DISPLAY" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+    XVFB_PID=$!
+    trap '[ -n "$XVFB_PID" ] && kill "$XVFB_PID"' EXIT
+    sleep 1
+  fi
+  python3 scripts/bench_window.py "$TARGET/opencode-nexus" "$TARGET/examples/bare_window" "${NEXUS_BENCH_ROUNDS:-8}"
+fi

@@ -1,6 +1,7 @@
 //! Reusable presentational components. They take owned props and callbacks; data loading and
 //! effects belong to the views.
 
+pub mod composer;
 pub mod icons;
 pub mod markdown;
 pub mod message;

@@ -870,16 +870,12 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
                     save_on_input(v);
                 },
                 onkeydown: move |e: KeyboardEvent| {
-                    let mods = e.modifiers();
+                    if crate::components::composer::is_send_key(&e, enter_sends) {
+                        e.prevent_default();
+                        submit_key();
+                        return;
+                    }
                     match e.key() {
-                        Key::Enter if enter_sends && !mods.shift() && !mods.alt() && !e.is_composing() => {
-                            e.prevent_default();
-                            submit_key();
-                        }
-                        Key::Enter if !enter_sends && (mods.ctrl() || mods.meta()) => {
-                            e.prevent_default();
-                            submit_key();
-                        }
                         Key::Escape => {
                             if *ctl.running.peek() {
                                 ctl.stop();

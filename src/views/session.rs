@@ -263,18 +263,11 @@ fn SessionComposer(
                 placeholder: if enter_sends { "Message (Enter to send, Shift+Enter for a new line)" } else { "Message (Ctrl+Enter to send)" },
                 oninput: move |e| draft.set(e.value()),
                 onkeydown: move |e: KeyboardEvent| {
-                    let mods = e.modifiers();
-                    match e.key() {
-                        Key::Enter if enter_sends && !mods.shift() && !mods.alt() && !e.is_composing() => {
-                            e.prevent_default();
-                            submit_key();
-                        }
-                        Key::Enter if !enter_sends && (mods.ctrl() || mods.meta()) => {
-                            e.prevent_default();
-                            submit_key();
-                        }
-                        Key::Escape if busy => hub.abort(),
-                        _ => {}
+                    if crate::components::composer::is_send_key(&e, enter_sends) {
+                        e.prevent_default();
+                        submit_key();
+                    } else if e.key() == Key::Escape && busy {
+                        hub.abort();
                     }
                 },
             }
