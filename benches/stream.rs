@@ -15,7 +15,9 @@
 //!   is "now − when the server wrote the newest token in it". No backlog means the lag stays
 //!   below a frame (16 ms) at p99 and the reply ends when the server's stream ends.
 //!
-//! Run with `scripts/bench.sh` (or `cargo bench --bench stream`).
+//! Run with `scripts/bench.sh` (or `cargo bench --bench stream`). Under `cargo test` (which runs
+//! benches once, without `--bench`) it is a smaller smoke run: 10 starts each and 2,000 tokens,
+//! still checking that every token reaches the saved reply.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,16 +31,21 @@ use opencode_nexus::platform::native::{self, DataDirs};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const RUNS: usize = 60;
-const RATE_TOKENS: usize = 10_000;
 const TOKENS_PER_MS: usize = 5;
+
+/// Starts per time-to-first-token measurement, and tokens in the 5,000 tok/s reply.
+#[derive(Clone, Copy)]
+struct Size {
+    runs: usize,
+    tokens: usize,
+}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     /// Headers and one token in one write, then the end of the stream.
     FirstToken,
-    /// RATE_TOKENS tokens at TOKENS_PER_MS per millisecond.
-    Rate,
+    /// `tokens` tokens at TOKENS_PER_MS per millisecond.
+    Rate { tokens: usize },
 }
 
 struct Server {
@@ -104,12 +111,12 @@ async fn serve(mut sock: TcpStream, mode: Mode, sent: Arc<Mutex<Vec<Duration>>>,
             );
             let _ = sock.write_all(rest.as_bytes()).await;
         }
-        Mode::Rate => {
+        Mode::Rate { tokens } => {
             let _ = sock.write_all(HEAD.as_bytes()).await;
-            let mut times = Vec::with_capacity(RATE_TOKENS);
+            let mut times = Vec::with_capacity(tokens);
             let start = Instant::now();
             let mut seq = 0;
-            while seq < RATE_TOKENS {
+            while seq < tokens {
                 let due = start + Duration::from_millis((seq / TOKENS_PER_MS) as u64);
                 tokio::time::sleep_until(due.into()).await;
                 let mut body = String::new();
@@ -181,9 +188,9 @@ fn body_json() -> String {
     r#"{"model":"bench","stream":true,"messages":[{"role":"user","content":"hi"}]}"#.into()
 }
 
-fn curl_ttft(url: &str) -> Vec<f64> {
+fn curl_ttft(url: &str, runs: usize) -> Vec<f64> {
     let mut out = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let o = std::process::Command::new("curl")
             .args([
                 "-s",
@@ -239,10 +246,10 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
-async fn client_ttft(port: u16) -> Vec<f64> {
+async fn client_ttft(port: u16, runs: usize) -> Vec<f64> {
     let client = OpenAiClient::new(http(), &profile(port), None).unwrap();
     let mut out = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let t = Instant::now();
         let mut stream = client.stream_chat(&request()).await.unwrap();
         loop {
@@ -258,7 +265,7 @@ async fn client_ttft(port: u16) -> Vec<f64> {
     out
 }
 
-async fn app_ttft(port: u16, dir: &std::path::Path) -> Vec<f64> {
+async fn app_ttft(port: u16, dir: &std::path::Path, runs: usize) -> Vec<f64> {
     let services = native::services(&DataDirs {
         root: dir.to_owned(),
         custom: true,
@@ -272,7 +279,7 @@ async fn app_ttft(port: u16, dir: &std::path::Path) -> Vec<f64> {
         options: &options,
     };
     let mut out = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let mut c = Conversation::new("bench");
         c.model = Some("bench".into());
         services.store.save_conversation(c.clone()).await.unwrap();
@@ -290,8 +297,8 @@ async fn app_ttft(port: u16, dir: &std::path::Path) -> Vec<f64> {
     out
 }
 
-async fn rate(server: &Server, dir: &std::path::Path) {
-    *server.mode.lock().unwrap() = Mode::Rate;
+async fn rate(server: &Server, dir: &std::path::Path, tokens: usize) {
+    *server.mode.lock().unwrap() = Mode::Rate { tokens };
     let services = native::services(&DataDirs {
         root: dir.to_owned(),
         custom: true,
@@ -325,21 +332,21 @@ async fn rate(server: &Server, dir: &std::path::Path) {
     let message = ctx.send(&c.id, "go", signal, &mut on_update).await.unwrap();
     let wall = started.elapsed();
     let sent = server.sent.lock().unwrap().clone();
-    assert_eq!(sent.len(), RATE_TOKENS, "the server sent every token");
+    assert_eq!(sent.len(), tokens, "the server sent every token");
     let words = message.text().split_whitespace().count();
-    assert_eq!(words, RATE_TOKENS, "every token reached the saved reply");
+    assert_eq!(words, tokens, "every token reached the saved reply");
     let mut lags: Vec<f64> = seen
         .iter()
         .map(|(at, n)| at.saturating_sub(sent[*n]).as_secs_f64() * 1000.0)
         .collect();
     lags.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let server_span = sent[RATE_TOKENS - 1].saturating_sub(sent[0]);
+    let server_span = sent[tokens - 1].saturating_sub(sent[0]);
     let end_lag = seen
         .last()
-        .map(|(at, _)| at.saturating_sub(sent[RATE_TOKENS - 1]))
+        .map(|(at, _)| at.saturating_sub(sent[tokens - 1]))
         .unwrap_or_default();
     println!(
-        "5,000 tok/s: {RATE_TOKENS} tokens sent over {:.0} ms; reply saved after {:.0} ms; {} updates",
+        "5,000 tok/s: {tokens} tokens sent over {:.0} ms; reply saved after {:.0} ms; {} updates",
         server_span.as_secs_f64() * 1000.0,
         wall.as_secs_f64() * 1000.0,
         seen.len()
@@ -360,7 +367,19 @@ async fn rate(server: &Server, dir: &std::path::Path) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing to filter here.
+    let full = std::env::args().any(|a| a == "--bench");
+    let size = if full {
+        Size {
+            runs: 60,
+            tokens: 10_000,
+        }
+    } else {
+        Size {
+            runs: 10,
+            tokens: 2_000,
+        }
+    };
+    let runs = size.runs;
     let epoch = Instant::now();
     let server = start_server(epoch);
     let url = format!("http://127.0.0.1:{}/v1/chat/completions", server.port);
@@ -369,20 +388,23 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!("time to first token, {RUNS} runs each, new connection per request:");
-    let curl = summary("curl (time_starttransfer)", curl_ttft(&url));
+    println!("time to first token, {runs} runs each, new connection per request:");
+    let curl = summary("curl (time_starttransfer)", curl_ttft(&url, runs));
     let client = summary(
         "engine client (stream_chat → first token)",
-        rt.block_on(client_ttft(server.port)),
+        rt.block_on(client_ttft(server.port, runs)),
     );
     let app = summary(
         "app send path (SQLite saves + stream)",
-        rt.block_on(app_ttft(server.port, &dir.path().join("ttft"))),
+        rt.block_on(app_ttft(server.port, &dir.path().join("ttft"), runs)),
     );
     println!(
         "  over curl: client {:+.2} ms, app send path {:+.2} ms (budget +5 ms)",
         client - curl,
         app - curl
     );
-    rt.block_on(rate(&server, &dir.path().join("rate")));
+    rt.block_on(rate(&server, &dir.path().join("rate"), size.tokens));
+    if !full {
+        println!("(small smoke run; `cargo bench --bench stream` runs the full size)");
+    }
 }
