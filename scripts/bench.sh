@@ -32,9 +32,12 @@ if [ "$WHICH" = all ] || [ "$WHICH" = stream ]; then
   cargo bench --bench stream
 fi
 if [ "$WHICH" = all ] || [ "$WHICH" = window ]; then
-  # Both binaries from the same optimized profile, so the ratio compares like with like.
-  cargo build --profile bench --bin opencode-nexus --example bare_window
-  TARGET="${CARGO_TARGET_DIR:-target}/release"
+  # Both binaries as released (LTO), in the packaging build's directory so its many-minute
+  # build is shared; the ratio compares like with like.
+  RELEASE_DIR="${NEXUS_RELEASE_TARGET_DIR:-$HOME/.cache/opencode-nexus/target-release}"
+  (unset CARGO_PROFILE_BENCH_LTO CARGO_PROFILE_BENCH_CODEGEN_UNITS
+   CARGO_TARGET_DIR="$RELEASE_DIR" cargo build --release --locked --bin opencode-nexus --example bare_window)
+  TARGET="$RELEASE_DIR/release"
   XVFB_PID=""
   if [ -z "${DISPLAY:-}" ]; then
     export DISPLAY=:97

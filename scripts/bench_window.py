@@ -7,7 +7,7 @@ Both binaries are started alternately on the X display in $DISPLAY (the app with
 empty data directory each time). Measured per start:
 
 - start-up: from spawning the process to its window being mapped and visible
-  (`xdotool search --sync --onlyvisible --pid`);
+  (`xdotool search --onlyvisible --pid`, polled every 10 ms);
 - idle memory: after 5 s without input, the proportional set size (PSS) summed over the process
   and all its descendants (the webview runs in separate WebKit processes, which a bare window
   has as well).
@@ -61,10 +61,19 @@ def one_run(binary, args, env):
     start = time.monotonic()
     proc = subprocess.Popen([binary, *args], env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
-        subprocess.run(
-            ["xdotool", "search", "--sync", "--onlyvisible", "--pid", str(proc.pid)],
-            env=env, stdout=subprocess.DEVNULL, check=True, timeout=60,
-        )
+        # Polled rather than `--sync`: windows appearing and going during start-up make a
+        # waiting xdotool fail with BadWindow.
+        while True:
+            found = subprocess.run(
+                ["xdotool", "search", "--onlyvisible", "--pid", str(proc.pid)],
+                env=env, capture_output=True, timeout=10,
+            )
+            if found.stdout.strip():
+                break
+            if proc.poll() is not None or time.monotonic() - start > 60:
+                log.seek(0)
+                raise SystemExit(f"{binary}: no window: {log.read().decode(errors='replace')[-2000:]}")
+            time.sleep(0.01)
         startup_ms = (time.monotonic() - start) * 1000
         time.sleep(5)
         if proc.poll() is not None:

@@ -826,3 +826,156 @@ async fn history_and_data_flows_in_the_browser() {
     assert_eq!(none, "No messages match.");
     b.client.clone().close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_conversation_mounts_a_bounded_window_and_earlier_messages_on_scroll() {
+    use opencode_nexus::engine::model::{Conversation, Message, Role};
+    use opencode_nexus::engine::store::Store;
+    // One conversation of 500 messages, imported through the Data panel.
+    let mut store = Store::open_in_memory().unwrap();
+    let c = Conversation::new("A very long conversation");
+    store.save_conversation(&c).unwrap();
+    let mut parent = None;
+    for i in 0..500 {
+        let role = if i % 2 == 0 {
+            Role::User
+        } else {
+            Role::Assistant
+        };
+        let m = Message::new(&c.id, parent.clone(), role, &format!("message number {i}"));
+        parent = Some(m.id.clone());
+        store.save_message(&m, true).unwrap();
+    }
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("long.json");
+    std::fs::write(
+        &file,
+        opencode_nexus::engine::portability::export_json(&store, None, 1, &mut |_, _| true)
+            .unwrap(),
+    )
+    .unwrap();
+
+    let (_server, base) = serve_bundle().await;
+    let b = browser(1280, 900, false).await;
+    let c = &b.client;
+    c.goto(&base).await.unwrap();
+    app_ready(c).await;
+    nav(c, "Settings").await;
+    wait_for(c, "#import-file", 10)
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    let (text, failed) = data_outcome(c, "", 60).await;
+    assert!(!failed && text.contains("(500 messages)"), "{text}");
+    nav(c, "History").await;
+    row_action_open(c, "A very long conversation").await;
+
+    let mounted = "return [document.querySelectorAll('#thread article.msg').length, \
+                   (document.querySelector('#thread article.msg .msg-body') || {}).innerText || '']";
+    wait_for(c, "#thread article.msg", 20).await;
+    let first = js(c, mounted).await;
+    assert_eq!(first[0], 80, "a bounded window when it opens: {first}");
+    assert_eq!(first[1].as_str().unwrap().trim(), "message number 420");
+    let last = js(c, "const m = document.querySelectorAll('#thread article.msg .msg-body'); return m[m.length - 1].innerText").await;
+    assert_eq!(last.as_str().unwrap().trim(), "message number 499");
+
+    // Scrolling to the top mounts earlier messages above what is on screen, which stays put.
+    js(
+        c,
+        "const t = document.getElementById('thread'); t.scrollTop = -t.scrollHeight;",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while js(c, mounted).await[0] == 80 {
+        assert!(
+            Instant::now() < deadline,
+            "scrolling to the top mounted nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stays = js(
+        c,
+        "const t = document.getElementById('thread').getBoundingClientRect();
+         const m = [...document.querySelectorAll('#thread article.msg')]
+           .find(a => a.querySelector('.msg-body').innerText.trim() === 'message number 420');
+         const r = m.getBoundingClientRect();
+         return [r.top >= t.top - 1 && r.top < t.bottom, r.top - t.top];",
+    )
+    .await;
+    assert_eq!(
+        stays[0], true,
+        "the message that was at the top is still on screen: {stays}"
+    );
+    screenshot(c, "web-long-thread.png").await;
+
+    // Going on up mounts more, up to the limit, and no further.
+    let mut seen = vec![80u64, js(c, mounted).await[0].as_u64().unwrap()];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        js(
+            c,
+            "const t = document.getElementById('thread'); t.scrollTop = -t.scrollHeight; t.dispatchEvent(new Event('scroll'));",
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let now = js(c, mounted).await[0].as_u64().unwrap();
+        assert!(now <= 240, "never more than 240 mounted: {now}");
+        if seen.last() != Some(&now) {
+            seen.push(now);
+        }
+        if now == 240 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "scrolling up mounted no more: {seen:?}"
+        );
+    }
+    assert!(seen.len() > 2, "earlier messages came in steps: {seen:?}");
+    // At the limit the window does not move by itself, even at the very top; the button moves it.
+    js(
+        c,
+        "const t = document.getElementById('thread'); t.scrollTop = -t.scrollHeight;",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(js(c, mounted).await[0], 240);
+    let top = js(c, mounted).await;
+    assert_eq!(top[1].as_str().unwrap().trim(), "message number 260");
+    button(c, "Show 260 earlier messages")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = js(c, mounted).await;
+        if now[1].as_str().unwrap_or_default().trim() == "message number 220" {
+            assert_eq!(now[0], 240, "{now}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the button did not move the window: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.client.clone().close().await.unwrap();
+}
+
+/// Open the conversation titled `title` from the History list.
+async fn row_action_open(c: &Client, title: &str) {
+    let xpath = format!(
+        "//ul[@aria-label='Conversations']/li[contains(@class,'row')]//button[contains(@class,'row-main')][.//span[contains(@class,'row-title')][contains(normalize-space(.), '{title}')]]"
+    );
+    wait_for(c, "ul[aria-label='Conversations'] li.row", 20).await;
+    c.find(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no conversation '{title}' in History: {e}"))
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "section[aria-label='Chat']", 10).await;
+}

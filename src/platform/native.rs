@@ -379,19 +379,17 @@ impl Shell for NativeShell {
     }
 }
 
+/// The HTTP client, built on first use: a window that never talks to a backend (or has not yet)
+/// does not pay for the TLS library and the system's root certificates.
 pub struct NativeHttp {
-    client: reqwest::Client,
+    client: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl NativeHttp {
     pub fn new() -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("opencode-nexus/", env!("CARGO_PKG_VERSION")))
-            .tcp_nodelay(true)
-            .build()
-            .unwrap_or_default();
-        NativeHttp { client }
+        NativeHttp {
+            client: std::sync::OnceLock::new(),
+        }
     }
 }
 
@@ -403,7 +401,16 @@ impl Default for NativeHttp {
 
 impl HttpFactory for NativeHttp {
     fn client(&self) -> reqwest::Client {
-        self.client.clone()
+        self.client
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .user_agent(concat!("opencode-nexus/", env!("CARGO_PKG_VERSION")))
+                    .tcp_nodelay(true)
+                    .build()
+                    .unwrap_or_default()
+            })
+            .clone()
     }
 }
 

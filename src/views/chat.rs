@@ -21,9 +21,19 @@ use crate::engine::providers::openai::OpenAiClient;
 use crate::engine::rt;
 use crate::platform::Services;
 
-/// How many messages are mounted at once at most.
+/// How many messages are mounted when a conversation opens.
 pub const WINDOW: usize = 80;
+/// The most messages ever mounted: scrolling up mounts earlier ones until this many, then
+/// "Show earlier messages" moves the window instead of growing it.
+pub const MAX_MOUNTED: usize = 240;
+/// Scrolling closer than this to the top of the thread mounts earlier messages.
+const LOAD_EARLIER_PX: f64 = 600.0;
 const FRAME: Duration = Duration::from_millis(16);
+/// Saves the first mounted message and its position on screen before the window changes.
+const RECORD_ANCHOR: &str = "(() => { const t = document.getElementById('thread'); const m = t && t.querySelector('article.msg'); window.__nexusAnchor = m ? [m.id, m.getBoundingClientRect().top] : null; })()";
+/// Scrolls the thread so the saved message is where it was (now and on the next frame, in
+/// case the webview applies the change later); does nothing when the engine kept it in place.
+const RESTORE_ANCHOR: &str = "(() => { const a = window.__nexusAnchor; if (!a) return; const fix = () => { const e = document.getElementById(a[0]); const t = document.getElementById('thread'); if (!e || !t) return; const d = e.getBoundingClientRect().top - a[1]; if (Math.abs(d) > 1) t.scrollTop += d; }; fix(); requestAnimationFrame(() => { fix(); window.__nexusAnchor = null; }); })()";
 /// Characters after which the composer shows a count.
 const LONG_INPUT: usize = 2_000;
 
@@ -57,6 +67,11 @@ pub struct ChatController {
     pub status: Signal<BackendStatus>,
     /// First mounted index of the thread.
     pub window_start: Signal<usize>,
+    /// How many messages from `window_start` are mounted (WINDOW..=MAX_MOUNTED).
+    pub window_len: Signal<usize>,
+    /// When scrolling last mounted earlier messages: one step per scroll gesture, not one per
+    /// scroll event.
+    last_mount: Signal<Option<rt::Instant>>,
     stop: Signal<Option<StopHandle>>,
     /// Renders since the reply started (shown in diagnostics; proves coalescing).
     pub frames: Signal<u64>,
@@ -75,6 +90,8 @@ impl ChatController {
             models: Signal::new(Vec::new()),
             status: Signal::new(BackendStatus::Unknown),
             window_start: Signal::new(0),
+            window_len: Signal::new(WINDOW),
+            last_mount: Signal::new(None),
             stop: Signal::new(None),
             frames: Signal::new(0),
         }
@@ -86,6 +103,7 @@ impl ChatController {
             self.conversation.set(None);
             self.thread.set(Vec::new());
             self.window_start.set(0);
+            self.window_len.set(WINDOW);
             return;
         };
         let conv = services.store.get_conversation(id.clone()).await;
@@ -100,10 +118,42 @@ impl ChatController {
                     None => t.len().saturating_sub(WINDOW),
                 };
                 self.window_start.set(start);
+                self.window_len.set(WINDOW);
                 self.thread.set(t);
                 self.conversation.set(Some(c));
             }
             (Err(e), _) | (_, Err(e)) => self.notice.set(Some(e.to_string())),
+        }
+    }
+
+    /// Mount earlier messages: grow the window upwards while it is under MAX_MOUNTED; at the
+    /// limit, `shift` (the "Show earlier" button) moves it up instead, and scrolling does nothing.
+    pub fn mount_earlier(mut self, shift: bool) {
+        let start = *self.window_start.peek();
+        if start == 0 {
+            return;
+        }
+        if !shift {
+            let recent = self
+                .last_mount
+                .peek()
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(250));
+            if recent {
+                return;
+            }
+            self.last_mount.set(Some(rt::Instant::now()));
+        }
+        let len = *self.window_len.peek();
+        let step = (WINDOW / 2).min(start);
+        // Remember where the first mounted message is on screen; after the earlier ones are
+        // added above it, `RESTORE_ANCHOR` scrolls so it is there again.
+        let _ = document::eval(RECORD_ANCHOR);
+        if len < MAX_MOUNTED {
+            let step = step.min(MAX_MOUNTED - len);
+            self.window_start.set(start - step);
+            self.window_len.set(len + step);
+        } else if shift {
+            self.window_start.set(start - step);
         }
     }
 
@@ -114,8 +164,9 @@ impl ChatController {
         match services.store.thread(id).await {
             Ok(t) => {
                 let start = *self.window_start.peek();
-                if t.len() > start + WINDOW {
-                    self.window_start.set(t.len() - WINDOW);
+                let len = *self.window_len.peek();
+                if t.len() > start + len {
+                    self.window_start.set(t.len() - len);
                 }
                 self.thread.set(t);
             }
@@ -465,11 +516,18 @@ pub fn ChatView() -> Element {
         }
     });
 
+    // After earlier messages were mounted, put what was on screen back in place.
+    use_effect(move || {
+        let _ = ctl.window_start.read();
+        let _ = ctl.window_len.read();
+        let _ = document::eval(RESTORE_ANCHOR);
+    });
+
     let thread = ctl.thread.read();
     let live = ctl.live.read().clone();
     let busy = *ctl.running.read();
     let start = (*ctl.window_start.read()).min(thread.len());
-    let end = (start + WINDOW).min(thread.len());
+    let end = (start + *ctl.window_len.read()).min(thread.len());
     let has_profiles = !state.profiles.read().is_empty();
 
     let on_regenerate = {
@@ -502,15 +560,21 @@ pub fn ChatView() -> Element {
                 div { class: "banner banner-error", role: "alert", "{n}" }
             }
             div { class: "thread-scroll", id: "thread",
+                // Near the top, mount earlier messages (the thread is bottom-anchored, so what
+                // is on screen stays put while they are added above it).
+                onscroll: move |e: ScrollEvent| {
+                    let room = f64::from(e.scroll_height() - e.client_height());
+                    // Bottom-anchored scrolling counts from 0 at the bottom to −room at the top.
+                    let to_top = room - e.scroll_top().abs();
+                    if to_top < LOAD_EARLIER_PX {
+                        ctl.mount_earlier(false);
+                    }
+                },
                 div { class: "thread", role: "log", "aria-live": "polite",
                     if start > 0 {
                         button {
                             class: "btn-link load-earlier",
-                            onclick: move |_| {
-                                let mut w = ctl.window_start;
-                                let s = *w.peek();
-                                w.set(s.saturating_sub(WINDOW / 2));
-                            },
+                            onclick: move |_| ctl.mount_earlier(true),
                             "Show {start} earlier messages"
                         }
                     }
