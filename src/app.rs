@@ -108,6 +108,7 @@ pub fn App() -> Element {
     });
     let state = use_context_provider(AppState::new);
     use_context_provider(crate::views::chat::ChatController::new);
+    use_context_provider(crate::views::data::DataJobs::new);
     let services_for_hub = services.clone();
     use_context_provider(move || crate::views::servers::OpenCodeHub::new(services_for_hub));
 

@@ -785,6 +785,10 @@ async fn history_and_data_flows_in_the_browser() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Leaving Settings does not stop it: back there, it is still running.
+    nav(c, "History").await;
+    nav(c, "Settings").await;
+    wait_for(c, ".job progress", 10).await;
     js(c, "document.getElementById('data-h').scrollIntoView()").await;
     screenshot(c, "web-data-progress.png").await;
     let progress_text = wait_for(c, ".job", 5).await.text().await.unwrap();

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use dioxus::core::spawn_forever;
 use dioxus::prelude::*;
 
 use crate::app::{use_app_state, use_services, AppState};
@@ -43,15 +44,47 @@ impl Outcome {
     }
 }
 
+/// The panel's operation state. It lives in the root scope (provided by `App`), so an import
+/// or backup goes on, and its progress and outcome are there again, when the user leaves
+/// Settings and comes back.
+#[derive(Clone, Copy)]
+pub struct DataJobs {
+    running: Signal<Option<Running>>,
+    progress: Signal<(u64, u64)>,
+    outcome: Signal<Option<Outcome>>,
+    backups: Signal<Vec<port::BackupFile>>,
+}
+
+impl DataJobs {
+    /// Must be called in the root component (signals belong to the scope that makes them).
+    pub fn new() -> Self {
+        DataJobs {
+            running: Signal::new(None),
+            progress: Signal::new((0, 0)),
+            outcome: Signal::new(None),
+            backups: Signal::new(Vec::new()),
+        }
+    }
+}
+
+impl Default for DataJobs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[component]
 pub fn DataSection() -> Element {
     let services = use_services();
     let state = use_app_state();
     let chat = crate::views::chat::use_chat();
-    let running = use_signal(|| None::<Running>);
-    let progress = use_signal(|| (0u64, 0u64));
-    let mut outcome = use_signal(|| None::<Outcome>);
-    let mut backups = use_signal(Vec::<port::BackupFile>::new);
+    let jobs = use_context::<DataJobs>();
+    let DataJobs {
+        running,
+        progress,
+        mut outcome,
+        mut backups,
+    } = jobs;
     let mut confirm_restore = use_signal(|| None::<std::path::PathBuf>);
     let mut confirm_delete = use_signal(|| false);
     let mut delete_backups_too = use_signal(|| false);
@@ -80,14 +113,9 @@ pub fn DataSection() -> Element {
         let services = services.clone();
         move |format: ExportFormat| {
             let services = services.clone();
-            run(
-                running,
-                progress,
-                outcome,
-                "Exporting",
-                true,
-                move |job| async move { export_to_user(&services, format, None, Some(job)).await },
-            );
+            run(jobs, "Exporting", true, move |job| async move {
+                export_to_user(&services, format, None, Some(job)).await
+            });
         }
     };
     let (export_json, export_md) = (export.clone(), export);
@@ -98,47 +126,40 @@ pub fn DataSection() -> Element {
             return;
         };
         let services = services_import.clone();
-        run(
-            running,
-            progress,
-            outcome,
-            "Importing",
-            true,
-            move |job| async move {
-                let path = file.path();
-                let report = if !path.as_os_str().is_empty() && path.is_absolute() {
-                    // Desktop: the worker reads the file itself (no copy through the UI thread).
-                    services
-                        .store
-                        .import_file(path, ImportFormat::Auto, Some(job))
-                        .await?
-                } else {
-                    if file.size() > port::MAX_IMPORT_BYTES {
-                        return Err(Error::BadImport {
-                            format: "auto".into(),
-                            detail: format!(
-                                "{} is {}, more than the {} an import may be",
-                                file.name(),
-                                port::human_bytes(file.size()),
-                                port::human_bytes(port::MAX_IMPORT_BYTES)
-                            ),
-                        });
-                    }
-                    let bytes = file.read_bytes().await.map_err(|e| Error::BadImport {
+        run(jobs, "Importing", true, move |job| async move {
+            let path = file.path();
+            let report = if !path.as_os_str().is_empty() && path.is_absolute() {
+                // Desktop: the worker reads the file itself (no copy through the UI thread).
+                services
+                    .store
+                    .import_file(path, ImportFormat::Auto, Some(job))
+                    .await?
+            } else {
+                if file.size() > port::MAX_IMPORT_BYTES {
+                    return Err(Error::BadImport {
                         format: "auto".into(),
-                        detail: format!("{} could not be read ({e})", file.name()),
-                    })?;
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    services
-                        .store
-                        .import_text(text, ImportFormat::Auto, Some(job))
-                        .await?
-                };
-                state.reload_profiles(&services).await;
-                state.touch_history();
-                Ok(report.summary())
-            },
-        );
+                        detail: format!(
+                            "{} is {}, more than the {} an import may be",
+                            file.name(),
+                            port::human_bytes(file.size()),
+                            port::human_bytes(port::MAX_IMPORT_BYTES)
+                        ),
+                    });
+                }
+                let bytes = file.read_bytes().await.map_err(|e| Error::BadImport {
+                    format: "auto".into(),
+                    detail: format!("{} could not be read ({e})", file.name()),
+                })?;
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                services
+                    .store
+                    .import_text(text, ImportFormat::Auto, Some(job))
+                    .await?
+            };
+            state.reload_profiles(&services).await;
+            state.touch_history();
+            Ok(report.summary())
+        });
     };
 
     let services_backup = services.clone();
@@ -150,21 +171,14 @@ pub fn DataSection() -> Element {
         };
         let keep = state.settings.peek().backup_keep.max(1);
         let reload = reload_after_backup.clone();
-        run(
-            running,
-            progress,
-            outcome,
-            "Backing up",
-            true,
-            move |job| async move {
-                let path = services
-                    .store
-                    .backup_now(dir, Some(keep), Some(job))
-                    .await?;
-                reload();
-                Ok(format!("Backed up to {}.", path.display()))
-            },
-        );
+        run(jobs, "Backing up", true, move |job| async move {
+            let path = services
+                .store
+                .backup_now(dir, Some(keep), Some(job))
+                .await?;
+            reload();
+            Ok(format!("Backed up to {}.", path.display()))
+        });
     };
 
     let services_restore = services.clone();
@@ -174,29 +188,22 @@ pub fn DataSection() -> Element {
         confirm_restore.set(None);
         chat.stop();
         let reload = reload_after_restore.clone();
-        run(
-            running,
-            progress,
-            outcome,
-            "Restoring",
-            false,
-            move |_job| async move {
-                let report = services.store.restore_backup(path).await?;
-                reset_app_state(state, &services).await;
-                reload();
-                Ok(match report.pre_restore {
-                    Some(pre) => format!(
-                        "Restored the history from {}. The history as it was is kept in {}.",
-                        report.restored_from.display(),
-                        pre.display()
-                    ),
-                    None => format!(
-                        "Restored the history from {}.",
-                        report.restored_from.display()
-                    ),
-                })
-            },
-        );
+        run(jobs, "Restoring", false, move |_job| async move {
+            let report = services.store.restore_backup(path).await?;
+            reset_app_state(state, &services).await;
+            reload();
+            Ok(match report.pre_restore {
+                Some(pre) => format!(
+                    "Restored the history from {}. The history as it was is kept in {}.",
+                    report.restored_from.display(),
+                    pre.display()
+                ),
+                None => format!(
+                    "Restored the history from {}.",
+                    report.restored_from.display()
+                ),
+            })
+        });
     };
     let restore_confirmed = restore;
 
@@ -209,19 +216,12 @@ pub fn DataSection() -> Element {
         confirm_delete.set(false);
         chat.stop();
         let reload = reload_after_delete.clone();
-        run(
-            running,
-            progress,
-            outcome,
-            "Deleting",
-            false,
-            move |_job| async move {
-                let sentence = delete_all_data(&services, dir).await?;
-                reset_app_state(state, &services).await;
-                reload();
-                Ok(sentence)
-            },
-        );
+        run(jobs, "Deleting", false, move |_job| async move {
+            let sentence = delete_all_data(&services, dir).await?;
+            reset_app_state(state, &services).await;
+            reload();
+            Ok(sentence)
+        });
     };
 
     let s = state.settings.read().clone();
@@ -399,17 +399,17 @@ pub async fn export_to_user(
 /// Run one long operation: register its job, show progress while it runs (polled a few times a
 /// second, never per item), then show how it ended. One at a time: the buttons are disabled
 /// while `running` is set.
-fn run<F, Fut>(
-    mut running: Signal<Option<Running>>,
-    mut progress: Signal<(u64, u64)>,
-    mut outcome: Signal<Option<Outcome>>,
-    label: &'static str,
-    cancellable: bool,
-    op: F,
-) where
+fn run<F, Fut>(jobs: DataJobs, label: &'static str, cancellable: bool, op: F)
+where
     F: FnOnce(String) -> Fut + 'static,
     Fut: std::future::Future<Output = Result<String, Error>> + 'static,
 {
+    let DataJobs {
+        mut running,
+        mut progress,
+        mut outcome,
+        ..
+    } = jobs;
     if running.peek().is_some() {
         return;
     }
@@ -422,7 +422,8 @@ fn run<F, Fut>(
     progress.set((0, 0));
     outcome.set(None);
     crate::crash::set_last_action(label);
-    spawn(async move {
+    // In the root scope: leaving Settings must not cancel the operation.
+    spawn_forever(async move {
         let poll_job = job.clone();
         let poller = spawn(async move {
             loop {
