@@ -171,23 +171,39 @@ async fn console_log(c: &Client) -> String {
     }
 }
 
-async fn wait_for(c: &Client, css: &str, secs: u64) -> Element {
+/// Ask `probe` every 100 ms until it answers `Some`; after `secs`, fail with `what` (and the
+/// last thing `probe` said through it), a screenshot, the browser console and the page.
+async fn eventually<T>(
+    c: &Client,
+    secs: u64,
+    what: &str,
+    mut probe: impl AsyncFnMut(&mut String) -> Option<T>,
+) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut last = String::new();
     loop {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
-            return e;
+        if let Some(v) = probe(&mut last).await {
+            return v;
         }
         if Instant::now() > deadline {
             screenshot(c, "web-failure.png").await;
             let body = c.source().await.unwrap_or_default();
             panic!(
-                "`{css}` did not appear within {secs} s; console:\n{}\npage:\n{}",
+                "{what} within {secs} s {last}; console:\n{}\npage:\n{}",
                 console_log(c).await,
                 &body[..body.len().min(3000)]
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+async fn wait_for(c: &Client, css: &str, secs: u64) -> Element {
+    let what = format!("`{css}` did not appear");
+    eventually(c, secs, &what, async |_| {
+        c.find(Locator::Css(css)).await.ok()
+    })
+    .await
 }
 
 async fn js(c: &Client, script: &str) -> Value {
@@ -494,21 +510,13 @@ async fn history_titles(c: &Client) -> Vec<String> {
 
 /// Wait until the History list shows exactly `expected` (in order).
 async fn wait_titles(c: &Client, expected: &[&str]) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let what = format!("history did not show {expected:?}");
+    eventually(c, 20, &what, async |last| {
         let now = history_titles(c).await;
-        if now == expected {
-            return;
-        }
-        if Instant::now() > deadline {
-            screenshot(c, "web-failure.png").await;
-            panic!(
-                "history shows {now:?}, expected {expected:?}; console:\n{}",
-                console_log(c).await
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        *last = format!("(it shows {now:?})");
+        (now == expected).then_some(())
+    })
+    .await
 }
 
 /// Click the row action `label` (Pin, Rename, Delete...) of the row titled `title`.
@@ -527,28 +535,17 @@ async fn row_action(c: &Client, title: &str, label: &str) {
 /// The Data panel's outcome once one differing from `previous` shows (each operation clears the
 /// last one when it starts): its text and whether it is an error.
 async fn data_outcome(c: &Client, previous: &str, secs: u64) -> (String, bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
+    eventually(c, secs, "no new outcome in the Data panel", async |_| {
         let now = js(
             c,
             "const e = document.querySelector('.data-outcome'); return e ? [e.innerText, e.getAttribute('role')] : null",
         )
         .await;
-        if let Some(a) = now.as_array() {
-            let text = a[0].as_str().unwrap_or_default().to_owned();
-            if text != previous {
-                return (text, a[1] == "alert");
-            }
-        }
-        if Instant::now() > deadline {
-            screenshot(c, "web-failure.png").await;
-            panic!(
-                "no new outcome in the Data panel within {secs} s; console:\n{}",
-                console_log(c).await
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let a = now.as_array()?;
+        let text = a[0].as_str().unwrap_or_default().to_owned();
+        (text != previous).then(|| (text, a[1] == "alert"))
+    })
+    .await
 }
 
 /// An OpenCode Nexus export of `n` small conversations, written by the engine itself.
@@ -644,11 +641,17 @@ async fn history_and_data_flows_in_the_browser() {
     .click()
     .await
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while history_titles(c).await.len() != 3 {
-        assert!(Instant::now() < deadline, "{:?}", history_titles(c).await);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        c,
+        20,
+        "the unarchived conversation did not come back",
+        async |last| {
+            let now = history_titles(c).await;
+            *last = format!("{now:?}");
+            (now.len() == 3).then_some(())
+        },
+    )
+    .await;
 
     // Pin one: it moves to the top, marked.
     let titles = history_titles(c).await;
@@ -735,22 +738,18 @@ async fn history_and_data_flows_in_the_browser() {
     button(c, "Export all (JSON)").await.click().await.unwrap();
     let (text, failed) = data_outcome(c, "", 60).await;
     assert!(!failed, "{text}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let export = loop {
-        let found = std::fs::read_dir(&b.downloads)
+    let what = format!("no export in {:?}", b.downloads);
+    let export = eventually(c, 30, &what, async |_| {
+        std::fs::read_dir(&b.downloads)
             .unwrap()
             .flatten()
             .map(|e| e.path())
             .find(|p| {
                 let name = p.file_name().unwrap().to_string_lossy().into_owned();
                 name.starts_with("opencode-nexus-export-") && name.ends_with(".json")
-            });
-        if let Some(p) = found {
-            break p;
-        }
-        assert!(Instant::now() < deadline, "no export in {:?}", b.downloads);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+            })
+    })
+    .await;
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     assert_eq!(doc["format"], "opencode-nexus");
     let exported: Vec<&str> = doc["conversations"]
@@ -772,19 +771,11 @@ async fn history_and_data_flows_in_the_browser() {
         .send_keys(big.to_str().unwrap())
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    eventually(c, 60, "no import progress shown", async |_| {
         let shown = js(c, "const p = document.querySelector('.job progress'); return p && p.hasAttribute('value') ? p.value : 0").await;
-        if shown.as_f64().unwrap_or(0.0) > 0.0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no import progress shown; console:\n{}",
-            console_log(c).await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (shown.as_f64().unwrap_or(0.0) > 0.0).then_some(())
+    })
+    .await;
     // Leaving Settings does not stop it: back there, it is still running.
     nav(c, "History").await;
     nav(c, "Settings").await;
@@ -890,14 +881,10 @@ async fn a_long_conversation_mounts_a_bounded_window_and_earlier_messages_on_scr
         "const t = document.getElementById('thread'); t.scrollTop = -t.scrollHeight;",
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while js(c, mounted).await[0] == 80 {
-        assert!(
-            Instant::now() < deadline,
-            "scrolling to the top mounted nothing"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(c, 10, "scrolling to the top mounted nothing", async |_| {
+        (js(c, mounted).await[0] != 80).then_some(())
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stays = js(
         c,
@@ -953,19 +940,13 @@ async fn a_long_conversation_mounts_a_bounded_window_and_earlier_messages_on_scr
         .click()
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let moved = eventually(c, 10, "the button did not move the window", async |last| {
         let now = js(c, mounted).await;
-        if now[1].as_str().unwrap_or_default().trim() == "message number 220" {
-            assert_eq!(now[0], 240, "{now}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the button did not move the window: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        *last = now.to_string();
+        (now[1].as_str().unwrap_or_default().trim() == "message number 220").then_some(now)
+    })
+    .await;
+    assert_eq!(moved[0], 240, "{moved}");
     b.client.clone().close().await.unwrap();
 }
 
