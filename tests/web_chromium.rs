@@ -519,6 +519,18 @@ async fn wait_titles(c: &Client, expected: &[&str]) {
     .await
 }
 
+/// Tick or untick History's "Archived" filter.
+async fn toggle_archived_filter(c: &Client) {
+    c.find(Locator::XPath(
+        "//div[@class='filters']//label[contains(., 'Archived')]/input",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+}
+
 /// Click the row action `label` (Pin, Rename, Delete...) of the row titled `title`.
 async fn row_action(c: &Client, title: &str, label: &str) {
     let xpath = format!(
@@ -622,25 +634,11 @@ async fn history_and_data_flows_in_the_browser() {
         &["Plot y = sin(x) like in this picture", "Rust lifetimes 🦀"],
     )
     .await;
-    c.find(Locator::XPath(
-        "//div[@class='filters']//label[contains(., 'Archived')]/input",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    toggle_archived_filter(c).await;
     wait_titles(c, &["问候 · שלום · مرحبا"]).await;
     row_action(c, "问候", "Unarchive").await;
     wait_for(c, "ul[aria-label='Conversations'] li.empty-row", 10).await;
-    c.find(Locator::XPath(
-        "//div[@class='filters']//label[contains(., 'Archived')]/input",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    toggle_archived_filter(c).await;
     eventually(
         c,
         20,
