@@ -238,9 +238,11 @@ impl ChatController {
                 .await;
             tracing::info!(ok = result.is_ok(), "reply finished");
             self.stop.set(None);
+            // The saved thread first, then drop the live copy: the other way round, the reply
+            // would vanish for a frame.
+            self.reload_thread(&services).await;
             self.live.set(None);
             self.running.set(false);
-            self.reload_thread(&services).await;
             state.touch_history();
             match result {
                 Ok(Some(job)) if auto_title => self.name_conversation(&services, job).await,
