@@ -239,34 +239,15 @@ pub async fn reset(dirs: &DataDirs, keep_backup: bool) -> Result<ResetReport> {
     Ok(report)
 }
 
-/// Take `<db>.lock` exclusively, retrying for a moment (a command that just finished may still
-/// be closing its store).
+/// Take `<db>.lock` exclusively, waiting a moment (a command that just finished may still be
+/// closing its store).
 fn lock_exclusively(db: &Path) -> Result<std::fs::File> {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    let path = PathBuf::from(name);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    for _ in 0..20 {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                std::thread::sleep(std::time::Duration::from_millis(100))
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
-        }
-    }
-    Err(Error::Invalid(format!(
-        "OpenCode Nexus (the app or another opencode-nexus command) is using {}. Close it and run reset again; nothing was changed.",
-        db.parent().unwrap_or(db).display()
-    )))
+    crate::engine::store::lock_exclusively(db, std::time::Duration::from_secs(2))?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "OpenCode Nexus (the app or another opencode-nexus command) is using {}. Close it and run reset again; nothing was changed.",
+            db.parent().unwrap_or(db).display()
+        ))
+    })
 }
 
 /// Windows refuses to delete a file that is still open (a store worker closing); try for a

@@ -15,7 +15,7 @@
 //! replayed onto another database) and the copy is renamed into place.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
@@ -288,33 +288,6 @@ pub fn validate_backup(path: &Path) -> Result<i64> {
     Ok(version)
 }
 
-/// Hold `<db>.lock` exclusively, waiting up to `wait` for current holders to let go.
-fn lock_exclusively(db: &Path, wait: Duration) -> Result<std::fs::File> {
-    let lock_path = sidecar(db, ".lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::io(&lock_path, e))?;
-    let started = Instant::now();
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::Invalid(format!(
-                    "The history database {} is in use by the app or another opencode-nexus command, so it cannot be replaced. Close them and restore again; nothing was changed.",
-                    db.display()
-                )))
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
-        }
-    }
-}
-
 /// Replace the database at `db` with `backup` (see the module comment for the steps). Nothing
 /// may have the database open.
 pub fn restore(db: &Path, backup: &Path) -> Result<RestoreReport> {
@@ -329,7 +302,12 @@ pub fn restore(db: &Path, backup: &Path) -> Result<RestoreReport> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let _lock = lock_exclusively(db, Duration::from_secs(3))?;
+    let _lock = crate::engine::store::lock_exclusively(db, Duration::from_secs(3))?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "The history database {} is in use by the app or another opencode-nexus command, so it cannot be replaced. Close them and restore again; nothing was changed.",
+            db.display()
+        ))
+    })?;
 
     let staging = sidecar(db, ".restoring");
     let cleanup = |p: &Path| {

@@ -477,13 +477,7 @@ impl Store {
                     m.conversation_id
                 )));
             }
-            let parts = serde_json::to_string(&m.parts).map_err(Error::db)?;
-            let usage = m
-                .usage
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(Error::db)?;
+            let (parts, usage) = encode_message_json(m)?;
             tx.execute(
                 "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
@@ -675,15 +669,7 @@ impl Store {
 /// briefly taking it exclusively first).
 #[cfg(not(target_family = "wasm"))]
 fn open_lock(db: &Path) -> Result<(Option<std::fs::File>, bool)> {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    let lock_path = PathBuf::from(name);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::io(&lock_path, e))?;
+    let (file, lock_path) = open_lock_file(db)?;
     let alone = match file.try_lock() {
         Ok(()) => {
             file.unlock().map_err(|e| Error::io(&lock_path, e))?;
@@ -693,6 +679,42 @@ fn open_lock(db: &Path) -> Result<(Option<std::fs::File>, bool)> {
     };
     file.lock_shared().map_err(|e| Error::io(&lock_path, e))?;
     Ok((Some(file), alone))
+}
+
+/// `<db>.lock`, created (with its directory) when missing.
+fn open_lock_file(db: &Path) -> Result<(std::fs::File, PathBuf)> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    Ok((file, path))
+}
+
+/// Hold `<db>.lock` exclusively, waiting up to `wait` for the stores that hold it shared (the
+/// app, other commands) to let go. `None` when they did not: the caller says what it could not
+/// do. Restore and reset replace or delete the database under this lock. (The browser has no
+/// such files: its one worker owns the database.)
+pub fn lock_exclusively(db: &Path, wait: std::time::Duration) -> Result<Option<std::fs::File>> {
+    let (file, path) = open_lock_file(db)?;
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                std::thread::sleep(std::time::Duration::from_millis(50))
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+    }
 }
 
 #[cfg(target_family = "wasm")]
