@@ -5,8 +5,9 @@
 
 mod support;
 
+use support::cli::nexus;
+
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::desktop::{colours, launch};
@@ -31,15 +32,6 @@ fn backup_files(dir: &Path) -> Vec<std::path::PathBuf> {
         .collect();
     found.sort();
     found
-}
-
-fn nexus(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]

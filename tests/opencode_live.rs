@@ -10,6 +10,8 @@
 
 mod support;
 
+use support::cli::nexus;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command as Process;
@@ -692,16 +694,6 @@ async fn a_silent_stream_is_treated_as_stalled_and_reconnected() {
 // ---------------------------------------------------------------------------------------------
 // The CLI.
 // ---------------------------------------------------------------------------------------------
-
-fn nexus(data: &Path, args: &[&str]) -> std::process::Output {
-    Process::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("binary runs")
-}
 
 #[tokio::test]
 async fn the_cli_chats_through_opencode_and_stores_the_conversation() {

@@ -3,8 +3,12 @@
 //! (the database file compared byte for byte), backups taken while another connection keeps
 //! writing, restore, retention, and the `export`/`import`/`backup`/`restore` commands.
 
+mod support;
+
+use support::cli::nexus;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +18,6 @@ use opencode_nexus::engine::model::*;
 use opencode_nexus::engine::portability::{self, ImportFormat, MAX_IMPORT_BYTES};
 use opencode_nexus::engine::store::Store;
 
-const BIN: &str = env!("CARGO_BIN_EXE_opencode-nexus");
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/chatgpt/conversations.json"
@@ -1124,16 +1127,6 @@ fn retention_keeps_exactly_the_n_newest_backups() {
 }
 
 // ---- command line -------------------------------------------------------------------------------
-
-fn nexus(data: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("binary runs")
-}
 
 fn ok(out: &Output) -> String {
     assert!(
