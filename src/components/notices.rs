@@ -61,6 +61,18 @@ pub fn StartupNotices() -> Element {
         });
     });
 
+    // Keep (marked seen) or delete a report, then take its banner away.
+    let dismiss = move |name: String, delete: bool| {
+        spawn(async move {
+            if delete {
+                delete_report(name.clone()).await;
+            } else {
+                keep_report(name.clone()).await;
+            }
+            reports.write().retain(|n| *n != name);
+            viewing.set(None);
+        });
+    };
     let first = reports.read().first().cloned();
     rsx! {
         if let Some(name) = first {
@@ -83,31 +95,11 @@ pub fn StartupNotices() -> Element {
                         "View"
                     }
                     button { class: "btn-small", r#type: "button",
-                        onclick: {
-                            let name = name.clone();
-                            move |_| {
-                                let name = name.clone();
-                                spawn(async move {
-                                    keep_report(name.clone()).await;
-                                    reports.write().retain(|n| *n != name);
-                                    viewing.set(None);
-                                });
-                            }
-                        },
+                        onclick: { let name = name.clone(); move |_| dismiss(name.clone(), false) },
                         "Keep"
                     }
                     button { class: "btn-small danger", r#type: "button",
-                        onclick: {
-                            let name = name.clone();
-                            move |_| {
-                                let name = name.clone();
-                                spawn(async move {
-                                    delete_report(name.clone()).await;
-                                    reports.write().retain(|n| *n != name);
-                                    viewing.set(None);
-                                });
-                            }
-                        },
+                        onclick: { let name = name.clone(); move |_| dismiss(name.clone(), true) },
                         "Delete"
                     }
                 }
