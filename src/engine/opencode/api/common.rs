@@ -1,0 +1,59 @@
+//! Small types shared by several topics: timestamps, token usage and model references.
+
+use serde::{Deserialize, Serialize};
+
+use super::de::de_count;
+
+/// Epoch milliseconds. The schema types some times as `number`, so they are read leniently.
+pub type Millis = u64;
+
+/// Cache token counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheTokens {
+    #[serde(default, deserialize_with = "de_count")]
+    pub read: u64,
+    #[serde(default, deserialize_with = "de_count")]
+    pub write: u64,
+}
+
+/// Token usage of a message, a step or a whole session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    #[serde(default, deserialize_with = "de_count")]
+    pub input: u64,
+    #[serde(default, deserialize_with = "de_count")]
+    pub output: u64,
+    #[serde(default, deserialize_with = "de_count")]
+    pub reasoning: u64,
+    #[serde(default)]
+    pub cache: CacheTokens,
+}
+
+impl Tokens {
+    /// Adds another usage record to this one (saturating, counts never wrap).
+    pub fn add(&mut self, other: &Tokens) {
+        self.input = self.input.saturating_add(other.input);
+        self.output = self.output.saturating_add(other.output);
+        self.reasoning = self.reasoning.saturating_add(other.reasoning);
+        self.cache.read = self.cache.read.saturating_add(other.cache.read);
+        self.cache.write = self.cache.write.saturating_add(other.cache.write);
+    }
+
+    /// Everything counted, for a compact "N tokens" label.
+    pub fn total(&self) -> u64 {
+        self.input
+            .saturating_add(self.output)
+            .saturating_add(self.reasoning)
+            .saturating_add(self.cache.read)
+            .saturating_add(self.cache.write)
+    }
+}
+
+/// A model chosen for a prompt: `{"providerID","modelID"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ModelRef {
+    #[serde(rename = "providerID")]
+    pub provider_id: String,
+    #[serde(rename = "modelID")]
+    pub model_id: String,
+}

@@ -1,0 +1,63 @@
+//! Prompts the client sends: input parts and the `prompt_async` / `message` body.
+
+use serde::{Deserialize, Serialize};
+
+use super::common::ModelRef;
+
+/// An input part of a prompt (the schema's `TextPartInput | FilePartInput | AgentPartInput |
+/// SubtaskPartInput`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum PromptPart {
+    Text {
+        text: String,
+    },
+    /// An attachment; `url` is usually a `data:` URL or a `file://` path on the server.
+    File {
+        mime: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filename: Option<String>,
+        url: String,
+    },
+    /// An `@agent` mention.
+    Agent {
+        name: String,
+    },
+    Subtask {
+        prompt: String,
+        description: String,
+        agent: String,
+    },
+}
+
+impl PromptPart {
+    pub fn text(text: impl Into<String>) -> Self {
+        PromptPart::Text { text: text.into() }
+    }
+}
+
+/// Body of `POST /session/{id}/prompt_async` and `POST /session/{id}/message`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptBody {
+    pub parts: Vec<PromptPart>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// Lets the client choose the user message id (must start with `msg`), so an optimistic
+    /// local bubble can be matched with the server's `message.updated`.
+    #[serde(rename = "messageID", default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+}
+
+impl PromptBody {
+    /// A plain text prompt with server defaults for model and agent.
+    pub fn text(text: impl Into<String>) -> Self {
+        PromptBody {
+            parts: vec![PromptPart::text(text)],
+            ..PromptBody::default()
+        }
+    }
+}
