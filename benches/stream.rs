@@ -22,7 +22,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use opencode_nexus::engine::chat::{stop_pair, ChatUpdate, EngineOptions, ReplyContext};
+use opencode_nexus::engine::chat::{stop_pair, ChatUpdate, EngineOptions, ReplyContext, Target};
 use opencode_nexus::engine::model::{BackendKind, Conversation, Profile};
 use opencode_nexus::engine::providers::openai::{
     ChatRequest, OpenAiClient, StreamEvent, WireMessage,
@@ -282,7 +282,7 @@ async fn app_ttft(port: u16, dir: &std::path::Path, runs: usize) -> Vec<f64> {
     for _ in 0..runs {
         let mut c = Conversation::new("bench");
         c.model = Some("bench".into());
-        services.store.save_conversation(c.clone()).await.unwrap();
+        services.store.create_conversation(c.clone()).await.unwrap();
         let (_stop, signal) = stop_pair();
         let t = Instant::now();
         let mut first = None;
@@ -291,7 +291,9 @@ async fn app_ttft(port: u16, dir: &std::path::Path, runs: usize) -> Vec<f64> {
                 first = Some(t.elapsed());
             }
         };
-        ctx.send(&c.id, "hi", signal, &mut on_update).await.unwrap();
+        ctx.send(Target::Existing(c.id.clone()), "hi", signal, &mut on_update)
+            .await
+            .unwrap();
         out.push(first.expect("a token arrived").as_secs_f64() * 1000.0);
     }
     out
@@ -313,7 +315,7 @@ async fn rate(server: &Server, dir: &std::path::Path, tokens: usize) {
     };
     let mut c = Conversation::new("rate");
     c.model = Some("bench".into());
-    services.store.save_conversation(c.clone()).await.unwrap();
+    services.store.create_conversation(c.clone()).await.unwrap();
     let (_stop, signal) = stop_pair();
     let mut seen: Vec<(Duration, usize)> = Vec::new();
     let epoch = server.epoch;
@@ -329,7 +331,11 @@ async fn rate(server: &Server, dir: &std::path::Path, tokens: usize) {
         }
     };
     let started = Instant::now();
-    let message = ctx.send(&c.id, "go", signal, &mut on_update).await.unwrap();
+    let message = ctx
+        .send(Target::Existing(c.id.clone()), "go", signal, &mut on_update)
+        .await
+        .unwrap()
+        .message;
     let wall = started.elapsed();
     let sent = server.sent.lock().unwrap().clone();
     assert_eq!(sent.len(), tokens, "the server sent every token");

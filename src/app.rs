@@ -4,101 +4,13 @@
 use dioxus::prelude::*;
 
 use crate::components::nav::NavBar;
-use crate::engine::model::{Id, Profile};
-use crate::platform::{AppSettings, Services, SettingsStore, Theme};
+use crate::platform::{Services, SettingsStore, Theme};
+use crate::state::{AppState, View};
 use crate::views::{ChatView, HistoryView, SettingsView};
 
 /// Compiled in rather than served as an asset: it applies before first paint on every target
 /// and needs no asset pipeline (plain `cargo build` works).
 const MAIN_CSS: &str = include_str!("../assets/main.css");
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum View {
-    Chat,
-    History,
-    Settings,
-    /// An OpenCode session (which one: `views::servers::OpenCodeHub::open`).
-    Session,
-}
-
-/// State shared by the views. Each piece is its own signal so a change repaints only what
-/// reads it.
-#[derive(Clone, Copy)]
-pub struct AppState {
-    pub view: Signal<View>,
-    /// The open conversation; `None` is a new, unsaved chat.
-    pub conversation: Signal<Option<Id>>,
-    /// A message to scroll to when the conversation opens (from a search hit).
-    pub focus_message: Signal<Option<Id>>,
-    pub settings: Signal<AppSettings>,
-    pub profiles: Signal<Vec<Profile>>,
-    /// Bumped whenever conversations change, so lists reload.
-    pub history_rev: Signal<u64>,
-    /// A problem that affects the whole app (the database could not be opened...).
-    pub fatal: Signal<Option<String>>,
-    pub loaded: Signal<bool>,
-}
-
-impl AppState {
-    /// Fresh state; must be called inside a component (signals belong to its scope).
-    pub fn new() -> Self {
-        AppState {
-            view: Signal::new(View::Chat),
-            conversation: Signal::new(None),
-            focus_message: Signal::new(None),
-            settings: Signal::new(AppSettings::default()),
-            profiles: Signal::new(Vec::new()),
-            history_rev: Signal::new(0),
-            fatal: Signal::new(None),
-            loaded: Signal::new(false),
-        }
-    }
-
-    pub fn open_conversation(mut self, id: Option<Id>, focus: Option<Id>) {
-        self.conversation.set(id);
-        self.focus_message.set(focus);
-        self.view.set(View::Chat);
-    }
-
-    pub fn touch_history(mut self) {
-        *self.history_rev.write() += 1;
-    }
-
-    /// Apply and persist settings. The write runs in the root scope so leaving the view that
-    /// changed a setting cannot cancel it.
-    pub fn save_settings(mut self, services: &Services, new: AppSettings) {
-        self.settings.set(new.clone());
-        let services = services.clone();
-        dioxus::core::spawn_forever(async move {
-            if let Err(e) = services.store.save_settings(&new).await {
-                tracing::error!(error = %e, "saving settings failed");
-            }
-        });
-    }
-
-    /// Reload the profile list. Awaited by callers: a task spawned from a component that is
-    /// about to close (the profile editor) would be cancelled with it.
-    pub async fn reload_profiles(mut self, services: &Services) {
-        match services.store.list_profiles().await {
-            Ok(list) => self.profiles.set(list),
-            Err(e) => self.fatal.set(Some(e.to_string())),
-        }
-    }
-}
-
-impl Default for AppState {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-pub fn use_services() -> Services {
-    use_context::<Services>()
-}
-
-pub fn use_app_state() -> AppState {
-    use_context::<AppState>()
-}
 
 #[component]
 pub fn App() -> Element {
@@ -107,10 +19,10 @@ pub fn App() -> Element {
             .unwrap_or_else(|| provide_context(crate::platform::app_services()))
     });
     let state = use_context_provider(AppState::new);
-    use_context_provider(crate::views::chat::ChatController::new);
-    use_context_provider(crate::views::data::DataJobs::new);
+    use_context_provider(crate::state::chat::ChatController::new);
+    use_context_provider(crate::state::data::DataJobs::new);
     let services_for_hub = services.clone();
-    use_context_provider(move || crate::views::servers::OpenCodeHub::new(services_for_hub));
+    use_context_provider(move || crate::state::opencode::OpenCodeHub::new(services_for_hub));
 
     // Load settings and profiles once, off the UI thread (the store worker does the I/O).
     let services_for_load = services.clone();
@@ -167,6 +79,26 @@ pub fn App() -> Element {
         });
     });
 
+    // App-wide shortcuts, whatever has the focus (or nothing does): Ctrl/Cmd+K searches the
+    // history, Ctrl/Cmd+N starts a new chat. The listener sits on the document and hands the key
+    // to Rust, so it works the same in the desktop webview and the browser.
+    let chat = crate::state::chat::use_chat();
+    use_hook(move || {
+        spawn(async move {
+            let mut keys = document::eval(GLOBAL_KEYS);
+            while let Ok(key) = keys.recv::<String>().await {
+                match key.as_str() {
+                    "k" => state.search_history(),
+                    "n" => chat.new_chat(state),
+                    _ => {}
+                }
+            }
+        });
+    });
+
+    // Which view is shown, in the log: what a bug report (and the release-binary test) reads.
+    use_effect(move || tracing::info!(view = ?state.view.read(), "view shown"));
+
     let settings = state.settings.read();
     let theme = match settings.theme {
         Theme::System => "theme-system",
@@ -186,6 +118,7 @@ pub fn App() -> Element {
                     div { class: "banner banner-error", role: "alert", "{problem}" }
                 }
                 crate::components::notices::StartupNotices {}
+                crate::components::notices::ToastView {}
                 match view {
                     View::Chat => rsx! { ChatView {} },
                     View::History => rsx! { HistoryView {} },
@@ -196,6 +129,10 @@ pub fn App() -> Element {
         }
     }
 }
+
+/// Sends `k` / `n` for Ctrl/Cmd+K and Ctrl/Cmd+N from anywhere in the page (the browser's own
+/// meaning of those keys is cancelled: they belong to the app).
+const GLOBAL_KEYS: &str = "document.addEventListener('keydown', (e) => { if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) { const k = (e.key || '').toLowerCase(); if (k === 'k' || k === 'n') { e.preventDefault(); dioxus.send(k); } } }, true); await new Promise(() => {});";
 
 /// Extra `<head>` for the desktop webview: a Content-Security-Policy as strict as the Dioxus
 /// desktop runtime allows. What it permits, and why:

@@ -4,10 +4,15 @@
 //! - [`engine`] — domain, storage, providers; no UI.
 //! - [`platform`] — the host services (store, secrets, settings, HTTP, shell) as small traits
 //!   with one implementation per target.
-//! - [`app`], [`views`], [`components`] — the Dioxus face, the same tree on every target.
+//! - [`state`] — UI state and the long-lived controllers (chat, OpenCode hub, data jobs); no
+//!   markup.
+//! - [`app`], [`views`], [`components`] — the Dioxus face, the same tree on every target: they
+//!   render state and send intents.
 
 pub mod engine;
 pub mod platform;
+
+pub mod state;
 
 pub mod app;
 pub mod components;
@@ -20,5 +25,3 @@ pub mod cli;
 pub mod logging;
 #[cfg(feature = "native")]
 pub mod maintenance;
-#[cfg(feature = "native")]
-pub mod serve_web;

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use opencode_nexus::engine::chat::{self, ChatUpdate, EngineOptions, ReplyContext};
+use opencode_nexus::engine::chat::{self, ChatUpdate, EngineOptions, ReplyContext, Target};
 use opencode_nexus::engine::error::Error;
 use opencode_nexus::engine::model::*;
 use opencode_nexus::engine::providers::openai::OpenAiClient;
@@ -43,7 +43,7 @@ async fn harness(script: Vec<Fault>) -> Harness {
     let mut conv = Conversation::new("faults");
     conv.profile_id = Some(profile.id.clone());
     conv.model = Some(FAULT_MODEL.into());
-    store.save_conversation(conv.clone()).await.unwrap();
+    store.create_conversation(conv.clone()).await.unwrap();
     Harness {
         _dir: dir,
         path,
@@ -65,13 +65,19 @@ impl Harness {
         let (_stop_handle, stop) = chat::stop_pair();
         let mut streamed = String::new();
         let m = ctx
-            .send(&self.conv.id, text, stop, &mut |u| {
-                if let ChatUpdate::Content { text, .. } = u {
-                    streamed.push_str(&text);
-                }
-            })
+            .send(
+                Target::Existing(self.conv.id.clone()),
+                text,
+                stop,
+                &mut |u| {
+                    if let ChatUpdate::Content { text, .. } = u {
+                        streamed.push_str(&text);
+                    }
+                },
+            )
             .await
-            .unwrap();
+            .unwrap()
+            .message;
         (m, streamed)
     }
 
@@ -83,7 +89,7 @@ impl Harness {
             options: &options,
         };
         let (_h, stop) = chat::stop_pair();
-        ctx.regenerate(id, stop, &mut |_| {}).await.unwrap()
+        ctx.regenerate(id, stop, &mut |_| {}).await.unwrap().message
     }
 
     /// Read the conversation back from a fresh connection to the file.
@@ -331,9 +337,15 @@ async fn unreachable_server_is_an_error_with_a_sentence() {
     };
     let (_h, stop) = chat::stop_pair();
     let m = ctx
-        .send(&h.conv.id, "anyone?", stop, &mut |_| {})
+        .send(
+            Target::Existing(h.conv.id.clone()),
+            "anyone?",
+            stop,
+            &mut |_| {},
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .message;
     assert_eq!(m.status, MessageStatus::Error);
     assert!(
         m.error
@@ -379,7 +391,12 @@ async fn stop_keeps_partial_reply_and_progress_is_persisted_while_streaming() {
             *seen.borrow_mut() = Some(assistant.id);
         }
     };
-    let send = ctx.send(&h.conv.id, "count", stop, &mut on_update);
+    let send = ctx.send(
+        Target::Existing(h.conv.id.clone()),
+        "count",
+        stop,
+        &mut on_update,
+    );
     let observer = async {
         tokio::time::sleep(Duration::from_millis(900)).await;
         // Mid-stream, a separate connection sees the reply saved as streaming with some text.
@@ -391,7 +408,7 @@ async fn stop_keeps_partial_reply_and_progress_is_persisted_while_streaming() {
     let (result, mid) = tokio::join!(send, observer);
     assert_eq!(mid.status, MessageStatus::Streaming);
     assert!(!mid.text().is_empty(), "progress persisted while streaming");
-    let m = result.unwrap();
+    let m = result.unwrap().message;
     assert_eq!(m.status, MessageStatus::Interrupted);
     assert!(m.text().starts_with(&mid.text()));
     assert!(
@@ -407,10 +424,18 @@ async fn stop_keeps_partial_reply_and_progress_is_persisted_while_streaming() {
 #[tokio::test]
 async fn sends_system_prompt_history_and_sampling() {
     let h = harness(vec![ok_stream(&["one"]), ok_stream(&["two"])]).await;
-    let mut conv = h.conv.clone();
-    conv.system_prompt = Some("Be terse.".into());
-    conv.params.temperature = Some(0.3);
-    h.store.save_conversation(conv).await.unwrap();
+    let mut params = h.conv.params.clone();
+    params.temperature = Some(0.3);
+    h.store
+        .update_conversation(
+            h.conv.id.clone(),
+            vec![
+                ConversationEdit::SystemPrompt(Some("Be terse.".into())),
+                ConversationEdit::Params(params),
+            ],
+        )
+        .await
+        .unwrap();
     h.send("first").await;
     h.send("second").await;
     let reqs: Vec<_> = h
@@ -442,5 +467,172 @@ async fn sends_system_prompt_history_and_sampling() {
             ("assistant".into(), "one".into()),
             ("user".into(), "second".into())
         ]
+    );
+}
+
+/// The engine owns the conversation: a send to a new chat creates it (titled from the first
+/// words), announces it in `Started`, reports a typed outcome, and names it after the first
+/// complete exchange; the thread the caller builds from the engine's events is exactly the one
+/// the store shows, through send, regenerate and edit.
+#[tokio::test(flavor = "current_thread")]
+async fn the_engine_starts_names_and_finishes_a_conversation() {
+    let h = harness(vec![
+        ok_stream(&["Use ", "slicing: ", "`s[::-1]`."]),
+        status(
+            200,
+            &[],
+            r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"Title: \"Reversing strings in Python.\""},"finish_reason":"stop"}]}"#,
+        ),
+    ])
+    .await;
+    let options = EngineOptions::default();
+    let ctx = ReplyContext {
+        store: &h.store,
+        client: &h.client,
+        options: &options,
+    };
+    let profile_id = h.conv.profile_id.clone().unwrap();
+    let mut thread: Vec<ThreadMessage> = Vec::new();
+    let apply = |thread: &mut Vec<ThreadMessage>, u: &ChatUpdate| match u {
+        ChatUpdate::Started {
+            user, assistant, ..
+        } => {
+            if let Some(u) = user {
+                assert!(chat::attach_to_thread(thread, u));
+            }
+            assert!(chat::attach_to_thread(thread, assistant));
+        }
+        ChatUpdate::Finished { message, .. } => {
+            assert!(chat::update_in_thread(thread, message))
+        }
+        _ => {}
+    };
+
+    let mut created = None;
+    let mut outcome_seen = None;
+    let (_h1, stop) = chat::stop_pair();
+    let reply = ctx
+        .send(
+            Target::New {
+                profile_id: profile_id.clone(),
+                model: Some(FAULT_MODEL.into()),
+            },
+            "How do I reverse a string in Python without a loop, quickly and idiomatically?",
+            stop,
+            &mut |u| {
+                apply(&mut thread, &u);
+                match u {
+                    ChatUpdate::Started { conversation, .. } => created = conversation,
+                    ChatUpdate::Finished { outcome, .. } => outcome_seen = Some(outcome),
+                    _ => {}
+                }
+            },
+        )
+        .await
+        .unwrap();
+    let created = created.expect("Started carries the conversation the send created");
+    assert_eq!(created.id, reply.conversation.id);
+    assert_eq!(created.profile_id.as_deref(), Some(profile_id.as_str()));
+    assert_eq!(
+        created.title,
+        "How do I reverse a string in Python without a…"
+    );
+    assert_eq!(reply.outcome, chat::Outcome::Complete);
+    assert_eq!(outcome_seen, Some(chat::Outcome::Complete));
+    assert!(reply.first_exchange);
+    assert_eq!(reply.message.text(), "Use slicing: `s[::-1]`.");
+    let id = reply.conversation.id.clone();
+    assert_eq!(thread, h.store.thread(id.clone()).await.unwrap());
+
+    // Named by the model, cleaned up, for the app and the CLI alike.
+    let named = ctx.name(&reply).await.expect("a title");
+    assert_eq!(named.title, "Reversing strings in Python");
+    assert_eq!(
+        h.store.get_conversation(id.clone()).await.unwrap().title,
+        "Reversing strings in Python"
+    );
+    assert_eq!(
+        h.store.get_conversation(id.clone()).await.unwrap().head_id,
+        Some(reply.message.id.clone()),
+        "naming never moves the head"
+    );
+
+    // Regenerate and edit: the events put the thread where the store has it.
+    h.server.push(ok_stream(&["Second ", "answer."]));
+    let (_h2, stop) = chat::stop_pair();
+    let again = ctx
+        .regenerate(&reply.message.id, stop, &mut |u| apply(&mut thread, &u))
+        .await
+        .unwrap();
+    assert!(!again.first_exchange);
+    assert_eq!(
+        ctx.name(&again).await,
+        None,
+        "only the first exchange names"
+    );
+    assert_eq!(thread, h.store.thread(id.clone()).await.unwrap());
+    assert_eq!(thread[1].sibling_count, 2);
+
+    h.server.push(ok_stream(&["Edited ", "answer."]));
+    let first_user = thread[0].message.id.clone();
+    let (_h3, stop) = chat::stop_pair();
+    ctx.edit_and_resend(&first_user, "And in Rust?", stop, &mut |u| {
+        apply(&mut thread, &u)
+    })
+    .await
+    .unwrap();
+    assert_eq!(thread, h.store.thread(id.clone()).await.unwrap());
+    assert_eq!(thread[0].sibling_count, 2, "the edit is a new root version");
+    assert_eq!(thread.len(), 2);
+
+    // A follow-up on the current branch.
+    h.server.push(ok_stream(&["Third."]));
+    let (_h4, stop) = chat::stop_pair();
+    ctx.send(Target::Existing(id.clone()), "Thanks", stop, &mut |u| {
+        apply(&mut thread, &u)
+    })
+    .await
+    .unwrap();
+    assert_eq!(thread, h.store.thread(id).await.unwrap());
+    assert_eq!(thread.len(), 4);
+}
+
+/// Stop is an outcome, not an error text to compare.
+#[tokio::test(flavor = "current_thread")]
+async fn a_stopped_reply_reports_the_stopped_outcome() {
+    let h = harness(vec![Fault::Stream {
+        chunks: sse_chat_chunks(&["one ", "two ", "three ", "four ", "five "]),
+        delay_ms: 150,
+        then: StreamEnd::Finish,
+    }])
+    .await;
+    let options = EngineOptions::default();
+    let ctx = ReplyContext {
+        store: &h.store,
+        client: &h.client,
+        options: &options,
+    };
+    let (handle, stop) = chat::stop_pair();
+    let handle = RefCell::new(Some(handle));
+    let reply = ctx
+        .send(
+            Target::Existing(h.conv.id.clone()),
+            "count",
+            stop,
+            &mut |u| {
+                if let ChatUpdate::Content { .. } = u {
+                    if let Some(h) = handle.borrow_mut().take() {
+                        h.stop();
+                    }
+                }
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.outcome, chat::Outcome::Stopped);
+    assert_eq!(reply.message.status, MessageStatus::Interrupted);
+    assert!(
+        !reply.message.text().is_empty(),
+        "the partial reply is kept"
     );
 }

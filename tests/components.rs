@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use dioxus::prelude::*;
-use opencode_nexus::app::{App, AppState};
+use opencode_nexus::app::App;
 use opencode_nexus::engine::model::*;
 use opencode_nexus::platform::{memory, Services};
-use opencode_nexus::views::chat::ChatController;
+use opencode_nexus::state::chat::ChatController;
+use opencode_nexus::state::AppState;
 use opencode_nexus::views::ChatView;
 
 const HOSTILE: &str = r#"Here you go:
@@ -45,7 +46,7 @@ async fn seeded_services() -> (Services, Id) {
     let mut conv = Conversation::new("Component test");
     services
         .store
-        .save_conversation(conv.clone())
+        .create_conversation(conv.clone())
         .await
         .unwrap();
     let u1 = Message::new(

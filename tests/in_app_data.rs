@@ -23,7 +23,7 @@ fn services(root: &Path) -> Services {
 
 async fn add_conversation(s: &Services, title: &str, texts: &[&str]) -> Conversation {
     let c = Conversation::new(title);
-    s.store.save_conversation(c.clone()).await.unwrap();
+    s.store.create_conversation(c.clone()).await.unwrap();
     let mut parent: Option<Id> = None;
     for (i, t) in texts.iter().enumerate() {
         let role = if i % 2 == 0 {

@@ -7,7 +7,7 @@ mod support;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use opencode_nexus::engine::chat::{self, ChatUpdate, EngineOptions, ReplyContext};
+use opencode_nexus::engine::chat::{self, ChatUpdate, EngineOptions, ReplyContext, Target};
 use opencode_nexus::engine::model::*;
 use opencode_nexus::engine::providers::openai::OpenAiClient;
 use opencode_nexus::engine::store::api::StoreClient;
@@ -34,7 +34,7 @@ async fn real_llama_server_full_conversation_lifecycle() {
     conv.model = Some(models[0].clone());
     conv.params.max_tokens = Some(48);
     conv.params.temperature = Some(0.7);
-    store.save_conversation(conv.clone()).await.unwrap();
+    store.create_conversation(conv.clone()).await.unwrap();
     let options = EngineOptions::default();
     let ctx = ReplyContext {
         store: &store,
@@ -47,28 +47,38 @@ async fn real_llama_server_full_conversation_lifecycle() {
     let sink = deltas.clone();
     let (_h, stop) = chat::stop_pair();
     let first = ctx
-        .send(&conv.id, "Name three colors.", stop, &mut |u| {
-            if let ChatUpdate::Content { text, .. } = u {
-                sink.borrow_mut().push(text);
-            }
-        })
+        .send(
+            Target::Existing(conv.id.clone()),
+            "Name three colors.",
+            stop,
+            &mut |u| {
+                if let ChatUpdate::Content { text, .. } = u {
+                    sink.borrow_mut().push(text);
+                }
+            },
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .message;
     assert_eq!(first.status, MessageStatus::Complete, "{:?}", first.error);
     assert!(deltas.borrow().len() > 1, "streamed in pieces");
     assert_eq!(deltas.borrow().concat(), first.text());
     assert!(!first.text().trim().is_empty());
 
     // 2. Stop mid-stream: the partial reply is kept, marked interrupted.
-    let mut long = store.get_conversation(conv.id.clone()).await.unwrap();
-    long.params.max_tokens = Some(400);
-    store.save_conversation(long).await.unwrap();
+    let mut params = store
+        .get_conversation(conv.id.clone())
+        .await
+        .unwrap()
+        .params;
+    params.max_tokens = Some(400);
+    store.set_params(conv.id.clone(), params).await.unwrap();
     let (stop_handle, stop) = chat::stop_pair();
     let stop_handle = RefCell::new(Some(stop_handle));
     let count = RefCell::new(0usize);
     let stopped = ctx
         .send(
-            &conv.id,
+            Target::Existing(conv.id.clone()),
             "Write a long story about a dragon and a knight.",
             stop,
             &mut |u| {
@@ -83,19 +93,25 @@ async fn real_llama_server_full_conversation_lifecycle() {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+        .message;
     assert_eq!(stopped.status, MessageStatus::Interrupted);
     assert!(!stopped.text().is_empty(), "partial text kept");
 
     // 3. Regenerate the stopped reply: a new alternative, the old one still reachable.
-    let mut shorter = store.get_conversation(conv.id.clone()).await.unwrap();
-    shorter.params.max_tokens = Some(32);
-    store.save_conversation(shorter).await.unwrap();
+    let mut params = store
+        .get_conversation(conv.id.clone())
+        .await
+        .unwrap()
+        .params;
+    params.max_tokens = Some(32);
+    store.set_params(conv.id.clone(), params).await.unwrap();
     let (_h, stop) = chat::stop_pair();
     let regenerated = ctx
         .regenerate(&stopped.id, stop, &mut |_| {})
         .await
-        .unwrap();
+        .unwrap()
+        .message;
     assert_eq!(
         regenerated.status,
         MessageStatus::Complete,
@@ -111,7 +127,8 @@ async fn real_llama_server_full_conversation_lifecycle() {
     let edited_reply = ctx
         .edit_and_resend(&first_user.id, "Name two animals.", stop, &mut |_| {})
         .await
-        .unwrap();
+        .unwrap()
+        .message;
     assert_eq!(
         edited_reply.status,
         MessageStatus::Complete,

@@ -778,10 +778,10 @@ mod screens {
     use std::rc::Rc;
 
     use dioxus::prelude::*;
-    use opencode_nexus::app::AppState;
     use opencode_nexus::engine::model::{BackendKind, Profile};
-    use opencode_nexus::views::chat::ChatController;
-    use opencode_nexus::views::servers::OpenCodeHub;
+    use opencode_nexus::state::chat::ChatController;
+    use opencode_nexus::state::opencode::OpenCodeHub;
+    use opencode_nexus::state::AppState;
     use opencode_nexus::views::session::SessionPage;
     use opencode_nexus::views::HistoryView;
 

@@ -554,3 +554,25 @@ fn a_question_offers_its_options_a_custom_answer_and_dismiss() {
         "{html}"
     );
 }
+
+#[test]
+fn usage_is_shown_only_as_far_as_the_server_reported_it() {
+    use opencode_nexus::components::parts::usage_line;
+    use opencode_nexus::engine::opencode::api::Tokens;
+    // No usage at all: no "0 tokens · $0" line.
+    assert_eq!(usage_line(&Tokens::default(), 0.0), None);
+    let tokens = Tokens {
+        input: 1000,
+        output: 200,
+        ..Default::default()
+    };
+    let line = usage_line(&tokens, 0.0).unwrap();
+    assert!(line.starts_with("1200 tokens (in 1000 · out 200"), "{line}");
+    assert!(!line.contains('$'), "no cost reported, none shown: {line}");
+    assert_eq!(
+        usage_line(&Tokens::default(), 0.25).as_deref(),
+        Some("$0.25")
+    );
+    let both = usage_line(&tokens, 0.0042).unwrap();
+    assert!(both.ends_with(" · $0.0042"), "{both}");
+}

@@ -71,7 +71,7 @@ fn forced_panic_writes_a_report_without_the_key_or_message_text() {
         assert!(report.contains(&format!("os: {}", std::env::consts::OS)));
         assert!(report.contains("last action: send"), "{report}");
         assert!(report.contains("thread: main"), "{report}");
-        assert!(report.contains("location: src/cli.rs:"), "{report}");
+        assert!(report.contains("location: src/cli/system.rs:"), "{report}");
         // A backtrace with frames from this crate (debug build: symbols are present).
         assert!(report.contains("backtrace:\n"), "{report}");
         assert!(report.contains("opencode_nexus::cli::"), "{report}");

@@ -3,6 +3,12 @@
 //! binary answers `--version` and `doctor`, and the installed app opens its window under Xvfb
 //! and stays up; `dpkg -r` removes it again.
 //!
+//! Then the flow users take, with the build users run (the installed release binary, LTO and
+//! `opt-level = 3`): a prompt typed on the keyboard to a scripted server that answers with code
+//! blocks streamed four characters per event (the reply that once left the release build
+//! spinning), the reply completes, Stop turns back into Send, the process goes idle (CPU from
+//! `/proc`), a second prompt works, and History opens.
+//!
 //! It installs system-wide, so it runs only when asked: `NEXUS_TEST_PACKAGE=1` (scripts/test.sh
 //! sets it, with `NEXUS_TEST_DISPLAY`). Under CI it must run, so there a missing switch fails.
 
@@ -12,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::desktop::{colours, launch};
+use support::desktop::{colours, launch, App};
+use support::fault_server::{sse_chat_chunks, Fault, FaultServer, StreamEnd, FAULT_MODEL};
 
 fn enabled() -> bool {
     let on = std::env::var("NEXUS_TEST_PACKAGE").is_ok_and(|v| v == "1");
@@ -170,6 +177,225 @@ fn deb_builds_installs_with_dpkg_and_the_installed_app_starts() {
     let stderr = std::fs::read_to_string(log).unwrap_or_default();
     assert!(!stderr.contains("panicked"), "{stderr}");
 
+    release_app_chats_with_code_blocks_and_goes_idle(bin);
+
     run(dpkg().args(["-r", "opencode-nexus"]));
     assert!(!Path::new(bin).exists(), "dpkg -r removed the binary");
+}
+
+/// The replies of the release-build freeze report: fenced code (Python with a `#` comment and
+/// escaped quotes, a bash heredoc, a C string ending in a backslash, a fence with no language).
+const CODE_REPLY: &str = "To reverse a string in Python, you can use slicing with negative numbers. Here's how to do it:\n\n```python\ndef reverse_string(s):\n    return s[::-1]\n\n# Example usage:\nprint(reverse_string(\"Hello World\"))  # Output: \"Hll Wrld\"\n```\n";
+const SECOND_REPLY: &str = "A heredoc:\n\n```bash\ncat <<'EOF' > notes.txt\nline with $HOME and \\$literal\nEOF\n```\n\nA C string that ends in a backslash:\n\n```c\nconst char *sep = \"\\\\\";\n```\n\n```\nno language at all\n```\n";
+
+/// Four characters per SSE event, as the report's server sent them.
+fn code_stream(text: &str) -> Fault {
+    let chars: Vec<char> = text.chars().collect();
+    let pieces: Vec<String> = chars.chunks(4).map(|c| c.iter().collect()).collect();
+    let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    Fault::Stream {
+        chunks: sse_chat_chunks(&refs),
+        delay_ms: 25,
+        then: StreamEnd::Finish,
+    }
+}
+
+/// Pixels of the Stop button's red (light and dark theme) in a screenshot.
+fn stop_red_pixels(shot: &Path) -> u64 {
+    let out = Command::new("convert")
+        .arg(shot)
+        .args(["-format", "%c", "histogram:info:-"])
+        .output()
+        .expect("imagemagick convert runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| {
+            let l = l.to_ascii_uppercase();
+            l.contains("#B91C1C") || l.contains("#F87171")
+        })
+        .filter_map(|l| l.trim().split(':').next()?.trim().parse::<u64>().ok())
+        .sum()
+}
+
+/// CPU seconds (user + system) the process has used, from `/proc/PID/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process exists");
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')').expect("stat has a command") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    let hz = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(100.0);
+    ticks / hz
+}
+
+/// The conversations and their messages as the installed CLI reads them from the app's file.
+fn saved_messages(bin: &str, data: &Path) -> Vec<serde_json::Value> {
+    let list = Command::new(bin)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["history", "list", "--json"])
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap_or_default();
+    let Some(id) = list.get(0).and_then(|c| c["id"].as_str()) else {
+        return Vec::new();
+    };
+    let shown = Command::new(bin)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["history", "show", id, "--json"])
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap_or_default();
+    shown["messages"].as_array().cloned().unwrap_or_default()
+}
+
+fn wait_for_complete_reply(app: &mut App, bin: &str, data: &Path, count: usize) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let messages = saved_messages(bin, data);
+        if let Some(m) = messages.get(count - 1) {
+            assert_ne!(m["status"], "error", "{m}");
+            if m["status"] == "complete" {
+                return m["text"].as_str().unwrap_or_default().to_owned();
+            }
+        }
+        assert!(
+            app.running(),
+            "the app exited while replying: {}",
+            app.stderr()
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no complete reply #{count}: {messages:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn release_app_chats_with_code_blocks_and_goes_idle(bin: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let title = Fault::Status {
+        code: 200,
+        headers: Vec::new(),
+        body: r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"Reversing a string"},"finish_reason":"stop"}]}"#.into(),
+    };
+    let server = rt.block_on(FaultServer::start(vec![
+        code_stream(CODE_REPLY),
+        title,
+        code_stream(SECOND_REPLY),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    run(Command::new(bin).arg("--data-dir").arg(data).args([
+        "profiles",
+        "add",
+        "scripted",
+        "--kind",
+        "openai-compatible",
+        "--url",
+        &server.base_url(),
+        "--model",
+        FAULT_MODEL,
+    ]));
+    let mut app = launch(bin, data);
+    std::thread::sleep(Duration::from_secs(3));
+
+    // The first prompt, by keyboard, into the composer (focused at start).
+    app.click(550, 660);
+    app.type_text("Write a Python function that reverses a string, in a code block.");
+    app.key("Return");
+    std::thread::sleep(Duration::from_millis(900));
+    let streaming = app.screenshot("release-streaming.png");
+    let red_while_streaming = stop_red_pixels(&streaming);
+    assert!(
+        red_while_streaming > 200,
+        "the red Stop button shows while the reply streams ({red_while_streaming} red pixels)"
+    );
+    let reply = wait_for_complete_reply(&mut app, bin, data, 2);
+    assert_eq!(reply, CODE_REPLY, "the whole reply was saved");
+
+    // Stop turns back into Send, and the process settles: no frame pump or loop left running.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut shot;
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        shot = app.screenshot("release-code-reply.png");
+        if stop_red_pixels(&shot) == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the Stop button is still shown 10 s after the reply completed"
+        );
+    }
+    assert!(colours(&shot) > 40, "the reply is on screen");
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = app.child.id();
+    let before = cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(5));
+    let busy = (cpu_seconds(pid) - before) / 5.0;
+    eprintln!(
+        "release app CPU after the reply: {:.1}% of a core",
+        busy * 100.0
+    );
+    assert!(
+        busy < 0.10,
+        "the app keeps {:.0}% of a core busy after the reply",
+        busy * 100.0
+    );
+
+    // A second prompt works (a frozen UI takes no keys), with more code.
+    app.click(550, 660);
+    app.type_text("Show a heredoc and a C string.");
+    app.key("Return");
+    let second = wait_for_complete_reply(&mut app, bin, data, 4);
+    assert!(second.contains("cat <<'EOF'"), "{second}");
+    std::thread::sleep(Duration::from_millis(800));
+    app.screenshot("release-second-reply.png");
+
+    // History opens (Ctrl+K, from the chat's composer) and lists the conversation, now named.
+    app.key("ctrl+k");
+    std::thread::sleep(Duration::from_millis(1200));
+    let history = app.screenshot("release-history.png");
+    assert!(colours(&history) > 20);
+    let log = std::fs::read_dir(data.join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(log.contains("view=History"), "History was shown: {log}");
+    let list = Command::new(bin)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["history", "list", "--json"])
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list[0]["title"], "Reversing a string", "{list}");
+    assert_eq!(list[0]["messages"], 4, "{list}");
+    assert!(app.running(), "{}", app.stderr());
+    let pid = app.child.id();
+    let before = cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(3));
+    let busy = (cpu_seconds(pid) - before) / 3.0;
+    assert!(
+        busy < 0.10,
+        "History left {:.0}% of a core busy",
+        busy * 100.0
+    );
+    let _ = app.child.kill();
+    let stderr = app.stderr();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    drop(server);
 }

@@ -61,7 +61,7 @@ fn seed(store: &mut Store) -> Vec<Conversation> {
     a.params.temperature = Some(0.7);
     a.params.max_tokens = Some(512);
     a.pinned = true;
-    store.save_conversation(&a).unwrap();
+    store.create_conversation(&a).unwrap();
     let u1 = msg(
         &a,
         None,
@@ -121,7 +121,7 @@ fn seed(store: &mut Store) -> Vec<Conversation> {
     b.created_at = 1_700_000_100_000;
     b.updated_at = 1_700_000_100_000;
     b.archived = true;
-    store.save_conversation(&b).unwrap();
+    store.create_conversation(&b).unwrap();
     let e1 = msg(&b, None, Role::User, "first wording", 1_700_000_101_000);
     store.save_message(&e1, true).unwrap();
     let e1r = msg(
@@ -141,7 +141,7 @@ fn seed(store: &mut Store) -> Vec<Conversation> {
 
     let mut gone = Conversation::new("Deleted one");
     gone.created_at = 1_700_000_200_000;
-    store.save_conversation(&gone).unwrap();
+    store.create_conversation(&gone).unwrap();
     store
         .save_message(
             &msg(&gone, None, Role::User, "deleted text", 1_700_000_201_000),
@@ -797,7 +797,7 @@ fn bulk(store: &mut Store, conversations: usize, per: usize) {
     let filler = "lorem ipsum dolor sit amet consectetur adipiscing elit ".repeat(30);
     for i in 0..conversations {
         let c = Conversation::new(format!("bulk {i}"));
-        store.save_conversation(&c).unwrap();
+        store.create_conversation(&c).unwrap();
         let mut parent: Option<Message> = None;
         for j in 0..per {
             let role = if j % 2 == 0 {
@@ -825,7 +825,7 @@ fn backup_during_writes_is_consistent_and_restore_brings_it_back() {
     let mut store = Store::open(&db).unwrap();
     bulk(&mut store, 40, 40);
     let log = Conversation::new("write log");
-    store.save_conversation(&log).unwrap();
+    store.create_conversation(&log).unwrap();
 
     // A second connection (as another process would) commits numbered rows as fast as it can.
     let stop = Arc::new(AtomicBool::new(false));

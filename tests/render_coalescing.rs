@@ -8,10 +8,10 @@ mod support;
 use std::time::Duration;
 
 use dioxus::prelude::*;
-use opencode_nexus::app::AppState;
 use opencode_nexus::engine::model::*;
 use opencode_nexus::platform::{memory, Services};
-use opencode_nexus::views::chat::ChatController;
+use opencode_nexus::state::chat::ChatController;
+use opencode_nexus::state::AppState;
 use opencode_nexus::views::ChatView;
 use support::fault_server::{sse_chat_chunks, Fault, FaultServer, StreamEnd};
 

@@ -96,7 +96,7 @@ async fn a_planted_key_never_reaches_the_database_or_the_logs() {
     tracing::info!(client = ?client, "client built");
     let mut conv = Conversation::new("leak test");
     conv.profile_id = Some(profile.id.clone());
-    store.save_conversation(conv.clone()).await.unwrap();
+    store.create_conversation(conv.clone()).await.unwrap();
     let options = EngineOptions::default();
     let ctx = ReplyContext {
         store: &store,
@@ -105,9 +105,15 @@ async fn a_planted_key_never_reaches_the_database_or_the_logs() {
     };
     let (_h, stop) = chat::stop_pair();
     let m = ctx
-        .send(&conv.id, "hello", stop, &mut |_| {})
+        .send(
+            opencode_nexus::engine::chat::Target::Existing(conv.id.clone()),
+            "hello",
+            stop,
+            &mut |_| {},
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .message;
     assert_eq!(m.status, MessageStatus::Error);
     let err = m.error.clone().unwrap();
     tracing::error!(error = %err, "reply failed");

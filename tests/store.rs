@@ -7,7 +7,7 @@ use opencode_nexus::engine::store::{schema, Store};
 
 fn conversation(store: &Store, title: &str) -> Conversation {
     let c = Conversation::new(title);
-    store.save_conversation(&c).unwrap();
+    store.create_conversation(&c).unwrap();
     c
 }
 
@@ -283,10 +283,10 @@ fn profiles_drafts_settings_and_list_order() {
     let mut older = Conversation::new("older");
     older.updated_at = 10;
     older.pinned = true;
-    store.save_conversation(&older).unwrap();
+    store.create_conversation(&older).unwrap();
     let mut newer = Conversation::new("newer");
     newer.updated_at = 20;
-    store.save_conversation(&newer).unwrap();
+    store.create_conversation(&newer).unwrap();
     let list = store
         .list_conversations(&ConversationFilter::default())
         .unwrap();
@@ -372,4 +372,122 @@ fn search_prefixes_use_the_prefix_index_and_complete_words_match_exactly() {
         opencode_nexus::engine::store::fts_query("the ").as_deref(),
         Some("\"the\"")
     );
+}
+
+/// Changing a conversation's model, backend, options, title, pin or archive after a reply
+/// never touches its thread: the edits carry no head, so a stale copy of the conversation (a
+/// view's, a list row's) cannot clear or rewind it. Only saving a message and choosing a
+/// branch move the head.
+#[test]
+fn conversation_edits_never_move_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let mut store = Store::open(&path).unwrap();
+    let c = conversation(&store, "edits");
+    // The copy a view holds from before the first message: head None.
+    let stale_before_any_message = store.get_conversation(&c.id).unwrap();
+    let q1 = add(&mut store, &c, None, Role::User, "q1");
+    let a1 = add(&mut store, &c, Some(&q1), Role::Assistant, "a1");
+    // The copy a view holds from the middle of the conversation: head a1.
+    let stale_mid = store.get_conversation(&c.id).unwrap();
+    assert_eq!(stale_mid.head_id.as_deref(), Some(a1.id.as_str()));
+    let q2 = add(&mut store, &c, Some(&a1), Role::User, "q2");
+    let a2 = add(&mut store, &c, Some(&q2), Role::Assistant, "a2");
+    assert_eq!(stale_before_any_message.head_id, None);
+
+    let mut params = stale_mid.params.clone();
+    params.temperature = Some(0.5);
+    let edits = [
+        ConversationEdit::Params(params),
+        ConversationEdit::Model(Some("other-model".into())),
+        ConversationEdit::Backend {
+            profile_id: None,
+            model: Some("m2".into()),
+        },
+        ConversationEdit::SystemPrompt(Some("Be brief.".into())),
+        ConversationEdit::Title("Renamed".into()),
+        ConversationEdit::Pinned(true),
+        ConversationEdit::Archived(true),
+        ConversationEdit::Archived(false),
+    ];
+    for edit in &edits {
+        let saved = store.update_conversation(&c.id, &[edit.clone()]).unwrap();
+        assert_eq!(saved.head_id.as_deref(), Some(a2.id.as_str()), "{edit:?}");
+    }
+    // Reopened from the file: every field as edited, and the whole thread there.
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    let after = store.get_conversation(&c.id).unwrap();
+    assert_eq!(after.head_id.as_deref(), Some(a2.id.as_str()));
+    assert_eq!(after.params.temperature, Some(0.5));
+    assert_eq!(after.model.as_deref(), Some("m2"));
+    assert_eq!(after.system_prompt.as_deref(), Some("Be brief."));
+    assert_eq!(after.title, "Renamed");
+    assert!(after.pinned && !after.archived);
+    let texts: Vec<String> = store
+        .thread(&c.id)
+        .unwrap()
+        .iter()
+        .map(|t| t.message.text())
+        .collect();
+    assert_eq!(texts, ["q1", "a1", "q2", "a2"]);
+    let summary = store
+        .list_conversations(&ConversationFilter::default())
+        .unwrap()
+        .into_iter()
+        .find(|s| s.conversation.id == c.id)
+        .unwrap();
+    assert_eq!(summary.message_count, 4);
+}
+
+/// Bad values get a sentence and change nothing, not even the edits before them in the same
+/// call; creating a conversation twice is refused.
+#[test]
+fn invalid_conversation_edits_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("h.db")).unwrap();
+    let c = conversation(&store, "valid");
+    let before = store.get_conversation(&c.id).unwrap();
+    for bad in [
+        SamplingParams {
+            temperature: Some(2.5),
+            ..Default::default()
+        },
+        SamplingParams {
+            top_p: Some(-0.1),
+            ..Default::default()
+        },
+        SamplingParams {
+            max_tokens: Some(0),
+            ..Default::default()
+        },
+        SamplingParams {
+            context_tokens: Some(10),
+            ..Default::default()
+        },
+    ] {
+        let err = store
+            .update_conversation(
+                &c.id,
+                &[
+                    ConversationEdit::Title("changed".into()),
+                    ConversationEdit::Params(bad.clone()),
+                ],
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Invalid(_)), "{bad:?}: {err:?}");
+        assert!(err.to_string().contains("previous value was kept"), "{err}");
+        assert_eq!(store.get_conversation(&c.id).unwrap(), before);
+    }
+    let err = store
+        .update_conversation(&c.id, &[ConversationEdit::Title("   ".into())])
+        .unwrap_err();
+    assert!(err.to_string().contains("needs a title"), "{err}");
+    assert_eq!(store.get_conversation(&c.id).unwrap(), before);
+    let missing = store
+        .update_conversation("no-such-id", &[ConversationEdit::Pinned(true)])
+        .unwrap_err();
+    assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
+    let twice = store.create_conversation(&before).unwrap_err();
+    assert!(twice.to_string().contains("already exists"), "{twice}");
 }

@@ -567,7 +567,7 @@ fn large_export(n: usize) -> String {
     let mut store = Store::open_in_memory().unwrap();
     for i in 0..n {
         let c = Conversation::new(format!("bulk {i}"));
-        store.save_conversation(&c).unwrap();
+        store.create_conversation(&c).unwrap();
         let q = Message::new(&c.id, None, Role::User, &format!("question {i}"));
         let a = Message::new(
             &c.id,
@@ -827,7 +827,7 @@ async fn a_long_conversation_mounts_a_bounded_window_and_earlier_messages_on_scr
     // One conversation of 500 messages, imported through the Data panel.
     let mut store = Store::open_in_memory().unwrap();
     let c = Conversation::new("A very long conversation");
-    store.save_conversation(&c).unwrap();
+    store.create_conversation(&c).unwrap();
     let mut parent = None;
     for i in 0..500 {
         let role = if i % 2 == 0 {

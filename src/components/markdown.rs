@@ -5,8 +5,8 @@
 use dioxus::prelude::*;
 
 use super::icons::{self, Icon};
-use crate::app::use_services;
 use crate::engine::markdown::{self, Align, Block, Inline};
+use crate::state::use_services;
 
 #[component]
 pub fn Markdown(text: String) -> Element {

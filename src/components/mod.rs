@@ -8,6 +8,7 @@ pub mod message;
 pub mod nav;
 pub mod notices;
 pub mod parts;
+pub mod rename;
 
 pub use markdown::Markdown;
 pub use message::MessageBubble;

@@ -3,7 +3,7 @@
 use dioxus::prelude::*;
 
 use super::icons::{self, Icon};
-use crate::app::{use_app_state, View};
+use crate::state::{use_app_state, View};
 
 #[component]
 pub fn NavBar() -> Element {
@@ -18,7 +18,6 @@ pub fn NavBar() -> Element {
                 class: if active { "nav-item active" } else { "nav-item" },
                 "aria-current": if active { "page" } else { "false" },
                 "aria-label": label,
-                title: label,
                 onclick: move |_| {
                     crate::crash::set_last_action(match view {
                         View::Chat => "open-chat",

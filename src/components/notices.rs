@@ -5,7 +5,7 @@
 
 use dioxus::prelude::*;
 
-use crate::app::{use_app_state, use_services};
+use crate::state::{use_app_state, use_services};
 
 #[component]
 pub fn StartupNotices() -> Element {
@@ -19,9 +19,10 @@ pub fn StartupNotices() -> Element {
 
     use_effect(crate::platform::vitals::mark_first_render);
 
+    let support = services.support.clone();
     use_hook(move || {
         spawn(async move {
-            reports.set(unseen_reports().await);
+            reports.set(support.unseen_crash_reports().await);
         });
     });
 
@@ -62,17 +63,25 @@ pub fn StartupNotices() -> Element {
     });
 
     // Keep (marked seen) or delete a report, then take its banner away.
+    let support = services.support.clone();
     let dismiss = move |name: String, delete: bool| {
+        let support = support.clone();
         spawn(async move {
-            if delete {
-                delete_report(name.clone()).await;
+            let done = if delete {
+                support.delete_crash_report(&name).await
             } else {
-                keep_report(name.clone()).await;
+                support.keep_crash_report(&name).await
+            };
+            match done {
+                Ok(()) => {
+                    reports.write().retain(|n| *n != name);
+                    viewing.set(None);
+                }
+                Err(e) => state.toast_error(e),
             }
-            reports.write().retain(|n| *n != name);
-            viewing.set(None);
         });
     };
+    let support_read = services.support.clone();
     let first = reports.read().first().cloned();
     rsx! {
         if let Some(name) = first {
@@ -86,8 +95,9 @@ pub fn StartupNotices() -> Element {
                             let name = name.clone();
                             move |_| {
                                 let name = name.clone();
+                                let support = support_read.clone();
                                 spawn(async move {
-                                    let text = read_report(name.clone()).await;
+                                    let text = support.read_crash_report(&name).await;
                                     viewing.set(Some((name, text)));
                                 });
                             }
@@ -95,7 +105,7 @@ pub fn StartupNotices() -> Element {
                         "View"
                     }
                     button { class: "btn-small", r#type: "button",
-                        onclick: { let name = name.clone(); move |_| dismiss(name.clone(), false) },
+                        onclick: { let name = name.clone(); let dismiss = dismiss.clone(); move |_| dismiss(name.clone(), false) },
                         "Keep"
                     }
                     button { class: "btn-small danger", r#type: "button",
@@ -120,66 +130,30 @@ pub fn StartupNotices() -> Element {
     }
 }
 
-// The report files live in the data directory (desktop and mobile); file I/O runs on the
-// blocking pool, not the UI thread. The browser keeps no crash reports.
-
-#[cfg(feature = "native")]
-fn crash_dir() -> Option<std::path::PathBuf> {
-    crate::platform::data_dirs().map(|d| d.crash_reports())
+/// The app's toast: the sentence of something that just failed, with Dismiss; it goes by
+/// itself after a while.
+#[component]
+pub fn ToastView() -> Element {
+    let state = use_app_state();
+    let mut toast = state.toast;
+    let current = toast.read().clone();
+    let serial = current.as_ref().map(|t| t.serial);
+    use_effect(use_reactive!(|serial| {
+        if let Some(serial) = serial {
+            spawn(async move {
+                crate::engine::rt::sleep(std::time::Duration::from_secs(10)).await;
+                if toast.peek().as_ref().map(|t| t.serial) == Some(serial) {
+                    toast.set(None);
+                }
+            });
+        }
+    }));
+    rsx! {
+        if let Some(t) = current {
+            div { class: "toast app-toast", role: "alert",
+                span { "{t.text}" }
+                button { class: "btn-small", r#type: "button", onclick: move |_| toast.set(None), "Dismiss" }
+            }
+        }
+    }
 }
-
-#[cfg(feature = "native")]
-async fn on_disk<T: Send + 'static>(
-    f: impl FnOnce(&std::path::Path) -> T + Send + 'static,
-) -> Option<T> {
-    let dir = crash_dir()?;
-    tokio::task::spawn_blocking(move || f(&dir)).await.ok()
-}
-
-#[cfg(feature = "native")]
-async fn unseen_reports() -> Vec<String> {
-    on_disk(|d| {
-        crate::crash::unseen(d)
-            .into_iter()
-            .map(|r| r.name)
-            .collect()
-    })
-    .await
-    .unwrap_or_default()
-}
-
-#[cfg(feature = "native")]
-async fn read_report(name: String) -> String {
-    on_disk(move |d| {
-        crate::crash::read(d, &name)
-            .unwrap_or_else(|e| format!("The report could not be read: {e}."))
-    })
-    .await
-    .unwrap_or_default()
-}
-
-#[cfg(feature = "native")]
-async fn keep_report(name: String) {
-    let _ = on_disk(move |d| crate::crash::mark_seen(d, &name)).await;
-}
-
-#[cfg(feature = "native")]
-async fn delete_report(name: String) {
-    let _ = on_disk(move |d| crate::crash::delete(d, &name)).await;
-}
-
-#[cfg(not(feature = "native"))]
-async fn unseen_reports() -> Vec<String> {
-    Vec::new()
-}
-
-#[cfg(not(feature = "native"))]
-async fn read_report(_name: String) -> String {
-    String::new()
-}
-
-#[cfg(not(feature = "native"))]
-async fn keep_report(_name: String) {}
-
-#[cfg(not(feature = "native"))]
-async fn delete_report(_name: String) {}

@@ -10,13 +10,13 @@ use dioxus::prelude::*;
 use serde_json::Value;
 
 use super::Markdown;
-use crate::app::use_services;
 use crate::engine::model::now_ms;
 use crate::engine::opencode::api::{
     FilePart, MessageError, MessageErrorData, MessageInfo, MessageWithParts, Part, PermissionReply,
     PermissionRequest, QuestionRequest, SessionStatus, Tokens, ToolPart, ToolState,
 };
 use crate::engine::opencode::offline::{error_sentence, pretty, OFFLINE_ERROR};
+use crate::state::use_services;
 
 /// "$0.0012" for costs, which are often fractions of a cent.
 pub fn format_cost(cost: f64) -> String {
@@ -29,7 +29,7 @@ pub fn format_cost(cost: f64) -> String {
     }
 }
 
-/// "1,234 tokens (in 1,000 · out 200 · reasoning 34 · cache 0/0)".
+/// "1234 tokens (in 1000 · out 200 · reasoning 34 · cache 0/0)".
 pub fn format_tokens(t: &Tokens) -> String {
     format!(
         "{} tokens (in {} · out {} · reasoning {} · cache {}/{})",
@@ -40,6 +40,19 @@ pub fn format_tokens(t: &Tokens) -> String {
         t.cache.read,
         t.cache.write
     )
+}
+
+/// Tokens and cost as one line, leaving out what the server did not report: `None` when it
+/// sent no usage at all (a "0 tokens · $0" line would be noise, or wrong).
+pub fn usage_line(t: &Tokens, cost: f64) -> Option<String> {
+    let tokens = (t.total() > 0).then(|| format_tokens(t));
+    let cost = (cost > 0.0).then(|| format_cost(cost));
+    match (tokens, cost) {
+        (None, None) => None,
+        (Some(t), None) => Some(t),
+        (None, Some(c)) => Some(c),
+        (Some(t), Some(c)) => Some(format!("{t} · {c}")),
+    }
 }
 
 /// Marks a reply that can no longer finish: when the session is idle but its last assistant
@@ -136,9 +149,9 @@ pub fn SessionMessage(message: MessageWithParts) -> Element {
                 }
             }
             // With one step its own line already says this.
-            if let Some(a) = assistant.filter(|a| a.time.completed.is_some() && steps != 1) {
+            if let Some(line) = assistant.filter(|a| a.time.completed.is_some() && steps != 1).and_then(|a| usage_line(&a.tokens, a.cost)) {
                 footer { class: "msg-foot",
-                    span { class: "usage", "{format_tokens(&a.tokens)} · {format_cost(a.cost)}" }
+                    span { class: "usage", "{line}" }
                 }
             }
         }
@@ -184,11 +197,14 @@ pub fn PartView(part: Part, #[props(default)] user: bool) -> Element {
         },
         // A step boundary carries nothing to read; its end (below) carries the usage.
         Part::StepStart(_) | Part::Snapshot(_) => rsx! {},
-        Part::StepFinish(s) => rsx! {
-            div { class: "part step-finish",
-                "Step finished ({s.reason}) · {format_tokens(&s.tokens)} · {format_cost(s.cost)}"
+        Part::StepFinish(s) => {
+            let usage = usage_line(&s.tokens, s.cost)
+                .map(|u| format!(" · {u}"))
+                .unwrap_or_default();
+            rsx! {
+                div { class: "part step-finish", "Step finished ({s.reason}){usage}" }
             }
-        },
+        }
         Part::Patch(p) => {
             let short: String = p.hash.chars().take(10).collect();
             let n = p.files.len();
@@ -535,6 +551,8 @@ fn clock(ms: u64) -> String {
 #[component]
 pub fn SessionTotals(cost: f64, tokens: Tokens) -> Element {
     rsx! {
-        span { class: "totals", title: "Cost and tokens of this session", "{format_cost(cost)} · {format_tokens(&tokens)}" }
+        if let Some(line) = usage_line(&tokens, cost) {
+            span { class: "totals", title: "Cost and tokens of this session", "{line}" }
+        }
     }
 }

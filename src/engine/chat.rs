@@ -42,7 +42,9 @@ impl Default for EngineOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChatUpdate {
     /// The user message (new or edited) and the empty assistant message were saved.
+    /// `conversation` is set when this send created the conversation.
     Started {
+        conversation: Option<Box<Conversation>>,
         user: Option<Box<Message>>,
         assistant: Box<Message>,
     },
@@ -54,10 +56,104 @@ pub enum ChatUpdate {
         message_id: Id,
         text: String,
     },
-    /// The assistant message in its final state (complete, interrupted or error).
+    /// The assistant message in its final state, and how the reply ended.
     Finished {
         message: Box<Message>,
+        outcome: Outcome,
     },
+}
+
+/// How a reply ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server finished the reply.
+    Complete,
+    /// The user stopped it (Stop, Esc, Ctrl-C); the partial reply is kept, marked interrupted.
+    Stopped,
+    /// The connection dropped or stalled; the partial reply is kept, marked interrupted.
+    Interrupted,
+    /// The server refused or failed; the message carries the engine's sentence.
+    Failed,
+}
+
+/// Where a send goes: an existing conversation, or a new one the engine creates when the send
+/// starts (named from the first words, then by the model after the first exchange).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Existing(Id),
+    New {
+        profile_id: Id,
+        model: Option<String>,
+    },
+}
+
+/// What a finished send, regenerate or edit reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The conversation as saved when the reply ended.
+    pub conversation: Conversation,
+    /// The assistant message in its final state.
+    pub message: Message,
+    pub outcome: Outcome,
+    /// The user text this reply answers.
+    pub user_text: String,
+    /// This was the conversation's first exchange (the one that names it).
+    pub first_exchange: bool,
+}
+
+/// A new conversation on a backend, titled from the first words of its first message until
+/// the model names it. The one way conversations are started, for the app, the CLI and
+/// OpenCode sessions alike.
+pub fn new_conversation(profile_id: &str, model: Option<String>, first_text: &str) -> Conversation {
+    let title = fallback_title(first_text);
+    let mut c = Conversation::new(if title.is_empty() {
+        NEW_CONVERSATION_TITLE.to_owned()
+    } else {
+        title
+    });
+    c.profile_id = Some(profile_id.to_owned());
+    c.model = model;
+    c
+}
+
+/// Put a just-saved message into a thread the way the store would show it: on the branch of
+/// its parent, after it, with the siblings it joined. Returns false when the parent is not in
+/// the thread (the caller then reads the thread again).
+pub fn attach_to_thread(thread: &mut Vec<ThreadMessage>, message: &Message) -> bool {
+    let depth = match &message.parent_id {
+        None => 0,
+        Some(parent) => match thread.iter().position(|t| &t.message.id == parent) {
+            Some(p) => p + 1,
+            None => return false,
+        },
+    };
+    let mut ids = thread
+        .get(depth)
+        .filter(|t| t.message.parent_id == message.parent_id)
+        .map(|t| t.sibling_ids.clone())
+        .unwrap_or_default();
+    if !ids.contains(&message.id) {
+        ids.push(message.id.clone());
+    }
+    thread.truncate(depth);
+    thread.push(ThreadMessage {
+        sibling_index: ids.iter().position(|i| *i == message.id).unwrap_or(0),
+        sibling_count: ids.len(),
+        sibling_ids: ids,
+        message: message.clone(),
+    });
+    true
+}
+
+/// Replace a message of the thread with its newer state (a finished reply).
+pub fn update_in_thread(thread: &mut [ThreadMessage], message: &Message) -> bool {
+    match thread.iter_mut().find(|t| t.message.id == message.id) {
+        Some(t) => {
+            t.message = message.clone();
+            true
+        }
+        None => false,
+    }
 }
 
 /// Cancels a running reply: Stop in the UI, Ctrl-C in the CLI. Dropping it cancels too.
@@ -78,6 +174,13 @@ pub fn stop_pair() -> (StopHandle, StopSignal) {
     (StopHandle(Some(tx)), StopSignal(rx))
 }
 
+/// Which of the records a reply starts with are new to the caller.
+#[derive(Default, Clone, Copy)]
+struct Announce {
+    conversation: bool,
+    user: bool,
+}
+
 /// Everything a reply needs from the conversation's settings.
 pub struct ReplyContext<'a> {
     pub store: &'a StoreClient,
@@ -86,22 +189,41 @@ pub struct ReplyContext<'a> {
 }
 
 impl ReplyContext<'_> {
-    /// Add a user message on the current branch and stream the reply.
+    /// Add a user message on the current branch (of a new conversation, for
+    /// [`Target::New`]) and stream the reply.
     pub async fn send(
         &self,
-        conversation_id: &str,
+        target: Target,
         text: &str,
         stop: StopSignal,
         on_update: &mut dyn FnMut(ChatUpdate),
-    ) -> Result<Message> {
+    ) -> Result<Reply> {
         if text.trim().is_empty() {
             return Err(Error::Invalid("Type a message before sending.".into()));
         }
-        let conv = self.store.get_conversation(conversation_id.into()).await?;
-        let user = Message::new(conversation_id, conv.head_id.clone(), Role::User, text);
+        let (conv, created) = match target {
+            Target::Existing(id) => (self.store.get_conversation(id).await?, false),
+            Target::New { profile_id, model } => {
+                let c = new_conversation(&profile_id, model, text);
+                self.store.create_conversation(c.clone()).await?;
+                (c, true)
+            }
+        };
+        let user = Message::new(&conv.id, conv.head_id.clone(), Role::User, text);
         self.store.save_message(user.clone(), true).await?;
-        self.reply_to(&user, Some(user.clone()), stop, on_update)
-            .await
+        let first_exchange = conv.head_id.is_none();
+        self.reply_to(
+            conv,
+            &user,
+            Announce {
+                conversation: created,
+                user: true,
+            },
+            first_exchange,
+            stop,
+            on_update,
+        )
+        .await
     }
 
     /// A new reply to the same user turn; the previous reply stays as an alternative.
@@ -110,14 +232,19 @@ impl ReplyContext<'_> {
         assistant_id: &str,
         stop: StopSignal,
         on_update: &mut dyn FnMut(ChatUpdate),
-    ) -> Result<Message> {
+    ) -> Result<Reply> {
         let old = self.store.get_message(assistant_id.into()).await?;
         let parent_id = old
             .parent_id
             .clone()
             .ok_or_else(|| Error::Invalid("This reply has no question to answer again.".into()))?;
         let user = self.store.get_message(parent_id).await?;
-        self.reply_to(&user, None, stop, on_update).await
+        let conv = self
+            .store
+            .get_conversation(user.conversation_id.clone())
+            .await?;
+        self.reply_to(conv, &user, Announce::default(), false, stop, on_update)
+            .await
     }
 
     /// Replace a user message with edited text on a new branch (the old turns stay reachable
@@ -128,7 +255,7 @@ impl ReplyContext<'_> {
         new_text: &str,
         stop: StopSignal,
         on_update: &mut dyn FnMut(ChatUpdate),
-    ) -> Result<Message> {
+    ) -> Result<Reply> {
         let old = self.store.get_message(user_id.into()).await?;
         if old.role != Role::User {
             return Err(Error::Invalid(
@@ -145,21 +272,27 @@ impl ReplyContext<'_> {
             new_text,
         );
         self.store.save_message(user.clone(), true).await?;
-        self.reply_to(&user, Some(user.clone()), stop, on_update)
+        let conv = self
+            .store
+            .get_conversation(user.conversation_id.clone())
+            .await?;
+        let announce = Announce {
+            conversation: false,
+            user: true,
+        };
+        self.reply_to(conv, &user, announce, false, stop, on_update)
             .await
     }
 
     async fn reply_to(
         &self,
+        conv: Conversation,
         user: &Message,
-        announce_user: Option<Message>,
+        announce: Announce,
+        first_exchange: bool,
         stop: StopSignal,
         on_update: &mut dyn FnMut(ChatUpdate),
-    ) -> Result<Message> {
-        let conv = self
-            .store
-            .get_conversation(user.conversation_id.clone())
-            .await?;
+    ) -> Result<Reply> {
         let thread = self.store.thread(conv.id.clone()).await?;
         // The history up to and including this user message (the head is on its branch now or
         // the user message is the parent of the reply being regenerated).
@@ -180,7 +313,8 @@ impl ReplyContext<'_> {
         assistant.model = conv.model.clone();
         self.store.save_message(assistant.clone(), true).await?;
         on_update(ChatUpdate::Started {
-            user: announce_user.map(Box::new),
+            conversation: announce.conversation.then(|| Box::new(conv.clone())),
+            user: announce.user.then(|| Box::new(user.clone())),
             assistant: Box::new(assistant.clone()),
         });
 
@@ -188,28 +322,70 @@ impl ReplyContext<'_> {
         let outcome = self
             .stream_into(&conv, &history, budget, &mut assistant, stop, on_update)
             .await;
-        match outcome {
-            Ok(()) => assistant.status = MessageStatus::Complete,
+        let outcome = match outcome {
+            Ok(()) => {
+                assistant.status = MessageStatus::Complete;
+                Outcome::Complete
+            }
             Err(Error::Cancelled) => {
                 assistant.status = MessageStatus::Interrupted;
                 assistant.error = Some("Stopped before the reply finished.".into());
+                Outcome::Stopped
             }
             Err(e) => {
-                assistant.status = match e {
-                    Error::Disconnected { .. } | Error::Stalled { .. } => {
-                        MessageStatus::Interrupted
-                    }
+                let outcome = match e {
+                    Error::Disconnected { .. } | Error::Stalled { .. } => Outcome::Interrupted,
+                    _ => Outcome::Failed,
+                };
+                assistant.status = match outcome {
+                    Outcome::Interrupted => MessageStatus::Interrupted,
                     _ => MessageStatus::Error,
                 };
                 assistant.error = Some(e.to_string());
+                outcome
             }
-        }
+        };
         assistant.updated_at = now_ms();
         self.store.save_message(assistant.clone(), true).await?;
         on_update(ChatUpdate::Finished {
             message: Box::new(assistant.clone()),
+            outcome,
         });
-        Ok(assistant)
+        let conversation = self.store.get_conversation(conv.id.clone()).await?;
+        Ok(Reply {
+            conversation,
+            message: assistant,
+            outcome,
+            user_text: user.text(),
+            first_exchange,
+        })
+    }
+
+    /// After a conversation's first complete exchange, ask the model for a title and save it.
+    /// Returns the renamed conversation; `None` when there is nothing to name or the model gave
+    /// no usable title (the first words stay).
+    pub async fn name(&self, reply: &Reply) -> Option<Conversation> {
+        if !reply.first_exchange || reply.outcome != Outcome::Complete {
+            return None;
+        }
+        let title = generate_title(
+            self.client,
+            reply.conversation.model.clone(),
+            &reply.user_text,
+            &reply.message.text(),
+        )
+        .await?;
+        match self
+            .store
+            .rename_conversation(reply.conversation.id.clone(), title)
+            .await
+        {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "saving the conversation's title failed");
+                None
+            }
+        }
     }
 
     async fn ancestors(&self, message: &Message) -> Result<Vec<Message>> {
@@ -381,6 +557,9 @@ pub fn build_request(conv: &Conversation, history: &[Message], budget: u32) -> C
     }
 }
 
+/// Longest title, in characters, before it is shortened at a word boundary with "…".
+pub const MAX_TITLE_CHARS: usize = 48;
+
 /// A title from the first words of the first message, used until (or instead of) a model title.
 pub fn fallback_title(first_user_text: &str) -> String {
     let line = first_user_text
@@ -388,9 +567,21 @@ pub fn fallback_title(first_user_text: &str) -> String {
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")
         .trim();
+    shorten(line, MAX_TITLE_CHARS)
+}
+
+/// `text` when it fits in `max` characters; else its longest word-boundary prefix that fits
+/// with an ellipsis (or, for one very long word, its first characters and the ellipsis).
+pub fn shorten(text: &str, max: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= max {
+        return text;
+    }
+    let room = max.saturating_sub(1);
     let mut title = String::new();
-    for word in line.split_whitespace() {
-        if title.chars().count() + word.chars().count() > 48 {
+    for word in text.split(' ') {
+        let extra = usize::from(!title.is_empty()) + word.chars().count();
+        if title.chars().count() + extra > room {
             break;
         }
         if !title.is_empty() {
@@ -399,10 +590,10 @@ pub fn fallback_title(first_user_text: &str) -> String {
         title.push_str(word);
     }
     if title.is_empty() {
-        line.chars().take(48).collect()
-    } else {
-        title
+        title = text.chars().take(room).collect();
     }
+    let title = title.trim_end_matches(|c: char| c.is_ascii_punctuation() && c != ')');
+    format!("{title}…")
 }
 
 /// Ask the model for a short title; clean up what small models add around it.
@@ -444,8 +635,7 @@ pub fn clean_title(raw: &str) -> Option<String> {
         .trim_matches(|c| c == '"' || c == '\'' || c == '*' || c == '#' || c == '`')
         .trim()
         .trim_end_matches('.');
-    let title: String = line.chars().take(60).collect();
-    (title.chars().count() >= 2).then_some(title)
+    (line.chars().count() >= 2).then(|| shorten(line, MAX_TITLE_CHARS))
 }
 
 #[cfg(test)]
@@ -510,8 +700,35 @@ mod tests {
     fn titles() {
         assert_eq!(
             fallback_title("\n  How do I parse JSON in Rust quickly and safely with serde?"),
-            "How do I parse JSON in Rust quickly and safely"
+            "How do I parse JSON in Rust quickly and safely…"
         );
+        assert_eq!(fallback_title("Short question"), "Short question");
+        let long_word = "x".repeat(80);
+        let t = fallback_title(&long_word);
+        assert_eq!(t.chars().count(), MAX_TITLE_CHARS);
+        assert!(t.ends_with('…'));
+        for title in [
+            fallback_title(
+                "Explain the difference between processes, threads and async tasks in detail",
+            ),
+            clean_title(
+                "Understanding the differences between processes and threads in operating systems",
+            )
+            .unwrap(),
+        ] {
+            assert!(title.chars().count() <= MAX_TITLE_CHARS, "{title}");
+            assert!(title.ends_with('…'), "{title}");
+            let words = title.trim_end_matches('…');
+            assert!(!words.ends_with(' '), "{title}");
+            // Cut between words, never inside one.
+            assert!(
+                "Explain the difference between processes, threads and async tasks in detail"
+                    .starts_with(words)
+                    || "Understanding the differences between processes and threads in operating systems"
+                        .starts_with(words),
+                "{title}"
+            );
+        }
         assert_eq!(
             clean_title("\"Parsing JSON in Rust.\"\nmore"),
             Some("Parsing JSON in Rust".into())

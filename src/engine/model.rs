@@ -153,6 +153,71 @@ impl Conversation {
     }
 }
 
+/// One change to a conversation's own fields. Saving a message and choosing a branch are the
+/// only ways to move its head, so no edit carries one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ConversationEdit {
+    Title(String),
+    Pinned(bool),
+    Archived(bool),
+    /// A new backend; the model goes with it (models are per backend).
+    Backend {
+        profile_id: Option<Id>,
+        model: Option<String>,
+    },
+    Model(Option<String>),
+    SystemPrompt(Option<String>),
+    Params(SamplingParams),
+    /// The OpenCode session an offline copy mirrors.
+    RemoteSession(Option<String>),
+    CreatedAt(i64),
+}
+
+impl ConversationEdit {
+    /// A sentence for an edit that must not be saved.
+    pub fn validate(&self) -> crate::engine::error::Result<()> {
+        use crate::engine::error::Error;
+        match self {
+            ConversationEdit::Title(t) if t.trim().is_empty() => Err(Error::Invalid(
+                "A conversation needs a title; the old one was kept.".into(),
+            )),
+            ConversationEdit::Params(p) => p.validate(),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl SamplingParams {
+    /// Each parameter's valid range; a value outside it gets a sentence and nothing is saved.
+    pub fn validate(&self) -> crate::engine::error::Result<()> {
+        use crate::engine::error::Error;
+        let bad = |what: &str, range: &str| {
+            Err(Error::Invalid(format!(
+                "{what} must be {range}; the previous value was kept."
+            )))
+        };
+        if let Some(t) = self.temperature {
+            if !(0.0..=2.0).contains(&t) {
+                return bad("Temperature", "between 0 and 2");
+            }
+        }
+        if let Some(p) = self.top_p {
+            if !(0.0..=1.0).contains(&p) {
+                return bad("Top P", "between 0 and 1");
+            }
+        }
+        if self.max_tokens == Some(0) {
+            return bad("Max tokens", "at least 1");
+        }
+        if let Some(c) = self.context_tokens {
+            if c < 256 {
+                return bad("The context size", "at least 256 tokens");
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A conversation row as the history list shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationSummary {

@@ -70,6 +70,62 @@ pub trait Shell {
     fn delete_logs(&self) -> Result<()>;
 }
 
+/// The host's reports about the app itself: crash reports left by earlier runs, the log folder,
+/// and the diagnostics bundle for bug reports. Files are read and written off the UI thread.
+/// The browser keeps none of these ([`NoSupport`]).
+#[async_trait::async_trait(?Send)]
+pub trait Support {
+    /// Crash reports not yet kept or deleted (file names), newest first.
+    async fn unseen_crash_reports(&self) -> Vec<String>;
+    /// A report's text, or a sentence saying why it could not be read.
+    async fn read_crash_report(&self, name: &str) -> String;
+    /// Keep the report on disk but stop showing the notice for it.
+    async fn keep_crash_report(&self, name: &str) -> Result<()>;
+    async fn delete_crash_report(&self, name: &str) -> Result<()>;
+    /// How many crash reports are on disk; `None` where there are none kept.
+    async fn crash_report_count(&self) -> Option<usize>;
+    /// Where the logs are written; `None` where there are no log files.
+    fn log_dir(&self) -> Option<PathBuf>;
+    /// Where downloads (verified updates, diagnostics) go; `None` where there is no folder.
+    fn downloads_dir(&self) -> Option<PathBuf>;
+    /// Write the diagnostics bundle (report + redacted logs) to the downloads folder; returns
+    /// the sentence to show.
+    async fn export_diagnostics(&self, services: &Services) -> Result<String>;
+}
+
+/// A host that keeps no crash reports, logs or bundles (the browser, in-memory tests).
+pub struct NoSupport;
+
+#[async_trait::async_trait(?Send)]
+impl Support for NoSupport {
+    async fn unseen_crash_reports(&self) -> Vec<String> {
+        Vec::new()
+    }
+    async fn read_crash_report(&self, _name: &str) -> String {
+        String::new()
+    }
+    async fn keep_crash_report(&self, _name: &str) -> Result<()> {
+        Ok(())
+    }
+    async fn delete_crash_report(&self, _name: &str) -> Result<()> {
+        Ok(())
+    }
+    async fn crash_report_count(&self) -> Option<usize> {
+        None
+    }
+    fn log_dir(&self) -> Option<PathBuf> {
+        None
+    }
+    fn downloads_dir(&self) -> Option<PathBuf> {
+        None
+    }
+    async fn export_diagnostics(&self, _services: &Services) -> Result<String> {
+        Err(Error::Invalid(
+            "This platform keeps no logs to bundle; copy the facts above into the bug report instead.".into(),
+        ))
+    }
+}
+
 /// Builds the HTTP client shared by every provider (connection pool, timeouts, user agent).
 pub trait HttpFactory {
     fn client(&self) -> reqwest::Client;
@@ -160,6 +216,7 @@ pub struct Services {
     pub secrets: Rc<dyn SecretStore>,
     pub http: Rc<dyn HttpFactory>,
     pub shell: Rc<dyn Shell>,
+    pub support: Rc<dyn Support>,
     /// Keys entered "for this session only" (no keychain, or the user chose not to save).
     session_keys: Rc<RefCell<HashMap<String, String>>>,
 }
@@ -176,8 +233,15 @@ impl Services {
             secrets,
             http,
             shell,
+            support: Rc::new(NoSupport),
             session_keys: Rc::new(RefCell::new(HashMap::new())),
         }
+    }
+
+    /// The same services with this host's crash reports, logs and diagnostics.
+    pub fn with_support(mut self, support: Rc<dyn Support>) -> Self {
+        self.support = support;
+        self
     }
 
     /// Keep a key in memory until the app exits; never written anywhere.

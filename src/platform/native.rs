@@ -422,5 +422,89 @@ pub fn services(dirs: &DataDirs) -> Result<Services> {
         Rc::new(KeyringSecrets::new(dirs.key_namespace())),
         Rc::new(NativeHttp::new()),
         Rc::new(NativeShell::new(dirs.clone())),
-    ))
+    )
+    .with_support(Rc::new(NativeSupport { dirs: dirs.clone() })))
+}
+
+/// Crash reports, logs and the diagnostics bundle in the data directory. File work runs on
+/// tokio's blocking pool, never on the UI thread.
+pub struct NativeSupport {
+    pub dirs: DataDirs,
+}
+
+impl NativeSupport {
+    async fn on_disk<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Path) -> T + Send + 'static,
+    ) -> Option<T> {
+        let dir = self.dirs.crash_reports();
+        tokio::task::spawn_blocking(move || f(&dir)).await.ok()
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl crate::platform::Support for NativeSupport {
+    async fn unseen_crash_reports(&self) -> Vec<String> {
+        self.on_disk(|d| {
+            crate::crash::unseen(d)
+                .into_iter()
+                .map(|r| r.name)
+                .collect()
+        })
+        .await
+        .unwrap_or_default()
+    }
+
+    async fn read_crash_report(&self, name: &str) -> String {
+        let name = name.to_owned();
+        self.on_disk(move |d| {
+            crate::crash::read(d, &name)
+                .unwrap_or_else(|e| format!("The report could not be read: {e}."))
+        })
+        .await
+        .unwrap_or_default()
+    }
+
+    async fn keep_crash_report(&self, name: &str) -> Result<()> {
+        let name = name.to_owned();
+        let path = self.dirs.crash_reports().join(&name);
+        self.on_disk(move |d| crate::crash::mark_seen(d, &name))
+            .await
+            .unwrap_or(Ok(()))
+            .map_err(|e| Error::io(&path, e))
+    }
+
+    async fn delete_crash_report(&self, name: &str) -> Result<()> {
+        let name = name.to_owned();
+        let path = self.dirs.crash_reports().join(&name);
+        self.on_disk(move |d| crate::crash::delete(d, &name))
+            .await
+            .unwrap_or(Ok(()))
+            .map_err(|e| Error::io(&path, e))
+    }
+
+    async fn crash_report_count(&self) -> Option<usize> {
+        self.on_disk(|d| crate::crash::list(d).len()).await
+    }
+
+    fn log_dir(&self) -> Option<PathBuf> {
+        Some(self.dirs.logs())
+    }
+
+    fn downloads_dir(&self) -> Option<PathBuf> {
+        Some(crate::maintenance::download_dir(&self.dirs))
+    }
+
+    async fn export_diagnostics(&self, services: &Services) -> Result<String> {
+        let report = crate::platform::ops::diagnostics(services, Some(&self.dirs)).await;
+        let value = serde_json::to_value(&report).unwrap_or_default();
+        let stamp = crate::engine::model::now_ms();
+        let dest = crate::maintenance::download_dir(&self.dirs)
+            .join(format!("opencode-nexus-diagnostics-{stamp}.tar"));
+        crate::maintenance::write_bundle(services, &self.dirs, &value, &dest).await?;
+        Ok(format!(
+            "Diagnostics saved to {} (keys redacted). Read it before attaching it to a bug report.",
+            dest.display()
+        ))
+    }
 }

@@ -1,83 +1,27 @@
 //! Settings → Data: export, import, backups (now, daily, restore) and "Delete all data".
 //!
-//! Long operations run on the store worker with a [`Job`] the panel polls for a progress bar and
+//! Long operations run on the store worker with a job the panel polls for a progress bar and
 //! may cancel (the operation then rolls back and changes nothing). On the desktop, exports and
 //! backups are files (in the downloads folder and the backups folder); in the browser an export
 //! is handed over as a download and backups are not offered, the export being the copy to keep.
+//! The operation's state is [`crate::state::data::DataJobs`].
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use dioxus::core::spawn_forever;
 use dioxus::prelude::*;
 
-use crate::app::{use_app_state, use_services, AppState};
 use crate::engine::error::Error;
-use crate::engine::model::{format_time, now_ms};
-use crate::engine::portability::{self as port, ExportFormat, ImportFormat, Job};
-use crate::engine::rt;
-use crate::platform::{AppSettings, Services, SettingsStore};
-
-/// The operation in progress: what it is (for the progress label) and its job.
-#[derive(Clone)]
-struct Running {
-    label: &'static str,
-    job: Arc<Job>,
-    /// Restores and deletions run to the end once confirmed.
-    cancellable: bool,
-}
-
-/// What the last operation ended with, shown under the buttons.
-#[derive(Clone, PartialEq)]
-enum Outcome {
-    Done(String),
-    Failed(String),
-}
-
-impl Outcome {
-    fn from_result(r: Result<String, Error>) -> Outcome {
-        match r {
-            Ok(s) => Outcome::Done(s),
-            Err(Error::Cancelled) => Outcome::Failed("Cancelled; nothing was changed.".into()),
-            Err(e) => Outcome::Failed(e.to_string()),
-        }
-    }
-}
-
-/// The panel's operation state. It lives in the root scope (provided by `App`), so an import
-/// or backup goes on, and its progress and outcome are there again, when the user leaves
-/// Settings and comes back.
-#[derive(Clone, Copy)]
-pub struct DataJobs {
-    running: Signal<Option<Running>>,
-    progress: Signal<(u64, u64)>,
-    outcome: Signal<Option<Outcome>>,
-    backups: Signal<Vec<port::BackupFile>>,
-}
-
-impl DataJobs {
-    /// Must be called in the root component (signals belong to the scope that makes them).
-    pub fn new() -> Self {
-        DataJobs {
-            running: Signal::new(None),
-            progress: Signal::new((0, 0)),
-            outcome: Signal::new(None),
-            backups: Signal::new(Vec::new()),
-        }
-    }
-}
-
-impl Default for DataJobs {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+use crate::engine::model::format_time;
+use crate::engine::portability::{self as port, ExportFormat, ImportFormat};
+use crate::platform::AppSettings;
+use crate::state::data::{
+    delete_all_data, export_to_user, reset_app_state, run, DataJobs, Outcome,
+};
+use crate::state::{use_app_state, use_services};
 
 #[component]
 pub fn DataSection() -> Element {
     let services = use_services();
     let state = use_app_state();
-    let chat = crate::views::chat::use_chat();
+    let chat = crate::state::chat::use_chat();
     let jobs = use_context::<DataJobs>();
     let DataJobs {
         running,
@@ -345,145 +289,4 @@ pub fn DataSection() -> Element {
             }
         }
     }
-}
-
-/// Export `ids` (everything when `None`) where the user keeps files: into the downloads folder
-/// by the store worker on the desktop, as a browser download on the web. Returns the sentence to
-/// show.
-pub async fn export_to_user(
-    services: &Services,
-    format: ExportFormat,
-    ids: Option<Vec<crate::engine::model::Id>>,
-    job: Option<String>,
-) -> Result<String, Error> {
-    let name = match ids.as_deref() {
-        Some([one]) => format!(
-            "opencode-nexus-{}-{}.{}",
-            one.chars().take(8).collect::<String>(),
-            port::stamp(now_ms()),
-            format.extension()
-        ),
-        _ => format!(
-            "opencode-nexus-export-{}.{}",
-            port::stamp(now_ms()),
-            format.extension()
-        ),
-    };
-    match services.shell.export_dir() {
-        Some(dir) => {
-            let dest = dir.join(&name);
-            let r = services
-                .store
-                .export_file(dest.clone(), format, ids, job)
-                .await?;
-            Ok(format!(
-                "Exported {} conversation{} ({} messages, {}) to {}.",
-                r.conversations,
-                if r.conversations == 1 { "" } else { "s" },
-                r.messages,
-                port::human_bytes(r.bytes),
-                dest.display()
-            ))
-        }
-        None => {
-            let text = services.store.export_text(format, ids, job).await?;
-            let mime = match format {
-                ExportFormat::Json => "application/json",
-                ExportFormat::Markdown => "text/markdown",
-            };
-            services.shell.save_file(&name, mime, &text)
-        }
-    }
-}
-
-/// Run one long operation: register its job, show progress while it runs (polled a few times a
-/// second, never per item), then show how it ended. One at a time: the buttons are disabled
-/// while `running` is set.
-fn run<F, Fut>(jobs: DataJobs, label: &'static str, cancellable: bool, op: F)
-where
-    F: FnOnce(String) -> Fut + 'static,
-    Fut: std::future::Future<Output = Result<String, Error>> + 'static,
-{
-    let DataJobs {
-        mut running,
-        mut progress,
-        mut outcome,
-        ..
-    } = jobs;
-    if running.peek().is_some() {
-        return;
-    }
-    let job = Job::start();
-    running.set(Some(Running {
-        label,
-        job: job.clone(),
-        cancellable,
-    }));
-    progress.set((0, 0));
-    outcome.set(None);
-    crate::crash::set_last_action(label);
-    // In the root scope: leaving Settings must not cancel the operation.
-    spawn_forever(async move {
-        let poll_job = job.clone();
-        let poller = spawn(async move {
-            loop {
-                rt::sleep(Duration::from_millis(150)).await;
-                let p = poll_job.progress();
-                if *progress.peek() != p {
-                    progress.set(p);
-                }
-            }
-        });
-        let result = op(job.id().to_owned()).await;
-        poller.cancel();
-        running.set(None);
-        outcome.set(Some(Outcome::from_result(result)));
-    });
-}
-
-/// After a restore or "delete all": the open conversation, profiles and settings all changed
-/// under the app, so read them again.
-async fn reset_app_state(mut state: AppState, services: &Services) {
-    state.conversation.set(None);
-    state.focus_message.set(None);
-    match services.store.load_settings().await {
-        Ok(s) => state.settings.set(s),
-        Err(e) => state.fatal.set(Some(e.to_string())),
-    }
-    state.reload_profiles(services).await;
-    state.touch_history();
-}
-
-/// Keys first (they are named by the profiles about to go), then the database, the logs and,
-/// when asked, the backups. Returns the sentence to show.
-async fn delete_all_data(
-    services: &Services,
-    backups: Option<std::path::PathBuf>,
-) -> Result<String, Error> {
-    let profiles = services.store.list_profiles().await?;
-    let mut key_problem = None;
-    for p in &profiles {
-        services.forget_session_key(&p.id);
-        match services.secrets.delete(&p.id).await {
-            Ok(()) | Err(Error::SecretServiceUnavailable { .. }) => {}
-            Err(e) => key_problem = Some(e),
-        }
-    }
-    services.store.delete_everything().await?;
-    services.shell.delete_logs()?;
-    let removed = match backups {
-        Some(dir) => services.store.delete_backups(dir).await?,
-        None => 0,
-    };
-    let mut sentence =
-        "Deleted all conversations, backend profiles, keys, settings and logs.".to_owned();
-    if removed > 0 {
-        sentence.push_str(&format!(" Deleted {removed} backup files."));
-    }
-    if let Some(e) = key_problem {
-        sentence.push_str(&format!(
-            " Some keys could not be removed from the keychain ({e}); remove the “OpenCode Nexus” entries there by hand."
-        ));
-    }
-    Ok(sentence)
 }

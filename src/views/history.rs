@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use dioxus::prelude::*;
 
-use crate::app::{use_app_state, use_services};
+use crate::state::tasks::use_latest;
+
 use crate::components::icons::{self, Icon};
+use crate::components::rename::RenameForm;
 use crate::engine::model::*;
 use crate::engine::portability::ExportFormat;
 use crate::engine::rt;
+use crate::state::{use_app_state, use_services};
 
 const PAGE: u32 = 100;
 
@@ -30,7 +33,7 @@ pub fn HistoryView() -> Element {
     let mut search_focused = use_signal(|| false);
 
     let services_list = services.clone();
-    let list = use_resource(move || {
+    let list = use_latest(move || {
         let services = services_list.clone();
         let filter = ConversationFilter {
             archived: archived(),
@@ -42,7 +45,7 @@ pub fn HistoryView() -> Element {
         async move { services.store.list_conversations(filter).await }
     });
     let services_search = services.clone();
-    let hits = use_resource(move || {
+    let hits = use_latest(move || {
         let services = services_search.clone();
         let q = query();
         let _rev = state.history_rev.read();
@@ -57,7 +60,8 @@ pub fn HistoryView() -> Element {
     });
 
     let searching = !query.read().trim().is_empty();
-    let rows: Vec<ConversationSummary> = match &*list.read() {
+    let mut list_error = None;
+    let mut rows: Vec<ConversationSummary> = match &*list.read() {
         // OpenCode sessions are listed by their server's section; their local copies are caches.
         Some(Ok(rows)) => rows
             .iter()
@@ -65,11 +69,23 @@ pub fn HistoryView() -> Element {
             .cloned()
             .collect(),
         Some(Err(e)) => {
-            error.set(Some(e.to_string()));
+            list_error = Some(e.to_string());
             Vec::new()
         }
         None => Vec::new(),
     };
+    // After a pin, rows keep their places while the pointer is over the list, so the next click
+    // lands on the row the user aimed at; they sort again when it leaves.
+    let mut held_order = use_signal(|| None::<Vec<Id>>);
+    if let Some(order) = held_order.read().as_ref() {
+        rows.sort_by_key(|r| {
+            order
+                .iter()
+                .position(|id| *id == r.conversation.id)
+                .unwrap_or(usize::MAX)
+        });
+    }
+    let row_ids: Vec<Id> = rows.iter().map(|r| r.conversation.id.clone()).collect();
     let hit_rows: Vec<SearchHit> = match &*hits.read() {
         Some(Ok(h)) => h.clone(),
         _ => Vec::new(),
@@ -99,7 +115,9 @@ pub fn HistoryView() -> Element {
                         if undo.peek().as_ref().map(|u| &u.0) == Some(&id) {
                             undo.set(None);
                         }
-                        let _ = services.store.purge_deleted(now_ms() - 9_000).await;
+                        if let Err(e) = services.store.purge_deleted(now_ms() - 9_000).await {
+                            tracing::warn!(error = %e, "purging deleted conversations failed");
+                        }
                     }
                     Err(e) => error.set(Some(e.to_string())),
                 }
@@ -107,8 +125,7 @@ pub fn HistoryView() -> Element {
         }
     };
     // Offline copies of OpenCode sessions open in the session screen.
-    let open =
-        move |id: Id, focus: Option<Id>| crate::views::sessions::open_conversation(id, focus);
+    let open = move |id: Id, focus: Option<Id>| crate::state::open_conversation(id, focus);
 
     let rows_for_keys = rows.clone();
     let hits_for_keys = hit_rows.clone();
@@ -119,12 +136,7 @@ pub fn HistoryView() -> Element {
             class: "view history-view",
             "aria-label": "History",
             onkeydown: move |e: KeyboardEvent| {
-                let mods = e.modifiers();
                 match e.key() {
-                    Key::Character(c) if (mods.ctrl() || mods.meta()) && c.eq_ignore_ascii_case("k") => {
-                        e.prevent_default();
-                        let _ = document::eval("document.getElementById('history-search')?.focus()");
-                    }
                     Key::ArrowDown if count > 0 => {
                         e.prevent_default();
                         selected.set((selected() + 1).min(count - 1));
@@ -178,7 +190,7 @@ pub fn HistoryView() -> Element {
                     }
                 }
             }
-            if let Some(e) = error() {
+            if let Some(e) = error().or(list_error) {
                 div { class: "banner banner-error", role: "alert", "{e}" }
             }
             if let Some(n) = notice() {
@@ -188,7 +200,11 @@ pub fn HistoryView() -> Element {
                 }
             }
             if let Some((id, title)) = undo() {
+                // Keys and clicks on the toast are its own: the list underneath must not open
+                // or delete a conversation because Enter or a click reached it too.
                 div { class: "toast", role: "status",
+                    onkeydown: move |e: KeyboardEvent| e.stop_propagation(),
+                    onclick: move |e: MouseEvent| e.stop_propagation(),
                     span { "Deleted “{title}”." }
                     button {
                         class: "btn-small",
@@ -199,7 +215,9 @@ pub fn HistoryView() -> Element {
                                 let id = id.clone();
                                 undo.set(None);
                                 spawn(async move {
-                                    let _ = services.store.undelete_conversation(id).await;
+                                    if let Err(e) = services.store.undelete_conversation(id).await {
+                                        state.toast_error(e);
+                                    }
                                     state.touch_history();
                                 });
                             }
@@ -220,6 +238,7 @@ pub fn HistoryView() -> Element {
             } else {
                 if !archived() { crate::views::sessions::OpenCodeSessions {} }
                 ul { class: "list", "aria-label": "Conversations",
+                    onmouseleave: move |_| held_order.set(None),
                     if rows.is_empty() {
                         li { class: "empty-row", if archived() { "No archived conversations." } else { "No conversations yet." } }
                     }
@@ -229,6 +248,10 @@ pub fn HistoryView() -> Element {
                             row,
                             selected: i == selected(),
                             on_open: move |id: Id| open(id, None),
+                            on_hold_order: {
+                                let ids = row_ids.clone();
+                                move |_| held_order.set(Some(ids.clone()))
+                            },
                             on_delete: {
                                 let delete = delete.clone();
                                 move |(id, title): (Id, String)| delete(id, title)
@@ -238,7 +261,7 @@ pub fn HistoryView() -> Element {
                                 move |id: Id| {
                                     let services = services.clone();
                                     spawn(async move {
-                                        let r = crate::views::data::export_to_user(&services, ExportFormat::Markdown, Some(vec![id]), None).await;
+                                        let r = crate::state::data::export_to_user(&services, ExportFormat::Markdown, Some(vec![id]), None).await;
                                         match r {
                                             Ok(s) => notice.set(Some(s)),
                                             Err(e) => error.set(Some(e.to_string())),
@@ -280,6 +303,8 @@ fn ConversationRow(
     row: ConversationSummary,
     selected: bool,
     on_open: EventHandler<Id>,
+    /// Called before a pin or unpin, which would otherwise re-sort the rows under the pointer.
+    on_hold_order: EventHandler<()>,
     on_delete: EventHandler<(Id, String)>,
     on_export: EventHandler<Id>,
 ) -> Element {
@@ -288,13 +313,16 @@ fn ConversationRow(
     let mut renaming = use_signal(|| None::<String>);
     let c = row.conversation.clone();
     let id = c.id.clone();
-    let update = move |f: Box<dyn FnOnce(&mut Conversation)>| {
+    // Each action is one narrow edit: the row's copy of the conversation is never written
+    // back, so it cannot rewind the conversation's thread.
+    let update = move |edit: ConversationEdit| {
         let services = services.clone();
-        let mut conv = c.clone();
-        f(&mut conv);
+        let id = c.id.clone();
         spawn(async move {
-            let _ = services.store.save_conversation(conv).await;
-            state.touch_history();
+            match services.store.update_conversation(id, vec![edit]).await {
+                Ok(_) => state.touch_history(),
+                Err(e) => state.toast_error(e),
+            }
         });
     };
     let (u1, u2, u3) = (update.clone(), update.clone(), update);
@@ -306,27 +334,14 @@ fn ConversationRow(
     rsx! {
         li { class: if selected { "row selected" } else { "row" },
             if let Some(shown) = renaming() {
-                form {
-                    class: "rename",
-                    onsubmit: move |e| {
-                        e.prevent_default();
-                        let v = renaming().unwrap_or_default().trim().to_owned();
+                RenameForm {
+                    input_id: format!("rename-{id}"),
+                    initial: shown,
+                    on_save: move |v: String| {
                         renaming.set(None);
-                        if !v.is_empty() {
-                            u1(Box::new(move |c| c.title = v));
-                        }
+                        u1(ConversationEdit::Title(v));
                     },
-                    label { class: "sr-only", r#for: "rename-{id}", "New title" }
-                    // Keys typed here edit the title; the list's shortcuts (Enter opens, Delete
-                    // deletes, arrows move) must not see them.
-                    input { id: "rename-{id}", value: "{shown}", autofocus: true,
-                        oninput: move |e| renaming.set(Some(e.value())),
-                        onkeydown: move |e: KeyboardEvent| {
-                            e.stop_propagation();
-                            if e.key() == Key::Escape { renaming.set(None); }
-                        } }
-                    button { class: "btn-small", r#type: "submit", "Save" }
-                    button { class: "btn-small", r#type: "button", onclick: move |_| renaming.set(None), "Cancel" }
+                    on_cancel: move |_| renaming.set(None),
                 }
             } else {
                 button { class: "row-main", onclick: { let id = id.clone(); move |_| on_open.call(id.clone()) },
@@ -340,11 +355,11 @@ fn ConversationRow(
                 }
                 div { class: "row-actions",
                     button { class: "btn-icon", "aria-label": if pinned { "Unpin" } else { "Pin" }, title: if pinned { "Unpin" } else { "Pin" },
-                        onclick: move |_| u2(Box::new(move |c| c.pinned = !pinned)), Icon { path: if pinned { icons::UNPIN } else { icons::PIN } } }
+                        onclick: move |_| { on_hold_order.call(()); u2(ConversationEdit::Pinned(!pinned)) }, Icon { path: if pinned { icons::UNPIN } else { icons::PIN } } }
                     button { class: "btn-icon", "aria-label": "Rename", title: "Rename",
                         onclick: { let t = title.clone(); move |_| renaming.set(Some(t.clone())) }, Icon { path: icons::RENAME } }
                     button { class: "btn-icon", "aria-label": if archived { "Unarchive" } else { "Archive" }, title: if archived { "Unarchive" } else { "Archive" },
-                        onclick: move |_| u3(Box::new(move |c| c.archived = !archived)), Icon { path: icons::ARCHIVE } }
+                        onclick: move |_| u3(ConversationEdit::Archived(!archived)), Icon { path: icons::ARCHIVE } }
                     button { class: "btn-icon", "aria-label": "Export as Markdown", title: "Export as Markdown",
                         onclick: { let id = id.clone(); move |_| on_export.call(id.clone()) }, Icon { path: icons::EXPORT } }
                     button { class: "btn-icon danger", "aria-label": "Delete", title: "Delete",

@@ -4,7 +4,6 @@
 pub mod chat;
 pub mod data;
 pub mod history;
-pub mod servers;
 pub mod session;
 pub mod sessions;
 pub mod settings;

@@ -8,24 +8,17 @@
 
 use dioxus::prelude::*;
 
-use crate::app::{use_app_state, View};
+use crate::components::composer::{set_composer_text, ComposerBox};
 use crate::components::parts::{
     settle_unfinished, PermissionCard, QuestionCard, RunStatus, SessionMessage, SessionTotals,
 };
 use crate::engine::opencode::api::{ModelRef, SessionStatus};
 use crate::engine::opencode::offline::error_sentence;
 use crate::engine::opencode::state::SessionView;
-use crate::views::servers::use_hub;
+use crate::state::opencode::use_hub;
+use crate::state::{use_app_state, View};
 
-/// Replaces the composer's text from code; typing only flows DOM → signal (see the chat
-/// composer for why the textarea is not bound to the signal).
-fn set_input(mut draft: Signal<String>, text: &str) {
-    let literal = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
-    draft.set(text.to_owned());
-    let _ = document::eval(&format!(
-        "const el = document.getElementById('session-input'); if (el) {{ el.value = {literal}; }}"
-    ));
-}
+const SESSION_INPUT: &str = "session-input";
 
 #[component]
 pub fn SessionPage() -> Element {
@@ -214,7 +207,7 @@ fn SessionComposer(
 ) -> Element {
     let hub = use_hub();
     let state = use_app_state();
-    let mut draft = use_signal(String::new);
+    let draft = use_signal(String::new);
     let mut model = use_signal(String::new);
     let mut agent = use_signal(|| None::<String>);
     let enter_sends = state.settings.read().enter_sends;
@@ -234,7 +227,7 @@ fn SessionComposer(
     let providers = info.providers.clone().unwrap_or_default();
 
     let agent_for_submit = chosen_agent.clone();
-    let submit = move || {
+    let submit = move |_| {
         let text = draft.peek().trim().to_owned();
         if text.is_empty() || *hub.sending.peek() {
             return;
@@ -245,68 +238,48 @@ fn SessionComposer(
         });
         let agent = Some(agent_for_submit.clone()).filter(|a| !a.is_empty());
         hub.send(text, model, agent);
-        set_input(draft, "");
+        set_composer_text(SESSION_INPUT, draft, String::new());
     };
-    let submit_key = submit.clone();
-    let submit_click = submit;
-    let len = draft.read().chars().count();
+    let disabled_reason = disabled.then(|| "This session was deleted on the server.".to_owned());
 
     rsx! {
-        form {
-            class: "composer",
-            onsubmit: move |e| { e.prevent_default(); submit_click(); },
-            label { class: "sr-only", r#for: "session-input", "Message" }
-            textarea {
-                id: "session-input",
-                rows: "3",
-                disabled,
-                placeholder: if enter_sends { "Message (Enter to send, Shift+Enter for a new line)" } else { "Message (Ctrl+Enter to send)" },
-                oninput: move |e| draft.set(e.value()),
-                onkeydown: move |e: KeyboardEvent| {
-                    if crate::components::composer::is_send_key(&e, enter_sends) {
-                        e.prevent_default();
-                        submit_key();
-                    } else if e.key() == Key::Escape && busy {
-                        hub.abort();
-                    }
-                },
-            }
-            div { class: "composer-bar",
-                label { class: "sr-only", r#for: "session-model", "Model" }
-                select {
-                    id: "session-model",
-                    onchange: move |e| model.set(e.value()),
-                    option { value: "", selected: model().is_empty(), "Server default model" }
-                    for p in providers.providers.iter() {
-                        optgroup { key: "{p.id}", label: if p.name.is_empty() { p.id.clone() } else { p.name.clone() },
-                            for m in p.models.values() {
-                                option {
-                                    key: "{p.id}/{m.id}",
-                                    value: "{p.id}/{m.id}",
-                                    selected: model() == format!("{}/{}", p.id, m.id),
-                                    if m.name.is_empty() { "{m.id}" } else { "{m.name}" }
-                                }
+        ComposerBox {
+            input_id: SESSION_INPUT,
+            draft,
+            enter_sends,
+            busy,
+            disabled_reason,
+            send_disabled: sending,
+            send_while_busy: true,
+            stop_label: "Abort",
+            stop_disabled: sending,
+            on_submit: submit,
+            on_stop: move |_| hub.abort(),
+            label { class: "sr-only", r#for: "session-model", "Model" }
+            select {
+                id: "session-model",
+                onchange: move |e| model.set(e.value()),
+                option { value: "", selected: model().is_empty(), "Server default model" }
+                for p in providers.providers.iter() {
+                    optgroup { key: "{p.id}", label: if p.name.is_empty() { p.id.clone() } else { p.name.clone() },
+                        for m in p.models.values() {
+                            option {
+                                key: "{p.id}/{m.id}",
+                                value: "{p.id}/{m.id}",
+                                selected: model() == format!("{}/{}", p.id, m.id),
+                                if m.name.is_empty() { "{m.id}" } else { "{m.name}" }
                             }
                         }
                     }
                 }
-                label { class: "sr-only", r#for: "session-agent", "Agent" }
-                select {
-                    id: "session-agent",
-                    onchange: move |e| { let v = e.value(); agent.set(Some(v)); },
-                    option { value: "", selected: chosen_agent.is_empty(), "Default agent" }
-                    for a in agents.iter() {
-                        option { key: "{a}", value: "{a}", selected: *a == chosen_agent, "{a}" }
-                    }
-                }
-                if busy {
-                    button { r#type: "button", class: "btn-danger", disabled: sending, onclick: move |_| hub.abort(), "Abort" }
-                }
-                button {
-                    r#type: "submit",
-                    class: "btn-primary",
-                    disabled: disabled || sending || len == 0,
-                    "Send"
+            }
+            label { class: "sr-only", r#for: "session-agent", "Agent" }
+            select {
+                id: "session-agent",
+                onchange: move |e| { let v = e.value(); agent.set(Some(v)); },
+                option { value: "", selected: chosen_agent.is_empty(), "Default agent" }
+                for a in agents.iter() {
+                    option { key: "{a}", value: "{a}", selected: *a == chosen_agent, "{a}" }
                 }
             }
         }

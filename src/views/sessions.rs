@@ -6,35 +6,14 @@
 
 use dioxus::prelude::*;
 
-use crate::app::{use_app_state, use_services, AppState};
+use crate::state::tasks::use_latest;
+
+use crate::components::rename::RenameForm;
+
 use crate::engine::model::{format_time, BackendKind, ConversationFilter, Id, Profile};
 use crate::engine::opencode::live::Connection;
-use crate::platform::Services;
-use crate::views::servers::{use_hub, OpenCodeHub, ServerInfo};
-
-/// Opens a local conversation, or the session screen when it is the offline copy of an
-/// OpenCode session. Usable from any event handler (reads the contexts itself).
-pub fn open_conversation(id: Id, focus: Option<Id>) {
-    let Some(state) = try_consume_context::<AppState>() else {
-        return;
-    };
-    let (Some(hub), Some(services)) = (
-        try_consume_context::<OpenCodeHub>(),
-        try_consume_context::<Services>(),
-    ) else {
-        state.open_conversation(Some(id), focus);
-        return;
-    };
-    spawn(async move {
-        match services.store.get_conversation(id.clone()).await {
-            Ok(c) => match (c.remote_session, c.profile_id) {
-                (Some(session), Some(profile)) => hub.open_session(state, &profile, &session),
-                _ => state.open_conversation(Some(id), focus),
-            },
-            Err(_) => state.open_conversation(Some(id), focus),
-        }
-    });
-}
+use crate::state::opencode::{use_hub, ServerInfo};
+use crate::state::{use_app_state, use_services};
 
 /// One row of the list: a live session, or a saved copy while offline.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,7 +72,7 @@ fn ServerSessions(profile: Profile) -> Element {
 
     // Saved copies, for reading while the server cannot be reached.
     let pid_saved = pid.clone();
-    let saved = use_resource(move || {
+    let saved = use_latest(move || {
         let services = services.clone();
         let pid = pid_saved.clone();
         let _rev = state.history_rev.read();
@@ -217,20 +196,14 @@ fn SessionRow(profile_id: Id, profile_name: String, row: Row) -> Element {
     rsx! {
         li { class: "row session-row",
             if let Some(shown) = renaming() {
-                form {
-                    class: "rename",
-                    onsubmit: move |e| {
-                        e.prevent_default();
-                        let v = renaming().unwrap_or_default().trim().to_owned();
+                RenameForm {
+                    input_id: input_id.clone(),
+                    initial: shown,
+                    on_save: move |v: String| {
                         renaming.set(None);
-                        if !v.is_empty() {
-                            hub.rename_session(&p1, &s1, v);
-                        }
+                        hub.rename_session(&p1, &s1, v);
                     },
-                    label { class: "sr-only", r#for: "{input_id}", "New title" }
-                    input { id: "{input_id}", value: "{shown}", autofocus: true, oninput: move |e| renaming.set(Some(e.value())) }
-                    button { class: "btn-small", r#type: "submit", "Save" }
-                    button { class: "btn-small", r#type: "button", onclick: move |_| renaming.set(None), "Cancel" }
+                    on_cancel: move |_| renaming.set(None),
                 }
             } else if confirm_delete() {
                 div { class: "row-main confirm", role: "alert",

@@ -3,11 +3,11 @@
 
 use dioxus::prelude::*;
 
-use crate::app::{use_app_state, use_services};
 use crate::engine::model::*;
-use crate::engine::providers::normalize_base_url;
 use crate::engine::version;
 use crate::platform::{SecretStatus, Theme};
+use crate::state::profiles::ProfileForm;
+use crate::state::{use_app_state, use_services};
 
 #[component]
 pub fn SettingsView() -> Element {
@@ -25,45 +25,22 @@ pub fn SettingsView() -> Element {
     }
 }
 
-#[derive(Clone, PartialEq, Default)]
-struct ProfileForm {
-    id: Option<Id>,
-    name: String,
-    kind: String,
-    url: String,
-    model: String,
-    key: String,
-    headers: String,
-    username: String,
-    directory: String,
-}
-
-impl ProfileForm {
-    fn from_profile(p: &Profile) -> Self {
-        ProfileForm {
-            id: Some(p.id.clone()),
-            name: p.name.clone(),
-            kind: p.kind.as_str().into(),
-            url: p.base_url.clone(),
-            model: p.default_model.clone().unwrap_or_default(),
-            key: String::new(),
-            headers: p
-                .headers
-                .iter()
-                .map(|(n, v)| format!("{n}: {v}"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            username: p.username.clone().unwrap_or_default(),
-            directory: p.directory.clone().unwrap_or_default(),
-        }
-    }
-}
-
 #[component]
 fn BackendsSection() -> Element {
     let services = use_services();
     let state = use_app_state();
     let mut form = use_signal(|| None::<ProfileForm>);
+    // "Add a backend" on first start lands here with the form open.
+    let mut add_requested = state.add_backend;
+    use_effect(move || {
+        if add_requested() {
+            add_requested.set(false);
+            form.set(Some(ProfileForm {
+                kind: "openai-compatible".into(),
+                ..Default::default()
+            }));
+        }
+    });
     let mut results = use_signal(std::collections::HashMap::<Id, Result<String, String>>::new);
     let mut testing = use_signal(std::collections::HashSet::<Id>::new);
     let mut key_status = use_signal(std::collections::HashMap::<Id, bool>::new);
@@ -176,12 +153,8 @@ fn BackendsSection() -> Element {
                                         let services = services.clone();
                                         let id = id.clone();
                                         spawn(async move {
-                                            match services.store.delete_profile(id.clone()).await {
-                                                Ok(()) => {
-                                                    services.forget_session_key(&id);
-                                                    let _ = services.secrets.delete(&id).await;
-                                                    state.reload_profiles(&services).await;
-                                                }
+                                            match crate::state::profiles::remove(&services, &id).await {
+                                                Ok(()) => state.reload_profiles(&services).await,
                                                 Err(e) => error.set(Some(e.to_string())),
                                             }
                                         });
@@ -219,6 +192,11 @@ fn ProfileEditor(
     let mut f = use_signal(|| initial.clone());
     let mut error = use_signal(|| None::<String>);
     let mut saving = use_signal(|| false);
+    // A failed save's sentence is about the values then: editing any field clears it.
+    use_effect(move || {
+        let _ = f.read();
+        error.set(None);
+    });
     let mut remember = use_signal(|| false);
     let editing = initial.id.is_some();
     let is_opencode = f.read().kind == "opencode";
@@ -228,44 +206,10 @@ fn ProfileEditor(
         let form = f.peek().clone();
         saving.set(true);
         spawn(async move {
-            let result = async {
-                let kind = BackendKind::parse(&form.kind).unwrap_or(BackendKind::OpenAiCompatible);
-                let url = normalize_base_url(&form.url)?;
-                let mut profile = match &form.id {
-                    Some(id) => services.store.get_profile(id.clone()).await?,
-                    None => Profile::new(form.name.trim(), kind, url.clone()),
-                };
-                profile.name = form.name.trim().to_owned();
-                profile.kind = kind;
-                profile.base_url = url;
-                profile.default_model =
-                    Some(form.model.trim().to_owned()).filter(|m| !m.is_empty());
-                profile.username = Some(form.username.trim().to_owned()).filter(|m| !m.is_empty());
-                profile.directory =
-                    Some(form.directory.trim().to_owned()).filter(|m| !m.is_empty());
-                profile.headers = form
-                    .headers
-                    .lines()
-                    .filter_map(|l| l.split_once(':'))
-                    .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-                    .filter(|(n, _)| !n.is_empty())
-                    .collect();
-                profile.updated_at = now_ms();
-                services.store.save_profile(profile.clone()).await?;
-                let key = form.key.trim();
-                if !key.is_empty() {
-                    if session_only {
-                        services.set_session_key(&profile.id, key);
-                    } else {
-                        services.secrets.set(&profile.id, key).await?;
-                    }
-                }
-                Ok::<_, crate::engine::Error>(())
-            }
-            .await;
+            let result = crate::state::profiles::save(&services, &form, session_only).await;
             saving.set(false);
             match result {
-                Ok(()) => {
+                Ok(_) => {
                     state.reload_profiles(&services).await;
                     on_close.call(());
                 }
@@ -534,24 +478,15 @@ fn UpdatesSection() -> Element {
     let startup_ms = crate::platform::vitals::startup_ms();
     let rss = crate::platform::vitals::rss_bytes();
     // Read once per visit, not on every repaint.
-    let (log_dir, crash_count) = use_hook(|| {
-        #[cfg(feature = "native")]
-        let facts = match crate::platform::data_dirs() {
-            Some(d) => (
-                Some(d.logs().display().to_string()),
-                Some(crate::crash::list(&d.crash_reports()).len()),
-            ),
-            None => (None, None),
-        };
-        #[cfg(not(feature = "native"))]
-        let facts = (None::<String>, None::<usize>);
-        facts
+    let log_dir = services.support.log_dir().map(|d| d.display().to_string());
+    let mut crash_count = use_signal(|| None::<usize>);
+    let downloads = services.support.downloads_dir();
+    let support = services.support.clone();
+    use_hook(move || {
+        spawn(async move {
+            crash_count.set(support.crash_report_count().await);
+        });
     });
-
-    #[cfg(feature = "native")]
-    let downloads = crate::platform::data_dirs().map(crate::maintenance::download_dir);
-    #[cfg(not(feature = "native"))]
-    let downloads: Option<std::path::PathBuf> = None;
 
     let services_load = services.clone();
     use_hook(move || {
@@ -608,28 +543,15 @@ fn UpdatesSection() -> Element {
         });
     };
     let export = move |_| {
-        #[cfg(feature = "native")]
-        {
-            let services = sv1.clone();
-            spawn(async move {
-                crate::crash::set_last_action("export-diagnostics");
-                let Some(dirs) = crate::platform::data_dirs() else {
-                    return;
-                };
-                let report = crate::platform::ops::diagnostics(&services, Some(dirs)).await;
-                let value = serde_json::to_value(&report).unwrap_or_default();
-                let stamp = crate::engine::model::now_ms();
-                let dest = crate::maintenance::download_dir(dirs)
-                    .join(format!("opencode-nexus-diagnostics-{stamp}.tar"));
-                let note = match crate::maintenance::write_bundle(&services, dirs, &value, &dest).await {
-                    Ok(_) => format!("Diagnostics saved to {} (keys redacted). Read it before attaching it to a bug report.", dest.display()),
-                    Err(e) => e.to_string(),
-                };
-                saved.set(Some(note));
-            });
-        }
-        #[cfg(not(feature = "native"))]
-        let _ = &sv1;
+        let services = sv1.clone();
+        spawn(async move {
+            crate::crash::set_last_action("export-diagnostics");
+            let note = match services.support.export_diagnostics(&services).await {
+                Ok(sentence) => sentence,
+                Err(e) => e.to_string(),
+            };
+            saved.set(Some(note));
+        });
     };
     let url_value = s.update_url.clone().unwrap_or_default();
     rsx! {
@@ -687,7 +609,7 @@ fn UpdatesSection() -> Element {
                 dt { "Logs" }
                 dd { class: "mono", {log_dir.unwrap_or_else(|| "-".into())} }
                 dt { "Crash reports" }
-                dd { {crash_count.map(|n| n.to_string()).unwrap_or_else(|| "-".into())} }
+                dd { {crash_count().map(|n| n.to_string()).unwrap_or_else(|| "-".into())} }
             }
             if can_export {
                 div { class: "form-actions",

@@ -18,7 +18,9 @@ use super::api::{
     Part, PartTime, ReasoningPart, Session, TextPart, Tokens, UserMessage,
 };
 use crate::engine::error::Result;
-use crate::engine::model::{self, Conversation, Message, MessageStatus, Role, Usage};
+use crate::engine::model::{
+    self, Conversation, ConversationEdit, Message, MessageStatus, Role, Usage,
+};
 use crate::engine::store::api::StoreClient;
 
 /// `MessageError::name` of an error rebuilt from the offline copy, whose message already is the
@@ -213,33 +215,38 @@ pub async fn save_copy(
                 .await?
         }
     };
-    let mut conv = found.unwrap_or_else(|| {
-        let title = session
-            .map(|s| s.title.clone())
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or_else(|| "OpenCode session".to_owned());
-        let mut c = Conversation::new(title);
-        c.profile_id = Some(profile_id.to_owned());
-        c
-    });
-    conv.remote_session = Some(session_id.to_owned());
-    if let Some(s) = session {
-        if !s.title.trim().is_empty() {
-            conv.title.clone_from(&s.title);
-        }
-        if s.time.created > 0 && conv.head_id.is_none() {
-            conv.created_at = millis(s.time.created);
-        }
-    }
-    if let Some(model) = messages
+    let title = session
+        .map(|s| s.title.clone())
+        .filter(|t| !t.trim().is_empty());
+    let model = messages
         .iter()
         .rev()
         .filter_map(|m| m.info.as_assistant())
         .find(|a| !a.model_id.is_empty())
-    {
-        conv.model = Some(format!("{}/{}", model.provider_id, model.model_id));
-    }
-    store.save_conversation(conv.clone()).await?;
+        .map(|a| format!("{}/{}", a.provider_id, a.model_id));
+    let conv = match found {
+        Some(existing) => {
+            let mut edits = vec![ConversationEdit::RemoteSession(Some(session_id.to_owned()))];
+            if let Some(t) = title {
+                edits.push(ConversationEdit::Title(t));
+            }
+            if let Some(m) = model {
+                edits.push(ConversationEdit::Model(Some(m)));
+            }
+            store.update_conversation(existing.id, edits).await?
+        }
+        None => {
+            let mut c = Conversation::new(title.unwrap_or_else(|| "OpenCode session".to_owned()));
+            c.profile_id = Some(profile_id.to_owned());
+            c.remote_session = Some(session_id.to_owned());
+            c.model = model;
+            if let Some(s) = session.filter(|s| s.time.created > 0) {
+                c.created_at = millis(s.time.created);
+            }
+            store.create_conversation(c.clone()).await?;
+            c
+        }
+    };
     store
         .replace_messages(conv.id.clone(), to_local(&conv.id, messages))
         .await?;

@@ -73,7 +73,8 @@ store_api! {
 
     list_conversations / ListConversations(filter: ConversationFilter) -> Vec<ConversationSummary> = |s, f| s.list_conversations(&f);
     get_conversation / GetConversation(id: String) -> Conversation = |s, id| s.get_conversation(&id);
-    save_conversation / SaveConversation(conversation: Conversation) -> () = |s, c| s.save_conversation(&c);
+    create_conversation / CreateConversation(conversation: Conversation) -> () = |s, c| s.create_conversation(&c);
+    update_conversation / UpdateConversation(id: String, edits: Vec<ConversationEdit>) -> Conversation = |s, id, e| s.update_conversation(&id, &e);
     delete_conversation / DeleteConversation(id: String) -> () = |s, id| s.delete_conversation(&id);
     undelete_conversation / UndeleteConversation(id: String) -> () = |s, id| s.undelete_conversation(&id);
     purge_deleted / PurgeDeleted(deleted_before: i64) -> usize = |s, t| s.purge_deleted(t);
@@ -146,5 +147,48 @@ impl StoreTransport for InlineTransport {
 impl StoreClient {
     pub fn inline(store: Store) -> Self {
         StoreClient::new(Rc::new(InlineTransport(std::cell::RefCell::new(store))))
+    }
+}
+
+/// The narrow conversation edits, one per thing a user changes. None of them writes the head.
+impl StoreClient {
+    pub async fn rename_conversation(&self, id: Id, title: String) -> Result<Conversation> {
+        self.update_conversation(id, vec![ConversationEdit::Title(title)])
+            .await
+    }
+
+    pub async fn set_pinned(&self, id: Id, pinned: bool) -> Result<Conversation> {
+        self.update_conversation(id, vec![ConversationEdit::Pinned(pinned)])
+            .await
+    }
+
+    pub async fn set_archived(&self, id: Id, archived: bool) -> Result<Conversation> {
+        self.update_conversation(id, vec![ConversationEdit::Archived(archived)])
+            .await
+    }
+
+    pub async fn set_backend(
+        &self,
+        id: Id,
+        profile_id: Option<Id>,
+        model: Option<String>,
+    ) -> Result<Conversation> {
+        self.update_conversation(id, vec![ConversationEdit::Backend { profile_id, model }])
+            .await
+    }
+
+    pub async fn set_model(&self, id: Id, model: Option<String>) -> Result<Conversation> {
+        self.update_conversation(id, vec![ConversationEdit::Model(model)])
+            .await
+    }
+
+    pub async fn set_system_prompt(&self, id: Id, prompt: Option<String>) -> Result<Conversation> {
+        self.update_conversation(id, vec![ConversationEdit::SystemPrompt(prompt)])
+            .await
+    }
+
+    pub async fn set_params(&self, id: Id, params: SamplingParams) -> Result<Conversation> {
+        self.update_conversation(id, vec![ConversationEdit::Params(params)])
+            .await
     }
 }

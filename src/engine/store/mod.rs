@@ -292,21 +292,97 @@ impl Store {
             .ok_or_else(|| Error::not_found(format!("The conversation {id}")))
     }
 
-    pub fn save_conversation(&self, c: &Conversation) -> Result<()> {
+    /// Insert a new conversation. It is an error if one with this id exists: a conversation's
+    /// fields change only through [`Store::update_conversation`], and its head only through
+    /// saving a message or choosing a branch.
+    pub fn create_conversation(&self, c: &Conversation) -> Result<()> {
         let params_json = serde_json::to_string(&c.params).map_err(Error::db)?;
-        self.conn.execute(
+        let n = self.conn.execute(
             "INSERT INTO conversations (id, title, created_at, updated_at, pinned, archived, profile_id, model, system_prompt, params, head_id, remote_session)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT(id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at,
-               pinned = excluded.pinned, archived = excluded.archived, profile_id = excluded.profile_id,
-               model = excluded.model, system_prompt = excluded.system_prompt, params = excluded.params,
-               head_id = excluded.head_id, remote_session = excluded.remote_session",
+             ON CONFLICT(id) DO NOTHING",
             params![
                 c.id, c.title, c.created_at, c.updated_at, c.pinned, c.archived, c.profile_id,
                 c.model, c.system_prompt, params_json, c.head_id, c.remote_session
             ],
         )?;
+        if n == 0 {
+            return Err(Error::Invalid(format!(
+                "A conversation with the id {} already exists; nothing was changed.",
+                c.id
+            )));
+        }
         Ok(())
+    }
+
+    /// Change some fields of a conversation, in one transaction, and return it as saved. Each
+    /// edit writes only its own columns: never the head (the visible branch), so a view's stale
+    /// copy of a conversation can never rewind or clear its thread. Invalid edits change
+    /// nothing.
+    pub fn update_conversation(
+        &mut self,
+        id: &str,
+        edits: &[ConversationEdit],
+    ) -> Result<Conversation> {
+        for edit in edits {
+            edit.validate()?;
+        }
+        let tx = self.conn.transaction()?;
+        let exists: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM conversations WHERE id = ?1 AND deleted_at IS NULL",
+            [id],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Err(Error::not_found(format!("The conversation {id}")));
+        }
+        for edit in edits {
+            match edit {
+                ConversationEdit::Title(t) => tx.execute(
+                    "UPDATE conversations SET title = ?2 WHERE id = ?1",
+                    params![id, t.trim()],
+                )?,
+                ConversationEdit::Pinned(v) => tx.execute(
+                    "UPDATE conversations SET pinned = ?2 WHERE id = ?1",
+                    params![id, v],
+                )?,
+                ConversationEdit::Archived(v) => tx.execute(
+                    "UPDATE conversations SET archived = ?2 WHERE id = ?1",
+                    params![id, v],
+                )?,
+                ConversationEdit::Backend { profile_id, model } => tx.execute(
+                    "UPDATE conversations SET profile_id = ?2, model = ?3 WHERE id = ?1",
+                    params![id, profile_id, model],
+                )?,
+                ConversationEdit::Model(m) => tx.execute(
+                    "UPDATE conversations SET model = ?2 WHERE id = ?1",
+                    params![id, m],
+                )?,
+                ConversationEdit::SystemPrompt(p) => tx.execute(
+                    "UPDATE conversations SET system_prompt = ?2 WHERE id = ?1",
+                    params![id, p],
+                )?,
+                ConversationEdit::Params(p) => tx.execute(
+                    "UPDATE conversations SET params = ?2 WHERE id = ?1",
+                    params![id, serde_json::to_string(p).map_err(Error::db)?],
+                )?,
+                ConversationEdit::RemoteSession(r) => tx.execute(
+                    "UPDATE conversations SET remote_session = ?2 WHERE id = ?1",
+                    params![id, r],
+                )?,
+                ConversationEdit::CreatedAt(t) => tx.execute(
+                    "UPDATE conversations SET created_at = ?2 WHERE id = ?1",
+                    params![id, t],
+                )?,
+            };
+        }
+        let conv = tx.query_row(
+            "SELECT * FROM conversations WHERE id = ?1",
+            [id],
+            conversation_from_row,
+        )?;
+        tx.commit()?;
+        Ok(conv)
     }
 
     /// Hide a conversation (undo with [`Store::undelete_conversation`]); purged later.

@@ -13,12 +13,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::time::Duration;
 
-use dioxus::core::{spawn_forever, Task};
+use dioxus::core::spawn_forever;
+
+use crate::state::tasks::{spawn_stoppable, Stopper};
 use dioxus::prelude::*;
 use futures_channel::mpsc::{unbounded, UnboundedSender};
 use futures_util::StreamExt;
 
-use crate::app::{AppState, View};
 use crate::engine::model::{Id, Profile};
 use crate::engine::opencode::api::{
     Agent, CreateSessionBody, MessageWithParts, ModelRef, PermissionReply, PermissionReplyBody,
@@ -33,6 +34,7 @@ use crate::engine::opencode::offline;
 use crate::engine::opencode::state::SessionView;
 use crate::engine::rt;
 use crate::platform::Services;
+use crate::state::{AppState, View};
 
 const FRAME: Duration = Duration::from_millis(16);
 
@@ -69,14 +71,14 @@ struct Conn {
     client: Option<OpenCodeClient>,
     commands: Option<UnboundedSender<Command>>,
     state: ServerState,
-    tasks: Vec<Task>,
+    tasks: Vec<Stopper>,
 }
 
 impl Conn {
     fn stop(&mut self) {
         self.commands = None;
         for t in self.tasks.drain(..) {
-            t.cancel();
+            t.stop();
         }
     }
 
@@ -198,7 +200,7 @@ impl OpenCodeHub {
             .insert(id.clone(), ServerInfo::default());
         let services = services.clone();
         let conn_for_setup = conn.clone();
-        let setup = spawn_forever(async move {
+        let setup = spawn_stoppable(async move {
             let conn = conn_for_setup;
             let client = match services
                 .resolve_key(&profile)
@@ -246,14 +248,14 @@ impl OpenCodeHub {
                     }
                 }
             };
-            let driver = spawn_forever(live::run(
+            let driver = spawn_stoppable(live::run(
                 client.clone(),
                 LiveOptions::default(),
                 open,
                 rx,
                 sink,
             ));
-            let pump = spawn_forever({
+            let pump = spawn_stoppable({
                 let conn = conn.clone();
                 let services = services.clone();
                 let id = id.clone();
@@ -491,13 +493,15 @@ impl OpenCodeHub {
         let (pid, sid) = (profile_id.to_owned(), session_id.to_owned());
         spawn_forever(async move {
             match client.rename_session(&sid, &title).await {
-                Ok(_) => {
-                    if let Ok(Some(mut c)) = services.store.find_remote_conversation(pid, sid).await
-                    {
-                        c.title = title;
-                        let _ = services.store.save_conversation(c).await;
+                Ok(_) => match services.store.find_remote_conversation(pid, sid).await {
+                    Ok(Some(c)) => {
+                        if let Err(e) = services.store.rename_conversation(c.id, title).await {
+                            self.fail(e);
+                        }
                     }
-                }
+                    Ok(None) => {}
+                    Err(e) => self.fail(e),
+                },
                 Err(e) => self.fail(e),
             }
         });

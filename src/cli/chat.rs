@@ -1,0 +1,137 @@
+//! `chat`: one prompt, the reply streamed to stdout, through the engine's send path (the same
+//! one the app uses: it creates, names and finishes the conversation).
+
+use super::*;
+use crate::engine::chat;
+
+pub(super) async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
+    let prompt = args.prompt.join(" ");
+    if prompt.trim().is_empty() {
+        return Err(Failure {
+            code: 2,
+            message: "Give a prompt: opencode-nexus chat --profile NAME \"your question\"".into(),
+        });
+    }
+    let profile = services.store.get_profile(args.profile.clone()).await?;
+    if profile.kind == BackendKind::OpenCode {
+        return match super::opencode::opencode_cli_chat(
+            services,
+            &profile,
+            args.model,
+            args.conversation,
+            args.agent,
+            &prompt,
+            args.json,
+        )
+        .await
+        {
+            Ok(()) => Ok(()),
+            Err(Error::Cancelled) => Err(Failure {
+                code: 130,
+                message: "Stopped. The run was aborted on the server; the partial reply was saved and marked interrupted.".into(),
+            }),
+            Err(e) => Err(e.into()),
+        };
+    }
+    let key = services.resolve_key(&profile).await?;
+    let client = OpenAiClient::new(services.http.client(), &profile, key)?;
+
+    let target = match &args.conversation {
+        Some(id) => {
+            let c = services.store.get_conversation(id.clone()).await?;
+            if let Some(m) = &args.model {
+                services
+                    .store
+                    .set_model(c.id.clone(), Some(m.clone()))
+                    .await?;
+            }
+            eprintln!("conversation {}", c.id);
+            Target::Existing(c.id)
+        }
+        None => {
+            let model = match args.model.clone().or(profile.default_model.clone()) {
+                Some(m) => Some(m),
+                None => client
+                    .models()
+                    .await
+                    .ok()
+                    .and_then(|m| m.into_iter().next()),
+            };
+            Target::New {
+                profile_id: profile.id.clone(),
+                model,
+            }
+        }
+    };
+
+    let (stop_handle, stop) = chat::stop_pair();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop_handle.stop();
+            true
+        } else {
+            false
+        }
+    });
+    let options = EngineOptions::default();
+    let ctx = ReplyContext {
+        store: &services.store,
+        client: &client,
+        options: &options,
+    };
+    let mut stdout = std::io::stdout();
+    let mut printed_any = false;
+    let result = ctx
+        .send(target, &prompt, stop, &mut |update| match update {
+            ChatUpdate::Started {
+                conversation: Some(c),
+                ..
+            } => eprintln!("conversation {}", c.id),
+            ChatUpdate::Content { text, .. } => {
+                printed_any = true;
+                let _ = stdout.write_all(text.as_bytes());
+                let _ = stdout.flush();
+            }
+            _ => {}
+        })
+        .await;
+    ctrl_c.abort();
+    if printed_any {
+        let _ = writeln!(stdout);
+    }
+    let reply = result?;
+    // The app and the command line name conversations the same way (Settings → "Name new
+    // conversations automatically").
+    let auto_title = services
+        .store
+        .load_settings()
+        .await
+        .map(|s| s.auto_title)
+        .unwrap_or(true);
+    let title = if auto_title {
+        ctx.name(&reply).await
+    } else {
+        None
+    };
+    let conversation = title.unwrap_or_else(|| reply.conversation.clone());
+    let message = &reply.message;
+    if args.json {
+        eprintln!(
+            "{}",
+            json!({"conversation": conversation.id, "title": conversation.title, "message": message.id, "status": message.status, "outcome": format!("{:?}", reply.outcome).to_lowercase(), "error": message.error})
+        );
+    }
+    match reply.outcome {
+        Outcome::Complete => Ok(()),
+        Outcome::Stopped => Err(Failure {
+            code: 130,
+            message: "Stopped. The partial reply was saved and marked interrupted.".into(),
+        }),
+        Outcome::Interrupted | Outcome::Failed => Err(fail(
+            message
+                .error
+                .clone()
+                .unwrap_or_else(|| "The reply failed.".into()),
+        )),
+    }
+}

@@ -1,0 +1,116 @@
+//! `history`: list, show, search and delete conversations.
+
+use super::*;
+
+pub(super) async fn history(services: &Services, cmd: HistoryCmd) -> CliResult {
+    match cmd {
+        HistoryCmd::List {
+            json,
+            archived,
+            limit,
+        } => {
+            let list = services
+                .store
+                .list_conversations(ConversationFilter {
+                    archived,
+                    limit,
+                    ..Default::default()
+                })
+                .await?;
+            if json {
+                let rows: Vec<_> = list
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "id": s.conversation.id, "title": s.conversation.title,
+                            "created_at": s.conversation.created_at, "updated_at": s.conversation.updated_at,
+                            "pinned": s.conversation.pinned, "archived": s.conversation.archived,
+                            "profile": s.profile_name, "model": s.conversation.model,
+                            "messages": s.message_count,
+                        })
+                    })
+                    .collect();
+                print_json(&serde_json::Value::Array(rows));
+            } else {
+                for s in list {
+                    println!(
+                        "{}\t{}\t{}\t{} messages",
+                        s.conversation.id,
+                        format_time(s.conversation.updated_at),
+                        s.conversation.title,
+                        s.message_count
+                    );
+                }
+            }
+            Ok(())
+        }
+        HistoryCmd::Show { id, json } => {
+            let conv = services.store.get_conversation(id.clone()).await?;
+            let thread = services.store.thread(id).await?;
+            if json {
+                let messages: Vec<_> = thread
+                    .iter()
+                    .map(|t| {
+                        let m = &t.message;
+                        json!({
+                            "id": m.id, "parent_id": m.parent_id, "role": m.role, "text": m.text(),
+                            "parts": m.parts, "status": m.status, "error": m.error, "model": m.model,
+                            "usage": m.usage, "created_at": m.created_at,
+                            "alternatives": t.sibling_count,
+                        })
+                    })
+                    .collect();
+                print_json(&json!({"conversation": conv, "messages": messages}));
+            } else {
+                println!("# {}", conv.title);
+                for t in thread {
+                    let m = t.message;
+                    let status = match m.status {
+                        MessageStatus::Complete => String::new(),
+                        s => format!(" [{}]", s.as_str()),
+                    };
+                    println!("\n{}{}:\n{}", m.role.as_str(), status, m.text());
+                }
+            }
+            Ok(())
+        }
+        HistoryCmd::Search { query, json, limit } => {
+            let hits = services.store.search(query.join(" "), limit).await?;
+            if json {
+                let rows: Vec<_> = hits
+                    .iter()
+                    .map(|h| {
+                        json!({
+                            "conversation_id": h.conversation_id, "conversation_title": h.conversation_title,
+                            "message_id": h.message_id, "role": h.role,
+                            "snippet": h.snippet.replace([HIT_START, HIT_END], ""),
+                            "created_at": h.created_at,
+                        })
+                    })
+                    .collect();
+                print_json(&serde_json::Value::Array(rows));
+            } else {
+                let highlight = std::io::stdout().is_terminal();
+                for h in hits {
+                    let snippet: String = snippet_runs(&h.snippet)
+                        .into_iter()
+                        .map(|(t, hit)| {
+                            if hit && highlight {
+                                format!("\x1b[1m{t}\x1b[0m")
+                            } else {
+                                t
+                            }
+                        })
+                        .collect();
+                    println!(
+                        "{}\t{}\t{}",
+                        h.conversation_id,
+                        h.conversation_title,
+                        snippet.replace('\n', " ")
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}

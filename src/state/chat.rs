@@ -1,0 +1,606 @@
+//! The chat controller: the open conversation, its thread, the reply in flight, and the intents
+//! the chat view sends (send, stop, regenerate, edit, choose a branch, change the model,
+//! backend or options).
+//!
+//! The engine owns the conversation's lifecycle (it creates, names and finishes it); the
+//! controller applies the engine's events to the signals the view renders. The controller lives in the root scope so a reply keeps streaming (and saving) while the user
+//! looks at another view. Deltas from the engine land in a plain buffer; a pump repaints from it
+//! at most once per frame, so a 5,000 token/s stream costs ~60 renders a second, not 5,000.
+//! Only a window of the thread is mounted (bounded DOM), however long the conversation.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use dioxus::core::spawn_forever;
+use dioxus::prelude::*;
+
+use crate::engine::chat::{
+    self, ChatUpdate, EngineOptions, Outcome, Reply, ReplyContext, StopHandle, StopSignal, Target,
+};
+use crate::engine::error::Error;
+use crate::engine::model::*;
+use crate::engine::providers::openai::OpenAiClient;
+use crate::engine::rt;
+use crate::platform::Services;
+use crate::state::tasks::spawn_stoppable;
+use crate::state::AppState;
+
+/// How many messages are mounted when a conversation opens.
+pub const WINDOW: usize = 80;
+/// The most messages ever mounted: scrolling up mounts earlier ones until this many, then
+/// "Show earlier messages" moves the window instead of growing it.
+pub const MAX_MOUNTED: usize = 240;
+/// Scrolling closer than this to the top of the thread mounts earlier messages.
+const FRAME: Duration = Duration::from_millis(16);
+/// Saves the first mounted message and its position on screen before the window changes.
+pub const RECORD_ANCHOR: &str = "(() => { const t = document.getElementById('thread'); const m = t && t.querySelector('article.msg'); window.__nexusAnchor = m ? [m.id, m.getBoundingClientRect().top] : null; })()";
+/// Scrolls the thread so the saved message is where it was (now and on the next frame, in
+/// case the webview applies the change later); does nothing when the engine kept it in place.
+pub const RESTORE_ANCHOR: &str = "(() => { const a = window.__nexusAnchor; if (!a) return; const fix = () => { const e = document.getElementById(a[0]); const t = document.getElementById('thread'); if (!e || !t) return; const d = e.getBoundingClientRect().top - a[1]; if (Math.abs(d) > 1) t.scrollTop += d; }; fix(); requestAnimationFrame(() => { fix(); window.__nexusAnchor = null; }); })()";
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct LiveReply {
+    pub message_id: Id,
+    pub text: String,
+    pub reasoning: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum BackendStatus {
+    Unknown,
+    Checking,
+    Online(String),
+    Offline(String),
+}
+
+/// Chat state shared through context (created once in `App`).
+#[derive(Clone, Copy)]
+pub struct ChatController {
+    pub conversation: Signal<Option<Conversation>>,
+    pub thread: Signal<Vec<ThreadMessage>>,
+    pub live: Signal<Option<LiveReply>>,
+    pub running: Signal<bool>,
+    pub notice: Signal<Option<String>>,
+    /// Profile and model chosen for the next new conversation.
+    pub new_profile: Signal<Option<Id>>,
+    pub new_model: Signal<Option<String>>,
+    pub models: Signal<Vec<String>>,
+    pub status: Signal<BackendStatus>,
+    /// First mounted index of the thread.
+    pub window_start: Signal<usize>,
+    /// How many messages from `window_start` are mounted (WINDOW..=MAX_MOUNTED).
+    pub window_len: Signal<usize>,
+    /// When scrolling last mounted earlier messages: one step per scroll gesture, not one per
+    /// scroll event.
+    last_mount: Signal<Option<rt::Instant>>,
+    stop: Signal<Option<StopHandle>>,
+    /// Renders since the reply started (shown in diagnostics; proves coalescing).
+    pub frames: Signal<u64>,
+}
+
+impl ChatController {
+    pub fn new() -> Self {
+        ChatController {
+            conversation: Signal::new(None),
+            thread: Signal::new(Vec::new()),
+            live: Signal::new(None),
+            running: Signal::new(false),
+            notice: Signal::new(None),
+            new_profile: Signal::new(None),
+            new_model: Signal::new(None),
+            models: Signal::new(Vec::new()),
+            status: Signal::new(BackendStatus::Unknown),
+            window_start: Signal::new(0),
+            window_len: Signal::new(WINDOW),
+            last_mount: Signal::new(None),
+            stop: Signal::new(None),
+            frames: Signal::new(0),
+        }
+    }
+
+    /// Load a conversation (or clear for a new chat) and position the window.
+    pub async fn load(mut self, services: &Services, id: Option<Id>, focus: Option<Id>) {
+        let Some(id) = id else {
+            self.conversation.set(None);
+            self.thread.set(Vec::new());
+            self.window_start.set(0);
+            self.window_len.set(WINDOW);
+            return;
+        };
+        let conv = services.store.get_conversation(id.clone()).await;
+        let thread = services.store.thread(id).await;
+        match (conv, thread) {
+            (Ok(c), Ok(t)) => {
+                let start = match focus
+                    .as_ref()
+                    .and_then(|f| t.iter().position(|m| &m.message.id == f))
+                {
+                    Some(pos) => pos.saturating_sub(WINDOW / 2),
+                    None => t.len().saturating_sub(WINDOW),
+                };
+                self.window_start.set(start);
+                self.window_len.set(WINDOW);
+                self.thread.set(t);
+                self.conversation.set(Some(c));
+            }
+            (Err(e), _) | (_, Err(e)) => self.notice.set(Some(e.to_string())),
+        }
+    }
+
+    /// Mount earlier messages: grow the window upwards while it is under MAX_MOUNTED; at the
+    /// limit, `shift` (the "Show earlier" button) moves it up instead, and scrolling does nothing.
+    pub fn mount_earlier(mut self, shift: bool) {
+        let start = *self.window_start.peek();
+        if start == 0 {
+            return;
+        }
+        if !shift {
+            let recent = self
+                .last_mount
+                .peek()
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(250));
+            if recent {
+                return;
+            }
+            self.last_mount.set(Some(rt::Instant::now()));
+        }
+        let len = *self.window_len.peek();
+        let step = (WINDOW / 2).min(start);
+        // Remember where the first mounted message is on screen; after the earlier ones are
+        // added above it, `RESTORE_ANCHOR` scrolls so it is there again.
+        let _ = document::eval(RECORD_ANCHOR);
+        if len < MAX_MOUNTED {
+            let step = step.min(MAX_MOUNTED - len);
+            self.window_start.set(start - step);
+            self.window_len.set(len + step);
+        } else if shift {
+            self.window_start.set(start - step);
+        }
+    }
+
+    async fn reload_thread(mut self, services: &Services) {
+        let Some(id) = self.conversation.peek().as_ref().map(|c| c.id.clone()) else {
+            return;
+        };
+        match services.store.thread(id).await {
+            Ok(t) => {
+                let start = *self.window_start.peek();
+                let len = *self.window_len.peek();
+                if t.len() > start + len {
+                    self.window_start.set(t.len() - len);
+                }
+                self.thread.set(t);
+            }
+            Err(e) => self.notice.set(Some(e.to_string())),
+        }
+    }
+
+    pub fn stop(mut self) {
+        if let Some(handle) = self.stop.write().take() {
+            handle.stop();
+        }
+    }
+
+    /// The profile a send would use: the conversation's, else the one picked for a new chat,
+    /// else the default from settings, else the first.
+    pub fn active_profile(&self, state: &AppState) -> Option<Profile> {
+        let profiles = state.profiles.read();
+        let wanted = self
+            .conversation
+            .read()
+            .as_ref()
+            .and_then(|c| c.profile_id.clone())
+            .or_else(|| self.new_profile.read().clone())
+            .or_else(|| state.settings.read().default_profile.clone());
+        wanted
+            .and_then(|id| profiles.iter().find(|p| p.id == id).cloned())
+            .or_else(|| profiles.first().cloned())
+    }
+
+    pub fn active_model(&self, state: &AppState) -> Option<String> {
+        self.conversation
+            .read()
+            .as_ref()
+            .and_then(|c| c.model.clone())
+            .or_else(|| self.new_model.read().clone())
+            .or_else(|| self.active_profile(state).and_then(|p| p.default_model))
+            .or_else(|| state.settings.read().default_model.clone())
+            .or_else(|| self.models.read().first().cloned())
+    }
+
+    /// Run one engine operation in the root scope with per-frame repainting.
+    fn run(mut self, services: Services, state: AppState, op: Op) {
+        if *self.running.peek() {
+            return;
+        }
+        let Some(profile) = self.active_profile(&state) else {
+            self.notice
+                .set(Some("Add a backend in Settings before chatting.".into()));
+            return;
+        };
+        if profile.kind == BackendKind::OpenCode {
+            self.notice.set(Some(
+                "This backend is an OpenCode server: open its sessions from History.".into(),
+            ));
+            return;
+        }
+        let model = self.active_model(&state);
+        let auto_title = state.settings.peek().auto_title;
+        tracing::info!(action = op.name(), profile = %profile.name, "reply requested");
+        self.notice.set(None);
+        self.running.set(true);
+        self.frames.set(0);
+        let (handle, stop) = chat::stop_pair();
+        self.stop.set(Some(handle));
+
+        spawn_forever(async move {
+            let result = self
+                .run_inner(&services, state, &profile, model, op, stop, auto_title)
+                .await;
+            match &result {
+                Ok(outcome) => tracing::info!(?outcome, "reply finished"),
+                Err(e) => tracing::warn!(error = %e, "reply not started"),
+            }
+            self.stop.set(None);
+            self.live.set(None);
+            self.running.set(false);
+            state.touch_history();
+            if let Err(e) = result {
+                self.notice.set(Some(e.to_string()));
+            }
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_inner(
+        self,
+        services: &Services,
+        state: AppState,
+        profile: &Profile,
+        model: Option<String>,
+        op: Op,
+        stop: StopSignal,
+        auto_title: bool,
+    ) -> Result<Outcome, Error> {
+        let key = services.resolve_key(profile).await?;
+        let client = OpenAiClient::new(services.http.client(), profile, key)?;
+        let target = match self.conversation.peek().as_ref() {
+            Some(c) => Target::Existing(c.id.clone()),
+            None => Target::New {
+                profile_id: profile.id.clone(),
+                model,
+            },
+        };
+
+        let buffer = Rc::new(RefCell::new(Pending::default()));
+        let pump = spawn_stoppable(pump(self, state, services.clone(), buffer.clone()));
+
+        let options = EngineOptions::default();
+        let ctx = ReplyContext {
+            store: &services.store,
+            client: &client,
+            options: &options,
+        };
+        let sink = buffer.clone();
+        let mut on_update = move |u: ChatUpdate| sink.borrow_mut().apply(u);
+        let result = match op {
+            Op::Send(text) => ctx.send(target, &text, stop, &mut on_update).await,
+            Op::Regenerate(id) => ctx.regenerate(&id, stop, &mut on_update).await,
+            Op::Edit(id, text) => ctx.edit_and_resend(&id, &text, stop, &mut on_update).await,
+        };
+        pump.stop();
+        // Whatever the pump had not shown yet (the first events of a very short reply), then
+        // the reply in its final state: the thread shows what the store holds, with no reload.
+        let rest = std::mem::take(&mut *buffer.borrow_mut());
+        self.apply(state, services, rest);
+        let reply = result?;
+        if self.is_open(&reply.conversation.id) {
+            let mut conversation = self.conversation;
+            conversation.set(Some(reply.conversation.clone()));
+        }
+        let outcome = reply.outcome;
+        if auto_title {
+            // The title comes after the reply, so the composer is free while the model names
+            // the conversation.
+            let services = services.clone();
+            spawn_forever(async move {
+                self.name(state, &services, client, reply).await;
+            });
+        }
+        Ok(outcome)
+    }
+
+    async fn name(
+        mut self,
+        state: AppState,
+        services: &Services,
+        client: OpenAiClient,
+        reply: Reply,
+    ) {
+        let options = EngineOptions::default();
+        let ctx = ReplyContext {
+            store: &services.store,
+            client: &client,
+            options: &options,
+        };
+        if let Some(c) = ctx.name(&reply).await {
+            if self.is_open(&c.id) {
+                self.conversation.set(Some(c));
+            }
+            state.touch_history();
+        }
+    }
+
+    fn is_open(&self, id: &str) -> bool {
+        self.conversation.peek().as_ref().map(|c| c.id.as_str()) == Some(id)
+    }
+
+    /// Apply what the engine reported since the last frame.
+    fn apply(mut self, mut state: AppState, services: &Services, pending: Pending) {
+        if let Some((conversation, user, assistant)) = pending.started {
+            if let Some(c) = conversation {
+                state.conversation.set(Some(c.id.clone()));
+                self.conversation.set(Some(*c));
+            }
+            let mut thread = self.thread.write();
+            let mut attached = true;
+            if let Some(u) = &user {
+                attached &= chat::attach_to_thread(&mut thread, u);
+            }
+            attached &= chat::attach_to_thread(&mut thread, &assistant);
+            if !attached {
+                tracing::warn!("the reply's parent is not in the thread shown; reading it again");
+                drop(thread);
+                self.reload_soon(services);
+            } else {
+                let len = thread.len();
+                drop(thread);
+                self.follow_end(len);
+            }
+        }
+        if pending.dirty {
+            self.live.set(pending.live);
+            *self.frames.write() += 1;
+        }
+        if let Some(message) = pending.finished {
+            let mut thread = self.thread.write();
+            if !chat::update_in_thread(&mut thread, &message) {
+                drop(thread);
+                self.reload_soon(services);
+            }
+        }
+    }
+
+    /// Keep the newest message mounted when the thread grows at the end.
+    fn follow_end(mut self, len: usize) {
+        let start = *self.window_start.peek();
+        let window = *self.window_len.peek();
+        if len > start + window {
+            self.window_start.set(len - window);
+        }
+    }
+
+    fn reload_soon(self, services: &Services) {
+        let services = services.clone();
+        spawn_forever(async move { self.reload_thread(&services).await });
+    }
+
+    // ---- conversation settings: narrow engine edits that never move the head ----------------
+
+    /// Save one edit of the open conversation (or, for a chat not yet started, remember it for
+    /// the first send). The store's copy comes back and replaces the view's.
+    fn edit_open(mut self, state: AppState, services: Services, edit: ConversationEdit) {
+        let Some(id) = self.conversation.peek().as_ref().map(|c| c.id.clone()) else {
+            return;
+        };
+        if let Err(e) = edit.validate() {
+            state.toast_error(e);
+            return;
+        }
+        spawn(async move {
+            match services.store.update_conversation(id, vec![edit]).await {
+                Ok(c) => {
+                    if self.is_open(&c.id) {
+                        self.conversation.set(Some(c));
+                    }
+                    state.touch_history();
+                }
+                Err(e) => state.toast_error(e),
+            }
+        });
+    }
+
+    pub fn set_backend(mut self, state: AppState, services: Services, profile_id: Id) {
+        if self.conversation.peek().is_none() {
+            self.new_profile.set(Some(profile_id));
+            self.new_model.set(None);
+            return;
+        }
+        self.edit_open(
+            state,
+            services,
+            ConversationEdit::Backend {
+                profile_id: Some(profile_id),
+                model: None,
+            },
+        );
+    }
+
+    pub fn set_model(mut self, state: AppState, services: Services, model: String) {
+        let model = Some(model.trim().to_owned()).filter(|m| !m.is_empty());
+        if self.conversation.peek().is_none() {
+            self.new_model.set(model);
+            return;
+        }
+        self.edit_open(state, services, ConversationEdit::Model(model));
+    }
+
+    pub fn set_system_prompt(self, state: AppState, services: Services, prompt: String) {
+        let prompt = Some(prompt).filter(|s| !s.trim().is_empty());
+        self.edit_open(state, services, ConversationEdit::SystemPrompt(prompt));
+    }
+
+    pub fn set_params(self, state: AppState, services: Services, params: SamplingParams) {
+        self.edit_open(state, services, ConversationEdit::Params(params));
+    }
+
+    /// Start a new chat (the conversation is created by the first send).
+    pub fn new_chat(mut self, mut state: AppState) {
+        self.stop();
+        self.notice.set(None);
+        state.conversation.set(None);
+        state.view.set(crate::state::View::Chat);
+    }
+
+    pub fn send(self, services: Services, state: AppState, text: String) {
+        crate::crash::set_last_action("send");
+        self.run(services, state, Op::Send(text));
+    }
+
+    pub fn regenerate(self, services: Services, state: AppState, assistant_id: Id) {
+        crate::crash::set_last_action("regenerate");
+        self.run(services, state, Op::Regenerate(assistant_id));
+    }
+
+    pub fn edit(self, services: Services, state: AppState, user_id: Id, text: String) {
+        crate::crash::set_last_action("edit-and-resend");
+        self.run(services, state, Op::Edit(user_id, text));
+    }
+
+    pub fn select(self, services: Services, message_id: Id) {
+        let Some(conv_id) = self.conversation.peek().as_ref().map(|c| c.id.clone()) else {
+            return;
+        };
+        spawn(async move {
+            match services.store.select_branch(conv_id, message_id).await {
+                Ok(()) => self.reload_thread(&services).await,
+                Err(e) => {
+                    let mut notice = self.notice;
+                    notice.set(Some(e.to_string()))
+                }
+            }
+        });
+    }
+
+    /// Refresh the model list and reachability for a profile.
+    pub fn check_backend(mut self, services: Services, profile: Profile) {
+        self.status.set(BackendStatus::Checking);
+        spawn(async move {
+            match crate::platform::ops::test_connection(&services, &profile).await {
+                Ok((detail, models)) => {
+                    self.models.set(models);
+                    self.status.set(BackendStatus::Online(detail));
+                }
+                Err(e) => {
+                    self.models.set(Vec::new());
+                    self.status.set(BackendStatus::Offline(e.to_string()));
+                }
+            }
+        });
+    }
+}
+
+impl Default for ChatController {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+enum Op {
+    Send(String),
+    Regenerate(Id),
+    Edit(Id, String),
+}
+
+impl Op {
+    /// For logs: the action, never the text.
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Send(_) => "send",
+            Op::Regenerate(_) => "regenerate",
+            Op::Edit(..) => "edit",
+        }
+    }
+}
+
+/// A reply's first records: the conversation (if the send created it), the user message (new
+/// or edited), the assistant message.
+type Started = (
+    Option<Box<Conversation>>,
+    Option<Box<Message>>,
+    Box<Message>,
+);
+
+/// What the engine reported since the last frame, collected outside the signals.
+#[derive(Default)]
+struct Pending {
+    started: Option<Started>,
+    live: Option<LiveReply>,
+    dirty: bool,
+    finished: Option<Box<Message>>,
+}
+
+impl Pending {
+    fn apply(&mut self, u: ChatUpdate) {
+        match u {
+            ChatUpdate::Started {
+                conversation,
+                user,
+                assistant,
+            } => {
+                self.live = Some(LiveReply {
+                    message_id: assistant.id.clone(),
+                    ..Default::default()
+                });
+                self.started = Some((conversation, user, assistant));
+                self.dirty = true;
+            }
+            ChatUpdate::Content { text, .. } => {
+                if let Some(l) = self.live.as_mut() {
+                    l.text.push_str(&text);
+                }
+                self.dirty = true;
+            }
+            ChatUpdate::Reasoning { text, .. } => {
+                if let Some(l) = self.live.as_mut() {
+                    l.reasoning.push_str(&text);
+                }
+                self.dirty = true;
+            }
+            ChatUpdate::Finished { message, .. } => self.finished = Some(message),
+        }
+    }
+}
+
+/// Applies the engine's events to the signals at most once per frame.
+/// Runs until the send stops it ([`crate::state::tasks::Stopper`]; never `Task::cancel`, which
+/// hangs Dioxus 0.7 when the pump's timer has just fired).
+async fn pump(
+    ctl: ChatController,
+    state: AppState,
+    services: Services,
+    buffer: Rc<RefCell<Pending>>,
+) {
+    loop {
+        rt::sleep(FRAME).await;
+        let pending = {
+            let mut b = buffer.borrow_mut();
+            if !b.dirty && b.started.is_none() {
+                continue;
+            }
+            Pending {
+                started: b.started.take(),
+                live: b.live.clone(),
+                dirty: std::mem::take(&mut b.dirty),
+                // The final message is applied by the send itself, after the last delta.
+                finished: None,
+            }
+        };
+        ctl.apply(state, &services, pending);
+    }
+}
+
+pub fn use_chat() -> ChatController {
+    use_context::<ChatController>()
+}

@@ -1,0 +1,174 @@
+//! UI state and the long-lived controllers, with no markup: what the views render and the
+//! intents they send. Everything here lives in the root scope (created once by `App`), so a
+//! reply keeps streaming, an import keeps running and an OpenCode run keeps being followed
+//! while the user moves between views.
+//!
+//! - [`AppState`]: the current view, the open conversation, settings, profiles, toasts.
+//! - [`chat::ChatController`]: the open conversation's thread and the send path.
+//! - [`opencode::OpenCodeHub`]: live connections to OpenCode servers and their sessions.
+//! - [`data::DataJobs`]: the one long data operation at a time (Settings → Data).
+
+pub mod chat;
+pub mod data;
+pub mod opencode;
+pub mod profiles;
+pub mod tasks;
+
+use dioxus::prelude::*;
+
+use crate::engine::model::{Id, Profile};
+use crate::platform::{AppSettings, Services, SettingsStore};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum View {
+    Chat,
+    History,
+    Settings,
+    /// An OpenCode session (which one: `state::opencode::OpenCodeHub::open`).
+    Session,
+}
+
+/// State shared by the views. Each piece is its own signal so a change repaints only what
+/// reads it.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub view: Signal<View>,
+    /// The open conversation; `None` is a new, unsaved chat.
+    pub conversation: Signal<Option<Id>>,
+    /// A message to scroll to when the conversation opens (from a search hit).
+    pub focus_message: Signal<Option<Id>>,
+    pub settings: Signal<AppSettings>,
+    pub profiles: Signal<Vec<Profile>>,
+    /// Bumped whenever conversations change, so lists reload.
+    pub history_rev: Signal<u64>,
+    /// A problem that affects the whole app (the database could not be opened...).
+    pub fatal: Signal<Option<String>>,
+    pub loaded: Signal<bool>,
+    /// A sentence about something that just failed (a store error, a rejected value); shown
+    /// as a toast until dismissed or replaced.
+    pub toast: Signal<Option<Toast>>,
+    /// Settings should open with the "Add backend" form (first start's "Add a backend").
+    pub add_backend: Signal<bool>,
+}
+
+/// A short message over the app: what happened and what to do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Toast {
+    pub text: String,
+    /// Bumped per toast so the same sentence twice still shows (and restarts its timer).
+    pub serial: u64,
+}
+
+impl AppState {
+    /// Fresh state; must be called inside a component (signals belong to its scope).
+    pub fn new() -> Self {
+        AppState {
+            view: Signal::new(View::Chat),
+            conversation: Signal::new(None),
+            focus_message: Signal::new(None),
+            settings: Signal::new(AppSettings::default()),
+            profiles: Signal::new(Vec::new()),
+            history_rev: Signal::new(0),
+            fatal: Signal::new(None),
+            loaded: Signal::new(false),
+            toast: Signal::new(None),
+            add_backend: Signal::new(false),
+        }
+    }
+
+    pub fn open_conversation(mut self, id: Option<Id>, focus: Option<Id>) {
+        self.conversation.set(id);
+        self.focus_message.set(focus);
+        self.view.set(View::Chat);
+    }
+
+    /// Show an error's sentence as a toast (and log it).
+    pub fn toast_error(self, e: impl std::fmt::Display) {
+        let text = e.to_string();
+        tracing::warn!(error = %text, "shown to the user");
+        self.show_toast(text);
+    }
+
+    pub fn show_toast(mut self, text: String) {
+        let serial = self.toast.peek().as_ref().map_or(1, |t| t.serial + 1);
+        self.toast.set(Some(Toast { text, serial }));
+    }
+
+    /// Open Settings with the form for a new backend open.
+    pub fn open_add_backend(mut self) {
+        self.add_backend.set(true);
+        self.view.set(View::Settings);
+    }
+
+    /// Open History with the search box focused (Ctrl/Cmd+K from anywhere).
+    pub fn search_history(mut self) {
+        self.view.set(View::History);
+        // After the view has rendered: focus and select the search box.
+        let _ = document::eval(
+            "requestAnimationFrame(() => { const e = document.getElementById('history-search'); if (e) { e.focus(); e.select(); } })",
+        );
+    }
+
+    pub fn touch_history(mut self) {
+        *self.history_rev.write() += 1;
+    }
+
+    /// Apply and persist settings. The write runs in the root scope so leaving the view that
+    /// changed a setting cannot cancel it.
+    pub fn save_settings(mut self, services: &Services, new: AppSettings) {
+        self.settings.set(new.clone());
+        let services = services.clone();
+        dioxus::core::spawn_forever(async move {
+            if let Err(e) = services.store.save_settings(&new).await {
+                tracing::error!(error = %e, "saving settings failed");
+            }
+        });
+    }
+
+    /// Reload the profile list. Awaited by callers: a task spawned from a component that is
+    /// about to close (the profile editor) would be cancelled with it.
+    pub async fn reload_profiles(mut self, services: &Services) {
+        match services.store.list_profiles().await {
+            Ok(list) => self.profiles.set(list),
+            Err(e) => self.fatal.set(Some(e.to_string())),
+        }
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn use_services() -> Services {
+    use_context::<Services>()
+}
+
+pub fn use_app_state() -> AppState {
+    use_context::<AppState>()
+}
+
+/// Opens a local conversation, or the session screen when it is the offline copy of an
+/// OpenCode session. Usable from any event handler (reads the contexts itself).
+pub fn open_conversation(id: Id, focus: Option<Id>) {
+    let Some(state) = try_consume_context::<AppState>() else {
+        return;
+    };
+    let (Some(hub), Some(services)) = (
+        try_consume_context::<opencode::OpenCodeHub>(),
+        try_consume_context::<Services>(),
+    ) else {
+        state.open_conversation(Some(id), focus);
+        return;
+    };
+    spawn(async move {
+        match services.store.get_conversation(id.clone()).await {
+            Ok(c) => match (c.remote_session, c.profile_id) {
+                (Some(session), Some(profile)) => hub.open_session(state, &profile, &session),
+                _ => state.open_conversation(Some(id), focus),
+            },
+            Err(_) => state.open_conversation(Some(id), focus),
+        }
+    });
+}
