@@ -411,7 +411,9 @@ fn conversation_edits_never_move_the_head() {
         ConversationEdit::Archived(false),
     ];
     for edit in &edits {
-        let saved = store.update_conversation(&c.id, &[edit.clone()]).unwrap();
+        let saved = store
+            .update_conversation(&c.id, std::slice::from_ref(edit))
+            .unwrap();
         assert_eq!(saved.head_id.as_deref(), Some(a2.id.as_str()), "{edit:?}");
     }
     // Reopened from the file: every field as edited, and the whole thread there.

@@ -1,0 +1,150 @@
+//! The chat view's flows through its controller, in a VirtualDom with the real ChatView: the
+//! exact steps of the "vanishing thread" report (auto-titles off, new chat, one message, then
+//! the temperature changed in Options, then another conversation and this one again) keep the
+//! whole thread, on screen and in the store.
+
+mod support;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use dioxus::prelude::*;
+use opencode_nexus::engine::model::*;
+use opencode_nexus::platform::memory;
+use opencode_nexus::state::chat::ChatController;
+use opencode_nexus::state::AppState;
+use opencode_nexus::views::ChatView;
+use support::fault_server::{sse_chat_chunks, Fault, FaultServer, StreamEnd};
+
+#[derive(Clone)]
+struct Backend(Profile);
+
+/// Hands the root-scope controller and state to the test.
+#[derive(Clone, Default)]
+struct Handles(Rc<RefCell<Option<(ChatController, AppState)>>>);
+
+#[component]
+fn Harness() -> Element {
+    let profile = use_context::<Backend>().0;
+    let handles = use_context::<Handles>();
+    let mut state = use_context_provider(AppState::new);
+    let ctl = use_context_provider(ChatController::new);
+    use_hook(move || {
+        state.settings.write().auto_title = false;
+        state.profiles.set(vec![profile]);
+        *handles.0.borrow_mut() = Some((ctl, state));
+    });
+    rsx! {
+        div { id: "running", "{ctl.running}" }
+        ChatView {}
+    }
+}
+
+fn html_of(dom: &VirtualDom) -> String {
+    dioxus_ssr::render(dom)
+}
+
+async fn settle(dom: &mut VirtualDom, passes: usize) {
+    for _ in 0..passes {
+        let _ = tokio::time::timeout(Duration::from_millis(30), dom.wait_for_work()).await;
+        dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn changing_options_after_a_reply_keeps_the_thread() {
+    let server = FaultServer::start(vec![Fault::Stream {
+        chunks: sse_chat_chunks(&["Hello ", "there."]),
+        delay_ms: 5,
+        then: StreamEnd::Finish,
+    }])
+    .await;
+    let mut profile = Profile::new("scripted", BackendKind::OpenAiCompatible, server.base_url());
+    profile.default_model = Some("fault-model".into());
+    let services = memory::services();
+    services.store.save_profile(profile.clone()).await.unwrap();
+    // Another conversation to switch to.
+    let other = Conversation::new("Other");
+    services
+        .store
+        .create_conversation(other.clone())
+        .await
+        .unwrap();
+
+    let handles = Handles::default();
+    let mut dom = VirtualDom::new(Harness)
+        .with_root_context(services.clone())
+        .with_root_context(Backend(profile))
+        .with_root_context(handles.clone());
+    dom.rebuild_in_place();
+    let (ctl, state) = (*handles.0.borrow()).unwrap();
+
+    // + New chat, one message.
+    dom.in_scope(ScopeId::APP, || {
+        ctl.new_chat(state);
+        ctl.send(services.clone(), state, "Say hello.".into());
+    });
+    let mut passes = 0;
+    loop {
+        settle(&mut dom, 1).await;
+        passes += 1;
+        let html = html_of(&dom);
+        if html.contains("id=\"running\">false") && html.contains("Hello there.") {
+            break;
+        }
+        assert!(passes < 300, "the reply never finished:\n{html}");
+    }
+    let id = ctl.conversation.peek().as_ref().unwrap().id.clone();
+
+    // Options → Temperature 0.5 (the intent the field sends), and the model changed too.
+    dom.in_scope(ScopeId::APP, || {
+        let mut params = ctl.conversation.peek().as_ref().unwrap().params.clone();
+        params.temperature = Some(0.5);
+        ctl.set_params(state, services.clone(), params);
+        ctl.set_model(state, services.clone(), "another-model".into());
+    });
+    settle(&mut dom, 10).await;
+
+    // Another conversation, then this one again.
+    dom.in_scope(ScopeId::APP, || {
+        state.open_conversation(Some(other.id.clone()), None)
+    });
+    settle(&mut dom, 10).await;
+    assert!(
+        !html_of(&dom).contains("Hello there."),
+        "the other conversation is shown"
+    );
+    dom.in_scope(ScopeId::APP, || {
+        state.open_conversation(Some(id.clone()), None)
+    });
+    settle(&mut dom, 10).await;
+    let html = html_of(&dom);
+    assert!(html.contains("Say hello."), "the question is back:\n{html}");
+    assert!(html.contains("Hello there."), "the reply is back:\n{html}");
+
+    let saved = services.store.get_conversation(id.clone()).await.unwrap();
+    assert!(saved.head_id.is_some(), "the head survived the edits");
+    assert_eq!(saved.params.temperature, Some(0.5));
+    assert_eq!(saved.model.as_deref(), Some("another-model"));
+    assert_eq!(services.store.thread(id).await.unwrap().len(), 2);
+
+    // A value outside its range is refused with a sentence and saves nothing.
+    dom.in_scope(ScopeId::APP, || {
+        let mut params = saved.params.clone();
+        params.temperature = Some(7.0);
+        ctl.set_params(state, services.clone(), params);
+    });
+    settle(&mut dom, 5).await;
+    let toast = state.toast.peek().clone().expect("a toast");
+    assert!(
+        toast.text.contains("Temperature must be between 0 and 2"),
+        "{toast:?}"
+    );
+    let again = services
+        .store
+        .get_conversation(saved.id.clone())
+        .await
+        .unwrap();
+    assert_eq!(again.params.temperature, Some(0.5));
+}
