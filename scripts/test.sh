@@ -103,7 +103,10 @@ export NEXUS_TEST_PACKAGE=1
 mkdir -p "$NEXUS_SCREENSHOT_DIR"
 
 phase "renderer corpus and random input, release build, each test bounded in time"
-cargo test --release --test render_corpus
+# render-corpus/ builds the app's own markdown.rs and highlight.rs on their own (LTO, opt-level 3).
+cargo fmt --manifest-path render-corpus/Cargo.toml -- --check
+cargo clippy --manifest-path render-corpus/Cargo.toml --all-targets -- -D warnings
+cargo test --release --manifest-path render-corpus/Cargo.toml
 
 phase "tests"
 # One test binary at a time keeps the small model's CPU share predictable; tests inside a

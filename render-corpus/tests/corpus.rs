@@ -1,8 +1,8 @@
 //! The markdown renderer and the code highlighter over nasty input, as a streaming reply feeds
 //! them: every document is parsed at every 4-character prefix (the chat view re-parses the
 //! reply on each SSE event), and every code text is highlighted in every language the
-//! highlighter knows. Meant to run in release mode (`cargo test --release --test
-//! render_corpus`, a step of `scripts/test.sh`), where a user once saw the app freeze.
+//! highlighter knows. Run in release mode, the build users run (`cargo test --release
+//! --manifest-path render-corpus/Cargo.toml`, a step of `scripts/test.sh`).
 //!
 //! Each test does its work on a spawned thread and the test thread waits with a deadline, so an
 //! endless loop fails the test, naming the input it was on, instead of hanging CI.
@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use opencode_nexus::engine::highlight::{highlight, Span, TokenKind};
-use opencode_nexus::engine::markdown::{self, Block, Inline};
+use render_corpus::highlight::{highlight, Span, TokenKind};
+use render_corpus::markdown::{self, Block, Inline};
 
 // ---------------------------------------------------------------------------------------------
 // Deadlines
@@ -108,11 +108,12 @@ fn run_bounded<T: Send + 'static>(
 
 /// `scripts/test.sh` runs this file in a release build; its "tests" step (`cargo test
 /// --all-targets`) runs it again in a debug build, many times slower, where the corpus covers
-/// two names per lexer instead of all of them and fewer random documents.
+/// two names per lexer instead of all of them, large inputs a tenth the size, fewer prefixes of
+/// them and fewer random documents.
 const RELEASE: bool = !cfg!(debug_assertions);
 
-/// A deadline about 20x the run time measured on a 2-core machine with other builds running
-/// (release and debug builds), so only an endless loop or a blow-up reaches it.
+/// A deadline about 20x the run time measured on an idle 2-core machine (other builds running
+/// made it up to 4x slower), so only an endless loop or a blow-up reaches it.
 fn deadline(release_secs: u64, debug_secs: u64) -> Duration {
     Duration::from_secs(if RELEASE { release_secs } else { debug_secs })
 }
@@ -981,7 +982,8 @@ fn run_corpus(progress: &Progress, pick: impl Fn(&Ctx, &Item) -> bool) -> usize 
 
 #[test]
 fn every_known_language_name_picks_its_own_lexer() {
-    run_bounded("language names", deadline(900, 1800), |progress| {
+    // Took 4 ms in release, 20 ms in a debug build (2 cores).
+    run_bounded("language names", deadline(30, 30), |progress| {
         let generic_probe = |probe: &str| highlight(Some(UNKNOWN), probe);
         for (names, probe) in FAMILIES {
             let canonical = highlight(Some(names[0]), probe);
@@ -1019,8 +1021,8 @@ fn every_known_language_name_picks_its_own_lexer() {
 
 #[test]
 fn highlighter_keeps_its_invariants_on_every_corpus_item_prefix_and_language() {
-    // About 1 s in release on 2 busy cores.
-    let calls = run_bounded("highlighter corpus", deadline(900, 1800), |progress| {
+    // Took 2.4 s in release, 2.6 s in a debug build (2 cores).
+    let calls = run_bounded("highlighter corpus", deadline(60, 60), |progress| {
         let langs = highlight_langs();
         let mut calls = 0usize;
         for item in corpus() {
@@ -1052,7 +1054,8 @@ fn highlighter_keeps_its_invariants_on_every_corpus_item_prefix_and_language() {
 
 #[test]
 fn top_level_fences_stream_in_every_language() {
-    let docs = run_bounded("top-level fences", deadline(900, 1800), |progress| {
+    // Took 1.8 s in release, 2.5 s in a debug build (2 cores).
+    let docs = run_bounded("top-level fences", deadline(60, 60), |progress| {
         run_corpus(progress, |ctx, item| {
             !item.big && ctx.layout != Layout::Nested && ctx.exact_lang
         })
@@ -1062,7 +1065,8 @@ fn top_level_fences_stream_in_every_language() {
 
 #[test]
 fn fences_in_lists_and_quotes_stream_in_every_language() {
-    let docs = run_bounded("nested fences", deadline(900, 1800), |progress| {
+    // Took 2.7 s in release, 7.1 s in a debug build (2 cores).
+    let docs = run_bounded("nested fences", deadline(60, 150), |progress| {
         run_corpus(progress, |ctx, item| {
             !item.big && ctx.layout == Layout::Nested
         })
@@ -1072,7 +1076,8 @@ fn fences_in_lists_and_quotes_stream_in_every_language() {
 
 #[test]
 fn odd_info_strings_stream_in_every_language() {
-    let docs = run_bounded("odd info strings", deadline(900, 1800), |progress| {
+    // Took 2.2 s in release, 3.1 s in a debug build (2 cores).
+    let docs = run_bounded("odd info strings", deadline(60, 90), |progress| {
         run_corpus(progress, |ctx, item| !item.big && !ctx.exact_lang)
     });
     assert!(docs > 5_000, "only {docs} documents");
@@ -1080,7 +1085,8 @@ fn odd_info_strings_stream_in_every_language() {
 
 #[test]
 fn large_inputs_stream_in_top_level_fences_in_every_language() {
-    let docs = run_bounded("large inputs, top level", deadline(900, 1800), |progress| {
+    // Took 13 s in release, 2.8 s in a debug build (inputs a tenth the size), on 2 cores.
+    let docs = run_bounded("large inputs, top level", deadline(270, 60), |progress| {
         run_corpus(progress, |ctx, item| {
             item.big && ctx.for_big && ctx.layout != Layout::Nested
         })
@@ -1090,7 +1096,8 @@ fn large_inputs_stream_in_top_level_fences_in_every_language() {
 
 #[test]
 fn large_inputs_stream_in_lists_and_quotes_in_every_language() {
-    let docs = run_bounded("large inputs, nested", deadline(900, 1800), |progress| {
+    // Took 24 s in release, 6.7 s in a debug build (inputs a tenth the size), on 2 cores.
+    let docs = run_bounded("large inputs, nested", deadline(480, 140), |progress| {
         run_corpus(progress, |ctx, item| {
             item.big && ctx.for_big && ctx.layout == Layout::Nested
         })
@@ -1264,7 +1271,8 @@ fn random_documents_keep_the_invariants() {
     eprintln!(
         "[render_corpus] random documents: seed {seed} (replay with RENDER_CORPUS_SEED={seed})"
     );
-    let docs = run_bounded("random documents", deadline(900, 1800), move |progress| {
+    // Took 7-11 s in release, 8.7 s in a debug build (2 cores).
+    let docs = run_bounded("random documents", deadline(220, 180), move |progress| {
         let langs = all_langs();
         let hl_langs = highlight_langs();
         let mut rng = Rng::new(seed);
