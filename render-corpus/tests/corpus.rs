@@ -106,10 +106,9 @@ fn run_bounded<T: Send + 'static>(
     }
 }
 
-/// `scripts/test.sh` runs this file in a release build; its "tests" step (`cargo test
-/// --all-targets`) runs it again in a debug build, many times slower, where the corpus covers
-/// two names per lexer instead of all of them, large inputs a tenth the size, fewer prefixes of
-/// them and fewer random documents.
+/// `scripts/test.sh` runs this file in a release build. Run without `--release` (a quick local
+/// check, many times slower), the corpus covers two names per lexer instead of all of them,
+/// large inputs a tenth the size, fewer prefixes of them and fewer random documents.
 const RELEASE: bool = !cfg!(debug_assertions);
 
 /// A deadline about 20x the run time measured on an idle 2-core machine (other builds running
