@@ -651,10 +651,30 @@ async fn history_and_data_flows_in_the_browser() {
     )
     .await;
 
-    // Pin one: it moves to the top, marked.
+    // Pin one: it is marked at once but keeps its place while the pointer is over the list (so
+    // the next click lands on the row the user aimed at), and moves to the top once the pointer
+    // leaves the list.
     let titles = history_titles(c).await;
     assert_ne!(titles[0], "Rust lifetimes 🦀", "{titles:?}");
     row_action(c, "Rust lifetimes", "Pin").await;
+    let held: Vec<String> = titles
+        .iter()
+        .map(|t| {
+            if t.starts_with("Rust") {
+                format!("📌 {t}")
+            } else {
+                t.clone()
+            }
+        })
+        .collect();
+    let held: Vec<&str> = held.iter().map(String::as_str).collect();
+    wait_titles(c, &held).await;
+    c.find(Locator::Css("#history-search"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let mut pinned_first: Vec<String> = vec!["📌 Rust lifetimes 🦀".to_owned()];
     pinned_first.extend(titles.iter().filter(|t| !t.starts_with("Rust")).cloned());
     let expect: Vec<&str> = pinned_first.iter().map(String::as_str).collect();
