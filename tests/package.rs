@@ -238,6 +238,13 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / hz
 }
 
+/// The share of one core the process used over the next `secs` seconds.
+fn cpu_share(pid: u32, secs: u64) -> f64 {
+    let before = cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(secs));
+    (cpu_seconds(pid) - before) / secs as f64
+}
+
 /// The conversations and their messages as the installed CLI reads them from the app's file.
 fn saved_messages(bin: &str, data: &Path) -> Vec<serde_json::Value> {
     let list = Command::new(bin)
@@ -341,10 +348,7 @@ fn release_app_chats_with_code_blocks_and_goes_idle(bin: &str) {
     }
     assert!(colours(&shot) > 40, "the reply is on screen");
     std::thread::sleep(Duration::from_secs(2));
-    let pid = app.child.id();
-    let before = cpu_seconds(pid);
-    std::thread::sleep(Duration::from_secs(5));
-    let busy = (cpu_seconds(pid) - before) / 5.0;
+    let busy = cpu_share(app.child.id(), 5);
     eprintln!(
         "release app CPU after the reply: {:.1}% of a core",
         busy * 100.0
@@ -385,10 +389,7 @@ fn release_app_chats_with_code_blocks_and_goes_idle(bin: &str) {
     assert_eq!(list[0]["title"], "Reversing a string", "{list}");
     assert_eq!(list[0]["messages"], 4, "{list}");
     assert!(app.running(), "{}", app.stderr());
-    let pid = app.child.id();
-    let before = cpu_seconds(pid);
-    std::thread::sleep(Duration::from_secs(3));
-    let busy = (cpu_seconds(pid) - before) / 3.0;
+    let busy = cpu_share(app.child.id(), 3);
     assert!(
         busy < 0.10,
         "History left {:.0}% of a core busy",
