@@ -2,6 +2,7 @@
 //! restore, delete all), its progress and how it ended. It lives in the root scope, so an
 //! operation goes on when the user leaves Settings.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,9 +11,10 @@ use dioxus::prelude::*;
 
 use crate::engine::error::Error;
 use crate::engine::model::now_ms;
-use crate::engine::portability::{self as port, ExportFormat, Job};
+use crate::engine::portability::{self as port, ExportFormat, ImportFormat, Job};
 use crate::engine::rt;
 use crate::platform::{Services, SettingsStore};
+use crate::state::chat::ChatController;
 use crate::state::tasks::spawn_stoppable;
 use crate::state::AppState;
 
@@ -62,6 +64,133 @@ impl DataJobs {
             outcome: Signal::new(None),
             backups: Signal::new(Vec::new()),
         }
+    }
+}
+
+impl DataJobs {
+    /// Read the backup list again (the store worker lists the folder).
+    pub fn reload_backups(self, services: &Services) {
+        let mut backups = self.backups;
+        let services = services.clone();
+        spawn_forever(async move {
+            if let Some(dir) = services.shell.backups_dir() {
+                if let Ok(list) = services.store.list_backups(dir).await {
+                    backups.set(list);
+                }
+            }
+        });
+    }
+
+    /// Export every conversation where the user keeps files.
+    pub fn export_all(self, services: &Services, format: ExportFormat) {
+        let services = services.clone();
+        run(self, "Exporting", true, move |job| async move {
+            export_to_user(&services, format, None, Some(job)).await
+        });
+    }
+
+    /// Import a file the user picked: read by the store worker where the file has a path (the
+    /// desktop), otherwise read here (the browser) within the import size limit.
+    pub fn import(self, state: AppState, services: &Services, file: dioxus::html::FileData) {
+        let services = services.clone();
+        run(self, "Importing", true, move |job| async move {
+            let path = file.path();
+            let report = if !path.as_os_str().is_empty() && path.is_absolute() {
+                services
+                    .store
+                    .import_file(path, ImportFormat::Auto, Some(job))
+                    .await?
+            } else {
+                if file.size() > port::MAX_IMPORT_BYTES {
+                    return Err(Error::BadImport {
+                        format: "auto".into(),
+                        detail: format!(
+                            "{} is {}, more than the {} an import may be",
+                            file.name(),
+                            port::human_bytes(file.size()),
+                            port::human_bytes(port::MAX_IMPORT_BYTES)
+                        ),
+                    });
+                }
+                let bytes = file.read_bytes().await.map_err(|e| Error::BadImport {
+                    format: "auto".into(),
+                    detail: format!("{} could not be read ({e})", file.name()),
+                })?;
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                services
+                    .store
+                    .import_text(text, ImportFormat::Auto, Some(job))
+                    .await?
+            };
+            state.reload_profiles(&services).await;
+            state.touch_history();
+            Ok(report.summary())
+        });
+    }
+
+    /// Back up now into the backups folder, keeping as many as the settings say.
+    pub fn backup_now(self, state: AppState, services: &Services) {
+        let Some(dir) = services.shell.backups_dir() else {
+            return;
+        };
+        let services = services.clone();
+        let keep = state.settings.peek().backup_keep.max(1);
+        run(self, "Backing up", true, move |job| async move {
+            let path = services
+                .store
+                .backup_now(dir, Some(keep), Some(job))
+                .await?;
+            self.reload_backups(&services);
+            Ok(format!("Backed up to {}.", path.display()))
+        });
+    }
+
+    /// Replace the history with a backup (confirmed by the user). A reply in progress stops
+    /// first; the app state is read again afterwards.
+    pub fn restore(
+        self,
+        state: AppState,
+        chat: ChatController,
+        services: &Services,
+        path: PathBuf,
+    ) {
+        let services = services.clone();
+        chat.stop();
+        run(self, "Restoring", false, move |_job| async move {
+            let report = services.store.restore_backup(path).await?;
+            reset_app_state(state, &services).await;
+            self.reload_backups(&services);
+            Ok(match report.pre_restore {
+                Some(pre) => format!(
+                    "Restored the history from {}. The history as it was is kept in {}.",
+                    report.restored_from.display(),
+                    pre.display()
+                ),
+                None => format!(
+                    "Restored the history from {}.",
+                    report.restored_from.display()
+                ),
+            })
+        });
+    }
+
+    /// Delete everything on this device (confirmed by the user), the backups too when asked.
+    pub fn delete_all(
+        self,
+        state: AppState,
+        chat: ChatController,
+        services: &Services,
+        with_backups: bool,
+    ) {
+        let services = services.clone();
+        let dir = services.shell.backups_dir().filter(|_| with_backups);
+        chat.stop();
+        run(self, "Deleting", false, move |_job| async move {
+            let sentence = delete_all_data(&services, dir).await?;
+            reset_app_state(state, &services).await;
+            self.reload_backups(&services);
+            Ok(sentence)
+        });
     }
 }
 

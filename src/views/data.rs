@@ -8,13 +8,10 @@
 
 use dioxus::prelude::*;
 
-use crate::engine::error::Error;
 use crate::engine::model::format_time;
-use crate::engine::portability::{self as port, ExportFormat, ImportFormat};
+use crate::engine::portability::{self as port, ExportFormat};
 use crate::platform::AppSettings;
-use crate::state::data::{
-    delete_all_data, export_to_user, reset_app_state, run, DataJobs, Outcome,
-};
+use crate::state::data::{DataJobs, Outcome};
 use crate::state::{use_app_state, use_services};
 
 #[component]
@@ -27,7 +24,7 @@ pub fn DataSection() -> Element {
         running,
         progress,
         mut outcome,
-        mut backups,
+        backups,
     } = jobs;
     let mut confirm_restore = use_signal(|| None::<std::path::PathBuf>);
     let mut confirm_delete = use_signal(|| false);
@@ -36,136 +33,32 @@ pub fn DataSection() -> Element {
     let backups_dir = services.shell.backups_dir();
     let export_dir = services.shell.export_dir();
     let busy = running.read().is_some();
-
-    // The backup list is read by the store worker (it touches the filesystem).
-    let services_list = services.clone();
-    let dir_list = backups_dir.clone();
-    let reload_backups = move || {
-        let (services, dir) = (services_list.clone(), dir_list.clone());
-        spawn(async move {
-            if let Some(dir) = dir {
-                if let Ok(list) = services.store.list_backups(dir).await {
-                    backups.set(list);
-                }
-            }
-        });
-    };
-    let first_load = reload_backups.clone();
-    use_hook(first_load);
-
-    let export = {
+    {
         let services = services.clone();
-        move |format: ExportFormat| {
-            let services = services.clone();
-            run(jobs, "Exporting", true, move |job| async move {
-                export_to_user(&services, format, None, Some(job)).await
-            });
+        use_hook(move || jobs.reload_backups(&services));
+    }
+
+    let svc = services.clone();
+    let export_json = move |_| jobs.export_all(&svc, ExportFormat::Json);
+    let svc = services.clone();
+    let export_md = move |_| jobs.export_all(&svc, ExportFormat::Markdown);
+    let svc = services.clone();
+    let import = move |e: FormEvent| {
+        if let Some(file) = e.files().into_iter().next() {
+            jobs.import(state, &svc, file);
         }
     };
-    let (export_json, export_md) = (export.clone(), export);
-
-    let services_import = services.clone();
-    let import = move |e: FormEvent| {
-        let Some(file) = e.files().into_iter().next() else {
-            return;
-        };
-        let services = services_import.clone();
-        run(jobs, "Importing", true, move |job| async move {
-            let path = file.path();
-            let report = if !path.as_os_str().is_empty() && path.is_absolute() {
-                // Desktop: the worker reads the file itself (no copy through the UI thread).
-                services
-                    .store
-                    .import_file(path, ImportFormat::Auto, Some(job))
-                    .await?
-            } else {
-                if file.size() > port::MAX_IMPORT_BYTES {
-                    return Err(Error::BadImport {
-                        format: "auto".into(),
-                        detail: format!(
-                            "{} is {}, more than the {} an import may be",
-                            file.name(),
-                            port::human_bytes(file.size()),
-                            port::human_bytes(port::MAX_IMPORT_BYTES)
-                        ),
-                    });
-                }
-                let bytes = file.read_bytes().await.map_err(|e| Error::BadImport {
-                    format: "auto".into(),
-                    detail: format!("{} could not be read ({e})", file.name()),
-                })?;
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                services
-                    .store
-                    .import_text(text, ImportFormat::Auto, Some(job))
-                    .await?
-            };
-            state.reload_profiles(&services).await;
-            state.touch_history();
-            Ok(report.summary())
-        });
-    };
-
-    let services_backup = services.clone();
-    let dir_backup = backups_dir.clone();
-    let reload_after_backup = reload_backups.clone();
-    let backup_now = move |_| {
-        let (services, Some(dir)) = (services_backup.clone(), dir_backup.clone()) else {
-            return;
-        };
-        let keep = state.settings.peek().backup_keep.max(1);
-        let reload = reload_after_backup.clone();
-        run(jobs, "Backing up", true, move |job| async move {
-            let path = services
-                .store
-                .backup_now(dir, Some(keep), Some(job))
-                .await?;
-            reload();
-            Ok(format!("Backed up to {}.", path.display()))
-        });
-    };
-
-    let services_restore = services.clone();
-    let reload_after_restore = reload_backups.clone();
+    let svc = services.clone();
+    let backup_now = move |_| jobs.backup_now(state, &svc);
+    let svc = services.clone();
     let restore = move |path: std::path::PathBuf| {
-        let services = services_restore.clone();
         confirm_restore.set(None);
-        chat.stop();
-        let reload = reload_after_restore.clone();
-        run(jobs, "Restoring", false, move |_job| async move {
-            let report = services.store.restore_backup(path).await?;
-            reset_app_state(state, &services).await;
-            reload();
-            Ok(match report.pre_restore {
-                Some(pre) => format!(
-                    "Restored the history from {}. The history as it was is kept in {}.",
-                    report.restored_from.display(),
-                    pre.display()
-                ),
-                None => format!(
-                    "Restored the history from {}.",
-                    report.restored_from.display()
-                ),
-            })
-        });
+        jobs.restore(state, chat, &svc, path);
     };
-    let restore_confirmed = restore;
-
-    let services_delete = services.clone();
-    let dir_delete = backups_dir.clone();
-    let reload_after_delete = reload_backups.clone();
+    let svc = services.clone();
     let delete_all = move |_| {
-        let services = services_delete.clone();
-        let dir = dir_delete.clone().filter(|_| delete_backups_too());
         confirm_delete.set(false);
-        chat.stop();
-        let reload = reload_after_delete.clone();
-        run(jobs, "Deleting", false, move |_job| async move {
-            let sentence = delete_all_data(&services, dir).await?;
-            reset_app_state(state, &services).await;
-            reload();
-            Ok(sentence)
-        });
+        jobs.delete_all(state, chat, &svc, delete_backups_too());
     };
 
     let s = state.settings.read().clone();
@@ -186,8 +79,8 @@ pub fn DataSection() -> Element {
                 "JSON keeps every branch, id and timestamp and can be imported again; Markdown is for reading. Keys are never exported."
             }
             div { class: "form-actions",
-                button { class: "btn-small", r#type: "button", disabled: busy, onclick: move |_| export_json(ExportFormat::Json), "Export all (JSON)" }
-                button { class: "btn-small", r#type: "button", disabled: busy, onclick: move |_| export_md(ExportFormat::Markdown), "Export all (Markdown)" }
+                button { class: "btn-small", r#type: "button", disabled: busy, onclick: export_json, "Export all (JSON)" }
+                button { class: "btn-small", r#type: "button", disabled: busy, onclick: export_md, "Export all (Markdown)" }
                 input { id: "import-file", class: "sr-only", r#type: "file", accept: ".json,application/json",
                     disabled: busy, onchange: import }
                 label { class: "btn-small file-button", r#for: "import-file", "Import…" }
@@ -247,7 +140,7 @@ pub fn DataSection() -> Element {
                     div { class: "confirm", role: "alertdialog", "aria-labelledby": "restore-q",
                         p { id: "restore-q", "Replace the whole history with the backup {path.display()}? The history as it is now is kept as a copy in the backups folder." }
                         div { class: "form-actions",
-                            button { class: "btn-small danger", r#type: "button", onclick: { let p = path.clone(); let mut r = restore_confirmed.clone(); move |_| r(p.clone()) }, "Restore" }
+                            button { class: "btn-small danger", r#type: "button", onclick: { let p = path.clone(); let mut r = restore.clone(); move |_| r(p.clone()) }, "Restore" }
                             button { class: "btn-small", r#type: "button", onclick: move |_| confirm_restore.set(None), "Keep the current history" }
                         }
                     }
