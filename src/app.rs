@@ -19,7 +19,7 @@ pub fn App() -> Element {
             .unwrap_or_else(|| provide_context(crate::platform::app_services()))
     });
     let state = use_context_provider(AppState::new);
-    use_context_provider(crate::state::chat::ChatController::new);
+    let chat = use_context_provider(crate::state::chat::ChatController::new);
     use_context_provider(crate::state::data::DataJobs::new);
     let services_for_hub = services.clone();
     use_context_provider(move || crate::state::opencode::OpenCodeHub::new(services_for_hub));
@@ -37,6 +37,15 @@ pub fn App() -> Element {
             match services.store.list_profiles().await {
                 Ok(p) => state.profiles.set(p),
                 Err(e) => state.fatal.set(Some(e.to_string())),
+            }
+            state.reload_presets(&services).await;
+            if state.conversation.peek().is_none() {
+                let default = state.presets.peek().iter().find(|p| p.is_default).cloned();
+                chat.choose_preset(default.as_ref());
+                // Reopen the conversation that was open when the app last closed.
+                if let Some(id) = crate::state::last_conversation(&services).await {
+                    state.conversation.set(Some(id));
+                }
             }
             state.loaded.set(true);
             if let Some(days) = state.settings.peek().retention_days {
@@ -89,7 +98,9 @@ pub fn App() -> Element {
             while let Ok(key) = keys.recv::<String>().await {
                 match key.as_str() {
                     "k" => state.search_history(),
+                    "k-sidebar" => tracing::info!("conversation list search focused"),
                     "n" => chat.new_chat(state),
+                    "/" => state.toggle_shortcuts(),
                     _ => {}
                 }
             }
@@ -98,6 +109,14 @@ pub fn App() -> Element {
 
     // Which view is shown, in the log: what a bug report (and the release-binary test) reads.
     use_effect(move || tracing::info!(view = ?state.view.read(), "view shown"));
+    // Remember the open conversation for the next start (once the first load has run).
+    let services_last = services.clone();
+    use_effect(move || {
+        let id = state.conversation.read().clone();
+        if *state.loaded.read() {
+            crate::state::remember_conversation(&services_last, id);
+        }
+    });
 
     let settings = state.settings.read();
     let theme = match settings.theme {
@@ -113,12 +132,16 @@ pub fn App() -> Element {
         style { {MAIN_CSS} }
         div { class: "app {theme} {compact}", style: "{style}",
             NavBar {}
+            if matches!(view, View::Chat | View::Session) {
+                crate::views::sidebar::Sidebar {}
+            }
             main { class: "main", id: "main-content",
                 if let Some(problem) = state.fatal.read().clone() {
                     div { class: "banner banner-error", role: "alert", "{problem}" }
                 }
                 crate::components::notices::StartupNotices {}
                 crate::components::notices::ToastView {}
+                crate::components::shortcuts::ShortcutSheet {}
                 match view {
                     View::Chat => rsx! { ChatView {} },
                     View::History => rsx! { HistoryView {} },
@@ -132,7 +155,10 @@ pub fn App() -> Element {
 
 /// Sends `k` / `n` for Ctrl/Cmd+K and Ctrl/Cmd+N from anywhere in the page (the browser's own
 /// meaning of those keys is cancelled: they belong to the app).
-const GLOBAL_KEYS: &str = "document.addEventListener('keydown', (e) => { if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) { const k = (e.key || '').toLowerCase(); if (k === 'k' || k === 'n') { e.preventDefault(); dioxus.send(k); } } }, true); await new Promise(() => {});";
+/// Ctrl/Cmd+K focuses the conversation list's search where the list is on screen (wide
+/// windows); elsewhere it is sent on and opens History's search. Ctrl/Cmd+/ shows the
+/// shortcut sheet.
+const GLOBAL_KEYS: &str = "document.addEventListener('keydown', (e) => { if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) { const k = (e.key || '').toLowerCase(); if (k === 'k') { e.preventDefault(); const s = document.getElementById('sidebar-search'); if (s && s.offsetParent !== null) { s.focus(); s.select(); dioxus.send('k-sidebar'); } else { dioxus.send('k'); } } else if (k === 'n' || k === '/') { e.preventDefault(); dioxus.send(k); } } }, true); await new Promise(() => {});";
 
 /// Extra `<head>` for the desktop webview: a Content-Security-Policy as strict as the Dioxus
 /// desktop runtime allows. What it permits, and why:

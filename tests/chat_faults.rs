@@ -7,7 +7,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use opencode_nexus::engine::chat::{self, ChatUpdate, EngineOptions, ReplyContext, Target};
+use opencode_nexus::engine::chat::{
+    self, ChatUpdate, EngineOptions, NewChat, ReplyContext, Target,
+};
 use opencode_nexus::engine::error::Error;
 use opencode_nexus::engine::model::*;
 use opencode_nexus::engine::providers::openai::OpenAiClient;
@@ -513,10 +515,7 @@ async fn the_engine_starts_names_and_finishes_a_conversation() {
     let (_h1, stop) = chat::stop_pair();
     let reply = ctx
         .send(
-            Target::New {
-                profile_id: profile_id.clone(),
-                model: Some(FAULT_MODEL.into()),
-            },
+            Target::New(NewChat::on(profile_id.clone(), Some(FAULT_MODEL.into()))),
             "How do I reverse a string in Python without a loop, quickly and idiomatically?",
             stop,
             &mut |u| {
@@ -635,4 +634,84 @@ async fn a_stopped_reply_reports_the_stopped_outcome() {
         !reply.message.text().is_empty(),
         "the partial reply is kept"
     );
+}
+
+/// A reply cut at the token limit (`finish_reason: length`) is marked so; "Continue" asks the
+/// model to go on and adds what it writes to the same message, tokens included.
+#[tokio::test]
+async fn a_reply_cut_at_the_limit_continues_in_the_same_message() {
+    let cut = Fault::Stream {
+        chunks: vec![
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The first half\"},\"finish_reason\":null}]}\n\n".into(),
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}]}\n\n".into(),
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":4}}\n\n".into(),
+            "data: [DONE]\n\n".into(),
+        ],
+        delay_ms: 0,
+        then: StreamEnd::Finish,
+    };
+    let h = harness(vec![cut, ok_stream(&[" and the rest."])]).await;
+    let (first, _) = h.send("Tell me a long story.").await;
+    assert_eq!(first.finish_reason.as_deref(), Some("length"));
+    assert!(first.cut_at_limit());
+
+    let options = EngineOptions::default();
+    let ctx = ReplyContext {
+        store: &h.store,
+        client: &h.client,
+        options: &options,
+    };
+    let (_h, stop) = chat::stop_pair();
+    let mut live = String::new();
+    let reply = ctx
+        .continue_reply(&first.id, stop, &mut |u| match u {
+            ChatUpdate::Started { assistant, .. } => live = assistant.text(),
+            ChatUpdate::Content { text, .. } => live.push_str(&text),
+            _ => {}
+        })
+        .await
+        .unwrap();
+    assert_eq!(reply.outcome, chat::Outcome::Complete);
+    assert_eq!(reply.message.id, first.id, "the same message");
+    assert_eq!(reply.message.text(), "The first half and the rest.");
+    assert_eq!(live, "The first half and the rest.", "the view saw it grow");
+    assert_eq!(reply.message.finish_reason.as_deref(), Some("stop"));
+    assert!(!reply.message.cut_at_limit());
+    // The continuation's tokens (estimated: the second stream reports none) add to the first's.
+    let usage = reply.message.usage.clone().unwrap();
+    assert!(usage.estimated);
+    assert!(
+        usage.prompt_tokens > 10 && usage.completion_tokens > 4,
+        "{usage:?}"
+    );
+
+    let thread = h.reopen_thread();
+    assert_eq!(thread.len(), 2, "no new message");
+    assert_eq!(thread[1].message.text(), "The first half and the rest.");
+    // The request carried the partial reply and the instruction to go on.
+    let body: serde_json::Value = serde_json::from_str(
+        &h.server
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/chat/completions"))
+            .nth(1)
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    let messages = body["messages"].as_array().unwrap();
+    assert_eq!(messages[messages.len() - 2]["content"], "The first half");
+    assert_eq!(messages[messages.len() - 2]["role"], "assistant");
+    assert_eq!(
+        messages[messages.len() - 1]["content"],
+        chat::CONTINUE_PROMPT
+    );
+
+    // Only the last reply can be continued.
+    let (_h2, stop) = chat::stop_pair();
+    let err = ctx
+        .continue_reply(&thread[0].message.id, stop, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Only a reply"), "{err}");
 }

@@ -148,3 +148,129 @@ async fn changing_options_after_a_reply_keeps_the_thread() {
         .unwrap();
     assert_eq!(again.params.temperature, Some(0.5));
 }
+
+/// A new chat started from a preset, with one parameter changed in Options before the first
+/// send: the request carries the preset's system prompt and parameters with the change, the
+/// conversation remembers the preset, and the reply's tokens and cost show in the thread and
+/// the header.
+#[tokio::test(flavor = "current_thread")]
+async fn a_chat_from_a_preset_sends_its_prompt_and_parameters_and_shows_usage() {
+    let mut chunks = sse_chat_chunks(&["Ahoy ", "there."]);
+    let done = chunks.pop().unwrap();
+    chunks.push(
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1200,\"completion_tokens\":34}}\n\n"
+            .into(),
+    );
+    chunks.push(done);
+    let server = FaultServer::start(vec![Fault::Stream {
+        chunks,
+        delay_ms: 5,
+        then: StreamEnd::Finish,
+    }])
+    .await;
+    let mut profile = Profile::new("scripted", BackendKind::OpenAiCompatible, server.base_url());
+    profile.default_model = Some("fault-model".into());
+    let services = memory::services();
+    services.store.save_profile(profile.clone()).await.unwrap();
+    services
+        .store
+        .set_price(ModelPrice {
+            profile_id: profile.id.clone(),
+            model: "fault-model".into(),
+            input_per_million: 1.0,
+            output_per_million: 2.0,
+        })
+        .await
+        .unwrap();
+    let mut pirate = Preset::new("Pirate");
+    pirate.system_prompt = Some("Talk like a pirate.".into());
+    pirate.params.temperature = Some(1.2);
+    pirate.params.seed = Some(11);
+    pirate.is_default = true;
+    services.store.save_preset(pirate.clone()).await.unwrap();
+
+    let handles = Handles::default();
+    let mut dom = VirtualDom::new(Harness)
+        .with_root_context(services.clone())
+        .with_root_context(Backend(profile))
+        .with_root_context(handles.clone());
+    dom.rebuild_in_place();
+    let (ctl, state) = (*handles.0.borrow()).unwrap();
+    dom.in_scope(ScopeId::APP, || {
+        let mut presets = state.presets;
+        presets.set(vec![pirate.clone()]);
+    });
+
+    // + New chat picks the default preset; Options then sets Top P before the first send, and
+    // an out-of-range value is refused with a sentence, changing nothing.
+    dom.in_scope(ScopeId::APP, || ctl.new_chat(state));
+    settle(&mut dom, 2).await;
+    assert_eq!(ctl.new_preset.peek().as_deref(), Some(pirate.id.as_str()));
+    let html = html_of(&dom);
+    assert!(html.contains("id=\"preset-picker\""), "{html}");
+    dom.in_scope(ScopeId::APP, || {
+        let p = ctl
+            .new_params
+            .peek()
+            .with_text(ParamKey::TopP, "0.8")
+            .unwrap();
+        ctl.set_params(state, services.clone(), p);
+        assert!(ctl
+            .new_params
+            .peek()
+            .with_text(ParamKey::PresencePenalty, "3")
+            .unwrap_err()
+            .contains("Presence penalty must be between -2 and 2"));
+        ctl.send(services.clone(), state, "Hello?".into());
+    });
+    let mut passes = 0;
+    loop {
+        settle(&mut dom, 1).await;
+        passes += 1;
+        let html = html_of(&dom);
+        if html.contains("id=\"running\">false") && html.contains("Ahoy there.") {
+            break;
+        }
+        assert!(passes < 300, "the reply never finished:\n{html}");
+    }
+    settle(&mut dom, 3).await;
+
+    let bodies: Vec<serde_json::Value> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(
+        bodies[0]["messages"][0],
+        serde_json::json!({"role": "system", "content": "Talk like a pirate."})
+    );
+    assert_eq!(bodies[0]["temperature"], 1.2);
+    assert_eq!(bodies[0]["top_p"], 0.8);
+    assert_eq!(bodies[0]["seed"], 11);
+    assert!(bodies[0].get("presence_penalty").is_none());
+    assert_eq!(
+        bodies[0]["stream_options"],
+        serde_json::json!({"include_usage": true})
+    );
+
+    let conv = ctl.conversation.peek().clone().unwrap();
+    assert_eq!(conv.preset_id.as_deref(), Some(pirate.id.as_str()));
+    assert_eq!(conv.system_prompt.as_deref(), Some("Talk like a pirate."));
+    let saved = services
+        .store
+        .get_conversation(conv.id.clone())
+        .await
+        .unwrap();
+    assert_eq!(saved.params.top_p, Some(0.8));
+    assert_eq!(saved.params.temperature, Some(1.2));
+
+    // Per reply and per conversation: 1,200 in, 34 out, at $1 / $2 per million tokens.
+    let html = html_of(&dom);
+    let line = "1,200 in · 34 out · $0.0013";
+    assert!(
+        html.matches(line).count() >= 2,
+        "reply and header show the usage:\n{html}"
+    );
+}

@@ -368,8 +368,14 @@ fn release_app_chats_with_code_blocks_and_goes_idle(bin: &str) {
     std::thread::sleep(Duration::from_millis(800));
     app.screenshot("release-second-reply.png");
 
-    // History opens (Ctrl+K, from the chat's composer) and lists the conversation, now named.
+    // Ctrl+K (from the chat's composer) focuses the search of the conversation list beside
+    // the chat; History opens from the navigation and lists the conversation, now named.
     app.key("ctrl+k");
+    std::thread::sleep(Duration::from_millis(800));
+    app.type_text("Reversing");
+    std::thread::sleep(Duration::from_millis(800));
+    app.screenshot("release-list-search.png");
+    app.click(37, 157);
     std::thread::sleep(Duration::from_millis(1200));
     let history = app.screenshot("release-history.png");
     assert!(colours(&history) > 20);
@@ -378,6 +384,10 @@ fn release_app_chats_with_code_blocks_and_goes_idle(bin: &str) {
         .flatten()
         .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
         .collect::<String>();
+    assert!(
+        log.contains("conversation list search focused"),
+        "Ctrl+K reached the list's search: {log}"
+    );
     assert!(log.contains("view=History"), "History was shown: {log}");
     let list = Command::new(bin)
         .arg("--data-dir")

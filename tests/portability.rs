@@ -52,7 +52,25 @@ fn seed(store: &mut Store) -> Vec<Conversation> {
         .push(("X-Api-Key".into(), HEADER_SECRET.into()));
     store.save_profile(&profile).unwrap();
 
+    // Presets: one on the "work" backend (by reference in an export), the default on none.
+    let mut coder = Preset::new("Rust tutor");
+    coder.system_prompt = Some("Explain Rust with short examples.".into());
+    coder.profile_id = Some(profile.id.clone());
+    coder.model = Some("gpt-x".into());
+    coder.params.temperature = Some(0.3);
+    coder.params.seed = Some(7);
+    coder.created_at = 1_699_000_000_000;
+    coder.updated_at = 1_699_000_000_000;
+    store.save_preset(&coder).unwrap();
+    let mut plain = Preset::new("Plain");
+    plain.is_default = true;
+    plain.params.presence_penalty = Some(-0.5);
+    plain.created_at = 1_699_000_000_001;
+    plain.updated_at = 1_699_000_000_001;
+    store.save_preset(&plain).unwrap();
+
     let mut a = Conversation::new("Lifetimes in Rust");
+    a.preset_id = Some(coder.id.clone());
     a.created_at = 1_700_000_000_000;
     a.updated_at = 1_700_000_000_000;
     a.profile_id = Some(profile.id.clone());
@@ -88,6 +106,7 @@ fn seed(store: &mut Store) -> Vec<Conversation> {
         prompt_tokens: 12,
         completion_tokens: 9,
         reasoning_tokens: Some(4),
+        estimated: false,
     });
     r1.cost = Some(0.000_123_4);
     store.save_message(&r1, true).unwrap();
@@ -217,6 +236,24 @@ fn export_then_import_into_an_empty_database_then_export_is_byte_identical() {
         conversations[0]["profile"],
         serde_json::json!({"name": "work", "kind": "openai-compatible", "url": "http://127.0.0.1:9/v1"})
     );
+    assert_eq!(conversations[0]["preset_id"], doc["presets"][1]["id"]);
+    let presets = doc["presets"].as_array().unwrap();
+    assert_eq!(presets.len(), 2, "{presets:?}");
+    assert_eq!(presets[0]["name"], "Plain");
+    assert_eq!(presets[0]["is_default"], true);
+    assert_eq!(
+        presets[0]["params"],
+        serde_json::json!({"presence_penalty": -0.5})
+    );
+    assert_eq!(presets[1]["name"], "Rust tutor");
+    assert_eq!(
+        presets[1]["profile"],
+        serde_json::json!({"name": "work", "kind": "openai-compatible", "url": "http://127.0.0.1:9/v1"})
+    );
+    assert_eq!(
+        presets[1]["params"],
+        serde_json::json!({"temperature": 0.3, "seed": 7})
+    );
     let first_reply = &conversations[0]["messages"][1];
     assert_eq!(first_reply["usage"]["reasoning_tokens"], 4);
     assert_eq!(first_reply["cost"], 0.000_123_4);
@@ -271,8 +308,18 @@ fn export_then_import_into_an_empty_database_then_export_is_byte_identical() {
     assert_eq!(report.messages_imported, 9);
     assert_eq!(report.conversations_skipped, 0);
     assert_eq!(report.profiles_created, 1);
+    assert_eq!((report.presets_imported, report.presets_skipped), (2, 0));
     let again = portability::export_json(&second, None, 1_234_567, &mut go_on()).unwrap();
     assert_eq!(exported, again, "byte-identical after a round trip");
+    assert_eq!(first.list_presets().unwrap(), {
+        let mut imported = second.list_presets().unwrap();
+        imported[1].profile_id = first.list_presets().unwrap()[1].profile_id.clone();
+        imported
+    });
+    assert_eq!(
+        second.default_preset().unwrap().map(|p| p.name),
+        Some("Plain".into())
+    );
 
     for c in &seeded {
         assert_eq!(first.thread(&c.id).unwrap(), second.thread(&c.id).unwrap());
@@ -311,7 +358,7 @@ fn export_then_import_into_an_empty_database_then_export_is_byte_identical() {
     );
     assert_eq!(
         report.summary(),
-        "Imported 0 conversations (0 messages); skipped 2 already present (9 messages)."
+        "Imported 0 conversations (0 messages); skipped 2 already present (9 messages). Imported 0 presets; skipped 2 already present."
     );
     assert_eq!(before, db_bytes(&second));
 }
@@ -1164,7 +1211,8 @@ fn cli_import_export_backup_and_restore() {
     assert_eq!(
         report,
         serde_json::json!({"format": "chatgpt", "conversations_imported": 0, "messages_imported": 0,
-            "conversations_skipped": 3, "messages_skipped": 15, "profiles_created": 0})
+            "conversations_skipped": 3, "messages_skipped": 15, "profiles_created": 0,
+            "presets_imported": 0, "presets_skipped": 0})
     );
 
     // Bad input: exit 1 with the sentence, nothing imported.

@@ -82,6 +82,100 @@ fn migrates_from_every_earlier_schema_keeping_data() {
     }
 }
 
+/// Version 5 (presets, prices, model lists) on a database as version 4 left it: a backend, a
+/// conversation that used it and its messages. They keep working; the new tables take rows and
+/// follow the backend's removal.
+#[test]
+fn version_5_adds_presets_and_prices_to_a_version_4_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.db");
+    {
+        let mut raw = Store::open_raw(&path).unwrap();
+        raw.migrate_to(4).unwrap();
+        raw.connection()
+            .execute_batch(
+                "INSERT INTO profiles (id, name, kind, base_url, headers, created_at, updated_at)
+                   VALUES ('p1', 'work', 'openai-compatible', 'http://127.0.0.1:9/v1', '[]', 1, 1);
+                 INSERT INTO conversations (id, title, created_at, updated_at, profile_id, model, params, head_id)
+                   VALUES ('c1', 'Old chat', 1, 2, 'p1', 'm', '{\"temperature\":0.4}', 'm2');
+                 INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, usage, cost, created_at, updated_at)
+                   VALUES ('m1', 'c1', NULL, 'user', '[{\"type\":\"text\",\"text\":\"hi\"}]', 'hi', 'complete', NULL, NULL, 1, 1),
+                          ('m2', 'c1', 'm1', 'assistant', '[{\"type\":\"text\",\"text\":\"hello\"}]', 'hello', 'complete',
+                           '{\"prompt_tokens\":10,\"completion_tokens\":3}', 0.5, 2, 2);",
+            )
+            .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    let c = store.get_conversation("c1").unwrap();
+    assert_eq!(c.params.temperature, Some(0.4));
+    assert_eq!(c.preset_id, None);
+    assert_eq!(store.thread("c1").unwrap().len(), 2);
+    let total = store.usage_total("c1").unwrap();
+    assert_eq!((total.input, total.output, total.cost), (10, 3, Some(0.5)));
+    assert!(!total.estimated);
+    assert_eq!(store.stream_usage("p1").unwrap(), None);
+
+    let mut preset = Preset::new("Tutor");
+    preset.profile_id = Some("p1".into());
+    preset.is_default = true;
+    store.save_preset(&preset).unwrap();
+    let mut other = Preset::new("Other");
+    other.is_default = true;
+    store.save_preset(&other).unwrap();
+    // One default at a time: the newer one takes it.
+    assert_eq!(store.default_preset().unwrap().unwrap().name, "Other");
+    assert!(!store.get_preset("Tutor").unwrap().is_default);
+    let clash = Preset::new("tutor");
+    assert!(matches!(store.save_preset(&clash), Err(Error::Invalid(_))));
+    let mut bad = Preset::new("Hot");
+    bad.params.temperature = Some(2.5);
+    assert!(matches!(store.save_preset(&bad), Err(Error::Invalid(_))));
+    assert_eq!(store.list_presets().unwrap().len(), 2, "nothing saved");
+
+    store
+        .set_price(&ModelPrice {
+            profile_id: "p1".into(),
+            model: "m".into(),
+            input_per_million: 2.0,
+            output_per_million: 8.0,
+        })
+        .unwrap();
+    assert_eq!(
+        store
+            .get_price("p1", "m")
+            .unwrap()
+            .unwrap()
+            .output_per_million,
+        8.0
+    );
+    let negative = ModelPrice {
+        profile_id: "p1".into(),
+        model: "m".into(),
+        input_per_million: -1.0,
+        output_per_million: 8.0,
+    };
+    assert!(matches!(store.set_price(&negative), Err(Error::Invalid(_))));
+    store.set_stream_usage("p1", false).unwrap();
+    assert_eq!(store.stream_usage("p1").unwrap(), Some(false));
+
+    // Removing the backend: its prices go, the preset stays without a backend.
+    store.delete_profile("p1").unwrap();
+    assert!(store.list_prices(None).unwrap().is_empty());
+    assert_eq!(store.get_preset("Tutor").unwrap().profile_id, None);
+    let conv_preset = {
+        let mut c = Conversation::new("From a preset");
+        c.preset_id = Some(preset.id.clone());
+        store.create_conversation(&c).unwrap();
+        c.id
+    };
+    store.delete_preset("Tutor").unwrap();
+    assert_eq!(
+        store.get_conversation(&conv_preset).unwrap().preset_id,
+        None
+    );
+}
+
 #[test]
 fn refuses_a_database_from_a_newer_version_without_touching_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -478,7 +572,7 @@ fn invalid_conversation_edits_change_nothing() {
             )
             .unwrap_err();
         assert!(matches!(err, Error::Invalid(_)), "{bad:?}: {err:?}");
-        assert!(err.to_string().contains("previous value was kept"), "{err}");
+        assert!(err.to_string().contains("nothing was changed"), "{err}");
         assert_eq!(store.get_conversation(&c.id).unwrap(), before);
     }
     let err = store
@@ -492,4 +586,82 @@ fn invalid_conversation_edits_change_nothing() {
     assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
     let twice = store.create_conversation(&before).unwrap_err();
     assert!(twice.to_string().contains("already exists"), "{twice}");
+}
+
+/// Deleting a message takes what follows from it on its branch; other branches stay, and the
+/// visible branch moves to the newest alternative left, or ends at the parent.
+#[test]
+fn deleting_a_message_is_branch_aware() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("h.db")).unwrap();
+    let c = conversation(&store, "Branches");
+    let u1 = add(&mut store, &c, None, Role::User, "first question");
+    let a1 = add(&mut store, &c, Some(&u1), Role::Assistant, "first answer");
+    let u2 = add(&mut store, &c, Some(&a1), Role::User, "second question");
+    let a2 = add(&mut store, &c, Some(&u2), Role::Assistant, "second answer");
+    // A regenerated second answer: a sibling of a2, now shown.
+    let a2b = add(
+        &mut store,
+        &c,
+        Some(&u2),
+        Role::Assistant,
+        "second answer, again",
+    );
+    assert_eq!(
+        store.get_conversation(&c.id).unwrap().head_id.as_deref(),
+        Some(a2b.id.as_str())
+    );
+
+    // The shown alternative goes: the other one is shown.
+    let after = store.delete_message(&a2b.id).unwrap();
+    assert_eq!(after.head_id.as_deref(), Some(a2.id.as_str()));
+    let texts: Vec<String> = store
+        .thread(&c.id)
+        .unwrap()
+        .iter()
+        .map(|t| t.message.text())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "first question",
+            "first answer",
+            "second question",
+            "second answer"
+        ]
+    );
+    assert!(
+        store.search("again", 10).unwrap().is_empty(),
+        "gone from search too"
+    );
+
+    // A user message goes with its replies; the branch ends at its parent.
+    let after = store.delete_message(&u2.id).unwrap();
+    assert_eq!(after.head_id.as_deref(), Some(a1.id.as_str()));
+    assert_eq!(store.thread(&c.id).unwrap().len(), 2);
+    assert!(matches!(
+        store.get_message(&a2.id),
+        Err(Error::NotFound { .. })
+    ));
+
+    // An alternative that is not shown goes without moving the head.
+    let a1b = add(
+        &mut store,
+        &c,
+        Some(&u1),
+        Role::Assistant,
+        "other first answer",
+    );
+    store.select_branch(&c.id, &a1.id).unwrap();
+    let after = store.delete_message(&a1b.id).unwrap();
+    assert_eq!(after.head_id.as_deref(), Some(a1.id.as_str()));
+
+    // The root: nothing is left, and the conversation shows an empty thread.
+    let after = store.delete_message(&u1.id).unwrap();
+    assert_eq!(after.head_id, None);
+    assert!(store.thread(&c.id).unwrap().is_empty());
+    assert!(matches!(
+        store.delete_message("no-such-message"),
+        Err(Error::NotFound { .. })
+    ));
 }

@@ -264,17 +264,8 @@ async fn app_ready(c: &Client) {
 }
 
 /// The whole user flow; `tag` names the screenshots.
-async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
-    let c = &b.client;
-    c.goto(base).await.unwrap();
-    app_ready(c).await;
-    assert!(
-        axe(c).await.is_empty(),
-        "chat view a11y: {:?}",
-        axe(c).await
-    );
-
-    // Add the backend and test the connection.
+/// Settings → Backends: add the llama.cpp peer and test the connection (its model is listed).
+async fn add_llama_backend(c: &Client, llm: &str) {
     nav(c, "Settings").await;
     let probe = js(c, "const b = [...document.querySelectorAll('button')].filter(b => b.innerText.trim() === 'Add backend'); return b.map(x => { const r = x.getBoundingClientRect(); return [r.x, r.y, r.width, r.height, getComputedStyle(x).visibility, x.disabled]; });").await;
     eprintln!("add-backend probe: {probe}");
@@ -306,6 +297,20 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
     button(c, "Test connection").await.click().await.unwrap();
     let ok = wait_for(c, ".test-ok", 30).await.text().await.unwrap();
     assert!(ok.contains("smollm2-135m"), "{ok}");
+}
+
+async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
+    let c = &b.client;
+    c.goto(base).await.unwrap();
+    app_ready(c).await;
+    assert!(
+        axe(c).await.is_empty(),
+        "chat view a11y: {:?}",
+        axe(c).await
+    );
+
+    // Add the backend and test the connection.
+    add_llama_backend(c, llm).await;
     assert!(axe(c).await.is_empty(), "settings a11y: {:?}", axe(c).await);
 
     // Chat: type, press Enter, watch the reply stream in.
@@ -342,6 +347,29 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
     assert!(saw_streaming, "the reply was seen while it streamed");
     tokio::time::sleep(Duration::from_millis(300)).await;
     screenshot(c, &format!("web-{tag}-chat.png")).await;
+
+    // Ctrl+K from the composer focuses a search box, ready to type: the conversation list's
+    // beside the chat on a wide window, History's on a phone.
+    let composer = c.find(Locator::Css("#composer-input")).await.unwrap();
+    composer
+        .send_keys(&format!(
+            "{}k{}",
+            char::from(Key::Control),
+            char::from(Key::Null)
+        ))
+        .await
+        .unwrap();
+    let expected = if tag == "phone" {
+        "history-search"
+    } else {
+        "sidebar-search"
+    };
+    eventually(c, 10, "Ctrl+K did not focus the search box", async |last| {
+        let id = js(c, "const e = document.activeElement; return e ? e.id : ''").await;
+        *last = format!("(focus: {id}, expected {expected})");
+        (id == expected).then_some(())
+    })
+    .await;
 
     // Reload: the conversation is still there, in history, and searchable.
     c.refresh().await.unwrap();
@@ -981,4 +1009,278 @@ async fn row_action_open(c: &Client, title: &str) {
         .await
         .unwrap();
     wait_for(c, "section[aria-label='Chat']", 10).await;
+}
+
+/// Wait for the newest reply in the chat to be complete; returns its text.
+async fn wait_reply_complete(c: &Client, secs: u64) -> String {
+    eventually(c, secs, "no complete reply", async |last| {
+        let state = js(c, "const a = [...document.querySelectorAll('article.msg.assistant')].pop(); return a ? [a.className, a.querySelector('.msg-body').innerText] : null;").await;
+        let arr = state.as_array()?;
+        let class = arr[0].as_str().unwrap_or("");
+        *last = class.to_owned();
+        assert!(!class.contains("status-error"), "reply failed: {}", arr[1]);
+        class
+            .contains("status-complete")
+            .then(|| arr[1].as_str().unwrap_or("").to_owned())
+    })
+    .await
+}
+
+/// Presets, the model dropdown and the conversation list beside the chat, driven as a user
+/// would: a preset made in Settings starts the next chat (its prompt and temperature reach the
+/// real server, whose reply then shows its tokens), the model is picked from the server's list,
+/// the list beside the chat finds the conversation by title and by content, and a reload
+/// reopens it. At phone width the list gives way to the tab bar and the pickers stay on screen.
+#[tokio::test(flavor = "multi_thread")]
+async fn presets_model_picker_and_conversation_list_in_the_browser() {
+    let llm = support::peers::llm_url().expect("the llama.cpp peer (NEXUS_TEST_LLM_URL)");
+    let (_server, base) = serve_bundle().await;
+    let b = browser(1280, 800, false).await;
+    let c = &b.client;
+    c.goto(&base).await.unwrap();
+    app_ready(c).await;
+    add_llama_backend(c, &llm).await;
+
+    // Settings → Presets: a default preset with a system prompt and a temperature; an
+    // out-of-range value is refused with a sentence and blocks saving.
+    button(c, "Add preset").await.click().await.unwrap();
+    wait_for(c, "#preset-name", 10)
+        .await
+        .send_keys("Haiku")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#preset-system"))
+        .await
+        .unwrap()
+        .send_keys("Answer in a haiku.")
+        .await
+        .unwrap();
+    let temperature = c.find(Locator::Css("#preset-temperature")).await.unwrap();
+    temperature.send_keys("5").await.unwrap();
+    temperature
+        .send_keys(&char::from(Key::Tab).to_string())
+        .await
+        .unwrap();
+    let refused = wait_for(c, "form.preset-editor .banner-error", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        refused.contains("Temperature must be between 0 and 2"),
+        "{refused}"
+    );
+    temperature.clear().await.unwrap();
+    temperature.send_keys("0.3").await.unwrap();
+    temperature
+        .send_keys(&char::from(Key::Tab).to_string())
+        .await
+        .unwrap();
+    eventually(c, 10, "the refusal did not clear", async |_| {
+        let n = js(
+            c,
+            "return document.querySelectorAll('form.preset-editor .banner-error').length",
+        )
+        .await;
+        (n == 0).then_some(())
+    })
+    .await;
+    c.find(Locator::XPath("//form[contains(@class,'preset-editor')]//label[contains(., 'New chats start from this preset')]/input"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    button(c, "Save preset").await.click().await.unwrap();
+    let row = wait_for(c, ".preset-list li.preset", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("Haiku") && row.contains("default"), "{row}");
+    screenshot(c, "web-presets.png").await;
+
+    // A new chat starts from it; the model comes from the server's list (a dropdown).
+    nav(c, "Chat").await;
+    let preset = wait_for(c, "#preset-picker", 10).await;
+    assert_eq!(
+        js(c, "const s = document.getElementById('preset-picker'); return s.options[s.selectedIndex].text").await,
+        "Haiku"
+    );
+    drop(preset);
+    let picker = eventually(c, 30, "the model list did not load", async |_| {
+        let tag = js(c, "const m = document.getElementById('model-picker'); return m ? m.tagName + ':' + [...(m.options || [])].map(o => o.value).join(',') : ''").await;
+        let tag = tag.as_str().unwrap_or("").to_owned();
+        (tag.starts_with("SELECT:") && tag.contains("smollm2-135m")).then_some(tag)
+    })
+    .await;
+    assert!(
+        picker.contains("other"),
+        "free entry stays offered: {picker}"
+    );
+    assert!(
+        axe(c).await.is_empty(),
+        "chat with list a11y: {:?}",
+        axe(c).await
+    );
+    let composer = wait_for(c, "#composer-input:not([disabled])", 20).await;
+    composer.click().await.unwrap();
+    composer
+        .send_keys("Write about autumn leaves.")
+        .await
+        .unwrap();
+    composer
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    let reply = wait_reply_complete(c, 120).await;
+    assert!(!reply.trim().is_empty());
+    // Tokens per reply and for the conversation (reported by the server, or estimated: "≈").
+    let usage = wait_for(c, ".usage-total", 10).await.text().await.unwrap();
+    assert!(
+        usage.contains(" in · ") && usage.contains(" out"),
+        "{usage}"
+    );
+    let per_reply = js(c, "return [...document.querySelectorAll('article.msg.assistant .usage')].map(e => e.innerText)").await;
+    assert_eq!(per_reply.as_array().unwrap().len(), 1, "{per_reply}");
+    // The message's actions are real buttons.
+    let actions = js(c, "return [...document.querySelectorAll('article.msg.assistant .msg-action')].map(b => [b.innerText, b.getBoundingClientRect().height])").await;
+    let actions = actions.as_array().unwrap();
+    let labels: Vec<&str> = actions.iter().map(|a| a[0].as_str().unwrap()).collect();
+    assert_eq!(
+        labels,
+        ["Copy", "Copy Markdown", "Regenerate", "Delete"],
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().all(|a| a[1].as_f64().unwrap() >= 28.0),
+        "{actions:?}"
+    );
+
+    // The list beside the chat: the conversation under Recent, marked open; search by title
+    // and by what a message says.
+    let listed = eventually(c, 20, "the conversation is not in the list", async |_| {
+        let t = js(c, "return [...document.querySelectorAll('#sidebar ul[aria-label=Recent] .side-row')].map(r => [r.innerText, r.getAttribute('aria-current')])").await;
+        let rows = t.as_array()?.clone();
+        (!rows.is_empty()).then_some(rows)
+    })
+    .await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0][1], "page");
+    screenshot(c, "web-sidebar.png").await;
+    let search = c.find(Locator::Css("#sidebar-search")).await.unwrap();
+    search.send_keys("leaves").await.unwrap();
+    let hit = wait_for(c, "#sidebar ul[aria-label='Found in messages'] mark", 20)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(hit.to_lowercase(), "leaves");
+    search.clear().await.unwrap();
+    search.send_keys("zzz-nothing").await.unwrap();
+    eventually(c, 10, "the list did not filter", async |_| {
+        let n = js(
+            c,
+            "return document.querySelectorAll('#sidebar ul[aria-label=Recent] .side-row').length",
+        )
+        .await;
+        (n == 0).then_some(())
+    })
+    .await;
+    search.clear().await.unwrap();
+
+    // The request the real server got carried the preset (checked in the store).
+    let conversation = js(c, "return document.querySelector('.conv-title').innerText").await;
+    assert!(!conversation.as_str().unwrap().is_empty());
+
+    // Collapsing the list keeps a strip with "show" and "new chat"; reload: it stays collapsed
+    // and the last conversation opens again.
+    c.find(Locator::Css(
+        "#sidebar button[aria-label='Hide the conversation list']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_for(c, "#sidebar.collapsed", 10).await;
+    c.refresh().await.unwrap();
+    app_ready(c).await;
+    let first = wait_for(c, "article.msg.user .msg-body", 20).await;
+    assert_eq!(
+        first.text().await.unwrap().trim(),
+        "Write about autumn leaves."
+    );
+    wait_for(c, "#sidebar.collapsed", 10).await;
+    c.find(Locator::Css(
+        "#sidebar button[aria-label='Show the conversation list']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_for(c, "#sidebar-search", 10).await;
+
+    // The shortcut sheet.
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys(&format!(
+            "{}/{}",
+            char::from(Key::Control),
+            char::from(Key::Null)
+        ))
+        .await
+        .unwrap();
+    let sheet = wait_for(c, "[role=dialog] .shortcut-table", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        sheet.contains("Ctrl/Cmd+K") && sheet.contains("New chat"),
+        "{sheet}"
+    );
+    screenshot(c, "web-shortcuts.png").await;
+    button(c, "Close").await.click().await.unwrap();
+    b.client.clone().close().await.unwrap();
+
+    // Phone width: no list beside the chat; the preset and model pickers stay on screen.
+    let p = browser(390, 844, true).await;
+    let c = &p.client;
+    c.goto(&base).await.unwrap();
+    app_ready(c).await;
+    add_llama_backend(c, &llm).await;
+    button(c, "Add preset").await.click().await.unwrap();
+    wait_for(c, "#preset-name", 10)
+        .await
+        .send_keys("Brief")
+        .await
+        .unwrap();
+    button(c, "Save preset").await.click().await.unwrap();
+    wait_for(c, ".preset-list li.preset", 10).await;
+    nav(c, "Chat").await;
+    wait_for(c, "#preset-picker", 10).await;
+    eventually(c, 30, "the model list did not load", async |_| {
+        let tag = js(
+            c,
+            "const m = document.getElementById('model-picker'); return m ? m.tagName : ''",
+        )
+        .await;
+        (tag == "SELECT").then_some(())
+    })
+    .await;
+    let boxes = js(c, "return ['sidebar', 'profile-picker', 'model-picker', 'preset-picker'].map(id => { const e = document.getElementById(id); if (!e || e.offsetParent === null) return [id, null]; const r = e.getBoundingClientRect(); return [id, [r.left, r.right]]; }).concat([['page', [0, document.documentElement.scrollWidth]]])").await;
+    let boxes = boxes.as_array().unwrap();
+    assert!(boxes[0][1].is_null(), "no list beside the chat: {boxes:?}");
+    for b in &boxes[1..] {
+        let r = b[1].as_array().unwrap_or_else(|| panic!("{b} is shown"));
+        assert!(
+            r[0].as_f64().unwrap() >= 0.0 && r[1].as_f64().unwrap() <= 390.5,
+            "{b} stays on screen: {boxes:?}"
+        );
+    }
+    screenshot(c, "web-phone-presets.png").await;
+    p.client.clone().close().await.unwrap();
 }

@@ -33,23 +33,62 @@ pub(super) async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
             Err(e) => Err(e.into()),
         };
     }
+    // Everything the user asked for is checked before anything is sent or saved.
+    let preset = match &args.preset {
+        Some(name) => Some(services.store.get_preset(name.clone()).await?),
+        None if args.conversation.is_none() => services.store.default_preset().await?,
+        None => None,
+    };
     let key = services.resolve_key(&profile).await?;
     let client = OpenAiClient::new(services.http.client(), &profile, key)?;
 
     let target = match &args.conversation {
         Some(id) => {
             let c = services.store.get_conversation(id.clone()).await?;
+            let mut edits = Vec::new();
+            if args.params.any() {
+                edits.push(ConversationEdit::Params(args.params.apply(&c.params)?));
+            }
             if let Some(m) = &args.model {
+                edits.push(ConversationEdit::Model(Some(m.clone())));
+            }
+            if let Some(system) = &args.system {
+                edits.push(ConversationEdit::SystemPrompt(
+                    Some(system.clone()).filter(|s| !s.trim().is_empty()),
+                ));
+            }
+            if !edits.is_empty() {
                 services
                     .store
-                    .set_model(c.id.clone(), Some(m.clone()))
+                    .update_conversation(c.id.clone(), edits)
                     .await?;
             }
             eprintln!("conversation {}", c.id);
             Target::Existing(c.id)
         }
         None => {
-            let model = match args.model.clone().or(profile.default_model.clone()) {
+            // The profile given here wins over the preset's; so does a model given here.
+            let mut setup = match &preset {
+                Some(p) => {
+                    let mut s = chat::NewChat::from_preset(p, profile.id.clone(), None);
+                    if s.profile_id != profile.id {
+                        s.profile_id = profile.id.clone();
+                        s.model = None;
+                    }
+                    s
+                }
+                None => chat::NewChat::on(profile.id.clone(), None),
+            };
+            setup.params = args.params.apply(&setup.params)?;
+            if let Some(system) = &args.system {
+                setup.system_prompt = Some(system.clone());
+            }
+            setup.model = match args
+                .model
+                .clone()
+                .or(setup.model)
+                .or(profile.default_model.clone())
+            {
                 Some(m) => Some(m),
                 None => client
                     .models()
@@ -57,10 +96,7 @@ pub(super) async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
                     .ok()
                     .and_then(|m| m.into_iter().next()),
             };
-            Target::New {
-                profile_id: profile.id.clone(),
-                model,
-            }
+            Target::New(setup)
         }
     };
 

@@ -55,12 +55,20 @@ pub(super) async fn history(services: &Services, cmd: HistoryCmd) -> CliResult {
                         json!({
                             "id": m.id, "parent_id": m.parent_id, "role": m.role, "text": m.text(),
                             "parts": m.parts, "status": m.status, "error": m.error, "model": m.model,
-                            "usage": m.usage, "created_at": m.created_at,
+                            "usage": m.usage.as_ref().map(|u| json!({
+                                "input": u.prompt_tokens, "output": u.completion_tokens,
+                                "cost": m.cost, "estimated": u.estimated,
+                            })),
+                            "created_at": m.created_at,
                             "alternatives": t.sibling_count,
                         })
                     })
                     .collect();
-                print_json(&json!({"conversation": conv, "messages": messages}));
+                let total = services.store.usage_total(conv.id.clone()).await?;
+                print_json(&json!({
+                    "conversation": conv, "messages": messages,
+                    "usage": {"input": total.input, "output": total.output, "cost": total.cost, "estimated": total.estimated},
+                }));
             } else {
                 println!("# {}", conv.title);
                 for t in thread {

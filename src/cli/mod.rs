@@ -10,6 +10,7 @@ mod data;
 mod doctor;
 mod history;
 mod opencode;
+mod presets;
 mod profiles;
 pub mod serve_web;
 mod system;
@@ -18,6 +19,7 @@ use chat::chat_cmd;
 use data::{backup_cmd, export_cmd, import_cmd, restore_cmd};
 use doctor::doctor;
 use history::history;
+use presets::presets;
 use profiles::profiles;
 pub use profiles::{test_profile, ProfileReport};
 use system::{check_update_cmd, crash_test, reset_cmd};
@@ -81,6 +83,9 @@ pub enum Command {
     /// Browse saved conversations.
     #[command(subcommand)]
     History(HistoryCmd),
+    /// Presets ("assistants") for new chats: a system prompt, parameters, a backend and model.
+    #[command(subcommand)]
+    Presets(PresetsCmd),
     /// Serve the browser build on 127.0.0.1 for local use.
     ServeWeb {
         #[arg(long, default_value_t = 8080)]
@@ -127,6 +132,33 @@ pub enum Command {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum PresetsCmd {
+    /// Add a preset, or replace the one with this name.
+    Add {
+        name: String,
+        #[arg(long, value_name = "TEXT")]
+        system: Option<String>,
+        /// The backend chats from this preset use (the one chosen when starting, otherwise).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        #[command(flatten)]
+        params: ParamArgs,
+        /// New chats start from this preset.
+        #[arg(long)]
+        default: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Remove {
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum ProfilesCmd {
     /// Add a backend profile.
     Add {
@@ -162,6 +194,28 @@ pub enum ProfilesCmd {
         name: String,
         #[arg(long)]
         json: bool,
+    },
+    /// Set what a model costs on this backend, in dollars per million tokens (replies then show
+    /// their cost); `--remove` forgets the price.
+    Price {
+        name: String,
+        model: String,
+        #[arg(
+            long,
+            value_name = "X",
+            required_unless_present = "remove",
+            allow_negative_numbers = true
+        )]
+        input: Option<f64>,
+        #[arg(
+            long,
+            value_name = "Y",
+            required_unless_present = "remove",
+            allow_negative_numbers = true
+        )]
+        output: Option<f64>,
+        #[arg(long, conflicts_with_all = ["input", "output"])]
+        remove: bool,
     },
 }
 
@@ -218,12 +272,71 @@ pub enum KindArg {
     OpenCode,
 }
 
+/// Sampling parameters as flags; only those given are set (and sent).
+#[derive(Args, Debug, Default, Clone)]
+pub struct ParamArgs {
+    /// 0 to 2.
+    #[arg(long, value_name = "X")]
+    pub temperature: Option<f64>,
+    /// 0 to 1.
+    #[arg(long, value_name = "X")]
+    pub top_p: Option<f64>,
+    /// At least 1.
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+    /// -2 to 2.
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub presence_penalty: Option<f64>,
+    /// -2 to 2.
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub frequency_penalty: Option<f64>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub seed: Option<i64>,
+}
+
+impl ParamArgs {
+    /// `base` with every given flag applied, checked: a value out of range is a usage error
+    /// (exit 2) with the engine's sentence.
+    pub fn apply(&self, base: &SamplingParams) -> std::result::Result<SamplingParams, Failure> {
+        let mut p = base.clone();
+        p.temperature = self.temperature.or(p.temperature);
+        p.top_p = self.top_p.or(p.top_p);
+        p.max_tokens = self.max_tokens.or(p.max_tokens);
+        p.presence_penalty = self.presence_penalty.or(p.presence_penalty);
+        p.frequency_penalty = self.frequency_penalty.or(p.frequency_penalty);
+        p.seed = self.seed.or(p.seed);
+        p.validate().map_err(|e| Failure {
+            code: 2,
+            message: e.to_string(),
+        })?;
+        Ok(p)
+    }
+
+    pub fn any(&self) -> bool {
+        self.temperature.is_some()
+            || self.top_p.is_some()
+            || self.max_tokens.is_some()
+            || self.presence_penalty.is_some()
+            || self.frequency_penalty.is_some()
+            || self.seed.is_some()
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ChatArgs {
     #[arg(long)]
     pub profile: String,
     #[arg(long)]
     pub model: Option<String>,
+    /// The system prompt for this conversation (a new one, or the one given by --conversation).
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+    /// Start the conversation from this preset (its prompt, parameters and model); flags given
+    /// here win over it. Without it a new conversation starts from the default preset, if any.
+    #[arg(long, value_name = "NAME", conflicts_with = "conversation")]
+    pub preset: Option<String>,
+    #[command(flatten)]
+    pub params: ParamArgs,
     /// Continue this conversation instead of starting a new one.
     #[arg(long)]
     pub conversation: Option<String>,
@@ -340,6 +453,7 @@ async fn dispatch(services: &Services, dirs: &DataDirs, command: Command) -> Cli
         Command::Profiles(cmd) => profiles(services, cmd).await,
         Command::Chat(args) => chat_cmd(services, args).await,
         Command::History(cmd) => history(services, cmd).await,
+        Command::Presets(cmd) => presets(services, cmd).await,
         Command::Doctor { json, bundle } => doctor(services, dirs, json, bundle).await,
         Command::CheckUpdate {
             url,

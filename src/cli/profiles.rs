@@ -133,6 +133,39 @@ pub(super) async fn profiles(services: &Services, cmd: ProfilesCmd) -> CliResult
                 Err(fail(String::new()))
             }
         }
+        ProfilesCmd::Price {
+            name,
+            model,
+            input,
+            output,
+            remove,
+        } => {
+            let p = services.store.get_profile(name).await?;
+            if remove {
+                services
+                    .store
+                    .delete_price(p.id.clone(), model.clone())
+                    .await?;
+                eprintln!("Forgot the price of {model} on '{}'.", p.name);
+                return Ok(());
+            }
+            let price = ModelPrice {
+                profile_id: p.id.clone(),
+                model: model.trim().to_owned(),
+                input_per_million: input.unwrap_or_default(),
+                output_per_million: output.unwrap_or_default(),
+            };
+            price.validate().map_err(|e| Failure {
+                code: 2,
+                message: e.to_string(),
+            })?;
+            services.store.set_price(price.clone()).await?;
+            eprintln!(
+                "{} on '{}' costs ${} in and ${} out per million tokens.",
+                price.model, p.name, price.input_per_million, price.output_per_million
+            );
+            Ok(())
+        }
     }
 }
 

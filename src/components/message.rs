@@ -1,10 +1,11 @@
 //! One message of the thread: role styling, markdown body, reasoning (collapsible), status and
-//! error banner with Retry, token usage, and the alternatives switcher (‹ 2/3 ›).
+//! error banner with Retry, tokens and cost, the alternatives switcher (‹ 2/3 ›), and its
+//! actions: copy (as text or Markdown), edit, regenerate, delete, continue a cut-off reply.
 
 use dioxus::prelude::*;
 
 use super::Markdown;
-use crate::engine::model::{MessageStatus, Role, ThreadMessage};
+use crate::engine::model::{usage_summary, MessageStatus, Role, ThreadMessage};
 
 #[derive(Props, Clone, PartialEq)]
 pub struct MessageProps {
@@ -20,6 +21,13 @@ pub struct MessageProps {
     pub on_edit: EventHandler<String>,
     pub on_select: EventHandler<String>,
     pub on_copy: EventHandler<String>,
+    /// Delete this message and what follows from it on its branch (asked first).
+    pub on_delete: EventHandler<String>,
+    /// Carry on a reply cut at the token limit (offered on the last message only).
+    pub on_continue: EventHandler<String>,
+    /// The last message of the visible thread.
+    #[props(default)]
+    pub is_last: bool,
 }
 
 #[component]
@@ -47,10 +55,18 @@ pub fn MessageBubble(props: MessageProps) -> Element {
     let prev = (idx > 0).then(|| props.item.sibling_ids[idx - 1].clone());
     let next = props.item.sibling_ids.get(idx + 1).cloned();
     let usage = m.usage.clone();
+    let cost = m.cost;
     let error = m.error.clone();
     let is_assistant = m.role == Role::Assistant;
     let is_user = m.role == Role::User;
-    let copy_text = text.clone();
+    let copy_text = if is_assistant {
+        crate::engine::markdown::plain_text(&crate::engine::markdown::parse(&text))
+    } else {
+        text.clone()
+    };
+    let copy_markdown = text.clone();
+    let can_continue = props.is_last && m.cut_at_limit();
+    let mut confirm_delete = use_signal(|| false);
 
     rsx! {
         article {
@@ -118,17 +134,38 @@ pub fn MessageBubble(props: MessageProps) -> Element {
                 },
                 _ => rsx! {},
             }
+            if can_continue && !streaming {
+                div { class: "banner banner-warn", role: "status",
+                    span { "This reply stopped at the token limit." }
+                    button { class: "btn-small", disabled: props.busy, onclick: { let id = id.clone(); move |_| props.on_continue.call(id.clone()) }, "Continue" }
+                }
+            }
             footer { class: "msg-foot",
                 if let Some(u) = usage {
-                    span { class: "usage", title: "Prompt + completion tokens", "{u.prompt_tokens} + {u.completion_tokens} tokens" }
+                    span { class: "usage", title: if u.estimated { "Estimated from the text: the server reported no usage" } else { "Tokens in and out, as the server reported them" },
+                        "{usage_summary(u.prompt_tokens, u.completion_tokens, cost, u.estimated)}" }
                 }
                 if !streaming {
-                    button { class: "btn-link", onclick: move |_| props.on_copy.call(copy_text.clone()), "Copy" }
-                    if is_assistant {
-                        button { class: "btn-link", disabled: props.busy, onclick: { let id = id.clone(); move |_| props.on_regenerate.call(id.clone()) }, "Regenerate" }
+                    div { class: "msg-actions", role: "group", "aria-label": "Message actions",
+                        button { class: "msg-action", r#type: "button", onclick: move |_| props.on_copy.call(copy_text.clone()), "Copy" }
+                        if is_assistant {
+                            button { class: "msg-action", r#type: "button", title: "Copy the reply with its Markdown", onclick: move |_| props.on_copy.call(copy_markdown.clone()), "Copy Markdown" }
+                            button { class: "msg-action", r#type: "button", disabled: props.busy, onclick: { let id = id.clone(); move |_| props.on_regenerate.call(id.clone()) }, "Regenerate" }
+                        }
+                        if is_user {
+                            button { class: "msg-action", r#type: "button", disabled: props.busy, onclick: { let id = id.clone(); move |_| props.on_edit.call(id.clone()) }, "Edit" }
+                        }
+                        button { class: "msg-action", r#type: "button", disabled: props.busy, "aria-expanded": "{confirm_delete()}", onclick: move |_| confirm_delete.toggle(), "Delete" }
                     }
-                    if is_user {
-                        button { class: "btn-link", disabled: props.busy, onclick: { let id = id.clone(); move |_| props.on_edit.call(id.clone()) }, "Edit" }
+                }
+            }
+            if confirm_delete() && !streaming {
+                div { class: "confirm", role: "alertdialog", "aria-label": "Delete this message",
+                    p { if is_user { "Delete this message and the replies that follow it? Other versions stay." } else { "Delete this reply and what follows it? Other versions stay." } }
+                    div { class: "form-actions",
+                        button { class: "btn-small danger", r#type: "button", disabled: props.busy,
+                            onclick: { let id = id.clone(); move |_| { confirm_delete.set(false); props.on_delete.call(id.clone()) } }, "Delete" }
+                        button { class: "btn-small", r#type: "button", onclick: move |_| confirm_delete.set(false), "Keep it" }
                     }
                 }
             }

@@ -9,6 +9,7 @@ pub mod nav;
 pub mod notices;
 pub mod parts;
 pub mod rename;
+pub mod shortcuts;
 
 pub use markdown::Markdown;
 pub use message::MessageBubble;

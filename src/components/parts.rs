@@ -18,16 +18,7 @@ use crate::engine::opencode::api::{
 use crate::engine::opencode::offline::{error_sentence, pretty, OFFLINE_ERROR};
 use crate::state::use_services;
 
-/// "$0.0012" for costs, which are often fractions of a cent.
-pub fn format_cost(cost: f64) -> String {
-    if cost == 0.0 {
-        "$0".to_owned()
-    } else if cost < 0.01 {
-        format!("${cost:.4}")
-    } else {
-        format!("${cost:.2}")
-    }
-}
+pub use crate::engine::model::format_cost;
 
 /// "1234 tokens (in 1000 · out 200 · reasoning 34 · cache 0/0)".
 pub fn format_tokens(t: &Tokens) -> String {

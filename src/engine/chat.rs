@@ -14,7 +14,8 @@ use futures_util::future::{select, Either, FutureExt};
 use crate::engine::error::{Error, Result};
 use crate::engine::model::*;
 use crate::engine::providers::openai::{
-    is_context_overflow, ChatRequest, OpenAiClient, StreamEvent, WireMessage,
+    is_context_overflow, rejects_stream_options, ChatRequest, OpenAiClient, StreamEvent,
+    WireMessage,
 };
 use crate::engine::rt;
 use crate::engine::store::api::StoreClient;
@@ -81,10 +82,43 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     Existing(Id),
-    New {
-        profile_id: Id,
-        model: Option<String>,
-    },
+    New(NewChat),
+}
+
+/// How a new conversation starts: its backend and model, and what a preset gives it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewChat {
+    pub profile_id: Id,
+    pub model: Option<String>,
+    pub system_prompt: Option<String>,
+    pub params: SamplingParams,
+    pub preset_id: Option<Id>,
+}
+
+impl NewChat {
+    pub fn on(profile_id: impl Into<Id>, model: Option<String>) -> Self {
+        NewChat {
+            profile_id: profile_id.into(),
+            model,
+            ..Default::default()
+        }
+    }
+
+    /// A chat started from a preset: its system prompt and parameters, and its backend and
+    /// model where it names them (else the ones given).
+    pub fn from_preset(preset: &Preset, profile_id: impl Into<Id>, model: Option<String>) -> Self {
+        let (profile_id, model) = match &preset.profile_id {
+            Some(p) => (p.clone(), preset.model.clone()),
+            None => (profile_id.into(), preset.model.clone().or(model)),
+        };
+        NewChat {
+            profile_id,
+            model,
+            system_prompt: preset.system_prompt.clone(),
+            params: preset.params.clone(),
+            preset_id: Some(preset.id.clone()),
+        }
+    }
 }
 
 /// What a finished send, regenerate or edit reports.
@@ -104,15 +138,18 @@ pub struct Reply {
 /// A new conversation on a backend, titled from the first words of its first message until
 /// the model names it. The one way conversations are started, for the app, the CLI and
 /// OpenCode sessions alike.
-pub fn new_conversation(profile_id: &str, model: Option<String>, first_text: &str) -> Conversation {
+pub fn new_conversation(setup: &NewChat, first_text: &str) -> Conversation {
     let title = fallback_title(first_text);
     let mut c = Conversation::new(if title.is_empty() {
         NEW_CONVERSATION_TITLE.to_owned()
     } else {
         title
     });
-    c.profile_id = Some(profile_id.to_owned());
-    c.model = model;
+    c.profile_id = Some(setup.profile_id.clone());
+    c.model = setup.model.clone();
+    c.system_prompt = setup.system_prompt.clone().filter(|p| !p.trim().is_empty());
+    c.params = setup.params.clone();
+    c.preset_id = setup.preset_id.clone();
     c
 }
 
@@ -203,8 +240,9 @@ impl ReplyContext<'_> {
         }
         let (conv, created) = match target {
             Target::Existing(id) => (self.store.get_conversation(id).await?, false),
-            Target::New { profile_id, model } => {
-                let c = new_conversation(&profile_id, model, text);
+            Target::New(setup) => {
+                setup.params.validate()?;
+                let c = new_conversation(&setup, text);
                 self.store.create_conversation(c.clone()).await?;
                 (c, true)
             }
@@ -284,6 +322,82 @@ impl ReplyContext<'_> {
             .await
     }
 
+    /// Carry on a reply the server cut at its token limit: the model is asked to go on from
+    /// where it stopped, and what it writes is added to the same message.
+    pub async fn continue_reply(
+        &self,
+        assistant_id: &str,
+        stop: StopSignal,
+        on_update: &mut dyn FnMut(ChatUpdate),
+    ) -> Result<Reply> {
+        let old = self.store.get_message(assistant_id.into()).await?;
+        if old.role != Role::Assistant {
+            return Err(Error::Invalid("Only a reply can be continued.".into()));
+        }
+        let conv = self
+            .store
+            .get_conversation(old.conversation_id.clone())
+            .await?;
+        if conv.head_id.as_deref() != Some(old.id.as_str()) {
+            return Err(Error::Invalid(
+                "Only the last reply of the conversation can be continued.".into(),
+            ));
+        }
+        let mut history = self.ancestors(&old).await?;
+        let user_text = history
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::User)
+            .map(Message::text)
+            .unwrap_or_default();
+        history.push(Message::new(&conv.id, None, Role::User, CONTINUE_PROMPT));
+
+        let before = old.text();
+        let mut assistant = old.clone();
+        assistant.status = MessageStatus::Streaming;
+        assistant.error = None;
+        assistant.finish_reason = None;
+        // What the continuation uses is counted on its own, then added to the first part's.
+        assistant.usage = None;
+        assistant.cost = None;
+        self.store.save_message(assistant.clone(), true).await?;
+        on_update(ChatUpdate::Started {
+            conversation: None,
+            user: None,
+            assistant: Box::new(assistant.clone()),
+        });
+        let budget = conv.params.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS);
+        // The continuation's tokens and cost add to what the first part used.
+        let mut sent = Sent {
+            prefix: before.clone(),
+            earlier_usage: old.usage.clone(),
+            earlier_cost: old.cost,
+            ..Sent::default()
+        };
+        let result = self
+            .stream_into(
+                &conv,
+                &history,
+                budget,
+                &mut assistant,
+                &mut sent,
+                stop,
+                on_update,
+            )
+            .await;
+        let (outcome, message) = self
+            .finish(&conv, assistant, &sent, result, on_update)
+            .await?;
+        let conversation = self.store.get_conversation(conv.id.clone()).await?;
+        Ok(Reply {
+            conversation,
+            message,
+            outcome,
+            user_text,
+            first_exchange: false,
+        })
+    }
+
     async fn reply_to(
         &self,
         conv: Conversation,
@@ -319,10 +433,42 @@ impl ReplyContext<'_> {
         });
 
         let budget = conv.params.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS);
+        let mut sent = Sent::default();
         let outcome = self
-            .stream_into(&conv, &history, budget, &mut assistant, stop, on_update)
+            .stream_into(
+                &conv,
+                &history,
+                budget,
+                &mut assistant,
+                &mut sent,
+                stop,
+                on_update,
+            )
             .await;
-        let outcome = match outcome {
+        let (outcome, assistant) = self
+            .finish(&conv, assistant, &sent, outcome, on_update)
+            .await?;
+        let conversation = self.store.get_conversation(conv.id.clone()).await?;
+        Ok(Reply {
+            conversation,
+            message: assistant,
+            outcome,
+            user_text: user.text(),
+            first_exchange,
+        })
+    }
+
+    /// Mark how a streamed reply ended, account its tokens and cost, save it and tell the
+    /// caller.
+    async fn finish(
+        &self,
+        conv: &Conversation,
+        mut assistant: Message,
+        sent: &Sent,
+        result: Result<()>,
+        on_update: &mut dyn FnMut(ChatUpdate),
+    ) -> Result<(Outcome, Message)> {
+        let outcome = match result {
             Ok(()) => {
                 assistant.status = MessageStatus::Complete;
                 Outcome::Complete
@@ -345,20 +491,14 @@ impl ReplyContext<'_> {
                 outcome
             }
         };
+        self.account(conv, &mut assistant, sent).await;
         assistant.updated_at = now_ms();
         self.store.save_message(assistant.clone(), true).await?;
         on_update(ChatUpdate::Finished {
             message: Box::new(assistant.clone()),
             outcome,
         });
-        let conversation = self.store.get_conversation(conv.id.clone()).await?;
-        Ok(Reply {
-            conversation,
-            message: assistant,
-            outcome,
-            user_text: user.text(),
-            first_exchange,
-        })
+        Ok((outcome, assistant))
     }
 
     /// After a conversation's first complete exchange, ask the model for a title and save it.
@@ -388,6 +528,45 @@ impl ReplyContext<'_> {
         }
     }
 
+    /// Tokens and cost of a finished reply: the server's usage when it sent one, else an
+    /// estimate from the text (marked as such); the cost from the user's price for the model.
+    async fn account(&self, conv: &Conversation, assistant: &mut Message, sent: &Sent) {
+        let text = assistant.text();
+        let text = text.strip_prefix(sent.prefix.as_str()).unwrap_or(&text);
+        if assistant.usage.is_none() && sent.prompt_estimate > 0 && !text.is_empty() {
+            assistant.usage = Some(Usage {
+                prompt_tokens: sent.prompt_estimate,
+                completion_tokens: u64::from(estimate_tokens(text)),
+                reasoning_tokens: None,
+                estimated: true,
+            });
+        }
+        if let (Some(profile_id), Some(model), Some(usage)) = (
+            conv.profile_id.clone(),
+            assistant.model.clone().or_else(|| conv.model.clone()),
+            assistant.usage.as_ref(),
+        ) {
+            match self.store.get_price(profile_id, model).await {
+                Ok(Some(price)) => assistant.cost = Some(price.cost(usage)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "reading the model's price failed"),
+            }
+        }
+        assistant.usage = match (sent.earlier_usage.clone(), assistant.usage.take()) {
+            (Some(e), Some(mut u)) => {
+                u.prompt_tokens += e.prompt_tokens;
+                u.completion_tokens += e.completion_tokens;
+                u.estimated |= e.estimated;
+                Some(u)
+            }
+            (e, u) => e.or(u),
+        };
+        assistant.cost = match (sent.earlier_cost, assistant.cost) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+
     async fn ancestors(&self, message: &Message) -> Result<Vec<Message>> {
         let mut chain = vec![message.clone()];
         let mut cursor = message.parent_id.clone();
@@ -400,23 +579,48 @@ impl ReplyContext<'_> {
         Ok(chain)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn stream_into(
         &self,
         conv: &Conversation,
         history: &[Message],
         budget: u32,
         assistant: &mut Message,
+        sent: &mut Sent,
         stop: StopSignal,
         on_update: &mut dyn FnMut(ChatUpdate),
     ) -> Result<()> {
         let mut stop = stop.0.fuse();
         let mut budget = budget;
-        // A prompt too long for the model is retried once with half the history budget.
+        // Usage is asked for in the stream unless this backend said it does not take the field.
+        let mut ask_usage = match &conv.profile_id {
+            Some(p) => self.store.stream_usage(p.clone()).await? != Some(false),
+            None => true,
+        };
+        // A prompt too long for the model is retried with half the history budget; a server
+        // that rejects `stream_options` is asked again without it, and that is remembered.
         let mut stream = loop {
-            let request = build_request(conv, history, budget);
+            let mut request = build_request(conv, history, budget);
+            if ask_usage {
+                request.stream_options = Some(serde_json::json!({ "include_usage": true }));
+            }
             let start = std::pin::pin!(self.client.stream_chat(&request));
             match select(start, &mut stop).await {
-                Either::Left((Ok(s), _)) => break s,
+                Either::Left((Ok(s), _)) => {
+                    sent.prompt_estimate = request
+                        .messages
+                        .iter()
+                        .map(|m| u64::from(estimate_tokens(&m.content)))
+                        .sum();
+                    break s;
+                }
+                Either::Left((Err(e), _)) if ask_usage && rejects_stream_options(&e) => {
+                    tracing::info!("the backend rejected stream_options; asking without it");
+                    ask_usage = false;
+                    if let Some(p) = &conv.profile_id {
+                        self.store.set_stream_usage(p.clone(), false).await?;
+                    }
+                }
                 Either::Left((Err(e), _)) if is_context_overflow(&e) && budget > 1024 => {
                     tracing::info!(
                         budget,
@@ -429,8 +633,8 @@ impl ReplyContext<'_> {
             }
         };
 
-        let mut content = String::new();
-        let mut reasoning = String::new();
+        let mut content = sent.prefix.clone();
+        let mut reasoning = assistant.reasoning();
         let mut last_save = rt::Instant::now();
         let mut dirty = false;
         loop {
@@ -470,6 +674,7 @@ impl ReplyContext<'_> {
                     if reason == "length" {
                         tracing::info!("reply stopped at the max_tokens limit");
                     }
+                    assistant.finish_reason = Some(reason);
                 }
                 Some(Err(e)) => {
                     set_parts(assistant, &content, &reasoning);
@@ -488,6 +693,21 @@ impl ReplyContext<'_> {
         Ok(())
     }
 }
+
+/// What was sent for a reply, for the estimate when the server reports no usage.
+#[derive(Default)]
+struct Sent {
+    prompt_estimate: u64,
+    /// The text the reply already had (a continued reply): new text is added after it.
+    prefix: String,
+    /// What the part before it used (a continued reply).
+    earlier_usage: Option<Usage>,
+    earlier_cost: Option<f64>,
+}
+
+/// What "Continue" asks the model (it is sent, never saved).
+pub const CONTINUE_PROMPT: &str =
+    "Continue exactly where your previous reply stopped, without repeating anything.";
 
 fn set_parts(m: &mut Message, content: &str, reasoning: &str) {
     m.parts.clear();
@@ -552,6 +772,9 @@ pub fn build_request(conv: &Conversation, history: &[Message], budget: u32) -> C
         temperature: conv.params.temperature,
         top_p: conv.params.top_p,
         max_tokens: conv.params.max_tokens,
+        presence_penalty: conv.params.presence_penalty,
+        frequency_penalty: conv.params.frequency_penalty,
+        seed: conv.params.seed,
         stream: true,
         stream_options: None,
     }

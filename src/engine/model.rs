@@ -103,14 +103,321 @@ impl Profile {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SamplingParams {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f32>,
+    pub temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub top_p: Option<f32>,
+    pub top_p: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
     /// The model's context window in tokens, when the user knows it; drives history trimming.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+}
+
+/// One sampling parameter as a form shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKey {
+    Temperature,
+    TopP,
+    MaxTokens,
+    PresencePenalty,
+    FrequencyPenalty,
+    Seed,
+    ContextTokens,
+}
+
+/// A parameter's field: its label, its valid range (for the input and the hint) and whether
+/// it takes whole numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamSpec {
+    pub key: ParamKey,
+    /// The field's element id (prefixed by the form it is in).
+    pub id: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub min: &'static str,
+    pub max: &'static str,
+    pub step: &'static str,
+}
+
+/// The parameters in the order forms show them.
+pub const PARAM_SPECS: &[ParamSpec] = &[
+    ParamSpec {
+        key: ParamKey::Temperature,
+        id: "temperature",
+        label: "Temperature",
+        hint: "0–2; higher is more varied",
+        min: "0",
+        max: "2",
+        step: "0.1",
+    },
+    ParamSpec {
+        key: ParamKey::TopP,
+        id: "top-p",
+        label: "Top P",
+        hint: "0–1; the share of likely tokens considered",
+        min: "0",
+        max: "1",
+        step: "0.05",
+    },
+    ParamSpec {
+        key: ParamKey::MaxTokens,
+        id: "max-tokens",
+        label: "Max tokens",
+        hint: "At least 1; the longest reply",
+        min: "1",
+        max: "",
+        step: "1",
+    },
+    ParamSpec {
+        key: ParamKey::PresencePenalty,
+        id: "presence-penalty",
+        label: "Presence penalty",
+        hint: "−2–2; above 0 favours new topics",
+        min: "-2",
+        max: "2",
+        step: "0.1",
+    },
+    ParamSpec {
+        key: ParamKey::FrequencyPenalty,
+        id: "frequency-penalty",
+        label: "Frequency penalty",
+        hint: "−2–2; above 0 repeats less",
+        min: "-2",
+        max: "2",
+        step: "0.1",
+    },
+    ParamSpec {
+        key: ParamKey::Seed,
+        id: "seed",
+        label: "Seed",
+        hint: "A whole number, for repeatable replies where the server supports it",
+        min: "",
+        max: "",
+        step: "1",
+    },
+    ParamSpec {
+        key: ParamKey::ContextTokens,
+        id: "context",
+        label: "Context (tokens)",
+        hint: "At least 256; older turns are left out to fit",
+        min: "256",
+        max: "",
+        step: "512",
+    },
+];
+
+impl SamplingParams {
+    /// A parameter as a field shows it; empty when not set (the server's default).
+    pub fn text(&self, key: ParamKey) -> String {
+        fn show<T: ToString>(v: Option<T>) -> String {
+            v.map(|v| v.to_string()).unwrap_or_default()
+        }
+        match key {
+            ParamKey::Temperature => show(self.temperature),
+            ParamKey::TopP => show(self.top_p),
+            ParamKey::MaxTokens => show(self.max_tokens),
+            ParamKey::PresencePenalty => show(self.presence_penalty),
+            ParamKey::FrequencyPenalty => show(self.frequency_penalty),
+            ParamKey::Seed => show(self.seed),
+            ParamKey::ContextTokens => show(self.context_tokens),
+        }
+    }
+
+    /// These parameters with one set from a field's text (empty unsets it), checked; a
+    /// value that is not a number or is out of range gives the sentence to show instead.
+    pub fn with_text(&self, key: ParamKey, text: &str) -> Result<SamplingParams, String> {
+        fn parse<T: std::str::FromStr>(text: &str, label: &str) -> Result<Option<T>, String> {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse().map(Some).map_err(|_| {
+                format!("{label} must be a number; “{text}” is not one, so nothing was changed.")
+            })
+        }
+        let text = text.trim();
+        let label = PARAM_SPECS
+            .iter()
+            .find(|s| s.key == key)
+            .map_or("The value", |s| s.label);
+        let mut next = self.clone();
+        match key {
+            ParamKey::Temperature => next.temperature = parse(text, label)?,
+            ParamKey::TopP => next.top_p = parse(text, label)?,
+            ParamKey::MaxTokens => next.max_tokens = parse(text, label)?,
+            ParamKey::PresencePenalty => next.presence_penalty = parse(text, label)?,
+            ParamKey::FrequencyPenalty => next.frequency_penalty = parse(text, label)?,
+            ParamKey::Seed => next.seed = parse(text, label)?,
+            ParamKey::ContextTokens => next.context_tokens = parse(text, label)?,
+        }
+        next.validate().map_err(|e| e.to_string())?;
+        Ok(next)
+    }
+}
+
+/// A named starting point for new chats ("assistant"): a system prompt, optionally a backend
+/// and model, and parameters. One preset may be the default for new chats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preset {
+    pub id: Id,
+    pub name: String,
+    pub system_prompt: Option<String>,
+    pub profile_id: Option<Id>,
+    pub model: Option<String>,
+    #[serde(default)]
+    pub params: SamplingParams,
+    pub is_default: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Preset {
+    pub fn new(name: impl Into<String>) -> Self {
+        let now = now_ms();
+        Preset {
+            id: new_id(),
+            name: name.into(),
+            system_prompt: None,
+            profile_id: None,
+            model: None,
+            params: SamplingParams::default(),
+            is_default: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// A sentence for a preset that must not be saved.
+    pub fn validate(&self) -> crate::engine::error::Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(crate::engine::error::Error::Invalid(
+                "A preset needs a name; nothing was saved.".into(),
+            ));
+        }
+        self.params.validate()
+    }
+}
+
+/// What the user pays a backend for a model, per million tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelPrice {
+    pub profile_id: Id,
+    pub model: String,
+    pub input_per_million: f64,
+    pub output_per_million: f64,
+}
+
+impl ModelPrice {
+    /// The cost of a reply with this usage.
+    pub fn cost(&self, usage: &Usage) -> f64 {
+        (usage.prompt_tokens as f64 * self.input_per_million
+            + usage.completion_tokens as f64 * self.output_per_million)
+            / 1_000_000.0
+    }
+
+    pub fn validate(&self) -> crate::engine::error::Result<()> {
+        let ok = |x: f64| x.is_finite() && x >= 0.0;
+        if !ok(self.input_per_million) || !ok(self.output_per_million) {
+            return Err(crate::engine::error::Error::Invalid(
+                "A price must be a number of at least 0 (per million tokens); nothing was saved."
+                    .into(),
+            ));
+        }
+        if self.model.trim().is_empty() {
+            return Err(crate::engine::error::Error::Invalid(
+                "A price needs the model it applies to; nothing was saved.".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A model a backend offers, as its `/models` list describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub id: String,
+    /// The context window in tokens, when the server says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_length: Option<u32>,
+}
+
+/// A backend's model list as last fetched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelList {
+    pub models: Vec<ModelInfo>,
+    pub fetched_at: i64,
+}
+
+/// Tokens and cost summed over a conversation's replies (every branch: each was paid for).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageTotal {
+    pub input: u64,
+    pub output: u64,
+    /// `None` when no reply has a price.
+    pub cost: Option<f64>,
+    /// Some of the figures are estimates (the server reported no usage).
+    pub estimated: bool,
+    pub replies: u64,
+}
+
+impl UsageTotal {
+    pub fn add(&mut self, usage: Option<&Usage>, cost: Option<f64>) {
+        if let Some(u) = usage {
+            self.input += u.prompt_tokens;
+            self.output += u.completion_tokens;
+            self.estimated |= u.estimated;
+            self.replies += 1;
+        }
+        if let Some(c) = cost {
+            *self.cost.get_or_insert(0.0) += c;
+        }
+    }
+}
+
+/// "1,234 in · 56 out · $0.0012", with "≈" before estimates; empty when there is nothing.
+pub fn usage_summary(input: u64, output: u64, cost: Option<f64>, estimated: bool) -> String {
+    if input == 0 && output == 0 && cost.is_none() {
+        return String::new();
+    }
+    let approx = if estimated { "≈" } else { "" };
+    let mut s = format!(
+        "{approx}{} in · {approx}{} out",
+        group_digits(input),
+        group_digits(output)
+    );
+    if let Some(c) = cost {
+        s.push_str(&format!(" · {approx}{}", format_cost(c)));
+    }
+    s
+}
+
+/// Dollars with enough digits to be meaningful for small amounts.
+pub fn format_cost(c: f64) -> String {
+    if c == 0.0 {
+        "$0".into()
+    } else if c < 0.01 {
+        format!("${c:.4}")
+    } else {
+        format!("${c:.2}")
+    }
+}
+
+/// 1234567 → "1,234,567".
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +438,9 @@ pub struct Conversation {
     /// For OpenCode backends: the server session this conversation mirrors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_session: Option<String>,
+    /// The preset this conversation was started from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset_id: Option<Id>,
 }
 
 impl Conversation {
@@ -149,6 +459,7 @@ impl Conversation {
             params: SamplingParams::default(),
             head_id: None,
             remote_session: None,
+            preset_id: None,
         }
     }
 }
@@ -193,7 +504,7 @@ impl SamplingParams {
         use crate::engine::error::Error;
         let bad = |what: &str, range: &str| {
             Err(Error::Invalid(format!(
-                "{what} must be {range}; the previous value was kept."
+                "{what} must be {range}; nothing was changed."
             )))
         };
         if let Some(t) = self.temperature {
@@ -212,6 +523,16 @@ impl SamplingParams {
         if let Some(c) = self.context_tokens {
             if c < 256 {
                 return bad("The context size", "at least 256 tokens");
+            }
+        }
+        if let Some(p) = self.presence_penalty {
+            if !(-2.0..=2.0).contains(&p) {
+                return bad("Presence penalty", "between -2 and 2");
+            }
+        }
+        if let Some(p) = self.frequency_penalty {
+            if !(-2.0..=2.0).contains(&p) {
+                return bad("Frequency penalty", "between -2 and 2");
             }
         }
         Ok(())
@@ -304,6 +625,10 @@ pub struct Usage {
     pub completion_tokens: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u64>,
+    /// Counted by this app from the text (about 3 characters a token) because the server
+    /// reported no usage; shown with "≈".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -318,11 +643,21 @@ pub struct Message {
     pub model: Option<String>,
     pub usage: Option<Usage>,
     pub cost: Option<f64>,
+    /// Why the server ended the reply (`stop`, `length`, …), when it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 impl Message {
+    /// The reply stopped at the token limit: "Continue" can carry it on.
+    pub fn cut_at_limit(&self) -> bool {
+        self.role == Role::Assistant
+            && self.status == MessageStatus::Complete
+            && self.finish_reason.as_deref() == Some("length")
+    }
+
     pub fn new(conversation_id: &str, parent_id: Option<Id>, role: Role, text: &str) -> Self {
         let now = now_ms();
         Message {
@@ -342,6 +677,7 @@ impl Message {
             model: None,
             usage: None,
             cost: None,
+            finish_reason: None,
             created_at: now,
             updated_at: now,
         }

@@ -18,7 +18,7 @@ mod backup;
 mod chatgpt;
 
 pub use crate::engine::store::dump::{
-    ConversationDump, ImportFormat, ImportReport, MessageDump, ProfileRef, Progress,
+    ConversationDump, ImportFormat, ImportReport, MessageDump, PresetDump, ProfileRef, Progress,
 };
 pub use backup::{
     apply_backup_retention, auto_backup, backup_now, backup_now_with_progress, delete_backups,
@@ -51,6 +51,16 @@ pub struct ExportDocument {
     /// Milliseconds since the Unix epoch.
     pub exported_at: i64,
     pub conversations: Vec<ConversationDump>,
+    /// Presets for new chats (in an export of everything).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub presets: Vec<PresetDump>,
+}
+
+/// What an import file holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportBatch {
+    pub conversations: Vec<ConversationDump>,
+    pub presets: Vec<PresetDump>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +110,10 @@ pub fn export_document(
         version: FORMAT_VERSION,
         exported_at,
         conversations: store.export_dump(ids, progress)?,
+        presets: match ids {
+            None => store.export_presets()?,
+            Some(_) => Vec::new(),
+        },
     })
 }
 
@@ -162,6 +176,10 @@ pub fn export_file(
             version: FORMAT_VERSION,
             exported_at: now_ms(),
             conversations: dumps,
+            presets: match ids {
+                None => store.export_presets()?,
+                Some(_) => Vec::new(),
+            },
         })?,
         ExportFormat::Markdown => dumps_to_markdown(&dumps),
     };
@@ -292,7 +310,7 @@ pub fn parse_import(
     bytes: &[u8],
     format: ImportFormat,
     max_bytes: u64,
-) -> Result<(ImportFormat, Vec<ConversationDump>)> {
+) -> Result<(ImportFormat, ImportBatch)> {
     if bytes.len() as u64 > max_bytes {
         return Err(too_big(format, bytes.len() as u64, max_bytes));
     }
@@ -330,15 +348,20 @@ pub fn parse_import(
         }
         (f, _) => f,
     };
-    let conversations = match format {
-        ImportFormat::ChatGpt => chatgpt::parse(bytes)?,
+    let batch = match format {
+        ImportFormat::ChatGpt => ImportBatch {
+            conversations: chatgpt::parse(bytes)?,
+            presets: Vec::new(),
+        },
         _ => parse_nexus(bytes)?,
     };
-    crate::engine::store::dump::validate(&conversations).map_err(|detail| Error::BadImport {
-        format: format.label().into(),
-        detail,
+    crate::engine::store::dump::validate(&batch.conversations).map_err(|detail| {
+        Error::BadImport {
+            format: format.label().into(),
+            detail,
+        }
     })?;
-    Ok((format, conversations))
+    Ok((format, batch))
 }
 
 /// Read and parse a file, refusing one over `max_bytes` before reading it.
@@ -346,7 +369,7 @@ pub fn read_import_file(
     path: &Path,
     format: ImportFormat,
     max_bytes: u64,
-) -> Result<(ImportFormat, Vec<ConversationDump>)> {
+) -> Result<(ImportFormat, ImportBatch)> {
     let size = std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
         .len();
@@ -365,8 +388,8 @@ pub fn import_bytes(
     max_bytes: u64,
     progress: Progress<'_>,
 ) -> Result<ImportReport> {
-    let (format, conversations) = parse_import(bytes, format, max_bytes)?;
-    store.import_dump(format, conversations, progress)
+    let (format, batch) = parse_import(bytes, format, max_bytes)?;
+    store.import_dump(format, batch.conversations, batch.presets, progress)
 }
 
 /// Read, validate and import a file in one transaction (limit: [`MAX_IMPORT_BYTES`]).
@@ -376,8 +399,8 @@ pub fn import_file(
     format: ImportFormat,
     progress: Progress<'_>,
 ) -> Result<ImportReport> {
-    let (format, conversations) = read_import_file(path, format, MAX_IMPORT_BYTES)?;
-    store.import_dump(format, conversations, progress)
+    let (format, batch) = read_import_file(path, format, MAX_IMPORT_BYTES)?;
+    store.import_dump(format, batch.conversations, batch.presets, progress)
 }
 
 fn too_big(format: ImportFormat, size: u64, max: u64) -> Error {
@@ -429,7 +452,7 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> String {
     }
 }
 
-fn parse_nexus(bytes: &[u8]) -> Result<Vec<ConversationDump>> {
+fn parse_nexus(bytes: &[u8]) -> Result<ImportBatch> {
     let bad = |detail: String| Error::BadImport {
         format: ImportFormat::Nexus.label().into(),
         detail,
@@ -468,7 +491,10 @@ fn parse_nexus(bytes: &[u8]) -> Result<Vec<ConversationDump>> {
     let doc: ExportDocument =
         serde_path_to_error::deserialize(&mut de).map_err(|e| bad(json_error(e)))?;
     de.end().map_err(|e| bad(e.to_string()))?;
-    Ok(doc.conversations)
+    Ok(ImportBatch {
+        conversations: doc.conversations,
+        presets: doc.presets,
+    })
 }
 
 // ---- progress and cancellation across the store worker ----------------------------------------

@@ -155,6 +155,8 @@ pub struct AppSettings {
     pub auto_backup: bool,
     /// How many backups the daily backup keeps (older ones are deleted).
     pub backup_keep: u32,
+    /// The conversation list beside the chat is folded to a narrow strip.
+    pub sidebar_collapsed: bool,
 }
 
 impl Default for AppSettings {
@@ -172,6 +174,7 @@ impl Default for AppSettings {
             update_url: None,
             auto_backup: true,
             backup_keep: 7,
+            sidebar_collapsed: false,
         }
     }
 }

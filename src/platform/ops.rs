@@ -21,7 +21,20 @@ pub async fn test_connection(
     match profile.kind {
         BackendKind::OpenAiCompatible => {
             let client = OpenAiClient::new(services.http.client(), profile, key)?;
-            let models = client.models().await?;
+            let infos = client.model_infos().await?;
+            // Cached per backend: the model dropdown shows it at once next time.
+            let list = crate::engine::model::ModelList {
+                models: infos.clone(),
+                fetched_at: crate::engine::model::now_ms(),
+            };
+            if let Err(e) = services
+                .store
+                .save_model_list(profile.id.clone(), list)
+                .await
+            {
+                tracing::warn!(error = %e, "caching the model list failed");
+            }
+            let models: Vec<String> = infos.into_iter().map(|m| m.id).collect();
             let detail = if models.is_empty() {
                 "reachable; the server lists no models, enter one by hand".to_owned()
             } else {

@@ -65,7 +65,16 @@ pub struct ChatController {
     /// Profile and model chosen for the next new conversation.
     pub new_profile: Signal<Option<Id>>,
     pub new_model: Signal<Option<String>>,
+    /// The preset the next new conversation starts from, and the system prompt and
+    /// parameters it gets (the preset's, as changed in Options before the first send).
+    pub new_preset: Signal<Option<Id>>,
+    pub new_system: Signal<Option<String>>,
+    pub new_params: Signal<SamplingParams>,
+    /// What the open conversation's replies used, over every branch.
+    pub usage: Signal<UsageTotal>,
     pub models: Signal<Vec<String>>,
+    /// What the backend's model list says about its models (context lengths).
+    pub model_infos: Signal<Vec<ModelInfo>>,
     pub status: Signal<BackendStatus>,
     /// First mounted index of the thread.
     pub window_start: Signal<usize>,
@@ -89,7 +98,12 @@ impl ChatController {
             notice: Signal::new(None),
             new_profile: Signal::new(None),
             new_model: Signal::new(None),
+            new_preset: Signal::new(None),
+            new_system: Signal::new(None),
+            new_params: Signal::new(SamplingParams::default()),
+            usage: Signal::new(UsageTotal::default()),
             models: Signal::new(Vec::new()),
+            model_infos: Signal::new(Vec::new()),
             status: Signal::new(BackendStatus::Unknown),
             window_start: Signal::new(0),
             window_len: Signal::new(WINDOW),
@@ -104,12 +118,15 @@ impl ChatController {
         let Some(id) = id else {
             self.conversation.set(None);
             self.thread.set(Vec::new());
+            self.usage.set(UsageTotal::default());
             self.window_start.set(0);
             self.window_len.set(WINDOW);
             return;
         };
         let conv = services.store.get_conversation(id.clone()).await;
-        let thread = services.store.thread(id).await;
+        let thread = services.store.thread(id.clone()).await;
+        self.usage
+            .set(services.store.usage_total(id).await.unwrap_or_default());
         match (conv, thread) {
             (Ok(c), Ok(t)) => {
                 let start = match focus
@@ -267,10 +284,14 @@ impl ChatController {
         let client = OpenAiClient::new(services.http.client(), profile, key)?;
         let target = match self.conversation.peek().as_ref() {
             Some(c) => Target::Existing(c.id.clone()),
-            None => Target::New {
+            // What the composer shows is what the new conversation gets.
+            None => Target::New(chat::NewChat {
                 profile_id: profile.id.clone(),
                 model,
-            },
+                system_prompt: self.new_system.peek().clone(),
+                params: self.new_params.peek().clone(),
+                preset_id: self.new_preset.peek().clone(),
+            }),
         };
 
         let buffer = Rc::new(RefCell::new(Pending::default()));
@@ -288,6 +309,7 @@ impl ChatController {
             Op::Send(text) => ctx.send(target, &text, stop, &mut on_update).await,
             Op::Regenerate(id) => ctx.regenerate(&id, stop, &mut on_update).await,
             Op::Edit(id, text) => ctx.edit_and_resend(&id, &text, stop, &mut on_update).await,
+            Op::Continue(id) => ctx.continue_reply(&id, stop, &mut on_update).await,
         };
         pump.stop();
         // Whatever the pump had not shown yet (the first events of a very short reply), then
@@ -298,6 +320,15 @@ impl ChatController {
         if self.is_open(&reply.conversation.id) {
             let mut conversation = self.conversation;
             conversation.set(Some(reply.conversation.clone()));
+            // Read back: a continued reply's tokens replace what it had.
+            let mut usage = self.usage;
+            if let Ok(total) = services
+                .store
+                .usage_total(reply.conversation.id.clone())
+                .await
+            {
+                usage.set(total);
+            }
         }
         let outcome = reply.outcome;
         if auto_title {
@@ -391,13 +422,18 @@ impl ChatController {
     /// Save one edit of the open conversation (or, for a chat not yet started, remember it for
     /// the first send). The store's copy comes back and replaces the view's.
     fn edit_open(mut self, state: AppState, services: Services, edit: ConversationEdit) {
-        let Some(id) = self.conversation.peek().as_ref().map(|c| c.id.clone()) else {
-            return;
-        };
         if let Err(e) = edit.validate() {
             state.toast_error(e);
             return;
         }
+        let Some(id) = self.conversation.peek().as_ref().map(|c| c.id.clone()) else {
+            match edit {
+                ConversationEdit::SystemPrompt(p) => self.new_system.set(p),
+                ConversationEdit::Params(p) => self.new_params.set(p),
+                _ => {}
+            }
+            return;
+        };
         spawn(async move {
             match services.store.update_conversation(id, vec![edit]).await {
                 Ok(c) => {
@@ -445,12 +481,38 @@ impl ChatController {
         self.edit_open(state, services, ConversationEdit::Params(params));
     }
 
-    /// Start a new chat (the conversation is created by the first send).
+    /// Start a new chat (the conversation is created by the first send), from the default
+    /// preset when there is one.
     pub fn new_chat(mut self, mut state: AppState) {
         self.stop();
         self.notice.set(None);
+        let default = state.presets.peek().iter().find(|p| p.is_default).cloned();
+        self.choose_preset(default.as_ref());
         state.conversation.set(None);
         state.view.set(crate::state::View::Chat);
+    }
+
+    /// Start the next new chat from this preset (or from none): its prompt and parameters,
+    /// and its backend and model when it names them.
+    pub fn choose_preset(mut self, preset: Option<&Preset>) {
+        match preset {
+            Some(p) => {
+                self.new_preset.set(Some(p.id.clone()));
+                self.new_system.set(p.system_prompt.clone());
+                self.new_params.set(p.params.clone());
+                if p.profile_id.is_some() {
+                    self.new_profile.set(p.profile_id.clone());
+                }
+                if p.model.is_some() || p.profile_id.is_some() {
+                    self.new_model.set(p.model.clone());
+                }
+            }
+            None => {
+                self.new_preset.set(None);
+                self.new_system.set(None);
+                self.new_params.set(SamplingParams::default());
+            }
+        }
     }
 
     pub fn send(self, services: Services, state: AppState, text: String) {
@@ -468,6 +530,36 @@ impl ChatController {
         self.run(services, state, Op::Edit(user_id, text));
     }
 
+    /// Carry on the last reply where the server cut it at the token limit.
+    pub fn continue_reply(self, services: Services, state: AppState, assistant_id: Id) {
+        crate::crash::set_last_action("continue");
+        self.run(services, state, Op::Continue(assistant_id));
+    }
+
+    /// Delete a message and what follows from it on its branch; the thread shows the branch
+    /// the store chose then (an alternative, or the branch up to the parent).
+    pub fn delete_message(self, services: Services, state: AppState, message_id: Id) {
+        if *self.running.peek() {
+            state.show_toast("Wait for the reply to finish (or stop it) before deleting.".into());
+            return;
+        }
+        spawn_forever(async move {
+            match services.store.delete_message(message_id).await {
+                Ok(c) => {
+                    if self.is_open(&c.id) {
+                        let mut conversation = self.conversation;
+                        conversation.set(Some(c.clone()));
+                        let mut usage = self.usage;
+                        usage.set(services.store.usage_total(c.id).await.unwrap_or_default());
+                        self.reload_thread(&services).await;
+                    }
+                    state.touch_history();
+                }
+                Err(e) => state.toast_error(e),
+            }
+        });
+    }
+
     pub fn select(self, services: Services, message_id: Id) {
         let Some(conv_id) = self.conversation.peek().as_ref().map(|c| c.id.clone()) else {
             return;
@@ -483,21 +575,51 @@ impl ChatController {
         });
     }
 
-    /// Refresh the model list and reachability for a profile.
+    /// The context window the backend's list gives for a model.
+    pub fn context_length(&self, model: &str) -> Option<u32> {
+        self.model_infos
+            .read()
+            .iter()
+            .find(|m| m.id == model)
+            .and_then(|m| m.context_length)
+    }
+
+    /// Refresh the model list and reachability for a profile. The list as last fetched shows
+    /// at once; a backend that cannot be reached keeps it.
     pub fn check_backend(mut self, services: Services, profile: Profile) {
         self.status.set(BackendStatus::Checking);
-        spawn(async move {
+        spawn_forever(async move {
+            let cached = services
+                .store
+                .model_list(profile.id.clone())
+                .await
+                .ok()
+                .flatten();
+            if let Some(list) = &cached {
+                self.set_model_list(&list.models);
+            }
             match crate::platform::ops::test_connection(&services, &profile).await {
                 Ok((detail, models)) => {
-                    self.models.set(models);
+                    match services.store.model_list(profile.id.clone()).await {
+                        Ok(Some(list)) => self.set_model_list(&list.models),
+                        _ => self.models.set(models),
+                    }
                     self.status.set(BackendStatus::Online(detail));
                 }
                 Err(e) => {
-                    self.models.set(Vec::new());
+                    if cached.is_none() {
+                        self.models.set(Vec::new());
+                    }
                     self.status.set(BackendStatus::Offline(e.to_string()));
                 }
             }
         });
+    }
+
+    fn set_model_list(mut self, infos: &[ModelInfo]) {
+        self.models
+            .set(infos.iter().map(|m| m.id.clone()).collect());
+        self.model_infos.set(infos.to_vec());
     }
 }
 
@@ -511,6 +633,7 @@ enum Op {
     Send(String),
     Regenerate(Id),
     Edit(Id, String),
+    Continue(Id),
 }
 
 impl Op {
@@ -520,6 +643,7 @@ impl Op {
             Op::Send(_) => "send",
             Op::Regenerate(_) => "regenerate",
             Op::Edit(..) => "edit",
+            Op::Continue(_) => "continue",
         }
     }
 }
@@ -549,9 +673,11 @@ impl Pending {
                 user,
                 assistant,
             } => {
+                // A continued reply starts from the text it has.
                 self.live = Some(LiveReply {
                     message_id: assistant.id.clone(),
-                    ..Default::default()
+                    text: assistant.text(),
+                    reasoning: assistant.reasoning(),
                 });
                 self.started = Some((conversation, user, assistant));
                 self.dirty = true;

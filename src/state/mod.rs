@@ -11,13 +11,18 @@
 pub mod chat;
 pub mod data;
 pub mod opencode;
+pub mod presets;
 pub mod profiles;
 pub mod tasks;
 
 use dioxus::prelude::*;
 
-use crate::engine::model::{Id, Profile};
+use crate::engine::model::{Id, Preset, Profile};
 use crate::platform::{AppSettings, Services, SettingsStore};
+
+/// Focus and select History's search box once it is in the document (polled per frame, up to
+/// 60 frames).
+const FOCUS_HISTORY_SEARCH: &str = "(function tryFocus(n) { const e = document.getElementById('history-search'); if (e) { e.focus(); e.select(); } else if (n > 0) { requestAnimationFrame(() => tryFocus(n - 1)); } })(60)";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum View {
@@ -39,6 +44,7 @@ pub struct AppState {
     pub focus_message: Signal<Option<Id>>,
     pub settings: Signal<AppSettings>,
     pub profiles: Signal<Vec<Profile>>,
+    pub presets: Signal<Vec<Preset>>,
     /// Bumped whenever conversations change, so lists reload.
     pub history_rev: Signal<u64>,
     /// A problem that affects the whole app (the database could not be opened...).
@@ -49,6 +55,8 @@ pub struct AppState {
     pub toast: Signal<Option<Toast>>,
     /// Settings should open with the "Add backend" form (first start's "Add a backend").
     pub add_backend: Signal<bool>,
+    /// The keyboard shortcut sheet is open (Ctrl/Cmd+/).
+    pub shortcuts: Signal<bool>,
 }
 
 /// A short message over the app: what happened and what to do.
@@ -68,11 +76,13 @@ impl AppState {
             focus_message: Signal::new(None),
             settings: Signal::new(AppSettings::default()),
             profiles: Signal::new(Vec::new()),
+            presets: Signal::new(Vec::new()),
             history_rev: Signal::new(0),
             fatal: Signal::new(None),
             loaded: Signal::new(false),
             toast: Signal::new(None),
             add_backend: Signal::new(false),
+            shortcuts: Signal::new(false),
         }
     }
 
@@ -103,10 +113,14 @@ impl AppState {
     /// Open History with the search box focused (Ctrl/Cmd+K from anywhere).
     pub fn search_history(mut self) {
         self.view.set(View::History);
-        // After the view has rendered: focus and select the search box.
-        let _ = document::eval(
-            "requestAnimationFrame(() => { const e = document.getElementById('history-search'); if (e) { e.focus(); e.select(); } })",
-        );
+        // The view renders on a later frame: retry each frame (for up to a second) until the
+        // search box exists, then focus and select it.
+        let _ = document::eval(FOCUS_HISTORY_SEARCH);
+    }
+
+    pub fn toggle_shortcuts(mut self) {
+        let open = *self.shortcuts.peek();
+        self.shortcuts.set(!open);
     }
 
     pub fn touch_history(mut self) {
@@ -132,6 +146,15 @@ impl AppState {
             Ok(list) => self.profiles.set(list),
             Err(e) => self.fatal.set(Some(e.to_string())),
         }
+        // A removed backend changes the presets that named it.
+        self.reload_presets(services).await;
+    }
+
+    pub async fn reload_presets(mut self, services: &Services) {
+        match services.store.list_presets().await {
+            Ok(list) => self.presets.set(list),
+            Err(e) => self.toast_error(e),
+        }
     }
 }
 
@@ -139,6 +162,38 @@ impl Default for AppState {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The setting that remembers the open conversation across starts.
+const LAST_CONVERSATION: &str = "last_conversation";
+
+/// The conversation open when the app last closed, if it is still there (and local: an
+/// OpenCode session's copy opens from its server's list).
+pub async fn last_conversation(services: &Services) -> Option<Id> {
+    let id = services
+        .store
+        .get_setting(LAST_CONVERSATION.into())
+        .await
+        .ok()
+        .flatten()?
+        .as_str()?
+        .to_owned();
+    let c = services.store.get_conversation(id).await.ok()?;
+    c.remote_session.is_none().then_some(c.id)
+}
+
+pub fn remember_conversation(services: &Services, id: Option<Id>) {
+    let services = services.clone();
+    dioxus::core::spawn_forever(async move {
+        let value = id.map_or(serde_json::Value::Null, serde_json::Value::String);
+        if let Err(e) = services
+            .store
+            .set_setting(LAST_CONVERSATION.into(), value)
+            .await
+        {
+            tracing::warn!(error = %e, "remembering the open conversation failed");
+        }
+    });
 }
 
 pub fn use_services() -> Services {

@@ -87,6 +87,14 @@ pub fn ChatView() -> Element {
         let services = services.clone();
         move |id: String| ctl.select(services.clone(), id)
     };
+    let on_delete = {
+        let services = services.clone();
+        move |id: String| ctl.delete_message(services.clone(), state, id)
+    };
+    let on_continue = {
+        let services = services.clone();
+        move |id: String| ctl.continue_reply(services.clone(), state, id)
+    };
     let on_copy = {
         let services = services.clone();
         move |text: String| {
@@ -139,6 +147,7 @@ pub fn ChatView() -> Element {
                     for item in thread[start..end].iter().cloned() {
                         MessageBubble {
                             key: "{item.message.id}",
+                            is_last: thread.last().is_some_and(|t| t.message.id == item.message.id),
                             live_text: live.as_ref().filter(|l| l.message_id == item.message.id).map(|l| l.text.clone()),
                             live_reasoning: live.as_ref().filter(|l| l.message_id == item.message.id).map(|l| l.reasoning.clone()),
                             busy,
@@ -147,6 +156,8 @@ pub fn ChatView() -> Element {
                             on_edit: on_edit,
                             on_select: on_select.clone(),
                             on_copy: on_copy.clone(),
+                            on_delete: on_delete.clone(),
+                            on_continue: on_continue.clone(),
                         }
                     }
                     if end < thread.len() {
@@ -191,6 +202,28 @@ fn ChatHeader() -> Element {
         BackendStatus::Offline(e) => ("dot offline", e.clone()),
     };
     let conv = ctl.conversation.read().clone();
+    let mut typing_model = use_signal(|| false);
+    let presets = state.presets.read().clone();
+    let preset = ctl.new_preset.read().clone();
+    let total = ctl.usage.read().clone();
+    let usage_text = usage_summary(total.input, total.output, total.cost, total.estimated);
+    // The context meter: the newest reply's prompt and answer against the model's window
+    // (the conversation's own setting, else what the server lists for the model).
+    let meter = {
+        let thread = ctl.thread.read();
+        let last = thread.iter().rev().find_map(|t| t.message.usage.clone());
+        let window = conv
+            .as_ref()
+            .and_then(|c| c.params.context_tokens)
+            .or_else(|| ctl.context_length(&model));
+        match (last, window) {
+            (Some(u), Some(of)) if of > 0 => {
+                let used = u.prompt_tokens + u.completion_tokens;
+                Some((used, of, (used * 100 / u64::from(of)).min(999)))
+            }
+            _ => None,
+        }
+    };
 
     let set_profile = {
         let services = services.clone();
@@ -224,21 +257,81 @@ fn ChatHeader() -> Element {
                     }
                 }
                 label { class: "sr-only", r#for: "model-picker", "Model" }
-                input {
-                    id: "model-picker",
-                    list: "model-list",
-                    placeholder: "model",
-                    value: "{model}",
-                    onchange: move |e| set_model(e.value()),
+                if models.is_empty() || typing_model() {
+                    // Free entry: servers that list nothing, or a model the list does not have.
+                    input {
+                        id: "model-picker",
+                        placeholder: "model",
+                        value: "{model}",
+                        onchange: {
+                            let set_model = set_model.clone();
+                            move |e: FormEvent| { typing_model.set(false); set_model(e.value()) }
+                        },
+                    }
+                } else {
+                    select {
+                        id: "model-picker",
+                        onchange: {
+                            let set_model = set_model.clone();
+                            move |e: FormEvent| {
+                                let v = e.value();
+                                if v == OTHER_MODEL { typing_model.set(true) } else { set_model(v) }
+                            }
+                        },
+                        if !model.is_empty() && !models.contains(&model) {
+                            option { value: "{model}", selected: true, "{model}" }
+                        }
+                        for m in models.iter() {
+                            option { value: "{m}", selected: *m == model, "{m}" }
+                        }
+                        option { value: OTHER_MODEL, "Other…" }
+                    }
                 }
-                datalist { id: "model-list",
-                    for m in models.iter() { option { value: "{m}" } }
+                button {
+                    class: "btn-small icon-button",
+                    r#type: "button",
+                    "aria-label": "Refresh the model list",
+                    disabled: active.is_none(),
+                    onclick: {
+                        let services = services.clone();
+                        let active = active.clone();
+                        move |_| if let Some(p) = active.clone() { ctl.check_backend(services.clone(), p) }
+                    },
+                    "↻"
+                }
+                if conv.is_none() && !presets.is_empty() {
+                    label { class: "sr-only", r#for: "preset-picker", "Preset" }
+                    select {
+                        id: "preset-picker",
+                        onchange: move |e| {
+                            let id = e.value();
+                            let chosen = state.presets.peek().iter().find(|p| p.id == id).cloned();
+                            ctl.choose_preset(chosen.as_ref());
+                        },
+                        option { value: "", selected: preset.is_none(), "No preset" }
+                        for p in presets.iter() {
+                            option { value: "{p.id}", selected: preset.as_deref() == Some(p.id.as_str()), "{p.name}" }
+                        }
+                    }
                 }
                 button {
                     class: "btn-small",
                     "aria-expanded": "{show_settings()}",
                     onclick: move |_| show_settings.toggle(),
                     "Options"
+                }
+            }
+            if !usage_text.is_empty() || meter.is_some() {
+                div { class: "usage-row", role: "status",
+                    if !usage_text.is_empty() {
+                        span { class: "usage-total", title: "Tokens and cost of every reply in this conversation", "{usage_text}" }
+                    }
+                    if let Some((used, of, percent)) = meter {
+                        span { class: "context-meter", title: "The last reply's tokens against the model's context window",
+                            meter { min: "0", max: "{of}", value: "{used}", "aria-label": "Context used" }
+                            span { class: "mono", "{percent}% of {group_digits(u64::from(of))}" }
+                        }
+                    }
                 }
             }
             if let BackendStatus::Offline(e) = &status {
@@ -251,37 +344,24 @@ fn ChatHeader() -> Element {
     }
 }
 
-/// Per-conversation system prompt and sampling, each field labelled with its range.
+/// The system prompt and sampling parameters of the open conversation, or of the chat about
+/// to start (kept for its first send); each field labelled with its range.
 #[component]
 fn ConversationOptions(conversation: Option<Conversation>) -> Element {
     let services = use_services();
     let state = use_app_state();
     let ctl = use_chat();
-    let Some(conv) = conversation else {
-        return rsx! { div { class: "conv-options", p { class: "hint", "Send a first message, then set this conversation's system prompt and temperature here." } } };
+    let (system, params) = match &conversation {
+        Some(c) => (
+            c.system_prompt.clone().unwrap_or_default(),
+            c.params.clone(),
+        ),
+        None => (
+            ctl.new_system.read().clone().unwrap_or_default(),
+            ctl.new_params.read().clone(),
+        ),
     };
-    let system = conv.system_prompt.clone().unwrap_or_default();
-    let temperature = conv
-        .params
-        .temperature
-        .map(|t| format!("{t:.1}"))
-        .unwrap_or_default();
-    let context = conv
-        .params
-        .context_tokens
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    let params = conv.params.clone();
     let services_prompt = services.clone();
-    let set_param = move |apply: Box<ParamEdit>, value: String| {
-        let mut next = params.clone();
-        match apply(&mut next, value.trim()) {
-            Ok(()) => ctl.set_params(state, services.clone(), next),
-            Err(sentence) => state.show_toast(sentence),
-        }
-    };
-    let set_temperature = set_param.clone();
-    let set_context = set_param;
     rsx! {
         div { class: "conv-options",
             label { r#for: "system-prompt", "System prompt" }
@@ -292,54 +372,33 @@ fn ConversationOptions(conversation: Option<Conversation>) -> Element {
                 onchange: move |e| ctl.set_system_prompt(state, services_prompt.clone(), e.value()),
             }
             div { class: "option-fields",
-                div { class: "field",
-                    label { r#for: "temperature", "Temperature" }
-                    input {
-                        id: "temperature", r#type: "number", min: "0", max: "2", step: "0.1",
-                        inputmode: "decimal", placeholder: "default", value: "{temperature}",
-                        "aria-describedby": "temperature-hint",
-                        onchange: move |e| set_temperature(Box::new(|p, v| {
-                            p.temperature = parse_optional(v, "Temperature", "a number between 0 and 2")?;
-                            Ok(())
-                        }), e.value()),
+                for spec in PARAM_SPECS.iter().copied() {
+                    div { class: "field", key: "{spec.id}",
+                        label { r#for: "{spec.id}", "{spec.label}" }
+                        input {
+                            id: "{spec.id}", r#type: "number", min: "{spec.min}", max: "{spec.max}", step: "{spec.step}",
+                            inputmode: "decimal", placeholder: "default", value: "{params.text(spec.key)}",
+                            "aria-describedby": "{spec.id}-hint",
+                            onchange: {
+                                let params = params.clone();
+                                let services = services.clone();
+                                move |e: FormEvent| match params.with_text(spec.key, &e.value()) {
+                                    Ok(next) => ctl.set_params(state, services.clone(), next),
+                                    Err(sentence) => state.show_toast(sentence),
+                                }
+                            },
+                        }
+                        span { class: "hint", id: "{spec.id}-hint", "{spec.hint}" }
                     }
-                    span { class: "hint", id: "temperature-hint", "0–2; empty uses the server's default" }
-                }
-                div { class: "field",
-                    label { r#for: "context", "Context (tokens)" }
-                    input {
-                        id: "context", r#type: "number", min: "256", step: "512",
-                        inputmode: "numeric", placeholder: "{chat::DEFAULT_CONTEXT_TOKENS}", value: "{context}",
-                        "aria-describedby": "context-hint",
-                        onchange: move |e| set_context(Box::new(|p, v| {
-                            p.context_tokens = parse_optional(v, "The context size", "a whole number of tokens, at least 256")?;
-                            Ok(())
-                        }), e.value()),
-                    }
-                    span { class: "hint", id: "context-hint", "The model's context window; older turns are left out to fit" }
                 }
             }
+            p { class: "hint", "Empty fields use the server's defaults and are not sent." }
         }
     }
 }
 
-/// Sets one sampling parameter from a field's text, or says why the text is not valid.
-type ParamEdit = dyn FnOnce(&mut SamplingParams, &str) -> Result<(), String>;
-
-/// An optional number field: empty is "not set"; anything that does not parse is a sentence.
-fn parse_optional<T: std::str::FromStr>(
-    value: &str,
-    what: &str,
-    expected: &str,
-) -> Result<Option<T>, String> {
-    if value.is_empty() {
-        return Ok(None);
-    }
-    value
-        .parse()
-        .map(Some)
-        .map_err(|_| format!("{what} must be {expected}; the previous value was kept."))
-}
+/// The model list's last entry: type a model by hand.
+const OTHER_MODEL: &str = "\u{1}other";
 
 const COMPOSER_ID: &str = "composer-input";
 

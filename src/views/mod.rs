@@ -4,9 +4,11 @@
 pub mod chat;
 pub mod data;
 pub mod history;
+pub mod presets;
 pub mod session;
 pub mod sessions;
 pub mod settings;
+pub mod sidebar;
 
 pub use chat::ChatView;
 pub use history::HistoryView;

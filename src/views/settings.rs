@@ -15,6 +15,7 @@ pub fn SettingsView() -> Element {
         section { class: "view settings-view", "aria-label": "Settings",
             h2 { "Settings" }
             BackendsSection {}
+            crate::views::presets::PresetsSection {}
             AppearanceSection {}
             BehaviourSection {}
             PrivacySection {}
@@ -162,6 +163,9 @@ fn BackendsSection() -> Element {
                                 },
                                 "Remove"
                             }
+                        }
+                        if p.kind == BackendKind::OpenAiCompatible {
+                            PriceList { profile_id: p.id.clone() }
                         }
                     }
                 }
@@ -615,6 +619,111 @@ fn UpdatesSection() -> Element {
                 div { class: "form-actions",
                     button { class: "btn-small", r#type: "button", onclick: export, "Export diagnostics" }
                 }
+            }
+        }
+    }
+}
+
+/// What this backend charges per model, so replies show their cost.
+#[component]
+fn PriceList(profile_id: Id) -> Element {
+    let services = use_services();
+    let state = use_app_state();
+    let mut rev = use_signal(|| 0u64);
+    let id_for_load = profile_id.clone();
+    let services_load = services.clone();
+    let prices = crate::state::tasks::use_latest(move || {
+        rev();
+        let services = services_load.clone();
+        let id = id_for_load.clone();
+        async move { services.store.list_prices(Some(id)).await }
+    });
+    let mut model = use_signal(String::new);
+    let mut input = use_signal(String::new);
+    let mut output = use_signal(String::new);
+    let list = match &*prices.read() {
+        Some(Ok(list)) => list.clone(),
+        _ => Vec::new(),
+    };
+    let services_save = services.clone();
+    let id_save = profile_id.clone();
+    let save = move |e: FormEvent| {
+        e.prevent_default();
+        let parse = |v: &str| v.trim().parse::<f64>().ok();
+        let (Some(i), Some(o)) = (parse(&input.peek()), parse(&output.peek())) else {
+            state.show_toast(
+                "Enter the input and output prices as numbers (dollars per million tokens); nothing was saved."
+                    .into(),
+            );
+            return;
+        };
+        let price = ModelPrice {
+            profile_id: id_save.clone(),
+            model: model.peek().trim().to_owned(),
+            input_per_million: i,
+            output_per_million: o,
+        };
+        if let Err(e) = price.validate() {
+            state.toast_error(e);
+            return;
+        }
+        let services = services_save.clone();
+        dioxus::core::spawn_forever(async move {
+            match services.store.set_price(price).await {
+                Ok(()) => {
+                    model.set(String::new());
+                    input.set(String::new());
+                    output.set(String::new());
+                    *rev.write() += 1;
+                }
+                Err(e) => state.toast_error(e),
+            }
+        });
+    };
+    let fid = profile_id.chars().take(8).collect::<String>();
+    rsx! {
+        details { class: "prices",
+            summary { "Prices ({list.len()})" }
+            if !list.is_empty() {
+                ul { class: "price-list",
+                    for p in list.iter().cloned() {
+                        li { key: "{p.model}",
+                            span { class: "mono", "{p.model}" }
+                            span { "${p.input_per_million} in · ${p.output_per_million} out per million tokens" }
+                            button { class: "btn-small", r#type: "button", "aria-label": "Forget the price of {p.model}",
+                                onclick: {
+                                    let services = services.clone();
+                                    let p = p.clone();
+                                    move |_| {
+                                        let services = services.clone();
+                                        let p = p.clone();
+                                        dioxus::core::spawn_forever(async move {
+                                            match services.store.delete_price(p.profile_id, p.model).await {
+                                                Ok(()) => *rev.write() += 1,
+                                                Err(e) => state.toast_error(e),
+                                            }
+                                        });
+                                    }
+                                },
+                                "Remove" }
+                        }
+                    }
+                }
+            }
+            form { class: "price-form", onsubmit: save,
+                div { class: "field",
+                    label { r#for: "price-model-{fid}", "Model" }
+                    input { id: "price-model-{fid}", required: true, value: "{model}", oninput: move |e| model.set(e.value()) }
+                }
+                div { class: "field",
+                    label { r#for: "price-in-{fid}", "Input $ / M tokens" }
+                    input { id: "price-in-{fid}", r#type: "number", min: "0", step: "any", required: true, value: "{input}", oninput: move |e| input.set(e.value()) }
+                }
+                div { class: "field",
+                    label { r#for: "price-out-{fid}", "Output $ / M tokens" }
+                    input { id: "price-out-{fid}", r#type: "number", min: "0", step: "any", required: true, value: "{output}", oninput: move |e| output.set(e.value()) }
+                }
+                button { class: "btn-small", r#type: "submit", "Save price" }
             }
         }
     }

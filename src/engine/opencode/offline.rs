@@ -73,6 +73,7 @@ pub fn to_local(conversation_id: &str, messages: &[MessageWithParts]) -> Vec<Mes
                 prompt_tokens: a.tokens.input,
                 completion_tokens: a.tokens.output,
                 reasoning_tokens: Some(a.tokens.reasoning),
+                estimated: false,
             });
             if let Some(done) = a.time.completed {
                 local.updated_at = millis(done);

@@ -294,6 +294,7 @@ fn convert(index: usize, c: GptConversation) -> Result<ConversationDump> {
         params: SamplingParams::default(),
         head_id,
         remote_session: None,
+        preset_id: None,
         messages,
     })
 }
@@ -397,6 +398,7 @@ fn convert_message(
         error,
         model,
         usage: None,
+        finish_reason: None,
         cost: None,
         created_at,
         updated_at,

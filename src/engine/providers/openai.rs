@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::{normalize_base_url, transport_error};
 use crate::engine::error::{Error, Result};
-use crate::engine::model::{Profile, Usage};
+use crate::engine::model::{ModelInfo, Profile, Usage};
 use crate::engine::redact::redact;
 use crate::engine::rt;
 use crate::engine::sse::SseDecoder;
@@ -30,11 +30,17 @@ pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<WireMessage>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f32>,
+    pub temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub top_p: Option<f32>,
+    pub top_p: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
     pub stream: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<Value>,
@@ -115,6 +121,17 @@ impl OpenAiClient {
 
     /// Model ids the server offers, sorted. An empty list is valid (enter a model by hand).
     pub async fn models(&self) -> Result<Vec<String>> {
+        Ok(self
+            .model_infos()
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect())
+    }
+
+    /// The models the server offers with what it says about them (the context length, where
+    /// it tells), sorted by id.
+    pub async fn model_infos(&self) -> Result<Vec<ModelInfo>> {
         let url = format!("{}/models", self.base);
         let resp = self
             .send(self.request(reqwest::Method::GET, "/models"), &url)
@@ -123,7 +140,7 @@ impl OpenAiClient {
             .text()
             .await
             .map_err(|e| transport_error(&url, &e, self.request_timeout.as_secs()))?;
-        parse_models(&body)
+        parse_model_infos(&body)
     }
 
     /// Start a streamed completion; returns once the server accepted the request.
@@ -349,6 +366,7 @@ fn parse_usage(u: &Value) -> Usage {
             .get("completion_tokens_details")
             .and_then(|d| d.get("reasoning_tokens"))
             .and_then(Value::as_u64),
+        estimated: false,
     }
 }
 
@@ -361,6 +379,12 @@ fn parse_whole_completion(text: &str) -> Result<Vec<StreamEvent>> {
 }
 
 pub fn parse_models(body: &str) -> Result<Vec<String>> {
+    Ok(parse_model_infos(body)?.into_iter().map(|m| m.id).collect())
+}
+
+/// A `/models` list: ids, and the context length under the names servers use for it
+/// (`context_length` at OpenRouter, `max_model_len` at vLLM, `meta.n_ctx_train` at llama.cpp).
+pub fn parse_model_infos(body: &str) -> Result<Vec<ModelInfo>> {
     let value: Value = serde_json::from_str(body).map_err(|e| Error::Malformed {
         detail: format!("the model list is not JSON ({e})"),
     })?;
@@ -371,18 +395,34 @@ pub fn parse_models(body: &str) -> Result<Vec<String>> {
         .ok_or_else(|| Error::Malformed {
             detail: "the model list has no `data` array".into(),
         })?;
-    let mut ids: Vec<String> = list
+    let context = |m: &Value| {
+        ["context_length", "max_model_len", "context_window"]
+            .iter()
+            .find_map(|k| m.get(*k).and_then(Value::as_u64))
+            .or_else(|| {
+                m.get("meta")
+                    .and_then(|meta| meta.get("n_ctx_train").or_else(|| meta.get("n_ctx")))
+                    .and_then(Value::as_u64)
+            })
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n > 0)
+    };
+    let mut models: Vec<ModelInfo> = list
         .iter()
         .filter_map(|m| {
-            m.get("id")
+            let id = m
+                .get("id")
                 .or_else(|| m.get("name"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
+                .and_then(Value::as_str)?;
+            Some(ModelInfo {
+                id: id.to_owned(),
+                context_length: context(m),
+            })
         })
         .collect();
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
+    models.sort_by(|a, b| a.id.cmp(&b.id));
+    models.dedup_by(|a, b| a.id == b.id);
+    Ok(models)
 }
 
 fn error_message(err: &Value) -> String {
@@ -460,6 +500,21 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// Whether a refused request was refused for its `stream_options` field (servers that predate
+/// usage in streams answer 400 or 422 and name the field), so it is worth sending again without.
+pub fn rejects_stream_options(e: &Error) -> bool {
+    match e {
+        Error::Http {
+            status: 400 | 422,
+            message,
+        } => {
+            let m = message.to_ascii_lowercase();
+            m.contains("stream_options") || m.contains("include_usage")
+        }
+        _ => false,
+    }
+}
+
 /// Whether an error says the prompt was longer than the model's context window.
 pub fn is_context_overflow(e: &Error) -> bool {
     match e {
@@ -510,7 +565,8 @@ mod tests {
             vec![StreamEvent::Usage(Usage {
                 prompt_tokens: 3,
                 completion_tokens: 5,
-                reasoning_tokens: None
+                reasoning_tokens: None,
+                estimated: false,
             })]
         );
     }

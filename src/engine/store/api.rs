@@ -70,6 +70,20 @@ store_api! {
     get_profile / GetProfile(id_or_name: String) -> Profile = |s, id| s.get_profile(&id);
     save_profile / SaveProfile(profile: Profile) -> () = |s, p| s.save_profile(&p);
     delete_profile / DeleteProfile(id: String) -> () = |s, id| s.delete_profile(&id);
+    stream_usage / StreamUsage(profile_id: String) -> Option<bool> = |s, id| s.stream_usage(&id);
+    set_stream_usage / SetStreamUsage(profile_id: String, accepted: bool) -> () = |s, id, a| s.set_stream_usage(&id, a);
+    set_price / SetPrice(price: ModelPrice) -> () = |s, p| s.set_price(&p);
+    delete_price / DeletePrice(profile_id: String, model: String) -> () = |s, p, m| s.delete_price(&p, &m);
+    list_prices / ListPrices(profile_id: Option<String>) -> Vec<ModelPrice> = |s, p| s.list_prices(p.as_deref());
+    get_price / GetPrice(profile_id: String, model: String) -> Option<ModelPrice> = |s, p, m| s.get_price(&p, &m);
+    save_model_list / SaveModelList(profile_id: String, list: ModelList) -> () = |s, p, l| s.save_model_list(&p, &l);
+    model_list / GetModelList(profile_id: String) -> Option<ModelList> = |s, p| s.model_list(&p);
+
+    list_presets / ListPresets() -> Vec<Preset> = |s| s.list_presets();
+    get_preset / GetPreset(id_or_name: String) -> Preset = |s, id| s.get_preset(&id);
+    save_preset / SavePreset(preset: Preset) -> () = |s, p| s.save_preset(&p);
+    delete_preset / DeletePreset(id_or_name: String) -> () = |s, id| s.delete_preset(&id);
+    default_preset / DefaultPreset() -> Option<Preset> = |s| s.default_preset();
 
     list_conversations / ListConversations(filter: ConversationFilter) -> Vec<ConversationSummary> = |s, f| s.list_conversations(&f);
     get_conversation / GetConversation(id: String) -> Conversation = |s, id| s.get_conversation(&id);
@@ -84,7 +98,9 @@ store_api! {
     save_message / SaveMessage(message: Message, make_head: bool) -> () = |s, m, h| s.save_message(&m, h);
     get_message / GetMessage(id: String) -> Message = |s, id| s.get_message(&id);
     thread / Thread(conversation_id: String) -> Vec<ThreadMessage> = |s, id| s.thread(&id);
+    usage_total / UsageTotal(conversation_id: String) -> UsageTotal = |s, id| s.usage_total(&id);
     select_branch / SelectBranch(conversation_id: String, message_id: String) -> () = |s, c, m| s.select_branch(&c, &m);
+    delete_message / DeleteMessage(message_id: String) -> Conversation = |s, id| s.delete_message(&id);
     find_remote_conversation / FindRemoteConversation(profile_id: String, remote_session: String) -> Option<Conversation> = |s, p, r| s.find_remote_conversation(&p, &r);
     replace_messages / ReplaceMessages(conversation_id: String, messages: Vec<Message>) -> () = |s, c, m| s.replace_messages(&c, &m);
     search / Search(query: String, limit: u32) -> Vec<SearchHit> = |s, q, l| s.search(&q, l);
@@ -110,7 +126,7 @@ store_api! {
     export_dump / ExportDump(ids: Option<Vec<Id>>, job: Option<String>) -> Vec<ConversationDump> = |s, ids, j| port::with_job(j.as_deref(), |p| s.export_dump(ids.as_deref(), p));
     export_text / ExportText(format: port::ExportFormat, ids: Option<Vec<Id>>, job: Option<String>) -> String = |s, f, ids, j| port::with_job(j.as_deref(), |p| port::export_text(s, f, ids.as_deref(), p));
     export_file / ExportFile(dest: PathBuf, format: port::ExportFormat, ids: Option<Vec<Id>>, job: Option<String>) -> port::ExportReport = |s, d, f, ids, j| port::with_job(j.as_deref(), |p| port::export_file(s, &d, f, ids.as_deref(), p));
-    import_conversations / ImportConversations(format: ImportFormat, conversations: Vec<ConversationDump>, job: Option<String>) -> ImportReport = |s, f, c, j| port::with_job(j.as_deref(), |p| s.import_dump(f, c, p));
+    import_conversations / ImportConversations(format: ImportFormat, conversations: Vec<ConversationDump>, job: Option<String>) -> ImportReport = |s, f, c, j| port::with_job(j.as_deref(), |p| s.import_dump(f, c, Vec::new(), p));
     import_file / ImportFile(path: PathBuf, format: ImportFormat, job: Option<String>) -> ImportReport = |s, path, f, j| port::with_job(j.as_deref(), |p| port::import_file(s, &path, f, p));
     import_text / ImportText(text: String, format: ImportFormat, job: Option<String>) -> ImportReport = |s, t, f, j| port::with_job(j.as_deref(), |p| port::import_bytes(s, t.as_bytes(), f, port::MAX_IMPORT_BYTES, p));
     backup_now / BackupNow(backups_dir: PathBuf, keep: Option<u32>, job: Option<String>) -> PathBuf = |s, d, k, j| port::with_job(j.as_deref(), |p| port::backup_now_with_progress(s, &d, k.map(|k| k as usize), p));

@@ -54,7 +54,29 @@ pub struct ConversationDump {
     pub head_id: Option<Id>,
     #[serde(default)]
     pub remote_session: Option<String>,
+    /// The preset the conversation started from (an id among the file's `presets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset_id: Option<Id>,
     pub messages: Vec<MessageDump>,
+}
+
+/// A preset in an export: its backend by reference only, like a conversation's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PresetDump {
+    pub id: Id,
+    pub name: String,
+    #[serde(default)]
+    pub system_prompt: Option<String>,
+    #[serde(default)]
+    pub profile: Option<ProfileRef>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub params: SamplingParams,
+    #[serde(default)]
+    pub is_default: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 /// One message of a dumped conversation; its conversation is the enclosing dump.
@@ -74,6 +96,8 @@ pub struct MessageDump {
     pub usage: Option<Usage>,
     #[serde(default)]
     pub cost: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -90,6 +114,7 @@ impl MessageDump {
             model: m.model,
             usage: m.usage,
             cost: m.cost,
+            finish_reason: m.finish_reason,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -107,6 +132,7 @@ impl MessageDump {
             model: self.model,
             usage: self.usage,
             cost: self.cost,
+            finish_reason: self.finish_reason,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -165,12 +191,17 @@ pub struct ImportReport {
     pub messages_skipped: u64,
     /// Backend profiles created (by name, kind and URL, without keys) for imported conversations.
     pub profiles_created: u64,
+    #[serde(default)]
+    pub presets_imported: u64,
+    /// A preset with the same id or name is already here: it is left as it is.
+    #[serde(default)]
+    pub presets_skipped: u64,
 }
 
 impl ImportReport {
     /// One line for the CLI and the settings view.
     pub fn summary(&self) -> String {
-        format!(
+        let mut s = format!(
             "Imported {} conversation{} ({} message{}); skipped {} already present ({} message{}).",
             self.conversations_imported,
             plural(self.conversations_imported),
@@ -179,7 +210,16 @@ impl ImportReport {
             self.conversations_skipped,
             self.messages_skipped,
             plural(self.messages_skipped),
-        )
+        );
+        if self.presets_imported + self.presets_skipped > 0 {
+            s.push_str(&format!(
+                " Imported {} preset{}; skipped {} already present.",
+                self.presets_imported,
+                plural(self.presets_imported),
+                self.presets_skipped
+            ));
+        }
+        s
     }
 }
 
@@ -318,11 +358,36 @@ impl Store {
                 params: c.params,
                 head_id: c.head_id,
                 remote_session: c.remote_session,
+                preset_id: c.preset_id,
                 messages,
             });
         }
         progress(total, total);
         Ok(out)
+    }
+
+    /// Every preset, by name, with its backend by reference.
+    pub fn export_presets(&self) -> Result<Vec<PresetDump>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.*, p.name AS p_name, p.kind AS p_kind, p.base_url AS p_url
+             FROM presets s LEFT JOIN profiles p ON p.id = s.profile_id
+             ORDER BY s.name COLLATE NOCASE",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let preset = super::preset_from_row(r)?;
+            Ok(PresetDump {
+                id: preset.id,
+                name: preset.name,
+                system_prompt: preset.system_prompt,
+                profile: profile_ref(r)?,
+                model: preset.model,
+                params: preset.params,
+                is_default: preset.is_default,
+                created_at: preset.created_at,
+                updated_at: preset.updated_at,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn conversation_with_profile(
@@ -349,6 +414,7 @@ impl Store {
         &mut self,
         format: ImportFormat,
         conversations: Vec<ConversationDump>,
+        presets: Vec<PresetDump>,
         progress: Progress<'_>,
     ) -> Result<ImportReport> {
         let bad = |detail: String| Error::BadImport {
@@ -356,6 +422,14 @@ impl Store {
             detail,
         };
         validate(&conversations).map_err(bad)?;
+        for (i, p) in presets.iter().enumerate() {
+            if p.name.trim().is_empty() {
+                return Err(bad(format!("presets[{i}].name: a preset needs a name")));
+            }
+            p.params
+                .validate()
+                .map_err(|e| bad(format!("presets[{i}].params: {e}")))?;
+        }
         let total = conversations.len() as u64;
         let mut report = ImportReport {
             format: Some(format),
@@ -367,15 +441,56 @@ impl Store {
         let tx = self.conn.transaction()?;
         {
             let mut profiles: HashMap<String, String> = HashMap::new();
+            // Presets first, so conversations can name the ones they started from.
+            let mut has_default: bool = tx.query_row(
+                "SELECT count(*) > 0 FROM presets WHERE is_default = 1",
+                [],
+                |r| r.get(0),
+            )?;
+            for p in presets {
+                let present: bool = tx.query_row(
+                    "SELECT count(*) > 0 FROM presets WHERE id = ?1 OR name = ?2 COLLATE NOCASE",
+                    params![p.id, p.name.trim()],
+                    |r| r.get(0),
+                )?;
+                if present {
+                    report.presets_skipped += 1;
+                    continue;
+                }
+                let profile_id = match &p.profile {
+                    Some(r) => Some(resolve_profile(&tx, &mut profiles, r, &mut report)?),
+                    None => None,
+                };
+                // The default stays the one already here, if any.
+                let is_default = p.is_default && !has_default;
+                has_default |= is_default;
+                tx.execute(
+                    "INSERT INTO presets (id, name, system_prompt, profile_id, model, params, is_default, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        p.id,
+                        p.name.trim(),
+                        p.system_prompt,
+                        profile_id,
+                        p.model,
+                        serde_json::to_string(&p.params).map_err(Error::db)?,
+                        is_default,
+                        p.created_at,
+                        p.updated_at
+                    ],
+                )?;
+                report.presets_imported += 1;
+            }
             let mut existing = tx.prepare("SELECT deleted_at FROM conversations WHERE id = ?1")?;
             let mut owner = tx.prepare("SELECT conversation_id FROM messages WHERE id = ?1")?;
             let mut insert_conversation = tx.prepare(
-                "INSERT INTO conversations (id, title, created_at, updated_at, pinned, archived, profile_id, model, system_prompt, params, head_id, remote_session)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO conversations (id, title, created_at, updated_at, pinned, archived, profile_id, model, system_prompt, params, head_id, remote_session, preset_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+                         (SELECT id FROM presets WHERE id = ?13))",
             )?;
             let mut insert_message = tx.prepare(
-                "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at, finish_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?;
             for (ci, c) in conversations.into_iter().enumerate() {
                 let found: Option<Option<i64>> =
@@ -416,7 +531,8 @@ impl Store {
                             c.system_prompt,
                             params_json,
                             c.head_id,
-                            c.remote_session
+                            c.remote_session,
+                            c.preset_id
                         ])?;
                         for m in c.messages {
                             let m = m.into_message(&c.id);
@@ -434,7 +550,8 @@ impl Store {
                                 usage,
                                 m.cost,
                                 m.created_at,
-                                m.updated_at
+                                m.updated_at,
+                                m.finish_reason
                             ])?;
                             report.messages_imported += 1;
                         }
@@ -545,15 +662,20 @@ fn partial_path(dest: &Path) -> PathBuf {
 fn conversation_and_profile(
     r: &rusqlite::Row,
 ) -> rusqlite::Result<(Conversation, Option<ProfileRef>)> {
-    let conversation = conversation_from_row(r)?;
+    Ok((conversation_from_row(r)?, profile_ref(r)?))
+}
+
+/// The backend reference joined into a row as `p_name`, `p_kind`, `p_url`.
+fn profile_ref(r: &rusqlite::Row) -> rusqlite::Result<Option<ProfileRef>> {
     let name: Option<String> = r.get("p_name")?;
     let kind: Option<String> = r.get("p_kind")?;
     let url: Option<String> = r.get("p_url")?;
-    let profile = match (name, kind.as_deref().and_then(BackendKind::parse), url) {
-        (Some(name), Some(kind), Some(url)) => Some(ProfileRef { name, kind, url }),
-        _ => None,
-    };
-    Ok((conversation, profile))
+    Ok(
+        match (name, kind.as_deref().and_then(BackendKind::parse), url) {
+            (Some(name), Some(kind), Some(url)) => Some(ProfileRef { name, kind, url }),
+            _ => None,
+        },
+    )
 }
 
 /// The id of the profile named `p.name`, creating a keyless one from the reference when there

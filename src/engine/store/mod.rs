@@ -256,6 +256,203 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the backend takes `stream_options` (`None`: not known yet).
+    pub fn stream_usage(&self, profile_id: &str) -> Result<Option<bool>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT stream_usage FROM profiles WHERE id = ?1",
+                [profile_id],
+                |r| r.get::<_, Option<bool>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    pub fn set_stream_usage(&self, profile_id: &str, accepted: bool) -> Result<()> {
+        self.conn.execute(
+            "UPDATE profiles SET stream_usage = ?2 WHERE id = ?1",
+            params![profile_id, accepted],
+        )?;
+        Ok(())
+    }
+
+    // ---- prices and model lists ------------------------------------------------------------
+
+    pub fn set_price(&self, price: &ModelPrice) -> Result<()> {
+        price.validate()?;
+        self.get_profile(&price.profile_id)?;
+        self.conn.execute(
+            "INSERT INTO model_prices (profile_id, model, input_per_million, output_per_million)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(profile_id, model) DO UPDATE SET
+               input_per_million = excluded.input_per_million,
+               output_per_million = excluded.output_per_million",
+            params![
+                price.profile_id,
+                price.model.trim(),
+                price.input_per_million,
+                price.output_per_million
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_price(&self, profile_id: &str, model: &str) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM model_prices WHERE profile_id = ?1 AND model = ?2",
+            params![profile_id, model],
+        )?;
+        Ok(())
+    }
+
+    /// Prices set for a backend (every backend when `None`), by model.
+    pub fn list_prices(&self, profile_id: Option<&str>) -> Result<Vec<ModelPrice>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT profile_id, model, input_per_million, output_per_million FROM model_prices
+             WHERE ?1 IS NULL OR profile_id = ?1 ORDER BY profile_id, model",
+        )?;
+        let rows = stmt.query_map([profile_id], |r| {
+            Ok(ModelPrice {
+                profile_id: r.get(0)?,
+                model: r.get(1)?,
+                input_per_million: r.get(2)?,
+                output_per_million: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn get_price(&self, profile_id: &str, model: &str) -> Result<Option<ModelPrice>> {
+        Ok(self
+            .list_prices(Some(profile_id))?
+            .into_iter()
+            .find(|p| p.model == model))
+    }
+
+    pub fn save_model_list(&self, profile_id: &str, list: &ModelList) -> Result<()> {
+        let models = serde_json::to_string(&list.models).map_err(Error::db)?;
+        self.conn.execute(
+            "INSERT INTO model_lists (profile_id, models, fetched_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(profile_id) DO UPDATE SET models = excluded.models, fetched_at = excluded.fetched_at",
+            params![profile_id, models, list.fetched_at],
+        )?;
+        Ok(())
+    }
+
+    pub fn model_list(&self, profile_id: &str) -> Result<Option<ModelList>> {
+        let row: Option<(String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT models, fetched_at FROM model_lists WHERE profile_id = ?1",
+                [profile_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(models, fetched_at)| ModelList {
+            models: serde_json::from_str(&models).unwrap_or_default(),
+            fetched_at,
+        }))
+    }
+
+    // ---- presets ---------------------------------------------------------------------------
+
+    pub fn list_presets(&self) -> Result<Vec<Preset>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT * FROM presets ORDER BY name COLLATE NOCASE")?;
+        let rows = stmt.query_map([], preset_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn get_preset(&self, id_or_name: &str) -> Result<Preset> {
+        self.conn
+            .query_row(
+                "SELECT * FROM presets WHERE id = ?1 OR name = ?1 COLLATE NOCASE",
+                [id_or_name],
+                preset_from_row,
+            )
+            .optional()?
+            .ok_or_else(|| Error::not_found(format!("The preset '{id_or_name}'")))
+    }
+
+    /// Insert or update a preset. Making it the default takes that from any other preset; a
+    /// backend that no longer exists is refused with a sentence.
+    pub fn save_preset(&mut self, p: &Preset) -> Result<()> {
+        p.validate()?;
+        let tx = self.conn.transaction()?;
+        let clash: Option<String> = tx
+            .query_row(
+                "SELECT id FROM presets WHERE name = ?1 COLLATE NOCASE AND id <> ?2",
+                params![p.name.trim(), p.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if clash.is_some() {
+            return Err(Error::Invalid(format!(
+                "A preset named '{}' already exists. Choose another name.",
+                p.name.trim()
+            )));
+        }
+        if let Some(profile) = &p.profile_id {
+            let known: bool = tx.query_row(
+                "SELECT count(*) > 0 FROM profiles WHERE id = ?1",
+                [profile],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(Error::Invalid(
+                    "The preset's backend no longer exists; choose another one.".into(),
+                ));
+            }
+        }
+        if p.is_default {
+            tx.execute(
+                "UPDATE presets SET is_default = 0 WHERE is_default = 1 AND id <> ?1",
+                [&p.id],
+            )?;
+        }
+        let params_json = serde_json::to_string(&p.params).map_err(Error::db)?;
+        tx.execute(
+            "INSERT INTO presets (id, name, system_prompt, profile_id, model, params, is_default, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, system_prompt = excluded.system_prompt,
+               profile_id = excluded.profile_id, model = excluded.model, params = excluded.params,
+               is_default = excluded.is_default, updated_at = excluded.updated_at",
+            params![
+                p.id,
+                p.name.trim(),
+                p.system_prompt,
+                p.profile_id,
+                p.model,
+                params_json,
+                p.is_default,
+                p.created_at,
+                p.updated_at
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn delete_preset(&self, id_or_name: &str) -> Result<()> {
+        let p = self.get_preset(id_or_name)?;
+        self.conn
+            .execute("DELETE FROM presets WHERE id = ?1", [&p.id])?;
+        Ok(())
+    }
+
+    pub fn default_preset(&self) -> Result<Option<Preset>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT * FROM presets WHERE is_default = 1",
+                [],
+                preset_from_row,
+            )
+            .optional()?)
+    }
+
     // ---- conversations -------------------------------------------------------------------
 
     pub fn list_conversations(&self, f: &ConversationFilter) -> Result<Vec<ConversationSummary>> {
@@ -298,12 +495,13 @@ impl Store {
     pub fn create_conversation(&self, c: &Conversation) -> Result<()> {
         let params_json = serde_json::to_string(&c.params).map_err(Error::db)?;
         let n = self.conn.execute(
-            "INSERT INTO conversations (id, title, created_at, updated_at, pinned, archived, profile_id, model, system_prompt, params, head_id, remote_session)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            "INSERT INTO conversations (id, title, created_at, updated_at, pinned, archived, profile_id, model, system_prompt, params, head_id, remote_session, preset_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+                     (SELECT id FROM presets WHERE id = ?13))
              ON CONFLICT(id) DO NOTHING",
             params![
                 c.id, c.title, c.created_at, c.updated_at, c.pinned, c.archived, c.profile_id,
-                c.model, c.system_prompt, params_json, c.head_id, c.remote_session
+                c.model, c.system_prompt, params_json, c.head_id, c.remote_session, c.preset_id
             ],
         )?;
         if n == 0 {
@@ -438,14 +636,15 @@ impl Store {
         let (parts, usage) = encode_message_json(m)?;
         let text = m.text();
         tx.execute(
-            "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at, finish_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT(id) DO UPDATE SET parts = excluded.parts, text = excluded.text, status = excluded.status,
                error = excluded.error, model = excluded.model, usage = excluded.usage, cost = excluded.cost,
-               updated_at = excluded.updated_at",
+               updated_at = excluded.updated_at, finish_reason = excluded.finish_reason",
             params![
                 m.id, m.conversation_id, m.parent_id, m.role.as_str(), parts, text,
-                m.status.as_str(), m.error, m.model, usage, m.cost, m.created_at, m.updated_at
+                m.status.as_str(), m.error, m.model, usage, m.cost, m.created_at, m.updated_at,
+                m.finish_reason
             ],
         )?;
         if make_head {
@@ -484,6 +683,24 @@ impl Store {
     }
 
     /// The visible thread: the head's ancestor chain from the root, each with its alternatives.
+    /// Tokens and cost over every reply of a conversation (all branches).
+    pub fn usage_total(&self, conversation_id: &str) -> Result<UsageTotal> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT usage, cost FROM messages
+             WHERE conversation_id = ?1 AND (usage IS NOT NULL OR cost IS NOT NULL)",
+        )?;
+        let mut total = UsageTotal::default();
+        let rows = stmt.query_map([conversation_id], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<f64>>(1)?))
+        })?;
+        for row in rows {
+            let (usage, cost) = row?;
+            let usage = usage.and_then(|u| serde_json::from_str::<Usage>(&u).ok());
+            total.add(usage.as_ref(), cost);
+        }
+        Ok(total)
+    }
+
     pub fn thread(&self, conversation_id: &str) -> Result<Vec<ThreadMessage>> {
         let conv = self.get_conversation(conversation_id)?;
         let all = self.all_messages(conversation_id)?;
@@ -514,6 +731,71 @@ impl Store {
             params![conversation_id, leaf],
         )?;
         Ok(())
+    }
+
+    /// Delete a message and everything that follows from it on its branch (its replies, and
+    /// theirs). Other branches stay. When the visible branch ran through it, the newest
+    /// remaining alternative (a sibling) is shown instead, or else the branch ends at its
+    /// parent. Returns the conversation as saved.
+    pub fn delete_message(&mut self, message_id: &str) -> Result<Conversation> {
+        let m = self.get_message(message_id)?;
+        let tx = self.conn.transaction()?;
+        let subtree: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "WITH RECURSIVE sub(id) AS (
+                   SELECT ?1 UNION ALL SELECT m.id FROM messages m JOIN sub ON m.parent_id = sub.id
+                 ) SELECT id FROM sub",
+            )?;
+            let rows = stmt.query_map([message_id], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let head: Option<String> = tx.query_row(
+            "SELECT head_id FROM conversations WHERE id = ?1",
+            [&m.conversation_id],
+            |r| r.get(0),
+        )?;
+        {
+            let mut del = tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
+            for id in &subtree {
+                del.execute([id])?;
+            }
+        }
+        if head.as_ref().is_some_and(|h| subtree.contains(h)) {
+            // The newest sibling left, then down its newest replies; else the parent.
+            let sibling: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM messages WHERE conversation_id = ?1 AND parent_id IS ?2
+                     ORDER BY seq DESC LIMIT 1",
+                    params![m.conversation_id, m.parent_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let mut leaf = sibling.or(m.parent_id.clone());
+            while let Some(current) = leaf.clone() {
+                let child: Option<String> = tx
+                    .query_row(
+                        "SELECT id FROM messages WHERE parent_id = ?1 ORDER BY seq DESC LIMIT 1",
+                        [&current],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match child {
+                    Some(c) => leaf = Some(c),
+                    None => break,
+                }
+            }
+            tx.execute(
+                "UPDATE conversations SET head_id = ?2 WHERE id = ?1",
+                params![m.conversation_id, leaf],
+            )?;
+        }
+        let conv = tx.query_row(
+            "SELECT * FROM conversations WHERE id = ?1",
+            [&m.conversation_id],
+            conversation_from_row,
+        )?;
+        tx.commit()?;
+        Ok(conv)
     }
 
     /// The local conversation that mirrors OpenCode session `remote_session` of a backend.
@@ -675,8 +957,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         // Messages first: their triggers keep the full-text index in step.
         tx.execute_batch(
-            "DELETE FROM messages; DELETE FROM conversations; DELETE FROM profiles;
-             DELETE FROM drafts; DELETE FROM settings;
+            "DELETE FROM messages; DELETE FROM conversations; DELETE FROM presets;
+             DELETE FROM profiles; DELETE FROM drafts; DELETE FROM settings;
              INSERT INTO messages_fts(messages_fts) VALUES('rebuild');",
         )?;
         tx.commit()?;
@@ -910,6 +1192,22 @@ fn conversation_from_row(r: &Row) -> rusqlite::Result<Conversation> {
         params: serde_json::from_str(&params).unwrap_or_default(),
         head_id: r.get("head_id")?,
         remote_session: r.get("remote_session")?,
+        preset_id: r.get("preset_id")?,
+    })
+}
+
+pub(crate) fn preset_from_row(r: &Row) -> rusqlite::Result<Preset> {
+    let params: String = r.get("params")?;
+    Ok(Preset {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        system_prompt: r.get("system_prompt")?,
+        profile_id: r.get("profile_id")?,
+        model: r.get("model")?,
+        params: serde_json::from_str(&params).unwrap_or_default(),
+        is_default: r.get("is_default")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
     })
 }
 
@@ -929,6 +1227,7 @@ fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
         model: r.get("model")?,
         usage: usage.and_then(|u| serde_json::from_str(&u).ok()),
         cost: r.get("cost")?,
+        finish_reason: r.get("finish_reason")?,
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
     })

@@ -113,6 +113,40 @@ pub const MIGRATIONS: &[&str] = &[
     END;
     INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
     "#,
+    // v5: presets ("assistants") for new chats, at most one of them the default; the preset a
+    // conversation started from; prices per backend and model (per million tokens); each
+    // backend's model list as last fetched; whether a backend takes `stream_options` (NULL: not
+    // known yet, 0: it rejected the field, so usage is not asked for in the stream); why a reply
+    // ended as the server said (`length`: cut at the token limit, so it can be continued).
+    r#"
+    CREATE TABLE presets (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        system_prompt TEXT,
+        profile_id    TEXT REFERENCES profiles(id) ON DELETE SET NULL,
+        model         TEXT,
+        params        TEXT NOT NULL DEFAULT '{}',
+        is_default    INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX presets_one_default ON presets(is_default) WHERE is_default = 1;
+    ALTER TABLE conversations ADD COLUMN preset_id TEXT REFERENCES presets(id) ON DELETE SET NULL;
+    CREATE TABLE model_prices (
+        profile_id         TEXT NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+        model              TEXT NOT NULL,
+        input_per_million  REAL NOT NULL CHECK (input_per_million >= 0),
+        output_per_million REAL NOT NULL CHECK (output_per_million >= 0),
+        PRIMARY KEY (profile_id, model)
+    );
+    CREATE TABLE model_lists (
+        profile_id TEXT PRIMARY KEY REFERENCES profiles(id) ON DELETE CASCADE,
+        models     TEXT NOT NULL,
+        fetched_at INTEGER NOT NULL
+    );
+    ALTER TABLE profiles ADD COLUMN stream_usage INTEGER;
+    ALTER TABLE messages ADD COLUMN finish_reason TEXT;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,151 @@
+//! Settings → Presets: the starting points for new chats (a system prompt, parameters,
+//! optionally a backend and model), one of them the default.
+
+use dioxus::prelude::*;
+
+use crate::engine::model::{Preset, PARAM_SPECS};
+use crate::state::{presets, use_app_state, use_services};
+
+#[component]
+pub fn PresetsSection() -> Element {
+    let state = use_app_state();
+    let services = use_services();
+    let mut editing = use_signal(|| None::<Preset>);
+    let list = state.presets.read().clone();
+    let profiles = state.profiles.read().clone();
+    let backend_name = move |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|id| profiles.iter().find(|p| &p.id == id))
+            .map(|p| p.name.clone())
+    };
+    rsx! {
+        section { class: "card", "aria-labelledby": "presets-h",
+            h3 { id: "presets-h", "Presets" }
+            p { class: "hint", "A preset gives a new chat its system prompt and parameters, and a backend and model when it names them. Choose one when starting a chat; the default one is chosen for you." }
+            if list.is_empty() {
+                p { class: "hint", "No presets yet." }
+            } else {
+                ul { class: "preset-list",
+                    for p in list.iter().cloned() {
+                        li { class: "preset", key: "{p.id}",
+                            div { class: "preset-main",
+                                strong { "{p.name}" }
+                                if p.is_default { span { class: "badge", "default" } }
+                                span { class: "hint",
+                                    "{backend_name(&p.profile_id).unwrap_or_else(|| \"any backend\".into())}"
+                                    if let Some(m) = &p.model { " · {m}" }
+                                }
+                            }
+                            div { class: "row-actions",
+                                button { class: "btn-small", r#type: "button", "aria-label": "Edit {p.name}",
+                                    onclick: { let p = p.clone(); move |_| editing.set(Some(p.clone())) }, "Edit" }
+                                button { class: "btn-small danger", r#type: "button", "aria-label": "Remove {p.name}",
+                                    onclick: {
+                                        let services = services.clone();
+                                        let id = p.id.clone();
+                                        move |_| {
+                                            let services = services.clone();
+                                            let id = id.clone();
+                                            dioxus::core::spawn_forever(async move {
+                                                if let Err(e) = presets::remove(state, &services, id).await {
+                                                    state.toast_error(e);
+                                                }
+                                            });
+                                        }
+                                    },
+                                    "Remove" }
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(p) = editing() {
+                PresetEditor { preset: p, editing }
+            } else {
+                button { class: "btn-small", r#type: "button", onclick: move |_| editing.set(Some(Preset::new(""))), "Add preset" }
+            }
+        }
+    }
+}
+
+#[component]
+fn PresetEditor(preset: Preset, editing: Signal<Option<Preset>>) -> Element {
+    let state = use_app_state();
+    let chat = crate::state::chat::use_chat();
+    let services = use_services();
+    let mut form = use_signal(|| preset.clone());
+    let mut error = use_signal(|| None::<String>);
+    let profiles = state.profiles.read().clone();
+    let f = form.read().clone();
+    let save = move |e: FormEvent| {
+        e.prevent_default();
+        let services = services.clone();
+        let preset = form.peek().clone();
+        dioxus::core::spawn_forever(async move {
+            match presets::save(state, chat, &services, preset).await {
+                Ok(()) => editing.set(None),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    rsx! {
+        form { class: "preset-editor", onsubmit: save,
+            div { class: "field",
+                label { r#for: "preset-name", "Name" }
+                input { id: "preset-name", value: "{f.name}", required: true,
+                    oninput: move |e| { form.write().name = e.value(); error.set(None) } }
+            }
+            div { class: "field",
+                label { r#for: "preset-system", "System prompt" }
+                textarea { id: "preset-system", rows: "3", value: "{f.system_prompt.clone().unwrap_or_default()}",
+                    oninput: move |e| form.write().system_prompt = Some(e.value()) }
+            }
+            div { class: "field",
+                label { r#for: "preset-backend", "Backend" }
+                select { id: "preset-backend",
+                    onchange: move |e| { let v = e.value(); form.write().profile_id = Some(v).filter(|v| !v.is_empty()) },
+                    option { value: "", selected: f.profile_id.is_none(), "The one chosen when starting" }
+                    for p in profiles.iter() {
+                        option { value: "{p.id}", selected: f.profile_id.as_deref() == Some(p.id.as_str()), "{p.name}" }
+                    }
+                }
+            }
+            div { class: "field",
+                label { r#for: "preset-model", "Model" }
+                input { id: "preset-model", placeholder: "the backend's default", value: "{f.model.clone().unwrap_or_default()}",
+                    oninput: move |e| form.write().model = Some(e.value()) }
+            }
+            div { class: "option-fields",
+                for spec in PARAM_SPECS.iter().copied() {
+                    div { class: "field", key: "{spec.id}",
+                        label { r#for: "preset-{spec.id}", "{spec.label}" }
+                        input {
+                            id: "preset-{spec.id}", r#type: "number", min: "{spec.min}", max: "{spec.max}", step: "{spec.step}",
+                            inputmode: "decimal", placeholder: "default", value: "{f.params.text(spec.key)}",
+                            "aria-describedby": "preset-{spec.id}-hint",
+                            onchange: move |e: FormEvent| {
+                                let next = form.peek().params.with_text(spec.key, &e.value());
+                                match next {
+                                    Ok(p) => { form.write().params = p; error.set(None) }
+                                    Err(sentence) => error.set(Some(sentence)),
+                                }
+                            },
+                        }
+                        span { class: "hint", id: "preset-{spec.id}-hint", "{spec.hint}" }
+                    }
+                }
+            }
+            label { class: "check",
+                input { r#type: "checkbox", checked: f.is_default, onchange: move |e| form.write().is_default = e.checked() }
+                " New chats start from this preset"
+            }
+            if let Some(e) = error() {
+                div { class: "banner banner-error", role: "alert", "{e}" }
+            }
+            div { class: "form-actions",
+                button { class: "btn-small primary", r#type: "submit", disabled: error().is_some(), "Save preset" }
+                button { class: "btn-small", r#type: "button", onclick: move |_| editing.set(None), "Cancel" }
+            }
+        }
+    }
+}

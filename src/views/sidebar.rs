@@ -1,0 +1,210 @@
+//! The conversation list beside the chat on wide windows: a search box (Ctrl/Cmd+K focuses
+//! it), "New chat", pinned conversations first and then the most recent, OpenCode sessions
+//! under their server. Arrow keys move between rows, Enter opens. It can be collapsed to a
+//! narrow strip; phones (and narrow windows) keep the bottom tab bar and History instead.
+
+use std::time::Duration;
+
+use dioxus::prelude::*;
+
+use crate::engine::model::*;
+use crate::engine::rt;
+use crate::state::chat::use_chat;
+use crate::state::opencode::use_hub;
+use crate::state::tasks::use_latest;
+use crate::state::{open_conversation, use_app_state, use_services, View};
+
+/// How many conversations the sidebar lists (History has the rest, with filters).
+const LISTED: u32 = 200;
+
+/// Moves the focus to the previous or next row of the sidebar (ArrowUp / ArrowDown).
+const MOVE_FOCUS: &str = "const d = await dioxus.recv(); const rows = [...document.querySelectorAll('#sidebar .side-row')]; const i = rows.indexOf(document.activeElement); const n = rows[Math.max(0, Math.min(rows.length - 1, (i < 0 ? (d > 0 ? -1 : rows.length) : i) + d))]; if (n) n.focus();";
+
+#[component]
+pub fn Sidebar() -> Element {
+    let services = use_services();
+    let state = use_app_state();
+    let ctl = use_chat();
+    let hub = use_hub();
+    let mut query = use_signal(String::new);
+    let collapsed = state.settings.read().sidebar_collapsed;
+
+    let services_list = services.clone();
+    let list = use_latest(move || {
+        let services = services_list.clone();
+        let _rev = state.history_rev.read();
+        async move {
+            services
+                .store
+                .list_conversations(ConversationFilter {
+                    limit: LISTED,
+                    ..Default::default()
+                })
+                .await
+        }
+    });
+    let services_search = services.clone();
+    let hits = use_latest(move || {
+        let services = services_search.clone();
+        let q = query();
+        let _rev = state.history_rev.read();
+        async move {
+            if q.trim().is_empty() {
+                return Ok(Vec::new());
+            }
+            rt::sleep(Duration::from_millis(120)).await;
+            services.store.search(q, 20).await
+        }
+    });
+
+    let q = query.read().trim().to_lowercase();
+    let open_id = state.conversation.read().clone();
+    let rows: Vec<ConversationSummary> = match &*list.read() {
+        Some(Ok(rows)) => rows
+            .iter()
+            .filter(|r| r.conversation.remote_session.is_none())
+            .filter(|r| q.is_empty() || r.conversation.title.to_lowercase().contains(&q))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    let (pinned, recent): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.conversation.pinned);
+    // Enter in the search box opens the first conversation listed.
+    let first = pinned
+        .iter()
+        .chain(recent.iter())
+        .next()
+        .map(|r| r.conversation.id.clone());
+    let hits: Vec<SearchHit> = match &*hits.read() {
+        Some(Ok(h)) => h.clone(),
+        _ => Vec::new(),
+    };
+    let servers = hub.servers.read().clone();
+    let profiles = state.profiles.read().clone();
+    let open_session = hub.open.read().clone();
+    let view = *state.view.read();
+
+    let services_toggle = services.clone();
+    let toggle = move |_| {
+        let mut next = state.settings.peek().clone();
+        next.sidebar_collapsed = !next.sidebar_collapsed;
+        state.save_settings(&services_toggle, next);
+    };
+    let on_keys = move |e: KeyboardEvent| {
+        let step = match e.key() {
+            Key::ArrowDown => 1,
+            Key::ArrowUp => -1,
+            _ => return,
+        };
+        e.prevent_default();
+        let eval = document::eval(MOVE_FOCUS);
+        let _ = eval.send(step);
+    };
+
+    if collapsed {
+        return rsx! {
+            aside { id: "sidebar", class: "sidebar collapsed", "aria-label": "Conversations",
+                button { class: "btn-small icon-button", r#type: "button", "aria-label": "Show the conversation list",
+                    "aria-expanded": "false", onclick: toggle, "»" }
+                button { class: "btn-small icon-button", r#type: "button", "aria-label": "New chat",
+                    onclick: move |_| ctl.new_chat(state), "+" }
+            }
+        };
+    }
+
+    let row = move |s: ConversationSummary| {
+        let c = s.conversation;
+        let active = view == View::Chat && open_id.as_deref() == Some(c.id.as_str());
+        let id = c.id.clone();
+        rsx! {
+            li { key: "{c.id}",
+                button {
+                    class: if active { "side-row active" } else { "side-row" },
+                    r#type: "button",
+                    "aria-current": if active { "page" } else { "false" },
+                    onclick: move |_| open_conversation(id.clone(), None),
+                    span { class: "side-title", if c.pinned { "📌 " } "{c.title}" }
+                }
+            }
+        }
+    };
+
+    rsx! {
+        aside { id: "sidebar", class: "sidebar", "aria-label": "Conversations", onkeydown: on_keys,
+            div { class: "side-top",
+                label { class: "sr-only", r#for: "sidebar-search", "Search conversations" }
+                input {
+                    id: "sidebar-search",
+                    r#type: "search",
+                    placeholder: "Search (Ctrl+K)",
+                    value: "{query}",
+                    oninput: move |e| query.set(e.value()),
+                    onkeydown: move |e: KeyboardEvent| match e.key() {
+                        Key::Escape => query.set(String::new()),
+                        Key::Enter => if let Some(id) = first.clone() { open_conversation(id, None) },
+                        _ => {}
+                    },
+                }
+                button { class: "btn-small icon-button", r#type: "button", "aria-label": "Hide the conversation list",
+                    "aria-expanded": "true", onclick: toggle, "«" }
+            }
+            button { class: "btn-small side-new", r#type: "button", onclick: move |_| ctl.new_chat(state), "+ New chat" }
+            nav { class: "side-lists", "aria-label": "Conversation list",
+                if !pinned.is_empty() {
+                    div { class: "side-h", "aria-hidden": "true", "Pinned" }
+                    ul { class: "side-list", "aria-label": "Pinned", for s in pinned { {row(s)} } }
+                }
+                if !recent.is_empty() {
+                    div { class: "side-h", "aria-hidden": "true", "Recent" }
+                    ul { class: "side-list", "aria-label": "Recent", for s in recent { {row(s)} } }
+                }
+                if !hits.is_empty() {
+                    div { class: "side-h", "aria-hidden": "true", "In messages" }
+                    ul { class: "side-list", "aria-label": "Found in messages",
+                        for h in hits {
+                            li { key: "{h.message_id}",
+                                button { class: "side-row hit", r#type: "button",
+                                    onclick: { let (c, m) = (h.conversation_id.clone(), h.message_id.clone()); move |_| open_conversation(c.clone(), Some(m.clone())) },
+                                    span { class: "side-title", "{h.conversation_title}" }
+                                    span { class: "side-snippet",
+                                        for (i, (t, hit)) in snippet_runs(&h.snippet).into_iter().enumerate() {
+                                            if hit { mark { key: "{i}", "{t}" } } else { span { key: "{i}", "{t}" } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                for p in profiles.iter().filter(|p| p.kind == BackendKind::OpenCode).cloned() {
+                    div { class: "side-group", key: "{p.id}",
+                    div { class: "side-h", "aria-hidden": "true", "{p.name} · OpenCode" }
+                    ul { class: "side-list", "aria-label": "{p.name} (OpenCode sessions)",
+                        for s in servers.get(&p.id).map(|i| i.sessions.clone()).unwrap_or_default().into_iter()
+                            .filter(|s| q.is_empty() || s.title.to_lowercase().contains(&q))
+                        {
+                            li { key: "{s.id}",
+                                button {
+                                    class: if view == View::Session && open_session.as_ref().is_some_and(|o| o.session_id == s.id) { "side-row active" } else { "side-row" },
+                                    r#type: "button",
+                                    onclick: { let (pid, sid) = (p.id.clone(), s.id.clone()); move |_| hub.open_session(state, &pid, &sid) },
+                                    span { class: "side-title", "{s.title}" }
+                                }
+                            }
+                        }
+                    }
+                    }
+                }
+                if pinned_and_recent_empty(&list) {
+                    p { class: "hint side-empty", "No conversations yet." }
+                }
+            }
+        }
+    }
+}
+
+fn pinned_and_recent_empty(
+    list: &Signal<Option<crate::engine::error::Result<Vec<ConversationSummary>>>>,
+) -> bool {
+    matches!(&*list.read(), Some(Ok(rows)) if rows.iter().all(|r| r.conversation.remote_session.is_some()))
+}
