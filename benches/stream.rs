@@ -226,10 +226,7 @@ fn profile(port: u16) -> Profile {
 fn request() -> ChatRequest {
     ChatRequest {
         model: "bench".into(),
-        messages: vec![WireMessage {
-            role: "user".into(),
-            content: "hi".into(),
-        }],
+        messages: vec![WireMessage::new("user", "hi")],
         stream: true,
         ..Default::default()
     }

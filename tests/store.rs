@@ -665,3 +665,50 @@ fn deleting_a_message_is_branch_aware() {
         Err(Error::NotFound { .. })
     ));
 }
+
+/// Version 6 (attached files) on a database as version 5 left it: its messages keep working
+/// and stay searchable, and new messages can carry files.
+#[test]
+fn version_6_adds_attachments_to_a_version_5_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    {
+        let mut raw = Store::open_raw(&path).unwrap();
+        raw.migrate_to(5).unwrap();
+        raw.connection()
+            .execute_batch(
+                "INSERT INTO presets (id, name, params, is_default, created_at, updated_at)
+                   VALUES ('s1', 'Tutor', '{}', 1, 1, 1);
+                 INSERT INTO conversations (id, title, created_at, updated_at, params, head_id, preset_id)
+                   VALUES ('c1', 'Old chat', 1, 2, '{}', 'm1', 's1');
+                 INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, finish_reason, created_at, updated_at)
+                   VALUES ('m1', 'c1', NULL, 'user', '[{\"type\":\"text\",\"text\":\"about wombats\"}]', 'about wombats', 'complete', NULL, 1, 1);",
+            )
+            .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    assert_eq!(
+        store.get_conversation("c1").unwrap().preset_id.as_deref(),
+        Some("s1")
+    );
+    assert_eq!(store.search("wombats", 10).unwrap().len(), 1);
+    assert_eq!(store.attachment_stats().unwrap(), (0, 0));
+    let file =
+        opencode_nexus::engine::attachments::prepare("wombat.txt", b"burrows".to_vec()).unwrap();
+    let c = store.get_conversation("c1").unwrap();
+    let parent = store.get_message("m1").unwrap();
+    let mut m = Message::new(&c.id, Some(parent.id.clone()), Role::User, "and this");
+    m.parts.push(Part::Attachment(AttachmentRef {
+        name: file.name.clone(),
+        mime: file.mime.clone(),
+        sha256: file.sha256(),
+        bytes: file.data.len() as u64,
+    }));
+    store
+        .save_message_with_files(&m, std::slice::from_ref(&file), true)
+        .unwrap();
+    assert_eq!(store.thread("c1").unwrap().len(), 2);
+    assert_eq!(store.attachment_stats().unwrap(), (1, 7));
+    assert_eq!(store.search("wombat.txt", 10).unwrap().len(), 1);
+}

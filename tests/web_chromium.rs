@@ -1011,6 +1011,15 @@ async fn row_action_open(c: &Client, title: &str) {
     wait_for(c, "section[aria-label='Chat']", 10).await;
 }
 
+/// A 1×1 PNG, one red pixel.
+const RED_PIXEL_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
+    0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
 /// Wait for the newest reply in the chat to be complete; returns its text.
 async fn wait_reply_complete(c: &Client, secs: u64) -> String {
     eventually(c, secs, "no complete reply", async |last| {
@@ -1170,12 +1179,9 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     screenshot(c, "web-sidebar.png").await;
     let search = c.find(Locator::Css("#sidebar-search")).await.unwrap();
     search.send_keys("leaves").await.unwrap();
-    let hit = wait_for(c, "#sidebar ul[aria-label='Found in messages'] mark", 20)
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(hit.to_lowercase(), "leaves");
+    wait_for(c, "#sidebar ul[aria-label='Found in messages'] mark", 20).await;
+    let hit = js(c, "return document.querySelector(\"#sidebar ul[aria-label='Found in messages'] mark\").textContent").await;
+    assert_eq!(hit.as_str().unwrap().to_lowercase(), "leaves");
     search.clear().await.unwrap();
     search.send_keys("zzz-nothing").await.unwrap();
     eventually(c, 10, "the list did not filter", async |_| {
@@ -1221,6 +1227,55 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     .await
     .unwrap();
     wait_for(c, "#sidebar-search", 10).await;
+
+    // An image attached with the picker: a thumbnail in the composer, then in the thread, and
+    // the message keeps it whatever the small text-only model makes of it.
+    let png_dir = tempfile::tempdir().unwrap();
+    let png = png_dir.path().join("red-pixel.png");
+    std::fs::write(&png, RED_PIXEL_PNG).unwrap();
+    button(c, "+ New chat").await.click().await.unwrap();
+    c.find(Locator::Css("#attach-input"))
+        .await
+        .unwrap()
+        .send_keys(png.to_str().unwrap())
+        .await
+        .unwrap();
+    let chip = wait_for(c, ".attach-tray .attach-chip", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(chip.contains("red-pixel.png"), "{chip}");
+    let thumb = js(c, "const i = document.querySelector('.attach-tray img.thumb'); return i ? [i.src.slice(0, 22), i.naturalWidth] : null").await;
+    assert_eq!(thumb, json!(["data:image/png;base64,", 1]), "{thumb}");
+    screenshot(c, "web-attach-tray.png").await;
+    let composer = wait_for(c, "#composer-input:not([disabled])", 20).await;
+    composer.send_keys("What colour is this?").await.unwrap();
+    composer
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    eventually(c, 120, "the reply did not end", async |last| {
+        let class = js(c, "const a = [...document.querySelectorAll('article.msg.assistant')].pop(); return a ? a.className : ''").await;
+        *last = class.to_string();
+        let class = class.as_str().unwrap_or("");
+        // Any end: the small text-only model may answer, refuse or drop the stream.
+        (!class.is_empty() && !class.contains("status-streaming")).then_some(())
+    })
+    .await;
+    let shown = wait_for(c, "article.msg.user figure.msg-image img", 20).await;
+    assert!(shown
+        .attr("src")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .starts_with("data:image/png;base64,"));
+    assert_eq!(
+        js(c, "return document.querySelectorAll('.attach-tray').length").await,
+        0,
+        "the tray empties once sent"
+    );
+    screenshot(c, "web-attach-thread.png").await;
 
     // The shortcut sheet.
     c.find(Locator::Css("body"))
@@ -1271,7 +1326,17 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         (tag == "SELECT").then_some(())
     })
     .await;
-    let boxes = js(c, "return ['sidebar', 'profile-picker', 'model-picker', 'preset-picker'].map(id => { const e = document.getElementById(id); if (!e || e.offsetParent === null) return [id, null]; const r = e.getBoundingClientRect(); return [id, [r.left, r.right]]; }).concat([['page', [0, document.documentElement.scrollWidth]]])").await;
+    let png_dir = tempfile::tempdir().unwrap();
+    let png = png_dir.path().join("red-pixel.png");
+    std::fs::write(&png, RED_PIXEL_PNG).unwrap();
+    c.find(Locator::Css("#attach-input"))
+        .await
+        .unwrap()
+        .send_keys(png.to_str().unwrap())
+        .await
+        .unwrap();
+    wait_for(c, ".attach-tray .attach-chip", 10).await;
+    let boxes = js(c, "return ['sidebar', 'profile-picker', 'model-picker', 'preset-picker'].map(id => { const e = document.getElementById(id); if (!e || e.offsetParent === null) return [id, null]; const r = e.getBoundingClientRect(); return [id, [r.left, r.right]]; }).concat([['tray', (() => { const r = document.querySelector('.attach-tray').getBoundingClientRect(); return [r.left, r.right]; })()], ['page', [0, document.documentElement.scrollWidth]]])").await;
     let boxes = boxes.as_array().unwrap();
     assert!(boxes[0][1].is_null(), "no list beside the chat: {boxes:?}");
     for b in &boxes[1..] {

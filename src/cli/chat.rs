@@ -13,6 +13,12 @@ pub(super) async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
         });
     }
     let profile = services.store.get_profile(args.profile.clone()).await?;
+    if profile.kind == BackendKind::OpenCode && !args.attach.is_empty() {
+        return Err(Failure {
+            code: 2,
+            message: "--attach works with OpenAI-compatible backends; an OpenCode session reads files from its project directory.".into(),
+        });
+    }
     if profile.kind == BackendKind::OpenCode {
         return match super::opencode::opencode_cli_chat(
             services,
@@ -34,6 +40,15 @@ pub(super) async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
         };
     }
     // Everything the user asked for is checked before anything is sent or saved.
+    crate::engine::attachments::check_count(args.attach.len())?;
+    let mut files = Vec::with_capacity(args.attach.len());
+    for path in &args.attach {
+        let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        files.push(crate::engine::attachments::prepare(
+            &path.display().to_string(),
+            data,
+        )?);
+    }
     let preset = match &args.preset {
         Some(name) => Some(services.store.get_preset(name.clone()).await?),
         None if args.conversation.is_none() => services.store.default_preset().await?,
@@ -118,7 +133,7 @@ pub(super) async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
     let mut stdout = std::io::stdout();
     let mut printed_any = false;
     let result = ctx
-        .send(target, &prompt, stop, &mut |update| match update {
+        .send_with(target, &prompt, files, stop, &mut |update| match update {
             ChatUpdate::Started {
                 conversation: Some(c),
                 ..

@@ -59,6 +59,9 @@ pub(super) async fn history(services: &Services, cmd: HistoryCmd) -> CliResult {
                                 "input": u.prompt_tokens, "output": u.completion_tokens,
                                 "cost": m.cost, "estimated": u.estimated,
                             })),
+                            "attachments": m.attachments().iter().map(|a| json!({
+                                "name": a.name, "mime": a.mime, "bytes": a.bytes, "sha256": a.sha256,
+                            })).collect::<Vec<_>>(),
                             "created_at": m.created_at,
                             "alternatives": t.sibling_count,
                         })

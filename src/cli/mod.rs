@@ -335,6 +335,10 @@ pub struct ChatArgs {
     /// here win over it. Without it a new conversation starts from the default preset, if any.
     #[arg(long, value_name = "NAME", conflicts_with = "conversation")]
     pub preset: Option<String>,
+    /// Attach a file (repeatable): an image (PNG, JPEG, WebP, GIF) is sent as an image, a text
+    /// or code file is inlined in the message.
+    #[arg(long = "attach", value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
     #[command(flatten)]
     pub params: ParamArgs,
     /// Continue this conversation instead of starting a new one.

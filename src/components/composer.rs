@@ -74,6 +74,15 @@ pub struct ComposerBoxProps {
     /// The caller's controls in the bar, before the buttons (model and agent pickers).
     #[props(default)]
     pub children: Element,
+    /// Shown above the textarea: the files about to be sent.
+    #[props(default = VNode::empty())]
+    pub tray: Element,
+    /// Send is available with no text (files are attached).
+    #[props(default)]
+    pub has_files: bool,
+    /// Files dropped on the box.
+    #[props(default)]
+    pub on_drop_files: Option<EventHandler<Vec<dioxus::html::FileData>>>,
 }
 
 #[component]
@@ -91,13 +100,33 @@ pub fn ComposerBox(props: ComposerBoxProps) -> Element {
     let (busy, enter_sends) = (props.busy, props.enter_sends);
     let (on_submit, on_stop) = (props.on_submit, props.on_stop);
     let (on_input, on_other_key) = (props.on_input, props.on_other_key);
+    let on_drop_files = props.on_drop_files;
+    let mut dragging = use_signal(|| false);
     rsx! {
         form {
-            class: "composer",
+            class: if dragging() { "composer dragging" } else { "composer" },
             onsubmit: move |e| { e.prevent_default(); on_submit.call(()); },
+            ondragover: move |e| {
+                if on_drop_files.is_some() {
+                    e.prevent_default();
+                    dragging.set(true);
+                }
+            },
+            ondragleave: move |_| dragging.set(false),
+            ondrop: move |e| {
+                dragging.set(false);
+                if let Some(h) = on_drop_files {
+                    e.prevent_default();
+                    let files = e.data_transfer().files();
+                    if !files.is_empty() {
+                        h.call(files);
+                    }
+                }
+            },
             if let Some(note) = props.note.clone() {
                 div { class: "editing-note", role: "status", "{note}" }
             }
+            {props.tray}
             label { class: "sr-only", r#for: props.input_id, "Message" }
             textarea {
                 id: props.input_id,
@@ -141,7 +170,7 @@ pub fn ComposerBox(props: ComposerBoxProps) -> Element {
                     button {
                         r#type: "submit",
                         class: "btn-primary",
-                        disabled: disabled || props.send_disabled || len == 0,
+                        disabled: disabled || props.send_disabled || (len == 0 && !props.has_files),
                         "Send"
                     }
                 }

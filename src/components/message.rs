@@ -5,7 +5,8 @@
 use dioxus::prelude::*;
 
 use super::Markdown;
-use crate::engine::model::{usage_summary, MessageStatus, Role, ThreadMessage};
+use crate::engine::model::{usage_summary, AttachmentRef, MessageStatus, Role, ThreadMessage};
+use crate::state::use_services;
 
 #[derive(Props, Clone, PartialEq)]
 pub struct MessageProps {
@@ -65,6 +66,7 @@ pub fn MessageBubble(props: MessageProps) -> Element {
         text.clone()
     };
     let copy_markdown = text.clone();
+    let files: Vec<AttachmentRef> = m.attachments().into_iter().cloned().collect();
     let can_continue = props.is_last && m.cut_at_limit();
     let mut confirm_delete = use_signal(|| false);
 
@@ -108,6 +110,13 @@ pub fn MessageBubble(props: MessageProps) -> Element {
                 details { class: "reasoning",
                     summary { if streaming { "Thinking…" } else { "Reasoning" } }
                     div { class: "reasoning-body", "{reasoning}" }
+                }
+            }
+            if !files.is_empty() {
+                ul { class: "msg-files", "aria-label": "Attached files",
+                    for a in files {
+                        li { key: "{a.sha256}-{a.name}", AttachmentView { file: a } }
+                    }
                 }
             }
             div { class: "msg-body",
@@ -169,6 +178,55 @@ pub fn MessageBubble(props: MessageProps) -> Element {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A file a message carries: an image as a thumbnail (its content read from the store), a text
+/// file by name and size.
+#[component]
+fn AttachmentView(file: AttachmentRef) -> Element {
+    let services = use_services();
+    let mut large = use_signal(|| false);
+    let sha = file.sha256.clone();
+    let is_image = file.is_image();
+    let blob = crate::state::tasks::use_latest(move || {
+        let services = services.clone();
+        let sha = sha.clone();
+        async move {
+            if is_image {
+                services.store.attachment_data(sha).await.ok()
+            } else {
+                None
+            }
+        }
+    });
+    let size = crate::engine::portability::human_bytes(file.bytes);
+    if is_image {
+        let src = blob
+            .read()
+            .as_ref()
+            .and_then(|b| b.as_ref())
+            .map(|b| crate::engine::attachments::data_url(&b.mime, &b.data));
+        return rsx! {
+            figure { class: if large() { "msg-image large" } else { "msg-image" },
+                if let Some(src) = src {
+                    button { class: "image-button", r#type: "button", "aria-label": "Enlarge {file.name}",
+                        "aria-pressed": "{large()}", onclick: move |_| large.toggle(),
+                        img { src: "{src}", alt: "{file.name}" }
+                    }
+                } else {
+                    div { class: "thumb-placeholder", "aria-hidden": "true" }
+                }
+                figcaption { "{file.name} · {size}" }
+            }
+        };
+    }
+    rsx! {
+        span { class: "attach-chip",
+            span { class: "file-icon", "aria-hidden": "true", "📄" }
+            span { class: "attach-name", "{file.name}" }
+            span { class: "hint", "{size}" }
         }
     }
 }

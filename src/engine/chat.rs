@@ -235,20 +235,53 @@ impl ReplyContext<'_> {
         stop: StopSignal,
         on_update: &mut dyn FnMut(ChatUpdate),
     ) -> Result<Reply> {
-        if text.trim().is_empty() {
+        self.send_with(target, text, Vec::new(), stop, on_update)
+            .await
+    }
+
+    /// [`ReplyContext::send`] with files attached to the message (checked first: nothing is
+    /// saved or sent when one is refused).
+    pub async fn send_with(
+        &self,
+        target: Target,
+        text: &str,
+        files: Vec<crate::engine::attachments::NewAttachment>,
+        stop: StopSignal,
+        on_update: &mut dyn FnMut(ChatUpdate),
+    ) -> Result<Reply> {
+        if text.trim().is_empty() && files.is_empty() {
             return Err(Error::Invalid("Type a message before sending.".into()));
         }
+        crate::engine::attachments::check_count(files.len())?;
+        let title_text = if text.trim().is_empty() {
+            files.first().map(|f| f.name.clone()).unwrap_or_default()
+        } else {
+            text.to_owned()
+        };
         let (conv, created) = match target {
             Target::Existing(id) => (self.store.get_conversation(id).await?, false),
             Target::New(setup) => {
                 setup.params.validate()?;
-                let c = new_conversation(&setup, text);
+                let c = new_conversation(&setup, &title_text);
                 self.store.create_conversation(c.clone()).await?;
                 (c, true)
             }
         };
-        let user = Message::new(&conv.id, conv.head_id.clone(), Role::User, text);
-        self.store.save_message(user.clone(), true).await?;
+        let mut user = Message::new(&conv.id, conv.head_id.clone(), Role::User, text);
+        if text.trim().is_empty() {
+            user.parts.clear();
+        }
+        for f in &files {
+            user.parts.push(Part::Attachment(AttachmentRef {
+                name: f.name.clone(),
+                mime: f.mime.clone(),
+                sha256: f.sha256(),
+                bytes: f.data.len() as u64,
+            }));
+        }
+        self.store
+            .save_message_with_files(user.clone(), files, true)
+            .await?;
         let first_exchange = conv.head_id.is_none();
         self.reply_to(
             conv,
@@ -303,11 +336,17 @@ impl ReplyContext<'_> {
         if new_text.trim().is_empty() {
             return Err(Error::Invalid("An edited message cannot be empty.".into()));
         }
-        let user = Message::new(
+        let mut user = Message::new(
             &old.conversation_id,
             old.parent_id.clone(),
             Role::User,
             new_text,
+        );
+        // The edited message keeps its files (stored once, shared by both versions).
+        user.parts.extend(
+            old.attachments()
+                .into_iter()
+                .map(|a| Part::Attachment(a.clone())),
         );
         self.store.save_message(user.clone(), true).await?;
         let conv = self
@@ -567,6 +606,25 @@ impl ReplyContext<'_> {
         };
     }
 
+    /// The stored contents of the files a history carries.
+    async fn files_of(&self, history: &[Message]) -> Result<Files> {
+        let mut files = Files::new();
+        for m in history {
+            for a in m.attachments() {
+                if !files.contains_key(&a.sha256) {
+                    match self.store.attachment_data(a.sha256.clone()).await {
+                        Ok(blob) => {
+                            files.insert(a.sha256.clone(), blob);
+                        }
+                        Err(Error::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(files)
+    }
+
     async fn ancestors(&self, message: &Message) -> Result<Vec<Message>> {
         let mut chain = vec![message.clone()];
         let mut cursor = message.parent_id.clone();
@@ -597,10 +655,11 @@ impl ReplyContext<'_> {
             Some(p) => self.store.stream_usage(p.clone()).await? != Some(false),
             None => true,
         };
+        let files = self.files_of(history).await?;
         // A prompt too long for the model is retried with half the history budget; a server
         // that rejects `stream_options` is asked again without it, and that is remembered.
         let mut stream = loop {
-            let mut request = build_request(conv, history, budget);
+            let mut request = build_request_with(conv, history, budget, &files);
             if ask_usage {
                 request.stream_options = Some(serde_json::json!({ "include_usage": true }));
             }
@@ -610,7 +669,11 @@ impl ReplyContext<'_> {
                     sent.prompt_estimate = request
                         .messages
                         .iter()
-                        .map(|m| u64::from(estimate_tokens(&m.content)))
+                        .map(|m| {
+                            u64::from(estimate_tokens(&m.content))
+                                + m.images.len() as u64
+                                    * u64::from(crate::engine::attachments::IMAGE_TOKEN_ESTIMATE)
+                        })
                         .sum();
                     break s;
                 }
@@ -733,6 +796,20 @@ pub fn estimate_tokens(text: &str) -> u32 {
 /// system prompt and the latest user message are always kept. Failed or empty replies are
 /// left out: they carry no content the model should see.
 pub fn build_request(conv: &Conversation, history: &[Message], budget: u32) -> ChatRequest {
+    build_request_with(conv, history, budget, &Files::new())
+}
+
+/// The contents of the files a history carries, by SHA-256.
+pub type Files = std::collections::HashMap<String, crate::engine::attachments::Blob>;
+
+/// [`build_request`] for messages with files: images become `image_url` parts, text files are
+/// inlined after the message's text. A file whose content is missing is named, not sent.
+pub fn build_request_with(
+    conv: &Conversation,
+    history: &[Message],
+    budget: u32,
+    files: &Files,
+) -> ChatRequest {
     let reserve = conv.params.max_tokens.unwrap_or(1024).min(budget / 2);
     let mut remaining = budget.saturating_sub(reserve);
     let mut system = Vec::new();
@@ -742,27 +819,24 @@ pub fn build_request(conv: &Conversation, history: &[Message], budget: u32) -> C
         .filter(|s| !s.trim().is_empty())
     {
         remaining = remaining.saturating_sub(estimate_tokens(sp));
-        system.push(WireMessage {
-            role: "system".into(),
-            content: sp.to_owned(),
-        });
+        system.push(WireMessage::new("system", sp));
     }
     let mut kept: Vec<WireMessage> = Vec::new();
     for (i, m) in history.iter().enumerate().rev() {
-        let text = m.text();
-        if text.is_empty() || (m.role == Role::Assistant && m.status == MessageStatus::Error) {
+        let wire = wire_message(m, files);
+        if (wire.content.is_empty() && wire.images.is_empty())
+            || (m.role == Role::Assistant && m.status == MessageStatus::Error)
+        {
             continue;
         }
-        let cost = estimate_tokens(&text);
+        let cost = estimate_tokens(&wire.content)
+            + wire.images.len() as u32 * crate::engine::attachments::IMAGE_TOKEN_ESTIMATE;
         let is_last = i + 1 == history.len();
         if cost > remaining && !is_last {
             break;
         }
         remaining = remaining.saturating_sub(cost);
-        kept.push(WireMessage {
-            role: m.role.as_str().into(),
-            content: text,
-        });
+        kept.push(wire);
     }
     kept.reverse();
     system.extend(kept);
@@ -778,6 +852,31 @@ pub fn build_request(conv: &Conversation, history: &[Message], budget: u32) -> C
         stream: true,
         stream_options: None,
     }
+}
+
+/// A message as the model reads it: its text, then each text file inlined; its images as
+/// `data:` URLs.
+fn wire_message(m: &Message, files: &Files) -> WireMessage {
+    use crate::engine::attachments::{data_url, inline_text_file};
+    let mut wire = WireMessage::new(m.role.as_str(), m.text());
+    for a in m.attachments() {
+        let Some(blob) = files.get(&a.sha256) else {
+            tracing::warn!(file = %a.name, "an attached file's content is missing");
+            continue;
+        };
+        if a.is_image() {
+            wire.images.push(data_url(&blob.mime, &blob.data));
+        } else {
+            if !wire.content.is_empty() {
+                wire.content.push_str("\n\n");
+            }
+            wire.content.push_str(&inline_text_file(
+                &a.name,
+                &String::from_utf8_lossy(&blob.data),
+            ));
+        }
+    }
+    wire
 }
 
 /// Longest title, in characters, before it is shortened at a word boundary with "…".
@@ -830,14 +929,14 @@ pub async fn generate_title(
     let request = ChatRequest {
         model: model.unwrap_or_default(),
         messages: vec![
-            WireMessage {
-                role: "system".into(),
-                content: "You write titles. Reply with a title of at most six words for the conversation, nothing else.".into(),
-            },
-            WireMessage {
-                role: "user".into(),
-                content: format!("User: {}\nAssistant: {}\n\nTitle:", excerpt(user_text), excerpt(reply_text)),
-            },
+            WireMessage::new(
+                "system",
+                "You write titles. Reply with a title of at most six words for the conversation, nothing else.",
+            ),
+            WireMessage::new(
+                "user",
+                format!("User: {}\nAssistant: {}\n\nTitle:", excerpt(user_text), excerpt(reply_text)),
+            ),
         ],
         max_tokens: Some(16),
         temperature: Some(0.2),

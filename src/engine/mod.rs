@@ -2,6 +2,7 @@
 //! stream decoding, markdown, import/export. Nothing here imports dioxus, so it is tested and
 //! reused (CLI, benchmarks) without a window.
 
+pub mod attachments;
 pub mod chat;
 pub mod error;
 pub mod highlight;

@@ -611,12 +611,41 @@ impl MessageStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Part {
-    Text { text: String },
-    Reasoning { text: String },
-    Tool { data: serde_json::Value },
-    File { data: serde_json::Value },
-    Patch { data: serde_json::Value },
-    Other { data: serde_json::Value },
+    Text {
+        text: String,
+    },
+    Reasoning {
+        text: String,
+    },
+    Tool {
+        data: serde_json::Value,
+    },
+    File {
+        data: serde_json::Value,
+    },
+    Patch {
+        data: serde_json::Value,
+    },
+    Other {
+        data: serde_json::Value,
+    },
+    /// A file the user attached (its content is stored once, by SHA-256).
+    Attachment(AttachmentRef),
+}
+
+/// A file attached to a message, as the message records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    pub name: String,
+    pub mime: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl AttachmentRef {
+    pub fn is_image(&self) -> bool {
+        self.mime.starts_with("image/")
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -695,6 +724,17 @@ impl Message {
             }
         }
         out
+    }
+
+    /// The files attached to the message, in order.
+    pub fn attachments(&self) -> Vec<&AttachmentRef> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Attachment(a) => Some(a),
+                _ => None,
+            })
+            .collect()
     }
 
     pub fn reasoning(&self) -> String {

@@ -18,7 +18,8 @@ mod backup;
 mod chatgpt;
 
 pub use crate::engine::store::dump::{
-    ConversationDump, ImportFormat, ImportReport, MessageDump, PresetDump, ProfileRef, Progress,
+    AttachmentDump, ConversationDump, ImportFormat, ImportReport, MessageDump, PresetDump,
+    ProfileRef, Progress,
 };
 pub use backup::{
     apply_backup_retention, auto_backup, backup_now, backup_now_with_progress, delete_backups,
@@ -54,6 +55,9 @@ pub struct ExportDocument {
     /// Presets for new chats (in an export of everything).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub presets: Vec<PresetDump>,
+    /// The contents of the files the messages carry, each once (base64).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentDump>,
 }
 
 /// What an import file holds.
@@ -61,6 +65,7 @@ pub struct ExportDocument {
 pub struct ImportBatch {
     pub conversations: Vec<ConversationDump>,
     pub presets: Vec<PresetDump>,
+    pub attachments: Vec<AttachmentDump>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,11 +110,13 @@ pub fn export_document(
     exported_at: i64,
     progress: Progress<'_>,
 ) -> Result<ExportDocument> {
+    let conversations = store.export_dump(ids, progress)?;
     Ok(ExportDocument {
         format: FORMAT_NAME.into(),
         version: FORMAT_VERSION,
         exported_at,
-        conversations: store.export_dump(ids, progress)?,
+        attachments: store.export_attachments(&conversations)?,
+        conversations,
         presets: match ids {
             None => store.export_presets()?,
             Some(_) => Vec::new(),
@@ -175,6 +182,7 @@ pub fn export_file(
             format: FORMAT_NAME.into(),
             version: FORMAT_VERSION,
             exported_at: now_ms(),
+            attachments: store.export_attachments(&dumps)?,
             conversations: dumps,
             presets: match ids {
                 None => store.export_presets()?,
@@ -351,7 +359,7 @@ pub fn parse_import(
     let batch = match format {
         ImportFormat::ChatGpt => ImportBatch {
             conversations: chatgpt::parse(bytes)?,
-            presets: Vec::new(),
+            ..ImportBatch::default()
         },
         _ => parse_nexus(bytes)?,
     };
@@ -389,7 +397,13 @@ pub fn import_bytes(
     progress: Progress<'_>,
 ) -> Result<ImportReport> {
     let (format, batch) = parse_import(bytes, format, max_bytes)?;
-    store.import_dump(format, batch.conversations, batch.presets, progress)
+    store.import_dump(
+        format,
+        batch.conversations,
+        batch.presets,
+        batch.attachments,
+        progress,
+    )
 }
 
 /// Read, validate and import a file in one transaction (limit: [`MAX_IMPORT_BYTES`]).
@@ -400,7 +414,13 @@ pub fn import_file(
     progress: Progress<'_>,
 ) -> Result<ImportReport> {
     let (format, batch) = read_import_file(path, format, MAX_IMPORT_BYTES)?;
-    store.import_dump(format, batch.conversations, batch.presets, progress)
+    store.import_dump(
+        format,
+        batch.conversations,
+        batch.presets,
+        batch.attachments,
+        progress,
+    )
 }
 
 fn too_big(format: ImportFormat, size: u64, max: u64) -> Error {
@@ -494,6 +514,7 @@ fn parse_nexus(bytes: &[u8]) -> Result<ImportBatch> {
     Ok(ImportBatch {
         conversations: doc.conversations,
         presets: doc.presets,
+        attachments: doc.attachments,
     })
 }
 

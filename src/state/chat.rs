@@ -15,6 +15,7 @@ use std::time::Duration;
 use dioxus::core::spawn_forever;
 use dioxus::prelude::*;
 
+use crate::engine::attachments::{self, NewAttachment};
 use crate::engine::chat::{
     self, ChatUpdate, EngineOptions, Outcome, Reply, ReplyContext, StopHandle, StopSignal, Target,
 };
@@ -72,6 +73,8 @@ pub struct ChatController {
     pub new_params: Signal<SamplingParams>,
     /// What the open conversation's replies used, over every branch.
     pub usage: Signal<UsageTotal>,
+    /// Files attached to the message being written (checked when added).
+    pub pending_files: Signal<Vec<NewAttachment>>,
     pub models: Signal<Vec<String>>,
     /// What the backend's model list says about its models (context lengths).
     pub model_infos: Signal<Vec<ModelInfo>>,
@@ -102,6 +105,7 @@ impl ChatController {
             new_system: Signal::new(None),
             new_params: Signal::new(SamplingParams::default()),
             usage: Signal::new(UsageTotal::default()),
+            pending_files: Signal::new(Vec::new()),
             models: Signal::new(Vec::new()),
             model_infos: Signal::new(Vec::new()),
             status: Signal::new(BackendStatus::Unknown),
@@ -304,9 +308,29 @@ impl ChatController {
             options: &options,
         };
         let sink = buffer.clone();
-        let mut on_update = move |u: ChatUpdate| sink.borrow_mut().apply(u);
+        let started = Rc::new(std::cell::Cell::new(false));
+        let saw_start = started.clone();
+        let mut on_update = move |u: ChatUpdate| {
+            if matches!(u, ChatUpdate::Started { .. }) {
+                saw_start.set(true);
+            }
+            sink.borrow_mut().apply(u)
+        };
         let result = match op {
-            Op::Send(text) => ctx.send(target, &text, stop, &mut on_update).await,
+            Op::Send(text, files) => {
+                // Refused before anything was saved: the files go back to the composer.
+                let kept = files.clone();
+                let r = ctx
+                    .send_with(target, &text, files, stop, &mut on_update)
+                    .await;
+                if r.is_err() && !started.get() {
+                    let mut pending = self.pending_files;
+                    if pending.peek().is_empty() {
+                        pending.set(kept);
+                    }
+                }
+                r
+            }
             Op::Regenerate(id) => ctx.regenerate(&id, stop, &mut on_update).await,
             Op::Edit(id, text) => ctx.edit_and_resend(&id, &text, stop, &mut on_update).await,
             Op::Continue(id) => ctx.continue_reply(&id, stop, &mut on_update).await,
@@ -515,9 +539,32 @@ impl ChatController {
         }
     }
 
-    pub fn send(self, services: Services, state: AppState, text: String) {
+    /// Send the composer's text with the files attached to it.
+    pub fn send(mut self, services: Services, state: AppState, text: String) {
         crate::crash::set_last_action("send");
-        self.run(services, state, Op::Send(text));
+        let files = std::mem::take(&mut *self.pending_files.write());
+        self.run(services, state, Op::Send(text, files));
+    }
+
+    /// Attach files to the message being written (from the picker, a drop or a paste). Each
+    /// is checked (type, size, how many); one that is refused gets a toast and the others stay.
+    pub fn attach(mut self, state: AppState, files: Vec<(String, Vec<u8>)>) {
+        for (name, data) in files {
+            let count = self.pending_files.peek().len() + 1;
+            let checked =
+                attachments::check_count(count).and_then(|()| attachments::prepare(&name, data));
+            match checked {
+                Ok(f) => self.pending_files.write().push(f),
+                Err(e) => state.toast_error(e),
+            }
+        }
+    }
+
+    pub fn detach(mut self, index: usize) {
+        let mut files = self.pending_files.write();
+        if index < files.len() {
+            files.remove(index);
+        }
     }
 
     pub fn regenerate(self, services: Services, state: AppState, assistant_id: Id) {
@@ -630,7 +677,7 @@ impl Default for ChatController {
 }
 
 enum Op {
-    Send(String),
+    Send(String, Vec<NewAttachment>),
     Regenerate(Id),
     Edit(Id, String),
     Continue(Id),
@@ -640,7 +687,7 @@ impl Op {
     /// For logs: the action, never the text.
     fn name(&self) -> &'static str {
         match self {
-            Op::Send(_) => "send",
+            Op::Send(..) => "send",
             Op::Regenerate(_) => "regenerate",
             Op::Edit(..) => "edit",
             Op::Continue(_) => "continue",

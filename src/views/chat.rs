@@ -470,7 +470,9 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
             }
             let edit = editing.peek().clone();
             let text = draft.peek().clone();
-            if text.trim().is_empty() {
+            if text.trim().is_empty()
+                && (ctl.pending_files.peek().is_empty() || editing.peek().is_some())
+            {
                 return;
             }
             match edit {
@@ -500,15 +502,69 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
         .is_some()
         .then(|| "Editing a message: Enter resends it as a new version, Esc cancels.".to_owned());
 
+    // Files pasted into the message box arrive from the page as (name, base64).
+    use_hook(move || {
+        spawn(async move {
+            let mut pasted = document::eval(PASTE_FILES);
+            while let Ok((name, b64)) = pasted.recv::<(String, String)>().await {
+                match base64_decode(&b64) {
+                    Some(data) => ctl.attach(state, vec![(name, data)]),
+                    None => {
+                        state.show_toast(format!("{name} could not be read; it was not attached."))
+                    }
+                }
+            }
+        });
+    });
+    let pending = ctl.pending_files.read().clone();
+    let has_files = !pending.is_empty();
+    let read_files = move |files: Vec<dioxus::html::FileData>| {
+        spawn(async move {
+            let mut read = Vec::new();
+            for f in files {
+                match f.read_bytes().await {
+                    Ok(bytes) => read.push((f.name(), bytes.to_vec())),
+                    Err(e) => state.show_toast(format!(
+                        "{} could not be read ({e}); it was not attached.",
+                        f.name()
+                    )),
+                }
+            }
+            ctl.attach(state, read);
+        });
+    };
+    let tray = rsx! {
+        if has_files {
+            ul { class: "attach-tray", "aria-label": "Attached files",
+                for (i, f) in pending.iter().enumerate() {
+                    li { key: "{i}-{f.name}", class: "attach-chip",
+                        if f.is_image() {
+                            img { class: "thumb", src: "{crate::engine::attachments::data_url(&f.mime, &f.data)}", alt: "{f.name}" }
+                        } else {
+                            span { class: "file-icon", "aria-hidden": "true", "📄" }
+                        }
+                        span { class: "attach-name", "{f.name}" }
+                        span { class: "hint", "{crate::engine::portability::human_bytes(f.data.len() as u64)}" }
+                        button { class: "btn-icon", r#type: "button", "aria-label": "Remove {f.name}",
+                            onclick: move |_| ctl.detach(i), "×" }
+                    }
+                }
+            }
+        }
+    };
+
     rsx! {
         ComposerBox {
             input_id: COMPOSER_ID,
             draft,
             enter_sends,
             busy,
-            disabled_reason,
+            disabled_reason: disabled_reason.clone(),
             autofocus: true,
             note,
+            tray,
+            has_files,
+            on_drop_files: read_files,
             on_submit: submit,
             on_stop: move |_| ctl.stop(),
             on_input: move |v: String| save_on_input(v),
@@ -532,6 +588,19 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
                 }
                 _ => {}
             },
+            input { id: "attach-input", class: "sr-only", r#type: "file", multiple: true,
+                accept: "image/png,image/jpeg,image/webp,image/gif,text/*,.md,.rs,.py,.js,.ts,.json,.toml,.yaml,.yml,.c,.h,.cpp,.go,.java,.sh,.csv,.log",
+                disabled: disabled_reason.is_some(),
+                onchange: move |e: FormEvent| read_files(e.files()) }
+            label { class: "btn-small file-button", r#for: "attach-input", title: "Attach images or text files (or paste, or drop them here)", "Attach…" }
         }
     }
+}
+
+/// Sends each file pasted into the message box to the app as `[name, base64]`.
+const PASTE_FILES: &str = "document.addEventListener('paste', (e) => { const t = e.target; if (!t || t.id !== 'composer-input' || !e.clipboardData) return; const files = [...e.clipboardData.files]; if (!files.length) return; e.preventDefault(); for (const f of files) { const r = new FileReader(); r.onload = () => { const s = String(r.result); dioxus.send([f.name || 'pasted-image', s.slice(s.indexOf(',') + 1)]); }; r.readAsDataURL(f); } }); await new Promise(() => {});";
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
 }

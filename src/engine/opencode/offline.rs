@@ -190,6 +190,7 @@ pub fn from_local(messages: &[Message]) -> Vec<MessageWithParts> {
                         | model::Part::Other { data } => {
                             serde_json::from_value::<Part>(data.clone()).ok()
                         }
+                        model::Part::Attachment(_) => None,
                     }
                 })
                 .collect();

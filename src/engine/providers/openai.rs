@@ -19,10 +19,46 @@ use crate::engine::redact::redact;
 use crate::engine::rt;
 use crate::engine::sse::SseDecoder;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One message of a request. With images its `content` is sent as OpenAI content parts (the
+/// text, then one `image_url` part per image); otherwise as a plain string.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 pub struct WireMessage {
     pub role: String,
     pub content: String,
+    /// `data:` URLs of the images the message carries.
+    #[serde(skip)]
+    pub images: Vec<String>,
+}
+
+impl WireMessage {
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
+        WireMessage {
+            role: role.into(),
+            content: content.into(),
+            images: Vec::new(),
+        }
+    }
+}
+
+impl Serialize for WireMessage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("role", &self.role)?;
+        if self.images.is_empty() {
+            map.serialize_entry("content", &self.content)?;
+        } else {
+            let mut parts = Vec::with_capacity(self.images.len() + 1);
+            if !self.content.is_empty() {
+                parts.push(serde_json::json!({"type": "text", "text": self.content}));
+            }
+            for url in &self.images {
+                parts.push(serde_json::json!({"type": "image_url", "image_url": {"url": url}}));
+            }
+            map.serialize_entry("content", &parts)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

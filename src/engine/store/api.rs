@@ -96,6 +96,8 @@ store_api! {
     count_conversations / CountConversations() -> i64 = |s| s.count_conversations();
 
     save_message / SaveMessage(message: Message, make_head: bool) -> () = |s, m, h| s.save_message(&m, h);
+    save_message_with_files / SaveMessageWithFiles(message: Message, files: Vec<crate::engine::attachments::NewAttachment>, make_head: bool) -> () = |s, m, f, h| s.save_message_with_files(&m, &f, h);
+    attachment_data / AttachmentData(sha256: String) -> crate::engine::attachments::Blob = |s, h| s.attachment_data(&h);
     get_message / GetMessage(id: String) -> Message = |s, id| s.get_message(&id);
     thread / Thread(conversation_id: String) -> Vec<ThreadMessage> = |s, id| s.thread(&id);
     usage_total / UsageTotal(conversation_id: String) -> UsageTotal = |s, id| s.usage_total(&id);
@@ -126,7 +128,7 @@ store_api! {
     export_dump / ExportDump(ids: Option<Vec<Id>>, job: Option<String>) -> Vec<ConversationDump> = |s, ids, j| port::with_job(j.as_deref(), |p| s.export_dump(ids.as_deref(), p));
     export_text / ExportText(format: port::ExportFormat, ids: Option<Vec<Id>>, job: Option<String>) -> String = |s, f, ids, j| port::with_job(j.as_deref(), |p| port::export_text(s, f, ids.as_deref(), p));
     export_file / ExportFile(dest: PathBuf, format: port::ExportFormat, ids: Option<Vec<Id>>, job: Option<String>) -> port::ExportReport = |s, d, f, ids, j| port::with_job(j.as_deref(), |p| port::export_file(s, &d, f, ids.as_deref(), p));
-    import_conversations / ImportConversations(format: ImportFormat, conversations: Vec<ConversationDump>, job: Option<String>) -> ImportReport = |s, f, c, j| port::with_job(j.as_deref(), |p| s.import_dump(f, c, Vec::new(), p));
+    import_conversations / ImportConversations(format: ImportFormat, conversations: Vec<ConversationDump>, job: Option<String>) -> ImportReport = |s, f, c, j| port::with_job(j.as_deref(), |p| s.import_dump(f, c, Vec::new(), Vec::new(), p));
     import_file / ImportFile(path: PathBuf, format: ImportFormat, job: Option<String>) -> ImportReport = |s, path, f, j| port::with_job(j.as_deref(), |p| port::import_file(s, &path, f, p));
     import_text / ImportText(text: String, format: ImportFormat, job: Option<String>) -> ImportReport = |s, t, f, j| port::with_job(j.as_deref(), |p| port::import_bytes(s, t.as_bytes(), f, port::MAX_IMPORT_BYTES, p));
     backup_now / BackupNow(backups_dir: PathBuf, keep: Option<u32>, job: Option<String>) -> PathBuf = |s, d, k, j| port::with_job(j.as_deref(), |p| port::backup_now_with_progress(s, &d, k.map(|k| k as usize), p));

@@ -60,6 +60,15 @@ pub struct ConversationDump {
     pub messages: Vec<MessageDump>,
 }
 
+/// A file's content in an export, once however many messages carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentDump {
+    pub sha256: String,
+    pub mime: String,
+    #[serde(with = "crate::engine::attachments::base64_bytes")]
+    pub data: Vec<u8>,
+}
+
 /// A preset in an export: its backend by reference only, like a conversation's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PresetDump {
@@ -366,6 +375,33 @@ impl Store {
         Ok(out)
     }
 
+    /// The contents of every file the conversations' messages carry, each once, in the order
+    /// they first appear.
+    pub fn export_attachments(
+        &self,
+        conversations: &[ConversationDump],
+    ) -> Result<Vec<AttachmentDump>> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for c in conversations {
+            for m in &c.messages {
+                for p in &m.parts {
+                    if let Part::Attachment(a) = p {
+                        if seen.insert(a.sha256.clone()) {
+                            let blob = self.attachment_data(&a.sha256)?;
+                            out.push(AttachmentDump {
+                                sha256: a.sha256.clone(),
+                                mime: blob.mime,
+                                data: blob.data,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every preset, by name, with its backend by reference.
     pub fn export_presets(&self) -> Result<Vec<PresetDump>> {
         let mut stmt = self.conn.prepare(
@@ -415,6 +451,7 @@ impl Store {
         format: ImportFormat,
         conversations: Vec<ConversationDump>,
         presets: Vec<PresetDump>,
+        attachments: Vec<AttachmentDump>,
         progress: Progress<'_>,
     ) -> Result<ImportReport> {
         let bad = |detail: String| Error::BadImport {
@@ -438,8 +475,24 @@ impl Store {
         if !progress(0, total) {
             return Err(Error::Cancelled);
         }
+        for (i, a) in attachments.iter().enumerate() {
+            if crate::engine::attachments::sha256_hex(&a.data) != a.sha256 {
+                return Err(bad(format!(
+                    "attachments[{i}].data: the content does not match its sha256 {}",
+                    a.sha256
+                )));
+            }
+        }
         let tx = self.conn.transaction()?;
         {
+            // File contents first, so the messages that carry them can link them.
+            for a in &attachments {
+                tx.execute(
+                    "INSERT OR IGNORE INTO attachments (sha256, mime, bytes, data, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![a.sha256, a.mime, a.data.len() as i64, a.data, now_ms()],
+                )?;
+            }
             let mut profiles: HashMap<String, String> = HashMap::new();
             // Presets first, so conversations can name the ones they started from.
             let mut has_default: bool = tx.query_row(
@@ -534,7 +587,7 @@ impl Store {
                             c.remote_session,
                             c.preset_id
                         ])?;
-                        for m in c.messages {
+                        for (mi, m) in c.messages.into_iter().enumerate() {
                             let m = m.into_message(&c.id);
                             let (parts, usage) = super::encode_message_json(&m)?;
                             insert_message.execute(params![
@@ -543,7 +596,7 @@ impl Store {
                                 m.parent_id,
                                 m.role.as_str(),
                                 parts,
-                                m.text(),
+                                super::indexed_text(&m),
                                 m.status.as_str(),
                                 m.error,
                                 m.model,
@@ -553,6 +606,11 @@ impl Store {
                                 m.updated_at,
                                 m.finish_reason
                             ])?;
+                            super::link_attachments(&tx, &m).map_err(|_| {
+                                bad(format!(
+                                    "conversations[{ci}].messages[{mi}].parts: a file the message carries is not in the file's \"attachments\""
+                                ))
+                            })?;
                             report.messages_imported += 1;
                         }
                         report.conversations_imported += 1;

@@ -632,9 +632,35 @@ impl Store {
     /// Insert or update a message, refresh the conversation's `updated_at`, and when `make_head`
     /// is set make it the conversation's current leaf.
     pub fn save_message(&mut self, m: &Message, make_head: bool) -> Result<()> {
+        self.save_message_with_files(m, &[], make_head)
+    }
+
+    /// Save a message with the contents of the files it carries, in one transaction. A
+    /// content already stored (the same file in another message or branch) is not stored
+    /// again. Every attachment part of the message must name a content given here or
+    /// already stored.
+    pub fn save_message_with_files(
+        &mut self,
+        m: &Message,
+        files: &[crate::engine::attachments::NewAttachment],
+        make_head: bool,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        for f in files {
+            tx.execute(
+                "INSERT OR IGNORE INTO attachments (sha256, mime, bytes, data, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    f.sha256(),
+                    f.mime,
+                    f.data.len() as i64,
+                    f.data,
+                    m.created_at
+                ],
+            )?;
+        }
         let (parts, usage) = encode_message_json(m)?;
-        let text = m.text();
+        let text = indexed_text(m);
         tx.execute(
             "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at, finish_reason)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
@@ -647,6 +673,7 @@ impl Store {
                 m.finish_reason
             ],
         )?;
+        link_attachments(&tx, m)?;
         if make_head {
             tx.execute(
                 "UPDATE conversations SET head_id = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1",
@@ -683,6 +710,32 @@ impl Store {
     }
 
     /// The visible thread: the head's ancestor chain from the root, each with its alternatives.
+    /// A stored file's type and content.
+    pub fn attachment_data(&self, sha256: &str) -> Result<crate::engine::attachments::Blob> {
+        self.conn
+            .query_row(
+                "SELECT mime, data FROM attachments WHERE sha256 = ?1",
+                [sha256],
+                |r| {
+                    Ok(crate::engine::attachments::Blob {
+                        mime: r.get(0)?,
+                        data: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| Error::not_found("The attached file"))
+    }
+
+    /// How many distinct file contents are stored, and their total size.
+    pub fn attachment_stats(&self) -> Result<(i64, i64)> {
+        Ok(self.conn.query_row(
+            "SELECT count(*), coalesce(sum(bytes), 0) FROM attachments",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
     /// Tokens and cost over every reply of a conversation (all branches).
     pub fn usage_total(&self, conversation_id: &str) -> Result<UsageTotal> {
         let mut stmt = self.conn.prepare_cached(
@@ -957,7 +1010,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         // Messages first: their triggers keep the full-text index in step.
         tx.execute_batch(
-            "DELETE FROM messages; DELETE FROM conversations; DELETE FROM presets;
+            "DELETE FROM message_attachments; DELETE FROM attachments;
+             DELETE FROM messages; DELETE FROM conversations; DELETE FROM presets;
              DELETE FROM profiles; DELETE FROM drafts; DELETE FROM settings;
              INSERT INTO messages_fts(messages_fts) VALUES('rebuild');",
         )?;
@@ -1082,6 +1136,42 @@ fn open_lock(_db: &Path) -> Result<(Option<std::fs::File>, bool)> {
 }
 
 /// The JSON columns of a message row (`parts`, `usage`), shared by saving and importing.
+/// What the full-text index holds for a message: its text and the names of its files (their
+/// contents are not indexed).
+pub(crate) fn indexed_text(m: &Message) -> String {
+    let mut text = m.text();
+    for a in m.attachments() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&a.name);
+    }
+    text
+}
+
+/// Record which stored contents a message carries (once: a message's files never change).
+pub(crate) fn link_attachments(tx: &rusqlite::Transaction<'_>, m: &Message) -> Result<()> {
+    for (position, a) in m.attachments().into_iter().enumerate() {
+        let stored: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM attachments WHERE sha256 = ?1",
+            [&a.sha256],
+            |r| r.get(0),
+        )?;
+        if !stored {
+            return Err(Error::Invalid(format!(
+                "The file {} is not stored here, so the message was not saved. Attach it again.",
+                a.name
+            )));
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO message_attachments (message_id, position, sha256, name)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![m.id, position as i64, a.sha256, a.name],
+        )?;
+    }
+    Ok(())
+}
+
 pub(crate) fn encode_message_json(m: &Message) -> Result<(String, Option<String>)> {
     let parts = serde_json::to_string(&m.parts).map_err(Error::db)?;
     let usage = m

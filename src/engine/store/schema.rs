@@ -147,6 +147,31 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE profiles ADD COLUMN stream_usage INTEGER;
     ALTER TABLE messages ADD COLUMN finish_reason TEXT;
     "#,
+    // v6: attached files, each content stored once (by SHA-256) however many messages and
+    // branches carry it; a content no message uses any more is removed with its last link
+    // (deleting a message or its conversation removes the links).
+    r#"
+    CREATE TABLE attachments (
+        sha256     TEXT PRIMARY KEY,
+        mime       TEXT NOT NULL,
+        bytes      INTEGER NOT NULL,
+        data       BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE message_attachments (
+        message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        position   INTEGER NOT NULL,
+        sha256     TEXT NOT NULL REFERENCES attachments(sha256),
+        name       TEXT NOT NULL,
+        PRIMARY KEY (message_id, position)
+    );
+    CREATE INDEX message_attachments_by_content ON message_attachments(sha256);
+    CREATE TRIGGER attachments_unused AFTER DELETE ON message_attachments
+      WHEN NOT EXISTS (SELECT 1 FROM message_attachments WHERE sha256 = old.sha256)
+    BEGIN
+        DELETE FROM attachments WHERE sha256 = old.sha256;
+    END;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
