@@ -12,33 +12,15 @@ use opencode_nexus::engine::model::*;
 use opencode_nexus::engine::portability::{self, ImportFormat, MAX_IMPORT_BYTES};
 use opencode_nexus::engine::store::Store;
 use serde_json::{json, Value};
-use support::cli::nexus;
+use support::cli::{add_openai_profile, json_of, nexus};
 use support::fault_server::*;
+use support::RED_PIXEL_PNG;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A real (tiny) PNG: 1×1, one red pixel.
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
-    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
-    0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
-    0x44, 0xae, 0x42, 0x60, 0x82,
-];
-
 const MAIN_RS: &str = "fn main() {\n    println!(\"zebra\");\n}\n";
-
-fn chat_bodies(server: &FaultServer) -> Vec<Value> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path.ends_with("/chat/completions"))
-        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap())
-        .filter(|b| b["stream"] == true)
-        .collect()
-}
 
 fn reply() -> Fault {
     Fault::Stream {
@@ -54,24 +36,12 @@ async fn chat_sends_images_as_parts_and_inlines_text_files() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
     let png = d.join("pixel.png");
-    std::fs::write(&png, PNG).unwrap();
+    std::fs::write(&png, RED_PIXEL_PNG).unwrap();
     let code = d.join("main.rs");
     std::fs::write(&code, MAIN_RS).unwrap();
     let url = server.base_url();
     let (out, shown, by_name, by_content) = tokio::task::spawn_blocking(move || {
-        let add = nexus(
-            &d,
-            &[
-                "profiles",
-                "add",
-                "p",
-                "--kind",
-                "openai-compatible",
-                "--url",
-                &url,
-            ],
-        );
-        assert!(add.status.success(), "{}", text(&add.stderr));
+        add_openai_profile(&d, "p", &url);
         let out = nexus(
             &d,
             &[
@@ -84,29 +54,24 @@ async fn chat_sends_images_as_parts_and_inlines_text_files() {
                 png.to_str().unwrap(),
                 "--attach",
                 code.to_str().unwrap(),
-                "--json",
                 "What is in these?",
             ],
         );
-        let err = text(&out.stderr);
-        assert!(out.status.success(), "{err}");
-        let last: Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
-        let id = last["conversation"].as_str().unwrap().to_owned();
-        let shown: Value =
-            serde_json::from_slice(&nexus(&d, &["history", "show", &id, "--json"]).stdout).unwrap();
-        let by_name: Value =
-            serde_json::from_slice(&nexus(&d, &["history", "search", "main.rs", "--json"]).stdout)
-                .unwrap();
-        let by_content: Value =
-            serde_json::from_slice(&nexus(&d, &["history", "search", "zebra", "--json"]).stdout)
-                .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let id = json_of(&d, &["history", "list", "--json"])[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let shown = json_of(&d, &["history", "show", &id, "--json"]);
+        let by_name = json_of(&d, &["history", "search", "main.rs", "--json"]);
+        let by_content = json_of(&d, &["history", "search", "zebra", "--json"]);
         (out, shown, by_name, by_content)
     })
     .await
     .unwrap();
     assert_eq!(text(&out.stdout).trim(), "A red pixel.");
 
-    let bodies = chat_bodies(&server);
+    let bodies = streamed_chat_bodies(&server);
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let user = bodies[0]["messages"]
         .as_array()
@@ -129,7 +94,7 @@ async fn chat_sends_images_as_parts_and_inlines_text_files() {
         base64::engine::general_purpose::STANDARD
             .decode(b64)
             .unwrap(),
-        PNG,
+        RED_PIXEL_PNG,
         "the exact bytes"
     );
 
@@ -137,7 +102,7 @@ async fn chat_sends_images_as_parts_and_inlines_text_files() {
     assert_eq!(
         files,
         &json!([
-            {"name": "pixel.png", "mime": "image/png", "bytes": PNG.len(), "sha256": sha256_hex(PNG)},
+            {"name": "pixel.png", "mime": "image/png", "bytes": RED_PIXEL_PNG.len(), "sha256": sha256_hex(RED_PIXEL_PNG)},
             {"name": "main.rs", "mime": "text/plain", "bytes": MAIN_RS.len(), "sha256": sha256_hex(MAIN_RS.as_bytes())},
         ])
     );
@@ -157,20 +122,7 @@ async fn files_that_cannot_be_sent_are_refused_before_anything_is_sent_or_saved(
     let d = dir.path().to_path_buf();
     let url = server.base_url();
     tokio::task::spawn_blocking(move || {
-        assert!(nexus(
-            &d,
-            &[
-                "profiles",
-                "add",
-                "p",
-                "--kind",
-                "openai-compatible",
-                "--url",
-                &url
-            ]
-        )
-        .status
-        .success());
+        add_openai_profile(&d, "p", &url);
         let binary = d.join("data.bin");
         std::fs::write(&binary, [0u8, 159, 146, 150, 0, 1]).unwrap();
         let missing = d.join("nowhere.png");
@@ -222,13 +174,15 @@ async fn files_that_cannot_be_sent_are_refused_before_anything_is_sent_or_saved(
             assert_eq!(out.status.code(), Some(1), "{err}");
             assert!(err.contains(sentence), "{err}");
         }
-        let list: Value =
-            serde_json::from_slice(&nexus(&d, &["history", "list", "--json"]).stdout).unwrap();
-        assert_eq!(list, json!([]), "nothing saved");
+        assert_eq!(
+            json_of(&d, &["history", "list", "--json"]),
+            json!([]),
+            "nothing saved"
+        );
     })
     .await
     .unwrap();
-    assert!(chat_bodies(&server).is_empty(), "nothing sent");
+    assert!(streamed_chat_bodies(&server).is_empty(), "nothing sent");
 }
 
 /// A model that takes no images answers with an error: the user's message and its file stay,
@@ -244,23 +198,10 @@ async fn a_model_that_rejects_images_gets_its_error_shown_and_the_message_is_kep
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
     let png = d.join("pixel.png");
-    std::fs::write(&png, PNG).unwrap();
+    std::fs::write(&png, RED_PIXEL_PNG).unwrap();
     let url = server.base_url();
     tokio::task::spawn_blocking(move || {
-        assert!(nexus(
-            &d,
-            &[
-                "profiles",
-                "add",
-                "p",
-                "--kind",
-                "openai-compatible",
-                "--url",
-                &url
-            ]
-        )
-        .status
-        .success());
+        add_openai_profile(&d, "p", &url);
         let out = nexus(
             &d,
             &[
@@ -280,11 +221,9 @@ async fn a_model_that_rejects_images_gets_its_error_shown_and_the_message_is_kep
             err.contains("This model does not support image input."),
             "{err}"
         );
-        let list: Value =
-            serde_json::from_slice(&nexus(&d, &["history", "list", "--json"]).stdout).unwrap();
+        let list = json_of(&d, &["history", "list", "--json"]);
         let id = list[0]["id"].as_str().unwrap();
-        let shown: Value =
-            serde_json::from_slice(&nexus(&d, &["history", "show", id, "--json"]).stdout).unwrap();
+        let shown = json_of(&d, &["history", "show", id, "--json"]);
         assert_eq!(shown["messages"][0]["text"], "Describe it.");
         assert_eq!(shown["messages"][0]["attachments"][0]["name"], "pixel.png");
         assert_eq!(shown["messages"][1]["status"], "error");
@@ -315,7 +254,7 @@ fn user_with(
 fn a_content_is_stored_once_and_goes_with_its_last_message() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("h.db")).unwrap();
-    let image = prepare("pixel.png", PNG.to_vec()).unwrap();
+    let image = prepare("pixel.png", RED_PIXEL_PNG.to_vec()).unwrap();
     let a = Conversation::new("First");
     store.create_conversation(&a).unwrap();
     let b = Conversation::new("Second");
@@ -332,8 +271,14 @@ fn a_content_is_stored_once_and_goes_with_its_last_message() {
     store
         .save_message_with_files(&m2, std::slice::from_ref(&image), true)
         .unwrap();
-    assert_eq!(store.attachment_stats().unwrap(), (1, PNG.len() as i64));
-    assert_eq!(store.attachment_data(&image.sha256()).unwrap().data, PNG);
+    assert_eq!(
+        store.attachment_stats().unwrap(),
+        (1, RED_PIXEL_PNG.len() as i64)
+    );
+    assert_eq!(
+        store.attachment_data(&image.sha256()).unwrap().data,
+        RED_PIXEL_PNG
+    );
 
     // A message naming a content that is not stored is refused, and nothing is saved.
     let mut ghost = Message::new(&a.id, None, Role::User, "ghost");
@@ -360,11 +305,21 @@ fn a_content_is_stored_once_and_goes_with_its_last_message() {
     assert_eq!(store.attachment_stats().unwrap(), (0, 0));
 }
 
+fn import(store: &mut Store, text: &str) -> Result<portability::ImportReport, Error> {
+    portability::import_bytes(
+        store,
+        text.as_bytes(),
+        ImportFormat::Auto,
+        MAX_IMPORT_BYTES,
+        &mut |_, _| true,
+    )
+}
+
 #[test]
 fn export_and_import_keep_files_byte_exact_and_refuse_a_tampered_one() {
     let dir = tempfile::tempdir().unwrap();
     let mut first = Store::open(&dir.path().join("a.db")).unwrap();
-    let image = prepare("pixel.png", PNG.to_vec()).unwrap();
+    let image = prepare("pixel.png", RED_PIXEL_PNG.to_vec()).unwrap();
     let notes = prepare("notes.txt", "line one\nline two\n".as_bytes().to_vec()).unwrap();
     let c = Conversation::new("With files");
     first.create_conversation(&c).unwrap();
@@ -378,7 +333,7 @@ fn export_and_import_keep_files_byte_exact_and_refuse_a_tampered_one() {
     assert_eq!(doc["attachments"][0]["sha256"], image.sha256());
     assert_eq!(
         doc["attachments"][0]["data"],
-        base64::engine::general_purpose::STANDARD.encode(PNG)
+        base64::engine::general_purpose::STANDARD.encode(RED_PIXEL_PNG)
     );
     assert_eq!(
         doc["conversations"][0]["messages"][0]["parts"][1]["type"],
@@ -386,15 +341,11 @@ fn export_and_import_keep_files_byte_exact_and_refuse_a_tampered_one() {
     );
 
     let mut second = Store::open(&dir.path().join("b.db")).unwrap();
-    portability::import_bytes(
-        &mut second,
-        exported.as_bytes(),
-        ImportFormat::Auto,
-        MAX_IMPORT_BYTES,
-        &mut |_, _| true,
-    )
-    .unwrap();
-    assert_eq!(second.attachment_data(&image.sha256()).unwrap().data, PNG);
+    import(&mut second, &exported).unwrap();
+    assert_eq!(
+        second.attachment_data(&image.sha256()).unwrap().data,
+        RED_PIXEL_PNG
+    );
     assert_eq!(
         second.attachment_data(&notes.sha256()).unwrap().data,
         notes.data
@@ -408,14 +359,7 @@ fn export_and_import_keep_files_byte_exact_and_refuse_a_tampered_one() {
         json!(base64::engine::general_purpose::STANDARD.encode(b"something else"));
     let third_path = dir.path().join("c.db");
     let mut third = Store::open(&third_path).unwrap();
-    let err = portability::import_bytes(
-        &mut third,
-        tampered.to_string().as_bytes(),
-        ImportFormat::Auto,
-        MAX_IMPORT_BYTES,
-        &mut |_, _| true,
-    )
-    .unwrap_err();
+    let err = import(&mut third, &tampered.to_string()).unwrap_err();
     assert!(
         err.to_string()
             .contains("attachments[0].data: the content does not match"),
@@ -425,14 +369,7 @@ fn export_and_import_keep_files_byte_exact_and_refuse_a_tampered_one() {
     // A message naming a file the export does not hold is refused too.
     let mut missing: Value = serde_json::from_str(&exported).unwrap();
     missing["attachments"] = json!([]);
-    let err = portability::import_bytes(
-        &mut third,
-        missing.to_string().as_bytes(),
-        ImportFormat::Auto,
-        MAX_IMPORT_BYTES,
-        &mut |_, _| true,
-    )
-    .unwrap_err();
+    let err = import(&mut third, &missing.to_string()).unwrap_err();
     assert!(
         err.to_string()
             .contains("is not in the file's \"attachments\""),

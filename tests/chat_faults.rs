@@ -23,6 +23,7 @@ struct Harness {
     path: std::path::PathBuf,
     store: StoreClient,
     client: OpenAiClient,
+    options: EngineOptions,
     conv: Conversation,
     server: FaultServer,
 }
@@ -51,19 +52,24 @@ async fn harness(script: Vec<Fault>) -> Harness {
         path,
         store,
         client,
+        options: EngineOptions::default(),
         conv,
         server,
     }
 }
 
 impl Harness {
-    async fn send(&self, text: &str) -> (Message, String) {
-        let options = EngineOptions::default();
-        let ctx = ReplyContext {
+    /// The engine over this harness's store and server.
+    fn ctx(&self) -> ReplyContext<'_> {
+        ReplyContext {
             store: &self.store,
             client: &self.client,
-            options: &options,
-        };
+            options: &self.options,
+        }
+    }
+
+    async fn send(&self, text: &str) -> (Message, String) {
+        let ctx = self.ctx();
         let (_stop_handle, stop) = chat::stop_pair();
         let mut streamed = String::new();
         let m = ctx
@@ -84,12 +90,7 @@ impl Harness {
     }
 
     async fn regenerate(&self, id: &str) -> Message {
-        let options = EngineOptions::default();
-        let ctx = ReplyContext {
-            store: &self.store,
-            client: &self.client,
-            options: &options,
-        };
+        let ctx = self.ctx();
         let (_h, stop) = chat::stop_pair();
         ctx.regenerate(id, stop, &mut |_| {}).await.unwrap().message
     }
@@ -487,12 +488,7 @@ async fn the_engine_starts_names_and_finishes_a_conversation() {
         ),
     ])
     .await;
-    let options = EngineOptions::default();
-    let ctx = ReplyContext {
-        store: &h.store,
-        client: &h.client,
-        options: &options,
-    };
+    let ctx = h.ctx();
     let profile_id = h.conv.profile_id.clone().unwrap();
     let mut thread: Vec<ThreadMessage> = Vec::new();
     let apply = |thread: &mut Vec<ThreadMessage>, u: &ChatUpdate| match u {
@@ -605,12 +601,7 @@ async fn a_stopped_reply_reports_the_stopped_outcome() {
         then: StreamEnd::Finish,
     }])
     .await;
-    let options = EngineOptions::default();
-    let ctx = ReplyContext {
-        store: &h.store,
-        client: &h.client,
-        options: &options,
-    };
+    let ctx = h.ctx();
     let (handle, stop) = chat::stop_pair();
     let handle = RefCell::new(Some(handle));
     let reply = ctx
@@ -655,12 +646,7 @@ async fn a_reply_cut_at_the_limit_continues_in_the_same_message() {
     assert_eq!(first.finish_reason.as_deref(), Some("length"));
     assert!(first.cut_at_limit());
 
-    let options = EngineOptions::default();
-    let ctx = ReplyContext {
-        store: &h.store,
-        client: &h.client,
-        options: &options,
-    };
+    let ctx = h.ctx();
     let (_h, stop) = chat::stop_pair();
     let mut live = String::new();
     let reply = ctx

@@ -4,8 +4,8 @@
 
 mod support;
 
-use serde_json::{json, Value};
-use support::cli::nexus;
+use serde_json::json;
+use support::cli::{add_openai_profile, chat_json, json_of, nexus, run_ok};
 use support::fault_server::*;
 
 fn text(b: &[u8]) -> String {
@@ -38,56 +38,6 @@ fn plain_reply() -> Fault {
     }
 }
 
-/// The JSON bodies of the streamed chat requests the server received, in order (the short
-/// request that names a new conversation is not streamed).
-fn chat_bodies(server: &FaultServer) -> Vec<Value> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path.ends_with("/chat/completions"))
-        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap())
-        .filter(|b| b["stream"] == true)
-        .collect()
-}
-
-fn run_ok(d: &std::path::Path, args: &[&str]) -> String {
-    let out = nexus(d, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed:\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn json_of(d: &std::path::Path, args: &[&str]) -> Value {
-    serde_json::from_str(&run_ok(d, args)).unwrap()
-}
-
-/// The id of the conversation a `chat --json` run printed on stderr's last line.
-fn chat_json(d: &std::path::Path, args: &[&str]) -> Value {
-    let out = nexus(d, args);
-    let err = text(&out.stderr);
-    assert!(out.status.success(), "{args:?}: {err}");
-    serde_json::from_str(err.lines().last().unwrap()).unwrap()
-}
-
-fn add_profile(d: &std::path::Path, name: &str, url: &str) {
-    run_ok(
-        d,
-        &[
-            "profiles",
-            "add",
-            name,
-            "--kind",
-            "openai-compatible",
-            "--url",
-            url,
-        ],
-    );
-}
-
 const SAMPLING_KEYS: [&str; 6] = [
     "temperature",
     "top_p",
@@ -104,7 +54,7 @@ async fn the_system_prompt_and_parameters_are_sent_as_set_and_usage_is_stored_wi
     let d = dir.path().to_path_buf();
     let url = server.base_url();
     let (first, second, shown) = tokio::task::spawn_blocking(move || {
-        add_profile(&d, "scripted", &url);
+        add_openai_profile(&d, "scripted", &url);
         run_ok(
             &d,
             &[
@@ -166,7 +116,7 @@ async fn the_system_prompt_and_parameters_are_sent_as_set_and_usage_is_stored_wi
     assert_eq!(first["outcome"], "complete");
     assert_eq!(second["outcome"], "complete");
 
-    let bodies = chat_bodies(&server);
+    let bodies = streamed_chat_bodies(&server);
     assert_eq!(bodies.len(), 2, "{bodies:?}");
     let body = &bodies[0];
     assert_eq!(
@@ -222,7 +172,7 @@ async fn a_backend_that_rejects_stream_options_is_asked_again_without_and_it_is_
     let d = dir.path().to_path_buf();
     let url = server.base_url();
     let shown = tokio::task::spawn_blocking(move || {
-        add_profile(&d, "old", &url);
+        add_openai_profile(&d, "old", &url);
         let first = chat_json(
             &d,
             &[
@@ -254,7 +204,7 @@ async fn a_backend_that_rejects_stream_options_is_asked_again_without_and_it_is_
     })
     .await
     .unwrap();
-    let bodies = chat_bodies(&server);
+    let bodies = streamed_chat_bodies(&server);
     assert_eq!(bodies.len(), 3, "{bodies:?}");
     assert_eq!(bodies[0]["stream_options"], json!({"include_usage": true}));
     assert!(bodies[1].get("stream_options").is_none(), "{}", bodies[1]);
@@ -280,7 +230,7 @@ async fn bad_values_exit_with_a_sentence_and_nothing_is_sent_or_saved() {
     let d = dir.path().to_path_buf();
     let url = server.base_url();
     tokio::task::spawn_blocking(move || {
-        add_profile(&d, "p", &url);
+        add_openai_profile(&d, "p", &url);
         let cases: [(&[&str], i32, &str); 6] = [
             (
                 &["--temperature", "3"],
@@ -332,7 +282,7 @@ async fn bad_values_exit_with_a_sentence_and_nothing_is_sent_or_saved() {
     })
     .await
     .unwrap();
-    assert!(chat_bodies(&server).is_empty(), "nothing was sent");
+    assert!(streamed_chat_bodies(&server).is_empty(), "nothing was sent");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -342,7 +292,7 @@ async fn presets_add_list_remove_and_new_chats_start_from_them() {
     let d = dir.path().to_path_buf();
     let url = server.base_url();
     let (listed, from_default, from_named, shown) = tokio::task::spawn_blocking(move || {
-        add_profile(&d, "p", &url);
+        add_openai_profile(&d, "p", &url);
         run_ok(
             &d,
             &[
@@ -413,7 +363,7 @@ async fn presets_add_list_remove_and_new_chats_start_from_them() {
     assert_eq!(from_default["outcome"], "complete");
     assert_eq!(from_named["outcome"], "complete");
 
-    let bodies = chat_bodies(&server);
+    let bodies = streamed_chat_bodies(&server);
     assert_eq!(bodies.len(), 2, "{bodies:?}");
     assert_eq!(bodies[0]["model"], "fault-model");
     assert_eq!(

@@ -1011,14 +1011,49 @@ async fn row_action_open(c: &Client, title: &str) {
     wait_for(c, "section[aria-label='Chat']", 10).await;
 }
 
-/// A 1×1 PNG, one red pixel.
-const RED_PIXEL_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
-    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
-    0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
-    0x44, 0xae, 0x42, 0x60, 0x82,
-];
+/// A browser on the app with the llama.cpp backend added.
+async fn with_backend(base: &str, llm: &str, width: u32, height: u32, phone: bool) -> Browser {
+    let b = browser(width, height, phone).await;
+    b.client.goto(base).await.unwrap();
+    app_ready(&b.client).await;
+    add_llama_backend(&b.client, llm).await;
+    b
+}
+
+/// Settings → Presets → Add preset, with its name typed.
+async fn new_preset(c: &Client, name: &str) {
+    button(c, "Add preset").await.click().await.unwrap();
+    wait_for(c, "#preset-name", 10)
+        .await
+        .send_keys(name)
+        .await
+        .unwrap();
+}
+
+/// Attach a one-pixel PNG with the composer's file picker; the folder holding it is returned
+/// (it goes when dropped).
+async fn attach_png(c: &Client) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("red-pixel.png");
+    std::fs::write(&png, support::RED_PIXEL_PNG).unwrap();
+    c.find(Locator::Css("#attach-input"))
+        .await
+        .unwrap()
+        .send_keys(png.to_str().unwrap())
+        .await
+        .unwrap();
+    dir
+}
+
+/// Wait until the model picker is a dropdown (the backend's list arrived); returns its values.
+async fn model_select(c: &Client) -> String {
+    eventually(c, 30, "the model list did not load", async |_| {
+        let tag = js(c, "const m = document.getElementById('model-picker'); return m ? m.tagName + ':' + [...(m.options || [])].map(o => o.value).join(',') : ''").await;
+        let tag = tag.as_str().unwrap_or("").to_owned();
+        tag.starts_with("SELECT:").then_some(tag)
+    })
+    .await
+}
 
 /// Wait for the newest reply in the chat to be complete; returns its text.
 async fn wait_reply_complete(c: &Client, secs: u64) -> String {
@@ -1044,20 +1079,12 @@ async fn wait_reply_complete(c: &Client, secs: u64) -> String {
 async fn presets_model_picker_and_conversation_list_in_the_browser() {
     let llm = support::peers::llm_url().expect("the llama.cpp peer (NEXUS_TEST_LLM_URL)");
     let (_server, base) = serve_bundle().await;
-    let b = browser(1280, 800, false).await;
+    let b = with_backend(&base, &llm, 1280, 800, false).await;
     let c = &b.client;
-    c.goto(&base).await.unwrap();
-    app_ready(c).await;
-    add_llama_backend(c, &llm).await;
 
     // Settings → Presets: a default preset with a system prompt and a temperature; an
     // out-of-range value is refused with a sentence and blocks saving.
-    button(c, "Add preset").await.click().await.unwrap();
-    wait_for(c, "#preset-name", 10)
-        .await
-        .send_keys("Haiku")
-        .await
-        .unwrap();
+    new_preset(c, "Haiku").await;
     c.find(Locator::Css("#preset-system"))
         .await
         .unwrap()
@@ -1117,12 +1144,8 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         "Haiku"
     );
     drop(preset);
-    let picker = eventually(c, 30, "the model list did not load", async |_| {
-        let tag = js(c, "const m = document.getElementById('model-picker'); return m ? m.tagName + ':' + [...(m.options || [])].map(o => o.value).join(',') : ''").await;
-        let tag = tag.as_str().unwrap_or("").to_owned();
-        (tag.starts_with("SELECT:") && tag.contains("smollm2-135m")).then_some(tag)
-    })
-    .await;
+    let picker = model_select(c).await;
+    assert!(picker.contains("smollm2-135m"), "{picker}");
     assert!(
         picker.contains("other"),
         "free entry stays offered: {picker}"
@@ -1230,16 +1253,8 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
 
     // An image attached with the picker: a thumbnail in the composer, then in the thread, and
     // the message keeps it whatever the small text-only model makes of it.
-    let png_dir = tempfile::tempdir().unwrap();
-    let png = png_dir.path().join("red-pixel.png");
-    std::fs::write(&png, RED_PIXEL_PNG).unwrap();
     button(c, "+ New chat").await.click().await.unwrap();
-    c.find(Locator::Css("#attach-input"))
-        .await
-        .unwrap()
-        .send_keys(png.to_str().unwrap())
-        .await
-        .unwrap();
+    let _png = attach_png(c).await;
     let chip = wait_for(c, ".attach-tray .attach-chip", 10)
         .await
         .text()
@@ -1302,39 +1317,15 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     b.client.clone().close().await.unwrap();
 
     // Phone width: no list beside the chat; the preset and model pickers stay on screen.
-    let p = browser(390, 844, true).await;
+    let p = with_backend(&base, &llm, 390, 844, true).await;
     let c = &p.client;
-    c.goto(&base).await.unwrap();
-    app_ready(c).await;
-    add_llama_backend(c, &llm).await;
-    button(c, "Add preset").await.click().await.unwrap();
-    wait_for(c, "#preset-name", 10)
-        .await
-        .send_keys("Brief")
-        .await
-        .unwrap();
+    new_preset(c, "Brief").await;
     button(c, "Save preset").await.click().await.unwrap();
     wait_for(c, ".preset-list li.preset", 10).await;
     nav(c, "Chat").await;
     wait_for(c, "#preset-picker", 10).await;
-    eventually(c, 30, "the model list did not load", async |_| {
-        let tag = js(
-            c,
-            "const m = document.getElementById('model-picker'); return m ? m.tagName : ''",
-        )
-        .await;
-        (tag == "SELECT").then_some(())
-    })
-    .await;
-    let png_dir = tempfile::tempdir().unwrap();
-    let png = png_dir.path().join("red-pixel.png");
-    std::fs::write(&png, RED_PIXEL_PNG).unwrap();
-    c.find(Locator::Css("#attach-input"))
-        .await
-        .unwrap()
-        .send_keys(png.to_str().unwrap())
-        .await
-        .unwrap();
+    model_select(c).await;
+    let _png = attach_png(c).await;
     wait_for(c, ".attach-tray .attach-chip", 10).await;
     let boxes = js(c, "return ['sidebar', 'profile-picker', 'model-picker', 'preset-picker'].map(id => { const e = document.getElementById(id); if (!e || e.offsetParent === null) return [id, null]; const r = e.getBoundingClientRect(); return [id, [r.left, r.right]]; }).concat([['tray', (() => { const r = document.querySelector('.attach-tray').getBoundingClientRect(); return [r.left, r.right]; })()], ['page', [0, document.documentElement.scrollWidth]]])").await;
     let boxes = boxes.as_array().unwrap();

@@ -7,6 +7,7 @@ pub mod markdown;
 pub mod message;
 pub mod nav;
 pub mod notices;
+pub mod params;
 pub mod parts;
 pub mod rename;
 pub mod shortcuts;

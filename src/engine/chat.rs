@@ -405,29 +405,16 @@ impl ReplyContext<'_> {
             user: None,
             assistant: Box::new(assistant.clone()),
         });
-        let budget = conv.params.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS);
         // The continuation's tokens and cost add to what the first part used.
-        let mut sent = Sent {
+        let sent = Sent {
             prefix: before.clone(),
             earlier_usage: old.usage.clone(),
             earlier_cost: old.cost,
             ..Sent::default()
         };
-        let result = self
-            .stream_into(
-                &conv,
-                &history,
-                budget,
-                &mut assistant,
-                &mut sent,
-                stop,
-                on_update,
-            )
-            .await;
-        let (outcome, message) = self
-            .finish(&conv, assistant, &sent, result, on_update)
+        let (outcome, message, conversation) = self
+            .stream_reply(&conv, &history, assistant, sent, stop, on_update)
             .await?;
-        let conversation = self.store.get_conversation(conv.id.clone()).await?;
         Ok(Reply {
             conversation,
             message,
@@ -471,12 +458,34 @@ impl ReplyContext<'_> {
             assistant: Box::new(assistant.clone()),
         });
 
+        let (outcome, message, conversation) = self
+            .stream_reply(&conv, &history, assistant, Sent::default(), stop, on_update)
+            .await?;
+        Ok(Reply {
+            conversation,
+            message,
+            outcome,
+            user_text: user.text(),
+            first_exchange,
+        })
+    }
+
+    /// Stream into `assistant` (saved as streaming already) until the reply ends, then mark,
+    /// account and save it. Returns how it ended, the message and the conversation as saved.
+    async fn stream_reply(
+        &self,
+        conv: &Conversation,
+        history: &[Message],
+        mut assistant: Message,
+        mut sent: Sent,
+        stop: StopSignal,
+        on_update: &mut dyn FnMut(ChatUpdate),
+    ) -> Result<(Outcome, Message, Conversation)> {
         let budget = conv.params.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS);
-        let mut sent = Sent::default();
-        let outcome = self
+        let result = self
             .stream_into(
-                &conv,
-                &history,
+                conv,
+                history,
                 budget,
                 &mut assistant,
                 &mut sent,
@@ -484,17 +493,11 @@ impl ReplyContext<'_> {
                 on_update,
             )
             .await;
-        let (outcome, assistant) = self
-            .finish(&conv, assistant, &sent, outcome, on_update)
+        let (outcome, message) = self
+            .finish(conv, assistant, &sent, result, on_update)
             .await?;
         let conversation = self.store.get_conversation(conv.id.clone()).await?;
-        Ok(Reply {
-            conversation,
-            message: assistant,
-            outcome,
-            user_text: user.text(),
-            first_exchange,
-        })
+        Ok((outcome, message, conversation))
     }
 
     /// Mark how a streamed reply ended, account its tokens and cost, save it and tell the

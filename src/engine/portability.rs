@@ -397,6 +397,15 @@ pub fn import_bytes(
     progress: Progress<'_>,
 ) -> Result<ImportReport> {
     let (format, batch) = parse_import(bytes, format, max_bytes)?;
+    import_batch(store, format, batch, progress)
+}
+
+fn import_batch(
+    store: &mut Store,
+    format: ImportFormat,
+    batch: ImportBatch,
+    progress: Progress<'_>,
+) -> Result<ImportReport> {
     store.import_dump(
         format,
         batch.conversations,
@@ -414,13 +423,7 @@ pub fn import_file(
     progress: Progress<'_>,
 ) -> Result<ImportReport> {
     let (format, batch) = read_import_file(path, format, MAX_IMPORT_BYTES)?;
-    store.import_dump(
-        format,
-        batch.conversations,
-        batch.presets,
-        batch.attachments,
-        progress,
-    )
+    import_batch(store, format, batch, progress)
 }
 
 fn too_big(format: ImportFormat, size: u64, max: u64) -> Error {

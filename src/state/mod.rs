@@ -196,6 +196,28 @@ pub fn remember_conversation(services: &Services, id: Option<Id>) {
     });
 }
 
+/// Full-text search as the user types: runs after a short pause in typing, again when the
+/// history changes; the latest finished result (empty for an empty query).
+pub fn use_search(
+    query: Signal<String>,
+    limit: u32,
+) -> Signal<Option<crate::engine::error::Result<Vec<crate::engine::model::SearchHit>>>> {
+    let services = use_services();
+    let state = use_app_state();
+    tasks::use_latest(move || {
+        let services = services.clone();
+        let q = query();
+        let _rev = state.history_rev.read();
+        async move {
+            if q.trim().is_empty() {
+                return Ok(Vec::new());
+            }
+            crate::engine::rt::sleep(std::time::Duration::from_millis(120)).await;
+            services.store.search(q, limit).await
+        }
+    })
+}
+
 pub fn use_services() -> Services {
     use_context::<Services>()
 }

@@ -371,26 +371,13 @@ fn ConversationOptions(conversation: Option<Conversation>) -> Element {
                 value: "{system}",
                 onchange: move |e| ctl.set_system_prompt(state, services_prompt.clone(), e.value()),
             }
-            div { class: "option-fields",
-                for spec in PARAM_SPECS.iter().copied() {
-                    div { class: "field", key: "{spec.id}",
-                        label { r#for: "{spec.id}", "{spec.label}" }
-                        input {
-                            id: "{spec.id}", r#type: "number", min: "{spec.min}", max: "{spec.max}", step: "{spec.step}",
-                            inputmode: "decimal", placeholder: "default", value: "{params.text(spec.key)}",
-                            "aria-describedby": "{spec.id}-hint",
-                            onchange: {
-                                let params = params.clone();
-                                let services = services.clone();
-                                move |e: FormEvent| match params.with_text(spec.key, &e.value()) {
-                                    Ok(next) => ctl.set_params(state, services.clone(), next),
-                                    Err(sentence) => state.show_toast(sentence),
-                                }
-                            },
-                        }
-                        span { class: "hint", id: "{spec.id}-hint", "{spec.hint}" }
-                    }
-                }
+            crate::components::params::ParamFields {
+                id_prefix: "",
+                params,
+                on_change: move |r: Result<SamplingParams, String>| match r {
+                    Ok(next) => ctl.set_params(state, services.clone(), next),
+                    Err(sentence) => state.show_toast(sentence),
+                },
             }
             p { class: "hint", "Empty fields use the server's defaults and are not sent." }
         }

@@ -44,20 +44,7 @@ pub fn HistoryView() -> Element {
         let _rev = state.history_rev.read();
         async move { services.store.list_conversations(filter).await }
     });
-    let services_search = services.clone();
-    let hits = use_latest(move || {
-        let services = services_search.clone();
-        let q = query();
-        let _rev = state.history_rev.read();
-        async move {
-            if q.trim().is_empty() {
-                return Ok(Vec::new());
-            }
-            // Wait for a pause in typing before searching.
-            rt::sleep(Duration::from_millis(120)).await;
-            services.store.search(q, 50).await
-        }
-    });
+    let hits = crate::state::use_search(query, 50);
 
     let searching = !query.read().trim().is_empty();
     let mut list_error = None;

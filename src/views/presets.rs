@@ -3,7 +3,7 @@
 
 use dioxus::prelude::*;
 
-use crate::engine::model::{Preset, PARAM_SPECS};
+use crate::engine::model::Preset;
 use crate::state::{presets, use_app_state, use_services};
 
 #[component]
@@ -115,25 +115,13 @@ fn PresetEditor(preset: Preset, editing: Signal<Option<Preset>>) -> Element {
                 input { id: "preset-model", placeholder: "the backend's default", value: "{f.model.clone().unwrap_or_default()}",
                     oninput: move |e| form.write().model = Some(e.value()) }
             }
-            div { class: "option-fields",
-                for spec in PARAM_SPECS.iter().copied() {
-                    div { class: "field", key: "{spec.id}",
-                        label { r#for: "preset-{spec.id}", "{spec.label}" }
-                        input {
-                            id: "preset-{spec.id}", r#type: "number", min: "{spec.min}", max: "{spec.max}", step: "{spec.step}",
-                            inputmode: "decimal", placeholder: "default", value: "{f.params.text(spec.key)}",
-                            "aria-describedby": "preset-{spec.id}-hint",
-                            onchange: move |e: FormEvent| {
-                                let next = form.peek().params.with_text(spec.key, &e.value());
-                                match next {
-                                    Ok(p) => { form.write().params = p; error.set(None) }
-                                    Err(sentence) => error.set(Some(sentence)),
-                                }
-                            },
-                        }
-                        span { class: "hint", id: "preset-{spec.id}-hint", "{spec.hint}" }
-                    }
-                }
+            crate::components::params::ParamFields {
+                id_prefix: "preset-",
+                params: f.params.clone(),
+                on_change: move |r: Result<crate::engine::model::SamplingParams, String>| match r {
+                    Ok(p) => { form.write().params = p; error.set(None) }
+                    Err(sentence) => error.set(Some(sentence)),
+                },
             }
             label { class: "check",
                 input { r#type: "checkbox", checked: f.is_default, onchange: move |e| form.write().is_default = e.checked() }

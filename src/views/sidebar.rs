@@ -3,12 +3,9 @@
 //! under their server. Arrow keys move between rows, Enter opens. It can be collapsed to a
 //! narrow strip; phones (and narrow windows) keep the bottom tab bar and History instead.
 
-use std::time::Duration;
-
 use dioxus::prelude::*;
 
 use crate::engine::model::*;
-use crate::engine::rt;
 use crate::state::chat::use_chat;
 use crate::state::opencode::use_hub;
 use crate::state::tasks::use_latest;
@@ -43,19 +40,7 @@ pub fn Sidebar() -> Element {
                 .await
         }
     });
-    let services_search = services.clone();
-    let hits = use_latest(move || {
-        let services = services_search.clone();
-        let q = query();
-        let _rev = state.history_rev.read();
-        async move {
-            if q.trim().is_empty() {
-                return Ok(Vec::new());
-            }
-            rt::sleep(Duration::from_millis(120)).await;
-            services.store.search(q, 20).await
-        }
-    });
+    let hits = crate::state::use_search(query, 20);
 
     let q = query.read().trim().to_lowercase();
     let open_id = state.conversation.read().clone();

@@ -15,3 +15,49 @@ pub fn nexus(data: &Path, args: &[&str]) -> Output {
         .output()
         .expect("the opencode-nexus binary runs")
 }
+
+/// `profiles add NAME --kind openai-compatible --url URL`, which must succeed.
+pub fn add_openai_profile(data: &Path, name: &str, url: &str) {
+    let out = nexus(
+        data,
+        &[
+            "profiles",
+            "add",
+            name,
+            "--kind",
+            "openai-compatible",
+            "--url",
+            url,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "profiles add {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run a command that must succeed; its stdout.
+pub fn run_ok(data: &Path, args: &[&str]) -> String {
+    let out = nexus(data, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The JSON a command that must succeed printed.
+pub fn json_of(data: &Path, args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&run_ok(data, args)).unwrap()
+}
+
+/// What a `chat --json` run that must succeed printed on stderr's last line.
+pub fn chat_json(data: &Path, args: &[&str]) -> serde_json::Value {
+    let out = nexus(data, args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {err}");
+    serde_json::from_str(err.lines().last().unwrap()).unwrap()
+}

@@ -519,3 +519,15 @@ pub fn big_reply_chunks(total_bytes: usize) -> Vec<String> {
     }
     sse_chat_chunks(&pieces)
 }
+
+/// The JSON bodies of the streamed chat requests a server received, in order (the short
+/// request that names a new conversation is not streamed).
+pub fn streamed_chat_bodies(server: &FaultServer) -> Vec<serde_json::Value> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/chat/completions"))
+        .map(|r| serde_json::from_str::<serde_json::Value>(&r.body).unwrap())
+        .filter(|b| b["stream"] == true)
+        .collect()
+}
