@@ -1201,6 +1201,27 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     assert_eq!(listed[0][1], "page");
     screenshot(c, "web-sidebar.png").await;
     let search = c.find(Locator::Css("#sidebar-search")).await.unwrap();
+    // Arrow keys move from the search box into the list; Enter on a row opens it.
+    search.click().await.unwrap();
+    search
+        .send_keys(&char::from(Key::Down).to_string())
+        .await
+        .unwrap();
+    let focused: String = eventually(c, 10, "↓ did not reach the list", async |last| {
+        let f = js(c, "const e = document.activeElement; return e && e.classList.contains('side-row') ? e.innerText : ''").await;
+        *last = f.to_string();
+        let f = f.as_str().unwrap_or("").to_owned();
+        (!f.is_empty()).then_some(f)
+    })
+    .await;
+    assert!(!focused.trim().is_empty());
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    wait_for(c, "section[aria-label='Chat'] article.msg.user", 10).await;
     search.send_keys("leaves").await.unwrap();
     wait_for(c, "#sidebar ul[aria-label='Found in messages'] mark", 20).await;
     let hit = js(c, "return document.querySelector(\"#sidebar ul[aria-label='Found in messages'] mark\").textContent").await;
