@@ -68,16 +68,7 @@ fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
         String::from_utf8_lossy(&out.stderr)
     );
     let mut app = launch(BIN, data);
-    // The first paint: polled, since a loaded machine takes longer than an idle one.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let shell = loop {
-        std::thread::sleep(Duration::from_millis(500));
-        assert!(app.running(), "the app stays up: {}", app.stderr());
-        let shot = app.screenshot("desktop-shell.png");
-        if colours(&shot) > 20 || Instant::now() > deadline {
-            break shot;
-        }
-    };
+    let shell = app.wait_painted("desktop-shell.png");
     assert!(
         colours(&shell) > 20,
         "the window rendered something ({} colours)",

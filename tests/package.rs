@@ -163,13 +163,13 @@ fn deb_builds_installs_with_dpkg_and_the_installed_app_starts() {
     assert_eq!(report["integrity"], "ok");
 
     let mut app = launch(bin, data.path());
-    std::thread::sleep(Duration::from_secs(4));
+    let shot = app.wait_painted("installed-deb.png");
+    std::thread::sleep(Duration::from_secs(2));
     assert!(
         app.running(),
         "the installed app stays up: {}",
         app.stderr()
     );
-    let shot = app.screenshot("installed-deb.png");
     let colours = colours(&shot);
     assert!(colours > 20, "the window rendered ({colours} colours)");
     let log = app.log.clone();
@@ -316,7 +316,8 @@ fn release_app_chats_with_code_blocks_and_goes_idle(bin: &str) {
         FAULT_MODEL,
     ]));
     let mut app = launch(bin, data);
-    std::thread::sleep(Duration::from_secs(3));
+    app.wait_painted("release-start.png");
+    std::thread::sleep(Duration::from_secs(1));
 
     // The first prompt, by keyboard, into the composer (focused at start).
     app.click(550, 660);

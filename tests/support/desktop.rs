@@ -85,6 +85,20 @@ impl App {
     pub fn screenshot(&self, name: &str) -> PathBuf {
         screenshot(&self.display, name)
     }
+
+    /// Wait for the window's first paint (screenshots polled until they show more than a few
+    /// colours, up to 30 s: a loaded machine takes longer than an idle one); the last one.
+    pub fn wait_painted(&mut self, name: &str) -> PathBuf {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            assert!(self.running(), "the app stays up: {}", self.stderr());
+            let shot = self.screenshot(name);
+            if colours(&shot) > 20 || std::time::Instant::now() > deadline {
+                return shot;
+            }
+        }
+    }
 }
 
 /// Start `bin --data-dir data` on the test display and wait for its window.
