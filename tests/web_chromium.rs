@@ -295,7 +295,9 @@ async fn add_llama_backend(c: &Client, llm: &str) {
         .unwrap();
     wait_for(c, ".profile-list li.profile", 20).await;
     button(c, "Test connection").await.click().await.unwrap();
-    let ok = wait_for(c, ".test-ok", 30).await.text().await.unwrap();
+    // The local server answers one request at a time: a reply another test is generating
+    // delays the model list.
+    let ok = wait_for(c, ".test-ok", 120).await.text().await.unwrap();
     assert!(ok.contains("smollm2-135m"), "{ok}");
 }
 
@@ -1108,6 +1110,13 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     );
     temperature.clear().await.unwrap();
     temperature.send_keys("0.3").await.unwrap();
+    // A short reply keeps the shared local server free for the tests beside this one.
+    c.find(Locator::Css("#preset-max-tokens"))
+        .await
+        .unwrap()
+        .send_keys("48")
+        .await
+        .unwrap();
     temperature
         .send_keys(&char::from(Key::Tab).to_string())
         .await
