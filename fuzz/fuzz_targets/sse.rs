@@ -10,11 +10,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../src/engine/sse.rs"]
-#[allow(dead_code)]
-mod sse;
-
-use sse::{SseDecoder, SseError, SseEvent};
+use opencode_nexus::engine::sse::{SseDecoder, SseError, SseEvent};
 
 /// Feeds the chunks in order; `Err` if any push failed.
 fn run(limit: usize, chunks: &[&[u8]]) -> Result<Vec<SseEvent>, SseError> {

@@ -352,3 +352,10 @@ pub fn app_services() -> Services {
         }
     }
 }
+
+/// Without a platform feature (the engine-only build that `fuzz/` links) there is no host to
+/// keep anything: the in-memory services.
+#[cfg(not(any(feature = "native", target_family = "wasm")))]
+pub fn app_services() -> Services {
+    memory::services()
+}
