@@ -6,6 +6,9 @@
 #   scripts/peers.sh install            build/download everything into $NEXUS_PEERS_DIR
 #   scripts/peers.sh start-llm PORT     start llama.cpp server, print PID
 #   scripts/peers.sh start-opencode PORT LLM_BASE_URL [PASSWORD]   start opencode serve, print PID
+#   scripts/peers.sh start-tool-model PORT        start the scripted tool-calling model, print PID
+#   scripts/peers.sh start-opencode-tools PORT MODEL_BASE_URL   opencode serve on that model, with
+#                                       bash/edit asking permission; prints PID
 #   scripts/peers.sh stop PID...        stop processes (TERM, then KILL)
 set -euo pipefail
 
@@ -32,6 +35,9 @@ opencode_bin() {
 
 install() {
   mkdir -p "$PEERS"
+  # Servers of earlier runs leave a home, a project and a log per port; keep two days of them.
+  find "$PEERS" -maxdepth 1 \( -name 'opencode-home-*' -o -name 'opencode-project-*' -o -name '*.log' \) \
+    -mtime +2 -exec rm -rf {} + 2>/dev/null || true
   local venv="$PEERS/venv"
   if ! "$venv/bin/python" -c "import llama_cpp.server, sys; import llama_cpp; sys.exit(llama_cpp.__version__ != '$LLAMA_CPP_PYTHON_VERSION')" 2>/dev/null; then
     log "building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION (CPU only; about 11 minutes on 2 cores, once)"
@@ -90,11 +96,43 @@ start_llm() {
   echo "$pid"
 }
 
+# Writes nothing itself: runs `opencode serve` on PORT with the config already in HOME_DIR, in
+# PROJECT, and waits until its instance is booted. Prints the PID.
+launch_opencode() {
+  local port=$1 home=$2 project=$3 password=$4
+  local bin; bin=$(opencode_bin)
+  local auth=()
+  [ -n "$password" ] && auth=(-u "opencode:$password")
+  (
+    cd "$project"
+    export XDG_CONFIG_HOME="$home/config" XDG_DATA_HOME="$home/data" XDG_CACHE_HOME="$home/cache" XDG_STATE_HOME="$home/state"
+    export OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_SHARE=1 \
+      OPENCODE_DISABLE_DEFAULT_PLUGINS=1 OPENCODE_DISABLE_LSP_DOWNLOAD=1 OPENCODE_DISABLE_EXTERNAL_SKILLS=1 \
+      OPENCODE_DISABLE_CLAUDE_CODE=1 OPENCODE_ENABLE_QUESTION_TOOL=1
+    if [ -n "$password" ]; then export OPENCODE_SERVER_PASSWORD="$password"; else unset OPENCODE_SERVER_PASSWORD; fi
+    exec "$bin" serve --hostname 127.0.0.1 --port "$port" --print-logs --log-level INFO
+  ) >"$PEERS/opencode-$port.log" 2>&1 </dev/null &
+  local pid=$!
+  wait_http "http://127.0.0.1:$port/global/health" "$pid" "${auth[@]}" || { tail -20 "$PEERS/opencode-$port.log" >&2; log "opencode did not start"; exit 1; }
+  # the first project-scoped call boots the instance; do it before tests measure anything
+  curl -fsS --max-time 300 "${auth[@]}" "http://127.0.0.1:$port/config/providers" >/dev/null || { log "opencode warm-up failed"; exit 1; }
+  echo "$pid"
+}
+
+# A config home and a project directory for the server on PORT, both new (a port used by an
+# earlier run gets neither its sessions nor its files).
+fresh_home() { # PORT -> prints "HOME PROJECT"
+  local home="$PEERS/opencode-home-$1" project="$PEERS/opencode-project-$1"
+  rm -rf "$home" "$project"
+  mkdir -p "$home/config/opencode" "$home/data" "$home/cache" "$home/state" "$project"
+  echo "# scratch project for opencode serve" >"$project/README.md"
+  echo "$home $project"
+}
+
 start_opencode() {
   local port=${1:?port} llm=${2:?llm base url} password=${3:-}
-  local home="$PEERS/opencode-home-$port" project="$PEERS/opencode-project-$port"
-  mkdir -p "$home/config/opencode" "$home/data" "$home/cache" "$home/state" "$project"
-  [ -f "$project/README.md" ] || echo "# scratch project for opencode serve" >"$project/README.md"
+  local home project
+  read -r home project < <(fresh_home "$port")
   cat >"$home/config/opencode/opencode.json" <<JSON
 {
   "autoupdate": false, "share": "disabled", "enabled_providers": ["llamacpp"],
@@ -107,22 +145,34 @@ start_opencode() {
     "prompt": "You are a helpful assistant. Answer briefly.", "tools": { "*": false } } }
 }
 JSON
-  local bin; bin=$(opencode_bin)
-  local auth=()
-  [ -n "$password" ] && auth=(-u "opencode:$password")
-  (
-    cd "$project"
-    export XDG_CONFIG_HOME="$home/config" XDG_DATA_HOME="$home/data" XDG_CACHE_HOME="$home/cache" XDG_STATE_HOME="$home/state"
-    export OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_SHARE=1 \
-      OPENCODE_DISABLE_DEFAULT_PLUGINS=1 OPENCODE_DISABLE_LSP_DOWNLOAD=1 OPENCODE_DISABLE_EXTERNAL_SKILLS=1 \
-      OPENCODE_DISABLE_CLAUDE_CODE=1
-    if [ -n "$password" ]; then export OPENCODE_SERVER_PASSWORD="$password"; else unset OPENCODE_SERVER_PASSWORD; fi
-    exec "$bin" serve --hostname 127.0.0.1 --port "$port" --print-logs --log-level INFO
-  ) >"$PEERS/opencode-$port.log" 2>&1 </dev/null &
+  launch_opencode "$port" "$home" "$project" "$password"
+}
+
+# `opencode serve` whose model is scripts/tool_model.py: the real server runs real tools in its
+# project directory, asking first for bash, edit (write, patch) and its questions.
+start_opencode_tools() {
+  local port=${1:?port} model=${2:?tool model base url}
+  local home project
+  read -r home project < <(fresh_home "$port")
+  cat >"$home/config/opencode/opencode.json" <<JSON
+{
+  "autoupdate": false, "share": "disabled", "enabled_providers": ["scripted"],
+  "model": "scripted/tool-model", "small_model": "scripted/tool-model",
+  "lsp": false, "formatter": false, "snapshot": false,
+  "provider": { "scripted": { "npm": "@ai-sdk/openai-compatible", "name": "Scripted tool model",
+    "options": { "baseURL": "$model", "apiKey": "sk-local-no-key" },
+    "models": { "tool-model": { "name": "Tool model", "tool_call": true, "limit": { "context": 32768, "output": 1024 } } } } },
+  "permission": { "bash": "ask", "edit": "ask" }
+}
+JSON
+  launch_opencode "$port" "$home" "$project" ""
+}
+
+start_tool_model() {
+  local port=${1:?port}
+  python3 "$(dirname "$0")/tool_model.py" "$port" >"$PEERS/tool-model-$port.log" 2>&1 </dev/null &
   local pid=$!
-  wait_http "http://127.0.0.1:$port/global/health" "$pid" "${auth[@]}" || { tail -20 "$PEERS/opencode-$port.log" >&2; log "opencode did not start"; exit 1; }
-  # the first project-scoped call boots the instance; do it before tests measure anything
-  curl -fsS --max-time 300 "${auth[@]}" "http://127.0.0.1:$port/config/providers" >/dev/null || { log "opencode warm-up failed"; exit 1; }
+  wait_http "http://127.0.0.1:$port/v1/models" "$pid" || { tail -20 "$PEERS/tool-model-$port.log" >&2; log "tool model did not start"; exit 1; }
   echo "$pid"
 }
 
@@ -143,7 +193,9 @@ case "$cmd" in
   install) install ;;
   start-llm) start_llm "$@" ;;
   start-opencode) start_opencode "$@" ;;
+  start-tool-model) start_tool_model "$@" ;;
+  start-opencode-tools) start_opencode_tools "$@" ;;
   stop) stop "$@" ;;
   dir) echo "$PEERS" ;;
-  *) echo "usage: $0 install|start-llm PORT|start-opencode PORT LLM_URL [PASSWORD]|stop PID...|dir" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start-llm PORT|start-opencode PORT LLM_URL [PASSWORD]|start-tool-model PORT|start-opencode-tools PORT MODEL_URL|stop PID...|dir" >&2; exit 2 ;;
 esac

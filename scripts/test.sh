@@ -64,9 +64,14 @@ cargo clippy --all-targets -- -D warnings
 
 phase "each platform feature builds on its own"
 cargo check --no-default-features --features mobile
+# The engine without a platform: what the fuzz targets link.
+cargo check --no-default-features --lib
 
 phase "building tests"
 cargo build --tests --bins
+
+phase "fuzzing: each target for a bounded time from its seeds (nightly, cached)"
+bash scripts/fuzz.sh "${NEXUS_FUZZ_SECONDS:-30}"
 
 phase "web bundle (wasm32) for the browser tests"
 bash scripts/build-web.sh "$ROOT/dist"
@@ -85,6 +90,11 @@ LLM_PID=$(bash scripts/peers.sh start-llm "$LLM_PORT"); PIDS+=("$LLM_PID")
 OC_PORT=$(free_port)
 log "starting opencode serve on $OC_PORT"
 OC_PID=$(bash scripts/peers.sh start-opencode "$OC_PORT" "http://127.0.0.1:$LLM_PORT/v1"); PIDS+=("$OC_PID")
+TOOL_MODEL_PORT=$(free_port)
+TOOL_MODEL_PID=$(bash scripts/peers.sh start-tool-model "$TOOL_MODEL_PORT"); PIDS+=("$TOOL_MODEL_PID")
+OC_TOOLS_PORT=$(free_port)
+log "starting opencode serve with the scripted tool model on $OC_TOOLS_PORT"
+OC_TOOLS_PID=$(bash scripts/peers.sh start-opencode-tools "$OC_TOOLS_PORT" "http://127.0.0.1:$TOOL_MODEL_PORT/v1"); PIDS+=("$OC_TOOLS_PID")
 
 DISPLAY_NUM=$(( 90 + RANDOM % 100 ))
 Xvfb ":$DISPLAY_NUM" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
@@ -92,6 +102,8 @@ XVFB_PID=$!
 
 export NEXUS_TEST_LLM_URL="http://127.0.0.1:$LLM_PORT/v1"
 export NEXUS_TEST_OPENCODE_URL="http://127.0.0.1:$OC_PORT"
+export NEXUS_TEST_OPENCODE_TOOLS_URL="http://127.0.0.1:$OC_TOOLS_PORT"
+export NEXUS_TEST_OPENCODE_TOOLS_PROJECT="$(bash scripts/peers.sh dir)/opencode-project-$OC_TOOLS_PORT"
 export NEXUS_TEST_DISPLAY=":$DISPLAY_NUM"
 export NEXUS_SCREENSHOT_DIR="$ROOT/target/screenshots"
 export NEXUS_TEST_WEB_DIST="$ROOT/dist"

@@ -13,6 +13,12 @@ pub(super) async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
         });
     }
     let profile = services.store.get_profile(args.profile.clone()).await?;
+    if profile.kind != BackendKind::OpenCode && args.approve.is_some() {
+        return Err(Failure {
+            code: 2,
+            message: "--approve answers an OpenCode agent's permission requests; an OpenAI-compatible backend runs no tools.".into(),
+        });
+    }
     if profile.kind == BackendKind::OpenCode && !args.attach.is_empty() {
         return Err(Failure {
             code: 2,
@@ -23,11 +29,8 @@ pub(super) async fn chat_cmd(services: &Services, args: ChatArgs) -> CliResult {
         return match super::opencode::opencode_cli_chat(
             services,
             &profile,
-            args.model,
-            args.conversation,
-            args.agent,
+            args,
             &prompt,
-            args.json,
         )
         .await
         {

@@ -5,6 +5,7 @@
 //! Exit codes: 0 success, 1 the operation failed (the sentence on stderr says why and what to
 //! do), 2 bad usage, 130 interrupted by Ctrl-C (a partial reply is kept, marked interrupted).
 
+mod approvals;
 mod chat;
 mod data;
 mod doctor;
@@ -15,6 +16,7 @@ mod profiles;
 pub mod serve_web;
 mod system;
 
+pub use approvals::{PermissionsCmd, QuestionsCmd, ReplyArg};
 use chat::chat_cmd;
 use data::{backup_cmd, export_cmd, import_cmd, restore_cmd};
 use doctor::doctor;
@@ -86,6 +88,12 @@ pub enum Command {
     /// Presets ("assistants") for new chats: a system prompt, parameters, a backend and model.
     #[command(subcommand)]
     Presets(PresetsCmd),
+    /// Tool calls an OpenCode agent waits to have approved: list them, answer one.
+    #[command(subcommand)]
+    Permissions(PermissionsCmd),
+    /// Questions an OpenCode agent waits to have answered: list them, answer one.
+    #[command(subcommand)]
+    Questions(QuestionsCmd),
     /// Serve the browser build on 127.0.0.1 for local use.
     ServeWeb {
         #[arg(long, default_value_t = 8080)]
@@ -347,6 +355,10 @@ pub struct ChatArgs {
     /// OpenCode only: the agent to run the prompt with (server default otherwise).
     #[arg(long)]
     pub agent: Option<String>,
+    /// OpenCode only: answer every permission request of the run this way. Without it a
+    /// terminal is asked, and without a terminal a request is rejected (exit 1).
+    #[arg(long, value_enum, value_name = "once|always|reject")]
+    pub approve: Option<ReplyArg>,
     /// Print the conversation id and final status as JSON on stderr's last line.
     #[arg(long)]
     pub json: bool,
@@ -458,6 +470,8 @@ async fn dispatch(services: &Services, dirs: &DataDirs, command: Command) -> Cli
         Command::Chat(args) => chat_cmd(services, args).await,
         Command::History(cmd) => history(services, cmd).await,
         Command::Presets(cmd) => presets(services, cmd).await,
+        Command::Permissions(cmd) => approvals::permissions(services, cmd).await,
+        Command::Questions(cmd) => approvals::questions(services, cmd).await,
         Command::Doctor { json, bundle } => doctor(services, dirs, json, bundle).await,
         Command::CheckUpdate {
             url,

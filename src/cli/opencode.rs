@@ -3,7 +3,150 @@
 
 use super::*;
 use crate::engine::error::Result;
+use crate::engine::opencode::api::{
+    PermissionReply, PermissionReplyBody, PermissionRequest, QuestionRequest,
+};
+use crate::engine::opencode::live::ServerState as LiveState;
+use crate::engine::opencode::OpenCodeClient;
 use crate::platform::ops::opencode_client;
+
+/// What a rejection without a terminal tells the agent.
+const NO_TERMINAL: &str =
+    "Rejected: the command line that started this run had no terminal to ask, and no --approve.";
+
+/// A request of the run waiting for an answer.
+enum Ask {
+    Permission(PermissionRequest),
+    Question(QuestionRequest),
+}
+
+/// How one was answered.
+enum Decision {
+    Permission(PermissionRequest, PermissionReply, Option<String>),
+    /// `None` dismisses the question.
+    Question(QuestionRequest, Option<Vec<Vec<String>>>),
+}
+
+/// The oldest request of `session_id` not seen yet (permissions first).
+fn next_request(
+    state: &LiveState,
+    session_id: &str,
+    handled: &mut std::collections::HashSet<String>,
+) -> Option<Ask> {
+    if let Some(p) = state
+        .permissions
+        .iter()
+        .find(|p| p.session_id == session_id && !handled.contains(&p.id))
+    {
+        handled.insert(p.id.clone());
+        return Some(Ask::Permission(p.clone()));
+    }
+    let q = state
+        .questions
+        .iter()
+        .find(|q| q.session_id == session_id && !handled.contains(&q.id))?;
+    handled.insert(q.id.clone());
+    Some(Ask::Question(q.clone()))
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+impl Ask {
+    fn describe(&self) -> String {
+        match self {
+            Ask::Permission(p) => format!("permission requested ({}): {}", p.permission, p.title()),
+            Ask::Question(q) => {
+                let mut out = String::from("question:");
+                for i in &q.questions {
+                    out.push_str(&format!(" {} [{}]", i.question, i.labels().join(" | ")));
+                }
+                out
+            }
+        }
+    }
+
+    /// Asks on the terminal (blocking) and returns the answer.
+    fn prompt_terminal(self) -> Decision {
+        let read = || {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .ok()
+                .map(|_| line.trim().to_owned())
+        };
+        match self {
+            Ask::Permission(p) => {
+                eprint!("Allow it? [o]nce, [a]lways, [r]eject: ");
+                let reply = match read().unwrap_or_default().to_lowercase().as_str() {
+                    "o" | "once" | "y" | "yes" => PermissionReply::Once,
+                    "a" | "always" => PermissionReply::Always,
+                    _ => PermissionReply::Reject,
+                };
+                Decision::Permission(p, reply, None)
+            }
+            Ask::Question(q) => {
+                let mut answers = Vec::new();
+                for i in &q.questions {
+                    eprintln!("{}", i.question);
+                    for (n, label) in i.labels().iter().enumerate() {
+                        eprintln!("  {}) {label}", n + 1);
+                    }
+                    eprint!("Answer (a number or your own words; empty to dismiss): ");
+                    let line = read().unwrap_or_default();
+                    if line.is_empty() {
+                        return Decision::Question(q, None);
+                    }
+                    let label = line
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|n| i.labels().get(n.wrapping_sub(1)).map(|l| l.to_string()))
+                        .unwrap_or(line);
+                    answers.push(vec![label]);
+                }
+                Decision::Question(q, Some(answers))
+            }
+        }
+    }
+}
+
+/// Sends an answer; a request answered elsewhere in the meantime is only noted.
+async fn answer(client: &OpenCodeClient, decision: Decision) {
+    let result = match &decision {
+        Decision::Permission(p, reply, message) => {
+            let body = PermissionReplyBody {
+                reply: *reply,
+                message: message.clone(),
+            };
+            let verb = match reply {
+                PermissionReply::Once => "allowed once",
+                PermissionReply::Always => "allowed from now on",
+                PermissionReply::Reject => "rejected",
+            };
+            eprintln!("  {verb}");
+            client.reply_permission(&p.id, &body).await
+        }
+        Decision::Question(q, Some(answers)) => match q.answer(answers) {
+            Ok(body) => client.reply_question(&q.id, &body).await,
+            Err(sentence) => {
+                eprintln!("  {sentence} The question was dismissed.");
+                client.reject_question(&q.id).await
+            }
+        },
+        Decision::Question(q, None) => {
+            eprintln!("  dismissed");
+            client.reject_question(&q.id).await
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("  could not send the answer: {e}");
+    }
+}
 
 /// `opencode-nexus chat` against an OpenCode server: send the prompt to a session (new, or the
 /// one the conversation mirrors), print the reply text as it streams in through the live
@@ -14,12 +157,17 @@ use crate::platform::ops::opencode_client;
 pub(super) async fn opencode_cli_chat(
     services: &Services,
     profile: &Profile,
-    model: Option<String>,
-    conversation: Option<String>,
-    agent: Option<String>,
+    args: ChatArgs,
     prompt: &str,
-    json: bool,
 ) -> Result<()> {
+    let ChatArgs {
+        model,
+        conversation,
+        agent,
+        approve,
+        json,
+        ..
+    } = args;
     use std::collections::HashSet;
     use std::io::Write;
     use std::time::Duration;
@@ -171,6 +319,13 @@ pub(super) async fn opencode_cli_chat(
                 .find(|a| !known.contains(&a.id))
                 .is_some_and(|a| a.time.completed.is_some() || a.error.is_some())
     };
+    // Permission requests and questions of this run: answered as `approve` says, else asked on
+    // the terminal (on a thread of its own, so events keep flowing), else refused.
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let mut handled: HashSet<String> = HashSet::new();
+    let (decided_tx, mut decided) = futures_channel::mpsc::unbounded::<Decision>();
+    let mut asking = false;
+    let mut refused: Option<String> = None;
     let mut printed = String::new();
     let mut stdout = std::io::stdout();
     let ctrl_c = tokio::signal::ctrl_c();
@@ -194,11 +349,50 @@ pub(super) async fn opencode_cli_chat(
             }
             _ = grace => break,
             _ = &mut driver => break,
+            d = decided.next(), if asking => {
+                asking = false;
+                if let Some(d) = d {
+                    answer(&client, d).await;
+                }
+            }
             u = updates.next() => {
                 let Some(u) = u else { break };
                 state.apply(&u);
                 if let LiveUpdate::Connection(c) = &u {
                     if let Some(e) = lost(c) { return Err(e); }
+                }
+                if !asking && !interrupted {
+                    if let Some(ask) = next_request(&state, &session_id, &mut handled) {
+                        eprintln!("{}", ask.describe());
+                        match (ask, approve) {
+                            (Ask::Permission(p), Some(reply)) => {
+                                answer(&client, Decision::Permission(p, reply.into(), None)).await;
+                            }
+                            (ask, _) if interactive => {
+                                asking = true;
+                                let tx = decided_tx.clone();
+                                // A thread, not the runtime's blocking pool: a prompt left
+                                // unanswered must not hold up the process at exit.
+                                std::thread::spawn(move || {
+                                    let _ = tx.unbounded_send(ask.prompt_terminal());
+                                });
+                            }
+                            (Ask::Permission(p), None) => {
+                                refused = Some(format!(
+                                    "The agent asked for permission to {} and, with no terminal to ask, it was rejected. Run again with --approve once (or always) to allow it.",
+                                    lowercase_first(&p.title())
+                                ));
+                                answer(&client, Decision::Permission(p, PermissionReply::Reject, Some(NO_TERMINAL.into()))).await;
+                            }
+                            (Ask::Question(q), _) => {
+                                refused = Some(format!(
+                                    "The agent asked \"{}\" and, with no terminal to ask, the question was dismissed. Run it in a terminal to answer it.",
+                                    q.questions.first().map(|i| i.question.as_str()).unwrap_or("a question")
+                                ));
+                                answer(&client, Decision::Question(q, None)).await;
+                            }
+                        }
+                    }
                 }
                 let text = reply_text(&state);
                 if let Some(rest) = text.strip_prefix(printed.as_str()) {
@@ -284,7 +478,7 @@ pub(super) async fn opencode_cli_chat(
     if interrupted {
         return Err(Error::Cancelled);
     }
-    if let Some(message) = gave_up {
+    if let Some(message) = refused.or(gave_up) {
         return Err(Error::Remote {
             message,
             retryable: true,

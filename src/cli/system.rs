@@ -9,6 +9,8 @@ impl Command {
             Command::Profiles(_) => "cli-profiles",
             Command::Chat(_) => "cli-chat",
             Command::History(_) => "cli-history",
+            Command::Permissions(_) => "cli-permissions",
+            Command::Questions(_) => "cli-questions",
             Command::Doctor { .. } => "cli-doctor",
             Command::CheckUpdate { .. } => "cli-check-update",
             Command::Reset { .. } => "cli-reset",

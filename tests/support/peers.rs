@@ -37,3 +37,17 @@ pub fn opencode_url() -> Option<String> {
 pub fn secret_service_required() -> bool {
     !missing_allowed()
 }
+
+/// `opencode serve` driven by the scripted tool model (`scripts/tool_model.py`): its base URL
+/// and the project directory its tools run in. `bash` and `edit` ask for permission there.
+pub fn opencode_tools() -> Option<(String, std::path::PathBuf)> {
+    let url = peer(
+        "NEXUS_TEST_OPENCODE_TOOLS_URL",
+        "the OpenCode server with the tool model",
+    )?;
+    let project = peer(
+        "NEXUS_TEST_OPENCODE_TOOLS_PROJECT",
+        "the OpenCode tool server's project directory",
+    )?;
+    Some((url, project.into()))
+}

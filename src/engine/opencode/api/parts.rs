@@ -120,6 +120,18 @@ pub enum ToolState {
     },
 }
 
+impl ToolState {
+    /// The `status` tag: `pending`, `running`, `completed` or `error`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            ToolState::Pending { .. } => "pending",
+            ToolState::Running { .. } => "running",
+            ToolState::Completed { .. } => "completed",
+            ToolState::Error { .. } => "error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolPart {
     pub id: String,

@@ -90,3 +90,74 @@ pub struct QuestionRequest {
 pub struct QuestionReplyBody {
     pub answers: Vec<Vec<String>>,
 }
+
+impl PermissionRequest {
+    /// One line saying what the tool call would do: the command for `bash`, the file for
+    /// `edit`/`write`, otherwise the patterns it asks for.
+    pub fn title(&self) -> String {
+        let meta = |key: &str| self.metadata.get(key).and_then(Value::as_str);
+        if let Some(command) = meta("command") {
+            return format!("Run `{command}`");
+        }
+        if let Some(path) = meta("filepath").or_else(|| meta("filePath")) {
+            return format!("Change {path}");
+        }
+        if self.patterns.is_empty() {
+            format!("Use {}", self.permission)
+        } else {
+            format!("Use {} on {}", self.permission, self.patterns.join(", "))
+        }
+    }
+}
+
+impl QuestionInfo {
+    /// The labels of the options, in order.
+    pub fn labels(&self) -> Vec<&str> {
+        self.options.iter().map(|o| o.label.as_str()).collect()
+    }
+
+    /// Whether a typed answer (not one of the options) is allowed; the server allows one
+    /// unless the question says otherwise.
+    pub fn allows_custom(&self) -> bool {
+        self.custom != Some(false)
+    }
+}
+
+impl QuestionRequest {
+    /// Checks the answers a user gave (one per question; a question with `multiple` may take
+    /// several labels) and builds the reply body, or says what is wrong with them.
+    pub fn answer(&self, answers: &[Vec<String>]) -> Result<QuestionReplyBody, String> {
+        if answers.len() != self.questions.len() {
+            return Err(format!(
+                "This request has {} question(s) and {} answer(s) were given; give one answer per question, in order.",
+                self.questions.len(),
+                answers.len()
+            ));
+        }
+        for (q, chosen) in self.questions.iter().zip(answers) {
+            if chosen.is_empty() || chosen.iter().any(|c| c.trim().is_empty()) {
+                return Err(format!("\"{}\" needs an answer.", q.question));
+            }
+            if chosen.len() > 1 && q.multiple != Some(true) {
+                return Err(format!(
+                    "\"{}\" takes one answer, not {}.",
+                    q.question,
+                    chosen.len()
+                ));
+            }
+            let labels = q.labels();
+            if !q.allows_custom() {
+                if let Some(bad) = chosen.iter().find(|c| !labels.contains(&c.as_str())) {
+                    return Err(format!(
+                        "\"{bad}\" is not an option of \"{}\"; choose one of: {}.",
+                        q.question,
+                        labels.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(QuestionReplyBody {
+            answers: answers.to_vec(),
+        })
+    }
+}

@@ -1,0 +1,487 @@
+//! OpenCode agents that run real tools: a real `opencode serve` (started by `scripts/test.sh`)
+//! whose model is the scripted tool model (`scripts/tool_model.py`), with `bash` and `edit`
+//! asking for permission. The server really runs the commands and writes the files in its
+//! project directory, so every test checks the file system, not only the answers.
+//!
+//! "Always" approvals hold for the whole server, across sessions: only the test of "always"
+//! runs `touch`; the others use commands of their own (`echo`, `printf`, `mkdir`, `cp`) so
+//! an approval given by one test never answers another's request.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use opencode_nexus::engine::opencode::api::{
+    CreateSessionBody, MessageWithParts, Part, PermissionReply, PermissionReplyBody,
+    PermissionRequest, PromptBody, QuestionRequest,
+};
+use opencode_nexus::engine::opencode::client::OpenCodeClient;
+use support::cli::{json_of, nexus, run_ok};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn server() -> (OpenCodeClient, PathBuf, String) {
+    let (url, project) = support::peers::opencode_tools().unwrap_or_else(|| {
+        panic!("the OpenCode tool server is required (NEXUS_TEST_OPENCODE_TOOLS_URL)")
+    });
+    let client = OpenCodeClient::new(OpenCodeClient::default_http(), &url, None, None, None)
+        .expect("valid url");
+    (client, project, url)
+}
+
+/// A file name no other test uses.
+fn unique(stem: &str) -> String {
+    format!("{stem}-{}.txt", uuid::Uuid::now_v7().simple())
+}
+
+async fn session(client: &OpenCodeClient, title: &str) -> String {
+    client
+        .create_session(&CreateSessionBody {
+            title: Some(title.to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect("create session")
+        .id
+}
+
+async fn prompt(client: &OpenCodeClient, session: &str, text: &str) {
+    client
+        .prompt_async(session, &PromptBody::text(text))
+        .await
+        .expect("prompt accepted");
+}
+
+async fn wait_until<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut probe: impl FnMut() -> F,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "{what} did not happen within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+async fn permission_of(client: &OpenCodeClient, session: &str) -> PermissionRequest {
+    wait_until("a permission request", || async {
+        client
+            .permissions()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.session_id == session)
+    })
+    .await
+}
+
+async fn question_of(client: &OpenCodeClient, session: &str) -> QuestionRequest {
+    wait_until("a question", || async {
+        client
+            .questions()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|q| q.session_id == session)
+    })
+    .await
+}
+
+/// The messages once the run ended with the scripted model's closing text `replies` times.
+async fn finished(client: &OpenCodeClient, session: &str, replies: usize) -> Vec<MessageWithParts> {
+    wait_until("the end of the run", || async {
+        let messages = client.messages(session).await.unwrap();
+        let done = messages
+            .iter()
+            .filter(|m| {
+                m.info
+                    .as_assistant()
+                    .is_some_and(|a| a.time.completed.is_some())
+            })
+            .filter(|m| m.text().contains("tool-finished"))
+            .count();
+        let busy = client.session_status().await.unwrap().contains_key(session);
+        (done >= replies && !busy).then_some(messages)
+    })
+    .await
+}
+
+fn tool_states(messages: &[MessageWithParts]) -> Vec<(String, String)> {
+    messages
+        .iter()
+        .flat_map(|m| &m.parts)
+        .filter_map(|p| match p {
+            Part::Tool(t) => Some((t.tool.clone(), t.state.status().to_owned())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn reply_text(messages: &[MessageWithParts]) -> String {
+    messages
+        .iter()
+        .filter(|m| m.info.as_assistant().is_some())
+        .map(MessageWithParts::text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn reply(client: &OpenCodeClient, id: &str, reply: PermissionReply, message: Option<&str>) {
+    let ok = client
+        .reply_permission(
+            id,
+            &PermissionReplyBody {
+                reply,
+                message: message.map(str::to_owned),
+            },
+        )
+        .await
+        .expect("reply sent");
+    assert!(ok, "the server took the reply");
+}
+
+#[tokio::test]
+async fn allowed_once_the_command_really_runs() {
+    let (client, project, _) = server();
+    let file = unique("once");
+    let s = session(&client, "approve once").await;
+    prompt(&client, &s, &format!("RUN: echo APPROVED > {file}")).await;
+    let asked = permission_of(&client, &s).await;
+    assert_eq!(asked.permission, "bash");
+    assert_eq!(asked.patterns, vec![format!("echo APPROVED > {file}")]);
+    assert_eq!(asked.title(), format!("Run `echo APPROVED > {file}`"));
+    assert!(
+        !project.join(&file).exists(),
+        "nothing runs before the answer"
+    );
+    reply(&client, &asked.id, PermissionReply::Once, None).await;
+    let messages = finished(&client, &s, 1).await;
+    assert_eq!(
+        std::fs::read_to_string(project.join(&file)).unwrap().trim(),
+        "APPROVED"
+    );
+    assert_eq!(
+        tool_states(&messages),
+        vec![("bash".to_owned(), "completed".to_owned())]
+    );
+    assert!(client
+        .permissions()
+        .await
+        .unwrap()
+        .iter()
+        .all(|p| p.id != asked.id));
+}
+
+#[tokio::test]
+async fn rejected_the_command_does_not_run_and_the_reply_says_so() {
+    let (client, project, _) = server();
+    let file = unique("rejected");
+    let s = session(&client, "reject").await;
+    prompt(&client, &s, &format!("RUN: echo NO > {file}")).await;
+    let asked = permission_of(&client, &s).await;
+    reply(
+        &client,
+        &asked.id,
+        PermissionReply::Reject,
+        Some("not in this project"),
+    )
+    .await;
+    let messages = finished(&client, &s, 1).await;
+    assert!(!project.join(&file).exists(), "a rejected command ran");
+    assert_eq!(
+        tool_states(&messages),
+        vec![("bash".to_owned(), "error".to_owned())]
+    );
+    let text = reply_text(&messages);
+    assert!(
+        text.contains("rejected") && text.contains("not in this project"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn allowed_always_a_matching_call_is_not_asked_again() {
+    let (client, project, _) = server();
+    let (first, second) = (unique("always-1"), unique("always-2"));
+    let s = session(&client, "approve always").await;
+    prompt(&client, &s, &format!("RUN: touch {first}")).await;
+    let asked = permission_of(&client, &s).await;
+    assert_eq!(asked.always, vec!["touch *".to_owned()]);
+    reply(&client, &asked.id, PermissionReply::Always, None).await;
+    finished(&client, &s, 1).await;
+    assert!(project.join(&first).exists());
+
+    prompt(&client, &s, &format!("RUN: touch {second}")).await;
+    let messages = finished(&client, &s, 2).await;
+    assert!(project.join(&second).exists(), "the second call ran");
+    assert_eq!(
+        tool_states(&messages),
+        vec![
+            ("bash".to_owned(), "completed".to_owned()),
+            ("bash".to_owned(), "completed".to_owned())
+        ]
+    );
+    // It was never asked: no request of this session is open, and none was answered since.
+    assert!(client
+        .permissions()
+        .await
+        .unwrap()
+        .iter()
+        .all(|p| p.session_id != s));
+}
+
+#[tokio::test]
+async fn a_file_write_is_asked_with_its_diff_then_written() {
+    let (client, project, _) = server();
+    let file = unique("written");
+    let s = session(&client, "write").await;
+    prompt(
+        &client,
+        &s,
+        &format!("WRITE: {file}\nfirst line\nsecond line"),
+    )
+    .await;
+    let asked = permission_of(&client, &s).await;
+    assert_eq!(asked.permission, "edit");
+    let diff = asked.metadata["diff"].as_str().expect("a diff to show");
+    assert!(
+        diff.contains("+first line") && diff.contains("+second line"),
+        "{diff}"
+    );
+    assert!(asked.title().starts_with("Change ") && asked.title().ends_with(&file));
+    reply(&client, &asked.id, PermissionReply::Once, None).await;
+    finished(&client, &s, 1).await;
+    let written = std::fs::read_to_string(project.join(&file)).unwrap();
+    assert_eq!(written.trim_end(), "first line\nsecond line");
+
+    // An edit of that file: asked with the change, then applied.
+    prompt(
+        &client,
+        &s,
+        &format!("EDIT: {file}\nsecond line\n---\nchanged line"),
+    )
+    .await;
+    let asked = permission_of(&client, &s).await;
+    let diff = asked.metadata["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("-second line") && diff.contains("+changed line"),
+        "{diff}"
+    );
+    reply(&client, &asked.id, PermissionReply::Once, None).await;
+    finished(&client, &s, 2).await;
+    assert_eq!(
+        std::fs::read_to_string(project.join(&file))
+            .unwrap()
+            .trim_end(),
+        "first line\nchanged line"
+    );
+}
+
+#[tokio::test]
+async fn a_question_is_answered_with_one_of_its_options() {
+    let (client, _, _) = server();
+    let s = session(&client, "question").await;
+    prompt(&client, &s, "ASK: Which colour? | red | blue").await;
+    let q = question_of(&client, &s).await;
+    assert_eq!(q.questions[0].labels(), vec!["red", "blue"]);
+    let wrong = q.answer(&[vec!["red".into()], vec!["blue".into()]]);
+    assert!(wrong.unwrap_err().contains("1 question(s) and 2 answer(s)"));
+    let body = q.answer(&[vec!["blue".into()]]).unwrap();
+    assert!(client.reply_question(&q.id, &body).await.unwrap());
+    let messages = finished(&client, &s, 1).await;
+    let text = reply_text(&messages);
+    assert!(text.contains("blue"), "the agent got the answer: {text}");
+    assert!(client
+        .questions()
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.id != q.id));
+}
+
+// ---- the command line ---------------------------------------------------------------------
+
+fn cli_profile(data: &Path, url: &str) {
+    run_ok(
+        data,
+        &["profiles", "add", "oc", "--kind", "opencode", "--url", url],
+    );
+}
+
+#[tokio::test]
+async fn cli_chat_approves_as_told_and_without_a_terminal_refuses_with_a_sentence() {
+    let (_, project, url) = server();
+    let dir = tempfile::tempdir().unwrap();
+    cli_profile(dir.path(), &url);
+
+    let file = unique("cli-once");
+    let out = nexus(
+        dir.path(),
+        &[
+            "chat",
+            "--profile",
+            "oc",
+            "--approve",
+            "once",
+            &format!("RUN: printf CLI > {file}"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "permission requested (bash): Run `printf CLI > {file}`"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("allowed once"), "{err}");
+    assert_eq!(std::fs::read_to_string(project.join(&file)).unwrap(), "CLI");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tool-finished"));
+
+    // No terminal (stdin is not one here) and no --approve: rejected, exit 1, how to approve.
+    let file = unique("cli-refused");
+    let out = nexus(
+        dir.path(),
+        &[
+            "chat",
+            "--profile",
+            "oc",
+            &format!("RUN: printf NO > {file}"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("rejected"), "{err}");
+    assert!(err.contains("--approve once"), "{err}");
+    assert!(!project.join(&file).exists(), "a refused command ran");
+
+    // --approve only means something to an OpenCode agent.
+    let out = nexus(
+        dir.path(),
+        &[
+            "profiles",
+            "add",
+            "plain",
+            "--kind",
+            "openai-compatible",
+            "--url",
+            "http://127.0.0.1:9/v1",
+        ],
+    );
+    assert!(out.status.success());
+    let out = nexus(
+        dir.path(),
+        &["chat", "--profile", "plain", "--approve", "once", "hi"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("runs no tools"));
+}
+
+#[tokio::test]
+async fn cli_lists_and_answers_requests_of_a_run_started_elsewhere() {
+    let (client, project, url) = server();
+    let dir = tempfile::tempdir().unwrap();
+    cli_profile(dir.path(), &url);
+
+    // A run started by another client waits for approval...
+    let file = unique("elsewhere");
+    let s = session(&client, "started elsewhere").await;
+    prompt(&client, &s, &format!("RUN: mkdir -p {file}")).await;
+    let asked = permission_of(&client, &s).await;
+    let list = json_of(
+        dir.path(),
+        &["permissions", "list", "--profile", "oc", "--json"],
+    );
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == asked.id.as_str())
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(entry["session"], s.as_str());
+    assert_eq!(entry["tool"], "bash");
+    assert_eq!(entry["title"], format!("Run `mkdir -p {file}`"));
+    assert_eq!(
+        entry["patterns"],
+        serde_json::json!([format!("mkdir -p {file}")])
+    );
+    let keys: Vec<&String> = entry.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 5, "{entry}");
+
+    // ...and is approved from here.
+    let out = nexus(
+        dir.path(),
+        &["permissions", "reply", "--profile", "oc", &asked.id, "once"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    finished(&client, &s, 1).await;
+    assert!(project.join(&file).is_dir());
+
+    // Answered already: a sentence, exit 1.
+    let out = nexus(
+        dir.path(),
+        &["permissions", "reply", "--profile", "oc", &asked.id, "once"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("answered elsewhere") && err.contains("permissions list"),
+        "{err}"
+    );
+
+    // A question, listed and answered from here; a wrong answer changes nothing.
+    let s = session(&client, "question elsewhere").await;
+    prompt(&client, &s, "ASK: Which size? | small | large").await;
+    let q = question_of(&client, &s).await;
+    let list = json_of(
+        dir.path(),
+        &["questions", "list", "--profile", "oc", "--json"],
+    );
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == q.id.as_str())
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(entry["questions"][0]["question"], "Which size?");
+    assert_eq!(
+        entry["questions"][0]["options"],
+        serde_json::json!(["small", "large"])
+    );
+    let out = nexus(
+        dir.path(),
+        &[
+            "questions",
+            "reply",
+            "--profile",
+            "oc",
+            &q.id,
+            "small",
+            "extra",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(client
+        .questions()
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.id == q.id));
+    run_ok(
+        dir.path(),
+        &["questions", "reply", "--profile", "oc", &q.id, "large"],
+    );
+    let messages = finished(&client, &s, 1).await;
+    assert!(reply_text(&messages).contains("large"));
+}
