@@ -22,7 +22,15 @@ pub fn App() -> Element {
     let chat = use_context_provider(crate::state::chat::ChatController::new);
     use_context_provider(crate::state::data::DataJobs::new);
     let services_for_hub = services.clone();
-    use_context_provider(move || crate::state::opencode::OpenCodeHub::new(services_for_hub));
+    let hub =
+        use_context_provider(move || crate::state::opencode::OpenCodeHub::new(services_for_hub));
+    // One live connection per OpenCode backend from the start, following profile changes: what
+    // its agents wait for (Approvals, notifications) is known whichever view is open.
+    let services_for_sync = services.clone();
+    use_effect(move || {
+        let profiles = state.profiles.read().clone();
+        hub.sync_profiles(&services_for_sync, &profiles);
+    });
 
     // Load settings and profiles once, off the UI thread (the store worker does the I/O).
     let services_for_load = services.clone();
@@ -147,6 +155,7 @@ pub fn App() -> Element {
                     View::History => rsx! { HistoryView {} },
                     View::Settings => rsx! { SettingsView {} },
                     View::Session => rsx! { crate::views::session::SessionPage {} },
+                    View::Approvals => rsx! { crate::views::approvals::ApprovalsView {} },
                 }
             }
         }

@@ -821,6 +821,12 @@ mod screens {
             p.set(vec![profile]);
             *seed.hub.borrow_mut() = Some((hub, state));
         });
+        // As `App` does: a live connection per OpenCode profile.
+        let services_for_sync = seed.services.clone();
+        use_effect(move || {
+            let profiles = state.profiles.read().clone();
+            hub.sync_profiles(&services_for_sync, &profiles);
+        });
         let (pid, sid) = (seed.profile.id.clone(), seed.session.clone());
         use_effect(move || {
             let listed = hub
@@ -835,39 +841,6 @@ mod screens {
         rsx! {
             HistoryView {}
             SessionPage {}
-        }
-    }
-
-    /// Lets the app's tasks run for a moment and applies what they changed.
-    pub async fn pump(dom: &mut VirtualDom) {
-        let _ =
-            tokio::time::timeout(std::time::Duration::from_millis(50), dom.wait_for_work()).await;
-        dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
-    }
-
-    pub async fn render_until(
-        dom: &mut VirtualDom,
-        what: &str,
-        done: impl Fn(&str) -> bool,
-    ) -> String {
-        let deadline = tokio::time::Instant::now() + super::REPLY_TIMEOUT;
-        loop {
-            let _ = tokio::time::timeout(std::time::Duration::from_millis(50), dom.wait_for_work())
-                .await;
-            dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
-            // SSR escapes with named or numeric entities; compare one form.
-            let html = dioxus_ssr::render(dom)
-                .replace("&#39;", "'")
-                .replace("&#34;", "&quot;")
-                .replace("&#60;", "&lt;")
-                .replace("&#62;", "&gt;");
-            if done(&html) {
-                return html;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}:\n{html}"
-            );
         }
     }
 }
@@ -903,7 +876,7 @@ async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() 
 
     // History: the server's sessions with the backend marked; then the open session's
     // messages, the server version and the totals.
-    let html = screens::render_until(&mut dom, "the session screen", |h| {
+    let html = support::vdom::render_until(&mut dom, "the session screen", |h| {
         h.contains("nexus screen test") && h.contains(&first_words) && h.contains("OpenCode 1.18")
     })
     .await;
@@ -934,7 +907,7 @@ async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() 
         if copy.as_ref().is_some_and(|(_, m)| m.len() == 2) {
             break;
         }
-        screens::pump(&mut dom).await;
+        support::vdom::pump(&mut dom).await;
     }
     let (conv, cached) = copy.expect("an offline copy");
     assert_eq!(conv.remote_session.as_deref(), Some(id.as_str()));
@@ -944,7 +917,7 @@ async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() 
     // Send from the screen: the reply streams in through the hub and is painted.
     let (hub, _) = (*seed.hub.borrow()).expect("hub");
     dom.in_runtime(|| hub.send("Now say goodbye.".into(), None, Some("chat".into())));
-    let html = screens::render_until(&mut dom, "the second reply", |h| {
+    let html = support::vdom::render_until(&mut dom, "the second reply", |h| {
         h.contains("Now say goodbye.") && h.matches("msg assistant status-complete").count() >= 2
     })
     .await;
@@ -959,7 +932,7 @@ async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() 
     dom.in_runtime(|| hub.create_session(state, &pid));
     let mut new_id: Option<String> = None;
     for _ in 0..400 {
-        screens::pump(&mut dom).await;
+        support::vdom::pump(&mut dom).await;
         new_id = dom
             .in_runtime(|| hub.open.peek().clone())
             .map(|o| o.session_id)
@@ -969,7 +942,7 @@ async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() 
         }
     }
     let new_id = new_id.expect("the new session opened");
-    screens::render_until(&mut dom, "the empty new session", |h| {
+    support::vdom::render_until(&mut dom, "the empty new session", |h| {
         h.contains("No messages yet")
     })
     .await;
@@ -977,7 +950,7 @@ async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() 
     dom.in_runtime(|| hub.delete_session(state, &pid, &new_id));
     let mut gone = false;
     for _ in 0..400 {
-        screens::pump(&mut dom).await;
+        support::vdom::pump(&mut dom).await;
         if matches!(
             client.get_session(&new_id).await,
             Err(OpenCodeError::NotFound { .. })

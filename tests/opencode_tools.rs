@@ -485,3 +485,128 @@ async fn cli_lists_and_answers_requests_of_a_run_started_elsewhere() {
     let messages = finished(&client, &s, 1).await;
     assert!(reply_text(&messages).contains("large"));
 }
+
+// ---- the app's Approvals view -------------------------------------------------------------
+
+mod approvals_screen {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use dioxus::prelude::*;
+    use opencode_nexus::components::nav::NavBar;
+    use opencode_nexus::engine::model::Profile;
+    use opencode_nexus::platform::Services;
+    use opencode_nexus::state::opencode::OpenCodeHub;
+    use opencode_nexus::state::AppState;
+    use opencode_nexus::views::approvals::ApprovalsView;
+
+    #[derive(Clone)]
+    pub struct Seed {
+        pub services: Services,
+        pub profile: Profile,
+        pub hub: Rc<RefCell<Option<OpenCodeHub>>>,
+    }
+
+    /// The navigation and the Approvals view, wired as `App` wires them.
+    #[component]
+    pub fn Harness() -> Element {
+        let seed = use_context::<Seed>();
+        let services = use_context_provider(|| seed.services.clone());
+        let state = use_context_provider(AppState::new);
+        let hub = use_context_provider(move || OpenCodeHub::new(services));
+        let profile = seed.profile.clone();
+        use_hook(move || {
+            let mut p = state.profiles;
+            p.set(vec![profile]);
+            *seed.hub.borrow_mut() = Some(hub);
+        });
+        let services_for_sync = seed.services.clone();
+        use_effect(move || {
+            let profiles = state.profiles.read().clone();
+            hub.sync_profiles(&services_for_sync, &profiles);
+        });
+        rsx! {
+            NavBar {}
+            ApprovalsView {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_approvals_view_lists_what_waits_answers_it_and_drops_what_was_answered_elsewhere() {
+    use dioxus::prelude::VirtualDom;
+    use opencode_nexus::engine::model::{BackendKind, Profile};
+    use support::vdom::render_until;
+
+    let (client, project, url) = server();
+    let services = opencode_nexus::platform::memory::services();
+    let seed = approvals_screen::Seed {
+        services: services.clone(),
+        profile: Profile::new("Tools server", BackendKind::OpenCode, &url),
+        hub: Default::default(),
+    };
+    services
+        .store
+        .save_profile(seed.profile.clone())
+        .await
+        .unwrap();
+    let mut dom = VirtualDom::new(approvals_screen::Harness).with_root_context(seed.clone());
+    dom.rebuild_in_place();
+    render_until(&mut dom, "the empty list", |h| {
+        h.contains("aria-label=\"Approvals\"") && h.contains("Nothing is waiting for you.")
+    })
+    .await;
+
+    // A run started by another client asks: the view shows it, the navigation counts it.
+    let file = unique("approvals-view");
+    let s = session(&client, "needs approval").await;
+    prompt(&client, &s, &format!("RUN: echo VIEW > {file}")).await;
+    let asked = permission_of(&client, &s).await;
+    let html = render_until(&mut dom, "the request", |h| {
+        h.contains(&format!("Run `echo VIEW &gt; {file}`"))
+    })
+    .await;
+    assert!(html.contains("class=\"nav-badge\""), "{html}");
+    assert!(html.contains(">1</span>"), "{html}");
+    assert!(html.contains("In “needs approval”"), "{html}");
+    assert!(
+        html.contains("Allow once") && html.contains("Reject"),
+        "{html}"
+    );
+    assert!(html.contains("Requests on Tools server"), "{html}");
+
+    // Allowed from the view (what its button calls): the command runs, the card goes.
+    let hub = seed.hub.borrow().expect("hub");
+    let pid = seed.profile.id.clone();
+    dom.in_runtime(|| {
+        hub.reply_permission_on(
+            &pid,
+            asked.id.clone(),
+            opencode_nexus::engine::opencode::api::PermissionReply::Once,
+        )
+    });
+    render_until(&mut dom, "the answered request to leave", |h| {
+        h.contains("Nothing is waiting for you.") && !h.contains("nav-badge")
+    })
+    .await;
+    finished(&client, &s, 1).await;
+    assert_eq!(
+        std::fs::read_to_string(project.join(&file)).unwrap().trim(),
+        "VIEW"
+    );
+
+    // A question answered on another device disappears at once.
+    let s = session(&client, "asks elsewhere").await;
+    prompt(&client, &s, "ASK: Ship it? | yes | no").await;
+    let q = question_of(&client, &s).await;
+    render_until(&mut dom, "the question", |h| {
+        h.contains("Ship it?") && h.contains("In “asks elsewhere”")
+    })
+    .await;
+    let body = q.answer(&[vec!["no".into()]]).unwrap();
+    assert!(client.reply_question(&q.id, &body).await.unwrap());
+    render_until(&mut dom, "the question answered elsewhere to leave", |h| {
+        !h.contains("Ship it?") && h.contains("Nothing is waiting for you.")
+    })
+    .await;
+}

@@ -12,6 +12,8 @@ pub const RENAME: &str = "M4 20h4L19 9l-4-4L4 16zM13 7l4 4";
 pub const ARCHIVE: &str = "M3 4h18v4H3zM5 8v12h14V8M10 12h4";
 pub const DELETE: &str = "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6";
 pub const EXPORT: &str = "M12 4v11M7 10l5 5 5-5M5 20h14";
+/// Approvals: a shield with a check.
+pub const SHIELD: &str = "M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6zM9 12l2 2 4-4";
 pub const IMAGE: &str = "M4 5h16v14H4zM4 16l5-5 4 4 3-3 4 4M15 9h.01";
 
 /// A decorative icon; the control that holds it carries the accessible name.

@@ -1,15 +1,24 @@
-//! The navigation between the three views: a side rail on wide screens, a bottom bar on phones.
+//! The navigation between the views: a side rail on wide screens, a bottom bar on phones.
 
 use dioxus::prelude::*;
 
 use super::icons::{self, Icon};
+use crate::engine::model::BackendKind;
+use crate::state::opencode::OpenCodeHub;
 use crate::state::{use_app_state, View};
 
 #[component]
 pub fn NavBar() -> Element {
     let state = use_app_state();
     let current = *state.view.read();
-    let item = move |view: View, label: &'static str, icon: &'static str| {
+    // Approvals appear once an OpenCode server is set up; the badge counts what waits on all.
+    let opencode = state
+        .profiles
+        .read()
+        .iter()
+        .any(|p| p.kind == BackendKind::OpenCode);
+    let waiting = try_use_context::<OpenCodeHub>().map_or(0, |h| h.pending_count());
+    let item = move |view: View, label: &'static str, icon: &'static str, badge: usize| {
         let icon_path = icon;
         let mut view_signal = state.view;
         let active = current == view;
@@ -23,6 +32,7 @@ pub fn NavBar() -> Element {
                         View::Chat => "open-chat",
                         View::History => "open-history",
                         View::Settings => "open-settings",
+                        View::Approvals => "open-approvals",
                         #[allow(unreachable_patterns)]
                         _ => "open-view",
                     });
@@ -30,15 +40,21 @@ pub fn NavBar() -> Element {
                 },
                 span { class: "nav-icon", Icon { path: icon_path, size: 22 } }
                 span { class: "nav-label", "{label}" }
+                if badge > 0 {
+                    span { class: "nav-badge", "aria-label": "{badge} waiting", "{badge}" }
+                }
             }
         }
     };
     rsx! {
         nav { class: "nav", "aria-label": "Main",
             div { class: "brand", "aria-hidden": "true", "◆" }
-            {item(View::Chat, "Chat", icons::CHAT)}
-            {item(View::History, "History", icons::HISTORY)}
-            {item(View::Settings, "Settings", icons::SETTINGS)}
+            {item(View::Chat, "Chat", icons::CHAT, 0)}
+            {item(View::History, "History", icons::HISTORY, 0)}
+            if opencode {
+                {item(View::Approvals, "Approvals", icons::SHIELD, waiting)}
+            }
+            {item(View::Settings, "Settings", icons::SETTINGS, 0)}
         }
     }
 }

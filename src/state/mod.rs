@@ -31,6 +31,8 @@ pub enum View {
     Settings,
     /// An OpenCode session (which one: `state::opencode::OpenCodeHub::open`).
     Session,
+    /// What OpenCode agents wait for on every server (permissions and questions).
+    Approvals,
 }
 
 /// State shared by the views. Each piece is its own signal so a change repaints only what

@@ -593,8 +593,29 @@ impl OpenCodeHub {
         });
     }
 
+    /// Answers a permission request of the open session's server.
     pub fn reply_permission(self, request_id: String, reply: PermissionReply) {
-        self.act(move |client, _| async move {
+        if let Some(open) = self.open.peek().clone() {
+            self.reply_permission_on(&open.profile_id, request_id, reply);
+        }
+    }
+
+    pub fn answer_question(self, request_id: String, answers: Vec<Vec<String>>) {
+        if let Some(open) = self.open.peek().clone() {
+            self.answer_question_on(&open.profile_id, request_id, answers);
+        }
+    }
+
+    pub fn reject_question(self, request_id: String) {
+        if let Some(open) = self.open.peek().clone() {
+            self.reject_question_on(&open.profile_id, request_id);
+        }
+    }
+
+    /// Answers a permission request of any connected server (the approvals list). The request
+    /// leaves the list when the server says it was answered (`permission.replied`).
+    pub fn reply_permission_on(self, profile_id: &str, request_id: String, reply: PermissionReply) {
+        self.act_on(profile_id, move |client| async move {
             let body = PermissionReplyBody {
                 reply,
                 message: None,
@@ -607,8 +628,13 @@ impl OpenCodeHub {
         });
     }
 
-    pub fn answer_question(self, request_id: String, answers: Vec<Vec<String>>) {
-        self.act(move |client, _| async move {
+    pub fn answer_question_on(
+        self,
+        profile_id: &str,
+        request_id: String,
+        answers: Vec<Vec<String>>,
+    ) {
+        self.act_on(profile_id, move |client| async move {
             client
                 .reply_question(&request_id, &QuestionReplyBody { answers })
                 .await
@@ -617,14 +643,44 @@ impl OpenCodeHub {
         });
     }
 
-    pub fn reject_question(self, request_id: String) {
-        self.act(move |client, _| async move {
+    pub fn reject_question_on(self, profile_id: &str, request_id: String) {
+        self.act_on(profile_id, move |client| async move {
             client
                 .reject_question(&request_id)
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string())
         });
+    }
+
+    /// Runs an action against one server's client, with `sending` set meanwhile and a failure
+    /// shown as the notice.
+    fn act_on<F, Fut>(mut self, profile_id: &str, f: F)
+    where
+        F: FnOnce(OpenCodeClient) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<(), String>> + 'static,
+    {
+        let Some(client) = self.require_client(profile_id) else {
+            return;
+        };
+        self.sending.set(true);
+        self.notice.set(None);
+        spawn_forever(async move {
+            let result = f(client).await;
+            self.sending.set(false);
+            if let Err(e) = result {
+                self.fail(e);
+            }
+        });
+    }
+
+    /// Permission requests and questions waiting on every connected server.
+    pub fn pending_count(&self) -> usize {
+        self.servers
+            .read()
+            .values()
+            .map(|i| i.permissions.len() + i.questions.len())
+            .sum()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The three views. Each owns its data loading and effects and hands owned props to the
 //! presentational components.
 
+pub mod approvals;
 pub mod chat;
 pub mod data;
 pub mod history;

@@ -28,9 +28,7 @@ struct Row {
 
 #[component]
 pub fn OpenCodeSessions() -> Element {
-    let services = use_services();
     let state = use_app_state();
-    let hub = use_hub();
     let profiles: Vec<Profile> = state
         .profiles
         .read()
@@ -38,12 +36,6 @@ pub fn OpenCodeSessions() -> Element {
         .filter(|p| p.kind == BackendKind::OpenCode)
         .cloned()
         .collect();
-
-    // One live connection per OpenCode backend, following profile changes.
-    use_effect(move || {
-        let profiles = state.profiles.read().clone();
-        hub.sync_profiles(&services, &profiles);
-    });
 
     if profiles.is_empty() {
         return rsx! {};

@@ -7,6 +7,7 @@ pub mod fault_server;
 pub mod openapi;
 pub mod peers;
 pub mod static_server;
+pub mod vdom;
 
 /// A real (tiny) PNG: 1×1, one red pixel.
 #[allow(dead_code)]
