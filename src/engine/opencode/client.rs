@@ -66,7 +66,24 @@ pub enum OpenCodeError {
     Decode { what: String, detail: String },
     #[error("The OpenCode server did not answer in time. It may be busy or still starting; try again in a moment.")]
     Timeout,
+    /// The server speaks another API than the one this client knows (e.g. a newer major
+    /// version whose routes live under `/api/`).
+    #[error("This server ({}) speaks an API this app does not: it answers under {found} instead of the routes of {SUPPORTED_SERVERS}, which this version of OpenCode Nexus supports. Update the app, or connect it to an OpenCode 1.x server.", version.as_deref().map(|v| format!("OpenCode {v}")).unwrap_or_else(|| "version unknown".into()))]
+    Unsupported {
+        version: Option<String>,
+        found: String,
+    },
 }
+
+/// Said of an HTML answer (a proxy, a web server, another app on the port) where JSON was due.
+const WEB_PAGE: &str =
+    "the address answered with a web page, not the OpenCode API (is it the right port?)";
+
+/// The OpenCode servers this client speaks to.
+pub const SUPPORTED_SERVERS: &str = "OpenCode 1.x (tested with 1.18)";
+
+/// Where other OpenCode APIs are known to answer their health check.
+const OTHER_API_HEALTH: &[&[&str]] = &[&["api", "global", "health"], &["api", "health"]];
 
 fn unauthorized_sentence(password_sent: bool) -> &'static str {
     if password_sent {
@@ -121,6 +138,8 @@ fn server_message(body: &str) -> String {
             .map(str::to_owned)
             .or_else(|| v.get("name").and_then(|n| n.as_str()).map(str::to_owned))
             .unwrap_or_else(|| body.trim().to_owned()),
+        // An HTML error page (a proxy, a web server, another app on the port) is no sentence.
+        Err(_) if body.trim_start().starts_with('<') => WEB_PAGE.to_owned(),
         Err(_) => body.trim().to_owned(),
     };
     // Server messages can be long (validation errors quote the whole body).
@@ -432,7 +451,11 @@ impl OpenCodeClient {
         let bytes = resp.bytes().await.map_err(|e| transport_error(e, &url))?;
         serde_json::from_slice(&bytes).map_err(|e| OpenCodeError::Decode {
             what: what.to_owned(),
-            detail: e.to_string(),
+            detail: if bytes.trim_ascii_start().starts_with(b"<") {
+                WEB_PAGE.to_owned()
+            } else {
+                e.to_string()
+            },
         })
     }
 
@@ -446,10 +469,31 @@ impl OpenCodeClient {
             .await
     }
 
-    /// `GET /global/health`.
+    /// `GET /global/health`. A server without that route (or whose answer is not this API's)
+    /// is probed for another API, which is named in [`OpenCodeError::Unsupported`].
     pub async fn health(&self) -> Result<Health, OpenCodeError> {
-        self.get(&["global", "health"], false, "health status")
+        match self
+            .get::<Health>(&["global", "health"], false, "health status")
             .await
+        {
+            Err(e @ (OpenCodeError::NotFound { .. } | OpenCodeError::Decode { .. })) => {
+                Err(self.other_api().await.unwrap_or(e))
+            }
+            other => other,
+        }
+    }
+
+    /// The API a server speaks when it is not this one, if it says.
+    pub async fn other_api(&self) -> Option<OpenCodeError> {
+        for path in OTHER_API_HEALTH {
+            if let Ok(h) = self.get::<Health>(path, false, "health status").await {
+                return Some(OpenCodeError::Unsupported {
+                    version: h.version,
+                    found: format!("/{}/", path[0]),
+                });
+            }
+        }
+        None
     }
 
     /// `GET /session`: sessions of the project, most recently updated first.

@@ -149,6 +149,7 @@ fn is_fatal(e: &OpenCodeError) -> bool {
     matches!(
         e,
         OpenCodeError::Unauthorized { .. }
+            | OpenCodeError::Unsupported { .. }
             | OpenCodeError::InvalidUrl { .. }
             | OpenCodeError::NotFound { .. }
             | OpenCodeError::BadRequest { .. }
@@ -269,6 +270,11 @@ async fn connect_once<F: FnMut(LiveUpdate)>(
             ))
         }
         Some(None) => return End::Retry("the server closed the event stream".to_owned()),
+        Some(Some(Err(e @ OpenCodeError::NotFound { .. }))) => {
+            // No event route: a server of another API says which, if it can.
+            let e = client.other_api().await.unwrap_or(e);
+            return End::Fatal(e.to_string());
+        }
         Some(Some(Err(e))) if is_fatal(&e) => return End::Fatal(e.to_string()),
         Some(Some(Err(e))) => return End::Retry(e.to_string()),
         Some(Some(Ok(ev))) => ev,
