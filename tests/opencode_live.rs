@@ -11,6 +11,7 @@
 mod support;
 
 use support::cli::nexus;
+use support::live_watch::{duplicate_part_ids, Watcher};
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -19,15 +20,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
-use futures_util::StreamExt;
-use opencode_nexus::engine::opencode::api::{
-    CreateSessionBody, Event, MessageWithParts, Part, PromptBody, SessionStatus,
-};
+use opencode_nexus::engine::opencode::api::{CreateSessionBody, Event, PromptBody, SessionStatus};
 use opencode_nexus::engine::opencode::client::{OpenCodeClient, OpenCodeError};
-use opencode_nexus::engine::opencode::live::{
-    self, Command, Connection, LiveOptions, LiveUpdate, ServerState,
-};
+use opencode_nexus::engine::opencode::live::{Connection, LiveOptions};
 use opencode_nexus::engine::opencode::state::SessionView;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -70,103 +65,8 @@ fn chat_prompt(text: &str) -> PromptBody {
     body
 }
 
-/// A live connection driven on the test's runtime, with its updates applied to a
-/// `ServerState` and kept for inspection.
-struct Watcher {
-    updates: UnboundedReceiver<LiveUpdate>,
-    commands: UnboundedSender<Command>,
-    state: ServerState,
-    events: Vec<Event>,
-    connections: Vec<Connection>,
-    snapshots: usize,
-    driver: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Watcher {
-    fn start(client: OpenCodeClient, options: LiveOptions, open: Option<&str>) -> Watcher {
-        let (commands, rx) = unbounded();
-        let (tx, updates) = unbounded();
-        let driver = tokio::spawn(live::run(
-            client,
-            options,
-            open.map(str::to_owned),
-            rx,
-            move |u| {
-                let _ = tx.unbounded_send(u);
-            },
-        ));
-        let mut state = ServerState::default();
-        state.open(open);
-        Watcher {
-            updates,
-            commands,
-            state,
-            events: Vec::new(),
-            connections: Vec::new(),
-            snapshots: 0,
-            driver: Some(driver),
-        }
-    }
-
-    /// Applies updates until `done` holds; panics with the state after `limit`.
-    async fn until(&mut self, what: &str, limit: Duration, done: impl Fn(&Watcher) -> bool) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while !done(self) {
-            match tokio::time::timeout_at(deadline, self.updates.next()).await {
-                Ok(Some(u)) => {
-                    match &u {
-                        LiveUpdate::Event(e) => self.events.push(e.clone()),
-                        LiveUpdate::Connection(c) => self.connections.push(c.clone()),
-                        LiveUpdate::Snapshot(_) => self.snapshots += 1,
-                    }
-                    self.state.apply(&u);
-                }
-                Ok(None) => panic!("the live connection ended while waiting for {what}"),
-                Err(_) => panic!(
-                    "timed out after {limit:?} waiting for {what}; connection {:?}; view {:#?}",
-                    self.state.connection, self.state.view
-                ),
-            }
-        }
-    }
-
-    fn view(&self) -> &SessionView {
-        self.state.view.as_ref().expect("a session is open")
-    }
-
-    fn reply_done(&self, known: &HashSet<String>) -> bool {
-        let v = self.view();
-        !self.state.is_busy(&v.session_id)
-            && v.messages
-                .iter()
-                .rev()
-                .filter_map(|m| m.info.as_assistant())
-                .find(|a| !known.contains(&a.id))
-                .is_some_and(|a| a.time.completed.is_some() || a.error.is_some())
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        if let Some(d) = &self.driver {
-            d.abort();
-        }
-    }
-}
-
 fn message_ids(v: &SessionView) -> HashSet<String> {
     v.messages.iter().map(|m| m.info.id().to_owned()).collect()
-}
-
-fn duplicate_part_ids(messages: &[MessageWithParts]) -> Vec<String> {
-    let mut seen = HashSet::new();
-    messages
-        .iter()
-        .flat_map(|m| &m.parts)
-        .filter_map(Part::id)
-        .filter(|id| !seen.insert(id.to_string()))
-        .map(str::to_owned)
-        .collect()
 }
 
 #[tokio::test]

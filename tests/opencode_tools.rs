@@ -5,7 +5,8 @@
 //!
 //! "Always" approvals hold for the whole server, across sessions: only the test of "always"
 //! runs `touch`; the others use commands of their own (`echo`, `printf`, `mkdir`, `cp`) so
-//! an approval given by one test never answers another's request.
+//! an approval given by one test never answers another's request. The server must be new for
+//! each run of this file (`scripts/test.sh` starts one): "always" outlives the test.
 
 mod support;
 
@@ -609,4 +610,186 @@ async fn the_approvals_view_lists_what_waits_answers_it_and_drops_what_was_answe
         !h.contains("Ship it?") && h.contains("Nothing is waiting for you.")
     })
     .await;
+}
+
+// ---- faults on the event stream -----------------------------------------------------------
+
+mod faults {
+    use super::*;
+    use opencode_nexus::engine::opencode::api::Event;
+    use opencode_nexus::engine::opencode::live::{Connection, LiveOptions};
+    use support::event_proxy::{EventMode, EventProxy};
+    use support::live_watch::{duplicate_part_ids, Watcher};
+
+    /// The proxy, a client through it, and a watcher following a new session through it.
+    pub async fn through_proxy(
+        title: &str,
+        options: LiveOptions,
+    ) -> (EventProxy, OpenCodeClient, OpenCodeClient, String, Watcher) {
+        let (direct, _, url) = server();
+        let proxy = EventProxy::start(&url).await;
+        let via = OpenCodeClient::new(OpenCodeClient::default_http(), &proxy.url, None, None, None)
+            .unwrap();
+        let s = session(&direct, title).await;
+        let mut w = Watcher::start(via.clone(), options, Some(&s));
+        w.until("the session loaded", WAIT, |w| w.state.view_loaded)
+            .await;
+        (proxy, via, direct, s, w)
+    }
+
+    /// Once the run is over, the screen's state holds exactly what the server has: every
+    /// message and part, none twice, nothing pending.
+    pub async fn converged(w: &mut Watcher, direct: &OpenCodeClient, s: &str, replies: usize) {
+        let server = finished(direct, s, replies).await;
+        let want: Vec<(String, Vec<Option<String>>, String)> = server
+            .iter()
+            .map(|m| {
+                (
+                    m.info.id().to_owned(),
+                    m.parts.iter().map(|p| p.id().map(str::to_owned)).collect(),
+                    m.text(),
+                )
+            })
+            .collect();
+        w.until("the screen to match the server", WAIT, |w| {
+            let v = w.view();
+            let have: Vec<(String, Vec<Option<String>>, String)> = v
+                .messages
+                .iter()
+                .map(|m| {
+                    (
+                        m.info.id().to_owned(),
+                        m.parts.iter().map(|p| p.id().map(str::to_owned)).collect(),
+                        m.text(),
+                    )
+                })
+                .collect();
+            have == want && !w.state.is_busy(s)
+        })
+        .await;
+        assert!(duplicate_part_ids(&w.view().messages).is_empty());
+        assert_eq!(tool_states(&w.view().messages), tool_states(&server));
+        assert!(w.state.permissions.iter().all(|p| p.session_id != s));
+        assert!(w.view().pending_permissions.is_empty());
+    }
+
+    pub fn asked_in(w: &Watcher, s: &str) -> Option<PermissionRequest> {
+        w.state
+            .permissions
+            .iter()
+            .find(|p| p.session_id == s)
+            .cloned()
+    }
+
+    pub fn reconnecting(w: &Watcher) -> bool {
+        matches!(w.state.connection, Connection::Reconnecting { .. })
+    }
+
+    pub fn asked_events(w: &Watcher, id: &str) -> usize {
+        w.events
+            .iter()
+            .filter(|e| matches!(e, Event::PermissionAsked(p) if p.id == id))
+            .count()
+    }
+
+    pub use opencode_nexus::engine::opencode::live::LiveOptions as Options;
+    pub use EventMode::*;
+}
+
+#[tokio::test]
+async fn every_event_delivered_twice_changes_nothing() {
+    use faults::*;
+    let (_, project, _) = server();
+    let (proxy, via, direct, s, mut w) = through_proxy("events twice", Options::default()).await;
+    proxy.set_mode(Duplicate);
+    let file = unique("twice");
+    prompt(&via, &s, &format!("RUN: echo TWICE > {file}")).await;
+    w.until("the request", WAIT, |w| asked_in(w, &s).is_some())
+        .await;
+    let asked = asked_in(&w, &s).unwrap();
+    w.until("its event twice", WAIT, |w| asked_events(w, &asked.id) == 2)
+        .await;
+    assert_eq!(
+        w.state
+            .permissions
+            .iter()
+            .filter(|p| p.id == asked.id)
+            .count(),
+        1,
+        "one request, listed once"
+    );
+    reply(&via, &asked.id, PermissionReply::Once, None).await;
+    converged(&mut w, &direct, &s, 1).await;
+    assert_eq!(
+        std::fs::read_to_string(project.join(&file)).unwrap().trim(),
+        "TWICE"
+    );
+}
+
+#[tokio::test]
+async fn the_stream_cut_while_a_request_waits_is_resynced_and_the_request_still_answerable() {
+    use faults::*;
+    let (_, project, _) = server();
+    let (proxy, via, direct, s, mut w) =
+        through_proxy("cut while asking", Options::default()).await;
+    let file = unique("cut");
+    prompt(&via, &s, &format!("RUN: echo CUT > {file}")).await;
+    w.until("the request", WAIT, |w| asked_in(w, &s).is_some())
+        .await;
+    let asked = asked_in(&w, &s).unwrap();
+    let streams = proxy.event_streams();
+    proxy.cut_events(true);
+    w.until("the cut to be noticed", WAIT, reconnecting).await;
+    proxy.refuse_events(false);
+    w.until("the reconnect", WAIT, |w| {
+        w.state.connection.is_connected() && proxy.event_streams() > streams
+    })
+    .await;
+    // Refetched, not lost: still pending, and answerable.
+    assert_eq!(asked_in(&w, &s).map(|p| p.id), Some(asked.id.clone()));
+    reply(&via, &asked.id, PermissionReply::Once, None).await;
+    converged(&mut w, &direct, &s, 1).await;
+    assert!(project.join(&file).exists());
+}
+
+#[tokio::test]
+async fn a_request_answered_elsewhere_during_an_outage_is_gone_after_it() {
+    use faults::*;
+    let (_, project, _) = server();
+    let (proxy, via, direct, s, mut w) =
+        through_proxy("answered in an outage", Options::default()).await;
+    let file = unique("outage");
+    prompt(&via, &s, &format!("RUN: echo OUTAGE > {file}")).await;
+    w.until("the request", WAIT, |w| asked_in(w, &s).is_some())
+        .await;
+    let asked = asked_in(&w, &s).unwrap();
+    proxy.cut_events(true);
+    w.until("the cut to be noticed", WAIT, reconnecting).await;
+    // Another device answers while this one is offline; the run ends meanwhile.
+    reply(&direct, &asked.id, PermissionReply::Once, None).await;
+    finished(&direct, &s, 1).await;
+    proxy.refuse_events(false);
+    converged(&mut w, &direct, &s, 1).await;
+    assert!(project.join(&file).exists());
+}
+
+#[tokio::test]
+async fn a_stalled_stream_is_detected_and_the_screen_catches_up() {
+    use faults::*;
+    let options = Options {
+        stall_after: Duration::from_secs(4),
+        ..Options::default()
+    };
+    let (proxy, via, direct, s, mut w) = through_proxy("stalled", options).await;
+    proxy.set_mode(Stall);
+    let file = unique("stall");
+    prompt(&via, &s, &format!("RUN: echo STALL > {file}")).await;
+    // Nothing arrives: the request is answered from the other device, the run finishes.
+    let asked = permission_of(&direct, &s).await;
+    assert!(asked_in(&w, &s).is_none(), "a stalled stream delivered");
+    reply(&direct, &asked.id, PermissionReply::Once, None).await;
+    finished(&direct, &s, 1).await;
+    w.until("the stall to be noticed", WAIT, reconnecting).await;
+    proxy.set_mode(Pass);
+    converged(&mut w, &direct, &s, 1).await;
 }

@@ -3,7 +3,9 @@
 
 pub mod cli;
 pub mod desktop;
+pub mod event_proxy;
 pub mod fault_server;
+pub mod live_watch;
 pub mod openapi;
 pub mod peers;
 pub mod static_server;
