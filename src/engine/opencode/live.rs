@@ -279,6 +279,7 @@ async fn connect_once<F: FnMut(LiveUpdate)>(
         Some(Some(Err(e))) => return End::Retry(e.to_string()),
         Some(Some(Ok(ev))) => ev,
     };
+    tracing::info!(server = %client.base_url(), "OpenCode event stream: connected");
     sink(LiveUpdate::Connection(Connection::Connected));
 
     let mut busy: HashMap<String, SessionStatus> = HashMap::new();
