@@ -711,22 +711,10 @@ mod screens {
     #[component]
     pub fn Harness() -> Element {
         let seed = use_context::<Seed>();
-        let services = use_context_provider(|| seed.services.clone());
-        let state = use_context_provider(AppState::new);
+        let (state, hub) =
+            super::support::vdom::provide_opencode_app(seed.services.clone(), seed.profile.clone());
         use_context_provider(ChatController::new);
-        let hub = use_context_provider(move || OpenCodeHub::new(services));
-        let profile = seed.profile.clone();
-        use_hook(move || {
-            let mut p = state.profiles;
-            p.set(vec![profile]);
-            *seed.hub.borrow_mut() = Some((hub, state));
-        });
-        // As `App` does: a live connection per OpenCode profile.
-        let services_for_sync = seed.services.clone();
-        use_effect(move || {
-            let profiles = state.profiles.read().clone();
-            hub.sync_profiles(&services_for_sync, &profiles);
-        });
+        use_hook(move || *seed.hub.borrow_mut() = Some((hub, state)));
         let (pid, sid) = (seed.profile.id.clone(), seed.session.clone());
         use_effect(move || {
             let listed = hub

@@ -309,6 +309,17 @@ async fn a_question_is_answered_with_one_of_its_options() {
 
 // ---- the command line ---------------------------------------------------------------------
 
+/// The entry with `id` in what `KIND list --profile oc --json` prints.
+fn listed(data: &Path, kind: &str, id: &str) -> serde_json::Value {
+    let list = json_of(data, &[kind, "list", "--profile", "oc", "--json"]);
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} not in {list}"))
+}
+
 fn cli_profile(data: &Path, url: &str) {
     run_ok(
         data,
@@ -396,16 +407,7 @@ async fn cli_lists_and_answers_requests_of_a_run_started_elsewhere() {
     let s = session(&client, "started elsewhere").await;
     prompt(&client, &s, &format!("RUN: mkdir -p {file}")).await;
     let asked = permission_of(&client, &s).await;
-    let list = json_of(
-        dir.path(),
-        &["permissions", "list", "--profile", "oc", "--json"],
-    );
-    let entry = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == asked.id.as_str())
-        .unwrap_or_else(|| panic!("{list}"));
+    let entry = listed(dir.path(), "permissions", &asked.id);
     assert_eq!(entry["session"], s.as_str());
     assert_eq!(entry["tool"], "bash");
     assert_eq!(entry["title"], format!("Run `mkdir -p {file}`"));
@@ -445,16 +447,7 @@ async fn cli_lists_and_answers_requests_of_a_run_started_elsewhere() {
     let s = session(&client, "question elsewhere").await;
     prompt(&client, &s, "ASK: Which size? | small | large").await;
     let q = question_of(&client, &s).await;
-    let list = json_of(
-        dir.path(),
-        &["questions", "list", "--profile", "oc", "--json"],
-    );
-    let entry = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["id"] == q.id.as_str())
-        .unwrap_or_else(|| panic!("{list}"));
+    let entry = listed(dir.path(), "questions", &q.id);
     assert_eq!(entry["questions"][0]["question"], "Which size?");
     assert_eq!(
         entry["questions"][0]["options"],
@@ -498,7 +491,6 @@ mod approvals_screen {
     use opencode_nexus::engine::model::Profile;
     use opencode_nexus::platform::Services;
     use opencode_nexus::state::opencode::OpenCodeHub;
-    use opencode_nexus::state::AppState;
     use opencode_nexus::views::approvals::ApprovalsView;
 
     #[derive(Clone)]
@@ -512,20 +504,9 @@ mod approvals_screen {
     #[component]
     pub fn Harness() -> Element {
         let seed = use_context::<Seed>();
-        let services = use_context_provider(|| seed.services.clone());
-        let state = use_context_provider(AppState::new);
-        let hub = use_context_provider(move || OpenCodeHub::new(services));
-        let profile = seed.profile.clone();
-        use_hook(move || {
-            let mut p = state.profiles;
-            p.set(vec![profile]);
-            *seed.hub.borrow_mut() = Some(hub);
-        });
-        let services_for_sync = seed.services.clone();
-        use_effect(move || {
-            let profiles = state.profiles.read().clone();
-            hub.sync_profiles(&services_for_sync, &profiles);
-        });
+        let (_, hub) =
+            super::support::vdom::provide_opencode_app(seed.services.clone(), seed.profile.clone());
+        use_hook(move || *seed.hub.borrow_mut() = Some(hub));
         rsx! {
             NavBar {}
             ApprovalsView {}

@@ -38,3 +38,31 @@ pub async fn render_until(dom: &mut VirtualDom, what: &str, done: impl Fn(&str) 
         );
     }
 }
+
+/// What `App` provides to the OpenCode screens, for a harness component: the services, the
+/// app state with `profile` as the only backend, and the hub keeping a live connection to it.
+/// Call it from the harness's body (it uses hooks).
+pub fn provide_opencode_app(
+    services: opencode_nexus::platform::Services,
+    profile: opencode_nexus::engine::model::Profile,
+) -> (
+    opencode_nexus::state::AppState,
+    opencode_nexus::state::opencode::OpenCodeHub,
+) {
+    use dioxus::prelude::*;
+    use opencode_nexus::state::opencode::OpenCodeHub;
+    use opencode_nexus::state::AppState;
+
+    let for_hub = use_context_provider(|| services.clone());
+    let state = use_context_provider(AppState::new);
+    let hub = use_context_provider(move || OpenCodeHub::new(for_hub));
+    use_hook(move || {
+        let mut p = state.profiles;
+        p.set(vec![profile]);
+    });
+    use_effect(move || {
+        let profiles = state.profiles.read().clone();
+        hub.sync_profiles(&services, &profiles);
+    });
+    (state, hub)
+}
