@@ -662,6 +662,25 @@ mod faults {
             .cloned()
     }
 
+    /// Starts `RUN: command` and waits until the watcher sees its permission request.
+    pub async fn asked_for(
+        w: &mut Watcher,
+        via: &OpenCodeClient,
+        s: &str,
+        command: &str,
+    ) -> PermissionRequest {
+        prompt(via, s, &format!("RUN: {command}")).await;
+        w.until("the request", WAIT, |w| asked_in(w, s).is_some())
+            .await;
+        asked_in(w, s).unwrap()
+    }
+
+    /// Cuts the event streams (refusing new ones) and waits until the watcher notices.
+    pub async fn cut(proxy: &EventProxy, w: &mut Watcher) {
+        proxy.cut_events(true);
+        w.until("the cut to be noticed", WAIT, reconnecting).await;
+    }
+
     pub fn reconnecting(w: &Watcher) -> bool {
         matches!(w.state.connection, Connection::Reconnecting { .. })
     }
@@ -684,10 +703,7 @@ async fn every_event_delivered_twice_changes_nothing() {
     let (proxy, via, direct, s, mut w) = through_proxy("events twice", Options::default()).await;
     proxy.set_mode(Duplicate);
     let file = unique("twice");
-    prompt(&via, &s, &format!("RUN: echo TWICE > {file}")).await;
-    w.until("the request", WAIT, |w| asked_in(w, &s).is_some())
-        .await;
-    let asked = asked_in(&w, &s).unwrap();
+    let asked = asked_for(&mut w, &via, &s, &format!("echo TWICE > {file}")).await;
     w.until("its event twice", WAIT, |w| asked_events(w, &asked.id) == 2)
         .await;
     assert_eq!(
@@ -714,13 +730,9 @@ async fn the_stream_cut_while_a_request_waits_is_resynced_and_the_request_still_
     let (proxy, via, direct, s, mut w) =
         through_proxy("cut while asking", Options::default()).await;
     let file = unique("cut");
-    prompt(&via, &s, &format!("RUN: echo CUT > {file}")).await;
-    w.until("the request", WAIT, |w| asked_in(w, &s).is_some())
-        .await;
-    let asked = asked_in(&w, &s).unwrap();
+    let asked = asked_for(&mut w, &via, &s, &format!("echo CUT > {file}")).await;
     let streams = proxy.event_streams();
-    proxy.cut_events(true);
-    w.until("the cut to be noticed", WAIT, reconnecting).await;
+    cut(&proxy, &mut w).await;
     proxy.refuse_events(false);
     w.until("the reconnect", WAIT, |w| {
         w.state.connection.is_connected() && proxy.event_streams() > streams
@@ -740,12 +752,8 @@ async fn a_request_answered_elsewhere_during_an_outage_is_gone_after_it() {
     let (proxy, via, direct, s, mut w) =
         through_proxy("answered in an outage", Options::default()).await;
     let file = unique("outage");
-    prompt(&via, &s, &format!("RUN: echo OUTAGE > {file}")).await;
-    w.until("the request", WAIT, |w| asked_in(w, &s).is_some())
-        .await;
-    let asked = asked_in(&w, &s).unwrap();
-    proxy.cut_events(true);
-    w.until("the cut to be noticed", WAIT, reconnecting).await;
+    let asked = asked_for(&mut w, &via, &s, &format!("echo OUTAGE > {file}")).await;
+    cut(&proxy, &mut w).await;
     // Another device answers while this one is offline; the run ends meanwhile.
     reply(&direct, &asked.id, PermissionReply::Once, None).await;
     finished(&direct, &s, 1).await;
