@@ -8,10 +8,7 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use opencode_nexus::engine::opencode::api::{
-    CreateSessionBody, PermissionReply, PermissionReplyBody, PromptBody,
-};
-use opencode_nexus::engine::opencode::client::OpenCodeClient;
+use opencode_nexus::engine::opencode::api::{PermissionReply, PermissionReplyBody, PromptBody};
 use support::cli::run_ok;
 use support::desktop::{display, launch, xdotool};
 
@@ -147,18 +144,10 @@ fn a_run_in_the_background_notifies_when_it_needs_approval_and_when_it_finishes(
 
     // A run started elsewhere asks for approval...
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let client =
-        OpenCodeClient::new(OpenCodeClient::default_http(), &url, None, None, None).unwrap();
+    let client = support::oc::client(&url, None);
     let file = format!("notify-{}.txt", uuid::Uuid::now_v7().simple());
     let session = rt.block_on(async {
-        let s = client
-            .create_session(&CreateSessionBody {
-                title: Some("notified run".into()),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .id;
+        let s = support::oc::titled_session(&client, "notified run").await;
         client
             .prompt_async(&s, &PromptBody::text(format!("RUN: echo NOTIFY > {file}")))
             .await

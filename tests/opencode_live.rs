@@ -12,6 +12,7 @@ mod support;
 
 use support::cli::nexus;
 use support::live_watch::{duplicate_part_ids, Watcher};
+use support::oc::{client as client_for, titled_session};
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -20,8 +21,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opencode_nexus::engine::opencode::api::{CreateSessionBody, Event, PromptBody, SessionStatus};
-use opencode_nexus::engine::opencode::client::{OpenCodeClient, OpenCodeError};
+use opencode_nexus::engine::opencode::api::{Event, PromptBody, SessionStatus};
+use opencode_nexus::engine::opencode::client::OpenCodeError;
 use opencode_nexus::engine::opencode::live::{Connection, LiveOptions};
 use opencode_nexus::engine::opencode::state::SessionView;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -35,28 +36,6 @@ fn server_url() -> String {
     support::peers::opencode_url().unwrap_or_else(|| {
         panic!("the OpenCode server is required (NEXUS_TEST_OPENCODE_URL); run scripts/test.sh")
     })
-}
-
-fn client_for(url: &str, password: Option<&str>) -> OpenCodeClient {
-    OpenCodeClient::new(
-        OpenCodeClient::default_http(),
-        url,
-        password.map(str::to_owned),
-        None,
-        None,
-    )
-    .expect("valid url")
-}
-
-async fn titled_session(client: &OpenCodeClient, title: &str) -> String {
-    client
-        .create_session(&CreateSessionBody {
-            title: Some(title.to_owned()),
-            ..Default::default()
-        })
-        .await
-        .expect("create session")
-        .id
 }
 
 fn chat_prompt(text: &str) -> PromptBody {

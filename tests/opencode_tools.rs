@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use opencode_nexus::engine::opencode::api::{
-    CreateSessionBody, MessageWithParts, Part, PermissionReply, PermissionReplyBody,
-    PermissionRequest, PromptBody, QuestionRequest,
+    MessageWithParts, Part, PermissionReply, PermissionReplyBody, PermissionRequest, PromptBody,
+    QuestionRequest,
 };
 use opencode_nexus::engine::opencode::client::OpenCodeClient;
 use support::cli::{json_of, nexus, run_ok};
+use support::oc::titled_session as session;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -26,25 +27,12 @@ fn server() -> (OpenCodeClient, PathBuf, String) {
     let (url, project) = support::peers::opencode_tools().unwrap_or_else(|| {
         panic!("the OpenCode tool server is required (NEXUS_TEST_OPENCODE_TOOLS_URL)")
     });
-    let client = OpenCodeClient::new(OpenCodeClient::default_http(), &url, None, None, None)
-        .expect("valid url");
-    (client, project, url)
+    (support::oc::client(&url, None), project, url)
 }
 
 /// A file name no other test uses.
 fn unique(stem: &str) -> String {
     format!("{stem}-{}.txt", uuid::Uuid::now_v7().simple())
-}
-
-async fn session(client: &OpenCodeClient, title: &str) -> String {
-    client
-        .create_session(&CreateSessionBody {
-            title: Some(title.to_owned()),
-            ..Default::default()
-        })
-        .await
-        .expect("create session")
-        .id
 }
 
 async fn prompt(client: &OpenCodeClient, session: &str, text: &str) {
@@ -616,8 +604,7 @@ mod faults {
     ) -> (EventProxy, OpenCodeClient, OpenCodeClient, String, Watcher) {
         let (direct, _, url) = server();
         let proxy = EventProxy::start(&url).await;
-        let via = OpenCodeClient::new(OpenCodeClient::default_http(), &proxy.url, None, None, None)
-            .unwrap();
+        let via = support::oc::client(&proxy.url, None);
         let s = session(&direct, title).await;
         let mut w = Watcher::start(via.clone(), options, Some(&s));
         w.until("the session loaded", WAIT, |w| w.state.view_loaded)

@@ -22,14 +22,7 @@ async fn api_only_server() -> StaticServer {
 }
 
 fn client(server: &StaticServer) -> OpenCodeClient {
-    OpenCodeClient::new(
-        OpenCodeClient::default_http(),
-        &server.url(""),
-        None,
-        None,
-        None,
-    )
-    .unwrap()
+    support::oc::client(&server.url(""), None)
 }
 
 fn assert_sentence(text: &str) {

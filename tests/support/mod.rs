@@ -6,6 +6,7 @@ pub mod desktop;
 pub mod event_proxy;
 pub mod fault_server;
 pub mod live_watch;
+pub mod oc;
 pub mod openapi;
 pub mod peers;
 pub mod static_server;
