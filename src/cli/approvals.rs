@@ -8,15 +8,19 @@ use crate::engine::opencode::api::{
 use crate::engine::opencode::OpenCodeClient;
 use crate::platform::ops::opencode_client;
 
+/// Which OpenCode server to list, and how.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(long)]
+    profile: String,
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum PermissionsCmd {
     /// Tool calls waiting for approval on an OpenCode server.
-    List {
-        #[arg(long)]
-        profile: String,
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Answer one: allow it once, always (this and matching calls), or reject it.
     Reply {
         #[arg(long)]
@@ -33,12 +37,7 @@ pub enum PermissionsCmd {
 #[derive(Subcommand, Debug)]
 pub enum QuestionsCmd {
     /// Questions an agent is waiting on.
-    List {
-        #[arg(long)]
-        profile: String,
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Answer one: an ANSWER per question, in order (an option's label, or your own text
     /// where allowed; several labels separated by commas where several may be chosen).
     Reply {
@@ -125,7 +124,7 @@ fn gone(what: &str, id: &str, profile: &str) -> Failure {
 
 pub(super) async fn permissions(services: &Services, cmd: PermissionsCmd) -> CliResult {
     match cmd {
-        PermissionsCmd::List { profile, json } => {
+        PermissionsCmd::List(ListArgs { profile, json }) => {
             let client = client_for(services, &profile).await?;
             let list = client.permissions().await.map_err(Error::from)?;
             if json {
@@ -200,7 +199,7 @@ fn split_answer(
 
 pub(super) async fn questions(services: &Services, cmd: QuestionsCmd) -> CliResult {
     match cmd {
-        QuestionsCmd::List { profile, json } => {
+        QuestionsCmd::List(ListArgs { profile, json }) => {
             let client = client_for(services, &profile).await?;
             let list = client.questions().await.map_err(Error::from)?;
             if json {

@@ -17,7 +17,9 @@ pub fn NavBar() -> Element {
         .read()
         .iter()
         .any(|p| p.kind == BackendKind::OpenCode);
-    let waiting = try_use_context::<OpenCodeHub>().map_or(0, |h| h.pending_count());
+    // A memo, so the bar re-renders when the count changes, not on every server update.
+    let hub = try_use_context::<OpenCodeHub>();
+    let waiting = *use_memo(move || hub.map_or(0, |h| h.pending_count())).read();
     let item = move |view: View, label: &'static str, icon: &'static str, badge: usize| {
         let icon_path = icon;
         let mut view_signal = state.view;

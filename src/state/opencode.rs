@@ -548,26 +548,14 @@ impl OpenCodeHub {
     }
 
     /// Runs an action against the open session's server, with the busy flag and error notice.
-    fn act<F, Fut>(mut self, f: F)
+    fn act<F, Fut>(self, f: F)
     where
         F: FnOnce(OpenCodeClient, String) -> Fut + 'static,
         Fut: std::future::Future<Output = Result<(), String>> + 'static,
     {
-        let Some(open) = self.open.peek().clone() else {
-            return;
-        };
-        let Some(client) = self.require_client(&open.profile_id) else {
-            return;
-        };
-        self.sending.set(true);
-        self.notice.set(None);
-        spawn_forever(async move {
-            let result = f(client, open.session_id).await;
-            self.sending.set(false);
-            if let Err(e) = result {
-                self.fail(e);
-            }
-        });
+        if let Some(open) = self.open.peek().clone() {
+            self.act_on(&open.profile_id, move |client| f(client, open.session_id));
+        }
     }
 
     /// Sends a prompt to the open session; the reply arrives through the event stream.

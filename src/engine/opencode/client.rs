@@ -27,6 +27,8 @@ use serde::Serialize;
 use url::Url;
 
 use super::super::sse::{SseDecoder, SseEvent};
+pub use super::adapter::OpenCodeClient;
+use super::adapter::{boxed, boxed_stream, ApiFuture, ApiStream, OpenCodeApi};
 use super::api::{
     Agent, CreateSessionBody, Event, GlobalEvent, Health, MessageWithParts, PermissionReplyBody,
     PermissionRequest, PromptBody, ProvidersResponse, QuestionReplyBody, QuestionRequest, Session,
@@ -296,9 +298,10 @@ where
     })
 }
 
-/// A connection to one OpenCode server (and optionally one project directory on it).
+/// The HTTP API of OpenCode 1.x, for one server (and optionally one project directory on it).
+/// The app holds it as an [`OpenCodeClient`]; the inherent methods here are the API's routes.
 #[derive(Clone)]
-pub struct OpenCodeClient {
+pub struct HttpV1 {
     http: reqwest::Client,
     base: Url,
     username: String,
@@ -307,7 +310,7 @@ pub struct OpenCodeClient {
     timeout: Duration,
 }
 
-impl fmt::Debug for OpenCodeClient {
+impl fmt::Debug for HttpV1 {
     // Hand-written so the password can never end up in logs or panic messages.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenCodeClient")
@@ -327,7 +330,7 @@ impl fmt::Debug for OpenCodeClient {
     }
 }
 
-impl OpenCodeClient {
+impl HttpV1 {
     /// Creates a client. `base_url` is the server root, e.g. `http://127.0.0.1:4096`; a path
     /// prefix (reverse proxy) is kept. Credentials written into the URL are moved into Basic
     /// auth so they never show up in error messages. An empty password counts as none.
@@ -357,7 +360,7 @@ impl OpenCodeClient {
             .filter(|u| !u.is_empty())
             .or(url_user)
             .unwrap_or_else(|| DEFAULT_USERNAME.to_owned());
-        Ok(OpenCodeClient {
+        Ok(HttpV1 {
             http,
             base,
             username,
@@ -380,15 +383,6 @@ impl OpenCodeClient {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
-    }
-
-    /// The server root, without credentials.
-    pub fn base_url(&self) -> &Url {
-        &self.base
-    }
-
-    pub fn directory(&self) -> Option<&str> {
-        self.directory.as_deref()
     }
 
     /// Builds `base/seg1/seg2…` (segments percent-encoded) plus `?directory=` when the route
@@ -469,220 +463,6 @@ impl OpenCodeClient {
             .await
     }
 
-    /// `GET /global/health`. A server without that route (or whose answer is not this API's)
-    /// is probed for another API, which is named in [`OpenCodeError::Unsupported`].
-    pub async fn health(&self) -> Result<Health, OpenCodeError> {
-        match self
-            .get::<Health>(&["global", "health"], false, "health status")
-            .await
-        {
-            Err(e @ (OpenCodeError::NotFound { .. } | OpenCodeError::Decode { .. })) => {
-                Err(self.other_api().await.unwrap_or(e))
-            }
-            other => other,
-        }
-    }
-
-    /// The API a server speaks when it is not this one, if it says.
-    pub async fn other_api(&self) -> Option<OpenCodeError> {
-        for path in OTHER_API_HEALTH {
-            if let Ok(h) = self.get::<Health>(path, false, "health status").await {
-                return Some(OpenCodeError::Unsupported {
-                    version: h.version,
-                    found: format!("/{}/", path[0]),
-                });
-            }
-        }
-        None
-    }
-
-    /// `GET /session`: sessions of the project, most recently updated first.
-    pub async fn list_sessions(&self) -> Result<Vec<Session>, OpenCodeError> {
-        self.get(&["session"], true, "session list").await
-    }
-
-    /// `POST /session`.
-    pub async fn create_session(&self, body: &CreateSessionBody) -> Result<Session, OpenCodeError> {
-        self.call(
-            Method::POST,
-            &["session"],
-            true,
-            Some(body),
-            "new session",
-            self.timeout,
-        )
-        .await
-    }
-
-    /// `GET /session/{id}`.
-    pub async fn get_session(&self, id: &str) -> Result<Session, OpenCodeError> {
-        self.get(&["session", id], true, "session").await
-    }
-
-    /// `PATCH /session/{id}` with a new title.
-    pub async fn rename_session(&self, id: &str, title: &str) -> Result<Session, OpenCodeError> {
-        let body = UpdateSessionBody {
-            title: Some(title.to_owned()),
-        };
-        self.call(
-            Method::PATCH,
-            &["session", id],
-            true,
-            Some(&body),
-            "renamed session",
-            self.timeout,
-        )
-        .await
-    }
-
-    /// `DELETE /session/{id}`; `true` when deleted.
-    pub async fn delete_session(&self, id: &str) -> Result<bool, OpenCodeError> {
-        self.call::<(), bool>(
-            Method::DELETE,
-            &["session", id],
-            true,
-            None,
-            "delete result",
-            self.timeout,
-        )
-        .await
-    }
-
-    /// `GET /session/{id}/message`: all messages with their parts, oldest first.
-    pub async fn messages(&self, session_id: &str) -> Result<Vec<MessageWithParts>, OpenCodeError> {
-        self.get(&["session", session_id, "message"], true, "message list")
-            .await
-    }
-
-    /// `POST /session/{id}/prompt_async`: returns at once (204); the reply arrives as events.
-    pub async fn prompt_async(
-        &self,
-        session_id: &str,
-        body: &PromptBody,
-    ) -> Result<(), OpenCodeError> {
-        let url = self.url(&["session", session_id, "prompt_async"], true)?;
-        let req = self.request(Method::POST, url.clone()).json(body);
-        self.send(req, &url, self.timeout).await.map(drop)
-    }
-
-    /// `POST /session/{id}/message`: blocks until the reply is complete and returns it.
-    pub async fn prompt_sync(
-        &self,
-        session_id: &str,
-        body: &PromptBody,
-    ) -> Result<MessageWithParts, OpenCodeError> {
-        self.call(
-            Method::POST,
-            &["session", session_id, "message"],
-            true,
-            Some(body),
-            "reply",
-            PROMPT_SYNC_TIMEOUT,
-        )
-        .await
-    }
-
-    /// `POST /session/{id}/abort`: stops the running reply.
-    pub async fn abort(&self, session_id: &str) -> Result<bool, OpenCodeError> {
-        self.call::<(), bool>(
-            Method::POST,
-            &["session", session_id, "abort"],
-            true,
-            None,
-            "abort result",
-            self.timeout,
-        )
-        .await
-    }
-
-    /// `GET /config/providers`: configured providers, their models and the default models.
-    pub async fn providers(&self) -> Result<ProvidersResponse, OpenCodeError> {
-        self.get(&["config", "providers"], true, "provider list")
-            .await
-    }
-
-    /// `GET /agent`.
-    pub async fn agents(&self) -> Result<Vec<Agent>, OpenCodeError> {
-        self.get(&["agent"], true, "agent list").await
-    }
-
-    /// `GET /session/status`: only non-idle sessions are listed.
-    pub async fn session_status(&self) -> Result<HashMap<String, SessionStatus>, OpenCodeError> {
-        self.get(&["session", "status"], true, "session status")
-            .await
-    }
-
-    /// `GET /permission`: tool calls waiting for approval.
-    pub async fn permissions(&self) -> Result<Vec<PermissionRequest>, OpenCodeError> {
-        self.get(&["permission"], true, "permission list").await
-    }
-
-    /// `POST /permission/{requestID}/reply`.
-    pub async fn reply_permission(
-        &self,
-        request_id: &str,
-        body: &PermissionReplyBody,
-    ) -> Result<bool, OpenCodeError> {
-        self.call(
-            Method::POST,
-            &["permission", request_id, "reply"],
-            true,
-            Some(body),
-            "permission reply result",
-            self.timeout,
-        )
-        .await
-    }
-
-    /// `GET /question`: open questions from the model.
-    pub async fn questions(&self) -> Result<Vec<QuestionRequest>, OpenCodeError> {
-        self.get(&["question"], true, "question list").await
-    }
-
-    /// `POST /question/{requestID}/reply`.
-    pub async fn reply_question(
-        &self,
-        request_id: &str,
-        body: &QuestionReplyBody,
-    ) -> Result<bool, OpenCodeError> {
-        self.call(
-            Method::POST,
-            &["question", request_id, "reply"],
-            true,
-            Some(body),
-            "question reply result",
-            self.timeout,
-        )
-        .await
-    }
-
-    /// `POST /question/{requestID}/reject`: dismisses a question without answering.
-    pub async fn reject_question(&self, request_id: &str) -> Result<bool, OpenCodeError> {
-        self.call::<(), bool>(
-            Method::POST,
-            &["question", request_id, "reject"],
-            true,
-            None,
-            "question reject result",
-            self.timeout,
-        )
-        .await
-    }
-
-    /// `GET /event`: the project's live event stream. Connection errors come out as the first
-    /// (and only) item; the stream ends when the server closes it, and the caller reconnects
-    /// and then refetches state (see `SessionView::replace_from_fetch`).
-    pub fn event_stream(&self) -> impl Stream<Item = Result<Event, OpenCodeError>> + 'static {
-        self.sse_stream::<Event>(&["event"], true)
-    }
-
-    /// `GET /global/event`: events of every project on the server, each with its directory.
-    pub fn global_event_stream(
-        &self,
-    ) -> impl Stream<Item = Result<GlobalEvent, OpenCodeError>> + 'static {
-        self.sse_stream::<GlobalEvent>(&["global", "event"], false)
-    }
-
     fn sse_stream<T: SsePayload + 'static>(
         &self,
         segments: &[&str],
@@ -706,6 +486,252 @@ impl OpenCodeClient {
             Err(e) => stream::iter([Err(e)]).right_stream(),
         })
         .flatten()
+    }
+}
+
+impl OpenCodeApi for HttpV1 {
+    fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    fn directory(&self) -> Option<&str> {
+        self.directory.as_deref()
+    }
+
+    /// `GET /global/health`. A server without that route (or whose answer is not this API's)
+    /// is probed for another API, which is named in [`OpenCodeError::Unsupported`].
+    fn health(&self) -> ApiFuture<'_, Health> {
+        boxed(async move {
+            match self
+                .get::<Health>(&["global", "health"], false, "health status")
+                .await
+            {
+                Err(e @ (OpenCodeError::NotFound { .. } | OpenCodeError::Decode { .. })) => {
+                    Err(self.other_api().await.unwrap_or(e))
+                }
+                other => other,
+            }
+        })
+    }
+
+    /// The API a server speaks when it is not this one, if it says.
+    fn other_api(&self) -> super::adapter::BoxedFuture<'_, Option<OpenCodeError>> {
+        boxed(async move {
+            for path in OTHER_API_HEALTH {
+                if let Ok(h) = self.get::<Health>(path, false, "health status").await {
+                    return Some(OpenCodeError::Unsupported {
+                        version: h.version,
+                        found: format!("/{}/", path[0]),
+                    });
+                }
+            }
+            None
+        })
+    }
+
+    /// `GET /session`: sessions of the project, most recently updated first.
+    fn list_sessions(&self) -> ApiFuture<'_, Vec<Session>> {
+        boxed(async move { self.get(&["session"], true, "session list").await })
+    }
+
+    /// `POST /session`.
+    fn create_session<'a>(&'a self, body: &'a CreateSessionBody) -> ApiFuture<'a, Session> {
+        boxed(async move {
+            self.call(
+                Method::POST,
+                &["session"],
+                true,
+                Some(body),
+                "new session",
+                self.timeout,
+            )
+            .await
+        })
+    }
+
+    /// `GET /session/{id}`.
+    fn get_session<'a>(&'a self, id: &'a str) -> ApiFuture<'a, Session> {
+        boxed(async move { self.get(&["session", id], true, "session").await })
+    }
+
+    /// `PATCH /session/{id}` with a new title.
+    fn rename_session<'a>(&'a self, id: &'a str, title: &'a str) -> ApiFuture<'a, Session> {
+        boxed(async move {
+            let body = UpdateSessionBody {
+                title: Some(title.to_owned()),
+            };
+            self.call(
+                Method::PATCH,
+                &["session", id],
+                true,
+                Some(&body),
+                "renamed session",
+                self.timeout,
+            )
+            .await
+        })
+    }
+
+    /// `DELETE /session/{id}`; `true` when deleted.
+    fn delete_session<'a>(&'a self, id: &'a str) -> ApiFuture<'a, bool> {
+        boxed(async move {
+            self.call::<(), bool>(
+                Method::DELETE,
+                &["session", id],
+                true,
+                None,
+                "delete result",
+                self.timeout,
+            )
+            .await
+        })
+    }
+
+    /// `GET /session/{id}/message`: all messages with their parts, oldest first.
+    fn messages<'a>(&'a self, session_id: &'a str) -> ApiFuture<'a, Vec<MessageWithParts>> {
+        boxed(async move {
+            self.get(&["session", session_id, "message"], true, "message list")
+                .await
+        })
+    }
+
+    /// `POST /session/{id}/prompt_async`: returns at once (204); the reply arrives as events.
+    fn prompt_async<'a>(&'a self, session_id: &'a str, body: &'a PromptBody) -> ApiFuture<'a, ()> {
+        boxed(async move {
+            let url = self.url(&["session", session_id, "prompt_async"], true)?;
+            let req = self.request(Method::POST, url.clone()).json(body);
+            self.send(req, &url, self.timeout).await.map(drop)
+        })
+    }
+
+    /// `POST /session/{id}/message`: blocks until the reply is complete and returns it.
+    fn prompt_sync<'a>(
+        &'a self,
+        session_id: &'a str,
+        body: &'a PromptBody,
+    ) -> ApiFuture<'a, MessageWithParts> {
+        boxed(async move {
+            self.call(
+                Method::POST,
+                &["session", session_id, "message"],
+                true,
+                Some(body),
+                "reply",
+                PROMPT_SYNC_TIMEOUT,
+            )
+            .await
+        })
+    }
+
+    /// `POST /session/{id}/abort`: stops the running reply.
+    fn abort<'a>(&'a self, session_id: &'a str) -> ApiFuture<'a, bool> {
+        boxed(async move {
+            self.call::<(), bool>(
+                Method::POST,
+                &["session", session_id, "abort"],
+                true,
+                None,
+                "abort result",
+                self.timeout,
+            )
+            .await
+        })
+    }
+
+    /// `GET /config/providers`: configured providers, their models and the default models.
+    fn providers(&self) -> ApiFuture<'_, ProvidersResponse> {
+        boxed(async move {
+            self.get(&["config", "providers"], true, "provider list")
+                .await
+        })
+    }
+
+    /// `GET /agent`.
+    fn agents(&self) -> ApiFuture<'_, Vec<Agent>> {
+        boxed(async move { self.get(&["agent"], true, "agent list").await })
+    }
+
+    /// `GET /session/status`: only non-idle sessions are listed.
+    fn session_status(&self) -> ApiFuture<'_, HashMap<String, SessionStatus>> {
+        boxed(async move {
+            self.get(&["session", "status"], true, "session status")
+                .await
+        })
+    }
+
+    /// `GET /permission`: tool calls waiting for approval.
+    fn permissions(&self) -> ApiFuture<'_, Vec<PermissionRequest>> {
+        boxed(async move { self.get(&["permission"], true, "permission list").await })
+    }
+
+    /// `POST /permission/{requestID}/reply`.
+    fn reply_permission<'a>(
+        &'a self,
+        request_id: &'a str,
+        body: &'a PermissionReplyBody,
+    ) -> ApiFuture<'a, bool> {
+        boxed(async move {
+            self.call(
+                Method::POST,
+                &["permission", request_id, "reply"],
+                true,
+                Some(body),
+                "permission reply result",
+                self.timeout,
+            )
+            .await
+        })
+    }
+
+    /// `GET /question`: open questions from the model.
+    fn questions(&self) -> ApiFuture<'_, Vec<QuestionRequest>> {
+        boxed(async move { self.get(&["question"], true, "question list").await })
+    }
+
+    /// `POST /question/{requestID}/reply`.
+    fn reply_question<'a>(
+        &'a self,
+        request_id: &'a str,
+        body: &'a QuestionReplyBody,
+    ) -> ApiFuture<'a, bool> {
+        boxed(async move {
+            self.call(
+                Method::POST,
+                &["question", request_id, "reply"],
+                true,
+                Some(body),
+                "question reply result",
+                self.timeout,
+            )
+            .await
+        })
+    }
+
+    /// `POST /question/{requestID}/reject`: dismisses a question without answering.
+    fn reject_question<'a>(&'a self, request_id: &'a str) -> ApiFuture<'a, bool> {
+        boxed(async move {
+            self.call::<(), bool>(
+                Method::POST,
+                &["question", request_id, "reject"],
+                true,
+                None,
+                "question reject result",
+                self.timeout,
+            )
+            .await
+        })
+    }
+
+    /// `GET /event`: the project's live event stream. Connection errors come out as the first
+    /// (and only) item; the stream ends when the server closes it, and the caller reconnects
+    /// and then refetches state (see `SessionView::replace_from_fetch`).
+    fn event_stream(&self) -> ApiStream<Event> {
+        boxed_stream(self.sse_stream::<Event>(&["event"], true))
+    }
+
+    /// `GET /global/event`: events of every project on the server, each with its directory.
+    fn global_event_stream(&self) -> ApiStream<GlobalEvent> {
+        boxed_stream(self.sse_stream::<GlobalEvent>(&["global", "event"], false))
     }
 }
 
@@ -733,8 +759,8 @@ fn redact_userinfo(raw: &str) -> String {
 mod tests {
     use super::*;
 
-    fn client(password: Option<&str>, dir: Option<&str>) -> OpenCodeClient {
-        OpenCodeClient::new(
+    fn client(password: Option<&str>, dir: Option<&str>) -> HttpV1 {
+        HttpV1::new(
             reqwest::Client::new(),
             "http://127.0.0.1:4096",
             password.map(str::to_owned),
@@ -755,7 +781,7 @@ mod tests {
 
     #[test]
     fn credentials_in_the_url_move_to_basic_auth() {
-        let c = OpenCodeClient::new(
+        let c = HttpV1::new(
             reqwest::Client::new(),
             "http://alice:s3cret-pw@127.0.0.1:4096/",
             None,
@@ -787,9 +813,8 @@ mod tests {
         );
         let u = c.url(&["global", "health"], false).expect("url");
         assert_eq!(u.as_str(), "http://127.0.0.1:4096/global/health");
-        let prefixed =
-            OpenCodeClient::new(reqwest::Client::new(), "https://h/oc/", None, None, None)
-                .expect("valid url");
+        let prefixed = HttpV1::new(reqwest::Client::new(), "https://h/oc/", None, None, None)
+            .expect("valid url");
         let u = prefixed.url(&["session", "a/b"], true).expect("url");
         assert_eq!(u.as_str(), "https://h/oc/session/a%2Fb");
     }

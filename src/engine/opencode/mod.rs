@@ -6,6 +6,7 @@
 //! Kept free of UI code so it can be unit-tested against captured server traffic and shared
 //! by every front end (desktop, mobile, web).
 
+pub mod adapter;
 pub mod api;
 pub mod client;
 pub mod live;
@@ -15,12 +16,13 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
+pub use adapter::{OpenCodeApi, OpenCodeClient};
 pub use api::{
     Agent, AssistantMessage, CreateSessionBody, Event, GlobalEvent, Health, MessageError,
     MessageInfo, MessageWithParts, ModelRef, Part, PermissionReply, PermissionReplyBody,
     PermissionRequest, PromptBody, PromptPart, ProvidersResponse, QuestionReplyBody,
     QuestionRequest, Session, SessionStatus, Tokens, UpdateSessionBody, UserMessage,
 };
-pub use client::{EventDecoder, OpenCodeClient, OpenCodeError};
+pub use client::{EventDecoder, HttpV1, OpenCodeError};
 pub use live::{Command, Connection, LiveOptions, LiveUpdate, ServerState};
 pub use state::{Changed, SessionList, SessionView};
