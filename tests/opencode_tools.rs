@@ -11,115 +11,23 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opencode_nexus::engine::opencode::api::{
-    MessageWithParts, Part, PermissionReply, PermissionReplyBody, PermissionRequest, PromptBody,
-    QuestionRequest,
+    PermissionReply, PermissionReplyBody, PermissionRequest,
 };
 use opencode_nexus::engine::opencode::client::OpenCodeClient;
 use support::cli::{json_of, nexus, run_ok};
 use support::oc::titled_session as session;
-
-const WAIT: Duration = Duration::from_secs(60);
+use support::oc::{
+    finished, permission_of, prompt, question_of, reply_text, tool_states, unique, WAIT,
+};
 
 fn server() -> (OpenCodeClient, PathBuf, String) {
     let (url, project) = support::peers::opencode_tools().unwrap_or_else(|| {
         panic!("the OpenCode tool server is required (NEXUS_TEST_OPENCODE_TOOLS_URL)")
     });
     (support::oc::client(&url, None), project, url)
-}
-
-/// A file name no other test uses.
-fn unique(stem: &str) -> String {
-    format!("{stem}-{}.txt", uuid::Uuid::now_v7().simple())
-}
-
-async fn prompt(client: &OpenCodeClient, session: &str, text: &str) {
-    client
-        .prompt_async(session, &PromptBody::text(text))
-        .await
-        .expect("prompt accepted");
-}
-
-async fn wait_until<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    mut probe: impl FnMut() -> F,
-) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "{what} did not happen within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-}
-
-async fn permission_of(client: &OpenCodeClient, session: &str) -> PermissionRequest {
-    wait_until("a permission request", || async {
-        client
-            .permissions()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|p| p.session_id == session)
-    })
-    .await
-}
-
-async fn question_of(client: &OpenCodeClient, session: &str) -> QuestionRequest {
-    wait_until("a question", || async {
-        client
-            .questions()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|q| q.session_id == session)
-    })
-    .await
-}
-
-/// The messages once the run ended with the scripted model's closing text `replies` times.
-async fn finished(client: &OpenCodeClient, session: &str, replies: usize) -> Vec<MessageWithParts> {
-    wait_until("the end of the run", || async {
-        let messages = client.messages(session).await.unwrap();
-        let done = messages
-            .iter()
-            .filter(|m| {
-                m.info
-                    .as_assistant()
-                    .is_some_and(|a| a.time.completed.is_some())
-            })
-            .filter(|m| m.text().contains("tool-finished"))
-            .count();
-        let busy = client.session_status().await.unwrap().contains_key(session);
-        (done >= replies && !busy).then_some(messages)
-    })
-    .await
-}
-
-fn tool_states(messages: &[MessageWithParts]) -> Vec<(String, String)> {
-    messages
-        .iter()
-        .flat_map(|m| &m.parts)
-        .filter_map(|p| match p {
-            Part::Tool(t) => Some((t.tool.clone(), t.state.status().to_owned())),
-            _ => None,
-        })
-        .collect()
-}
-
-fn reply_text(messages: &[MessageWithParts]) -> String {
-    messages
-        .iter()
-        .filter(|m| m.info.as_assistant().is_some())
-        .map(MessageWithParts::text)
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 async fn reply(client: &OpenCodeClient, id: &str, reply: PermissionReply, message: Option<&str>) {
@@ -559,7 +467,10 @@ async fn the_approvals_view_lists_what_waits_answers_it_and_drops_what_was_answe
         hub.reply_permission_on(
             &pid,
             asked.id.clone(),
-            opencode_nexus::engine::opencode::api::PermissionReply::Once,
+            PermissionReplyBody {
+                reply: PermissionReply::Once,
+                message: None,
+            },
         )
     });
     render_until(&mut dom, "the answered request to leave", |h| {

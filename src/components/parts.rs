@@ -13,7 +13,8 @@ use super::Markdown;
 use crate::engine::model::now_ms;
 use crate::engine::opencode::api::{
     FilePart, MessageError, MessageErrorData, MessageInfo, MessageWithParts, Part, PermissionReply,
-    PermissionRequest, QuestionRequest, SessionStatus, Tokens, ToolPart, ToolState,
+    PermissionReplyBody, PermissionRequest, QuestionRequest, SessionStatus, Tokens, ToolPart,
+    ToolState,
 };
 use crate::engine::opencode::offline::{error_sentence, pretty, OFFLINE_ERROR};
 use crate::state::use_services;
@@ -393,8 +394,16 @@ pub fn FileAttachment(file: FilePart) -> Element {
 pub fn PermissionCard(
     request: PermissionRequest,
     #[props(default)] busy: bool,
-    on_reply: EventHandler<PermissionReply>,
+    on_reply: EventHandler<PermissionReplyBody>,
 ) -> Element {
+    // Sent with "Reject": why, or what to do instead.
+    let mut note = use_signal(String::new);
+    let reply = move |reply: PermissionReply| {
+        let text = note.peek().trim().to_owned();
+        let message = (reply == PermissionReply::Reject && !text.is_empty()).then_some(text);
+        on_reply.call(PermissionReplyBody { reply, message });
+    };
+    let note_id = format!("reject-note-{}", request.id);
     let has_metadata = match &request.metadata {
         Value::Null => false,
         Value::Object(o) => !o.is_empty(),
@@ -415,10 +424,19 @@ pub fn PermissionCard(
             if !request.always.is_empty() {
                 p { class: "hint", "“Always” also allows from now on: {request.always.join(\", \")}" }
             }
+            div { class: "field reject-note",
+                label { r#for: "{note_id}", "Message with Reject (optional)" }
+                input {
+                    id: "{note_id}",
+                    placeholder: "Why, or what to do instead",
+                    value: "{note}",
+                    oninput: move |e| note.set(e.value()),
+                }
+            }
             div { class: "card-actions",
-                button { class: "btn-primary", disabled: busy, onclick: move |_| on_reply.call(PermissionReply::Once), "Allow once" }
-                button { class: "btn-small", disabled: busy, onclick: move |_| on_reply.call(PermissionReply::Always), "Always allow" }
-                button { class: "btn-danger", disabled: busy, onclick: move |_| on_reply.call(PermissionReply::Reject), "Reject" }
+                button { class: "btn-primary", disabled: busy, onclick: move |_| reply(PermissionReply::Once), "Allow once" }
+                button { class: "btn-small", disabled: busy, onclick: move |_| reply(PermissionReply::Always), "Always allow" }
+                button { class: "btn-danger", disabled: busy, onclick: move |_| reply(PermissionReply::Reject), "Reject" }
             }
         }
     }

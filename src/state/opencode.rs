@@ -22,9 +22,8 @@ use futures_util::StreamExt;
 
 use crate::engine::model::{Id, Profile};
 use crate::engine::opencode::api::{
-    Agent, CreateSessionBody, MessageWithParts, ModelRef, PermissionReply, PermissionReplyBody,
-    PermissionRequest, PromptBody, ProvidersResponse, QuestionReplyBody, QuestionRequest, Session,
-    SessionStatus,
+    Agent, CreateSessionBody, MessageWithParts, ModelRef, PermissionReplyBody, PermissionRequest,
+    PromptBody, ProvidersResponse, QuestionReplyBody, QuestionRequest, Session, SessionStatus,
 };
 use crate::engine::opencode::client::OpenCodeClient;
 use crate::engine::opencode::live::{
@@ -582,7 +581,7 @@ impl OpenCodeHub {
     }
 
     /// Answers a permission request of the open session's server.
-    pub fn reply_permission(self, request_id: String, reply: PermissionReply) {
+    pub fn reply_permission(self, request_id: String, reply: PermissionReplyBody) {
         if let Some(open) = self.open.peek().clone() {
             self.reply_permission_on(&open.profile_id, request_id, reply);
         }
@@ -602,12 +601,13 @@ impl OpenCodeHub {
 
     /// Answers a permission request of any connected server (the approvals list). The request
     /// leaves the list when the server says it was answered (`permission.replied`).
-    pub fn reply_permission_on(self, profile_id: &str, request_id: String, reply: PermissionReply) {
+    pub fn reply_permission_on(
+        self,
+        profile_id: &str,
+        request_id: String,
+        body: PermissionReplyBody,
+    ) {
         self.act_on(profile_id, move |client| async move {
-            let body = PermissionReplyBody {
-                reply,
-                message: None,
-            };
             client
                 .reply_permission(&request_id, &body)
                 .await

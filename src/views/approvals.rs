@@ -33,7 +33,7 @@ pub fn ApprovalsView() -> Element {
         .sum();
 
     rsx! {
-        div { class: "view approvals-view",
+        section { class: "view approvals-view", "aria-label": "Approvals",
             header { class: "view-header",
                 h1 { "Approvals" }
                 p { class: "muted",

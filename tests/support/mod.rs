@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests; each test binary that needs them
 //! declares `mod support;`.
 
+pub mod browser;
 pub mod cli;
 pub mod desktop;
 pub mod event_proxy;

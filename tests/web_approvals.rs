@@ -1,0 +1,252 @@
+//! Approvals in the browser build, against the real OpenCode server whose model calls tools
+//! (`scripts/test.sh` starts both): a run started elsewhere (here: by the test, over HTTP)
+//! asks for permission; the page shows it in Approvals with a count in the navigation, and
+//! the buttons there answer it. The server really runs (or does not run) the command in its
+//! project directory, so each case checks the file system: allowed once, rejected with a
+//! message (which the agent is told), and always (a second matching call is not asked). Also at
+//! a 390×844 phone viewport.
+//!
+//! Commands are chosen so no "always" given here or in `tests/opencode_tools.rs` answers
+//! another test's request: only the "always" case here runs `ln`.
+
+mod support;
+
+use std::path::Path;
+
+use fantoccini::{Client, Locator};
+use opencode_nexus::engine::opencode::OpenCodeClient;
+use serde_json::Value;
+use support::browser::*;
+use support::oc::{
+    finished, permission_of, prompt, reply_text, titled_session, tool_states, unique,
+};
+
+fn tool_server() -> (String, std::path::PathBuf) {
+    support::peers::opencode_tools().unwrap_or_else(|| {
+        panic!("the OpenCode tool server is required (NEXUS_TEST_OPENCODE_TOOLS_URL)")
+    })
+}
+
+/// Settings → Backends: an OpenCode server, named `name`.
+async fn add_opencode_backend(c: &Client, name: &str, url: &str) {
+    nav(c, "Settings").await;
+    button(c, "Add backend").await.click().await.unwrap();
+    wait_for(c, "#pf-name", 10)
+        .await
+        .send_keys(name)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#pf-kind"))
+        .await
+        .unwrap()
+        .select_by_value("opencode")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#pf-url"))
+        .await
+        .unwrap()
+        .send_keys(url)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.profile-editor button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, ".profile-list li.profile", 20).await;
+}
+
+/// The card of the request whose title mentions `needle`, as an XPath prefix.
+fn card(needle: &str) -> String {
+    format!("//div[contains(concat(' ', @class, ' '), ' approval ')][.//p[contains(@class, 'approval-title')][contains(., '{needle}')]]")
+}
+
+/// Waits for the card in Approvals; checks the navigation's count against the cards shown.
+async fn wait_card(c: &Client, needle: &str) {
+    let xpath = card(needle);
+    eventually(
+        c,
+        60,
+        &format!("no approval card for `{needle}`"),
+        async |_| c.find(Locator::XPath(&xpath)).await.ok(),
+    )
+    .await;
+    // Read in one script, so both come from the same rendered frame.
+    let seen: Value = js(
+        c,
+        "const b = document.querySelector('nav button[aria-label=\"Approvals\"] .nav-badge');
+         return [b ? b.textContent.trim() : '0', document.querySelectorAll('.approvals-view .approval').length];",
+    )
+    .await;
+    assert_eq!(
+        seen[0].as_str().unwrap_or_default(),
+        seen[1].to_string(),
+        "the navigation's count is the number of cards: {seen}"
+    );
+}
+
+async fn click_in_card(c: &Client, needle: &str, label: &str) {
+    c.find(Locator::XPath(&format!(
+        "{}//button[normalize-space()='{label}']",
+        card(needle)
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("no '{label}' on the card for `{needle}`: {e}"))
+    .click()
+    .await
+    .unwrap();
+}
+
+async fn wait_card_gone(c: &Client, needle: &str) {
+    let xpath = card(needle);
+    eventually(
+        c,
+        30,
+        &format!("the card for `{needle}` stayed"),
+        async |_| c.find(Locator::XPath(&xpath)).await.is_err().then_some(()),
+    )
+    .await;
+}
+
+/// A run started outside the page: a new session on the server, prompted over HTTP.
+async fn run_elsewhere(client: &OpenCodeClient, title: &str, command: &str) -> String {
+    let s = titled_session(client, title).await;
+    prompt(client, &s, &format!("RUN: {command}")).await;
+    permission_of(client, &s).await;
+    s
+}
+
+fn read(project: &Path, file: &str) -> Option<String> {
+    std::fs::read_to_string(project.join(file))
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
+#[tokio::test]
+async fn approvals_in_the_browser_allow_once_reject_with_a_message_and_always() {
+    let (url, project) = tool_server();
+    let client = support::oc::client(&url, None);
+    let (_server, base) = serve_bundle().await;
+    let b = browser(1280, 900, false).await;
+    let c = &b.client;
+    c.goto(&base).await.unwrap();
+    app_ready(c).await;
+    add_opencode_backend(c, "Agent server", &url).await;
+
+    // Allowed once: the command runs.
+    let once = unique("web-once");
+    let s1 = run_elsewhere(&client, "web once", &format!("echo WEB > {once}")).await;
+    nav(c, "Approvals").await;
+    wait_card(c, &once).await;
+    screenshot(c, "web-approvals.png").await;
+    click_in_card(c, &once, "Allow once").await;
+    wait_card_gone(c, &once).await;
+    finished(&client, &s1, 1).await;
+    assert_eq!(read(&project, &once).as_deref(), Some("WEB"));
+
+    // Rejected with a message: nothing runs, and the agent was told why.
+    let rejected = unique("web-rejected");
+    let s2 = run_elsewhere(&client, "web reject", &format!("echo NO > {rejected}")).await;
+    wait_card(c, &rejected).await;
+    c.find(Locator::XPath(&format!(
+        "{}//input[starts-with(@id, 'reject-note-')]",
+        card(&rejected)
+    )))
+    .await
+    .unwrap()
+    .send_keys("use the scratch directory instead")
+    .await
+    .unwrap();
+    click_in_card(c, &rejected, "Reject").await;
+    wait_card_gone(c, &rejected).await;
+    let messages = finished(&client, &s2, 1).await;
+    assert!(!project.join(&rejected).exists(), "a rejected command ran");
+    assert_eq!(
+        tool_states(&messages),
+        vec![("bash".to_owned(), "error".to_owned())]
+    );
+    let text = reply_text(&messages);
+    assert!(
+        text.contains("rejected") && text.contains("use the scratch directory instead"),
+        "{text}"
+    );
+
+    // Always: a second matching call in another run is not asked.
+    let (first, second) = (unique("web-always-1"), unique("web-always-2"));
+    let s3 = run_elsewhere(&client, "web always", &format!("ln -s README.md {first}")).await;
+    wait_card(c, &first).await;
+    click_in_card(c, &first, "Always allow").await;
+    wait_card_gone(c, &first).await;
+    finished(&client, &s3, 1).await;
+    assert!(project.join(&first).is_symlink(), "the first call ran");
+    let s4 = titled_session(&client, "web always again").await;
+    prompt(&client, &s4, &format!("RUN: ln -s README.md {second}")).await;
+    let messages = finished(&client, &s4, 1).await;
+    assert!(project.join(&second).is_symlink(), "the second call ran");
+    assert_eq!(
+        tool_states(&messages),
+        vec![("bash".to_owned(), "completed".to_owned())]
+    );
+    assert!(
+        client
+            .permissions()
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.session_id != s4),
+        "the second call was asked"
+    );
+
+    // Nothing of ours waits any more, and the page says so or lists only others' requests.
+    let left: Value = js(
+        c,
+        "return document.querySelectorAll('.approvals-view .approval').length;",
+    )
+    .await;
+    let open = client.permissions().await.unwrap().len() + client.questions().await.unwrap().len();
+    assert!(
+        left.as_u64().unwrap_or(u64::MAX) <= open as u64,
+        "cards {left} for {open} open requests"
+    );
+}
+
+#[tokio::test]
+async fn approvals_at_phone_width() {
+    let (url, project) = tool_server();
+    let client = support::oc::client(&url, None);
+    let (_server, base) = serve_bundle().await;
+    let b = browser(390, 844, true).await;
+    let c = &b.client;
+    c.goto(&base).await.unwrap();
+    app_ready(c).await;
+    add_opencode_backend(c, "Agent server", &url).await;
+
+    let file = unique("web-phone");
+    let s = run_elsewhere(&client, "web phone", &format!("printf PHONE > {file}")).await;
+    // The bottom bar carries the count; the card fits the width.
+    eventually(c, 60, "no count on the bottom bar", async |_| {
+        c.find(Locator::Css(
+            "nav button[aria-label='Approvals'] .nav-badge",
+        ))
+        .await
+        .ok()
+    })
+    .await;
+    nav(c, "Approvals").await;
+    wait_card(c, &file).await;
+    let overflow: Value = js(
+        c,
+        "return [document.documentElement.scrollWidth, window.innerWidth];",
+    )
+    .await;
+    assert!(
+        overflow[0].as_u64() <= overflow[1].as_u64(),
+        "the page scrolls sideways at phone width: {overflow}"
+    );
+    screenshot(c, "web-approvals-phone.png").await;
+    click_in_card(c, &file, "Allow once").await;
+    wait_card_gone(c, &file).await;
+    finished(&client, &s, 1).await;
+    assert_eq!(read(&project, &file).as_deref(), Some("PHONE"));
+}
