@@ -19,6 +19,11 @@ if ! command -v clang-19 >/dev/null || ! command -v llvm-ar-19 >/dev/null; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang-19 llvm-19 lld-19 librsvg2-bin >/dev/null
 fi
+if ! command -v brotli >/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends brotli >/dev/null
+fi
 export CC_wasm32_unknown_unknown=clang-19 AR_wasm32_unknown_unknown=llvm-ar-19
 
 FEATURES=(--no-default-features --features web --target wasm32-unknown-unknown --profile web)
@@ -66,10 +71,33 @@ cp assets/icon.svg "$OUT/icons/icon.svg"
 rsvg-convert -w 192 -h 192 assets/icon.svg -o "$OUT/icons/icon-192.png"
 rsvg-convert -w 512 -h 512 assets/icon.svg -o "$OUT/icons/icon-512.png"
 
+# Content-hashed names for the module and its glue, so hosts may cache them for good; the
+# small files that name them (app.js, worker.js, sw.js) are revalidated instead.
+HASH=$(cat "$OUT/opencode-nexus_bg.wasm" "$OUT/opencode-nexus.js" | sha256sum | cut -c1-10)
+mv "$OUT/opencode-nexus_bg.wasm" "$OUT/opencode-nexus_bg.$HASH.wasm"
+mv "$OUT/opencode-nexus.js" "$OUT/opencode-nexus.$HASH.js"
+sed -i "s/opencode-nexus_bg\.wasm/opencode-nexus_bg.$HASH.wasm/g; s/opencode-nexus\.js/opencode-nexus.$HASH.js/g; s/nexus-shell-v1/nexus-shell-$HASH/" \
+  "$OUT/app.js" "$OUT/worker.js" "$OUT/sw.js"
+for f in app.js worker.js sw.js; do
+  grep -q "opencode-nexus_bg.$HASH.wasm" "$OUT/$f" || { log "the hashed module name is not in $f"; exit 1; }
+done
+
 size() { printf '%8.1f KB raw %8.1f KB gzip  %s\n' "$(($(stat -c %s "$1")))e-3" "$(($(gzip -9c "$1" | wc -c)))e-3" "$1"; }
 log "bundle in $OUT:"
-for f in "$OUT"/opencode-nexus_bg.wasm "$OUT"/opencode-nexus.js "$OUT"/index.html; do size "$f"; done
+for f in "$OUT"/opencode-nexus_bg.*.wasm "$OUT"/opencode-nexus.*.js "$OUT"/index.html; do size "$f"; done
 total_raw=$(find "$OUT" -type f -exec cat {} + | wc -c)
 total_gz=0
 while IFS= read -r -d '' f; do total_gz=$(( total_gz + $(gzip -9c "$f" | wc -c) )); done < <(find "$OUT" -type f -print0)
 printf 'total %.1f KB raw, %.1f KB gzip\n' "${total_raw}e-3" "${total_gz}e-3"
+
+# Precompressed copies beside each text or wasm file (served by `serve-web` and any static
+# host that looks for them; see docs/web.md).
+log "precompressing (gzip -9, brotli -q 11)"
+find "$OUT" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.html' -o -name '*.css' -o -name '*.json' \
+  -o -name '*.webmanifest' -o -name '*.svg' \) -print0 |
+  while IFS= read -r -d '' f; do
+    gzip -9 -n -k -f "$f"
+    brotli -q 11 -k -f "$f"
+  done
+br=$(stat -c %s "$OUT"/opencode-nexus_bg.*.wasm.br); gz=$(stat -c %s "$OUT"/opencode-nexus_bg.*.wasm.gz)
+printf 'wasm served: %.1f KB brotli, %.1f KB gzip\n' "${br}e-3" "${gz}e-3"
