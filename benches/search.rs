@@ -235,7 +235,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     // NEXUS_BENCH_DB keeps the generated history at that path and reuses it on the next run
     // (for comparing query changes without rebuilding it).
-    let store = match std::env::var_os("NEXUS_BENCH_DB").map(std::path::PathBuf::from) {
+    let mut store = match std::env::var_os("NEXUS_BENCH_DB").map(std::path::PathBuf::from) {
         Some(path) if path.exists() => Store::open(&path).expect("open the kept history"),
         Some(path) => build(&path, &sizes, &words),
         None => build(&dir.path().join("history.db"), &sizes, &words),
@@ -308,7 +308,78 @@ fn main() {
         &format!("open {}-message thread", sizes.long_thread),
         &mut times,
     );
+    backups(&mut store, dir.path(), &words, total);
     if !full {
         println!("(small smoke run; `cargo bench --bench search` runs the full size)");
     }
+}
+
+/// The daily backup on this history: the first incremental backup (every page once), then a
+/// day of chatting (200 messages in 20 new conversations, a rename and a pin) and the next
+/// backup, whose written bytes are compared with the database's size; that backup restored
+/// gives back every message.
+fn backups(store: &mut Store, dir: &std::path::Path, words: &[&str], total: usize) {
+    use opencode_nexus::engine::portability::{self, incremental};
+    let backups = dir.join("backups");
+    let size = store.size_bytes().expect("size") as u64;
+    let started = Instant::now();
+    let (first, _) = portability::incremental_backup(&*store, &backups, 7, None)
+        .expect("first backup")
+        .expect("a backup");
+    let first_took = started.elapsed();
+    let stored = incremental::page_store_bytes(&backups)
+        + std::fs::metadata(&first).expect("manifest").len();
+
+    let mut rng = Rng(7);
+    for i in 0..20 {
+        let c = Conversation::new(format!("today {i}"));
+        store.create_conversation(&c).expect("conversation");
+        let mut parent: Option<String> = None;
+        for j in 0..10 {
+            let role = if j % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            };
+            let m = Message::new(&c.id, parent.clone(), role, &sentence(&mut rng, words, 120));
+            store.save_message(&m, true).expect("message");
+            parent = Some(m.id);
+        }
+    }
+    store
+        .connection()
+        .execute_batch(
+            "UPDATE conversations SET title = 'renamed today', pinned = 1 WHERE id = 'c0000001'",
+        )
+        .expect("a day of chatting");
+
+    let started = Instant::now();
+    let (second, header) = portability::incremental_backup(&*store, &backups, 7, None)
+        .expect("second backup")
+        .expect("a backup");
+    let second_took = started.elapsed();
+    let header = header.expect("incremental");
+    let written = header.new_bytes + std::fs::metadata(&second).expect("manifest").len();
+    let size_after = store.size_bytes().expect("size") as u64;
+    println!(
+        "daily backup: database {:.1} MB; first backup {:.1} MB stored in {:.1} s; after a day of chatting {} new pages, {:.2} MB written = {:.2} % of the database, in {:.1} s",
+        size as f64 / 1e6,
+        stored as f64 / 1e6,
+        first_took.as_secs_f64(),
+        header.new_pages,
+        written as f64 / 1e6,
+        written as f64 * 100.0 / size_after as f64,
+        second_took.as_secs_f64()
+    );
+    let count = |s: &Store| -> i64 {
+        s.connection()
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .expect("count")
+    };
+    let expected = count(store);
+    assert!(expected as usize >= total + 200);
+    let restored = dir.join("restored.db");
+    portability::restore(&restored, &second).expect("restore");
+    let back = Store::open(&restored).expect("open the restored history");
+    assert_eq!(count(&back), expected, "the restored history is complete");
 }

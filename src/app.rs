@@ -81,7 +81,12 @@ pub fn App() -> Element {
                 if s.auto_backup && has_history {
                     match services
                         .store
-                        .auto_backup(dir.clone(), 86_400_000, s.backup_keep.max(1))
+                        .auto_backup(
+                            dir.clone(),
+                            86_400_000,
+                            s.backup_keep.max(1),
+                            s.backup_max_mb,
+                        )
                         .await
                     {
                         Ok(Some(path)) => {

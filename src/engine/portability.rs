@@ -16,14 +16,16 @@
 
 mod backup;
 mod chatgpt;
+pub mod incremental;
 
 pub use crate::engine::store::dump::{
     AttachmentDump, ConversationDump, ImportFormat, ImportReport, MessageDump, PresetDump,
     ProfileRef, Progress,
 };
 pub use backup::{
-    apply_backup_retention, auto_backup, backup_now, backup_now_with_progress, delete_backups,
-    latest_backup, list_backups, restore, stamp, validate_backup, BackupFile, RestoreReport,
+    apply_backup_retention, apply_retention_limits, auto_backup, auto_backup_within, backup_now,
+    backup_now_with_progress, backups_bytes, delete_backups, incremental_backup, latest_backup,
+    list_backups, restore, stamp, validate_backup, BackupFile, RestoreReport,
 };
 
 use std::path::Path;

@@ -155,8 +155,16 @@ pub struct AppSettings {
     pub auto_backup: bool,
     /// How many backups the daily backup keeps (older ones are deleted).
     pub backup_keep: u32,
+    /// The most the backups may take together, in MB (the oldest go first; the newest is
+    /// always kept); 0 for no limit.
+    #[serde(default = "default_backup_max_mb")]
+    pub backup_max_mb: u32,
     /// The conversation list beside the chat is folded to a narrow strip.
     pub sidebar_collapsed: bool,
+}
+
+fn default_backup_max_mb() -> u32 {
+    2000
 }
 
 impl Default for AppSettings {
@@ -174,6 +182,7 @@ impl Default for AppSettings {
             update_url: None,
             auto_backup: true,
             backup_keep: 7,
+            backup_max_mb: default_backup_max_mb(),
             sidebar_collapsed: false,
         }
     }

@@ -53,6 +53,8 @@ pub struct DataJobs {
     pub progress: Signal<(u64, u64)>,
     pub outcome: Signal<Option<Outcome>>,
     pub backups: Signal<Vec<port::BackupFile>>,
+    /// What the backups take on disk together.
+    pub backups_bytes: Signal<u64>,
 }
 
 impl DataJobs {
@@ -63,6 +65,7 @@ impl DataJobs {
             progress: Signal::new((0, 0)),
             outcome: Signal::new(None),
             backups: Signal::new(Vec::new()),
+            backups_bytes: Signal::new(0),
         }
     }
 }
@@ -70,12 +73,15 @@ impl DataJobs {
 impl DataJobs {
     /// Read the backup list again (the store worker lists the folder).
     pub fn reload_backups(self, services: &Services) {
-        let mut backups = self.backups;
+        let (mut backups, mut bytes) = (self.backups, self.backups_bytes);
         let services = services.clone();
         spawn_forever(async move {
             if let Some(dir) = services.shell.backups_dir() {
-                if let Ok(list) = services.store.list_backups(dir).await {
+                if let Ok(list) = services.store.list_backups(dir.clone()).await {
                     backups.set(list);
+                }
+                if let Ok(n) = services.store.backups_bytes(dir).await {
+                    bytes.set(n);
                 }
             }
         });
@@ -128,17 +134,44 @@ impl DataJobs {
         });
     }
 
+    /// Applies the retention settings now (after the user changed them).
+    pub fn apply_limits(self, services: &Services, keep: u32, max_mb: u32) {
+        let Some(dir) = services.shell.backups_dir() else {
+            return;
+        };
+        let services = services.clone();
+        spawn_forever(async move {
+            match services
+                .store
+                .apply_backup_limits(dir, keep.max(1), max_mb)
+                .await
+            {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "backups over the limits removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "applying the backup limits failed"),
+            }
+            self.reload_backups(&services);
+        });
+    }
+
     /// Back up now into the backups folder, keeping as many as the settings say.
     pub fn backup_now(self, state: AppState, services: &Services) {
         let Some(dir) = services.shell.backups_dir() else {
             return;
         };
         let services = services.clone();
-        let keep = state.settings.peek().backup_keep.max(1);
+        let (keep, max_mb) = {
+            let s = state.settings.peek();
+            (s.backup_keep.max(1), s.backup_max_mb)
+        };
         run(self, "Backing up", true, move |job| async move {
             let path = services
                 .store
-                .backup_now(dir, Some(keep), Some(job))
+                .backup_now(dir.clone(), Some(keep), Some(job))
+                .await?;
+            services
+                .store
+                .apply_backup_limits(dir, keep, max_mb)
                 .await?;
             self.reload_backups(&services);
             Ok(format!("Backed up to {}.", path.display()))

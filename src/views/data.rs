@@ -25,6 +25,7 @@ pub fn DataSection() -> Element {
         progress,
         mut outcome,
         backups,
+        backups_bytes,
     } = jobs;
     let mut confirm_restore = use_signal(|| None::<std::path::PathBuf>);
     let mut confirm_delete = use_signal(|| false);
@@ -68,7 +69,9 @@ pub fn DataSection() -> Element {
         f(&mut next);
         state.save_settings(&services_settings, next);
     };
-    let (save_auto, save_keep) = (save.clone(), save);
+    let (save_auto, save_keep, save_max) = (save.clone(), save.clone(), save);
+    let (svc_keep, svc_max) = (services.clone(), services.clone());
+    let (keep, max_mb) = (s.backup_keep, s.backup_max_mb);
     let (done, total) = progress();
 
     rsx! {
@@ -109,7 +112,7 @@ pub fn DataSection() -> Element {
 
             if let Some(dir) = &backups_dir {
                 h4 { "Backups" }
-                p { class: "hint", "A backup is a complete copy of the history database, taken while the app runs, kept in {dir.display()}." }
+                p { class: "hint", "Backups are kept in {dir.display()}. The daily backup stores only what changed since the one before (and is skipped when nothing did); “Back up now” writes a complete copy, one file you can keep anywhere. Any of them restores the whole history." }
                 label { class: "check",
                     input { r#type: "checkbox", checked: s.auto_backup,
                         onchange: move |e| { let v = e.checked(); save_auto(Box::new(move |s| s.auto_backup = v)) } }
@@ -121,12 +124,24 @@ pub fn DataSection() -> Element {
                         onchange: move |e| {
                             if let Some(v) = e.value().trim().parse::<u32>().ok().filter(|v| (1..=365).contains(v)) {
                                 save_keep(Box::new(move |s| s.backup_keep = v));
+                                jobs.apply_limits(&svc_keep, v, max_mb);
                             }
                         } }
                 }
+                div { class: "field",
+                    label { r#for: "backup-max", "Most space for backups (MB, 0 for no limit)" }
+                    input { id: "backup-max", r#type: "number", min: "0", max: "1000000", value: "{s.backup_max_mb}",
+                        onchange: move |e| {
+                            if let Some(v) = e.value().trim().parse::<u32>().ok().filter(|v| *v <= 1_000_000) {
+                                save_max(Box::new(move |s| s.backup_max_mb = v));
+                                jobs.apply_limits(&svc_max, keep, v);
+                            }
+                        } }
+                    span { class: "hint backups-used", "Backups use {port::human_bytes(backups_bytes())} now; the oldest go first, the newest is always kept." }
+                }
                 div { class: "form-actions",
                     button { class: "btn-small", r#type: "button", disabled: busy, onclick: backup_now, "Back up now" }
-                    input { id: "restore-file", class: "sr-only", r#type: "file", accept: ".db,.sqlite,.sqlite3",
+                    input { id: "restore-file", class: "sr-only", r#type: "file", accept: ".db,.nbk,.sqlite,.sqlite3",
                         disabled: busy,
                         onchange: move |e: FormEvent| {
                             if let Some(f) = e.files().into_iter().next() {
@@ -152,7 +167,9 @@ pub fn DataSection() -> Element {
                         for b in backups.read().iter().take(10).cloned() {
                             li { key: "{b.path.display()}",
                                 span { "{format_time(b.taken_at)}" }
-                                span { class: "mono", "{port::human_bytes(b.bytes)}" }
+                                span { class: "mono",
+                                    if b.incremental { "changes only, {port::human_bytes(b.bytes)} list" } else { "complete, {port::human_bytes(b.bytes)}" }
+                                }
                                 button { class: "btn-small", r#type: "button", disabled: busy,
                                     onclick: { let p = b.path.clone(); move |_| confirm_restore.set(Some(p.clone())) },
                                     "Restore…" }

@@ -1,9 +1,16 @@
 //! Backups of the history database and restoring one.
 //!
-//! A backup is a consistent snapshot taken with SQLite's online backup API while the app keeps
-//! running ([`Store::snapshot_to`]), written as `history-YYYYMMDD-HHMMSS.db` (UTC) in the
-//! backups directory. The name carries the time, so listing, retention and "latest" need no
-//! other bookkeeping.
+//! Two kinds, both named `history-YYYYMMDD-HHMMSS.*` (UTC) in the backups directory, so
+//! listing, retention and "latest" need no other bookkeeping:
+//! - a **full copy** (`.db`), a consistent snapshot taken with SQLite's online backup API while
+//!   the app keeps running ([`Store::snapshot_to`]): what "Back up now" writes, one file to keep
+//!   or move anywhere;
+//! - an **incremental backup** (`.nbk`, [`super::incremental`]): what the daily backup writes,
+//!   only the pages that changed since the backups before it, and nothing at all when nothing
+//!   changed.
+//!
+//! Retention keeps a number of backups and, optionally, stays under a total size (the newest
+//! backup is always kept); pages no incremental backup lists any more are then removed.
 //!
 //! Restore replaces the database file, so nothing may have it open: the CLI runs it before
 //! opening the store, and the GUI stops its store worker, restores, then starts a new worker.
@@ -20,6 +27,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 
+use super::incremental::{self, Taken};
 use super::Progress;
 use crate::engine::error::{Error, Result};
 use crate::engine::model::now_ms;
@@ -37,6 +45,10 @@ pub struct BackupFile {
     pub bytes: u64,
     /// Same-second backups get `-1`, `-2`… after the time; orders them within the second.
     sequence: u32,
+    /// An incremental backup (`.nbk`): `bytes` is its manifest, its pages are shared in the
+    /// page store.
+    #[serde(default)]
+    pub incremental: bool,
 }
 
 /// What a restore did.
@@ -82,20 +94,29 @@ fn parse_stamp(s: &str) -> Option<i64> {
     )
 }
 
-/// (time, sequence) from `history-YYYYMMDD-HHMMSS[-N].db`.
-fn parse_name(name: &str) -> Option<(i64, u32)> {
-    let rest = name.strip_prefix(PREFIX)?.strip_suffix(".db")?;
+/// (time, sequence, incremental) from `history-YYYYMMDD-HHMMSS[-N].db` or `….nbk`.
+fn parse_name(name: &str) -> Option<(i64, u32, bool)> {
+    let rest = name.strip_prefix(PREFIX)?;
+    let (rest, incremental) = match rest.strip_suffix(".db") {
+        Some(r) => (r, false),
+        None => (rest.strip_suffix(".nbk")?, true),
+    };
     let stamp = rest.get(..15)?;
     let sequence = match rest.get(15..)? {
         "" => 0,
         tail => tail.strip_prefix('-')?.parse().ok()?,
     };
-    Some((parse_stamp(stamp)?, sequence))
+    Some((parse_stamp(stamp)?, sequence, incremental))
 }
 
-/// A new name `<prefix><stamp>[-N].db` in `dir` that sorts after every other file of the same
-/// second (a free lower number would make a new backup look older than it is).
+/// A new name `<prefix><stamp>[-N].<ext>` in `dir` that sorts after every other backup of the
+/// same second, of either kind (a free lower number would make a new backup look older than
+/// it is).
 fn unique_name(dir: &Path, prefix: &str, ms: i64) -> PathBuf {
+    unique_name_ext(dir, prefix, ms, "db")
+}
+
+fn unique_name_ext(dir: &Path, prefix: &str, ms: i64, ext: &str) -> PathBuf {
     let base = format!("{prefix}{}", stamp(ms));
     let mut highest: Option<u32> = None;
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -105,7 +126,10 @@ fn unique_name(dir: &Path, prefix: &str, ms: i64) -> PathBuf {
                 continue;
             };
             let rest = rest.strip_suffix(".partial").unwrap_or(rest);
-            let seq = match rest.strip_suffix(".db") {
+            let seq = match rest
+                .strip_suffix(".db")
+                .or_else(|| rest.strip_suffix(".nbk"))
+            {
                 Some("") => Some(0),
                 Some(tail) => tail.strip_prefix('-').and_then(|n| n.parse().ok()),
                 None => None,
@@ -116,8 +140,8 @@ fn unique_name(dir: &Path, prefix: &str, ms: i64) -> PathBuf {
         }
     }
     match highest {
-        None => dir.join(format!("{base}.db")),
-        Some(n) => dir.join(format!("{base}-{}.db", n + 1)),
+        None => dir.join(format!("{base}.{ext}")),
+        Some(n) => dir.join(format!("{base}-{}.{ext}", n + 1)),
     }
 }
 
@@ -133,7 +157,7 @@ pub fn list_backups(dir: &Path) -> Result<Vec<BackupFile>> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name();
-        let Some((taken_at, sequence)) = name.to_str().and_then(parse_name) else {
+        let Some((taken_at, sequence, incremental)) = name.to_str().and_then(parse_name) else {
             continue;
         };
         let meta = entry.metadata().map_err(|e| Error::io(entry.path(), e))?;
@@ -145,6 +169,7 @@ pub fn list_backups(dir: &Path) -> Result<Vec<BackupFile>> {
             taken_at,
             bytes: meta.len(),
             sequence,
+            incremental,
         });
     }
     out.sort_by_key(|b| std::cmp::Reverse((b.taken_at, b.sequence)));
@@ -178,12 +203,44 @@ pub fn backup_now_with_progress(
 
 /// Keep the `keep` newest backups in `dir` and delete the rest; returns what was deleted.
 pub fn apply_backup_retention(dir: &Path, keep: usize) -> Result<Vec<PathBuf>> {
+    apply_retention_limits(dir, keep, None)
+}
+
+/// Retention by count and, with `max_bytes`, by the total size of the backups (page store
+/// included): the oldest go first and the newest is always kept. Pages no remaining
+/// incremental backup lists are removed afterwards.
+pub fn apply_retention_limits(
+    dir: &Path,
+    keep: usize,
+    max_bytes: Option<u64>,
+) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
-    for old in list_backups(dir)?.into_iter().skip(keep) {
-        std::fs::remove_file(&old.path).map_err(|e| Error::io(&old.path, e))?;
-        removed.push(old.path);
+    let remove = |path: &Path, removed: &mut Vec<PathBuf>| -> Result<()> {
+        std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+        removed.push(path.to_owned());
+        Ok(())
+    };
+    let mut listed = list_backups(dir)?;
+    for old in listed.split_off(keep.max(1).min(listed.len())) {
+        remove(&old.path, &mut removed)?;
+    }
+    incremental::collect_garbage(dir)?;
+    if let Some(limit) = max_bytes {
+        while listed.len() > 1 && backups_bytes(dir)? > limit {
+            let oldest = listed.pop().expect("more than one");
+            remove(&oldest.path, &mut removed)?;
+            incremental::collect_garbage(dir)?;
+        }
     }
     Ok(removed)
+}
+
+/// What the backups in `dir` take on disk: full copies, manifests and the shared page store.
+pub fn backups_bytes(dir: &Path) -> Result<u64> {
+    Ok(
+        list_backups(dir)?.iter().map(|b| b.bytes).sum::<u64>()
+            + incremental::page_store_bytes(dir),
+    )
 }
 
 /// Delete every backup in `dir`, including the copies kept before a restore (part of "delete
@@ -201,7 +258,9 @@ pub fn delete_backups(dir: &Path) -> Result<usize> {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        let ours = name.starts_with(PREFIX) || name.starts_with(PRE_RESTORE_PREFIX);
+        let ours = name.starts_with(PREFIX)
+            || name.starts_with(PRE_RESTORE_PREFIX)
+            || name.starts_with(incremental::PAGE_STORE);
         if ours && path.is_file() {
             std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
             removed += 1;
@@ -211,18 +270,63 @@ pub fn delete_backups(dir: &Path) -> Result<usize> {
 }
 
 /// The automatic backup: when the newest backup is at least `every_ms` old (or there is none),
-/// take one and apply retention. Returns the new backup, if one was taken.
+/// take an incremental one (a full copy where this SQLite cannot list its pages) and apply
+/// retention. Returns the new backup, if one was taken: none when the database did not change
+/// since the newest incremental backup.
 pub fn auto_backup(
     store: &Store,
     dir: &Path,
     every_ms: i64,
     keep: usize,
 ) -> Result<Option<PathBuf>> {
-    let newest = list_backups(dir)?.first().map(|b| b.taken_at);
+    auto_backup_within(store, dir, every_ms, keep, None)
+}
+
+/// [`auto_backup`] with a limit on the backups' total size.
+pub fn auto_backup_within(
+    store: &Store,
+    dir: &Path,
+    every_ms: i64,
+    keep: usize,
+    max_bytes: Option<u64>,
+) -> Result<Option<PathBuf>> {
+    let listed = list_backups(dir)?;
+    let newest = listed.first().map(|b| b.taken_at);
     if newest.is_some_and(|t| now_ms().saturating_sub(t) < every_ms) {
         return Ok(None);
     }
-    backup_now_with_progress(store, dir, Some(keep), &mut |_, _| true).map(Some)
+    Ok(incremental_backup(store, dir, keep, max_bytes)?.map(|(path, _)| path))
+}
+
+/// Takes an incremental backup now (a full copy where pages cannot be listed) and applies
+/// retention. `None` when nothing changed since the newest incremental backup. The header
+/// is there for incremental backups.
+pub fn incremental_backup(
+    store: &Store,
+    dir: &Path,
+    keep: usize,
+    max_bytes: Option<u64>,
+) -> Result<Option<(PathBuf, Option<incremental::Header>)>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let previous = list_backups(dir)?.into_iter().find(|b| b.incremental);
+    let taken_at = now_ms();
+    let dest = unique_name_ext(dir, PREFIX, taken_at, incremental::EXT);
+    let taken = match incremental::take(
+        store,
+        &dest,
+        previous.as_ref().map(|b| b.path.as_path()),
+        taken_at,
+    )? {
+        Taken::Unchanged => return Ok(None),
+        Taken::New { path, header } => (path, Some(header)),
+        Taken::Unsupported => {
+            let path = unique_name(dir, PREFIX, taken_at);
+            store.snapshot_to(&path, &mut |_, _| true)?;
+            (path, None)
+        }
+    };
+    apply_retention_limits(dir, keep.max(1), max_bytes)?;
+    Ok(Some(taken))
 }
 
 fn sidecar(db: &Path, suffix: &str) -> PathBuf {
@@ -316,7 +420,14 @@ pub fn restore(db: &Path, backup: &Path) -> Result<RestoreReport> {
         }
     };
     cleanup(&staging);
-    std::fs::copy(backup, &staging).map_err(|e| Error::io(backup, e))?;
+    if backup.extension().is_some_and(|e| e == incremental::EXT) {
+        if let Err(e) = incremental::materialize(backup, &staging) {
+            cleanup(&staging);
+            return Err(e);
+        }
+    } else {
+        std::fs::copy(backup, &staging).map_err(|e| Error::io(backup, e))?;
+    }
     let schema_version = match validate_backup(&staging) {
         Ok(v) => v,
         Err(e) => {

@@ -1055,6 +1055,47 @@ impl Store {
         )?)
     }
 
+    /// Every page of the database as one consistent snapshot (one read transaction), in page
+    /// order: `(page_size, schema_version)` first, then `page(pgno, bytes)` for each until it
+    /// returns false. `Ok(None)` when this SQLite was built without the `sqlite_dbpage` table
+    /// (then only full copies can be taken).
+    pub fn read_pages(
+        &self,
+        start: &mut dyn FnMut(u32, i64) -> Result<()>,
+        page: &mut dyn FnMut(u32, &[u8]) -> Result<bool>,
+    ) -> Result<Option<()>> {
+        let own_transaction = self.conn.is_autocommit();
+        if own_transaction {
+            self.conn.execute_batch("BEGIN DEFERRED")?;
+        }
+        let mut run = || -> Result<Option<()>> {
+            let mut stmt = match self
+                .conn
+                .prepare("SELECT pgno, data FROM sqlite_dbpage('main') ORDER BY pgno")
+            {
+                Ok(s) => s,
+                Err(e) if e.to_string().contains("no such table") => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let page_size: u32 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            start(page_size, self.schema_version()?)?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let pgno: u32 = row.get(0)?;
+                let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                if !page(pgno, data)? {
+                    break;
+                }
+            }
+            Ok(Some(()))
+        };
+        let result = run();
+        if own_transaction {
+            let _ = self.conn.execute_batch("COMMIT");
+        }
+        result
+    }
+
     /// A consistent snapshot through SQLite's online backup API, safe while writes go on.
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
         #[cfg(not(target_family = "wasm"))]
