@@ -330,3 +330,46 @@ async fn delete_all_data_leaves_nothing_readable_and_the_app_starts_over() {
     add_conversation(&s, "fresh start", &["hello"]).await;
     assert_eq!(titles(&s).await, vec!["fresh start".to_owned()]);
 }
+
+/// Backups read the whole database on a connection of their own: a request sent while one
+/// runs (a read and a write) is answered before the backup finishes, and both are in order.
+#[tokio::test]
+async fn a_backup_does_not_hold_up_other_store_requests() {
+    use futures_util::future::{select, Either};
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().join("backups");
+    let s = services(dir.path());
+    // About 24 MB of history, each text different so pages do not repeat.
+    let mut x: u64 = 1;
+    for i in 0..120 {
+        let text: String = (0..20_000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b'a' + ((x >> 40) % 26) as u8)
+            })
+            .collect();
+        add_conversation(&s, &format!("big {i}"), &[&text, &text[..10_000]]).await;
+    }
+    let backup = std::pin::pin!(s.store.backup_now(backups.clone(), None, None));
+    let meanwhile = std::pin::pin!(async {
+        let n = s.store.count_conversations().await.unwrap();
+        add_conversation(&s, "written during the backup", &["still here"]).await;
+        n
+    });
+    match select(backup, meanwhile).await {
+        Either::Right((n, backup)) => {
+            assert_eq!(n, 120);
+            let path = backup.await.expect("the backup finishes too");
+            assert!(path.is_file());
+        }
+        Either::Left((path, _)) => panic!(
+            "the backup ({:?}) was answered before a count sent after it",
+            path.map(|p| std::fs::metadata(p).map(|m| m.len()))
+        ),
+    }
+    assert!(titles(&s)
+        .await
+        .contains(&"written during the backup".to_owned()));
+}

@@ -88,11 +88,15 @@ type Job = (Request, oneshot::Sender<Result<Response>>);
 /// request answers with the reason (a damaged database, a newer schema...).
 pub struct WorkerTransport {
     tx: mpsc::Sender<Job>,
+    /// Backups ([`Request::runs_beside`]): a second thread that opens its own connection for
+    /// each and closes it after, so a restore or "delete all data" finds the file free again.
+    beside: mpsc::Sender<Job>,
 }
 
 impl WorkerTransport {
     pub fn spawn(path: &Path) -> Result<WorkerTransport> {
         let (tx, rx) = mpsc::channel::<Job>();
+        let backup_path = path.to_owned();
         let path = path.to_owned();
         std::thread::Builder::new()
             .name("nexus-store".into())
@@ -123,7 +127,26 @@ impl WorkerTransport {
                 }
             })
             .map_err(|e| Error::db(format!("could not start the store thread: {e}")))?;
-        Ok(WorkerTransport { tx })
+        let (beside, jobs) = mpsc::channel::<Job>();
+        let path = backup_path;
+        std::thread::Builder::new()
+            .name("nexus-store-backup".into())
+            .spawn(move || {
+                while let Ok((request, reply)) = jobs.recv() {
+                    let name = request.name();
+                    let started = std::time::Instant::now();
+                    let result =
+                        Store::open(&path).and_then(|mut store| request.handle(&mut store));
+                    tracing::debug!(
+                        request = name,
+                        ms = started.elapsed().as_millis() as u64,
+                        "backup request done beside the store"
+                    );
+                    let _ = reply.send(result);
+                }
+            })
+            .map_err(|e| Error::db(format!("could not start the backup thread: {e}")))?;
+        Ok(WorkerTransport { tx, beside })
     }
 }
 
@@ -131,7 +154,12 @@ impl WorkerTransport {
 impl StoreTransport for WorkerTransport {
     async fn call(&self, request: Request) -> Result<Response> {
         let (reply_tx, reply_rx) = oneshot::channel();
-        self.tx
+        let queue = if request.runs_beside() {
+            &self.beside
+        } else {
+            &self.tx
+        };
+        queue
             .send((request, reply_tx))
             .map_err(|_| Error::db("the store thread has stopped"))?;
         reply_rx

@@ -152,6 +152,13 @@ impl Request {
             _ => None,
         }
     }
+
+    /// Backups read the whole database: a worker that can runs them on a connection of their
+    /// own, so the requests the UI waits for (opening a conversation, a search) are not queued
+    /// behind them. They only read the history, which WAL lets them do beside the writer.
+    pub fn runs_beside(&self) -> bool {
+        matches!(self, Request::AutoBackup { .. } | Request::BackupNow { .. })
+    }
 }
 
 /// Runs requests directly on a store in the calling thread. For tests and for short-lived
