@@ -18,7 +18,7 @@ const CHATGPT_FIXTURE: &str = concat!(
     "/tests/fixtures/chatgpt/conversations.json"
 );
 
-/// The backups in `dir` (`history-<time>.db`), oldest first.
+/// The backups in `dir` (`history-<time>.db` complete, `.nbk` incremental), oldest first.
 fn backup_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut found: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
@@ -27,7 +27,7 @@ fn backup_files(dir: &Path) -> Vec<std::path::PathBuf> {
         .map(|e| e.path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            n.starts_with("history-") && n.ends_with(".db")
+            n.starts_with("history-") && (n.ends_with(".db") || n.ends_with(".nbk"))
         })
         .collect();
     found.sort();
@@ -75,7 +75,8 @@ fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
         colours(&shell)
     );
 
-    // The daily backup (on by default) was taken at start: a complete SQLite file.
+    // The daily backup (on by default) was taken at start: an incremental one (a manifest
+    // beside the page store), which restores the whole history.
     let backups = data.join("backups");
     let deadline = Instant::now() + Duration::from_secs(30);
     let backup = loop {
@@ -87,7 +88,8 @@ fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
     };
     std::thread::sleep(Duration::from_millis(500));
     let bytes = std::fs::read(&backup).unwrap();
-    assert!(bytes.starts_with(b"SQLite format 3\0"), "{backup:?}");
+    assert!(bytes.starts_with(b"NXBKUP01"), "{backup:?}");
+    assert!(backups.join("pages.db").is_file());
     let restored = tempfile::tempdir().unwrap();
     let out = nexus(restored.path(), &["restore", backup.to_str().unwrap()]);
     assert!(

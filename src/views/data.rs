@@ -168,7 +168,7 @@ pub fn DataSection() -> Element {
                             li { key: "{b.path.display()}",
                                 span { "{format_time(b.taken_at)}" }
                                 span { class: "mono",
-                                    if b.incremental { "changes only, {port::human_bytes(b.bytes)} list" } else { "complete, {port::human_bytes(b.bytes)}" }
+                                    if b.incremental { "changes since the one before" } else { "complete copy, {port::human_bytes(b.bytes)}" }
                                 }
                                 button { class: "btn-small", r#type: "button", disabled: busy,
                                     onclick: { let p = b.path.clone(); move |_| confirm_restore.set(Some(p.clone())) },
