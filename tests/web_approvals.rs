@@ -27,36 +27,6 @@ fn tool_server() -> (String, std::path::PathBuf) {
     })
 }
 
-/// Settings → Backends: an OpenCode server, named `name`.
-async fn add_opencode_backend(c: &Client, name: &str, url: &str) {
-    nav(c, "Settings").await;
-    button(c, "Add backend").await.click().await.unwrap();
-    wait_for(c, "#pf-name", 10)
-        .await
-        .send_keys(name)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#pf-kind"))
-        .await
-        .unwrap()
-        .select_by_value("opencode")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#pf-url"))
-        .await
-        .unwrap()
-        .send_keys(url)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.profile-editor button[type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(c, ".profile-list li.profile", 20).await;
-}
-
 /// The card of the request whose title mentions `needle`, as an XPath prefix.
 fn card(needle: &str) -> String {
     format!("//div[contains(concat(' ', @class, ' '), ' approval ')][.//p[contains(@class, 'approval-title')][contains(., '{needle}')]]")
@@ -132,7 +102,7 @@ async fn approvals_in_the_browser_allow_once_reject_with_a_message_and_always() 
     let c = &b.client;
     c.goto(&base).await.unwrap();
     app_ready(c).await;
-    add_opencode_backend(c, "Agent server", &url).await;
+    add_backend(c, "Agent server", Some("opencode"), &url, None).await;
 
     // Allowed once: the command runs.
     let once = unique("web-once");
@@ -220,7 +190,7 @@ async fn approvals_at_phone_width() {
     let c = &b.client;
     c.goto(&base).await.unwrap();
     app_ready(c).await;
-    add_opencode_backend(c, "Agent server", &url).await;
+    add_backend(c, "Agent server", Some("opencode"), &url, None).await;
 
     let file = unique("web-phone");
     let s = run_elsewhere(&client, "web phone", &format!("printf PHONE > {file}")).await;

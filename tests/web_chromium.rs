@@ -18,34 +18,7 @@ use support::browser::*;
 /// The whole user flow; `tag` names the screenshots.
 /// Settings → Backends: add the llama.cpp peer and test the connection (its model is listed).
 async fn add_llama_backend(c: &Client, llm: &str) {
-    nav(c, "Settings").await;
-    let probe = js(c, "const b = [...document.querySelectorAll('button')].filter(b => b.innerText.trim() === 'Add backend'); return b.map(x => { const r = x.getBoundingClientRect(); return [r.x, r.y, r.width, r.height, getComputedStyle(x).visibility, x.disabled]; });").await;
-    eprintln!("add-backend probe: {probe}");
-    button(c, "Add backend").await.click().await.unwrap();
-    wait_for(c, "#pf-name", 10)
-        .await
-        .send_keys("llama.cpp")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#pf-url"))
-        .await
-        .unwrap()
-        .send_keys(llm)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#pf-model"))
-        .await
-        .unwrap()
-        .send_keys("smollm2-135m")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.profile-editor button[type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(c, ".profile-list li.profile", 20).await;
+    add_backend(c, "llama.cpp", None, llm, Some("smollm2-135m")).await;
     button(c, "Test connection").await.click().await.unwrap();
     // The local server answers one request at a time: a reply another test is generating
     // delays the model list.

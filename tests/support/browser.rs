@@ -256,3 +256,50 @@ pub async fn axe(c: &Client) -> Vec<String> {
 pub async fn app_ready(c: &Client) {
     wait_for(c, "nav button[aria-label='Chat']", 60).await;
 }
+
+/// Settings → Backends → Add backend: `kind` is the form's value (`opencode`; none keeps the
+/// default, OpenAI-compatible), saved and listed.
+pub async fn add_backend(
+    c: &Client,
+    name: &str,
+    kind: Option<&str>,
+    url: &str,
+    model: Option<&str>,
+) {
+    nav(c, "Settings").await;
+    button(c, "Add backend").await.click().await.unwrap();
+    wait_for(c, "#pf-name", 10)
+        .await
+        .send_keys(name)
+        .await
+        .unwrap();
+    if let Some(kind) = kind {
+        c.find(Locator::Css("#pf-kind"))
+            .await
+            .unwrap()
+            .select_by_value(kind)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css("#pf-url"))
+        .await
+        .unwrap()
+        .send_keys(url)
+        .await
+        .unwrap();
+    if let Some(model) = model {
+        c.find(Locator::Css("#pf-model"))
+            .await
+            .unwrap()
+            .send_keys(model)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css("form.profile-editor button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, ".profile-list li.profile", 20).await;
+}
