@@ -238,4 +238,5 @@ async fn a_cold_page_load_in_chromium_gets_the_compressed_copies() {
     .unwrap()
     .len();
     assert_eq!(encoded, br, "the brotli copy was sent");
+    b.client.clone().close().await.unwrap();
 }

@@ -179,6 +179,7 @@ async fn approvals_in_the_browser_allow_once_reject_with_a_message_and_always() 
         left.as_u64().unwrap_or(u64::MAX) <= open as u64,
         "cards {left} for {open} open requests"
     );
+    b.client.clone().close().await.unwrap();
 }
 
 #[tokio::test]
@@ -219,4 +220,5 @@ async fn approvals_at_phone_width() {
     wait_card_gone(c, &file).await;
     finished(&client, &s, 1).await;
     assert_eq!(read(&project, &file).as_deref(), Some("PHONE"));
+    b.client.clone().close().await.unwrap();
 }
