@@ -7,7 +7,8 @@
 #     Needs about 1.5 GB of free space in $TMPDIR.
 #  2. stream: time to first token against curl, and a 5,000 tokens/s reply through the app's
 #     send path (benches/stream.rs).
-#  3. window: start-up time and idle memory of the app against a bare Dioxus window
+#  3. window: start-up (window mapped, and content painted: screenshots polled until the window
+#     is no longer one flat colour) and idle memory of the app against a bare Dioxus window
 #     (examples/bare_window.rs), alternately under Xvfb (scripts/bench_window.py).
 # `scripts/bench.sh search|stream|window` runs one of them; no argument runs all three.
 set -euo pipefail
@@ -46,5 +47,5 @@ if [ "$WHICH" = all ] || [ "$WHICH" = window ]; then
     trap '[ -n "$XVFB_PID" ] && kill "$XVFB_PID"' EXIT
     sleep 1
   fi
-  python3 scripts/bench_window.py "$TARGET/opencode-nexus" "$TARGET/examples/bare_window" "${NEXUS_BENCH_ROUNDS:-8}"
+  python3 scripts/bench_window.py "$TARGET/opencode-nexus" "$TARGET/examples/bare_window" "${NEXUS_BENCH_ROUNDS:-8}" ${NEXUS_BENCH_APP_DATA:+"$NEXUS_BENCH_APP_DATA"}
 fi

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Start-up time and idle memory of the app against a bare Dioxus window.
 
-Usage: bench_window.py APP_BINARY BARE_BINARY [ROUNDS]
+Usage: bench_window.py APP_BINARY BARE_BINARY [ROUNDS] [APP_DATA_DIR]
 
 Both binaries are started alternately on the X display in $DISPLAY (the app with a fresh,
-empty data directory each time). Measured per start:
+empty data directory each time, or with APP_DATA_DIR, e.g. one holding a 1M-message history).
+Measured per start:
 
-- start-up: from spawning the process to its window being mapped and visible
+- window mapped: from spawning the process to its window being mapped and visible
   (`xdotool search --onlyvisible --pid`, polled every 10 ms);
+- content painted: from spawning to the first screenshot of that window (`xwd`, polled as fast
+  as it answers, ~10-30 ms) that is no longer one flat colour: the bare window's line of
+  text, the app's shell. This is what the user waits for;
 - idle memory: after 5 s without input, the proportional set size (PSS) summed over the process
   and all its descendants (the webview runs in separate WebKit processes, which a bare window
   has as well).
@@ -56,6 +60,21 @@ def pss_kib(pid):
     return total
 
 
+def flat(window, env):
+    """True while the window shows one colour (nothing painted yet)."""
+    shot = subprocess.run(["xwd", "-silent", "-id", window], env=env, capture_output=True, timeout=10)
+    if shot.returncode != 0 or len(shot.stdout) < 4:
+        return True
+    # XWD: a header of big-endian 32-bit fields (its size first, the colour count 20th), the
+    # colour map (12 bytes a colour), then the pixels.
+    header = int.from_bytes(shot.stdout[:4], "big")
+    ncolors = int.from_bytes(shot.stdout[76:80], "big")
+    pixels = shot.stdout[header + 12 * ncolors:]
+    # Every 7th pixel of the 32-bit image: enough to catch a line of text.
+    seen = {pixels[i:i + 3] for i in range(0, len(pixels) - 4, 28)}
+    return len(seen) < 3
+
+
 def one_run(binary, args, env):
     log = tempfile.TemporaryFile()
     start = time.monotonic()
@@ -69,12 +88,17 @@ def one_run(binary, args, env):
                 env=env, capture_output=True, timeout=10,
             )
             if found.stdout.strip():
+                window = found.stdout.split()[-1].decode()
                 break
             if proc.poll() is not None or time.monotonic() - start > 60:
                 log.seek(0)
                 raise SystemExit(f"{binary}: no window: {log.read().decode(errors='replace')[-2000:]}")
             time.sleep(0.01)
         startup_ms = (time.monotonic() - start) * 1000
+        while flat(window, env):
+            if proc.poll() is not None or time.monotonic() - start > 60:
+                raise SystemExit(f"{binary}: nothing painted in its window")
+        painted_ms = (time.monotonic() - start) * 1000
         time.sleep(5)
         if proc.poll() is not None:
             log.seek(0)
@@ -84,7 +108,7 @@ def one_run(binary, args, env):
         proc.kill()
         proc.wait()
         log.close()
-    return startup_ms, memory
+    return startup_ms, memory, painted_ms
 
 
 def main():
@@ -92,6 +116,7 @@ def main():
         raise SystemExit(__doc__)
     app, bare = sys.argv[1], sys.argv[2]
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 8
+    history = sys.argv[4] if len(sys.argv) > 4 else None
     env = dict(os.environ)
     env.update({
         "WEBKIT_DISABLE_DMABUF_RENDERER": "1",
@@ -107,19 +132,27 @@ def main():
     shutil.rmtree(data, ignore_errors=True)
     for _ in range(rounds):
         results["bare"].append(one_run(bare, [], env))
-        data = tempfile.mkdtemp(prefix="nexus-bench-")
-        results["app"].append(one_run(app, ["--data-dir", data], env))
-        shutil.rmtree(data, ignore_errors=True)
+        if history:
+            results["app"].append(one_run(app, ["--data-dir", history], env))
+        else:
+            data = tempfile.mkdtemp(prefix="nexus-bench-")
+            results["app"].append(one_run(app, ["--data-dir", data], env))
+            shutil.rmtree(data, ignore_errors=True)
 
     def med(name, i):
         return statistics.median(r[i] for r in results[name])
 
     s_app, s_bare = med("app", 0), med("bare", 0)
     m_app, m_bare = med("app", 1) / 1024, med("bare", 1) / 1024
-    print(f"window start-up and idle memory, median of {rounds} starts each:")
-    print(f"  bare Dioxus window: {s_bare:7.0f} ms to a visible window, {m_bare:6.1f} MB PSS idle")
-    print(f"  OpenCode Nexus:     {s_app:7.0f} ms to a visible window, {m_app:6.1f} MB PSS idle")
-    print(f"  start-up ratio {s_app / s_bare:.2f}x (budget 1.15x); "
+    p_app, p_bare = med("app", 2), med("bare", 2)
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    what = f"with the history in {history}" if history else "empty data directory"
+    print(f"window start-up and idle memory, median of {rounds} alternated starts each "
+          f"({time.strftime('%Y-%m-%d %H:%M')}, load average {load}; app: {what}):")
+    print(f"  bare Dioxus window: {s_bare:7.0f} ms mapped, {p_bare:7.0f} ms content painted, {m_bare:6.1f} MB PSS idle")
+    print(f"  OpenCode Nexus:     {s_app:7.0f} ms mapped, {p_app:7.0f} ms content painted, {m_app:6.1f} MB PSS idle")
+    print(f"  content-painted ratio {p_app / p_bare:.2f}x (budget 1.15x); mapped ratio {s_app / s_bare:.2f}x; "
           f"idle memory ratio {m_app / m_bare:.2f}x (budget 1.10x)")
 
 
