@@ -148,6 +148,9 @@ fn open_page_store(dir: &Path, create: bool) -> Result<Connection> {
         ));
     }
     let conn = Connection::open(&path).map_err(|e| Error::io(&path, e))?;
+    // Another process (the CLI) backing up at the same moment waits instead of failing.
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(|e| Error::io(&path, e))?;
     conn.execute_batch(
         "PRAGMA auto_vacuum = INCREMENTAL;
          PRAGMA journal_mode = WAL;

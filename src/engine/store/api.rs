@@ -156,8 +156,15 @@ impl Request {
     /// Backups read the whole database: a worker that can runs them on a connection of their
     /// own, so the requests the UI waits for (opening a conversation, a search) are not queued
     /// behind them. They only read the history, which WAL lets them do beside the writer.
+    /// Retention goes the same way, one after the other with the backups, so removing pages no
+    /// manifest lists never races a backup that has stored its pages but not yet its manifest.
     pub fn runs_beside(&self) -> bool {
-        matches!(self, Request::AutoBackup { .. } | Request::BackupNow { .. })
+        matches!(
+            self,
+            Request::AutoBackup { .. }
+                | Request::BackupNow { .. }
+                | Request::ApplyBackupLimits { .. }
+        )
     }
 }
 
