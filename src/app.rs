@@ -12,6 +12,17 @@ use crate::views::{ChatView, HistoryView, SettingsView};
 /// and needs no asset pipeline (plain `cargo build` works).
 const MAIN_CSS: &str = include_str!("../assets/main.css");
 
+/// The stylesheet, for a host that puts it in the page's `<head>` itself (the desktop
+/// webview: parsed with the page, before the first render arrives, instead of as part of it).
+pub fn stylesheet_head() -> String {
+    STYLESHEET_IN_HEAD.store(true, std::sync::atomic::Ordering::Relaxed);
+    format!("<style>{MAIN_CSS}</style>")
+}
+
+/// Set once the host has put the stylesheet in the head; the root then leaves it out.
+static STYLESHEET_IN_HEAD: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 #[component]
 pub fn App() -> Element {
     let services = use_hook(|| {
@@ -142,7 +153,9 @@ pub fn App() -> Element {
     let view = *state.view.read();
 
     rsx! {
-        style { {MAIN_CSS} }
+        if !STYLESHEET_IN_HEAD.load(std::sync::atomic::Ordering::Relaxed) {
+            style { {MAIN_CSS} }
+        }
         div { class: "app {theme} {compact}", style: "{style}",
             NavBar {}
             if matches!(view, View::Chat | View::Session) {

@@ -44,7 +44,11 @@ fn launch_gui() {
     let config = Config::new()
         .with_window(window)
         .with_menu(None)
-        .with_custom_head(opencode_nexus::app::DESKTOP_HEAD.to_owned())
+        .with_custom_head(format!(
+            "{}{}",
+            opencode_nexus::app::DESKTOP_HEAD,
+            opencode_nexus::app::stylesheet_head()
+        ))
         .with_background_color((24, 24, 27, 255));
     dioxus::LaunchBuilder::new()
         .with_cfg(config)
