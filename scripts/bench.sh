@@ -10,7 +10,9 @@
 #  3. window: start-up (window mapped, and content painted: screenshots polled until the window
 #     is no longer one flat colour) and idle memory of the app against a bare Dioxus window
 #     (examples/bare_window.rs), alternately under Xvfb (scripts/bench_window.py).
-# `scripts/bench.sh search|stream|window` runs one of them; no argument runs all three.
+#  4. sync: the first sync of a 100,000-message history to a new device and one incremental
+#     sync of one new message, through a WebDAV server (rclone) on loopback (benches/sync.rs).
+# `scripts/bench.sh search|stream|window|sync` runs one of them; no argument runs all four.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP=1
@@ -31,6 +33,16 @@ if [ "$WHICH" = all ] || [ "$WHICH" = search ]; then
 fi
 if [ "$WHICH" = all ] || [ "$WHICH" = stream ]; then
   cargo bench --bench stream
+fi
+if [ "$WHICH" = all ] || [ "$WHICH" = sync ]; then
+  DAV_DIR=$(mktemp -d)
+  DAV_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+  rclone serve webdav "$DAV_DIR" --addr "127.0.0.1:$DAV_PORT" --user bench --pass bench-pass >/dev/null 2>&1 &
+  DAV_PID=$!
+  for _ in $(seq 1 100); do curl -fsS -u bench:bench-pass -X PROPFIND -H 'Depth: 0' "http://127.0.0.1:$DAV_PORT/" >/dev/null 2>&1 && break; sleep 0.1; done
+  NEXUS_BENCH_WEBDAV_URL="http://127.0.0.1:$DAV_PORT/" NEXUS_BENCH_WEBDAV_USER=bench NEXUS_BENCH_WEBDAV_PASSWORD=bench-pass \
+    cargo bench --bench sync || { kill "$DAV_PID"; rm -rf "$DAV_DIR"; exit 1; }
+  kill "$DAV_PID"; rm -rf "$DAV_DIR"
 fi
 if [ "$WHICH" = all ] || [ "$WHICH" = window ]; then
   # Both binaries as released (LTO), in the packaging build's directory so its many-minute

@@ -9,6 +9,8 @@
 #   scripts/peers.sh start-tool-model PORT        start the scripted tool-calling model, print PID
 #   scripts/peers.sh start-opencode-tools PORT MODEL_BASE_URL   opencode serve on that model, with
 #                                       bash/edit asking permission; prints PID
+#   scripts/peers.sh start-webdav PORT USER PASSWORD   a WebDAV server (rclone) on an empty folder
+#                                       ($PEERS/webdav-PORT) with Basic auth, for sync; prints PID
 #   scripts/peers.sh stop PID...        stop processes (TERM, then KILL)
 set -euo pipefail
 
@@ -36,7 +38,7 @@ opencode_bin() {
 install() {
   mkdir -p "$PEERS"
   # Servers of earlier runs leave a home, a project and a log per port; keep two days of them.
-  find "$PEERS" -maxdepth 1 \( -name 'opencode-home-*' -o -name 'opencode-project-*' -o -name '*.log' \) \
+  find "$PEERS" -maxdepth 1 \( -name 'opencode-home-*' -o -name 'opencode-project-*' -o -name 'webdav-*' -o -name '*.log' \) \
     -mtime +2 -exec rm -rf {} + 2>/dev/null || true
   local venv="$PEERS/venv"
   if ! "$venv/bin/python" -c "import llama_cpp.server, sys; import llama_cpp; sys.exit(llama_cpp.__version__ != '$LLAMA_CPP_PYTHON_VERSION')" 2>/dev/null; then
@@ -176,6 +178,19 @@ start_tool_model() {
   echo "$pid"
 }
 
+# A real WebDAV server for sync tests: rclone (Debian's package) serving an empty folder.
+start_webdav() {
+  local port=${1:?port} user=${2:?user} password=${3:?password}
+  local dir="$PEERS/webdav-$port"
+  rm -rf "$dir"; mkdir -p "$dir"
+  rclone serve webdav "$dir" --addr "127.0.0.1:$port" --user "$user" --pass "$password" \
+    >"$PEERS/webdav-$port.log" 2>&1 </dev/null &
+  local pid=$!
+  wait_http "http://127.0.0.1:$port/" "$pid" -u "$user:$password" -X PROPFIND -H "Depth: 0" \
+    || { tail -20 "$PEERS/webdav-$port.log" >&2; log "rclone serve webdav did not start"; exit 1; }
+  echo "$pid"
+}
+
 stop() {
   local p
   for p in "$@"; do kill "$p" 2>/dev/null || true; done
@@ -195,7 +210,8 @@ case "$cmd" in
   start-opencode) start_opencode "$@" ;;
   start-tool-model) start_tool_model "$@" ;;
   start-opencode-tools) start_opencode_tools "$@" ;;
+  start-webdav) start_webdav "$@" ;;
   stop) stop "$@" ;;
   dir) echo "$PEERS" ;;
-  *) echo "usage: $0 install|start-llm PORT|start-opencode PORT LLM_URL [PASSWORD]|start-tool-model PORT|start-opencode-tools PORT MODEL_URL|stop PID...|dir" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start-llm PORT|start-opencode PORT LLM_URL [PASSWORD]|start-tool-model PORT|start-opencode-tools PORT MODEL_URL|start-webdav PORT USER PASSWORD|stop PID...|dir" >&2; exit 2 ;;
 esac

@@ -10,7 +10,7 @@ PACKAGES=(
   xvfb xauth imagemagick x11-apps xdotool
   dbus dbus-x11 gnome-keyring libsecret-tools libsecret-1-dev libdbus-1-dev keyutils
   at-spi2-core fonts-dejavu-core libnotify-bin librsvg2-bin dunst
-  clang-19 llvm-19 lld-19 chromium chromium-driver
+  clang-19 llvm-19 lld-19 chromium chromium-driver rclone
   python3 python3-venv nodejs npm
 )
 

@@ -96,6 +96,11 @@ OC_TOOLS_PORT=$(free_port)
 log "starting opencode serve with the scripted tool model on $OC_TOOLS_PORT"
 OC_TOOLS_PID=$(bash scripts/peers.sh start-opencode-tools "$OC_TOOLS_PORT" "http://127.0.0.1:$TOOL_MODEL_PORT/v1"); PIDS+=("$OC_TOOLS_PID")
 
+WEBDAV_PORT=$(free_port)
+WEBDAV_PASSWORD="nexus-$RANDOM$RANDOM"
+log "starting a WebDAV server (rclone) for sync on $WEBDAV_PORT"
+WEBDAV_PID=$(bash scripts/peers.sh start-webdav "$WEBDAV_PORT" nexus "$WEBDAV_PASSWORD"); PIDS+=("$WEBDAV_PID")
+
 DISPLAY_NUM=$(( 90 + RANDOM % 100 ))
 Xvfb ":$DISPLAY_NUM" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 XVFB_PID=$!
@@ -104,6 +109,9 @@ export NEXUS_TEST_LLM_URL="http://127.0.0.1:$LLM_PORT/v1"
 export NEXUS_TEST_OPENCODE_URL="http://127.0.0.1:$OC_PORT"
 export NEXUS_TEST_OPENCODE_TOOLS_URL="http://127.0.0.1:$OC_TOOLS_PORT"
 export NEXUS_TEST_OPENCODE_TOOLS_PROJECT="$(bash scripts/peers.sh dir)/opencode-project-$OC_TOOLS_PORT"
+export NEXUS_TEST_WEBDAV_URL="http://127.0.0.1:$WEBDAV_PORT/" NEXUS_TEST_WEBDAV_USER=nexus
+export NEXUS_TEST_WEBDAV_PASSWORD="$WEBDAV_PASSWORD"
+export NEXUS_TEST_WEBDAV_DIR="$(bash scripts/peers.sh dir)/webdav-$WEBDAV_PORT"
 export NEXUS_TEST_DISPLAY=":$DISPLAY_NUM"
 export NEXUS_SCREENSHOT_DIR="$ROOT/target/screenshots"
 export NEXUS_TEST_WEB_DIST="$ROOT/dist"

@@ -32,6 +32,9 @@ pub fn App() -> Element {
     let state = use_context_provider(AppState::new);
     let chat = use_context_provider(crate::state::chat::ChatController::new);
     use_context_provider(crate::state::data::DataJobs::new);
+    let sync = use_context_provider(crate::state::sync::SyncController::new);
+    let services_for_sync_runs = services.clone();
+    use_hook(move || sync.start(state, services_for_sync_runs));
     let services_for_hub = services.clone();
     let hub =
         use_context_provider(move || crate::state::opencode::OpenCodeHub::new(services_for_hub));

@@ -211,6 +211,21 @@ pub async fn reset(dirs: &DataDirs, keep_backup: bool) -> Result<ResetReport> {
             }
         }
     }
+    // The sync password and passphrase, when this data directory synced.
+    for id in [
+        crate::engine::sync::PASSWORD_SECRET,
+        crate::engine::sync::PASSPHRASE_SECRET,
+    ] {
+        match secrets.delete(id).await {
+            Ok(()) => {}
+            Err(e) => {
+                report
+                    .warnings
+                    .push(format!("Keys could not be removed from the keychain: {e}"));
+                break;
+            }
+        }
+    }
 
     let mut targets: Vec<PathBuf> = ["", "-wal", "-shm", ".lock"]
         .iter()

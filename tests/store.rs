@@ -712,3 +712,67 @@ fn version_6_adds_attachments_to_a_version_5_database() {
     assert_eq!(store.attachment_stats().unwrap(), (1, 7));
     assert_eq!(store.search("wombat.txt", 10).unwrap().len(), 1);
 }
+
+/// Version 7 (sync) on a database as version 6 left it: nothing is recorded for sync until it is
+/// set up; then the whole history is marked to be sent, and each later edit marks its field.
+#[test]
+fn version_7_adds_sync_records_to_a_version_6_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.db");
+    {
+        let mut raw = Store::open_raw(&path).unwrap();
+        raw.migrate_to(6).unwrap();
+        raw.connection()
+            .execute_batch(
+                "INSERT INTO conversations (id, title, created_at, updated_at, params, head_id)
+                   VALUES ('c1', 'Old chat', 1, 2, '{}', 'm1');
+                 INSERT INTO conversations (id, title, created_at, updated_at, params, remote_session)
+                   VALUES ('c2', 'An OpenCode session', 1, 2, '{}', 'ses_1');
+                 INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, created_at, updated_at)
+                   VALUES ('m1', 'c1', NULL, 'user', '[{\"type\":\"text\",\"text\":\"about wombats\"}]', 'about wombats', 'complete', 1, 1),
+                          ('m2', 'c2', NULL, 'user', '[{\"type\":\"text\",\"text\":\"run ls\"}]', 'run ls', 'complete', 1, 1);",
+            )
+            .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    let marks = |s: &Store| -> i64 {
+        s.connection()
+            .query_row("SELECT count(*) FROM sync_dirty", [], |r| r.get(0))
+            .unwrap()
+    };
+    // Not set up: edits leave no marks.
+    store
+        .update_conversation("c1", &[ConversationEdit::Pinned(true)])
+        .unwrap();
+    assert_eq!(marks(&store), 0);
+    assert_eq!(store.sync_state().unwrap().device, None);
+
+    store.sync_enable("dev-1", "laptop").unwrap();
+    // c1 and m1 are marked; the OpenCode copy and its message are not.
+    assert_eq!(marks(&store), 2);
+    let out = store.sync_collect().unwrap();
+    let kinds: Vec<(String, String)> = out
+        .changes
+        .iter()
+        .map(|c| (c.kind.clone(), c.id.clone()))
+        .collect();
+    assert!(kinds.contains(&("conversation".into(), "c1".into())));
+    assert!(kinds.contains(&("message".into(), "m1".into())));
+    assert!(!kinds.iter().any(|(_, id)| id == "c2" || id == "m2"));
+    store.sync_ack(1, &out).unwrap();
+    assert_eq!(marks(&store), 0);
+    assert_eq!(store.sync_state().unwrap().pushed_seq, 1);
+
+    // One field edited: one mark, for that field.
+    store
+        .update_conversation("c1", &[ConversationEdit::Title("Wombats".into())])
+        .unwrap();
+    let out = store.sync_collect().unwrap();
+    assert_eq!(out.changes.len(), 1);
+    assert_eq!(out.changes[0].field, "title");
+    assert_eq!(out.changes[0].value, serde_json::json!("Wombats"));
+    // The old data still reads and searches.
+    assert_eq!(store.thread("c1").unwrap().len(), 1);
+    assert_eq!(store.search("wombats", 10).unwrap().len(), 1);
+}

@@ -1,4 +1,4 @@
-//! `history`: list, show, search and delete conversations.
+//! `history`: list, show, search, rename, pin, archive and delete conversations.
 
 use super::*;
 
@@ -123,5 +123,47 @@ pub(super) async fn history(services: &Services, cmd: HistoryCmd) -> CliResult {
             }
             Ok(())
         }
+        HistoryCmd::Rename { id, title } => {
+            let title = title.join(" ");
+            let c = services
+                .store
+                .rename_conversation(id, title)
+                .await
+                .map_err(usage_if_invalid)?;
+            eprintln!("Renamed the conversation to '{}'.", c.title);
+            Ok(())
+        }
+        HistoryCmd::Pin { id, off } => {
+            let c = services.store.set_pinned(id, !off).await?;
+            eprintln!("{} '{}'.", if off { "Unpinned" } else { "Pinned" }, c.title);
+            Ok(())
+        }
+        HistoryCmd::Archive { id, off } => {
+            let c = services.store.set_archived(id, !off).await?;
+            eprintln!(
+                "{} '{}'.",
+                if off {
+                    "Took out of the archive"
+                } else {
+                    "Archived"
+                },
+                c.title
+            );
+            Ok(())
+        }
+        HistoryCmd::Delete { id } => {
+            let c = services.store.get_conversation(id.clone()).await?;
+            services.store.delete_conversation(id).await?;
+            eprintln!("Deleted '{}'.", c.title);
+            Ok(())
+        }
+    }
+}
+
+/// A value the engine refuses (an empty title) is a usage error: exit 2, nothing changed.
+fn usage_if_invalid(e: Error) -> Failure {
+    match e {
+        Error::Invalid(message) => Failure { code: 2, message },
+        other => other.into(),
     }
 }

@@ -14,6 +14,7 @@ mod opencode;
 mod presets;
 mod profiles;
 pub mod serve_web;
+mod sync;
 mod system;
 
 pub use approvals::{PermissionsCmd, QuestionsCmd, ReplyArg};
@@ -88,6 +89,9 @@ pub enum Command {
     /// Presets ("assistants") for new chats: a system prompt, parameters, a backend and model.
     #[command(subcommand)]
     Presets(PresetsCmd),
+    /// Sync the history with your other devices through a WebDAV folder, end-to-end encrypted.
+    #[command(subcommand)]
+    Sync(SyncCmd),
     /// Tool calls an OpenCode agent waits to have approved: list them, answer one.
     #[command(subcommand)]
     Permissions(PermissionsCmd),
@@ -387,6 +391,61 @@ pub enum HistoryCmd {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
+    /// Give a conversation a new title.
+    Rename {
+        id: String,
+        #[arg(required = true)]
+        title: Vec<String>,
+    },
+    /// Pin a conversation to the top of the list (`--off` unpins it).
+    Pin {
+        id: String,
+        #[arg(long)]
+        off: bool,
+    },
+    /// Move a conversation to the archive (`--off` brings it back).
+    Archive {
+        id: String,
+        #[arg(long)]
+        off: bool,
+    },
+    /// Delete a conversation (on every synced device too).
+    Delete { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SyncCmd {
+    /// Set up sync with a WebDAV folder: checked first (reachable, the password, the
+    /// passphrase); nothing is saved when a check fails.
+    Setup {
+        /// The WebDAV folder, e.g. https://cloud.example.com/remote.php/dav/files/me/nexus/
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        user: Option<String>,
+        /// Read the server password from this environment variable (stored in the keychain).
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        /// Read the encryption passphrase from this environment variable (stored in the
+        /// keychain). Every device of the folder uses the same one.
+        #[arg(long, value_name = "VAR")]
+        passphrase_env: String,
+        /// This device's name in the device list (default: the host name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Send this device's changes and merge the other devices'.
+    Now {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where sync stands: the folder, this device, changes waiting, the devices.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop syncing this device (the history here and the folder stay as they are).
+    Forget,
 }
 
 /// A failure with the exit code it maps to.
@@ -470,6 +529,7 @@ async fn dispatch(services: &Services, dirs: &DataDirs, command: Command) -> Cli
         Command::Chat(args) => chat_cmd(services, args).await,
         Command::History(cmd) => history(services, cmd).await,
         Command::Presets(cmd) => presets(services, cmd).await,
+        Command::Sync(cmd) => sync::sync(services, cmd).await,
         Command::Permissions(cmd) => approvals::permissions(services, cmd).await,
         Command::Questions(cmd) => approvals::questions(services, cmd).await,
         Command::Doctor { json, bundle } => doctor(services, dirs, json, bundle).await,

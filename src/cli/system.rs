@@ -9,6 +9,7 @@ impl Command {
             Command::Profiles(_) => "cli-profiles",
             Command::Chat(_) => "cli-chat",
             Command::History(_) => "cli-history",
+            Command::Sync(_) => "cli-sync",
             Command::Permissions(_) => "cli-permissions",
             Command::Questions(_) => "cli-questions",
             Command::Doctor { .. } => "cli-doctor",

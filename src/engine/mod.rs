@@ -15,6 +15,7 @@ pub mod redact;
 pub mod rt;
 pub mod sse;
 pub mod store;
+pub mod sync;
 pub mod update;
 pub mod version;
 

@@ -536,3 +536,14 @@ impl crate::platform::Support for NativeSupport {
         ))
     }
 }
+
+/// This machine's name, for the sync device list.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "This device".to_owned())
+}

@@ -348,9 +348,14 @@ pub async fn delete_all_data(
 ) -> Result<String, Error> {
     let profiles = services.store.list_profiles().await?;
     let mut key_problem = None;
-    for p in &profiles {
-        services.forget_session_key(&p.id);
-        match services.secrets.delete(&p.id).await {
+    let sync_secrets = [
+        crate::engine::sync::PASSWORD_SECRET,
+        crate::engine::sync::PASSPHRASE_SECRET,
+    ];
+    let ids = profiles.iter().map(|p| p.id.as_str()).chain(sync_secrets);
+    for id in ids {
+        services.forget_session_key(id);
+        match services.secrets.delete(id).await {
             Ok(()) | Err(Error::SecretServiceUnavailable { .. }) => {}
             Err(e) => key_problem = Some(e),
         }

@@ -13,6 +13,7 @@ pub mod data;
 pub mod opencode;
 pub mod presets;
 pub mod profiles;
+pub mod sync;
 pub mod tasks;
 
 use dioxus::prelude::*;

@@ -10,6 +10,7 @@ pub mod session;
 pub mod sessions;
 pub mod settings;
 pub mod sidebar;
+pub mod sync;
 
 pub use chat::ChatView;
 pub use history::HistoryView;

@@ -20,6 +20,7 @@ pub fn SettingsView() -> Element {
             BehaviourSection {}
             PrivacySection {}
             crate::views::data::DataSection {}
+            crate::views::sync::SyncSection {}
             DiagnosticsSection {}
             UpdatesSection {}
         }

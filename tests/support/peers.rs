@@ -51,3 +51,47 @@ pub fn opencode_tools() -> Option<(String, std::path::PathBuf)> {
     )?;
     Some((url, project.into()))
 }
+
+/// The WebDAV server for sync (`rclone serve webdav`): its URL, user, password, and the folder
+/// it serves (to look at what the server stores).
+pub struct WebDavPeer {
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    pub dir: std::path::PathBuf,
+}
+
+pub fn webdav() -> Option<WebDavPeer> {
+    Some(WebDavPeer {
+        url: peer("NEXUS_TEST_WEBDAV_URL", "the WebDAV server")?,
+        user: peer("NEXUS_TEST_WEBDAV_USER", "the WebDAV server's user")?,
+        password: peer("NEXUS_TEST_WEBDAV_PASSWORD", "the WebDAV server's password")?,
+        dir: peer("NEXUS_TEST_WEBDAV_DIR", "the WebDAV server's folder")?.into(),
+    })
+}
+
+impl WebDavPeer {
+    /// A new empty folder on the server (MKCOL), so each test syncs through its own.
+    pub fn new_folder(&self, stem: &str) -> (String, std::path::PathBuf) {
+        let name = format!("{stem}-{}", uuid::Uuid::now_v7().simple());
+        let url = format!("{}{name}/", self.url);
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "MKCOL",
+                "-u",
+            ])
+            .arg(format!("{}:{}", self.user, self.password))
+            .arg(&url)
+            .output()
+            .expect("curl runs");
+        let code = String::from_utf8_lossy(&out.stdout).to_string();
+        assert_eq!(code, "201", "MKCOL {url}: {code}");
+        (url, self.dir.join(name))
+    }
+}

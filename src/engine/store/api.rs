@@ -9,7 +9,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use super::dump::{ConversationDump, ImportFormat, ImportReport};
-use super::Store;
+use super::{sync, Store};
 use crate::engine::error::{Error, Result};
 use crate::engine::model::*;
 use crate::engine::portability as port;
@@ -111,6 +111,19 @@ store_api! {
     set_draft / SetDraft(key: String, text: String) -> () = |s, k, t| s.set_draft(&k, &t);
     get_setting / GetSetting(key: String) -> Option<serde_json::Value> = |s, k| s.get_setting(&k);
     set_setting / SetSetting(key: String, value: serde_json::Value) -> () = |s, k, v| s.set_setting(&k, &v);
+
+    // Sync between devices (engine::sync; the store's side in store::sync).
+    sync_enable / SyncEnable(device: String, name: String) -> () = |s, d, n| s.sync_enable(&d, &n);
+    sync_forget / SyncForget() -> () = |s| s.sync_forget();
+    sync_state / SyncState() -> sync::LocalState = |s| s.sync_state();
+    sync_set_last / SyncSetLast(at_ms: i64) -> () = |s, t| s.sync_set_last(t);
+    sync_collect / SyncCollect() -> sync::Outgoing = |s| s.sync_collect();
+    sync_ack / SyncAck(seq: i64, out: sync::Outgoing) -> () = |s, q, o| s.sync_ack(q, &o);
+    sync_skip / SyncSkip(out: sync::Outgoing) -> () = |s, o| s.sync_skip(&o);
+    sync_apply / SyncApply(device: String, seq: i64, changes: Vec<sync::Change>, blobs: Vec<sync::BlobData>) -> sync::Applied = |s, d, q, c, b| s.sync_apply(&d, q, &c, &b);
+    sync_counts / SyncCounts() -> (i64, i64) = |s| s.sync_counts();
+    sync_resend_all / SyncResendAll() -> () = |s| s.sync_resend_all();
+    sync_notes / SyncNotes() -> Vec<(String, String)> = |s| s.sync_notes();
 
     integrity_check / IntegrityCheck() -> Vec<String> = |s| s.integrity_check();
     vacuum / Vacuum() -> () = |s| s.vacuum();

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod dump;
 pub mod schema;
+pub mod sync;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -1009,8 +1010,12 @@ impl Store {
     pub fn delete_everything(&mut self) -> Result<()> {
         let tx = self.conn.transaction()?;
         // Messages first: their triggers keep the full-text index in step.
+        // Sync's records first, so nothing below is recorded as a change to send elsewhere:
+        // deleting everything here is not a delete on the user's other devices.
         tx.execute_batch(
-            "DELETE FROM message_attachments; DELETE FROM attachments;
+            "DELETE FROM sync_meta; DELETE FROM sync_dirty; DELETE FROM sync_versions;
+             DELETE FROM sync_cursors;
+             DELETE FROM message_attachments; DELETE FROM attachments;
              DELETE FROM messages; DELETE FROM conversations; DELETE FROM presets;
              DELETE FROM profiles; DELETE FROM drafts; DELETE FROM settings;
              INSERT INTO messages_fts(messages_fts) VALUES('rebuild');",

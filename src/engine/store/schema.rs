@@ -172,6 +172,219 @@ pub const MIGRATIONS: &[&str] = &[
         DELETE FROM attachments WHERE sha256 = old.sha256;
     END;
     "#,
+    // v7: merge sync between devices (engine::sync). Nothing is recorded until sync is set up
+    // (`sync_meta` holds this device's id): then every local change to a synced row leaves a
+    // mark in `sync_dirty` (what changed, not the value: the value is read when it is sent), one
+    // per row and field, newest wins (the triggers delete the older mark first: a conflict
+    // clause would be overridden by the statement that fires them). `sync_versions` holds the
+    // clock of each conversation field, row and tombstone as last merged, for last-writer-wins;
+    // `sync_cursors` how far each other device's changes were merged. Changes applied from other devices set the
+    // `applying` mark inside their transaction, so they are not sent back. OpenCode sessions'
+    // offline copies are not synced (their server is the source of truth).
+    r#"
+    CREATE TABLE sync_meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE sync_dirty (
+        seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind  TEXT NOT NULL,
+        id    TEXT NOT NULL,
+        field TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        value TEXT,
+        UNIQUE (kind, id, field)
+    );
+    CREATE TABLE sync_versions (
+        kind  TEXT NOT NULL,
+        id    TEXT NOT NULL,
+        field TEXT NOT NULL,
+        hlc   TEXT NOT NULL,
+        value TEXT,
+        PRIMARY KEY (kind, id, field)
+    ) WITHOUT ROWID;
+    CREATE TABLE sync_cursors (
+        device TEXT PRIMARY KEY,
+        seq    INTEGER NOT NULL
+    );
+    ALTER TABLE conversations ADD COLUMN sync_note TEXT;
+
+    CREATE TRIGGER sync_conversation_insert AFTER INSERT ON conversations
+    WHEN new.remote_session IS NULL
+     AND EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'conversation' AND id = new.id AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('conversation', new.id, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_conversation_update AFTER UPDATE ON conversations
+    WHEN new.remote_session IS NULL
+     AND EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'conversation' AND id = new.id
+          AND field IN (SELECT name FROM (SELECT 'title' AS name WHERE old.title IS NOT new.title
+                UNION ALL SELECT 'pinned' WHERE old.pinned IS NOT new.pinned
+                UNION ALL SELECT 'archived' WHERE old.archived IS NOT new.archived
+                UNION ALL SELECT 'profile_id' WHERE old.profile_id IS NOT new.profile_id
+                UNION ALL SELECT 'model' WHERE old.model IS NOT new.model
+                UNION ALL SELECT 'system_prompt' WHERE old.system_prompt IS NOT new.system_prompt
+                UNION ALL SELECT 'params' WHERE old.params IS NOT new.params
+                UNION ALL SELECT 'preset_id' WHERE old.preset_id IS NOT new.preset_id
+                UNION ALL SELECT 'head_id' WHERE old.head_id IS NOT new.head_id
+                UNION ALL SELECT 'created_at' WHERE old.created_at IS NOT new.created_at
+                UNION ALL SELECT 'deleted' WHERE (old.deleted_at IS NULL) IS NOT (new.deleted_at IS NULL)));
+        INSERT INTO sync_dirty (kind, id, field, at_ms)
+          SELECT 'conversation', new.id, f.name, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+          FROM (SELECT 'title' AS name WHERE old.title IS NOT new.title
+                UNION ALL SELECT 'pinned' WHERE old.pinned IS NOT new.pinned
+                UNION ALL SELECT 'archived' WHERE old.archived IS NOT new.archived
+                UNION ALL SELECT 'profile_id' WHERE old.profile_id IS NOT new.profile_id
+                UNION ALL SELECT 'model' WHERE old.model IS NOT new.model
+                UNION ALL SELECT 'system_prompt' WHERE old.system_prompt IS NOT new.system_prompt
+                UNION ALL SELECT 'params' WHERE old.params IS NOT new.params
+                UNION ALL SELECT 'preset_id' WHERE old.preset_id IS NOT new.preset_id
+                UNION ALL SELECT 'head_id' WHERE old.head_id IS NOT new.head_id
+                UNION ALL SELECT 'created_at' WHERE old.created_at IS NOT new.created_at
+                UNION ALL SELECT 'deleted' WHERE (old.deleted_at IS NULL) IS NOT (new.deleted_at IS NULL)) AS f;
+    END;
+    CREATE TRIGGER sync_conversation_delete AFTER DELETE ON conversations
+    WHEN old.remote_session IS NULL AND old.deleted_at IS NULL
+     AND EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'conversation' AND id = old.id AND field = 'deleted';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('conversation', old.id, 'deleted', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_message_insert AFTER INSERT ON messages
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+     AND EXISTS (SELECT 1 FROM conversations WHERE id = new.conversation_id AND remote_session IS NULL)
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'message' AND id = new.id AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('message', new.id, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_message_update AFTER UPDATE ON messages
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+     AND EXISTS (SELECT 1 FROM conversations WHERE id = new.conversation_id AND remote_session IS NULL)
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'message' AND id = new.id AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('message', new.id, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    -- A message removed on its own (not with its conversation) leaves a tombstone naming its
+    -- conversation and parent, so replies another device adds to it meanwhile are kept.
+    CREATE TRIGGER sync_message_delete AFTER DELETE ON messages
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+     AND EXISTS (SELECT 1 FROM conversations WHERE id = old.conversation_id AND remote_session IS NULL AND deleted_at IS NULL)
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'message' AND id = old.id AND field = 'deleted';
+        INSERT INTO sync_dirty (kind, id, field, at_ms, value) VALUES
+          ('message', old.id, 'deleted', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
+           json_object('conversation', old.conversation_id, 'parent', old.parent_id));
+    END;
+    CREATE TRIGGER sync_profile_insert AFTER INSERT ON profiles
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'profile' AND id = new.id AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('profile', new.id, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_profile_update AFTER UPDATE ON profiles
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'profile' AND id = new.id AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('profile', new.id, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_profile_delete AFTER DELETE ON profiles
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'profile' AND id = old.id AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('profile', old.id, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_preset_insert AFTER INSERT ON presets
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'preset' AND id = new.id AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('preset', new.id, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_preset_update AFTER UPDATE ON presets
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'preset' AND id = new.id AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('preset', new.id, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_preset_delete AFTER DELETE ON presets
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'preset' AND id = old.id AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('preset', old.id, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_price_insert AFTER INSERT ON model_prices
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'price' AND id = new.profile_id || char(10) || new.model AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('price', new.profile_id || char(10) || new.model, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_price_update AFTER UPDATE ON model_prices
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'price' AND id = new.profile_id || char(10) || new.model AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('price', new.profile_id || char(10) || new.model, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_price_delete AFTER DELETE ON model_prices
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'price' AND id = old.profile_id || char(10) || old.model AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('price', old.profile_id || char(10) || old.model, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_setting_insert AFTER INSERT ON settings
+    WHEN new.key = 'app' AND EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'setting' AND id = new.key AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('setting', new.key, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_setting_update AFTER UPDATE ON settings
+    WHEN new.key = 'app' AND EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'setting' AND id = new.key AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('setting', new.key, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    CREATE TRIGGER sync_setting_delete AFTER DELETE ON settings
+    WHEN old.key = 'app' AND EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'setting' AND id = old.key AND field = '*';
+        INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES
+          ('setting', old.key, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    END;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,220 @@
+//! `sync`: set up, run and inspect sync with the user's other devices (engine::sync).
+
+use super::*;
+use crate::engine::sync::{
+    self as esync,
+    remote::{Remote, WebDav},
+    SyncSetup,
+};
+
+pub(super) async fn sync(services: &Services, cmd: SyncCmd) -> CliResult {
+    match cmd {
+        SyncCmd::Setup {
+            url,
+            user,
+            password_env,
+            passphrase_env,
+            name,
+        } => setup(services, url, user, password_env, passphrase_env, name).await,
+        SyncCmd::Now { json } => now(services, json).await,
+        SyncCmd::Status { json } => status(services, json).await,
+        SyncCmd::Forget => {
+            services.store.sync_forget().await?;
+            services
+                .store
+                .set_setting(esync::SETUP_KEY.into(), serde_json::Value::Null)
+                .await?;
+            for id in [esync::PASSWORD_SECRET, esync::PASSPHRASE_SECRET] {
+                services.secrets.delete(id).await?;
+            }
+            eprintln!("This device no longer syncs. Its history and the sync folder were left as they are.");
+            Ok(())
+        }
+    }
+}
+
+fn read_env(var: &str, what: &str) -> std::result::Result<String, Failure> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        _ => Err(Failure {
+            code: 2,
+            message: format!("The environment variable {var} (the {what}) is not set or empty; nothing was changed."),
+        }),
+    }
+}
+
+async fn setup(
+    services: &Services,
+    url: String,
+    user: Option<String>,
+    password_env: Option<String>,
+    passphrase_env: String,
+    name: Option<String>,
+) -> CliResult {
+    let passphrase = read_env(&passphrase_env, "sync passphrase")?;
+    let password = password_env
+        .as_deref()
+        .map(|v| read_env(v, "server password"))
+        .transpose()?;
+    if let Ok(parsed) = url::Url::parse(&url) {
+        if parsed.password().is_some() {
+            return Err(Failure {
+                code: 2,
+                message: "Put the password in --password-env, not in the URL (the URL is saved in the history database, passwords only in the keychain); nothing was changed.".into(),
+            });
+        }
+    }
+    crate::engine::redact::register_secret(&passphrase);
+    if let Some(p) = &password {
+        crate::engine::redact::register_secret(p);
+    }
+    let remote = WebDav::new(services.http.client(), &url, user.clone(), password.clone())
+        .map_err(|e| Failure {
+            code: 2,
+            message: e.to_string(),
+        })?;
+    // Reachable, the password, the passphrase: checked before anything is saved here.
+    esync::open_folder(&remote, &passphrase).await?;
+    services
+        .secrets
+        .set(esync::PASSPHRASE_SECRET, &passphrase)
+        .await?;
+    match &password {
+        Some(p) => services.secrets.set(esync::PASSWORD_SECRET, p).await?,
+        None => services.secrets.delete(esync::PASSWORD_SECRET).await?,
+    }
+    let state = services.store.sync_state().await?;
+    let device = state.device.unwrap_or_else(new_id);
+    let name = name
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(crate::platform::native::host_name);
+    services.store.sync_enable(device, name.clone()).await?;
+    let setup = SyncSetup { url, user };
+    services
+        .store
+        .set_setting(
+            esync::SETUP_KEY.into(),
+            serde_json::to_value(&setup).map_err(Error::db)?,
+        )
+        .await?;
+    eprintln!(
+        "Sync is set up: this device is '{name}', syncing with {}. Run `opencode-nexus sync now` to sync.",
+        remote.describe()
+    );
+    Ok(())
+}
+
+/// The saved setup and the remote it names, with the password from the keychain.
+async fn open(services: &Services) -> std::result::Result<(WebDav, String), Failure> {
+    let setup: SyncSetup = services
+        .store
+        .get_setting(esync::SETUP_KEY.into())
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| {
+            fail("Sync is not set up on this device. Run `opencode-nexus sync setup --url URL --passphrase-env VAR` first.")
+        })?;
+    let passphrase = services
+        .secrets
+        .get(esync::PASSPHRASE_SECRET)
+        .await?
+        .ok_or_else(|| {
+            fail("The sync passphrase is not in this device's keychain any more. Run `opencode-nexus sync setup` again.")
+        })?;
+    let password = services.secrets.get(esync::PASSWORD_SECRET).await?;
+    crate::engine::redact::register_secret(&passphrase);
+    if let Some(p) = &password {
+        crate::engine::redact::register_secret(p);
+    }
+    let remote = WebDav::new(services.http.client(), &setup.url, setup.user, password)?;
+    Ok((remote, passphrase))
+}
+
+async fn now(services: &Services, json: bool) -> CliResult {
+    let (remote, passphrase) = open(services).await?;
+    let report = esync::sync_now(&services.store, &remote, &passphrase).await?;
+    if json {
+        print_json(&json!({
+            "pushed": report.pushed, "pulled": report.pulled,
+            "conversations": report.conversations, "messages": report.messages,
+            "kept": report.kept, "devices": report.devices.len(),
+        }));
+    } else {
+        println!(
+            "Synced with {}: sent {} changes, merged {}; {} conversations and {} messages here; {} devices.",
+            remote.describe(),
+            report.pushed,
+            report.pulled,
+            report.conversations,
+            report.messages,
+            report.devices.len()
+        );
+        for id in &report.kept {
+            println!("Kept {id}: deleted on another device, but messages were added to it after the delete.");
+        }
+    }
+    Ok(())
+}
+
+async fn status(services: &Services, json: bool) -> CliResult {
+    let setup: Option<SyncSetup> = services
+        .store
+        .get_setting(esync::SETUP_KEY.into())
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok());
+    let state = services.store.sync_state().await?;
+    let Some(setup) = setup.filter(|_| state.device.is_some()) else {
+        if json {
+            print_json(&json!({"set_up": false}));
+        } else {
+            println!("Sync is not set up on this device.");
+        }
+        return Ok(());
+    };
+    let (remote, passphrase) = open(services).await?;
+    let devices = match esync::open_folder(&remote, &passphrase).await {
+        Ok(key) => esync::devices(&remote, &key, state.device.as_deref().unwrap_or("")).await,
+        Err(e) => Err(e),
+    };
+    if json {
+        let (list, error) = match &devices {
+            Ok(d) => (serde_json::to_value(d).unwrap_or_default(), None),
+            Err(e) => (serde_json::Value::Array(Vec::new()), Some(e.to_string())),
+        };
+        print_json(&json!({
+            "set_up": true, "url": setup.url, "user": setup.user,
+            "device": state.device, "name": state.device_name,
+            "last_sync": state.last_sync_ms, "pending": state.pending,
+            "devices": list, "error": error,
+        }));
+    } else {
+        println!("Folder: {}", remote.describe());
+        println!(
+            "This device: {} ({})",
+            state.device_name.unwrap_or_default(),
+            state.device.unwrap_or_default()
+        );
+        match state.last_sync_ms {
+            Some(t) => println!("Last sync: {}", format_time(t)),
+            None => println!("Last sync: never"),
+        }
+        println!("Changes waiting to be sent: {}", state.pending);
+        match &devices {
+            Ok(list) => {
+                for d in list {
+                    println!(
+                        "Device: {}{} — last sync {}",
+                        d.name,
+                        if d.this_device { " (this device)" } else { "" },
+                        format_time(d.last_sync_ms)
+                    );
+                }
+            }
+            Err(e) => println!("Devices: {e}"),
+        }
+    }
+    if let Err(e) = devices {
+        return Err(e.into());
+    }
+    Ok(())
+}

@@ -1,0 +1,1160 @@
+//! The store's side of sync: reading what changed here since the last push, recording what was
+//! pushed, and merging what other devices pushed. All of it runs on the store worker, each
+//! operation in one transaction, so a sync stopped at any point leaves the history as it was
+//! before that operation or after it.
+//!
+//! The merge rules (also in docs/sync-format.md):
+//! - A conversation's fields (title, pinned, archived, backend, model, system prompt,
+//!   parameters, preset, selected branch, created time, deleted) are each last-writer-wins by
+//!   their hybrid logical clock.
+//! - Messages are rows keyed by their UUID: the union of every device's. A message is only
+//!   rewritten by the device that wrote it (a reply finishing), so the newer `updated_at` wins.
+//! - Deleting a message leaves a tombstone that wins over the message for good. Replies another
+//!   device added to it meanwhile are kept, moved up to the nearest message still there.
+//! - Deleting a conversation is its `deleted` field. A delete wins over edits older than it; an
+//!   edit made later elsewhere without seeing the delete (a rename, a pin) does not bring it
+//!   back. New messages written after the delete do: the conversation is kept, on every device,
+//!   with a note saying so, because nothing a user wrote is dropped silently.
+//! - Profiles (without keys, which live in each device's keychain), presets, prices and the app
+//!   settings are whole rows, last-writer-wins.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    conversation_from_row, encode_message_json, indexed_text, link_attachments, message_from_row,
+    preset_from_row, profile_from_row, Store,
+};
+use crate::engine::attachments::{base64_bytes, sha256_hex};
+use crate::engine::error::{Error, Result};
+use crate::engine::model::*;
+use crate::engine::sync::hlc::Hlc;
+
+/// One change to one field (or whole row) as it travels between devices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    #[serde(rename = "k")]
+    pub kind: String,
+    pub id: String,
+    #[serde(rename = "f")]
+    pub field: String,
+    #[serde(rename = "h")]
+    pub hlc: String,
+    #[serde(rename = "v", default)]
+    pub value: serde_json::Value,
+}
+
+/// A stored file's content, carried with the first change that needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlobData {
+    pub sha256: String,
+    pub mime: String,
+    #[serde(with = "base64_bytes")]
+    pub data: Vec<u8>,
+}
+
+/// Local changes read for one segment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Outgoing {
+    pub changes: Vec<Change>,
+    pub blobs: Vec<BlobData>,
+    /// The `sync_dirty` rows these changes came from, cleared once they are published.
+    pub dirty: Vec<i64>,
+    /// Marks read but with nothing to send (a row deleted since, an OpenCode copy).
+    pub skipped: Vec<i64>,
+    /// More marks are waiting after these.
+    pub more: bool,
+}
+
+/// Where this device stands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LocalState {
+    pub device: Option<String>,
+    pub device_name: Option<String>,
+    /// The number of the last segment this device published.
+    pub pushed_seq: i64,
+    /// Changes made here and not yet published.
+    pub pending: i64,
+    /// How far each other device's segments were merged.
+    pub cursors: Vec<(String, i64)>,
+    pub last_sync_ms: Option<i64>,
+}
+
+/// What merging one segment did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Applied {
+    /// Changes that won and were written.
+    pub changes: usize,
+    /// Conversations whose content or fields changed.
+    pub conversations: Vec<String>,
+    pub messages: usize,
+    /// Conversations deleted elsewhere but kept because messages were written after the delete.
+    pub kept: Vec<String>,
+    /// The segment had been merged before; nothing was done.
+    pub already: bool,
+}
+
+pub const CONVERSATION_FIELDS: &[&str] = &[
+    "title",
+    "pinned",
+    "archived",
+    "profile_id",
+    "model",
+    "system_prompt",
+    "params",
+    "preset_id",
+    "head_id",
+    "created_at",
+    "deleted",
+];
+
+/// The settings rows that follow the user between devices (the rest are this device's own:
+/// the last conversation open, measured latencies, the sync setup itself).
+pub const SYNCED_SETTINGS: &[&str] = &["app"];
+
+/// How much one segment carries at most.
+const MAX_CHANGES: usize = 2_000;
+const MAX_BLOB_BYTES: usize = 16 * 1024 * 1024;
+
+fn meta(tx: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
+    Ok(tx
+        .query_row("SELECT value FROM sync_meta WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+fn set_meta(tx: &rusqlite::Connection, key: &str, value: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO sync_meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn last_clock(tx: &rusqlite::Connection) -> Result<Hlc> {
+    Ok(meta(tx, "hlc")?
+        .and_then(|s| Hlc::parse(&s))
+        .unwrap_or_else(Hlc::zero))
+}
+
+fn version(tx: &rusqlite::Connection, kind: &str, id: &str, field: &str) -> Result<Option<Hlc>> {
+    let v: Option<String> = tx
+        .query_row(
+            "SELECT hlc FROM sync_versions WHERE kind = ?1 AND id = ?2 AND field = ?3",
+            params![kind, id, field],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(v.and_then(|s| Hlc::parse(&s)))
+}
+
+fn version_value(
+    tx: &rusqlite::Connection,
+    kind: &str,
+    id: &str,
+    field: &str,
+) -> Result<Option<serde_json::Value>> {
+    let v: Option<Option<String>> = tx
+        .query_row(
+            "SELECT value FROM sync_versions WHERE kind = ?1 AND id = ?2 AND field = ?3",
+            params![kind, id, field],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(v.flatten().and_then(|s| serde_json::from_str(&s).ok()))
+}
+
+fn set_version(tx: &rusqlite::Connection, c: &Change) -> Result<()> {
+    // Messages need no version row: they are immutable but for their own device's updates.
+    if c.kind == "message" && c.field == "*" {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO sync_versions (kind, id, field, hlc, value) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(kind, id, field) DO UPDATE SET hlc = excluded.hlc, value = excluded.value",
+        params![c.kind, c.id, c.field, c.hlc, c.value.to_string()],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Start recording changes for sync as device `device`, and mark everything already here
+    /// to be sent (the first push carries the whole history). Calling it again with the same
+    /// device changes nothing.
+    pub fn sync_enable(&mut self, device: &str, name: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        if let Some(existing) = meta(&tx, "device")? {
+            if existing == device {
+                set_meta(&tx, "device_name", name)?;
+                tx.commit()?;
+                return Ok(());
+            }
+            return Err(Error::Invalid(
+                "Sync is already set up on this device; forget it first to set it up again.".into(),
+            ));
+        }
+        tx.execute_batch(
+            "DELETE FROM sync_dirty; DELETE FROM sync_versions; DELETE FROM sync_cursors;
+             DELETE FROM sync_meta;",
+        )?;
+        set_meta(&tx, "device", device)?;
+        set_meta(&tx, "device_name", name)?;
+        set_meta(&tx, "pushed_seq", "0")?;
+        mark_all(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Mark the whole synced history to be sent again (the sync folder lost this device's
+    /// changes: it was emptied, or is a new folder).
+    pub fn sync_resend_all(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        mark_all(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stop syncing on this device: its id, marks, versions and cursors go. The history stays.
+    pub fn sync_forget(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM sync_dirty; DELETE FROM sync_versions; DELETE FROM sync_cursors;
+             DELETE FROM sync_meta; UPDATE conversations SET sync_note = NULL WHERE sync_note IS NOT NULL;",
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn sync_state(&self) -> Result<LocalState> {
+        let c = &self.conn;
+        let mut stmt = c.prepare_cached("SELECT device, seq FROM sync_cursors ORDER BY device")?;
+        let cursors = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(LocalState {
+            device: meta(c, "device")?,
+            device_name: meta(c, "device_name")?,
+            pushed_seq: meta(c, "pushed_seq")?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            pending: c.query_row("SELECT count(*) FROM sync_dirty", [], |r| r.get(0))?,
+            cursors,
+            last_sync_ms: meta(c, "last_sync_ms")?.and_then(|s| s.parse().ok()),
+        })
+    }
+
+    pub fn sync_set_last(&self, at_ms: i64) -> Result<()> {
+        set_meta(&self.conn, "last_sync_ms", &at_ms.to_string())
+    }
+
+    /// The next local changes to publish, oldest first, up to one segment's worth. Replies still
+    /// streaming stay marked for a later push. `everything` reads the whole synced state instead
+    /// of the marks (a snapshot).
+    pub fn sync_collect(&self) -> Result<Outgoing> {
+        let c = &self.conn;
+        let device = meta(c, "device")?
+            .ok_or_else(|| Error::Invalid("Sync is not set up on this device.".into()))?;
+        let mut clock = last_clock(c)?;
+        let mut out = Outgoing::default();
+        let mut blob_bytes = 0usize;
+        let mut blobs_seen = BTreeSet::new();
+        let mut stmt = c.prepare_cached(
+            "SELECT seq, kind, id, field, at_ms, value FROM sync_dirty ORDER BY seq LIMIT ?1",
+        )?;
+        type Mark = (i64, String, String, String, i64, Option<String>);
+        let marks: Vec<Mark> = stmt
+            .query_map([MAX_CHANGES as i64 + 1], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (seq, kind, id, field, at_ms, value) in marks {
+            if out.changes.len() >= MAX_CHANGES || blob_bytes >= MAX_BLOB_BYTES {
+                out.more = true;
+                break;
+            }
+            let stamp = |clock: &mut Hlc| {
+                *clock = Hlc::next(clock, at_ms.max(0) as u64, &device);
+                clock.to_string()
+            };
+            let before = out.changes.len();
+            match kind.as_str() {
+                "conversation" => {
+                    let row = c
+                        .query_row(
+                            "SELECT *, deleted_at IS NOT NULL AS is_deleted FROM conversations WHERE id = ?1",
+                            [&id],
+                            |r| Ok((conversation_from_row(r)?, r.get::<_, bool>("is_deleted")?, r.get::<_, Option<String>>("remote_session")?)),
+                        )
+                        .optional()?;
+                    let fields: Vec<&str> = if field == "*" {
+                        CONVERSATION_FIELDS.to_vec()
+                    } else {
+                        vec![field.as_str()]
+                    };
+                    match row {
+                        Some((_, _, Some(_))) => {}
+                        Some((conv, deleted, None)) => {
+                            for f in fields {
+                                let value = conversation_field(&conv, deleted, f);
+                                if f == "deleted" && deleted {
+                                    // A delete is later than every message it saw, by the
+                                    // same clock other devices compare messages with.
+                                    let newest: Option<i64> = c.query_row(
+                                        "SELECT max(updated_at) FROM messages WHERE conversation_id = ?1",
+                                        [&id],
+                                        |r| r.get(0),
+                                    )?;
+                                    if let Some(n) = newest {
+                                        clock = clock.max(Hlc::new(n.max(0) as u64, 0, &device));
+                                    }
+                                }
+                                out.changes.push(Change {
+                                    kind: kind.clone(),
+                                    id: id.clone(),
+                                    field: f.to_owned(),
+                                    hlc: stamp(&mut clock),
+                                    value,
+                                });
+                            }
+                        }
+                        None => out.changes.push(Change {
+                            kind: kind.clone(),
+                            id: id.clone(),
+                            field: "deleted".into(),
+                            hlc: stamp(&mut clock),
+                            value: serde_json::Value::Bool(true),
+                        }),
+                    }
+                }
+                "message" if field == "deleted" => {
+                    let value = value
+                        .and_then(|v| serde_json::from_str(&v).ok())
+                        .unwrap_or(serde_json::Value::Null);
+                    out.changes.push(Change {
+                        kind: kind.clone(),
+                        id: id.clone(),
+                        field,
+                        hlc: stamp(&mut clock),
+                        value,
+                    });
+                }
+                "message" => {
+                    let m = c
+                        .query_row(
+                            "SELECT * FROM messages WHERE id = ?1",
+                            [&id],
+                            message_from_row,
+                        )
+                        .optional()?;
+                    if let Some(m) = m {
+                        if m.status == MessageStatus::Streaming {
+                            // Sent once it ends; the mark stays.
+                            continue;
+                        }
+                        for a in m.attachments() {
+                            if blobs_seen.insert(a.sha256.clone()) {
+                                let blob = self.attachment_data(&a.sha256)?;
+                                blob_bytes += blob.data.len();
+                                out.blobs.push(BlobData {
+                                    sha256: a.sha256.clone(),
+                                    mime: blob.mime,
+                                    data: blob.data,
+                                });
+                            }
+                        }
+                        out.changes.push(Change {
+                            kind: kind.clone(),
+                            id: id.clone(),
+                            field,
+                            hlc: stamp(&mut clock),
+                            value: serde_json::to_value(&m).map_err(Error::db)?,
+                        });
+                    }
+                }
+                "profile" => {
+                    let p = c
+                        .query_row("SELECT * FROM profiles WHERE id = ?1", [&id], |r| {
+                            profile_from_row(r)
+                        })
+                        .optional()?;
+                    out.changes.push(Change {
+                        kind: kind.clone(),
+                        id: id.clone(),
+                        field,
+                        hlc: stamp(&mut clock),
+                        value: serde_json::to_value(p).map_err(Error::db)?,
+                    });
+                }
+                "preset" => {
+                    let p = c
+                        .query_row("SELECT * FROM presets WHERE id = ?1", [&id], |r| {
+                            preset_from_row(r)
+                        })
+                        .optional()?;
+                    out.changes.push(Change {
+                        kind: kind.clone(),
+                        id: id.clone(),
+                        field,
+                        hlc: stamp(&mut clock),
+                        value: serde_json::to_value(p).map_err(Error::db)?,
+                    });
+                }
+                "price" => {
+                    let (profile, model) = id.split_once('\n').unwrap_or((id.as_str(), ""));
+                    let p = self.get_price(profile, model)?;
+                    out.changes.push(Change {
+                        kind: kind.clone(),
+                        id: id.clone(),
+                        field,
+                        hlc: stamp(&mut clock),
+                        value: serde_json::to_value(p).map_err(Error::db)?,
+                    });
+                }
+                "setting" => {
+                    let v = self.get_setting(&id)?;
+                    out.changes.push(Change {
+                        kind: kind.clone(),
+                        id: id.clone(),
+                        field,
+                        hlc: stamp(&mut clock),
+                        value: v.unwrap_or(serde_json::Value::Null),
+                    });
+                }
+                _ => {}
+            }
+            if out.changes.len() > before {
+                out.dirty.push(seq);
+            } else {
+                out.skipped.push(seq);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Record that segment `seq` with these changes was published: their marks are cleared
+    /// (unless changed again since), their clocks become the fields' versions.
+    pub fn sync_ack(&mut self, seq: i64, out: &Outgoing) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut del = tx.prepare_cached("DELETE FROM sync_dirty WHERE seq = ?1")?;
+            for s in out.dirty.iter().chain(&out.skipped) {
+                del.execute([s])?;
+            }
+        }
+        let mut newest = last_clock(&tx)?;
+        for c in &out.changes {
+            set_version(&tx, c)?;
+            if let Some(h) = Hlc::parse(&c.hlc) {
+                newest = newest.max(h);
+            }
+        }
+        set_meta(&tx, "hlc", &newest.to_string())?;
+        let pushed: i64 = meta(&tx, "pushed_seq")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        set_meta(&tx, "pushed_seq", &pushed.max(seq).to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Clear marks that carry nothing to send (read and skipped by a collect with no changes).
+    pub fn sync_skip(&mut self, out: &Outgoing) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut del = tx.prepare_cached("DELETE FROM sync_dirty WHERE seq = ?1")?;
+            for s in &out.skipped {
+                del.execute([s])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Merge segment `seq` of device `device`, in one transaction with its cursor, so it is
+    /// merged exactly once however often it is fetched.
+    pub fn sync_apply(
+        &mut self,
+        device: &str,
+        seq: i64,
+        changes: &[Change],
+        blobs: &[BlobData],
+    ) -> Result<Applied> {
+        let own = meta(&self.conn, "device")?
+            .ok_or_else(|| Error::Invalid("Sync is not set up on this device.".into()))?;
+        let tx = self.conn.transaction()?;
+        let cursor: i64 = tx
+            .query_row(
+                "SELECT seq FROM sync_cursors WHERE device = ?1",
+                [device],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        if seq <= cursor {
+            return Ok(Applied {
+                already: true,
+                ..Applied::default()
+            });
+        }
+        set_meta(&tx, "applying", "1")?;
+        let mut merge = Merge {
+            tx: &tx,
+            own: &own,
+            applied: Applied::default(),
+            touched: BTreeSet::new(),
+            newest: last_clock(&tx)?,
+        };
+        for b in blobs {
+            if sha256_hex(&b.data) != b.sha256 {
+                return Err(Error::Invalid(
+                    "A file from another device arrived damaged (its checksum does not match); nothing was merged. Sync again."
+                        .into(),
+                ));
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO attachments (sha256, mime, bytes, data, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![b.sha256, b.mime, b.data.len() as i64, b.data, now_ms()],
+            )?;
+        }
+        let rank = |c: &Change| match (c.kind.as_str(), c.field.as_str()) {
+            ("profile", _) => 0,
+            ("preset", _) => 1,
+            ("price", _) => 2,
+            ("setting", _) => 3,
+            ("conversation", "deleted") => 5,
+            ("conversation", _) => 4,
+            ("message", "deleted") => 7,
+            ("message", _) => 6,
+            _ => 8,
+        };
+        let mut ordered: Vec<&Change> = changes.iter().collect();
+        ordered.sort_by_key(|c| rank(c));
+        for c in ordered {
+            merge.apply(c)?;
+        }
+        merge.fix_heads()?;
+        let Merge {
+            mut applied,
+            touched,
+            newest,
+            ..
+        } = merge;
+        applied.conversations = touched.into_iter().collect();
+        set_meta(&tx, "hlc", &newest.to_string())?;
+        tx.execute(
+            "INSERT INTO sync_cursors (device, seq) VALUES (?1, ?2)
+             ON CONFLICT(device) DO UPDATE SET seq = excluded.seq",
+            params![device, seq],
+        )?;
+        tx.execute("DELETE FROM sync_meta WHERE key = 'applying'", [])?;
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// Conversations kept against a delete from another device, with their note.
+    pub fn sync_notes(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, sync_note FROM conversations WHERE sync_note IS NOT NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Mark every synced row to be sent.
+fn mark_all(tx: &rusqlite::Connection) -> Result<()> {
+    let now = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+    tx.execute_batch(&format!(
+        "INSERT OR REPLACE INTO sync_dirty (kind, id, field, at_ms)
+           SELECT 'profile', id, '*', updated_at FROM profiles;
+         INSERT OR REPLACE INTO sync_dirty (kind, id, field, at_ms)
+           SELECT 'preset', id, '*', updated_at FROM presets;
+         INSERT OR REPLACE INTO sync_dirty (kind, id, field, at_ms)
+           SELECT 'price', profile_id || char(10) || model, '*', {now} FROM model_prices;
+         INSERT OR REPLACE INTO sync_dirty (kind, id, field, at_ms)
+           SELECT 'setting', key, '*', {now} FROM settings WHERE key = 'app';
+         INSERT OR REPLACE INTO sync_dirty (kind, id, field, at_ms)
+           SELECT 'conversation', id, '*', updated_at FROM conversations
+           WHERE remote_session IS NULL AND deleted_at IS NULL;
+         INSERT OR REPLACE INTO sync_dirty (kind, id, field, at_ms)
+           SELECT 'message', m.id, '*', m.updated_at FROM messages m
+           JOIN conversations c ON c.id = m.conversation_id
+           WHERE c.remote_session IS NULL AND c.deleted_at IS NULL ORDER BY m.seq;"
+    ))?;
+    Ok(())
+}
+
+fn conversation_field(c: &Conversation, deleted: bool, field: &str) -> serde_json::Value {
+    use serde_json::json;
+    match field {
+        "title" => json!(c.title),
+        "pinned" => json!(c.pinned),
+        "archived" => json!(c.archived),
+        "profile_id" => json!(c.profile_id),
+        "model" => json!(c.model),
+        "system_prompt" => json!(c.system_prompt),
+        "params" => serde_json::to_value(&c.params).unwrap_or_default(),
+        "preset_id" => json!(c.preset_id),
+        "head_id" => json!(c.head_id),
+        "created_at" => json!(c.created_at),
+        "deleted" => json!(deleted),
+        _ => serde_json::Value::Null,
+    }
+}
+
+struct Merge<'a, 'c> {
+    tx: &'a Transaction<'c>,
+    own: &'a str,
+    applied: Applied,
+    touched: BTreeSet<String>,
+    newest: Hlc,
+}
+
+impl Merge<'_, '_> {
+    /// Whether a change with clock `h` wins over what this device has for the same field:
+    /// its merged version and an edit made here and not yet published.
+    fn wins(&self, c: &Change, h: &Hlc) -> Result<bool> {
+        if let Some(v) = version(self.tx, &c.kind, &c.id, &c.field)? {
+            if v >= *h {
+                return Ok(false);
+            }
+        }
+        let pending: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT max(at_ms) FROM sync_dirty WHERE kind = ?1 AND id = ?2 AND field IN (?3, '*')",
+                params![c.kind, c.id, c.field],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        if let Some(at) = pending {
+            let mine = Hlc::new(at.max(0) as u64, 0, self.own);
+            if mine >= *h {
+                return Ok(false);
+            }
+            // The other device's edit is newer: this device's pending one is dropped.
+            self.tx.execute(
+                "DELETE FROM sync_dirty WHERE kind = ?1 AND id = ?2 AND field = ?3",
+                params![c.kind, c.id, c.field],
+            )?;
+        }
+        Ok(true)
+    }
+
+    fn apply(&mut self, c: &Change) -> Result<()> {
+        let Some(h) = Hlc::parse(&c.hlc) else {
+            return Ok(());
+        };
+        self.newest = self.newest.clone().max(h.clone());
+        match (c.kind.as_str(), c.field.as_str()) {
+            ("message", "*") => self.message(c),
+            ("message", "deleted") => {
+                if version(self.tx, "message", &c.id, "deleted")?.is_some() {
+                    return Ok(());
+                }
+                set_version(self.tx, c)?;
+                self.message_tombstone(c)
+            }
+            ("conversation", _) => {
+                if !self.wins(c, &h)? {
+                    return Ok(());
+                }
+                set_version(self.tx, c)?;
+                self.conversation_field(c, &h)
+            }
+            (kind @ ("profile" | "preset" | "price" | "setting"), _) => {
+                if !self.wins(c, &h)? {
+                    return Ok(());
+                }
+                set_version(self.tx, c)?;
+                self.row(kind, c, &h)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Make sure a conversation row exists to hold fields and messages from another device.
+    /// The clock of the conversation's delete, when its `deleted` field says deleted.
+    fn delete_clock(&self, id: &str) -> Result<Option<Hlc>> {
+        let deleted = version_value(self.tx, "conversation", id, "deleted")?
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if !deleted {
+            return Ok(None);
+        }
+        version(self.tx, "conversation", id, "deleted")
+    }
+
+    /// Make sure a conversation row exists to hold fields and messages from another device
+    /// (deleted, when its delete arrived first: the rest is kept under it, as on the device
+    /// that deleted it).
+    fn ensure_conversation(&self, id: &str, at_ms: i64) -> Result<()> {
+        let exists: bool = self.tx.query_row(
+            "SELECT count(*) > 0 FROM conversations WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        if exists {
+            return Ok(());
+        }
+        let deleted_at = self.delete_clock(id)?.map(|h| h.ms as i64);
+        self.tx.execute(
+            "INSERT INTO conversations (id, title, created_at, updated_at, params, deleted_at)
+             VALUES (?1, 'New conversation', ?2, ?2, '{}', ?3)",
+            params![id, at_ms, deleted_at],
+        )?;
+        Ok(())
+    }
+
+    fn conversation_field(&mut self, c: &Change, h: &Hlc) -> Result<()> {
+        let tx = self.tx;
+        let id = c.id.as_str();
+        let v = &c.value;
+        let str_or_null = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        if c.field == "deleted" {
+            let deleted = v.as_bool().unwrap_or(false);
+            self.ensure_conversation(id, h.ms as i64)?;
+            if deleted {
+                let newer_message: bool = tx.query_row(
+                    "SELECT count(*) > 0 FROM messages WHERE conversation_id = ?1 AND updated_at > ?2",
+                    params![id, h.ms as i64],
+                    |r| r.get(0),
+                )?;
+                if newer_message {
+                    self.keep(id)?;
+                } else {
+                    tx.execute(
+                        "UPDATE conversations SET deleted_at = coalesce(deleted_at, ?2) WHERE id = ?1",
+                        params![id, h.ms as i64],
+                    )?;
+                }
+            } else {
+                tx.execute(
+                    "UPDATE conversations SET deleted_at = NULL WHERE id = ?1",
+                    [id],
+                )?;
+            }
+            self.applied.changes += 1;
+            self.touched.insert(id.to_owned());
+            return Ok(());
+        }
+        // An edit of a deleted conversation is kept in its row (it shows if the conversation
+        // comes back) but does not bring it back.
+        self.ensure_conversation(id, h.ms as i64)?;
+        match c.field.as_str() {
+            "title" => {
+                if let Some(t) = v.as_str().filter(|t| !t.trim().is_empty()) {
+                    tx.execute(
+                        "UPDATE conversations SET title = ?2 WHERE id = ?1",
+                        params![id, t],
+                    )?;
+                }
+            }
+            "pinned" | "archived" => {
+                tx.execute(
+                    &format!("UPDATE conversations SET {} = ?2 WHERE id = ?1", c.field),
+                    params![id, v.as_bool().unwrap_or(false)],
+                )?;
+            }
+            "model" | "system_prompt" | "head_id" => {
+                tx.execute(
+                    &format!("UPDATE conversations SET {} = ?2 WHERE id = ?1", c.field),
+                    params![id, str_or_null(v)],
+                )?;
+            }
+            "profile_id" => {
+                tx.execute(
+                    "UPDATE conversations SET profile_id = (SELECT id FROM profiles WHERE id = ?2) WHERE id = ?1",
+                    params![id, str_or_null(v)],
+                )?;
+            }
+            "preset_id" => {
+                tx.execute(
+                    "UPDATE conversations SET preset_id = (SELECT id FROM presets WHERE id = ?2) WHERE id = ?1",
+                    params![id, str_or_null(v)],
+                )?;
+            }
+            "params" => {
+                let p: SamplingParams = serde_json::from_value(v.clone()).unwrap_or_default();
+                tx.execute(
+                    "UPDATE conversations SET params = ?2 WHERE id = ?1",
+                    params![id, serde_json::to_string(&p).map_err(Error::db)?],
+                )?;
+            }
+            "created_at" => {
+                if let Some(t) = v.as_i64() {
+                    tx.execute(
+                        "UPDATE conversations SET created_at = ?2 WHERE id = ?1",
+                        params![id, t],
+                    )?;
+                }
+            }
+            _ => return Ok(()),
+        }
+        self.applied.changes += 1;
+        self.touched.insert(id.to_owned());
+        Ok(())
+    }
+
+    /// Keep a conversation another device deleted, because messages were written after it.
+    fn keep(&mut self, id: &str) -> Result<()> {
+        self.tx.execute(
+            "UPDATE conversations SET deleted_at = NULL,
+               sync_note = 'Deleted on another device, and kept because messages were added to it after the delete.'
+             WHERE id = ?1",
+            [id],
+        )?;
+        if !self.applied.kept.iter().any(|k| k == id) {
+            self.applied.kept.push(id.to_owned());
+        }
+        Ok(())
+    }
+
+    fn message(&mut self, c: &Change) -> Result<()> {
+        let tx = self.tx;
+        let deleted_here: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sync_versions WHERE kind = 'message' AND id = ?1 AND field = 'deleted')
+                 OR EXISTS (SELECT 1 FROM sync_dirty WHERE kind = 'message' AND id = ?1 AND field = 'deleted')",
+            [&c.id],
+            |r| r.get(0),
+        )?;
+        if deleted_here {
+            return Ok(());
+        }
+        let mut m: Message = match serde_json::from_value(c.value.clone()) {
+            Ok(m) => m,
+            Err(_) => return Ok(()),
+        };
+        if m.id != c.id || m.status == MessageStatus::Streaming {
+            return Ok(());
+        }
+        let local: Option<i64> = tx
+            .query_row(
+                "SELECT updated_at FROM messages WHERE id = ?1",
+                [&m.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if local.is_some_and(|t| t >= m.updated_at) {
+            return Ok(());
+        }
+        self.ensure_conversation(&m.conversation_id, m.created_at)?;
+        let deleted_at: Option<i64> = tx.query_row(
+            "SELECT deleted_at FROM conversations WHERE id = ?1",
+            [&m.conversation_id],
+            |r| r.get(0),
+        )?;
+        if let Some(deleted_at) = deleted_at {
+            // Written after the delete (by the delete's clock, or this device's own delete
+            // not yet sent): the message brings the conversation back, said so.
+            let delete_clock = self
+                .delete_clock(&m.conversation_id)?
+                .map(|h| h.ms as i64)
+                .unwrap_or(deleted_at);
+            if m.updated_at > delete_clock {
+                self.keep(&m.conversation_id)?;
+            }
+        }
+        // A reply to a message deleted elsewhere moves up to the nearest one still there.
+        m.parent_id = resolve_parent(tx, m.parent_id.take())?;
+        let (parts, usage) = encode_message_json(&m)?;
+        tx.execute(
+            "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at, finish_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT(id) DO UPDATE SET parent_id = excluded.parent_id, parts = excluded.parts, text = excluded.text,
+               status = excluded.status, error = excluded.error, model = excluded.model, usage = excluded.usage,
+               cost = excluded.cost, updated_at = excluded.updated_at, finish_reason = excluded.finish_reason
+             WHERE messages.conversation_id = excluded.conversation_id",
+            params![
+                m.id, m.conversation_id, m.parent_id, m.role.as_str(), parts, indexed_text(&m),
+                m.status.as_str(), m.error, m.model, usage, m.cost, m.created_at, m.updated_at,
+                m.finish_reason
+            ],
+        )?;
+        link_attachments(tx, &m)?;
+        tx.execute(
+            "UPDATE conversations SET updated_at = max(updated_at, ?2) WHERE id = ?1",
+            params![m.conversation_id, m.updated_at],
+        )?;
+        self.applied.changes += 1;
+        self.applied.messages += 1;
+        self.touched.insert(m.conversation_id.clone());
+        Ok(())
+    }
+
+    fn message_tombstone(&mut self, c: &Change) -> Result<()> {
+        let tx = self.tx;
+        // Replies here to the deleted message (known or not) move up past it; the tombstone
+        // names its parent, so every device moves them to the same place.
+        let parent = c
+            .value
+            .get("parent")
+            .and_then(|p| p.as_str())
+            .map(str::to_owned);
+        let parent = resolve_parent(tx, parent)?;
+        let conversation: Option<String> = tx
+            .query_row(
+                "SELECT conversation_id FROM messages WHERE id = ?1",
+                [&c.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let children: Vec<String> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT DISTINCT conversation_id FROM messages WHERE parent_id = ?1",
+            )?;
+            let rows = stmt.query_map([&c.id], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        tx.execute(
+            "UPDATE messages SET parent_id = ?2 WHERE parent_id = ?1",
+            params![c.id, parent],
+        )?;
+        self.touched.extend(children);
+        if let Some(conversation) = conversation {
+            tx.execute("DELETE FROM messages WHERE id = ?1", [&c.id])?;
+            self.applied.changes += 1;
+            self.touched.insert(conversation);
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, kind: &str, c: &Change, h: &Hlc) -> Result<()> {
+        let tx = self.tx;
+        let v = &c.value;
+        match kind {
+            "profile" => {
+                if v.is_null() {
+                    tx.execute("DELETE FROM profiles WHERE id = ?1", [&c.id])?;
+                } else if let Ok(p) = serde_json::from_value::<Profile>(v.clone()) {
+                    let name = unique_name(tx, "profiles", &p.id, &p.name)?;
+                    let headers = serde_json::to_string(&p.headers).map_err(Error::db)?;
+                    tx.execute(
+                        "INSERT INTO profiles (id, name, kind, base_url, default_model, headers, key_env, username, directory, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                         ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, base_url = excluded.base_url,
+                           default_model = excluded.default_model, headers = excluded.headers, key_env = excluded.key_env,
+                           username = excluded.username, directory = excluded.directory, updated_at = excluded.updated_at",
+                        params![
+                            p.id, name, p.kind.as_str(), p.base_url, p.default_model, headers, p.key_env,
+                            p.username, p.directory, p.created_at, p.updated_at
+                        ],
+                    )?;
+                }
+            }
+            "preset" => {
+                if v.is_null() {
+                    tx.execute("DELETE FROM presets WHERE id = ?1", [&c.id])?;
+                } else if let Ok(p) = serde_json::from_value::<Preset>(v.clone()) {
+                    let name = unique_name(tx, "presets", &p.id, &p.name)?;
+                    // One default: the newest choice of a default wins on every device.
+                    let mut is_default = p.is_default;
+                    if is_default {
+                        let current: Option<String> = tx
+                            .query_row(
+                                "SELECT id FROM presets WHERE is_default = 1 AND id <> ?1",
+                                [&p.id],
+                                |r| r.get(0),
+                            )
+                            .optional()?;
+                        if let Some(other) = current {
+                            let theirs = version(tx, "preset", &other, "*")?;
+                            if theirs.is_some_and(|t| t > *h) {
+                                is_default = false;
+                            } else {
+                                tx.execute(
+                                    "UPDATE presets SET is_default = 0 WHERE id = ?1",
+                                    [&other],
+                                )?;
+                            }
+                        }
+                    }
+                    let params_json = serde_json::to_string(&p.params).map_err(Error::db)?;
+                    tx.execute(
+                        "INSERT INTO presets (id, name, system_prompt, profile_id, model, params, is_default, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, (SELECT id FROM profiles WHERE id = ?4), ?5, ?6, ?7, ?8, ?9)
+                         ON CONFLICT(id) DO UPDATE SET name = excluded.name, system_prompt = excluded.system_prompt,
+                           profile_id = excluded.profile_id, model = excluded.model, params = excluded.params,
+                           is_default = excluded.is_default, updated_at = excluded.updated_at",
+                        params![
+                            p.id, name, p.system_prompt, p.profile_id, p.model, params_json,
+                            is_default, p.created_at, p.updated_at
+                        ],
+                    )?;
+                }
+            }
+            "price" => {
+                let (profile, model) = c.id.split_once('\n').unwrap_or((c.id.as_str(), ""));
+                if v.is_null() {
+                    tx.execute(
+                        "DELETE FROM model_prices WHERE profile_id = ?1 AND model = ?2",
+                        params![profile, model],
+                    )?;
+                } else if let Ok(p) = serde_json::from_value::<ModelPrice>(v.clone()) {
+                    tx.execute(
+                        "INSERT INTO model_prices (profile_id, model, input_per_million, output_per_million)
+                         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM profiles WHERE id = ?1)
+                         ON CONFLICT(profile_id, model) DO UPDATE SET
+                           input_per_million = excluded.input_per_million,
+                           output_per_million = excluded.output_per_million",
+                        params![p.profile_id, p.model, p.input_per_million, p.output_per_million],
+                    )?;
+                }
+            }
+            "setting" => {
+                if !SYNCED_SETTINGS.contains(&c.id.as_str()) {
+                    return Ok(());
+                }
+                if v.is_null() {
+                    tx.execute("DELETE FROM settings WHERE key = ?1", [&c.id])?;
+                } else {
+                    tx.execute(
+                        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        params![c.id, v.to_string()],
+                    )?;
+                }
+            }
+            _ => return Ok(()),
+        }
+        self.applied.changes += 1;
+        Ok(())
+    }
+
+    /// After a merge every touched conversation shows a branch that exists: the selected
+    /// branch as last chosen anywhere when its message is here, else the newest leaf.
+    fn fix_heads(&mut self) -> Result<()> {
+        let tx = self.tx;
+        for id in &self.touched {
+            let current: Option<Option<String>> = tx
+                .query_row(
+                    "SELECT head_id FROM conversations WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(current) = current else { continue };
+            let exists = |m: &str| -> Result<bool> {
+                Ok(tx.query_row(
+                    "SELECT count(*) > 0 FROM messages WHERE id = ?1 AND conversation_id = ?2",
+                    params![m, id],
+                    |r| r.get(0),
+                )?)
+            };
+            let pending_here: bool = tx.query_row(
+                "SELECT count(*) > 0 FROM sync_dirty WHERE kind = 'conversation' AND id = ?1 AND field IN ('head_id', '*')",
+                [id],
+                |r| r.get(0),
+            )?;
+            if pending_here && current.as_deref().map(exists).transpose()?.unwrap_or(false) {
+                continue;
+            }
+            let chosen = version_value(tx, "conversation", id, "head_id")?
+                .and_then(|v| v.as_str().map(str::to_owned));
+            let head = match chosen {
+                Some(h) if exists(&h)? => Some(h),
+                _ => tx
+                    .query_row(
+                        "SELECT id FROM messages m WHERE conversation_id = ?1
+                           AND NOT EXISTS (SELECT 1 FROM messages k WHERE k.parent_id = m.id)
+                         ORDER BY created_at DESC, id DESC LIMIT 1",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()?,
+            };
+            if head != current {
+                tx.execute(
+                    "UPDATE conversations SET head_id = ?2 WHERE id = ?1",
+                    params![id, head],
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The nearest ancestor still standing: past every message deleted on some device (their
+/// tombstones name their parents).
+fn resolve_parent(tx: &rusqlite::Connection, mut parent: Option<String>) -> Result<Option<String>> {
+    let mut hops = 0;
+    while let Some(p) = parent.clone() {
+        // Merged tombstones, and this device's own deletes not yet sent.
+        let tomb: Option<Option<String>> = tx
+            .query_row(
+                "SELECT value FROM sync_versions WHERE kind = 'message' AND id = ?1 AND field = 'deleted'
+                 UNION ALL
+                 SELECT value FROM sync_dirty WHERE kind = 'message' AND id = ?1 AND field = 'deleted'
+                 LIMIT 1",
+                [&p],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(tomb) = tomb
+            .flatten()
+            .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok())
+        else {
+            break;
+        };
+        parent = tomb
+            .get("parent")
+            .and_then(|p| p.as_str())
+            .map(str::to_owned);
+        hops += 1;
+        if hops > 100_000 {
+            return Ok(None);
+        }
+    }
+    Ok(parent)
+}
+
+/// A name not used by another row of `table`: two devices may each create a "work" backend;
+/// the one with the greater id gets its id's start added, the same way on every device.
+fn unique_name(tx: &rusqlite::Connection, table: &str, id: &str, name: &str) -> Result<String> {
+    let clash: Option<String> = tx
+        .query_row(
+            &format!("SELECT id FROM {table} WHERE name = ?1 COLLATE NOCASE AND id <> ?2"),
+            params![name, id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(other) = clash else {
+        return Ok(name.to_owned());
+    };
+    let suffixed = |id: &str| format!("{name} ({})", &id[..id.len().min(6)]);
+    if other.as_str() < id {
+        Ok(suffixed(id))
+    } else {
+        tx.execute(
+            &format!("UPDATE {table} SET name = ?2 WHERE id = ?1"),
+            params![other, suffixed(&other)],
+        )?;
+        Ok(name.to_owned())
+    }
+}
+
+impl Store {
+    /// Conversations (not deleted, not OpenCode copies) and the messages in them.
+    pub fn sync_counts(&self) -> Result<(i64, i64)> {
+        Ok(self.conn.query_row(
+        "SELECT (SELECT count(*) FROM conversations WHERE deleted_at IS NULL AND remote_session IS NULL),
+                (SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                  WHERE c.deleted_at IS NULL AND c.remote_session IS NULL)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+    }
+}

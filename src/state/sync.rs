@@ -1,0 +1,298 @@
+//! Sync in the app: its setup, the runs (soon after start, when changes are waiting, every few
+//! minutes, and "Sync now"), and what the last run did. It lives in the root scope, so a run
+//! goes on when the user leaves Settings. The key is derived once per setup and kept in memory.
+
+use std::time::Duration;
+
+use dioxus::core::spawn_forever;
+use dioxus::prelude::*;
+
+use crate::engine::error::{Error, Result};
+use crate::engine::model::now_ms;
+use crate::engine::rt;
+use crate::engine::store::sync::LocalState;
+use crate::engine::sync::{
+    self as esync,
+    crypto::SyncKey,
+    remote::{Remote, WebDav},
+    DeviceInfo, SyncReport, SyncSetup,
+};
+use crate::platform::Services;
+use crate::state::tasks::spawn_stoppable;
+use crate::state::AppState;
+
+/// How often the app syncs while it runs, changes or not (to receive other devices').
+const EVERY: Duration = Duration::from_secs(5 * 60);
+/// How often it looks for changes made here that wait to be sent.
+const CHECK: Duration = Duration::from_secs(20);
+
+#[derive(Clone, Copy)]
+pub struct SyncController {
+    pub setup: Signal<Option<SyncSetup>>,
+    pub local: Signal<Option<LocalState>>,
+    pub running: Signal<bool>,
+    /// The last run's report, or its failure as a sentence.
+    pub outcome: Signal<Option<std::result::Result<SyncReport, String>>>,
+    pub devices: Signal<Vec<DeviceInfo>>,
+    key: Signal<Option<SyncKey>>,
+}
+
+/// What the setup form holds.
+#[derive(Clone, Default, PartialEq)]
+pub struct SetupForm {
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    pub passphrase: String,
+    pub name: String,
+}
+
+impl SyncController {
+    /// Must be called in the root component.
+    pub fn new() -> Self {
+        SyncController {
+            setup: Signal::new(None),
+            local: Signal::new(None),
+            running: Signal::new(false),
+            outcome: Signal::new(None),
+            devices: Signal::new(Vec::new()),
+            key: Signal::new(None),
+        }
+    }
+
+    /// Load the setup and keep syncing in the background while the app runs. Nothing here is
+    /// on the way to the first frame: the first run waits a few seconds.
+    pub fn start(self, state: AppState, services: Services) {
+        spawn_stoppable(async move {
+            self.reload(&services).await;
+            rt::sleep(Duration::from_secs(3)).await;
+            let mut last_run: Option<rt::Instant> = None;
+            loop {
+                if self.setup.peek().is_some() {
+                    let pending = services
+                        .store
+                        .sync_state()
+                        .await
+                        .map(|s| s.pending)
+                        .unwrap_or(0);
+                    let due = last_run.is_none_or(|t| t.elapsed() >= EVERY);
+                    if due || pending > 0 {
+                        self.run(state, &services).await;
+                        last_run = Some(rt::Instant::now());
+                    }
+                }
+                rt::sleep(CHECK).await;
+            }
+        });
+    }
+
+    async fn reload(mut self, services: &Services) {
+        let setup = services
+            .store
+            .get_setting(esync::SETUP_KEY.into())
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| serde_json::from_value::<SyncSetup>(v).ok());
+        let local = services.store.sync_state().await.ok();
+        let set_up = local.as_ref().is_some_and(|l| l.device.is_some());
+        self.setup.set(setup.filter(|_| set_up));
+        self.local.set(local);
+    }
+
+    async fn remote(services: &Services, setup: &SyncSetup) -> Result<(WebDav, String)> {
+        let passphrase = services
+            .secrets
+            .get(esync::PASSPHRASE_SECRET)
+            .await?
+            .ok_or_else(|| {
+                Error::Invalid(
+                    "The sync passphrase is no longer in this device's keychain. Set sync up again."
+                        .into(),
+                )
+            })?;
+        let password = services.secrets.get(esync::PASSWORD_SECRET).await?;
+        crate::engine::redact::register_secret(&passphrase);
+        if let Some(p) = &password {
+            crate::engine::redact::register_secret(p);
+        }
+        let remote = WebDav::new(
+            services.http.client(),
+            &setup.url,
+            setup.user.clone(),
+            password,
+        )?;
+        Ok((remote, passphrase))
+    }
+
+    /// One run now, unless one is under way.
+    async fn run(mut self, state: AppState, services: &Services) {
+        let Some(setup) = self.setup.peek().clone() else {
+            return;
+        };
+        if *self.running.peek() {
+            return;
+        }
+        self.running.set(true);
+        let result: Result<SyncReport> = async {
+            let (remote, passphrase) = Self::remote(services, &setup).await?;
+            let cached = self.key.peek().clone();
+            let key = match cached {
+                Some(k) => k,
+                None => {
+                    let k = esync::open_folder(&remote, &passphrase).await?;
+                    self.key.set(Some(k.clone()));
+                    k
+                }
+            };
+            esync::sync_with_key(&services.store, &remote, &key).await
+        }
+        .await;
+        match result {
+            Ok(report) => {
+                if report.pulled > 0 {
+                    state.touch_history();
+                    state.reload_profiles(services).await;
+                    state.reload_presets(services).await;
+                }
+                self.devices.set(report.devices.clone());
+                self.outcome.set(Some(Ok(report)));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "sync failed");
+                // A passphrase changed elsewhere: derive the key again next time.
+                self.key.set(None);
+                self.outcome.set(Some(Err(e.to_string())));
+            }
+        }
+        self.local.set(services.store.sync_state().await.ok());
+        self.running.set(false);
+    }
+
+    /// "Sync now".
+    pub fn sync_now(self, state: AppState, services: &Services) {
+        let services = services.clone();
+        spawn_forever(async move { self.run(state, &services).await });
+    }
+
+    /// Check a setup without saving it: the folder answers, the password and passphrase fit.
+    pub async fn test(services: &Services, form: &SetupForm) -> Result<String> {
+        let remote = WebDav::new(
+            services.http.client(),
+            &form.url,
+            Some(form.user.clone()),
+            (!form.password.is_empty()).then(|| form.password.clone()),
+        )?;
+        esync::open_folder(&remote, &form.passphrase).await?;
+        Ok(format!(
+            "{} answers, and the passphrase fits its data.",
+            remote.describe()
+        ))
+    }
+
+    /// Check, then save (keychain for the password and passphrase), then sync once.
+    pub fn set_up(mut self, state: AppState, services: &Services, form: SetupForm) {
+        let services = services.clone();
+        spawn_forever(async move {
+            self.running.set(true);
+            let result: Result<()> = async {
+                if url::Url::parse(form.url.trim()).is_ok_and(|u| u.password().is_some()) {
+                    return Err(Error::Invalid(
+                        "Put the password in its own field, not in the URL; nothing was saved."
+                            .into(),
+                    ));
+                }
+                Self::test(&services, &form).await?;
+                services
+                    .secrets
+                    .set(esync::PASSPHRASE_SECRET, &form.passphrase)
+                    .await?;
+                if form.password.is_empty() {
+                    services.secrets.delete(esync::PASSWORD_SECRET).await?;
+                } else {
+                    services
+                        .secrets
+                        .set(esync::PASSWORD_SECRET, &form.password)
+                        .await?;
+                }
+                let device = services
+                    .store
+                    .sync_state()
+                    .await?
+                    .device
+                    .unwrap_or_else(crate::engine::model::new_id);
+                let name = if form.name.trim().is_empty() {
+                    "This device".to_owned()
+                } else {
+                    form.name.trim().to_owned()
+                };
+                services.store.sync_enable(device, name).await?;
+                let setup = SyncSetup {
+                    url: form.url.trim().to_owned(),
+                    user: Some(form.user.trim().to_owned()).filter(|u| !u.is_empty()),
+                };
+                services
+                    .store
+                    .set_setting(
+                        esync::SETUP_KEY.into(),
+                        serde_json::to_value(&setup).map_err(Error::db)?,
+                    )
+                    .await?;
+                Ok(())
+            }
+            .await;
+            self.running.set(false);
+            match result {
+                Ok(()) => {
+                    self.key.set(None);
+                    self.reload(&services).await;
+                    self.run(state, &services).await;
+                }
+                Err(e) => self.outcome.set(Some(Err(e.to_string()))),
+            }
+        });
+    }
+
+    /// Stop syncing here: the setup, the keychain entries and this device's sync records go;
+    /// the history and the folder stay.
+    pub fn forget(mut self, services: &Services) {
+        let services = services.clone();
+        spawn_forever(async move {
+            let result: Result<()> = async {
+                services.store.sync_forget().await?;
+                services
+                    .store
+                    .set_setting(esync::SETUP_KEY.into(), serde_json::Value::Null)
+                    .await?;
+                for id in [esync::PASSWORD_SECRET, esync::PASSPHRASE_SECRET] {
+                    services.secrets.delete(id).await?;
+                }
+                Ok(())
+            }
+            .await;
+            self.key.set(None);
+            self.devices.set(Vec::new());
+            self.outcome.set(match result {
+                Ok(()) => None,
+                Err(e) => Some(Err(e.to_string())),
+            });
+            self.reload(&services).await;
+        });
+    }
+}
+
+impl Default for SyncController {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// "3 minutes ago" style text for the last sync.
+pub fn ago(ms: i64) -> String {
+    let secs = ((now_ms() - ms).max(0) / 1000) as u64;
+    match secs {
+        0..=59 => "just now".into(),
+        60..=3599 => format!("{} min ago", secs / 60),
+        _ => crate::engine::model::format_time(ms),
+    }
+}

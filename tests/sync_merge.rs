@@ -1,0 +1,503 @@
+//! Sync's merge, as a property: three simulated devices (real SQLite stores) edit the same
+//! history in random interleavings — new chats, replies and branches, renames, pins, archives,
+//! deleted conversations and messages — and sync in random orders through one folder, some
+//! syncs cut off part-way as by a dropped connection. Afterwards every device holds the same
+//! history, and no message is lost but those a user deleted.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use opencode_nexus::engine::model::*;
+use opencode_nexus::engine::store::api::{InlineTransport, StoreClient};
+use opencode_nexus::engine::store::Store;
+use opencode_nexus::engine::sync::crypto::{KdfParams, SyncKey};
+use opencode_nexus::engine::sync::remote::MemoryRemote;
+use opencode_nexus::engine::sync::{self, FormatFile};
+
+/// A small deterministic generator (xorshift64*), so a failing seed can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+struct Device {
+    transport: Rc<InlineTransport>,
+    client: StoreClient,
+}
+
+impl Device {
+    async fn new(id: &str) -> Device {
+        let transport = Rc::new(InlineTransport(RefCell::new(
+            Store::open_in_memory().unwrap(),
+        )));
+        let client = StoreClient::new(transport.clone());
+        client
+            .sync_enable(id.to_owned(), format!("device {id}"))
+            .await
+            .unwrap();
+        Device { transport, client }
+    }
+
+    fn query<T>(&self, sql: &str, f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>) -> Vec<T> {
+        let store = self.transport.0.borrow();
+        let mut stmt = store.connection().prepare(sql).unwrap();
+        let rows = stmt.query_map([], f).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    /// Conversations (deleted ones too) by id, and their messages by id.
+    fn conversations(&self) -> Vec<(String, bool)> {
+        self.query(
+            "SELECT id, deleted_at IS NOT NULL FROM conversations ORDER BY id",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    fn messages_of(&self, conversation: &str) -> Vec<(String, Option<String>)> {
+        let store = self.transport.0.borrow();
+        let mut stmt = store
+            .connection()
+            .prepare("SELECT id, parent_id FROM messages WHERE conversation_id = ?1 ORDER BY id")
+            .unwrap();
+        let rows = stmt
+            .query_map([conversation], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    /// Everything a user sees, in a form that compares across devices.
+    fn state(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let rows: Vec<(String, String)> = self.query(
+            "SELECT id, json_array(title, pinned, archived, deleted_at IS NOT NULL, head_id,
+                                   system_prompt, params, model)
+             FROM conversations ORDER BY id",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        );
+        for (id, fields) in rows {
+            out.insert(format!("c {id}"), fields);
+        }
+        let rows: Vec<(String, String)> = self.query(
+            "SELECT id, json_array(conversation_id, parent_id, role, text, status) FROM messages ORDER BY id",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        );
+        for (id, fields) in rows {
+            out.insert(format!("m {id}"), fields);
+        }
+        out
+    }
+}
+
+/// The folder with cheap key costs, so the test spends its time merging, not hashing.
+fn folder() -> MemoryRemote {
+    let remote = MemoryRemote::default();
+    let format = FormatFile {
+        format: sync::FORMAT,
+        kdf: KdfParams {
+            m_kib: 64,
+            t: 1,
+            ..KdfParams::fresh().unwrap()
+        },
+    };
+    remote.files.borrow_mut().insert(
+        format!("{}/format.json", sync::ROOT),
+        serde_json::to_vec(&format).unwrap(),
+    );
+    remote
+}
+
+struct World {
+    devices: Vec<Device>,
+    remote: MemoryRemote,
+    key: SyncKey,
+    rng: Rng,
+    created: BTreeSet<String>,
+    deleted: BTreeSet<String>,
+    interrupted: usize,
+}
+
+impl World {
+    async fn sync(&mut self, d: usize, cut: bool) {
+        if cut {
+            let at = self.remote.requests.get() + 1 + self.rng.below(12) as u64;
+            self.remote.fail_from.set(Some(at));
+        }
+        let result = sync::sync_with_key(&self.devices[d].client, &self.remote, &self.key).await;
+        if cut {
+            self.remote.fail_from.set(None);
+            if result.is_err() {
+                self.interrupted += 1;
+            }
+        } else {
+            result.unwrap();
+        }
+    }
+
+    async fn step(&mut self) {
+        let d = self.rng.below(self.devices.len());
+        let client = self.devices[d].client.clone();
+        let visible: Vec<(String, bool)> = self.devices[d].conversations();
+        let pick = |rng: &mut Rng| -> Option<String> {
+            let live: Vec<&String> = visible.iter().filter(|c| !c.1).map(|c| &c.0).collect();
+            (!live.is_empty()).then(|| live[rng.below(live.len())].clone())
+        };
+        match self.rng.below(100) {
+            0..=14 => {
+                let c = Conversation::new(format!("chat {}", self.rng.next() % 1000));
+                client.create_conversation(c.clone()).await.unwrap();
+                let m = Message::new(&c.id, None, Role::User, "hello");
+                self.created.insert(m.id.clone());
+                client.save_message(m, true).await.unwrap();
+            }
+            15..=44 => {
+                if let Some(c) = pick(&mut self.rng) {
+                    let msgs = self.devices[d].messages_of(&c);
+                    // Mostly a reply at the end of the visible branch, sometimes a new branch.
+                    let parent = if msgs.is_empty() || self.rng.chance(70) {
+                        client.get_conversation(c.clone()).await.unwrap().head_id
+                    } else {
+                        Some(msgs[self.rng.below(msgs.len())].0.clone())
+                    };
+                    let role = if self.rng.chance(50) {
+                        Role::User
+                    } else {
+                        Role::Assistant
+                    };
+                    let m = Message::new(&c, parent, role, &format!("text {}", self.rng.next()));
+                    self.created.insert(m.id.clone());
+                    client.save_message(m, true).await.unwrap();
+                }
+            }
+            45..=54 => {
+                if let Some(c) = pick(&mut self.rng) {
+                    let title = format!("renamed {}", self.rng.next() % 1000);
+                    client.rename_conversation(c, title).await.unwrap();
+                }
+            }
+            55..=62 => {
+                if let Some(c) = pick(&mut self.rng) {
+                    let pinned = self.rng.chance(50);
+                    client.set_pinned(c, pinned).await.unwrap();
+                }
+            }
+            63..=67 => {
+                if let Some(c) = pick(&mut self.rng) {
+                    let archived = self.rng.chance(50);
+                    client.set_archived(c, archived).await.unwrap();
+                }
+            }
+            68..=70 => {
+                if let Some(c) = pick(&mut self.rng) {
+                    let p = SamplingParams {
+                        temperature: Some((self.rng.below(20) as f64) / 10.0),
+                        ..Default::default()
+                    };
+                    client.set_params(c, p).await.unwrap();
+                }
+            }
+            71..=74 => {
+                if let Some(c) = pick(&mut self.rng) {
+                    client.delete_conversation(c).await.unwrap();
+                }
+            }
+            75..=78 => {
+                if let Some(c) = pick(&mut self.rng) {
+                    let msgs = self.devices[d].messages_of(&c);
+                    if !msgs.is_empty() {
+                        let victim = msgs[self.rng.below(msgs.len())].0.clone();
+                        // Deleting removes the message and what follows it on this device.
+                        let before: BTreeSet<String> = msgs.iter().map(|m| m.0.clone()).collect();
+                        client.delete_message(victim).await.unwrap();
+                        let after: BTreeSet<String> = self.devices[d]
+                            .messages_of(&c)
+                            .into_iter()
+                            .map(|m| m.0)
+                            .collect();
+                        self.deleted.extend(before.difference(&after).cloned());
+                    }
+                }
+            }
+            79..=81 => {
+                if let Some(c) = pick(&mut self.rng) {
+                    let msgs = self.devices[d].messages_of(&c);
+                    if !msgs.is_empty() {
+                        let m = msgs[self.rng.below(msgs.len())].0.clone();
+                        client.select_branch(c, m).await.unwrap();
+                    }
+                }
+            }
+            _ => {
+                let cut = self.rng.chance(20);
+                self.sync(d, cut).await;
+            }
+        }
+    }
+}
+
+async fn run(seed: u64, steps: usize) -> (usize, usize) {
+    let remote = folder();
+    let key = sync::open_folder(&remote, "shared passphrase")
+        .await
+        .unwrap();
+    let mut devices = Vec::new();
+    for i in 0..3 {
+        devices.push(Device::new(&format!("{i:08x}-0000-4000-8000-000000000000")).await);
+    }
+    let mut world = World {
+        devices,
+        remote,
+        key,
+        rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+        created: BTreeSet::new(),
+        deleted: BTreeSet::new(),
+        interrupted: 0,
+    };
+    for _ in 0..steps {
+        world.step().await;
+    }
+    // Everyone syncs until nothing is left to exchange.
+    for _ in 0..3 {
+        for d in 0..3 {
+            world.sync(d, false).await;
+        }
+    }
+    let first = world.devices[0].state();
+    for (i, dev) in world.devices.iter().enumerate().skip(1) {
+        let other = dev.state();
+        if first != other {
+            let diff: Vec<_> = first
+                .iter()
+                .filter(|(k, v)| other.get(*k) != Some(v))
+                .map(|(k, v)| format!("{k}: {v} vs {:?}", other.get(k)))
+                .chain(
+                    other
+                        .keys()
+                        .filter(|k| !first.contains_key(*k))
+                        .map(|k| format!("{k} only on device {i}")),
+                )
+                .take(10)
+                .collect();
+            let id = diff[0]
+                .split(' ')
+                .nth(1)
+                .unwrap_or("")
+                .trim_end_matches(':')
+                .to_owned();
+            let records = |d: &Device| {
+                let store = d.transport.0.borrow();
+                let mut stmt = store
+                    .connection()
+                    .prepare(
+                        "SELECT 'version ' || field || ' ' || hlc || ' ' || coalesce(value, '') FROM sync_versions WHERE id = ?1
+                         UNION ALL SELECT 'pending ' || field || ' ' || at_ms FROM sync_dirty WHERE id = ?1",
+                    )
+                    .unwrap();
+                let rows = stmt.query_map([&id], |r| r.get::<_, String>(0)).unwrap();
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+                    .unwrap()
+                    .join("; ")
+            };
+            panic!(
+                "seed {seed}: device 0 and device {i} differ:\n{}\nrecords of {id}: on 0: {}\non {i}: {}",
+                diff.join("\n"),
+                records(&world.devices[0]),
+                records(dev)
+            );
+        }
+    }
+    // No message lost but those deleted.
+    for id in world.created.difference(&world.deleted) {
+        assert!(
+            first.contains_key(&format!("m {id}")),
+            "seed {seed}: message {id} was lost"
+        );
+    }
+    for id in &world.deleted {
+        assert!(
+            !first.contains_key(&format!("m {id}")),
+            "seed {seed}: deleted message {id} came back"
+        );
+    }
+    // Every visible thread ends at a message of its own conversation.
+    for dev in &world.devices {
+        let bad = dev.query(
+            "SELECT id FROM conversations c WHERE head_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = c.head_id AND m.conversation_id = c.id)",
+            |r| r.get::<_, String>(0),
+        );
+        assert!(bad.is_empty(), "seed {seed}: heads point nowhere: {bad:?}");
+    }
+    (world.created.len(), world.interrupted)
+}
+
+#[tokio::test]
+async fn three_devices_converge_and_lose_nothing_whatever_the_order() {
+    let mut messages = 0;
+    let mut interrupted = 0;
+    for seed in 1..=40 {
+        let (m, i) = run(seed, 120).await;
+        messages += m;
+        interrupted += i;
+    }
+    // The runs exercised what they claim to.
+    assert!(messages > 500, "only {messages} messages written");
+    assert!(interrupted > 10, "only {interrupted} syncs were cut off");
+}
+
+/// The folder holds ciphertext only: no title or message text in any file, and a wrong
+/// passphrase is refused before anything is merged.
+#[tokio::test]
+async fn the_folder_holds_no_plaintext_and_a_wrong_passphrase_changes_nothing() {
+    let remote = folder();
+    let key = sync::open_folder(&remote, "right").await.unwrap();
+    let a = Device::new("aaaaaaaa-0000-4000-8000-000000000000").await;
+    let b = Device::new("bbbbbbbb-0000-4000-8000-000000000000").await;
+    let c = Conversation::new("Platypus plans");
+    a.client.create_conversation(c.clone()).await.unwrap();
+    a.client
+        .save_message(
+            Message::new(&c.id, None, Role::User, "the secret word is zanzibar"),
+            true,
+        )
+        .await
+        .unwrap();
+    sync::sync_with_key(&a.client, &remote, &key).await.unwrap();
+    for (name, data) in remote.files.borrow().iter() {
+        for word in [&b"zanzibar"[..], b"Platypus", c.id.as_bytes()] {
+            assert!(
+                !data.windows(word.len()).any(|w| w == word),
+                "{name} holds {}",
+                String::from_utf8_lossy(word)
+            );
+        }
+    }
+    let err = sync::sync_now(&b.client, &remote, "wrong")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("passphrase"), "{err}");
+    assert!(b.conversations().is_empty());
+    assert_eq!(b.client.sync_state().await.unwrap().cursors, Vec::new());
+    // With the right one it arrives.
+    let report = sync::sync_with_key(&b.client, &remote, &key).await.unwrap();
+    assert_eq!((report.conversations, report.messages), (1, 1));
+    assert_eq!(report.devices.len(), 2);
+    let requests_before = remote.requests.get();
+    let again = sync::sync_with_key(&b.client, &remote, &key).await.unwrap();
+    assert_eq!((again.pushed, again.pulled), (0, 0));
+    assert!(remote.requests.get() - requests_before < 10);
+}
+
+/// The rules a user can meet, one by one: a rename on one device and a pin on another both
+/// survive; a delete wins over an older edit; messages added after a delete keep the
+/// conversation, with a note; a reply to a message deleted elsewhere is kept.
+#[tokio::test]
+async fn field_merges_deletes_and_replies_follow_the_documented_rules() {
+    let remote = folder();
+    let key = sync::open_folder(&remote, "pass").await.unwrap();
+    let a = Device::new("aaaaaaaa-0000-4000-8000-000000000000").await;
+    let b = Device::new("bbbbbbbb-0000-4000-8000-000000000000").await;
+    let s = |d: &Device| {
+        let client = d.client.clone();
+        let key = key.clone();
+        let remote = &remote;
+        async move { sync::sync_with_key(&client, remote, &key).await.unwrap() }
+    };
+    let c = Conversation::new("Trip");
+    a.client.create_conversation(c.clone()).await.unwrap();
+    let m1 = Message::new(&c.id, None, Role::User, "where to?");
+    a.client.save_message(m1.clone(), true).await.unwrap();
+    let m2 = Message::new(&c.id, Some(m1.id.clone()), Role::Assistant, "Lisbon");
+    a.client.save_message(m2.clone(), true).await.unwrap();
+    s(&a).await;
+    s(&b).await;
+    assert_eq!(b.client.thread(c.id.clone()).await.unwrap().len(), 2);
+    assert_eq!(
+        b.client.get_conversation(c.id.clone()).await.unwrap().title,
+        "Trip"
+    );
+
+    // Rename on A, pin on B: both survive.
+    a.client
+        .rename_conversation(c.id.clone(), "Lisbon trip".into())
+        .await
+        .unwrap();
+    b.client.set_pinned(c.id.clone(), true).await.unwrap();
+    s(&a).await;
+    s(&b).await;
+    s(&a).await;
+    for d in [&a, &b] {
+        let got = d.client.get_conversation(c.id.clone()).await.unwrap();
+        assert_eq!((got.title.as_str(), got.pinned), ("Lisbon trip", true));
+    }
+
+    // A deletes m2 while B replies to it: the reply is kept, moved up to m1.
+    a.client.delete_message(m2.id.clone()).await.unwrap();
+    let reply = Message::new(&c.id, Some(m2.id.clone()), Role::User, "and Porto?");
+    b.client.save_message(reply.clone(), true).await.unwrap();
+    s(&a).await;
+    s(&b).await;
+    s(&a).await;
+    for d in [&a, &b] {
+        let msgs = d.messages_of(&c.id);
+        assert!(!msgs.iter().any(|m| m.0 == m2.id));
+        let kept = msgs
+            .iter()
+            .find(|m| m.0 == reply.id)
+            .expect("the reply was kept");
+        assert_eq!(kept.1.as_deref(), Some(m1.id.as_str()));
+    }
+
+    // B deletes the conversation; A, not having seen it, adds a message: it is kept, noted.
+    b.client.delete_conversation(c.id.clone()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let late = Message::new(&c.id, Some(reply.id.clone()), Role::Assistant, "Porto too");
+    a.client.save_message(late.clone(), true).await.unwrap();
+    s(&b).await;
+    s(&a).await;
+    s(&b).await;
+    for d in [&a, &b] {
+        assert!(d.client.get_conversation(c.id.clone()).await.is_ok());
+        let notes = d.transport.0.borrow().sync_notes().unwrap();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].1.contains("kept"));
+    }
+
+    // A delete newer than every message wins over an older rename made elsewhere.
+    let d2 = Conversation::new("Short-lived");
+    a.client.create_conversation(d2.clone()).await.unwrap();
+    a.client
+        .save_message(Message::new(&d2.id, None, Role::User, "hi"), true)
+        .await
+        .unwrap();
+    s(&a).await;
+    s(&b).await;
+    b.client
+        .rename_conversation(d2.id.clone(), "Renamed first".into())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    a.client.delete_conversation(d2.id.clone()).await.unwrap();
+    s(&a).await;
+    s(&b).await;
+    s(&a).await;
+    for d in [&a, &b] {
+        assert!(d.client.get_conversation(d2.id.clone()).await.is_err());
+    }
+}

@@ -1,0 +1,288 @@
+//! Sync between two data directories through a real WebDAV server (`rclone serve webdav`,
+//! started by scripts/test.sh), driven through the command line as a headless device would:
+//! chats from both sides meet, a rename on one and a pin on the other both survive, a delete
+//! propagates, the server holds no plaintext, a wrong passphrase changes nothing, and syncs
+//! killed with SIGKILL at random moments end consistent once rerun.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use support::fault_server::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_opencode-nexus");
+const PASSPHRASE: &str = "correct horse battery staple";
+
+fn run(data: &Path, args: &[&str], passphrase: &str, password: &str) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("NEXUS_SYNC_TEST_PASSPHRASE", passphrase)
+        .env("NEXUS_SYNC_TEST_DAV_PASSWORD", password)
+        .output()
+        .expect("the opencode-nexus binary runs")
+}
+
+fn ok(data: &Path, args: &[&str], password: &str) -> String {
+    let out = run(data, args, PASSPHRASE, password);
+    assert!(
+        out.status.success(),
+        "{args:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json(data: &Path, args: &[&str], password: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(data, args, password)).unwrap()
+}
+
+fn setup_args<'a>(url: &'a str, user: &'a str, name: &'a str) -> Vec<&'a str> {
+    vec![
+        "sync",
+        "setup",
+        "--url",
+        url,
+        "--user",
+        user,
+        "--password-env",
+        "NEXUS_SYNC_TEST_DAV_PASSWORD",
+        "--passphrase-env",
+        "NEXUS_SYNC_TEST_PASSPHRASE",
+        "--name",
+        name,
+    ]
+}
+
+/// Every conversation (id, title, pinned) and its visible thread's texts, sorted.
+fn history(data: &Path, password: &str) -> Vec<(String, String, bool, Vec<String>)> {
+    let list = json(
+        data,
+        &["history", "list", "--json", "--limit", "1000"],
+        password,
+    );
+    let mut out = Vec::new();
+    for c in list.as_array().unwrap() {
+        let id = c["id"].as_str().unwrap().to_owned();
+        let shown = json(data, &["history", "show", &id, "--json"], password);
+        let texts = shown["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap_or("").to_owned())
+            .collect();
+        out.push((
+            id,
+            c["title"].as_str().unwrap().to_owned(),
+            c["pinned"].as_bool().unwrap(),
+            texts,
+        ));
+    }
+    out.sort();
+    out
+}
+
+fn chat(data: &Path, prompt: &str, password: &str) -> String {
+    let out = run(
+        data,
+        &[
+            "chat",
+            "--profile",
+            "scripted",
+            "--model",
+            "fault-model",
+            "--json",
+            prompt,
+        ],
+        PASSPHRASE,
+        password,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chat: {err}");
+    let line: serde_json::Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
+    line["conversation"].as_str().unwrap().to_owned()
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_devices_sync_through_a_real_webdav_server() {
+    let Some(dav) = support::peers::webdav() else {
+        return;
+    };
+    let server = FaultServer::start(vec![Fault::Stream {
+        chunks: sse_chat_chunks(&["Noted, ", "with ", "pleasure."]),
+        delay_ms: 0,
+        then: StreamEnd::Finish,
+    }])
+    .await;
+    let backend = server.base_url();
+    tokio::task::spawn_blocking(move || scenario(&dav, &backend))
+        .await
+        .unwrap();
+}
+
+fn scenario(dav: &support::peers::WebDavPeer, backend: &str) {
+    let (folder, folder_dir) = dav.new_folder("two-devices");
+    let pw = dav.password.as_str();
+    let laptop = tempfile::tempdir().unwrap();
+    let phone = tempfile::tempdir().unwrap();
+    let (a, b) = (laptop.path(), phone.path());
+    for (d, name) in [(a, "laptop"), (b, "phone")] {
+        ok(
+            d,
+            &[
+                "profiles",
+                "add",
+                "scripted",
+                "--kind",
+                "openai-compatible",
+                "--url",
+                backend,
+            ],
+            pw,
+        );
+        let out = run(d, &setup_args(&folder, &dav.user, name), PASSPHRASE, pw);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains(name));
+    }
+
+    // Chats on both sides meet.
+    let ca = chat(a, "notes on the zanzibar expedition", pw);
+    let cb = chat(b, "plans for the okapi survey", pw);
+    let first = json(a, &["sync", "now", "--json"], pw);
+    assert_eq!(first["conversations"], 1, "{first}");
+    assert!(first["pushed"].as_u64().unwrap() > 0);
+    let on_b = json(b, &["sync", "now", "--json"], pw);
+    assert_eq!(
+        (on_b["conversations"].as_i64(), on_b["messages"].as_i64()),
+        (Some(2), Some(4)),
+        "{on_b}"
+    );
+    let on_a = json(a, &["sync", "now", "--json"], pw);
+    assert_eq!(
+        (on_a["conversations"].as_i64(), on_a["messages"].as_i64()),
+        (Some(2), Some(4)),
+        "{on_a}"
+    );
+    assert_eq!(on_a["devices"], 2);
+    assert_eq!(history(a, pw), history(b, pw));
+
+    // A rename here and a pin there: both survive.
+    ok(a, &["history", "rename", &ca, "Expedition", "notes"], pw);
+    ok(b, &["history", "pin", &ca], pw);
+    for d in [a, b, a] {
+        ok(d, &["sync", "now"], pw);
+    }
+    for d in [a, b] {
+        let shown = json(d, &["history", "show", &ca, "--json"], pw);
+        assert_eq!(shown["conversation"]["title"], "Expedition notes");
+        assert_eq!(shown["conversation"]["pinned"], true);
+    }
+
+    // A delete propagates.
+    ok(b, &["history", "delete", &cb], pw);
+    ok(b, &["sync", "now"], pw);
+    ok(a, &["sync", "now"], pw);
+    let ids: Vec<String> = history(a, pw).into_iter().map(|c| c.0).collect();
+    assert_eq!(ids, vec![ca.clone()]);
+
+    // The server holds ciphertext only.
+    let files = files_under(&folder_dir);
+    assert!(files.len() >= 5, "{files:?}");
+    for f in &files {
+        let data = std::fs::read(f).unwrap();
+        for word in ["zanzibar", "okapi", "Expedition", "laptop", ca.as_str()] {
+            assert!(
+                !data.windows(word.len()).any(|w| w == word.as_bytes()),
+                "{} holds '{word}'",
+                f.display()
+            );
+        }
+    }
+
+    // A wrong passphrase: a sentence, exit 1, nothing set up or merged.
+    let third = tempfile::tempdir().unwrap();
+    let c = third.path();
+    let out = run(
+        c,
+        &setup_args(&folder, &dav.user, "tablet"),
+        "not the passphrase",
+        pw,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("passphrase"), "{err}");
+    assert_eq!(json(c, &["sync", "status", "--json"], pw)["set_up"], false);
+    assert!(history(c, pw).is_empty());
+    // A wrong server password: a sentence naming it.
+    let out = run(
+        c,
+        &setup_args(&folder, &dav.user, "tablet"),
+        PASSPHRASE,
+        "wrong-password",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("user name or password"), "{err}");
+
+    // Syncs killed at random moments, on both sides, then rerun: consistent, nothing lost.
+    for i in 0..4 {
+        chat(a, &format!("laptop note {i}"), pw);
+        chat(b, &format!("phone note {i}"), pw);
+    }
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    for round in 0..8 {
+        let d = if round % 2 == 0 { a } else { b };
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let after = Duration::from_millis(20 + seed % 400);
+        let mut child = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(d)
+            .args(["sync", "now"])
+            .env("NEXUS_SYNC_TEST_PASSPHRASE", PASSPHRASE)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(after);
+        let _ = Command::new("kill")
+            .args(["-9", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
+    for d in [a, b, a, b] {
+        ok(d, &["sync", "now"], pw);
+    }
+    let (ha, hb) = (history(a, pw), history(b, pw));
+    assert_eq!(ha, hb);
+    assert_eq!(ha.len(), 9, "{ha:#?}");
+    let status = json(a, &["sync", "status", "--json"], pw);
+    assert_eq!(status["pending"], 0, "{status}");
+    assert_eq!(status["devices"].as_array().unwrap().len(), 2, "{status}");
+}
