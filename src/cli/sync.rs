@@ -141,12 +141,9 @@ async fn now(services: &Services, json: bool) -> CliResult {
         }));
     } else {
         println!(
-            "Synced with {}: sent {} changes, merged {}; {} conversations and {} messages here; {} devices.",
+            "Synced with {}. {} Devices: {}.",
             remote.describe(),
-            report.pushed,
-            report.pulled,
-            report.conversations,
-            report.messages,
+            report.summary(),
             report.devices.len()
         );
         for id in &report.kept {

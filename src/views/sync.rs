@@ -137,9 +137,7 @@ fn SyncStatus(url: String) -> Element {
         }
         match (sync.outcome)() {
             Some(Ok(r)) => rsx! {
-                p { class: "test-ok sync-outcome", role: "status",
-                    "Sent {r.pushed} changes, merged {r.pulled}; {r.conversations} conversations and {r.messages} messages here."
-                }
+                p { class: "test-ok sync-outcome", role: "status", "{r.summary()}" }
                 if !r.kept.is_empty() {
                     p { class: "hint", "{r.kept.len()} conversation(s) deleted on another device were kept, because messages were added to them after the delete." }
                 }

@@ -106,6 +106,25 @@ pub struct SyncReport {
     pub requests: u64,
 }
 
+/// "1 conversation", "2 conversations".
+fn counted(n: impl Into<i64>, what: &str) -> String {
+    let n = n.into();
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+impl SyncReport {
+    /// What the run did, as the app and the command line say it.
+    pub fn summary(&self) -> String {
+        format!(
+            "Sent {}, merged {}; {} and {} here.",
+            counted(self.pushed as i64, "change"),
+            counted(self.pulled as i64, "change"),
+            counted(self.conversations, "conversation"),
+            counted(self.messages, "message")
+        )
+    }
+}
+
 fn path(rest: &str) -> String {
     format!("{ROOT}/{rest}")
 }

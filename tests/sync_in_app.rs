@@ -1,0 +1,132 @@
+//! Settings → Sync in the app, in a VirtualDom against the real WebDAV server: setting sync up
+//! (the intent the form sends) checks the folder and syncs, the panel then shows the folder, the
+//! last run and the device list; a conversation another device sent appears in the history; a
+//! wrong passphrase is a sentence and sets nothing up.
+
+mod support;
+
+use dioxus::prelude::*;
+use opencode_nexus::engine::model::*;
+use opencode_nexus::engine::sync::{self, remote::WebDav};
+use opencode_nexus::platform::memory;
+use opencode_nexus::state::sync::{SetupForm, SyncController};
+use opencode_nexus::state::AppState;
+use support::vdom::render_until;
+
+#[derive(Clone)]
+struct Form(SetupForm);
+
+#[component]
+fn Harness() -> Element {
+    let services = use_context::<opencode_nexus::platform::Services>();
+    let state = use_context_provider(AppState::new);
+    let sync = use_context_provider(SyncController::new);
+    let form = use_context::<Form>();
+    use_hook(move || sync.set_up(state, &services, form.0.clone()));
+    rsx! {
+        opencode_nexus::views::sync::SyncSection {}
+        p { id: "history-rev", "{state.history_rev}" }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn setting_up_sync_in_the_app_syncs_and_lists_the_devices() {
+    let Some(dav) = support::peers::webdav() else {
+        return;
+    };
+    let (folder, _) = dav.new_folder("in-app");
+
+    // Another device already synced a conversation into the folder.
+    let laptop = memory::services();
+    let c = Conversation::new("Okapi field notes");
+    laptop.store.create_conversation(c.clone()).await.unwrap();
+    laptop
+        .store
+        .save_message(
+            Message::new(&c.id, None, Role::User, "stripes on the legs"),
+            true,
+        )
+        .await
+        .unwrap();
+    laptop
+        .store
+        .sync_enable(new_id(), "Laptop".into())
+        .await
+        .unwrap();
+    let remote = WebDav::new(
+        reqwest::Client::new(),
+        &folder,
+        Some(dav.user.clone()),
+        Some(dav.password.clone()),
+    )
+    .unwrap();
+    sync::sync_now(&laptop.store, &remote, "shared words")
+        .await
+        .unwrap();
+
+    // This device: a wrong passphrase first.
+    let phone = memory::services();
+    let wrong = SetupForm {
+        url: folder.clone(),
+        user: dav.user.clone(),
+        password: dav.password.clone(),
+        passphrase: "other words".into(),
+        name: "Phone".into(),
+    };
+    let mut dom = VirtualDom::new(Harness)
+        .with_root_context(phone.clone())
+        .with_root_context(Form(wrong.clone()));
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "the wrong passphrase's sentence", |h| {
+        h.contains("passphrase is not the one")
+    })
+    .await;
+    assert!(html.contains("Set up sync"), "the form stays:\n{html}");
+    assert_eq!(phone.store.sync_state().await.unwrap().device, None);
+    assert!(phone
+        .secrets
+        .get(sync::PASSPHRASE_SECRET)
+        .await
+        .unwrap()
+        .is_none());
+    drop(dom);
+
+    // The right one: set up, synced, the laptop's conversation here, both devices listed.
+    let right = SetupForm {
+        passphrase: "shared words".into(),
+        ..wrong
+    };
+    let mut dom = VirtualDom::new(Harness)
+        .with_root_context(phone.clone())
+        .with_root_context(Form(right));
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "the first sync's outcome", |h| {
+        h.contains("1 conversation and 1 message here")
+    })
+    .await;
+    assert!(html.contains(&folder), "{html}");
+    assert!(html.contains("Laptop"), "{html}");
+    assert!(html.contains("Phone"), "{html}");
+    assert!(html.contains("(this device)"), "{html}");
+    assert!(html.contains("Sync now"), "{html}");
+    assert!(
+        !html.contains("id=\"history-rev\">0<"),
+        "lists were told to reload:\n{html}"
+    );
+    let list = phone
+        .store
+        .list_conversations(ConversationFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].conversation.title, "Okapi field notes");
+    assert_eq!(
+        phone
+            .secrets
+            .get(sync::PASSPHRASE_SECRET)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("shared words")
+    );
+}
