@@ -134,6 +134,19 @@ impl SyncController {
             return;
         }
         self.running.set(true);
+        // What is left to send, shown while a long first sync runs.
+        let poll = {
+            let services = services.clone();
+            let mut local = self.local;
+            spawn_stoppable(async move {
+                loop {
+                    rt::sleep(Duration::from_secs(1)).await;
+                    if let Ok(s) = services.store.sync_state().await {
+                        local.set(Some(s));
+                    }
+                }
+            })
+        };
         let result: Result<SyncReport> = async {
             let (remote, passphrase) = Self::remote(services, &setup).await?;
             let cached = self.key.peek().clone();
@@ -165,6 +178,7 @@ impl SyncController {
                 self.outcome.set(Some(Err(e.to_string())));
             }
         }
+        poll.stop();
         self.local.set(services.store.sync_state().await.ok());
         self.running.set(false);
     }

@@ -133,7 +133,10 @@ fn SyncStatus(url: String) -> Element {
             dt { "Changes waiting" } dd { "{local.pending}" }
         }
         if running {
-            p { class: "hint", role: "status", "Syncing… (the first sync of a long history takes a while)" }
+            p { class: "hint", role: "status",
+                if local.pending > 0 { "Syncing… {local.pending} changes left to send." }
+                else { "Syncing…" }
+            }
         }
         match (sync.outcome)() {
             Some(Ok(r)) => rsx! {
