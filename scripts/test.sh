@@ -100,6 +100,9 @@ WEBDAV_PORT=$(free_port)
 WEBDAV_PASSWORD="nexus-$RANDOM$RANDOM"
 log "starting a WebDAV server (rclone) for sync on $WEBDAV_PORT"
 WEBDAV_PID=$(bash scripts/peers.sh start-webdav "$WEBDAV_PORT" nexus "$WEBDAV_PASSWORD"); PIDS+=("$WEBDAV_PID")
+S3_PORT=$(free_port)
+log "starting an S3-compatible server (moto) for sync on $S3_PORT"
+S3_PID=$(bash scripts/peers.sh start-s3 "$S3_PORT"); PIDS+=("$S3_PID")
 
 DISPLAY_NUM=$(( 90 + RANDOM % 100 ))
 Xvfb ":$DISPLAY_NUM" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
@@ -112,6 +115,7 @@ export NEXUS_TEST_OPENCODE_TOOLS_PROJECT="$(bash scripts/peers.sh dir)/opencode-
 export NEXUS_TEST_WEBDAV_URL="http://127.0.0.1:$WEBDAV_PORT/" NEXUS_TEST_WEBDAV_USER=nexus
 export NEXUS_TEST_WEBDAV_PASSWORD="$WEBDAV_PASSWORD"
 export NEXUS_TEST_WEBDAV_DIR="$(bash scripts/peers.sh dir)/webdav-$WEBDAV_PORT"
+export NEXUS_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 export NEXUS_TEST_DISPLAY=":$DISPLAY_NUM"
 export NEXUS_SCREENSHOT_DIR="$ROOT/target/screenshots"
 export NEXUS_TEST_WEB_DIST="$ROOT/dist"

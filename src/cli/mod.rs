@@ -413,12 +413,15 @@ pub enum HistoryCmd {
     Delete { id: String },
 }
 
+// Parsed once per run: the size of the setup variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum SyncCmd {
-    /// Set up sync with a WebDAV folder: checked first (reachable, the password, the
-    /// passphrase); nothing is saved when a check fails.
+    /// Set up sync with a WebDAV folder or an S3 bucket: checked first (reachable, the
+    /// password or keys, the passphrase); nothing is saved when a check fails.
     Setup {
-        /// The WebDAV folder, e.g. https://cloud.example.com/remote.php/dav/files/me/nexus/
+        /// The WebDAV folder (https://cloud.example.com/remote.php/dav/files/me/nexus/) or
+        /// s3://bucket/folder with --endpoint.
         #[arg(long)]
         url: String,
         #[arg(long)]
@@ -426,6 +429,19 @@ pub enum SyncCmd {
         /// Read the server password from this environment variable (stored in the keychain).
         #[arg(long, value_name = "VAR")]
         password_env: Option<String>,
+        /// S3: the storage's endpoint, e.g. https://s3.eu-central-1.amazonaws.com
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+        /// S3: the region to sign for (default us-east-1).
+        #[arg(long)]
+        region: Option<String>,
+        /// S3: read the access key id from this environment variable (stored in the keychain).
+        #[arg(long, value_name = "VAR")]
+        access_key_env: Option<String>,
+        /// S3: read the secret access key from this environment variable (stored in the
+        /// keychain).
+        #[arg(long, value_name = "VAR")]
+        secret_key_env: Option<String>,
         /// Read the encryption passphrase from this environment variable (stored in the
         /// keychain). Every device of the folder uses the same one.
         #[arg(long, value_name = "VAR")]

@@ -1,11 +1,7 @@
 //! `sync`: set up, run and inspect sync with the user's other devices (engine::sync).
 
 use super::*;
-use crate::engine::sync::{
-    self as esync,
-    remote::{Remote, WebDav},
-    SyncSetup,
-};
+use crate::engine::sync::{self as esync, remote::Remote, SyncSetup};
 
 pub(super) async fn sync(services: &Services, cmd: SyncCmd) -> CliResult {
     match cmd {
@@ -13,9 +9,45 @@ pub(super) async fn sync(services: &Services, cmd: SyncCmd) -> CliResult {
             url,
             user,
             password_env,
+            endpoint,
+            region,
+            access_key_env,
+            secret_key_env,
             passphrase_env,
             name,
-        } => setup(services, url, user, password_env, passphrase_env, name).await,
+        } => {
+            let s3 = url.trim().starts_with("s3://");
+            if s3 && (endpoint.is_none() || access_key_env.is_none() || secret_key_env.is_none()) {
+                return Err(Failure {
+                    code: 2,
+                    message: "An s3:// folder needs --endpoint, --access-key-env and --secret-key-env; nothing was changed.".into(),
+                });
+            }
+            let (password_env, access_key) = if s3 {
+                let access = access_key_env
+                    .as_deref()
+                    .map(|v| read_env(v, "S3 access key"))
+                    .transpose()?;
+                (secret_key_env, access)
+            } else {
+                (password_env, None)
+            };
+            let wanted = SyncSetup {
+                url,
+                user: if s3 { None } else { user },
+                endpoint: if s3 { endpoint } else { None },
+                region: if s3 { region } else { None },
+            };
+            setup(
+                services,
+                wanted,
+                password_env,
+                access_key,
+                passphrase_env,
+                name,
+            )
+            .await
+        }
         SyncCmd::Now { json } => now(services, json).await,
         SyncCmd::Status { json } => status(services, json).await,
         SyncCmd::Forget => {
@@ -24,7 +56,11 @@ pub(super) async fn sync(services: &Services, cmd: SyncCmd) -> CliResult {
                 .store
                 .set_setting(esync::SETUP_KEY.into(), serde_json::Value::Null)
                 .await?;
-            for id in [esync::PASSWORD_SECRET, esync::PASSPHRASE_SECRET] {
+            for id in [
+                esync::PASSWORD_SECRET,
+                esync::ACCESS_KEY_SECRET,
+                esync::PASSPHRASE_SECRET,
+            ] {
                 services.secrets.delete(id).await?;
             }
             eprintln!("This device no longer syncs. Its history and the sync folder were left as they are.");
@@ -45,18 +81,23 @@ fn read_env(var: &str, what: &str) -> std::result::Result<String, Failure> {
 
 async fn setup(
     services: &Services,
-    url: String,
-    user: Option<String>,
+    setup: SyncSetup,
     password_env: Option<String>,
+    access_key: Option<String>,
     passphrase_env: String,
     name: Option<String>,
 ) -> CliResult {
     let passphrase = read_env(&passphrase_env, "sync passphrase")?;
+    let what = if setup.is_s3() {
+        "S3 secret key"
+    } else {
+        "server password"
+    };
     let password = password_env
         .as_deref()
-        .map(|v| read_env(v, "server password"))
+        .map(|v| read_env(v, what))
         .transpose()?;
-    if let Ok(parsed) = url::Url::parse(&url) {
+    if let Ok(parsed) = url::Url::parse(&setup.url) {
         if parsed.password().is_some() {
             return Err(Failure {
                 code: 2,
@@ -64,24 +105,36 @@ async fn setup(
             });
         }
     }
-    crate::engine::redact::register_secret(&passphrase);
-    if let Some(p) = &password {
-        crate::engine::redact::register_secret(p);
+    for secret in [Some(&passphrase), password.as_ref(), access_key.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        crate::engine::redact::register_secret(secret);
     }
-    let remote = WebDav::new(services.http.client(), &url, user.clone(), password.clone())
-        .map_err(|e| Failure {
-            code: 2,
-            message: e.to_string(),
-        })?;
-    // Reachable, the password, the passphrase: checked before anything is saved here.
-    esync::open_folder(&remote, &passphrase).await?;
+    let remote = esync::open_remote(
+        services.http.client(),
+        &setup,
+        password.clone(),
+        access_key.clone(),
+    )
+    .map_err(|e| Failure {
+        code: 2,
+        message: e.to_string(),
+    })?;
+    // Reachable, the password or keys, the passphrase: checked before anything is saved here.
+    esync::open_folder(&*remote, &passphrase).await?;
     services
         .secrets
         .set(esync::PASSPHRASE_SECRET, &passphrase)
         .await?;
-    match &password {
-        Some(p) => services.secrets.set(esync::PASSWORD_SECRET, p).await?,
-        None => services.secrets.delete(esync::PASSWORD_SECRET).await?,
+    for (id, value) in [
+        (esync::PASSWORD_SECRET, &password),
+        (esync::ACCESS_KEY_SECRET, &access_key),
+    ] {
+        match value {
+            Some(v) => services.secrets.set(id, v).await?,
+            None => services.secrets.delete(id).await?,
+        }
     }
     let state = services.store.sync_state().await?;
     let device = state.device.unwrap_or_else(new_id);
@@ -89,7 +142,6 @@ async fn setup(
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(crate::platform::native::host_name);
     services.store.sync_enable(device, name.clone()).await?;
-    let setup = SyncSetup { url, user };
     services
         .store
         .set_setting(
@@ -104,8 +156,8 @@ async fn setup(
     Ok(())
 }
 
-/// The saved setup and the remote it names, with the password from the keychain.
-async fn open(services: &Services) -> std::result::Result<(WebDav, String), Failure> {
+/// The saved setup and the remote it names, with the password or keys from the keychain.
+async fn open(services: &Services) -> std::result::Result<(Box<dyn Remote>, String), Failure> {
     let setup: SyncSetup = services
         .store
         .get_setting(esync::SETUP_KEY.into())
@@ -122,17 +174,20 @@ async fn open(services: &Services) -> std::result::Result<(WebDav, String), Fail
             fail("The sync passphrase is not in this device's keychain any more. Run `opencode-nexus sync setup` again.")
         })?;
     let password = services.secrets.get(esync::PASSWORD_SECRET).await?;
-    crate::engine::redact::register_secret(&passphrase);
-    if let Some(p) = &password {
-        crate::engine::redact::register_secret(p);
+    let access_key = services.secrets.get(esync::ACCESS_KEY_SECRET).await?;
+    for secret in [Some(&passphrase), password.as_ref(), access_key.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        crate::engine::redact::register_secret(secret);
     }
-    let remote = WebDav::new(services.http.client(), &setup.url, setup.user, password)?;
+    let remote = esync::open_remote(services.http.client(), &setup, password, access_key)?;
     Ok((remote, passphrase))
 }
 
 async fn now(services: &Services, json: bool) -> CliResult {
     let (remote, passphrase) = open(services).await?;
-    let report = esync::sync_now(&services.store, &remote, &passphrase).await?;
+    let report = esync::sync_now(&services.store, &*remote, &passphrase).await?;
     if json {
         print_json(&json!({
             "pushed": report.pushed, "pulled": report.pulled,
@@ -169,8 +224,8 @@ async fn status(services: &Services, json: bool) -> CliResult {
         return Ok(());
     };
     let (remote, passphrase) = open(services).await?;
-    let devices = match esync::open_folder(&remote, &passphrase).await {
-        Ok(key) => esync::devices(&remote, &key, state.device.as_deref().unwrap_or("")).await,
+    let devices = match esync::open_folder(&*remote, &passphrase).await {
+        Ok(key) => esync::devices(&*remote, &key, state.device.as_deref().unwrap_or("")).await,
         Err(e) => Err(e),
     };
     if json {

@@ -350,6 +350,7 @@ pub async fn delete_all_data(
     let mut key_problem = None;
     let sync_secrets = [
         crate::engine::sync::PASSWORD_SECRET,
+        crate::engine::sync::ACCESS_KEY_SECRET,
         crate::engine::sync::PASSPHRASE_SECRET,
     ];
     let ids = profiles.iter().map(|p| p.id.as_str()).chain(sync_secrets);

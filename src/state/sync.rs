@@ -100,7 +100,7 @@ impl SyncController {
         self.local.set(local);
     }
 
-    async fn remote(services: &Services, setup: &SyncSetup) -> Result<(WebDav, String)> {
+    async fn remote(services: &Services, setup: &SyncSetup) -> Result<(Box<dyn Remote>, String)> {
         let passphrase = services
             .secrets
             .get(esync::PASSPHRASE_SECRET)
@@ -112,16 +112,14 @@ impl SyncController {
                 )
             })?;
         let password = services.secrets.get(esync::PASSWORD_SECRET).await?;
-        crate::engine::redact::register_secret(&passphrase);
-        if let Some(p) = &password {
-            crate::engine::redact::register_secret(p);
+        let access_key = services.secrets.get(esync::ACCESS_KEY_SECRET).await?;
+        for secret in [Some(&passphrase), password.as_ref(), access_key.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            crate::engine::redact::register_secret(secret);
         }
-        let remote = WebDav::new(
-            services.http.client(),
-            &setup.url,
-            setup.user.clone(),
-            password,
-        )?;
+        let remote = esync::open_remote(services.http.client(), setup, password, access_key)?;
         Ok((remote, passphrase))
     }
 
@@ -153,12 +151,12 @@ impl SyncController {
             let key = match cached {
                 Some(k) => k,
                 None => {
-                    let k = esync::open_folder(&remote, &passphrase).await?;
+                    let k = esync::open_folder(&*remote, &passphrase).await?;
                     self.key.set(Some(k.clone()));
                     k
                 }
             };
-            esync::sync_with_key(&services.store, &remote, &key).await
+            esync::sync_with_key(&services.store, &*remote, &key).await
         }
         .await;
         match result {
@@ -244,6 +242,8 @@ impl SyncController {
                 let setup = SyncSetup {
                     url: form.url.trim().to_owned(),
                     user: Some(form.user.trim().to_owned()).filter(|u| !u.is_empty()),
+                    endpoint: None,
+                    region: None,
                 };
                 services
                     .store
@@ -278,7 +278,11 @@ impl SyncController {
                     .store
                     .set_setting(esync::SETUP_KEY.into(), serde_json::Value::Null)
                     .await?;
-                for id in [esync::PASSWORD_SECRET, esync::PASSPHRASE_SECRET] {
+                for id in [
+                    esync::PASSWORD_SECRET,
+                    esync::ACCESS_KEY_SECRET,
+                    esync::PASSPHRASE_SECRET,
+                ] {
                     services.secrets.delete(id).await?;
                 }
                 Ok(())

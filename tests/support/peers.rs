@@ -95,3 +95,8 @@ impl WebDavPeer {
         (url, self.dir.join(name))
     }
 }
+
+/// The S3-compatible server for sync (moto): its endpoint. A test makes its own bucket.
+pub fn s3_endpoint() -> Option<String> {
+    peer("NEXUS_TEST_S3_ENDPOINT", "the S3-compatible server")
+}

@@ -11,6 +11,7 @@
 pub mod crypto;
 pub mod hlc;
 pub mod remote;
+pub mod s3;
 
 use std::io::{Read, Write};
 
@@ -30,20 +31,68 @@ pub const FORMAT: u32 = 1;
 pub const ROOT: &str = "opencode-nexus";
 const KEYCHECK_TEXT: &[u8] = b"OpenCode Nexus sync key check v1";
 
-/// Where this device syncs to. Kept in this device's settings (not synced); the password and
-/// passphrase live in the keychain.
+/// Where this device syncs to. Kept in this device's settings (not synced); the password (or
+/// S3 keys) and the passphrase live in the keychain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncSetup {
-    /// A WebDAV folder URL.
+    /// A WebDAV folder URL, or `s3://bucket/folder`.
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// S3: the endpoint (`https://s3.eu-central-1.amazonaws.com`, an R2 or MinIO address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// S3: the region to sign for (default `us-east-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
-/// The settings key of [`SyncSetup`], and the secret ids of the password and passphrase.
+impl SyncSetup {
+    pub fn is_s3(&self) -> bool {
+        self.url.trim().starts_with("s3://")
+    }
+}
+
+/// The settings key of [`SyncSetup`], and the secret ids of the password (the S3 secret key),
+/// the S3 access key and the passphrase.
 pub const SETUP_KEY: &str = "sync.setup";
 pub const PASSWORD_SECRET: &str = "sync:password";
+pub const ACCESS_KEY_SECRET: &str = "sync:access-key";
 pub const PASSPHRASE_SECRET: &str = "sync:passphrase";
+
+/// The folder a setup names: WebDAV with a user and password, or an S3 bucket with an access
+/// key and secret key (`password`).
+pub fn open_remote(
+    client: reqwest::Client,
+    setup: &SyncSetup,
+    password: Option<String>,
+    access_key: Option<String>,
+) -> Result<Box<dyn Remote>> {
+    if setup.is_s3() {
+        let endpoint = setup.endpoint.as_deref().unwrap_or("");
+        if endpoint.is_empty() {
+            return Err(Error::Invalid(
+                "An s3:// folder needs the storage's endpoint (e.g. https://s3.eu-central-1.amazonaws.com)."
+                    .into(),
+            ));
+        }
+        let at =
+            s3::S3Location::parse(&setup.url, endpoint, setup.region.as_deref().unwrap_or(""))?;
+        let (Some(access), Some(secret)) = (access_key, password) else {
+            return Err(Error::Invalid(
+                "An S3 folder needs an access key and a secret key.".into(),
+            ));
+        };
+        Ok(Box::new(s3::S3::new(client, at, access, secret)))
+    } else {
+        Ok(Box::new(remote::WebDav::new(
+            client,
+            &setup.url,
+            setup.user.clone(),
+            password,
+        )?))
+    }
+}
 
 /// `format.json`, the one file in plain text: what a client needs to derive the key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
