@@ -212,11 +212,7 @@ pub async fn reset(dirs: &DataDirs, keep_backup: bool) -> Result<ResetReport> {
         }
     }
     // The sync password and passphrase, when this data directory synced.
-    for id in [
-        crate::engine::sync::PASSWORD_SECRET,
-        crate::engine::sync::ACCESS_KEY_SECRET,
-        crate::engine::sync::PASSPHRASE_SECRET,
-    ] {
+    for id in crate::engine::sync::SECRETS {
         match secrets.delete(id).await {
             Ok(()) => {}
             Err(e) => {

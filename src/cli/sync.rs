@@ -51,18 +51,7 @@ pub(super) async fn sync(services: &Services, cmd: SyncCmd) -> CliResult {
         SyncCmd::Now { json } => now(services, json).await,
         SyncCmd::Status { json } => status(services, json).await,
         SyncCmd::Forget => {
-            services.store.sync_forget().await?;
-            services
-                .store
-                .set_setting(esync::SETUP_KEY.into(), serde_json::Value::Null)
-                .await?;
-            for id in [
-                esync::PASSWORD_SECRET,
-                esync::ACCESS_KEY_SECRET,
-                esync::PASSPHRASE_SECRET,
-            ] {
-                services.secrets.delete(id).await?;
-            }
+            crate::platform::ops::sync_forget(services).await?;
             eprintln!("This device no longer syncs. Its history and the sync folder were left as they are.");
             Ok(())
         }
@@ -97,58 +86,26 @@ async fn setup(
         .as_deref()
         .map(|v| read_env(v, what))
         .transpose()?;
-    if let Ok(parsed) = url::Url::parse(&setup.url) {
-        if parsed.password().is_some() {
-            return Err(Failure {
-                code: 2,
-                message: "Put the password in --password-env, not in the URL (the URL is saved in the history database, passwords only in the keychain); nothing was changed.".into(),
-            });
-        }
-    }
-    for secret in [Some(&passphrase), password.as_ref(), access_key.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        crate::engine::redact::register_secret(secret);
-    }
-    let remote = esync::open_remote(
-        services.http.client(),
-        &setup,
-        password.clone(),
-        access_key.clone(),
-    )
-    .map_err(|e| Failure {
-        code: 2,
-        message: e.to_string(),
-    })?;
-    // Reachable, the password or keys, the passphrase: checked before anything is saved here.
-    esync::open_folder(&*remote, &passphrase).await?;
-    services
-        .secrets
-        .set(esync::PASSPHRASE_SECRET, &passphrase)
-        .await?;
-    for (id, value) in [
-        (esync::PASSWORD_SECRET, &password),
-        (esync::ACCESS_KEY_SECRET, &access_key),
-    ] {
-        match value {
-            Some(v) => services.secrets.set(id, v).await?,
-            None => services.secrets.delete(id).await?,
-        }
-    }
-    let state = services.store.sync_state().await?;
-    let device = state.device.unwrap_or_else(new_id);
     let name = name
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(crate::platform::native::host_name);
-    services.store.sync_enable(device, name.clone()).await?;
-    services
-        .store
-        .set_setting(
-            esync::SETUP_KEY.into(),
-            serde_json::to_value(&setup).map_err(Error::db)?,
-        )
-        .await?;
+    let usage = |e: Error| match e {
+        Error::BadUrl { .. } => Failure {
+            code: 2,
+            message: e.to_string(),
+        },
+        other => other.into(),
+    };
+    let remote = crate::platform::ops::sync_set_up(
+        services,
+        setup,
+        password,
+        access_key,
+        &passphrase,
+        &name,
+    )
+    .await
+    .map_err(usage)?;
     eprintln!(
         "Sync is set up: this device is '{name}', syncing with {}. Run `opencode-nexus sync now` to sync.",
         remote.describe()
@@ -156,32 +113,13 @@ async fn setup(
     Ok(())
 }
 
-/// The saved setup and the remote it names, with the password or keys from the keychain.
+/// The saved setup's folder and the passphrase.
 async fn open(services: &Services) -> std::result::Result<(Box<dyn Remote>, String), Failure> {
-    let setup: SyncSetup = services
-        .store
-        .get_setting(esync::SETUP_KEY.into())
+    let (_, remote, passphrase) = crate::platform::ops::sync_remote(services)
         .await?
-        .and_then(|v| serde_json::from_value(v).ok())
         .ok_or_else(|| {
             fail("Sync is not set up on this device. Run `opencode-nexus sync setup --url URL --passphrase-env VAR` first.")
         })?;
-    let passphrase = services
-        .secrets
-        .get(esync::PASSPHRASE_SECRET)
-        .await?
-        .ok_or_else(|| {
-            fail("The sync passphrase is not in this device's keychain any more. Run `opencode-nexus sync setup` again.")
-        })?;
-    let password = services.secrets.get(esync::PASSWORD_SECRET).await?;
-    let access_key = services.secrets.get(esync::ACCESS_KEY_SECRET).await?;
-    for secret in [Some(&passphrase), password.as_ref(), access_key.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        crate::engine::redact::register_secret(secret);
-    }
-    let remote = esync::open_remote(services.http.client(), &setup, password, access_key)?;
     Ok((remote, passphrase))
 }
 

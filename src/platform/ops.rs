@@ -139,3 +139,124 @@ pub async fn diagnostics(
             .collect(),
     }
 }
+
+/// Sync's setup as this device keeps it, and the folder it names with the password or keys and
+/// the passphrase from the keychain. `None` when sync is not set up here.
+pub async fn sync_remote(
+    services: &Services,
+) -> Result<
+    Option<(
+        crate::engine::sync::SyncSetup,
+        Box<dyn crate::engine::sync::remote::Remote>,
+        String,
+    )>,
+> {
+    use crate::engine::error::Error;
+    use crate::engine::sync as esync;
+    let setup = services
+        .store
+        .get_setting(esync::SETUP_KEY.into())
+        .await?
+        .and_then(|v| serde_json::from_value::<esync::SyncSetup>(v).ok());
+    let set_up = services.store.sync_state().await?.device.is_some();
+    let Some(setup) = setup.filter(|_| set_up) else {
+        return Ok(None);
+    };
+    let passphrase = services
+        .secrets
+        .get(esync::PASSPHRASE_SECRET)
+        .await?
+        .ok_or_else(|| {
+            Error::Invalid(
+                "The sync passphrase is no longer in this device's keychain. Set sync up again (Settings → Sync, or `opencode-nexus sync setup`)."
+                    .into(),
+            )
+        })?;
+    let password = services.secrets.get(esync::PASSWORD_SECRET).await?;
+    let access_key = services.secrets.get(esync::ACCESS_KEY_SECRET).await?;
+    for secret in [Some(&passphrase), password.as_ref(), access_key.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        crate::engine::redact::register_secret(secret);
+    }
+    let remote = esync::open_remote(services.http.client(), &setup, password, access_key)?;
+    Ok(Some((setup, remote, passphrase)))
+}
+
+/// Set sync up: the folder is checked first (reachable, the password or keys, the
+/// passphrase; an empty folder becomes a new sync folder), and only then are the secrets put
+/// in the keychain, this device given an id and the setup saved. Returns the folder.
+pub async fn sync_set_up(
+    services: &Services,
+    setup: crate::engine::sync::SyncSetup,
+    password: Option<String>,
+    access_key: Option<String>,
+    passphrase: &str,
+    name: &str,
+) -> Result<Box<dyn crate::engine::sync::remote::Remote>> {
+    use crate::engine::error::Error;
+    use crate::engine::sync as esync;
+    if url::Url::parse(setup.url.trim()).is_ok_and(|u| u.password().is_some()) {
+        return Err(Error::Invalid(
+            "Put the password in its own field, not in the URL (the URL is saved in the history database, passwords only in the keychain); nothing was saved."
+                .into(),
+        ));
+    }
+    for secret in [Some(passphrase), password.as_deref(), access_key.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        crate::engine::redact::register_secret(secret);
+    }
+    let remote = esync::open_remote(
+        services.http.client(),
+        &setup,
+        password.clone(),
+        access_key.clone(),
+    )?;
+    esync::open_folder(&*remote, passphrase).await?;
+    services
+        .secrets
+        .set(esync::PASSPHRASE_SECRET, passphrase)
+        .await?;
+    for (id, value) in [
+        (esync::PASSWORD_SECRET, &password),
+        (esync::ACCESS_KEY_SECRET, &access_key),
+    ] {
+        match value {
+            Some(v) => services.secrets.set(id, v).await?,
+            None => services.secrets.delete(id).await?,
+        }
+    }
+    let device = services
+        .store
+        .sync_state()
+        .await?
+        .device
+        .unwrap_or_else(crate::engine::model::new_id);
+    services.store.sync_enable(device, name.to_owned()).await?;
+    services
+        .store
+        .set_setting(
+            esync::SETUP_KEY.into(),
+            serde_json::to_value(&setup).map_err(Error::db)?,
+        )
+        .await?;
+    Ok(remote)
+}
+
+/// Stop syncing this device: its sync records, the setup and the keychain entries go; the
+/// history and the folder stay.
+pub async fn sync_forget(services: &Services) -> Result<()> {
+    use crate::engine::sync as esync;
+    services.store.sync_forget().await?;
+    services
+        .store
+        .set_setting(esync::SETUP_KEY.into(), serde_json::Value::Null)
+        .await?;
+    for id in esync::SECRETS {
+        services.secrets.delete(id).await?;
+    }
+    Ok(())
+}

@@ -348,12 +348,10 @@ pub async fn delete_all_data(
 ) -> Result<String, Error> {
     let profiles = services.store.list_profiles().await?;
     let mut key_problem = None;
-    let sync_secrets = [
-        crate::engine::sync::PASSWORD_SECRET,
-        crate::engine::sync::ACCESS_KEY_SECRET,
-        crate::engine::sync::PASSPHRASE_SECRET,
-    ];
-    let ids = profiles.iter().map(|p| p.id.as_str()).chain(sync_secrets);
+    let ids = profiles
+        .iter()
+        .map(|p| p.id.as_str())
+        .chain(crate::engine::sync::SECRETS);
     for id in ids {
         services.forget_session_key(id);
         match services.secrets.delete(id).await {

@@ -100,35 +100,9 @@ impl SyncController {
         self.local.set(local);
     }
 
-    async fn remote(services: &Services, setup: &SyncSetup) -> Result<(Box<dyn Remote>, String)> {
-        let passphrase = services
-            .secrets
-            .get(esync::PASSPHRASE_SECRET)
-            .await?
-            .ok_or_else(|| {
-                Error::Invalid(
-                    "The sync passphrase is no longer in this device's keychain. Set sync up again."
-                        .into(),
-                )
-            })?;
-        let password = services.secrets.get(esync::PASSWORD_SECRET).await?;
-        let access_key = services.secrets.get(esync::ACCESS_KEY_SECRET).await?;
-        for secret in [Some(&passphrase), password.as_ref(), access_key.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            crate::engine::redact::register_secret(secret);
-        }
-        let remote = esync::open_remote(services.http.client(), setup, password, access_key)?;
-        Ok((remote, passphrase))
-    }
-
     /// One run now, unless one is under way.
     async fn run(mut self, state: AppState, services: &Services) {
-        let Some(setup) = self.setup.peek().clone() else {
-            return;
-        };
-        if *self.running.peek() {
+        if self.setup.peek().is_none() || *self.running.peek() {
             return;
         }
         self.running.set(true);
@@ -146,7 +120,9 @@ impl SyncController {
             })
         };
         let result: Result<SyncReport> = async {
-            let (remote, passphrase) = Self::remote(services, &setup).await?;
+            let (_, remote, passphrase) = crate::platform::ops::sync_remote(services)
+                .await?
+                .ok_or_else(|| Error::Invalid("Sync is not set up on this device.".into()))?;
             let cached = self.key.peek().clone();
             let key = match cached {
                 Some(k) => k,
@@ -207,54 +183,28 @@ impl SyncController {
         let services = services.clone();
         spawn_forever(async move {
             self.running.set(true);
-            let result: Result<()> = async {
-                if url::Url::parse(form.url.trim()).is_ok_and(|u| u.password().is_some()) {
-                    return Err(Error::Invalid(
-                        "Put the password in its own field, not in the URL; nothing was saved."
-                            .into(),
-                    ));
-                }
-                Self::test(&services, &form).await?;
-                services
-                    .secrets
-                    .set(esync::PASSPHRASE_SECRET, &form.passphrase)
-                    .await?;
-                if form.password.is_empty() {
-                    services.secrets.delete(esync::PASSWORD_SECRET).await?;
-                } else {
-                    services
-                        .secrets
-                        .set(esync::PASSWORD_SECRET, &form.password)
-                        .await?;
-                }
-                let device = services
-                    .store
-                    .sync_state()
-                    .await?
-                    .device
-                    .unwrap_or_else(crate::engine::model::new_id);
-                let name = if form.name.trim().is_empty() {
-                    "This device".to_owned()
-                } else {
-                    form.name.trim().to_owned()
-                };
-                services.store.sync_enable(device, name).await?;
-                let setup = SyncSetup {
-                    url: form.url.trim().to_owned(),
-                    user: Some(form.user.trim().to_owned()).filter(|u| !u.is_empty()),
-                    endpoint: None,
-                    region: None,
-                };
-                services
-                    .store
-                    .set_setting(
-                        esync::SETUP_KEY.into(),
-                        serde_json::to_value(&setup).map_err(Error::db)?,
-                    )
-                    .await?;
-                Ok(())
-            }
-            .await;
+            let setup = SyncSetup {
+                url: form.url.trim().to_owned(),
+                user: Some(form.user.trim().to_owned()).filter(|u| !u.is_empty()),
+                endpoint: None,
+                region: None,
+            };
+            let name = if form.name.trim().is_empty() {
+                "This device".to_owned()
+            } else {
+                form.name.trim().to_owned()
+            };
+            let password = (!form.password.is_empty()).then(|| form.password.clone());
+            let result = crate::platform::ops::sync_set_up(
+                &services,
+                setup,
+                password,
+                None,
+                &form.passphrase,
+                &name,
+            )
+            .await
+            .map(|_| ());
             self.running.set(false);
             match result {
                 Ok(()) => {
@@ -272,22 +222,7 @@ impl SyncController {
     pub fn forget(mut self, services: &Services) {
         let services = services.clone();
         spawn_forever(async move {
-            let result: Result<()> = async {
-                services.store.sync_forget().await?;
-                services
-                    .store
-                    .set_setting(esync::SETUP_KEY.into(), serde_json::Value::Null)
-                    .await?;
-                for id in [
-                    esync::PASSWORD_SECRET,
-                    esync::ACCESS_KEY_SECRET,
-                    esync::PASSPHRASE_SECRET,
-                ] {
-                    services.secrets.delete(id).await?;
-                }
-                Ok(())
-            }
-            .await;
+            let result = crate::platform::ops::sync_forget(&services).await;
             self.key.set(None);
             self.devices.set(Vec::new());
             self.outcome.set(match result {

@@ -382,53 +382,34 @@ impl Store {
                         });
                     }
                 }
-                "profile" => {
-                    let p = c
-                        .query_row("SELECT * FROM profiles WHERE id = ?1", [&id], |r| {
-                            profile_from_row(r)
-                        })
-                        .optional()?;
+                "profile" | "preset" | "price" | "setting" => {
+                    // Whole rows: the row as it is now, or null when it is gone.
+                    let value = match kind.as_str() {
+                        "profile" => serde_json::to_value(
+                            c.query_row("SELECT * FROM profiles WHERE id = ?1", [&id], |r| {
+                                profile_from_row(r)
+                            })
+                            .optional()?,
+                        ),
+                        "preset" => serde_json::to_value(
+                            c.query_row("SELECT * FROM presets WHERE id = ?1", [&id], |r| {
+                                preset_from_row(r)
+                            })
+                            .optional()?,
+                        ),
+                        "price" => {
+                            let (profile, model) = id.split_once('\n').unwrap_or((id.as_str(), ""));
+                            serde_json::to_value(self.get_price(profile, model)?)
+                        }
+                        _ => Ok(self.get_setting(&id)?.unwrap_or(serde_json::Value::Null)),
+                    }
+                    .map_err(Error::db)?;
                     out.changes.push(Change {
                         kind: kind.clone(),
                         id: id.clone(),
                         field,
                         hlc: stamp(&mut clock),
-                        value: serde_json::to_value(p).map_err(Error::db)?,
-                    });
-                }
-                "preset" => {
-                    let p = c
-                        .query_row("SELECT * FROM presets WHERE id = ?1", [&id], |r| {
-                            preset_from_row(r)
-                        })
-                        .optional()?;
-                    out.changes.push(Change {
-                        kind: kind.clone(),
-                        id: id.clone(),
-                        field,
-                        hlc: stamp(&mut clock),
-                        value: serde_json::to_value(p).map_err(Error::db)?,
-                    });
-                }
-                "price" => {
-                    let (profile, model) = id.split_once('\n').unwrap_or((id.as_str(), ""));
-                    let p = self.get_price(profile, model)?;
-                    out.changes.push(Change {
-                        kind: kind.clone(),
-                        id: id.clone(),
-                        field,
-                        hlc: stamp(&mut clock),
-                        value: serde_json::to_value(p).map_err(Error::db)?,
-                    });
-                }
-                "setting" => {
-                    let v = self.get_setting(&id)?;
-                    out.changes.push(Change {
-                        kind: kind.clone(),
-                        id: id.clone(),
-                        field,
-                        hlc: stamp(&mut clock),
-                        value: v.unwrap_or(serde_json::Value::Null),
+                        value,
                     });
                 }
                 _ => {}

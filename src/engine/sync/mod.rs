@@ -59,6 +59,8 @@ pub const SETUP_KEY: &str = "sync.setup";
 pub const PASSWORD_SECRET: &str = "sync:password";
 pub const ACCESS_KEY_SECRET: &str = "sync:access-key";
 pub const PASSPHRASE_SECRET: &str = "sync:passphrase";
+/// Every keychain entry of sync, for forgetting and deleting all data.
+pub const SECRETS: [&str; 3] = [PASSWORD_SECRET, ACCESS_KEY_SECRET, PASSPHRASE_SECRET];
 
 /// The folder a setup names: WebDAV with a user and password, or an S3 bucket with an access
 /// key and secret key (`password`).
