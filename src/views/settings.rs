@@ -19,8 +19,8 @@ pub fn SettingsView() -> Element {
             AppearanceSection {}
             BehaviourSection {}
             PrivacySection {}
-            crate::views::data::DataSection {}
             crate::views::sync::SyncSection {}
+            crate::views::data::DataSection {}
             DiagnosticsSection {}
             UpdatesSection {}
         }
