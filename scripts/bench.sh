@@ -12,7 +12,10 @@
 #     (examples/bare_window.rs), alternately under Xvfb (scripts/bench_window.py).
 #  4. sync: the first sync of a 100,000-message history to a new device and one incremental
 #     sync of one new message, through a WebDAV server (rclone) on loopback (benches/sync.rs).
-# `scripts/bench.sh search|stream|window|sync` runs one of them; no argument runs all four.
+#  5. web: the browser bundle's sizes and its first contentful paint in headless Chromium
+#     against a bare Dioxus web counter (examples/bare_counter.rs) built the same way
+#     (scripts/web_budget.py).
+# `scripts/bench.sh search|stream|window|sync|web` runs one of them; no argument runs all five.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP=1
@@ -43,6 +46,13 @@ if [ "$WHICH" = all ] || [ "$WHICH" = sync ]; then
   NEXUS_BENCH_WEBDAV_URL="http://127.0.0.1:$DAV_PORT/" NEXUS_BENCH_WEBDAV_USER=bench NEXUS_BENCH_WEBDAV_PASSWORD=bench-pass \
     cargo bench --bench sync || { kill "$DAV_PID"; rm -rf "$DAV_DIR"; exit 1; }
   kill "$DAV_PID"; rm -rf "$DAV_DIR"
+fi
+if [ "$WHICH" = all ] || [ "$WHICH" = web ]; then
+  WEB_OUT=$(mktemp -d)
+  bash scripts/build-web.sh "$WEB_OUT/app"
+  NEXUS_WEB_EXAMPLE=bare_counter bash scripts/build-web.sh "$WEB_OUT/bare"
+  python3 scripts/web_budget.py "$WEB_OUT/app" "$WEB_OUT/bare" || { rm -rf "$WEB_OUT"; exit 1; }
+  rm -rf "$WEB_OUT"
 fi
 if [ "$WHICH" = all ] || [ "$WHICH" = window ]; then
   # Both binaries as released (LTO), in the packaging build's directory so its many-minute

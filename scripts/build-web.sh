@@ -26,21 +26,34 @@ if ! command -v brotli >/dev/null; then
 fi
 export CC_wasm32_unknown_unknown=clang-19 AR_wasm32_unknown_unknown=llvm-ar-19
 
-FEATURES=(--no-default-features --features web --target wasm32-unknown-unknown --profile web)
+# Two modules, each built with only what it needs: the page's UI (`web`: Dioxus, no SQLite) and
+# the storage worker (`web-store`: SQLite + FTS5 over OPFS, no UI).
+COMMON=(--no-default-features --target wasm32-unknown-unknown --profile web)
+UI=(--features web --bin opencode-nexus)
+STORE=(--features web-store --bin nexus-store)
+if [ -n "${NEXUS_WEB_EXAMPLE:-}" ]; then
+  UI=(--features web --example "$NEXUS_WEB_EXAMPLE")
+  STORE=()
+fi
 if command -v rustup >/dev/null 2>&1; then
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
   log "cargo build (rustup wasm32 target)"
   WEB_TARGET="${CARGO_TARGET_DIR:-target}/web"
-  cargo build "${FEATURES[@]}" --target-dir "$WEB_TARGET"
-  WASM="$WEB_TARGET/wasm32-unknown-unknown/web/opencode-nexus.wasm"
+  cargo build "${COMMON[@]}" "${UI[@]}" --target-dir "$WEB_TARGET"
+  [ ${#STORE[@]} -eq 0 ] || cargo build "${COMMON[@]}" "${STORE[@]}" --target-dir "$WEB_TARGET"
+  WASM_DIR="$WEB_TARGET/wasm32-unknown-unknown/web"
 else
   log "no rustup: Debian rustc-web with -Zbuild-std"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends rustc-web cargo-web rust-web-src lld-19 >/dev/null
-  RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 \
-    /usr/bin/cargo build "${FEATURES[@]}" -Zbuild-std=std,panic_abort --target-dir "${CARGO_TARGET_DIR:-target}/web-debian"
-  WASM="${CARGO_TARGET_DIR:-target}/web-debian/wasm32-unknown-unknown/web/opencode-nexus.wasm"
+  for module in UI STORE; do
+    declare -n args=$module
+    [ ${#args[@]} -gt 0 ] || continue
+    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 \
+      /usr/bin/cargo build "${COMMON[@]}" "${args[@]}" -Zbuild-std=std,panic_abort --target-dir "${CARGO_TARGET_DIR:-target}/web-debian"
+  done
+  WASM_DIR="${CARGO_TARGET_DIR:-target}/web-debian/wasm32-unknown-unknown/web"
 fi
 
 WBG_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
@@ -58,33 +71,60 @@ if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
   (cd "$TOOLS" && npm install --no-audit --no-fund "binaryen@$BINARYEN_VERSION" >/dev/null)
 fi
 
+# NEXUS_WEB_EXAMPLE=bare_counter: a bare Dioxus page built exactly like the app's page module
+# (same profile, wasm-bindgen, wasm-opt), the baseline of scripts/web_budget.py.
+if [ -n "${NEXUS_WEB_EXAMPLE:-}" ]; then
+  ex="$NEXUS_WEB_EXAMPLE"
+  rm -rf "$OUT"; mkdir -p "$OUT"
+  "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM_DIR/examples/$ex.wasm"
+  "$TOOLS/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    -o "$OUT/${ex}_bg.wasm" "$OUT/${ex}_bg.wasm"
+  printf '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>%s</title></head>\n<body><div id="main"></div>\n<script type="module">import init from "./%s.js"; await init({ module_or_path: "./%s_bg.wasm" });</script>\n</body></html>\n' \
+    "$ex" "$ex" "$ex" >"$OUT/index.html"
+  log "$ex: $(gzip -9c "$OUT/${ex}_bg.wasm" | wc -c) bytes of wasm gzip in $OUT"
+  exit 0
+fi
+
 rm -rf "$OUT"
 mkdir -p "$OUT/icons"
-log "wasm-bindgen"
-"$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM"
-log "wasm-opt -Oz"
-"$TOOLS/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  -o "$OUT/opencode-nexus_bg.wasm" "$OUT/opencode-nexus_bg.wasm"
+# Two modules: the page's UI (opencode-nexus) and the storage worker's SQLite store
+# (nexus-store). Each gets content-hashed names so hosts may cache them for good; the small
+# files that name them (app.js, worker.js, sw.js) are revalidated instead.
 cp web/index.html web/app.js web/worker.js web/sw.js web/manifest.webmanifest "$OUT/"
+for module in opencode-nexus nexus-store; do
+  log "wasm-bindgen $module"
+  "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM_DIR/$module.wasm"
+  log "wasm-opt -Oz $module"
+  "$TOOLS/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    -o "$OUT/${module}_bg.wasm" "$OUT/${module}_bg.wasm"
+  HASH=$(cat "$OUT/${module}_bg.wasm" "$OUT/$module.js" | sha256sum | cut -c1-10)
+  mv "$OUT/${module}_bg.wasm" "$OUT/${module}_bg.$HASH.wasm"
+  mv "$OUT/$module.js" "$OUT/$module.$HASH.js"
+  sed -i "s/${module}_bg\.wasm/${module}_bg.$HASH.wasm/g; s/\.\/${module}\.js/.\/$module.$HASH.js/g" \
+    "$OUT/index.html" "$OUT/app.js" "$OUT/worker.js" "$OUT/sw.js"
+  SHELL_HASH="${SHELL_HASH:-}$HASH"
+done
+sed -i "s/nexus-shell-v1/nexus-shell-${SHELL_HASH:0:10}/" "$OUT/sw.js"
+for f in app.js sw.js; do
+  grep -q "opencode-nexus_bg\.[0-9a-f]\{10\}\.wasm" "$OUT/$f" || { log "the hashed UI module name is not in $f"; exit 1; }
+done
+for f in worker.js sw.js; do
+  grep -q "nexus-store_bg\.[0-9a-f]\{10\}\.wasm" "$OUT/$f" || { log "the hashed store module name is not in $f"; exit 1; }
+done
+# The page's module must not carry SQLite: it lives in the worker's module only.
+if grep -aq "sqlite_master" "$OUT"/opencode-nexus_bg.*.wasm; then
+  log "the page's module contains SQLite; it belongs in nexus-store only"; exit 1
+fi
+grep -aq "sqlite_master" "$OUT"/nexus-store_bg.*.wasm || { log "the store module has no SQLite"; exit 1; }
 cp assets/icon.svg "$OUT/icons/icon.svg"
 rsvg-convert -w 192 -h 192 assets/icon.svg -o "$OUT/icons/icon-192.png"
 rsvg-convert -w 512 -h 512 assets/icon.svg -o "$OUT/icons/icon-512.png"
 
-# Content-hashed names for the module and its glue, so hosts may cache them for good; the
-# small files that name them (app.js, worker.js, sw.js) are revalidated instead.
-HASH=$(cat "$OUT/opencode-nexus_bg.wasm" "$OUT/opencode-nexus.js" | sha256sum | cut -c1-10)
-mv "$OUT/opencode-nexus_bg.wasm" "$OUT/opencode-nexus_bg.$HASH.wasm"
-mv "$OUT/opencode-nexus.js" "$OUT/opencode-nexus.$HASH.js"
-sed -i "s/opencode-nexus_bg\.wasm/opencode-nexus_bg.$HASH.wasm/g; s/opencode-nexus\.js/opencode-nexus.$HASH.js/g; s/nexus-shell-v1/nexus-shell-$HASH/" \
-  "$OUT/app.js" "$OUT/worker.js" "$OUT/sw.js"
-for f in app.js worker.js sw.js; do
-  grep -q "opencode-nexus_bg.$HASH.wasm" "$OUT/$f" || { log "the hashed module name is not in $f"; exit 1; }
-done
-
 size() { printf '%8.1f KB raw %8.1f KB gzip  %s\n' "$(($(stat -c %s "$1")))e-3" "$(($(gzip -9c "$1" | wc -c)))e-3" "$1"; }
 log "bundle in $OUT:"
-for f in "$OUT"/opencode-nexus_bg.*.wasm "$OUT"/opencode-nexus.*.js "$OUT"/index.html; do size "$f"; done
+for f in "$OUT"/opencode-nexus_bg.*.wasm "$OUT"/opencode-nexus.*.js "$OUT"/nexus-store_bg.*.wasm "$OUT"/nexus-store.*.js "$OUT"/index.html; do size "$f"; done
 total_raw=$(find "$OUT" -type f -exec cat {} + | wc -c)
 total_gz=0
 while IFS= read -r -d '' f; do total_gz=$(( total_gz + $(gzip -9c "$f" | wc -c) )); done < <(find "$OUT" -type f -print0)

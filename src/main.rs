@@ -55,15 +55,11 @@ fn launch_gui() {
         .launch(opencode_nexus::app::App);
 }
 
+/// The browser page (and the engine-only build): the UI alone. The storage worker is its own
+/// module (`src/bin/nexus-store.rs`), so the page's module carries no SQLite.
 #[cfg(not(feature = "native"))]
 fn main() {
-    // The same binary runs the storage worker; it must not start a UI there.
     #[cfg(target_family = "wasm")]
     opencode_nexus::platform::web::init_logging();
-    #[cfg(target_family = "wasm")]
-    if opencode_nexus::platform::web::in_worker() {
-        opencode_nexus::platform::web::worker_main();
-        return;
-    }
     dioxus::launch(opencode_nexus::app::App);
 }

@@ -165,7 +165,9 @@ async fn the_bundle_is_served_precompressed_cached_by_hash_and_revalidated() {
             transferred[i] += r.body.len();
         }
         let r = get(port, &url, &[]).await;
-        let hashed = rel.contains(".wasm") || rel.starts_with("opencode-nexus.");
+        let hashed = rel.contains(".wasm")
+            || rel.starts_with("opencode-nexus.")
+            || rel.starts_with("nexus-store.");
         if hashed {
             assert_eq!(
                 r.header("cache-control"),

@@ -16,17 +16,20 @@
 
 mod backup;
 mod chatgpt;
+#[cfg(feature = "sqlite")]
 pub mod incremental;
 
 pub use crate::engine::store::dump::{
     AttachmentDump, ConversationDump, ImportFormat, ImportReport, MessageDump, PresetDump,
     ProfileRef, Progress,
 };
+#[cfg(feature = "sqlite")]
 pub use backup::{
     apply_backup_retention, apply_retention_limits, auto_backup, auto_backup_within, backup_now,
     backup_now_with_progress, backups_bytes, delete_backups, incremental_backup, latest_backup,
-    list_backups, restore, stamp, validate_backup, BackupFile, RestoreReport,
+    list_backups, restore, validate_backup,
 };
+pub use backup::{stamp, BackupFile, RestoreReport};
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -36,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::error::{Error, Result};
 use crate::engine::model::*;
+#[cfg(feature = "sqlite")]
 use crate::engine::store::Store;
 
 /// The `format` field of every OpenCode Nexus export.
@@ -106,6 +110,7 @@ pub struct ExportReport {
 // ---- export -------------------------------------------------------------------------------------
 
 /// The export document for `ids` (all conversations when `None`).
+#[cfg(feature = "sqlite")]
 pub fn export_document(
     store: &Store,
     ids: Option<&[Id]>,
@@ -134,6 +139,7 @@ pub fn document_to_json(doc: &ExportDocument) -> Result<String> {
 }
 
 /// Export as JSON with a given `exported_at` (tests pin it to compare files byte for byte).
+#[cfg(feature = "sqlite")]
 pub fn export_json(
     store: &Store,
     ids: Option<&[Id]>,
@@ -144,6 +150,7 @@ pub fn export_json(
 }
 
 /// Export the visible thread of each conversation as Markdown.
+#[cfg(feature = "sqlite")]
 pub fn export_markdown(
     store: &Store,
     ids: Option<&[Id]>,
@@ -153,6 +160,7 @@ pub fn export_markdown(
 }
 
 /// Export in either format, stamped with the current time.
+#[cfg(feature = "sqlite")]
 pub fn export_text(
     store: &Store,
     format: ExportFormat,
@@ -166,6 +174,7 @@ pub fn export_text(
 }
 
 /// Export to a file. The file appears under its name only once it is complete.
+#[cfg(feature = "sqlite")]
 pub fn export_file(
     store: &Store,
     dest: &Path,
@@ -200,6 +209,7 @@ pub fn export_file(
     })
 }
 
+#[cfg(feature = "sqlite")]
 fn write_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -391,6 +401,7 @@ pub fn read_import_file(
 }
 
 /// Parse, validate and import bytes in one transaction.
+#[cfg(feature = "sqlite")]
 pub fn import_bytes(
     store: &mut Store,
     bytes: &[u8],
@@ -402,6 +413,7 @@ pub fn import_bytes(
     import_batch(store, format, batch, progress)
 }
 
+#[cfg(feature = "sqlite")]
 fn import_batch(
     store: &mut Store,
     format: ImportFormat,
@@ -418,6 +430,7 @@ fn import_batch(
 }
 
 /// Read, validate and import a file in one transaction (limit: [`MAX_IMPORT_BYTES`]).
+#[cfg(feature = "sqlite")]
 pub fn import_file(
     store: &mut Store,
     path: &Path,

@@ -8,7 +8,9 @@ use std::rc::Rc;
 
 use super::{HttpFactory, SecretStatus, SecretStore, Services, Shell};
 use crate::engine::error::{Error, Result};
-use crate::engine::store::{api::StoreClient, Store};
+use crate::engine::store::api::StoreClient;
+#[cfg(feature = "sqlite")]
+use crate::engine::store::Store;
 
 #[derive(Default)]
 pub struct MemorySecrets {
@@ -108,6 +110,7 @@ impl HttpFactory for DefaultHttp {
 }
 
 /// Services over an in-memory SQLite store and fakes.
+#[cfg(feature = "sqlite")]
 pub fn services() -> Services {
     let store = Store::open_in_memory().expect("in-memory SQLite always opens");
     services_with(StoreClient::inline(store))

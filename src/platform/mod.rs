@@ -356,8 +356,10 @@ pub fn app_services() -> Services {
     match web::services() {
         Ok(s) => s,
         Err(e) => {
+            // The page carries no SQLite of its own (it lives in the worker's module): every
+            // store request is answered with why, and the banner says it.
             tracing::error!(error = %e, "browser storage unavailable");
-            memory::services()
+            memory::services_with(StoreClient::unavailable(e))
         }
     }
 }
@@ -366,5 +368,10 @@ pub fn app_services() -> Services {
 /// keep anything: the in-memory services.
 #[cfg(not(any(feature = "native", target_family = "wasm")))]
 pub fn app_services() -> Services {
-    memory::services()
+    #[cfg(feature = "sqlite")]
+    return memory::services();
+    #[cfg(not(feature = "sqlite"))]
+    memory::services_with(StoreClient::unavailable(Error::db(
+        "this build has no history store",
+    )))
 }

@@ -3,8 +3,8 @@
 //! - Store: the same `engine::store::Store` (rusqlite + FTS5 + migrations) running in a dedicated
 //!   Web Worker over SQLite's OPFS "SyncAccessHandle pool" VFS, which only works off the main
 //!   thread. The page talks to it with the store's serializable request protocol as JSON
-//!   messages, so the UI thread never runs SQL. One binary serves both roles: `main` checks
-//!   whether it runs inside the worker.
+//!   messages, so the UI thread never runs SQL. The worker is its own wasm module
+//!   (`src/bin/nexus-store.rs`): the page's module carries no SQLite and paints without it.
 //! - Secrets: browsers have no keychain. Keys are held in memory for the session by default
 //!   (`Services::set_session_key`); this store is the explicit "remember on this device" option,
 //!   backed by `localStorage`, with its trade-off stated in the UI.
@@ -12,7 +12,9 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+#[cfg(feature = "web-store")]
+use std::path::Path;
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
@@ -23,8 +25,10 @@ use wasm_bindgen::JsCast;
 use super::{HttpFactory, SecretStatus, SecretStore, Services, Shell};
 use crate::engine::error::{Error, Result};
 use crate::engine::store::api::{Request, Response, StoreClient, StoreTransport};
+#[cfg(feature = "web-store")]
 use crate::engine::store::Store;
 
+#[cfg(feature = "web-store")]
 const DB_PATH: &str = "/opencode-nexus/history.db";
 const KEY_PREFIX: &str = "opencode-nexus.key.";
 
@@ -75,15 +79,9 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// True inside the store worker.
-pub fn in_worker() -> bool {
-    js_sys::global()
-        .dyn_into::<web_sys::DedicatedWorkerGlobalScope>()
-        .is_ok()
-}
-
 /// The worker side: install the OPFS VFS, open the store, answer requests in order. Requests
 /// that arrive while the store is opening wait in a queue.
+#[cfg(feature = "web-store")]
 pub fn worker_main() {
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     crate::engine::portability::set_progress_hook(post_progress);
@@ -131,12 +129,14 @@ pub fn worker_main() {
     });
 }
 
+#[cfg(feature = "web-store")]
 enum WorkerState {
     Opening(Vec<Envelope>),
     Ready(Box<Store>),
     Failed(Error),
 }
 
+#[cfg(feature = "web-store")]
 fn answer(
     scope: &web_sys::DedicatedWorkerGlobalScope,
     state: &mut WorkerState,
@@ -163,6 +163,7 @@ fn answer(
 
 /// Progress of a long operation, sent to the page as `[job id, done, total]` (replies are JSON
 /// strings, so the two never mix), at most every 100 ms and always at the end.
+#[cfg(feature = "web-store")]
 fn post_progress(job: &str, done: u64, total: u64) {
     thread_local! {
         static LAST: Cell<f64> = const { Cell::new(0.0) };
@@ -181,6 +182,7 @@ fn post_progress(job: &str, done: u64, total: u64) {
     let _ = scope.post_message(&note);
 }
 
+#[cfg(feature = "web-store")]
 async fn open_store() -> Result<Store> {
     let cfg = sqlite_wasm_vfs::sahpool::OpfsSAHPoolCfg::default();
     // After a cancelled operation the page replaces this worker; the browser releases the old
@@ -219,7 +221,19 @@ pub struct WorkerTransport {
     onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
 
+/// The storage worker. The first one is started by `app.js` before the page's own module
+/// loads, so the worker's module downloads, compiles and opens the database in parallel with
+/// the UI's; later ones (after a cancelled operation) are started here.
 fn start_worker() -> Result<web_sys::Worker> {
+    let global = js_sys::global();
+    let key = JsValue::from_str("nexusStoreWorker");
+    if let Ok(early) = js_sys::Reflect::get(&global, &key) {
+        if let Ok(worker) = early.dyn_into::<web_sys::Worker>() {
+            let _ =
+                js_sys::Reflect::delete_property(global.unchecked_ref::<js_sys::Object>(), &key);
+            return Ok(worker);
+        }
+    }
     let options = web_sys::WorkerOptions::new();
     options.set_type(web_sys::WorkerType::Module);
     web_sys::Worker::new_with_options("./worker.js", &options).map_err(|e| Error::Database {

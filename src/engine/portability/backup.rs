@@ -21,19 +21,30 @@
 //! `backups/pre-restore-<time>.db`, its `-wal`/`-shm` files are removed (a stale WAL must never be
 //! replayed onto another database) and the copy is renamed into place.
 
-use std::path::{Path, PathBuf};
+#[cfg(feature = "sqlite")]
+use std::path::Path;
+use std::path::PathBuf;
+#[cfg(feature = "sqlite")]
 use std::time::Duration;
 
+#[cfg(feature = "sqlite")]
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "sqlite")]
 use super::incremental::{self, Taken};
+#[cfg(feature = "sqlite")]
 use super::Progress;
+#[cfg(feature = "sqlite")]
 use crate::engine::error::{Error, Result};
+#[cfg(feature = "sqlite")]
 use crate::engine::model::now_ms;
+#[cfg(feature = "sqlite")]
 use crate::engine::store::{schema, Store};
 
+#[cfg(feature = "sqlite")]
 const PREFIX: &str = "history-";
+#[cfg(feature = "sqlite")]
 const PRE_RESTORE_PREFIX: &str = "pre-restore-";
 
 /// A backup file found in the backups directory.
@@ -73,6 +84,7 @@ pub fn stamp(ms: i64) -> String {
         .unwrap_or_else(|| "00000000-000000".into())
 }
 
+#[cfg(feature = "sqlite")]
 fn parse_stamp(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() != 15 || b[8] != b'-' {
@@ -95,6 +107,7 @@ fn parse_stamp(s: &str) -> Option<i64> {
 }
 
 /// (time, sequence, incremental) from `history-YYYYMMDD-HHMMSS[-N].db` or `….nbk`.
+#[cfg(feature = "sqlite")]
 fn parse_name(name: &str) -> Option<(i64, u32, bool)> {
     let rest = name.strip_prefix(PREFIX)?;
     let (rest, incremental) = match rest.strip_suffix(".db") {
@@ -112,10 +125,12 @@ fn parse_name(name: &str) -> Option<(i64, u32, bool)> {
 /// A new name `<prefix><stamp>[-N].<ext>` in `dir` that sorts after every other backup of the
 /// same second, of either kind (a free lower number would make a new backup look older than
 /// it is).
+#[cfg(feature = "sqlite")]
 fn unique_name(dir: &Path, prefix: &str, ms: i64) -> PathBuf {
     unique_name_ext(dir, prefix, ms, "db")
 }
 
+#[cfg(feature = "sqlite")]
 fn unique_name_ext(dir: &Path, prefix: &str, ms: i64, ext: &str) -> PathBuf {
     let base = format!("{prefix}{}", stamp(ms));
     let mut highest: Option<u32> = None;
@@ -147,6 +162,7 @@ fn unique_name_ext(dir: &Path, prefix: &str, ms: i64, ext: &str) -> PathBuf {
 
 /// The backups in `dir`, newest first. Files not named like a backup (pre-restore copies,
 /// anything the user put there) are not listed.
+#[cfg(feature = "sqlite")]
 pub fn list_backups(dir: &Path) -> Result<Vec<BackupFile>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -176,16 +192,19 @@ pub fn list_backups(dir: &Path) -> Result<Vec<BackupFile>> {
     Ok(out)
 }
 
+#[cfg(feature = "sqlite")]
 pub fn latest_backup(dir: &Path) -> Result<Option<PathBuf>> {
     Ok(list_backups(dir)?.into_iter().next().map(|b| b.path))
 }
 
 /// Back up now to a timestamped file in `dir`; returns its path.
+#[cfg(feature = "sqlite")]
 pub fn backup_now(store: &Store, dir: &Path) -> Result<PathBuf> {
     backup_now_with_progress(store, dir, None, &mut |_, _| true)
 }
 
 /// Back up now and, with `keep`, apply retention afterwards (the new backup counts).
+#[cfg(feature = "sqlite")]
 pub fn backup_now_with_progress(
     store: &Store,
     dir: &Path,
@@ -202,6 +221,7 @@ pub fn backup_now_with_progress(
 }
 
 /// Keep the `keep` newest backups in `dir` and delete the rest; returns what was deleted.
+#[cfg(feature = "sqlite")]
 pub fn apply_backup_retention(dir: &Path, keep: usize) -> Result<Vec<PathBuf>> {
     apply_retention_limits(dir, keep, None)
 }
@@ -209,6 +229,7 @@ pub fn apply_backup_retention(dir: &Path, keep: usize) -> Result<Vec<PathBuf>> {
 /// Retention by count and, with `max_bytes`, by the total size of the backups (page store
 /// included): the oldest go first and the newest is always kept. Pages no remaining
 /// incremental backup lists are removed afterwards.
+#[cfg(feature = "sqlite")]
 pub fn apply_retention_limits(
     dir: &Path,
     keep: usize,
@@ -236,6 +257,7 @@ pub fn apply_retention_limits(
 }
 
 /// What the backups in `dir` take on disk: full copies, manifests and the shared page store.
+#[cfg(feature = "sqlite")]
 pub fn backups_bytes(dir: &Path) -> Result<u64> {
     Ok(
         list_backups(dir)?.iter().map(|b| b.bytes).sum::<u64>()
@@ -245,6 +267,7 @@ pub fn backups_bytes(dir: &Path) -> Result<u64> {
 
 /// Delete every backup in `dir`, including the copies kept before a restore (part of "delete
 /// all data" when the user does not keep backups). Returns how many files went.
+#[cfg(feature = "sqlite")]
 pub fn delete_backups(dir: &Path) -> Result<usize> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -273,6 +296,7 @@ pub fn delete_backups(dir: &Path) -> Result<usize> {
 /// take an incremental one (a full copy where this SQLite cannot list its pages) and apply
 /// retention. Returns the new backup, if one was taken: none when the database did not change
 /// since the newest incremental backup.
+#[cfg(feature = "sqlite")]
 pub fn auto_backup(
     store: &Store,
     dir: &Path,
@@ -283,6 +307,7 @@ pub fn auto_backup(
 }
 
 /// [`auto_backup`] with a limit on the backups' total size.
+#[cfg(feature = "sqlite")]
 pub fn auto_backup_within(
     store: &Store,
     dir: &Path,
@@ -301,6 +326,7 @@ pub fn auto_backup_within(
 /// Takes an incremental backup now (a full copy where pages cannot be listed) and applies
 /// retention. `None` when nothing changed since the newest incremental backup. The header
 /// is there for incremental backups.
+#[cfg(feature = "sqlite")]
 pub fn incremental_backup(
     store: &Store,
     dir: &Path,
@@ -329,6 +355,7 @@ pub fn incremental_backup(
     Ok(Some(taken))
 }
 
+#[cfg(feature = "sqlite")]
 fn sidecar(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(suffix);
@@ -337,6 +364,7 @@ fn sidecar(db: &Path, suffix: &str) -> PathBuf {
 
 /// Check that `path` is a healthy OpenCode Nexus history this version can open; returns its
 /// schema version. Opening may create `-wal`/`-shm` files next to it, so restore checks a copy.
+#[cfg(feature = "sqlite")]
 pub fn validate_backup(path: &Path) -> Result<i64> {
     let shown = path.display().to_string();
     let bad = |detail: String| Error::BadBackup {
@@ -394,6 +422,7 @@ pub fn validate_backup(path: &Path) -> Result<i64> {
 
 /// Replace the database at `db` with `backup` (see the module comment for the steps). Nothing
 /// may have the database open.
+#[cfg(feature = "sqlite")]
 pub fn restore(db: &Path, backup: &Path) -> Result<RestoreReport> {
     if !backup.is_file() {
         return Err(Error::BadBackup {
@@ -482,6 +511,7 @@ pub fn restore(db: &Path, backup: &Path) -> Result<RestoreReport> {
 
 /// Save the current database (with whatever its WAL holds) to `dest`. A damaged database, the
 /// usual reason to restore, may defeat the backup API; its files are then copied as they are.
+#[cfg(feature = "sqlite")]
 fn save_current(db: &Path, dest: &Path) -> Result<()> {
     let through_sqlite = || -> rusqlite::Result<()> {
         let conn = Connection::open_with_flags(

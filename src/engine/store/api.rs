@@ -9,7 +9,9 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use super::dump::{ConversationDump, ImportFormat, ImportReport};
-use super::{sync, Store};
+use super::sync;
+#[cfg(feature = "sqlite")]
+use super::Store;
 use crate::engine::error::{Error, Result};
 use crate::engine::model::*;
 use crate::engine::portability as port;
@@ -30,6 +32,7 @@ macro_rules! store_api {
 
         impl Request {
             /// Run the request against a store (on the worker that owns it).
+            #[cfg(feature = "sqlite")]
             pub fn handle(self, store: &mut Store) -> Result<Response> {
                 match self {
                     $( Request::$variant { $($arg),* } => {
@@ -183,8 +186,10 @@ impl Request {
 
 /// Runs requests directly on a store in the calling thread. For tests and for short-lived
 /// command-line runs where there is no UI thread to protect.
+#[cfg(feature = "sqlite")]
 pub struct InlineTransport(pub std::cell::RefCell<Store>);
 
+#[cfg(feature = "sqlite")]
 #[async_trait::async_trait(?Send)]
 impl StoreTransport for InlineTransport {
     async fn call(&self, request: Request) -> Result<Response> {
@@ -193,8 +198,24 @@ impl StoreTransport for InlineTransport {
 }
 
 impl StoreClient {
+    #[cfg(feature = "sqlite")]
     pub fn inline(store: Store) -> Self {
         StoreClient::new(Rc::new(InlineTransport(std::cell::RefCell::new(store))))
+    }
+
+    /// A client for a store that could not be opened: every request is answered with why.
+    pub fn unavailable(reason: Error) -> Self {
+        StoreClient::new(Rc::new(Unavailable(reason)))
+    }
+}
+
+/// The transport of [`StoreClient::unavailable`].
+struct Unavailable(Error);
+
+#[async_trait::async_trait(?Send)]
+impl StoreTransport for Unavailable {
+    async fn call(&self, _request: Request) -> Result<Response> {
+        Err(self.0.clone())
     }
 }
 

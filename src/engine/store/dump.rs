@@ -10,12 +10,16 @@
 //! error or a cancel from the progress callback rolls everything back.
 
 use std::collections::{HashMap, HashSet};
+#[cfg(feature = "sqlite")]
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "sqlite")]
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "sqlite")]
 use super::{conversation_from_row, Store};
+#[cfg(feature = "sqlite")]
 use crate::engine::error::{Error, Result};
 use crate::engine::model::*;
 
@@ -316,6 +320,7 @@ pub fn validate(conversations: &[ConversationDump]) -> std::result::Result<(), S
     Ok(())
 }
 
+#[cfg(feature = "sqlite")]
 impl Store {
     /// Conversations with all their messages, oldest first (or in the order of `ids`).
     /// Soft-deleted conversations are left out; an unknown id is an error.
@@ -709,14 +714,17 @@ impl Store {
 }
 
 /// Pages copied per backup step: small enough for smooth progress and a quick cancel.
+#[cfg(feature = "sqlite")]
 const SNAPSHOT_STEP_PAGES: std::ffi::c_int = 256;
 
+#[cfg(feature = "sqlite")]
 fn partial_path(dest: &Path) -> PathBuf {
     let mut name = dest.as_os_str().to_owned();
     name.push(".partial");
     PathBuf::from(name)
 }
 
+#[cfg(feature = "sqlite")]
 fn conversation_and_profile(
     r: &rusqlite::Row,
 ) -> rusqlite::Result<(Conversation, Option<ProfileRef>)> {
@@ -724,6 +732,7 @@ fn conversation_and_profile(
 }
 
 /// The backend reference joined into a row as `p_name`, `p_kind`, `p_url`.
+#[cfg(feature = "sqlite")]
 fn profile_ref(r: &rusqlite::Row) -> rusqlite::Result<Option<ProfileRef>> {
     let name: Option<String> = r.get("p_name")?;
     let kind: Option<String> = r.get("p_kind")?;
@@ -738,6 +747,7 @@ fn profile_ref(r: &rusqlite::Row) -> rusqlite::Result<Option<ProfileRef>> {
 
 /// The id of the profile named `p.name`, creating a keyless one from the reference when there
 /// is none, so the conversation keeps its backend and the user only has to add the key.
+#[cfg(feature = "sqlite")]
 fn resolve_profile(
     tx: &rusqlite::Transaction<'_>,
     cache: &mut HashMap<String, String>,

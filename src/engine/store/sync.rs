@@ -18,19 +18,22 @@
 //! - Profiles (without keys, which live in each device's keychain), presets, prices and the app
 //!   settings are whole rows, last-writer-wins.
 
-use std::collections::BTreeSet;
-
-use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    conversation_from_row, encode_message_json, indexed_text, link_attachments, message_from_row,
-    preset_from_row, profile_from_row, Store,
+use crate::engine::attachments::base64_bytes;
+#[cfg(feature = "sqlite")]
+use {
+    super::{
+        conversation_from_row, encode_message_json, indexed_text, link_attachments,
+        message_from_row, preset_from_row, profile_from_row, Store,
+    },
+    crate::engine::attachments::sha256_hex,
+    crate::engine::error::{Error, Result},
+    crate::engine::model::*,
+    crate::engine::sync::hlc::Hlc,
+    rusqlite::{params, OptionalExtension, Transaction},
+    std::collections::BTreeSet,
 };
-use crate::engine::attachments::{base64_bytes, sha256_hex};
-use crate::engine::error::{Error, Result};
-use crate::engine::model::*;
-use crate::engine::sync::hlc::Hlc;
 
 /// One change to one field (or whole row) as it travels between devices.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,9 +118,12 @@ pub const CONVERSATION_FIELDS: &[&str] = &[
 pub const SYNCED_SETTINGS: &[&str] = &["app"];
 
 /// How much one segment carries at most.
+#[cfg(feature = "sqlite")]
 const MAX_CHANGES: usize = 2_000;
+#[cfg(feature = "sqlite")]
 const MAX_BLOB_BYTES: usize = 16 * 1024 * 1024;
 
+#[cfg(feature = "sqlite")]
 fn meta(tx: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
     Ok(tx
         .query_row("SELECT value FROM sync_meta WHERE key = ?1", [key], |r| {
@@ -126,6 +132,7 @@ fn meta(tx: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
         .optional()?)
 }
 
+#[cfg(feature = "sqlite")]
 fn set_meta(tx: &rusqlite::Connection, key: &str, value: &str) -> Result<()> {
     tx.execute(
         "INSERT INTO sync_meta (key, value) VALUES (?1, ?2)
@@ -135,12 +142,14 @@ fn set_meta(tx: &rusqlite::Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "sqlite")]
 fn last_clock(tx: &rusqlite::Connection) -> Result<Hlc> {
     Ok(meta(tx, "hlc")?
         .and_then(|s| Hlc::parse(&s))
         .unwrap_or_else(Hlc::zero))
 }
 
+#[cfg(feature = "sqlite")]
 fn version(tx: &rusqlite::Connection, kind: &str, id: &str, field: &str) -> Result<Option<Hlc>> {
     let v: Option<String> = tx
         .query_row(
@@ -152,6 +161,7 @@ fn version(tx: &rusqlite::Connection, kind: &str, id: &str, field: &str) -> Resu
     Ok(v.and_then(|s| Hlc::parse(&s)))
 }
 
+#[cfg(feature = "sqlite")]
 fn version_value(
     tx: &rusqlite::Connection,
     kind: &str,
@@ -168,6 +178,7 @@ fn version_value(
     Ok(v.flatten().and_then(|s| serde_json::from_str(&s).ok()))
 }
 
+#[cfg(feature = "sqlite")]
 fn set_version(tx: &rusqlite::Connection, c: &Change) -> Result<()> {
     // Messages need no version row: they are immutable but for their own device's updates.
     if c.kind == "message" && c.field == "*" {
@@ -181,6 +192,7 @@ fn set_version(tx: &rusqlite::Connection, c: &Change) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "sqlite")]
 impl Store {
     /// Start recording changes for sync as device `device`, and mark everything already here
     /// to be sent (the first push carries the whole history). Calling it again with the same
@@ -555,6 +567,7 @@ impl Store {
 }
 
 /// Mark every synced row to be sent.
+#[cfg(feature = "sqlite")]
 fn mark_all(tx: &rusqlite::Connection) -> Result<()> {
     let now = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
     tx.execute_batch(&format!(
@@ -577,6 +590,7 @@ fn mark_all(tx: &rusqlite::Connection) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "sqlite")]
 fn conversation_field(c: &Conversation, deleted: bool, field: &str) -> serde_json::Value {
     use serde_json::json;
     match field {
@@ -595,6 +609,7 @@ fn conversation_field(c: &Conversation, deleted: bool, field: &str) -> serde_jso
     }
 }
 
+#[cfg(feature = "sqlite")]
 struct Merge<'a, 'c> {
     tx: &'a Transaction<'c>,
     own: &'a str,
@@ -603,6 +618,7 @@ struct Merge<'a, 'c> {
     newest: Hlc,
 }
 
+#[cfg(feature = "sqlite")]
 impl Merge<'_, '_> {
     /// Whether a change with clock `h` wins over what this device has for the same field:
     /// its merged version and an edit made here and not yet published.
@@ -1070,6 +1086,7 @@ impl Merge<'_, '_> {
 
 /// The nearest ancestor still standing: past every message deleted on some device (their
 /// tombstones name their parents).
+#[cfg(feature = "sqlite")]
 fn resolve_parent(tx: &rusqlite::Connection, mut parent: Option<String>) -> Result<Option<String>> {
     let mut hops = 0;
     while let Some(p) = parent.clone() {
@@ -1104,6 +1121,7 @@ fn resolve_parent(tx: &rusqlite::Connection, mut parent: Option<String>) -> Resu
 
 /// A name not used by another row of `table`: two devices may each create a "work" backend;
 /// the one with the greater id gets its id's start added, the same way on every device.
+#[cfg(feature = "sqlite")]
 fn unique_name(tx: &rusqlite::Connection, table: &str, id: &str, name: &str) -> Result<String> {
     let clash: Option<String> = tx
         .query_row(
@@ -1127,6 +1145,7 @@ fn unique_name(tx: &rusqlite::Connection, table: &str, id: &str, name: &str) -> 
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl Store {
     /// Conversations (not deleted, not OpenCode copies) and the messages in them.
     pub fn sync_counts(&self) -> Result<(i64, i64)> {

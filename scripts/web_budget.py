@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""The browser budgets, side by side in one run: the app's bundle (scripts/build-web.sh) and a
+bare Dioxus web counter (examples/bare_counter.rs) built the same way.
+
+  sizes: the wasm the page loads before its first paint (gzip -9), all of dist/ (every file
+         gzip -9, not counting the precompressed copies), the bare counter's wasm.
+  paint: time to first contentful paint in headless Chromium, cold (a fresh browser profile
+         each load), the two pages alternated, medians.
+
+Usage: web_budget.py APP_DIST BARE_DIST [LOADS]
+"""
+import functools
+import gzip
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import datetime, timezone
+
+APP, BARE = sys.argv[1], sys.argv[2]
+LOADS = int(sys.argv[3]) if len(sys.argv) > 3 else 9
+
+
+def gz(path):
+    with open(path, "rb") as f:
+        return len(gzip.compress(f.read(), 9))
+
+
+def files(root):
+    for d, _, names in os.walk(root):
+        for n in names:
+            if not n.endswith((".gz", ".br")):
+                yield os.path.join(d, n)
+
+
+def only(root, prefix):
+    found = [f for f in os.listdir(root) if f.startswith(prefix) and f.endswith(".wasm")]
+    if len(found) != 1:
+        sys.exit(f"expected one {prefix}*.wasm in {root}, found {found}")
+    return os.path.join(root, found[0])
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve(root):
+    handler = functools.partial(Quiet, directory=root)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def wd(port, method, path, body=None):
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())["value"]
+
+
+PAINT = """
+const e = performance.getEntriesByName('first-contentful-paint');
+return e.length ? e[0].startTime : null;
+"""
+
+
+def first_paint(driver_port, url):
+    profile = tempfile.mkdtemp(prefix="nexus-paint-")
+    caps = {
+        "capabilities": {
+            "alwaysMatch": {
+                "goog:chromeOptions": {
+                    "binary": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                             "--window-size=1280,800", f"--user-data-dir={profile}"],
+                }
+            }
+        }
+    }
+    session = wd(driver_port, "POST", "/session", caps)["sessionId"]
+    try:
+        wd(driver_port, "POST", f"/session/{session}/url", {"url": url})
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            fcp = wd(driver_port, "POST", f"/session/{session}/execute/sync", {"script": PAINT, "args": []})
+            if fcp is not None:
+                return fcp
+            time.sleep(0.05)
+        sys.exit(f"no first contentful paint from {url} within 30 s")
+    finally:
+        wd(driver_port, "DELETE", f"/session/{session}")
+        subprocess.run(["rm", "-rf", profile])
+
+
+def main():
+    page = only(APP, "opencode-nexus_bg.")
+    store = only(APP, "nexus-store_bg.")
+    bare = only(BARE, "")
+    page_gz, store_gz, bare_gz = gz(page), gz(store), gz(bare)
+    dist_gz = sum(gz(f) for f in files(APP))
+    print(f"date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, "
+          f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cores")
+    print(f"page wasm before first paint: {page_gz / 1000:.1f} KB gzip "
+          f"(bare counter {bare_gz / 1000:.1f} KB: {page_gz / bare_gz:.2f}x; budget 875 KB)")
+    print(f"storage worker wasm (loads beside it): {store_gz / 1000:.1f} KB gzip")
+    print(f"all of dist/: {dist_gz / 1000:.1f} KB gzip (budget 1300 KB)")
+
+    port = 9515 + os.getpid() % 400
+    driver = subprocess.Popen([os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"), f"--port={port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    app_srv, bare_srv = serve(APP), serve(BARE)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        urls = {"app": f"http://127.0.0.1:{app_srv.server_port}/",
+                "bare": f"http://127.0.0.1:{bare_srv.server_port}/"}
+        first_paint(port, urls["bare"])  # warm the browser binary's own files once
+        times = {"app": [], "bare": []}
+        for i in range(LOADS):
+            for name in (("app", "bare") if i % 2 == 0 else ("bare", "app")):
+                times[name].append(first_paint(port, urls[name]))
+        a, b = statistics.median(times["app"]), statistics.median(times["bare"])
+        print(f"first contentful paint, {LOADS} cold loads each, medians: app {a:.0f} ms, "
+              f"bare counter {b:.0f} ms: {a / b:.2f}x (budget 1.5x)")
+        print(f"  app:  {' '.join(f'{t:.0f}' for t in times['app'])}")
+        print(f"  bare: {' '.join(f'{t:.0f}' for t in times['bare'])}")
+    finally:
+        driver.terminate()
+        app_srv.shutdown()
+        bare_srv.shutdown()
+
+
+main()
