@@ -13,7 +13,7 @@
 #  4. sync: the first sync of a 100,000-message history to a new device and one incremental
 #     sync of one new message, through a WebDAV server (rclone) on loopback (benches/sync.rs).
 #  5. web: the browser bundle's sizes and its first contentful paint in headless Chromium
-#     against a bare Dioxus web counter (examples/bare_counter.rs) built the same way
+#     against a bare Dioxus web counter (bare-counter/) built the same way
 #     (scripts/web_budget.py).
 # `scripts/bench.sh search|stream|window|sync|web` runs one of them; no argument runs all five.
 set -euo pipefail
@@ -50,7 +50,7 @@ fi
 if [ "$WHICH" = all ] || [ "$WHICH" = web ]; then
   WEB_OUT=$(mktemp -d)
   bash scripts/build-web.sh "$WEB_OUT/app"
-  NEXUS_WEB_EXAMPLE=bare_counter bash scripts/build-web.sh "$WEB_OUT/bare"
+  NEXUS_WEB_EXAMPLE=bare-counter bash scripts/build-web.sh "$WEB_OUT/bare"
   python3 scripts/web_budget.py "$WEB_OUT/app" "$WEB_OUT/bare" || { rm -rf "$WEB_OUT"; exit 1; }
   rm -rf "$WEB_OUT"
 fi

@@ -32,13 +32,15 @@ COMMON=(--no-default-features --target wasm32-unknown-unknown --profile web)
 UI=(--features web --bin opencode-nexus)
 STORE=(--features web-store --bin nexus-store)
 if [ -n "${NEXUS_WEB_EXAMPLE:-}" ]; then
-  UI=(--features web --example "$NEXUS_WEB_EXAMPLE")
+  # A crate of its own beside the app (bare-counter/), built into its own target directory.
+  COMMON=(--manifest-path "$NEXUS_WEB_EXAMPLE/Cargo.toml" --target wasm32-unknown-unknown --profile web)
+  UI=()
   STORE=()
 fi
 if command -v rustup >/dev/null 2>&1; then
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
   log "cargo build (rustup wasm32 target)"
-  WEB_TARGET="${CARGO_TARGET_DIR:-target}/web"
+  WEB_TARGET="${CARGO_TARGET_DIR:-target}/web${NEXUS_WEB_EXAMPLE:+-$NEXUS_WEB_EXAMPLE}"
   cargo build "${COMMON[@]}" "${UI[@]}" --target-dir "$WEB_TARGET"
   [ ${#STORE[@]} -eq 0 ] || cargo build "${COMMON[@]}" "${STORE[@]}" --target-dir "$WEB_TARGET"
   WASM_DIR="$WEB_TARGET/wasm32-unknown-unknown/web"
@@ -71,12 +73,12 @@ if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
   (cd "$TOOLS" && npm install --no-audit --no-fund "binaryen@$BINARYEN_VERSION" >/dev/null)
 fi
 
-# NEXUS_WEB_EXAMPLE=bare_counter: a bare Dioxus page built exactly like the app's page module
+# NEXUS_WEB_EXAMPLE=bare-counter: a bare Dioxus page built exactly like the app's page module
 # (same profile, wasm-bindgen, wasm-opt), the baseline of scripts/web_budget.py.
 if [ -n "${NEXUS_WEB_EXAMPLE:-}" ]; then
   ex="$NEXUS_WEB_EXAMPLE"
   rm -rf "$OUT"; mkdir -p "$OUT"
-  "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM_DIR/examples/$ex.wasm"
+  "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM_DIR/$NEXUS_WEB_EXAMPLE.wasm"
   "$TOOLS/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
     -o "$OUT/${ex}_bg.wasm" "$OUT/${ex}_bg.wasm"
@@ -107,10 +109,10 @@ for module in opencode-nexus nexus-store; do
   SHELL_HASH="${SHELL_HASH:-}$HASH"
 done
 sed -i "s/nexus-shell-v1/nexus-shell-${SHELL_HASH:0:10}/" "$OUT/sw.js"
-for f in app.js sw.js; do
+for f in app.js sw.js index.html; do
   grep -q "opencode-nexus_bg\.[0-9a-f]\{10\}\.wasm" "$OUT/$f" || { log "the hashed UI module name is not in $f"; exit 1; }
 done
-for f in worker.js sw.js; do
+for f in worker.js sw.js index.html; do
   grep -q "nexus-store_bg\.[0-9a-f]\{10\}\.wasm" "$OUT/$f" || { log "the hashed store module name is not in $f"; exit 1; }
 done
 # The page's module must not carry SQLite: it lives in the worker's module only.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The browser budgets, side by side in one run: the app's bundle (scripts/build-web.sh) and a
-bare Dioxus web counter (examples/bare_counter.rs) built the same way.
+bare Dioxus web counter (bare-counter/) built the same way.
 
   sizes: the wasm the page loads before its first paint (gzip -9), all of dist/ (every file
          gzip -9, not counting the precompressed copies), the bare counter's wasm.
@@ -71,7 +71,11 @@ def wd(port, method, path, body=None):
 
 PAINT = """
 const e = performance.getEntriesByName('first-contentful-paint');
-return e.length ? e[0].startTime : null;
+if (!e.length) return null;
+const at = (name) => { const m = performance.getEntriesByName(name); return m.length ? m[0].startTime : null; };
+const wasm = performance.getEntriesByType('resource').filter((r) => r.name.endsWith('.wasm'))
+  .map((r) => [r.name.split('/').pop().split('.')[0], r.responseEnd]);
+return [e[0].startTime, at('nexus-init-start'), at('nexus-init-done'), wasm];
 """
 
 
@@ -93,9 +97,11 @@ def first_paint(driver_port, url):
         wd(driver_port, "POST", f"/session/{session}/url", {"url": url})
         deadline = time.time() + 30
         while time.time() < deadline:
-            fcp = wd(driver_port, "POST", f"/session/{session}/execute/sync", {"script": PAINT, "args": []})
-            if fcp is not None:
-                return fcp
+            got = wd(driver_port, "POST", f"/session/{session}/execute/sync", {"script": PAINT, "args": []})
+            if got is not None:
+                if os.environ.get("NEXUS_BUDGET_VERBOSE"):
+                    print(f"  {url}: {got}")
+                return got[0]
             time.sleep(0.05)
         sys.exit(f"no first contentful paint from {url} within 30 s")
     finally:

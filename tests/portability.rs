@@ -1352,3 +1352,33 @@ fn cli_import_export_backup_and_restore() {
     let left = portability::list_backups(&data.join("backups")).unwrap();
     assert_eq!(left.len(), 2);
 }
+
+/// An import run as a job records the job in its own transaction: after the browser stops its
+/// storage worker to cancel, it asks whether the import had been committed first. A cancelled
+/// (rolled back) import records nothing.
+#[test]
+fn an_import_records_its_job_in_its_own_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("history.db")).unwrap();
+    let bytes = std::fs::read(FIXTURE).unwrap();
+    let cancelled = portability::with_job(Some("job-cancelled"), |_| {
+        portability::import_bytes(
+            &mut store,
+            &bytes,
+            ImportFormat::Auto,
+            MAX_IMPORT_BYTES,
+            &mut |_, _| false,
+        )
+    });
+    assert!(matches!(cancelled, Err(Error::Cancelled)), "{cancelled:?}");
+    assert!(!store.import_committed("job-cancelled").unwrap());
+
+    let report = portability::with_job(Some("job-done"), |p| {
+        portability::import_bytes(&mut store, &bytes, ImportFormat::Auto, MAX_IMPORT_BYTES, p)
+    })
+    .unwrap();
+    assert!(report.conversations_imported > 0);
+    assert!(store.import_committed("job-done").unwrap());
+    assert!(!store.import_committed("job-cancelled").unwrap());
+    assert_eq!(portability::current_job(), None);
+}

@@ -776,3 +776,74 @@ fn version_7_adds_sync_records_to_a_version_6_database() {
     assert_eq!(store.thread("c1").unwrap().len(), 1);
     assert_eq!(store.search("wombats", 10).unwrap().len(), 1);
 }
+
+/// The browser's backups: an image of the whole database (one consistent snapshot), checked and
+/// restored into a running store; a bad image changes nothing.
+#[test]
+fn a_database_image_restores_into_an_open_store_and_a_bad_one_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut source = Store::open(&dir.path().join("a.db")).unwrap();
+    let kept = conversation(&source, "Kept through a restore");
+    let q = add(&mut source, &kept, None, Role::User, "what is a lifetime");
+    add(
+        &mut source,
+        &kept,
+        Some(&q),
+        Role::Assistant,
+        "a region of code",
+    );
+    let image = source.database_image().unwrap();
+    assert!(image.starts_with(b"SQLite format 3\0"));
+    assert_eq!(
+        Store::check_image("a.db", image.clone()).unwrap(),
+        schema::LATEST
+    );
+
+    // The image is a database file that opens on its own.
+    let copy = dir.path().join("copy.db");
+    std::fs::write(&copy, &image).unwrap();
+    assert_eq!(
+        opencode_nexus::engine::portability::validate_backup(&copy).unwrap(),
+        schema::LATEST
+    );
+
+    let mut target = Store::open(&dir.path().join("b.db")).unwrap();
+    let other = conversation(&target, "Replaced by the restore");
+    for bad in [
+        b"not a database at all".to_vec(),
+        image[..image.len() / 2].to_vec(),
+    ] {
+        let e = target.restore_image("upload.db", bad).unwrap_err();
+        assert!(matches!(e, Error::BadBackup { .. }), "{e}");
+        assert!(e.to_string().contains("upload.db"), "{e}");
+        assert_eq!(
+            target.get_conversation(&other.id).unwrap().title,
+            other.title
+        );
+    }
+    // A database from a newer version is refused too.
+    let newer = {
+        let mut s = Store::open(&dir.path().join("newer.db")).unwrap();
+        s.connection()
+            .pragma_update(None, "user_version", schema::LATEST + 1)
+            .unwrap();
+        s.database_image().unwrap()
+    };
+    let e = target.restore_image("newer.db", newer).unwrap_err();
+    assert!(e.to_string().contains("newer version"), "{e}");
+    assert!(target.get_conversation(&other.id).is_ok());
+
+    assert_eq!(target.restore_image("a.db", image).unwrap(), schema::LATEST);
+    assert!(target.get_conversation(&other.id).is_err());
+    let thread = target.thread(&kept.id).unwrap();
+    let texts: Vec<String> = thread.iter().map(|t| t.message.text()).collect();
+    assert_eq!(texts, ["what is a lifetime", "a region of code"]);
+    assert_eq!(target.search("lifetime", 10).unwrap().len(), 1);
+    drop(target);
+    // And it is there after the store opens again.
+    let reopened = Store::open(&dir.path().join("b.db")).unwrap();
+    assert_eq!(
+        reopened.get_conversation(&kept.id).unwrap().title,
+        kept.title
+    );
+}

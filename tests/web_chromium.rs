@@ -537,7 +537,7 @@ async fn history_and_data_flows_in_the_browser() {
 
     // A large import cancelled half-way changes nothing, and the app goes on working.
     let big = files.path().join("large-export.json");
-    std::fs::write(&big, large_export(20_000)).unwrap();
+    std::fs::write(&big, large_export(50_000)).unwrap();
     c.find(Locator::Css("#import-file"))
         .await
         .unwrap()
@@ -556,7 +556,7 @@ async fn history_and_data_flows_in_the_browser() {
     js(c, "document.getElementById('data-h').scrollIntoView()").await;
     screenshot(c, "web-data-progress.png").await;
     let progress_text = wait_for(c, ".job", 5).await.text().await.unwrap();
-    assert!(progress_text.contains("/ 20000"), "{progress_text}");
+    assert!(progress_text.contains("/ 50000"), "{progress_text}");
     button(c, "Cancel").await.click().await.unwrap();
     let (text, failed) = data_outcome(c, &text, 60).await;
     assert!(failed && text.contains("Cancelled"), "{text}");
@@ -564,6 +564,37 @@ async fn history_and_data_flows_in_the_browser() {
     wait_titles(c, &kept).await;
     row_action(c, "Borrowing notes", "Archive").await;
     wait_titles(c, &kept[1..]).await;
+
+    // Back up now: the whole database as a download, a history any device can restore.
+    nav(c, "Settings").await;
+    button(c, "Back up now").await.click().await.unwrap();
+    let (text, failed) = data_outcome(c, "", 60).await;
+    assert!(
+        !failed && text.contains("Backed up the whole history"),
+        "{text}"
+    );
+    let backup = find_download(c, &b.downloads, "opencode-nexus-history-", ".db").await;
+    let version = opencode_nexus::engine::portability::validate_backup(&backup).unwrap();
+    assert_eq!(version, opencode_nexus::engine::store::schema::LATEST);
+    let in_backup: Vec<(String, bool)> = {
+        let db = rusqlite::Connection::open(&backup).unwrap();
+        let mut q = db
+            .prepare("SELECT title, archived FROM conversations ORDER BY title")
+            .unwrap();
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    for shown in &kept {
+        // History marks pinned conversations with a pin.
+        let title = shown.trim_start_matches("📌 ");
+        let archived = title == "Borrowing notes";
+        assert!(
+            in_backup.contains(&(title.to_string(), archived)),
+            "{title} (archived: {archived}) not in the backup: {in_backup:?}"
+        );
+    }
 
     // Delete all data, confirmed: History is empty, also after a reload.
     nav(c, "Settings").await;
@@ -592,7 +623,63 @@ async fn history_and_data_flows_in_the_browser() {
         .await
         .unwrap();
     assert_eq!(none, "No messages match.");
+
+    // Restoring from a file that is not a database changes nothing and says why.
+    nav(c, "Settings").await;
+    c.find(Locator::Css("#restore-upload"))
+        .await
+        .unwrap()
+        .send_keys(export.to_str().unwrap())
+        .await
+        .unwrap();
+    button(c, "Restore").await.click().await.unwrap();
+    let (text, failed) = data_outcome(c, "", 60).await;
+    assert!(failed && text.contains("not a SQLite database"), "{text}");
+    // Restoring the backup brings the history back (the current, empty one is downloaded
+    // first), and it stays after a reload.
+    c.find(Locator::Css("#restore-upload"))
+        .await
+        .unwrap()
+        .send_keys(backup.to_str().unwrap())
+        .await
+        .unwrap();
+    button(c, "Restore").await.click().await.unwrap();
+    let (text, failed) = data_outcome(c, &text, 60).await;
+    assert!(
+        !failed && text.contains("Restored the history from"),
+        "{text}"
+    );
+    find_download(c, &b.downloads, "opencode-nexus-before-restore-", ".db").await;
+    nav(c, "History").await;
+    wait_titles(c, &kept[1..]).await;
+    c.refresh().await.unwrap();
+    app_ready(c).await;
+    nav(c, "History").await;
+    wait_titles(c, &kept[1..]).await;
+    toggle_archived_filter(c).await;
+    wait_titles(c, &["📌 Borrowing notes"]).await;
     b.client.clone().close().await.unwrap();
+}
+
+/// The first finished download named `prefix…suffix`.
+async fn find_download(
+    c: &Client,
+    downloads: &std::path::Path,
+    prefix: &str,
+    suffix: &str,
+) -> std::path::PathBuf {
+    let what = format!("no {prefix}…{suffix} in {downloads:?}");
+    eventually(c, 30, &what, async |_| {
+        std::fs::read_dir(downloads)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name.starts_with(prefix) && name.ends_with(suffix)
+            })
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,10 +1,14 @@
-// Boots the app. The storage worker starts first, so its module (SQLite) downloads, compiles
-// and opens the database while the page's UI module loads and paints; the UI adopts it
-// (`platform::web::start_worker`). Then the service worker that keeps the shell offline.
-globalThis.nexusStoreWorker = new Worker("./worker.js", { type: "module" });
+// Boots the app: load the page's wasm module (its `main` launches the Dioxus UI, whose services
+// start the storage worker), then register the service worker that keeps the shell offline.
+// index.html preloads both modules, so the storage worker's download overlaps the page's
+// start-up while its compilation waits until the first frame is under way.
 
+// Marks for scripts/web_budget.py: when the module starts loading and when its `main` (which
+// renders the first frame) has returned.
+performance.mark("nexus-init-start");
 const { default: init } = await import("./opencode-nexus.js");
 await init({ module_or_path: "./opencode-nexus_bg.wasm" });
+performance.mark("nexus-init-done");
 
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("./sw.js").catch((e) => console.warn("service worker not registered", e));

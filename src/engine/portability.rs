@@ -27,7 +27,7 @@ pub use crate::engine::store::dump::{
 pub use backup::{
     apply_backup_retention, apply_retention_limits, auto_backup, auto_backup_within, backup_now,
     backup_now_with_progress, backups_bytes, delete_backups, incremental_backup, latest_backup,
-    list_backups, restore, validate_backup,
+    list_backups, restore, validate_backup, validate_connection,
 };
 pub use backup::{stamp, BackupFile, RestoreReport};
 
@@ -51,6 +51,17 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const MAX_IMPORT_BYTES: u64 = 512 * 1024 * 1024;
 
 /// A whole export file. Field order is the file's key order.
+/// A whole file's bytes in the store's request protocol (base64 in its JSON): a database image
+/// going to or coming from the browser's store worker.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileBytes(#[serde(with = "crate::engine::attachments::base64_bytes")] pub Vec<u8>);
+
+impl std::fmt::Debug for FileBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileBytes({} bytes)", self.0.len())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportDocument {
     pub format: String,
@@ -631,7 +642,21 @@ impl Job {
 
 /// Run `f` with a progress callback feeding the job named `job` (none: progress is ignored).
 pub fn with_job<T>(job: Option<&str>, f: impl FnOnce(Progress<'_>) -> T) -> T {
+    CURRENT_JOB.with(|c| *c.borrow_mut() = job.map(str::to_owned));
     let job = job.and_then(Job::find);
     let mut callback = |done: u64, total: u64| job.as_ref().is_none_or(|j| j.report(done, total));
-    f(&mut callback)
+    let result = f(&mut callback);
+    CURRENT_JOB.with(|c| *c.borrow_mut() = None);
+    result
+}
+
+thread_local! {
+    static CURRENT_JOB: std::cell::RefCell<Option<JobId>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The job the operation running on this thread belongs to (see [`with_job`]). An import
+/// records it in its own transaction, so the browser can tell, after stopping its storage
+/// worker for a cancel, whether the import had already been committed.
+pub fn current_job() -> Option<JobId> {
+    CURRENT_JOB.with(|c| c.borrow().clone())
 }

@@ -64,7 +64,7 @@ pub struct MemoryShell {
     pub clipboard: RefCell<String>,
     pub notifications: RefCell<Vec<(String, String)>>,
     /// Files handed over with `save_file`: (name, contents).
-    pub saved: RefCell<Vec<(String, String)>>,
+    pub saved: RefCell<Vec<(String, Vec<u8>)>>,
 }
 
 impl Shell for MemoryShell {
@@ -90,10 +90,10 @@ impl Shell for MemoryShell {
     fn backups_dir(&self) -> Option<PathBuf> {
         None
     }
-    fn save_file(&self, file_name: &str, _mime: &str, contents: &str) -> Result<String> {
+    fn save_file(&self, file_name: &str, _mime: &str, contents: &[u8]) -> Result<String> {
         self.saved
             .borrow_mut()
-            .push((file_name.to_owned(), contents.to_owned()));
+            .push((file_name.to_owned(), contents.to_vec()));
         Ok(format!("Saved {file_name}."))
     }
     fn delete_logs(&self) -> Result<()> {

@@ -63,9 +63,9 @@ pub trait Shell {
     fn export_dir(&self) -> Option<PathBuf>;
     /// Where backups of the history database are kept; `None` without a filesystem.
     fn backups_dir(&self) -> Option<PathBuf>;
-    /// Hand a text file to the user: a browser download, or a file in the downloads folder.
+    /// Hand a file to the user: a browser download, or a file in the downloads folder.
     /// Returns a sentence saying where it went.
-    fn save_file(&self, file_name: &str, mime: &str, contents: &str) -> Result<String>;
+    fn save_file(&self, file_name: &str, mime: &str, contents: &[u8]) -> Result<String>;
     /// Delete the app's log files and crash reports (part of "Delete all data").
     fn delete_logs(&self) -> Result<()>;
 }

@@ -379,7 +379,7 @@ impl Shell for NativeShell {
         Some(self.dirs.backups())
     }
 
-    fn save_file(&self, file_name: &str, _mime: &str, contents: &str) -> Result<String> {
+    fn save_file(&self, file_name: &str, _mime: &str, contents: &[u8]) -> Result<String> {
         let dir = crate::maintenance::download_dir(&self.dirs);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let dest = dir.join(file_name);

@@ -221,19 +221,10 @@ pub struct WorkerTransport {
     onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
 
-/// The storage worker. The first one is started by `app.js` before the page's own module
-/// loads, so the worker's module downloads, compiles and opens the database in parallel with
-/// the UI's; later ones (after a cancelled operation) are started here.
+/// The storage worker, started as the page's services are made (during the first render): its
+/// module, preloaded by index.html, compiles on the worker's thread while the UI paints. A
+/// request made before the database is open waits for it there.
 fn start_worker() -> Result<web_sys::Worker> {
-    let global = js_sys::global();
-    let key = JsValue::from_str("nexusStoreWorker");
-    if let Ok(early) = js_sys::Reflect::get(&global, &key) {
-        if let Ok(worker) = early.dyn_into::<web_sys::Worker>() {
-            let _ =
-                js_sys::Reflect::delete_property(global.unchecked_ref::<js_sys::Object>(), &key);
-            return Ok(worker);
-        }
-    }
     let options = web_sys::WorkerOptions::new();
     options.set_type(web_sys::WorkerType::Module);
     web_sys::Worker::new_with_options("./worker.js", &options).map_err(|e| Error::Database {
@@ -335,6 +326,7 @@ impl StoreTransport for WorkerTransport {
             return rx.await.map_err(stopped)?;
         };
         // A cancellable operation: watch the job while waiting for the answer.
+        let job_id = job.id().to_owned();
         let cancelled = async move {
             while !job.is_cancelled() {
                 gloo_timers::future::sleep(std::time::Duration::from_millis(100)).await;
@@ -345,6 +337,14 @@ impl StoreTransport for WorkerTransport {
             futures_util::future::Either::Right(_) => {
                 self.pending.borrow_mut().remove(&id);
                 self.restart()?;
+                // The worker may have committed just before it was stopped: then the import is
+                // in the history, and "nothing was changed" would be untrue.
+                let committed = self.call(Request::ImportCommitted { job: job_id }).await;
+                if let Ok(Response::ImportCommitted(true)) = committed {
+                    return Err(Error::Invalid(
+                        "The import had already finished when Cancel took effect: what it brought in is in the history.".into(),
+                    ));
+                }
                 Err(Error::Cancelled)
             }
         }
@@ -442,7 +442,7 @@ impl Shell for BrowserShell {
         None
     }
 
-    fn save_file(&self, file_name: &str, mime: &str, contents: &str) -> Result<String> {
+    fn save_file(&self, file_name: &str, mime: &str, contents: &[u8]) -> Result<String> {
         // A Blob URL clicked through a temporary `<a download>`: the browser saves the file
         // where the user keeps downloads.
         let fail = |what: &str, e: JsValue| {
@@ -453,10 +453,10 @@ impl Shell for BrowserShell {
         let document = window
             .document()
             .ok_or_else(|| Error::Invalid("No document.".into()))?;
-        let parts = js_sys::Array::of1(&JsValue::from_str(contents));
+        let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(contents));
         let options = web_sys::BlobPropertyBag::new();
         options.set_type(mime);
-        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
             .map_err(|e| fail("blob", e))?;
         let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| fail("url", e))?;
         let anchor: web_sys::HtmlAnchorElement = document

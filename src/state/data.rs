@@ -207,6 +207,66 @@ impl DataJobs {
         });
     }
 
+    /// "Back up now" where there is no backups folder (the browser): the whole database, one
+    /// consistent snapshot, handed over as a download.
+    pub fn download_backup(self, services: &Services) {
+        let services = services.clone();
+        run(self, "Backing up", false, move |_job| async move {
+            let (name, bytes) = download_database(&services, "history").await?;
+            let sentence = services.shell.save_file(&name, DATABASE_MIME, &bytes)?;
+            Ok(format!(
+                "Backed up the whole history ({}). {sentence}",
+                port::human_bytes(bytes.len() as u64)
+            ))
+        });
+    }
+
+    /// Restore from a backup file the user picked in the browser (confirmed by the user): the
+    /// file is checked first; then the history as it is goes to the downloads, and only then is
+    /// it replaced. A check that fails changes nothing.
+    pub fn restore_upload(
+        self,
+        state: AppState,
+        chat: ChatController,
+        services: &Services,
+        file: dioxus::html::FileData,
+    ) {
+        let services = services.clone();
+        chat.stop();
+        run(self, "Restoring", false, move |_job| async move {
+            let name = file.name();
+            if file.size() > port::MAX_IMPORT_BYTES {
+                return Err(Error::BadBackup {
+                    path: name,
+                    detail: format!(
+                        "it is {}, more than the {} a restore in the browser may read",
+                        port::human_bytes(file.size()),
+                        port::human_bytes(port::MAX_IMPORT_BYTES)
+                    ),
+                });
+            }
+            let image = file.read_bytes().await.map_err(|e| Error::BadBackup {
+                path: name.clone(),
+                detail: format!("it could not be read ({e})"),
+            })?;
+            let image = port::FileBytes(image.to_vec());
+            services
+                .store
+                .check_backup_image(name.clone(), image.clone())
+                .await?;
+            let (before, bytes) = download_database(&services, "before-restore").await?;
+            services.shell.save_file(&before, DATABASE_MIME, &bytes)?;
+            services
+                .store
+                .restore_backup_image(name.clone(), image)
+                .await?;
+            reset_app_state(state, &services).await;
+            Ok(format!(
+                "Restored the history from {name}. The history as it was went to your downloads as {before}."
+            ))
+        });
+    }
+
     /// Delete everything on this device (confirmed by the user), the backups too when asked.
     pub fn delete_all(
         self,
@@ -225,6 +285,15 @@ impl DataJobs {
             Ok(sentence)
         });
     }
+}
+
+const DATABASE_MIME: &str = "application/vnd.sqlite3";
+
+/// The whole database from the store as a file name and its bytes.
+async fn download_database(services: &Services, what: &str) -> Result<(String, Vec<u8>), Error> {
+    let image = services.store.database_image().await?;
+    let name = format!("opencode-nexus-{what}-{}.db", port::stamp(now_ms()));
+    Ok((name, image.0))
 }
 
 impl Default for DataJobs {
@@ -277,7 +346,7 @@ pub async fn export_to_user(
                 ExportFormat::Json => "application/json",
                 ExportFormat::Markdown => "text/markdown",
             };
-            services.shell.save_file(&name, mime, &text)
+            services.shell.save_file(&name, mime, text.as_bytes())
         }
     }
 }

@@ -3,7 +3,8 @@
 //! Long operations run on the store worker with a job the panel polls for a progress bar and
 //! may cancel (the operation then rolls back and changes nothing). On the desktop, exports and
 //! backups are files (in the downloads folder and the backups folder); in the browser an export
-//! is handed over as a download and backups are not offered, the export being the copy to keep.
+//! is handed over as a download, and so is "Back up now" (the whole database, one file), which
+//! restores from the file picker.
 //! The operation's state is [`crate::state::data::DataJobs`].
 
 use dioxus::prelude::*;
@@ -28,6 +29,7 @@ pub fn DataSection() -> Element {
         backups_bytes,
     } = jobs;
     let mut confirm_restore = use_signal(|| None::<std::path::PathBuf>);
+    let mut confirm_upload = use_signal(|| None::<dioxus::html::FileData>);
     let mut confirm_delete = use_signal(|| false);
     let mut delete_backups_too = use_signal(|| false);
 
@@ -51,6 +53,14 @@ pub fn DataSection() -> Element {
     };
     let svc = services.clone();
     let backup_now = move |_| jobs.backup_now(state, &svc);
+    let svc = services.clone();
+    let download_backup = move |_| jobs.download_backup(&svc);
+    let svc = services.clone();
+    let restore_upload = move |_| {
+        if let Some(file) = confirm_upload.take() {
+            jobs.restore_upload(state, chat, &svc, file);
+        }
+    };
     let svc = services.clone();
     let restore = move |path: std::path::PathBuf| {
         confirm_restore.set(None);
@@ -174,6 +184,30 @@ pub fn DataSection() -> Element {
                                     onclick: { let p = b.path.clone(); move |_| confirm_restore.set(Some(p.clone())) },
                                     "Restore…" }
                             }
+                        }
+                    }
+                }
+            }
+
+            if backups_dir.is_none() {
+                h4 { "Backups" }
+                p { class: "hint", "This browser keeps no backups folder: “Back up now” downloads the whole history as one database file, which restores here or in the desktop app. Before a restore, the history as it is is downloaded too." }
+                div { class: "form-actions",
+                    button { class: "btn-small", r#type: "button", disabled: busy, onclick: download_backup, "Back up now" }
+                    input { id: "restore-upload", class: "sr-only", r#type: "file", accept: ".db,.sqlite,.sqlite3",
+                        disabled: busy,
+                        onchange: move |e: FormEvent| {
+                            outcome.set(None);
+                            confirm_upload.set(e.files().into_iter().next());
+                        } }
+                    label { class: "btn-small file-button", r#for: "restore-upload", "Restore from a file…" }
+                }
+                if let Some(file) = confirm_upload() {
+                    div { class: "confirm", role: "alertdialog", "aria-labelledby": "restore-upload-q",
+                        p { id: "restore-upload-q", "Replace the whole history with the backup {file.name()}? The history as it is now is downloaded first." }
+                        div { class: "form-actions",
+                            button { class: "btn-small danger", r#type: "button", onclick: restore_upload, "Restore" }
+                            button { class: "btn-small", r#type: "button", onclick: move |_| confirm_upload.set(None), "Keep the current history" }
                         }
                     }
                 }

@@ -179,7 +179,9 @@ fn BackendsSection() -> Element {
                 }
             }
             if let Some(f) = form() {
-                ProfileEditor { initial: f, keychain_ok, can_remember, on_close: move |_| form.set(None) }
+                // Keyed by the profile, so editing another one starts from its own values (the
+                // fields are uncontrolled: typing is never overwritten by a re-render).
+                ProfileEditor { key: "{f.id.clone().unwrap_or_default()}", initial: f, keychain_ok, can_remember, on_close: move |_| form.set(None) }
             }
         }
     }
@@ -231,7 +233,7 @@ fn ProfileEditor(
             onsubmit: move |e| { e.prevent_default(); save(!keychain_ok && !remember()); },
             div { class: "field",
                 label { r#for: "pf-name", "Name" }
-                input { id: "pf-name", required: true, value: "{f.read().name}", oninput: move |e| f.write().name = e.value() }
+                input { id: "pf-name", required: true, initial_value: "{f.read().name}", oninput: move |e| f.write().name = e.value() }
             }
             div { class: "field",
                 label { r#for: "pf-kind", "Kind" }
@@ -242,18 +244,18 @@ fn ProfileEditor(
             }
             div { class: "field",
                 label { r#for: "pf-url", "Base URL" }
-                input { id: "pf-url", required: true, placeholder: if is_opencode { "http://127.0.0.1:4096" } else { "https://api.openai.com/v1" }, value: "{f.read().url}", oninput: move |e| f.write().url = e.value() }
+                input { id: "pf-url", required: true, placeholder: if is_opencode { "http://127.0.0.1:4096" } else { "https://api.openai.com/v1" }, initial_value: "{f.read().url}", oninput: move |e| f.write().url = e.value() }
             }
             div { class: "field",
                 label { r#for: "pf-model", "Default model" }
-                input { id: "pf-model", placeholder: "optional", value: "{f.read().model}", oninput: move |e| f.write().model = e.value() }
+                input { id: "pf-model", placeholder: "optional", initial_value: "{f.read().model}", oninput: move |e| f.write().model = e.value() }
             }
             div { class: "field",
                 label { r#for: "pf-key", if is_opencode { "Server password" } else { "API key" } }
                 input {
                     id: "pf-key", r#type: "password", autocomplete: "off",
                     placeholder: if editing { "leave empty to keep the stored key" } else { "optional for local servers" },
-                    value: "{f.read().key}", oninput: move |e| f.write().key = e.value(),
+                    initial_value: "{f.read().key}", oninput: move |e| f.write().key = e.value(),
                 }
                 p { class: "hint",
                     if keychain_ok { "Stored in the system keychain; it is never shown again." }
@@ -270,16 +272,16 @@ fn ProfileEditor(
             if is_opencode {
                 div { class: "field",
                     label { r#for: "pf-user", "User name" }
-                    input { id: "pf-user", placeholder: "opencode", value: "{f.read().username}", oninput: move |e| f.write().username = e.value() }
+                    input { id: "pf-user", placeholder: "opencode", initial_value: "{f.read().username}", oninput: move |e| f.write().username = e.value() }
                 }
                 div { class: "field",
                     label { r#for: "pf-dir", "Project directory" }
-                    input { id: "pf-dir", placeholder: "server default", value: "{f.read().directory}", oninput: move |e| f.write().directory = e.value() }
+                    input { id: "pf-dir", placeholder: "server default", initial_value: "{f.read().directory}", oninput: move |e| f.write().directory = e.value() }
                 }
             } else {
                 div { class: "field",
                     label { r#for: "pf-headers", "Extra headers (Name: value per line)" }
-                    textarea { id: "pf-headers", rows: "2", value: "{f.read().headers}", oninput: move |e| f.write().headers = e.value() }
+                    textarea { id: "pf-headers", rows: "2", initial_value: "{f.read().headers}", oninput: move |e| f.write().headers = e.value() }
                 }
             }
             if let Some(e) = error() {

@@ -67,24 +67,24 @@ fn SyncSetupForm() -> Element {
                 label { r#for: "sync-url", "WebDAV folder URL" }
                 input { id: "sync-url", required: true, r#type: "url",
                     placeholder: "https://cloud.example.com/remote.php/dav/files/me/nexus/",
-                    value: "{f.read().url}", oninput: move |e| f.write().url = e.value() }
+                    initial_value: "{f.read().url}", oninput: move |e| f.write().url = e.value() }
             }
             div { class: "field",
                 label { r#for: "sync-user", "User name" }
-                input { id: "sync-user", autocomplete: "username", value: "{f.read().user}", oninput: move |e| f.write().user = e.value() }
+                input { id: "sync-user", autocomplete: "username", initial_value: "{f.read().user}", oninput: move |e| f.write().user = e.value() }
             }
             div { class: "field",
                 label { r#for: "sync-password", "Password (an app password where the server offers them)" }
-                input { id: "sync-password", r#type: "password", autocomplete: "off", value: "{f.read().password}", oninput: move |e| f.write().password = e.value() }
+                input { id: "sync-password", r#type: "password", autocomplete: "off", initial_value: "{f.read().password}", oninput: move |e| f.write().password = e.value() }
             }
             div { class: "field",
                 label { r#for: "sync-passphrase", "Encryption passphrase (the same on every device)" }
-                input { id: "sync-passphrase", r#type: "password", required: true, autocomplete: "off", value: "{f.read().passphrase}", oninput: move |e| f.write().passphrase = e.value() }
+                input { id: "sync-passphrase", r#type: "password", required: true, autocomplete: "off", initial_value: "{f.read().passphrase}", oninput: move |e| f.write().passphrase = e.value() }
                 p { class: "hint", "Stored in this device's keychain. Without it the synced data cannot be read, by the server or by anyone: keep it safe." }
             }
             div { class: "field",
                 label { r#for: "sync-name", "This device's name" }
-                input { id: "sync-name", placeholder: "e.g. Laptop", value: "{f.read().name}", oninput: move |e| f.write().name = e.value() }
+                input { id: "sync-name", placeholder: "e.g. Laptop", initial_value: "{f.read().name}", oninput: move |e| f.write().name = e.value() }
             }
             match tested() {
                 Some(Ok(s)) => rsx! { p { class: "test-ok", role: "status", "{s}" } },

@@ -376,6 +376,14 @@ pub fn validate_backup(path: &Path) -> Result<i64> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| bad(format!("it could not be opened ({e})")))?;
+    validate_connection(&conn, bad)
+}
+
+/// The checks a backup passes before it may replace the history, on an open copy of it: SQLite's
+/// integrity check, a schema this version understands, the tables of a history. `bad` turns a
+/// detail into the error naming the file.
+#[cfg(feature = "sqlite")]
+pub fn validate_connection(conn: &Connection, bad: impl Fn(String) -> Error) -> Result<i64> {
     let not_db = |e: rusqlite::Error| bad(format!("it is not a readable SQLite database ({e})"));
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

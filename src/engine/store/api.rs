@@ -149,6 +149,14 @@ store_api! {
     import_text / ImportText(text: String, format: ImportFormat, job: Option<String>) -> ImportReport = |s, t, f, j| port::with_job(j.as_deref(), |p| port::import_bytes(s, t.as_bytes(), f, port::MAX_IMPORT_BYTES, p));
     backup_now / BackupNow(backups_dir: PathBuf, keep: Option<u32>, job: Option<String>) -> PathBuf = |s, d, k, j| port::with_job(j.as_deref(), |p| port::backup_now_with_progress(s, &d, k.map(|k| k as usize), p));
     auto_backup / AutoBackup(backups_dir: PathBuf, every_ms: i64, keep: u32, max_mb: u32) -> Option<PathBuf> = |s, d, e, k, m| port::auto_backup_within(s, &d, e, k as usize, (m > 0).then_some(u64::from(m) * 1_000_000));
+    // Whether the import run as this job was committed (asked after the browser stopped its
+    // worker to cancel one: the commit may have come first).
+    import_committed / ImportCommitted(job: String) -> bool = |s, j| s.import_committed(&j);
+    // The browser's backups: the whole database as a download, and a restore from an uploaded
+    // file (checked first, then copied in).
+    database_image / DatabaseImage() -> port::FileBytes = |s| s.database_image().map(port::FileBytes);
+    check_backup_image / CheckBackupImage(name: String, image: port::FileBytes) -> i64 = |_, n, i| Store::check_image(&n, i.0);
+    restore_backup_image / RestoreBackupImage(name: String, image: port::FileBytes) -> i64 = |s, n, i| s.restore_image(&n, i.0);
     backups_bytes / BackupsBytes(backups_dir: PathBuf) -> u64 = |_, d| port::backups_bytes(&d);
     // Retention by count and total size (MB, 0 = none); returns how many backups went.
     apply_backup_limits / ApplyBackupLimits(backups_dir: PathBuf, keep: u32, max_mb: u32) -> usize = |_, d, k, m| port::apply_retention_limits(&d, k as usize, (m > 0).then_some(u64::from(m) * 1_000_000)).map(|r| r.len());

@@ -144,7 +144,7 @@ impl Store {
         Ok(())
     }
 
-    fn migrate(&mut self) -> Result<()> {
+    pub(super) fn migrate(&mut self) -> Result<()> {
         self.migrate_to(schema::LATEST)
     }
 

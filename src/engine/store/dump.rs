@@ -626,8 +626,86 @@ impl Store {
                 }
             }
         }
+        if let Some(job) = crate::engine::portability::current_job() {
+            tx.execute(
+                "INSERT OR REPLACE INTO settings (key, value) VALUES ('last_import_job', ?1)",
+                [&job],
+            )?;
+        }
         tx.commit()?;
         Ok(report)
+    }
+
+    /// Whether the import run as `job` was committed (see [`crate::engine::portability::current_job`]).
+    pub fn import_committed(&self, job: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value = ?1 FROM settings WHERE key = 'last_import_job'",
+                [job],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false))
+    }
+
+    /// The whole database as one file's bytes, from one consistent snapshot: what "Back up now"
+    /// downloads in the browser, where there is no backups folder. The image is a plain
+    /// (rollback-journal) database file, so it opens anywhere and restores on any device.
+    pub fn database_image(&mut self) -> Result<Vec<u8>> {
+        let mut image = self.conn.serialize(rusqlite::MAIN_DB)?.to_vec();
+        plain_journal_header(&mut image);
+        Ok(image)
+    }
+
+    /// The checks a backup file gets before a restore, on an image of it; `name` is the file's
+    /// name for the sentence. Returns the image's schema version.
+    pub fn check_image(name: &str, image: Vec<u8>) -> Result<i64> {
+        Self::open_image(name, image).map(|(_, version)| version)
+    }
+
+    fn open_image(name: &str, mut image: Vec<u8>) -> Result<(Connection, i64)> {
+        let bad = |detail: String| Error::BadBackup {
+            path: name.to_owned(),
+            detail,
+        };
+        if image.len() < 100 || !image.starts_with(b"SQLite format 3\0") {
+            return Err(bad("it is not a SQLite database".into()));
+        }
+        plain_journal_header(&mut image);
+        let mut conn = Connection::open_in_memory()?;
+        let len = image.len();
+        conn.deserialize_read_exact(rusqlite::MAIN_DB, image.as_slice(), len, false)
+            .map_err(|e| bad(format!("it could not be opened ({e})")))?;
+        let version = crate::engine::portability::validate_connection(&conn, bad)?;
+        Ok((conn, version))
+    }
+
+    /// Replace the whole history with a backup image (checked first as [`Store::check_image`]
+    /// does; nothing changes when a check fails). The copy is SQLite's online backup into this
+    /// database, one transaction; then the store opens again, which brings an older schema up
+    /// to date.
+    pub fn restore_image(&mut self, name: &str, image: Vec<u8>) -> Result<i64> {
+        let (source, version) = Self::open_image(name, image)?;
+        {
+            let backup = rusqlite::backup::Backup::new(&source, &mut self.conn)?;
+            backup
+                .run_to_completion(1024, std::time::Duration::ZERO, None)
+                .map_err(|e| Error::BadBackup {
+                    path: name.to_owned(),
+                    detail: format!(
+                        "it could not be copied into the history ({e}); nothing was changed"
+                    ),
+                })?;
+        }
+        drop(source);
+        if self.path.is_some() {
+            self.with_file_closed(|_| Ok(()))?;
+        } else {
+            self.migrate()?;
+        }
+        tracing::info!(from = name, "history restored from an uploaded backup");
+        Ok(version)
     }
 
     /// Copy a consistent snapshot of the database to `dest` with SQLite's online backup API.
@@ -714,6 +792,16 @@ impl Store {
 }
 
 /// Pages copied per backup step: small enough for smooth progress and a quick cancel.
+/// Mark a database image as rollback-journal mode (header bytes 18 and 19): an image of a
+/// database in WAL mode cannot be opened from memory, and a file without its WAL is one anyway.
+#[cfg(feature = "sqlite")]
+fn plain_journal_header(image: &mut [u8]) {
+    if image.len() >= 100 && image[18] == 2 && image[19] == 2 {
+        image[18] = 1;
+        image[19] = 1;
+    }
+}
+
 #[cfg(feature = "sqlite")]
 const SNAPSHOT_STEP_PAGES: std::ffi::c_int = 256;
 

@@ -1,5 +1,5 @@
 //! The baseline for the browser budgets: a bare Dioxus 0.7 web counter, built by
-//! `scripts/web_budget.sh` with the same profile, wasm-bindgen and wasm-opt as the app's page
+//! `scripts/build-web.sh` with the same profile, wasm-bindgen and wasm-opt as the app's page
 //! module, so the size and first-paint ratios compare like with like.
 
 use dioxus::prelude::*;
