@@ -1,7 +1,8 @@
 //! Settings → Sync in the app, in a VirtualDom against the real WebDAV server: setting sync up
 //! (the intent the form sends) checks the folder and syncs, the panel then shows the folder, the
 //! last run and the device list; a conversation another device sent appears in the history; a
-//! wrong passphrase is a sentence and sets nothing up.
+//! wrong passphrase is a sentence and sets nothing up. The same form with an `s3://` folder
+//! against the S3-compatible server.
 
 mod support;
 
@@ -72,6 +73,7 @@ async fn setting_up_sync_in_the_app_syncs_and_lists_the_devices() {
         password: dav.password.clone(),
         passphrase: "other words".into(),
         name: "Phone".into(),
+        ..SetupForm::default()
     };
     let mut dom = VirtualDom::new(Harness)
         .with_root_context(phone.clone())
@@ -129,4 +131,83 @@ async fn setting_up_sync_in_the_app_syncs_and_lists_the_devices() {
             .as_deref(),
         Some("shared words")
     );
+}
+
+/// The form's S3 fields: an `s3://bucket/folder` URL with its endpoint and keys sets sync up
+/// against the S3-compatible server; the keys go to the keychain, not the database.
+#[tokio::test(flavor = "current_thread")]
+async fn setting_up_sync_with_an_s3_bucket_in_the_app() {
+    let Some(endpoint) = support::peers::s3_endpoint() else {
+        return;
+    };
+    let bucket = format!("nexus-app-{}", uuid::Uuid::now_v7().simple());
+    let made = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success(), "{}", made.status());
+
+    let device = memory::services();
+    let c = Conversation::new("Tapir sightings");
+    device.store.create_conversation(c.clone()).await.unwrap();
+    let form = SetupForm {
+        url: format!("s3://{bucket}/notes"),
+        endpoint: endpoint.clone(),
+        region: "us-east-1".into(),
+        access_key: "app-access-key".into(),
+        password: "app-secret-key".into(),
+        passphrase: "bucket words".into(),
+        name: "Tablet".into(),
+        ..SetupForm::default()
+    };
+    let mut dom = VirtualDom::new(Harness)
+        .with_root_context(device.clone())
+        .with_root_context(Form(form));
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "the first S3 sync's outcome", |h| {
+        h.contains("Sync now") && h.contains("Tablet")
+    })
+    .await;
+    assert!(html.contains(&format!("s3://{bucket}/notes")), "{html}");
+    assert_eq!(
+        device
+            .secrets
+            .get(sync::ACCESS_KEY_SECRET)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("app-access-key")
+    );
+    assert_eq!(
+        device
+            .secrets
+            .get(sync::PASSWORD_SECRET)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("app-secret-key")
+    );
+    let saved = device
+        .store
+        .get_setting(sync::SETUP_KEY.into())
+        .await
+        .unwrap()
+        .unwrap();
+    let saved = saved.to_string();
+    assert!(saved.contains(&endpoint), "{saved}");
+    assert!(
+        !saved.contains("app-secret-key") && !saved.contains("app-access-key"),
+        "{saved}"
+    );
+    // The bucket now holds the folder's objects.
+    let listing = reqwest::Client::new()
+        .get(format!("{endpoint}/{bucket}?list-type=2"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listing.contains("<Key>notes/"), "{listing}");
 }

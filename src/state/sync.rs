@@ -11,12 +11,7 @@ use crate::engine::error::{Error, Result};
 use crate::engine::model::now_ms;
 use crate::engine::rt;
 use crate::engine::store::sync::LocalState;
-use crate::engine::sync::{
-    self as esync,
-    crypto::SyncKey,
-    remote::{Remote, WebDav},
-    DeviceInfo, SyncReport, SyncSetup,
-};
+use crate::engine::sync::{self as esync, crypto::SyncKey, DeviceInfo, SyncReport, SyncSetup};
 use crate::platform::Services;
 use crate::state::tasks::spawn_stoppable;
 use crate::state::AppState;
@@ -42,9 +37,40 @@ pub struct SyncController {
 pub struct SetupForm {
     pub url: String,
     pub user: String,
+    /// WebDAV: the password; S3: the secret access key.
     pub password: String,
     pub passphrase: String,
     pub name: String,
+    /// S3 only (an `s3://bucket/folder` URL): the endpoint, the region and the access key id.
+    pub endpoint: String,
+    pub region: String,
+    pub access_key: String,
+}
+
+impl SetupForm {
+    pub fn is_s3(&self) -> bool {
+        self.url.trim().starts_with("s3://")
+    }
+
+    /// What is saved in the history database (no secrets).
+    pub fn setup(&self) -> SyncSetup {
+        let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let s3 = self.is_s3();
+        SyncSetup {
+            url: self.url.trim().to_owned(),
+            user: if s3 { None } else { given(&self.user) },
+            endpoint: if s3 { given(&self.endpoint) } else { None },
+            region: if s3 { given(&self.region) } else { None },
+        }
+    }
+
+    /// The password (or S3 secret key) and the S3 access key, for the keychain.
+    pub fn secrets(&self) -> (Option<String>, Option<String>) {
+        let password = (!self.password.is_empty()).then(|| self.password.clone());
+        let access =
+            Some(self.access_key.trim().to_owned()).filter(|a| self.is_s3() && !a.is_empty());
+        (password, access)
+    }
 }
 
 impl SyncController {
@@ -165,13 +191,10 @@ impl SyncController {
 
     /// Check a setup without saving it: the folder answers, the password and passphrase fit.
     pub async fn test(services: &Services, form: &SetupForm) -> Result<String> {
-        let remote = WebDav::new(
-            services.http.client(),
-            &form.url,
-            Some(form.user.clone()),
-            (!form.password.is_empty()).then(|| form.password.clone()),
-        )?;
-        esync::open_folder(&remote, &form.passphrase).await?;
+        let (password, access_key) = form.secrets();
+        let remote =
+            esync::open_remote(services.http.client(), &form.setup(), password, access_key)?;
+        esync::open_folder(remote.as_ref(), &form.passphrase).await?;
         Ok(format!(
             "{} answers, and the passphrase fits its data.",
             remote.describe()
@@ -183,23 +206,18 @@ impl SyncController {
         let services = services.clone();
         spawn_forever(async move {
             self.running.set(true);
-            let setup = SyncSetup {
-                url: form.url.trim().to_owned(),
-                user: Some(form.user.trim().to_owned()).filter(|u| !u.is_empty()),
-                endpoint: None,
-                region: None,
-            };
+            let setup = form.setup();
+            let (password, access_key) = form.secrets();
             let name = if form.name.trim().is_empty() {
                 "This device".to_owned()
             } else {
                 form.name.trim().to_owned()
             };
-            let password = (!form.password.is_empty()).then(|| form.password.clone());
             let result = crate::platform::ops::sync_set_up(
                 &services,
                 setup,
                 password,
-                None,
+                access_key,
                 &form.passphrase,
                 &name,
             )

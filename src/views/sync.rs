@@ -1,4 +1,5 @@
-//! Settings → Sync: set sync up with a WebDAV folder (checked first with "Test"), then see
+//! Settings → Sync: set sync up with a WebDAV folder or an S3-compatible bucket (checked first
+//! with "Test"), then see
 //! where it stands (last sync, changes waiting, the devices), sync now, or forget this device.
 //! The runs themselves are [`crate::state::sync::SyncController`]'s.
 
@@ -15,7 +16,7 @@ pub fn SyncSection() -> Element {
         section { class: "card", "aria-labelledby": "sync-h",
             h3 { id: "sync-h", "Sync" }
             p { class: "hint",
-                "Your history on every device, through a WebDAV folder you own (Nextcloud, ownCloud, a NAS). "
+                "Your history on every device, through storage you own: a WebDAV folder (Nextcloud, ownCloud, a NAS) or an S3-compatible bucket (AWS, R2, B2, MinIO). "
                 "Everything is encrypted here with your passphrase before it leaves this device; the server sees only ciphertext. "
                 "Devices merge their changes: nothing is overwritten. Keys are never synced."
             }
@@ -57,6 +58,7 @@ fn SyncSetupForm() -> Element {
         e.prevent_default();
         sync.set_up(state, &svc, f.peek().clone());
     };
+    let s3 = f.read().is_s3();
     let failure = match (sync.outcome)() {
         Some(Err(e)) => Some(e),
         _ => None,
@@ -64,18 +66,41 @@ fn SyncSetupForm() -> Element {
     rsx! {
         form { class: "sync-setup", "aria-label": "Set up sync", onsubmit: save,
             div { class: "field",
-                label { r#for: "sync-url", "WebDAV folder URL" }
+                label { r#for: "sync-url", "Folder URL: WebDAV, or s3://bucket/folder for S3-compatible storage" }
                 input { id: "sync-url", required: true, r#type: "url",
                     placeholder: "https://cloud.example.com/remote.php/dav/files/me/nexus/",
                     initial_value: "{f.read().url}", oninput: move |e| f.write().url = e.value() }
             }
-            div { class: "field",
-                label { r#for: "sync-user", "User name" }
-                input { id: "sync-user", autocomplete: "username", initial_value: "{f.read().user}", oninput: move |e| f.write().user = e.value() }
-            }
-            div { class: "field",
-                label { r#for: "sync-password", "Password (an app password where the server offers them)" }
-                input { id: "sync-password", r#type: "password", autocomplete: "off", initial_value: "{f.read().password}", oninput: move |e| f.write().password = e.value() }
+            if s3 {
+                div { class: "field",
+                    label { r#for: "sync-endpoint", "Endpoint (AWS, R2, B2, MinIO…)" }
+                    input { id: "sync-endpoint", required: true, r#type: "url",
+                        placeholder: "https://s3.eu-central-1.amazonaws.com",
+                        initial_value: "{f.read().endpoint}", oninput: move |e| f.write().endpoint = e.value() }
+                }
+                div { class: "field",
+                    label { r#for: "sync-region", "Region" }
+                    input { id: "sync-region", placeholder: "us-east-1",
+                        initial_value: "{f.read().region}", oninput: move |e| f.write().region = e.value() }
+                }
+                div { class: "field",
+                    label { r#for: "sync-access-key", "Access key ID" }
+                    input { id: "sync-access-key", required: true, autocomplete: "off",
+                        initial_value: "{f.read().access_key}", oninput: move |e| f.write().access_key = e.value() }
+                }
+                div { class: "field",
+                    label { r#for: "sync-password", "Secret access key" }
+                    input { id: "sync-password", r#type: "password", required: true, autocomplete: "off", initial_value: "{f.read().password}", oninput: move |e| f.write().password = e.value() }
+                }
+            } else {
+                div { class: "field",
+                    label { r#for: "sync-user", "User name" }
+                    input { id: "sync-user", autocomplete: "username", initial_value: "{f.read().user}", oninput: move |e| f.write().user = e.value() }
+                }
+                div { class: "field",
+                    label { r#for: "sync-password", "Password (an app password where the server offers them)" }
+                    input { id: "sync-password", r#type: "password", autocomplete: "off", initial_value: "{f.read().password}", oninput: move |e| f.write().password = e.value() }
+                }
             }
             div { class: "field",
                 label { r#for: "sync-passphrase", "Encryption passphrase (the same on every device)" }
