@@ -5,21 +5,19 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_opencode-nexus");
+use support::cli::{nexus_env, run_ok_env};
+
+/// The secrets `sync setup` reads by name.
+const ENV: &[(&str, &str)] = &[
+    ("NEXUS_S3_TEST_PASSPHRASE", "a bucket of words"),
+    ("NEXUS_S3_TEST_ACCESS", "AKIANEXUSTEST"),
+    ("NEXUS_S3_TEST_SECRET", "nexus-test-secret"),
+];
 
 fn run(data: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env("NEXUS_S3_TEST_PASSPHRASE", "a bucket of words")
-        .env("NEXUS_S3_TEST_ACCESS", "AKIANEXUSTEST")
-        .env("NEXUS_S3_TEST_SECRET", "nexus-test-secret")
-        .output()
-        .expect("the opencode-nexus binary runs")
+    nexus_env(data, args, ENV)
 }
 
 fn refs(v: &[String]) -> Vec<&str> {
@@ -27,14 +25,7 @@ fn refs(v: &[String]) -> Vec<&str> {
 }
 
 fn ok(data: &Path, args: &[&str]) -> String {
-    let out = run(data, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed:\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    run_ok_env(data, args, ENV)
 }
 
 #[tokio::test(flavor = "multi_thread")]

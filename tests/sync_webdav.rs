@@ -10,32 +10,26 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use support::cli::{nexus_env, run_ok_env};
 use support::fault_server::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_opencode-nexus");
 const PASSPHRASE: &str = "correct horse battery staple";
 
 fn run(data: &Path, args: &[&str], passphrase: &str, password: &str) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env("NEXUS_SYNC_TEST_PASSPHRASE", passphrase)
-        .env("NEXUS_SYNC_TEST_DAV_PASSWORD", password)
-        .output()
-        .expect("the opencode-nexus binary runs")
+    let env = [
+        ("NEXUS_SYNC_TEST_PASSPHRASE", passphrase),
+        ("NEXUS_SYNC_TEST_DAV_PASSWORD", password),
+    ];
+    nexus_env(data, args, &env)
 }
 
 fn ok(data: &Path, args: &[&str], password: &str) -> String {
-    let out = run(data, args, PASSPHRASE, password);
-    assert!(
-        out.status.success(),
-        "{args:?} failed:\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let env = [
+        ("NEXUS_SYNC_TEST_PASSPHRASE", PASSPHRASE),
+        ("NEXUS_SYNC_TEST_DAV_PASSWORD", password),
+    ];
+    run_ok_env(data, args, &env)
 }
 
 fn json(data: &Path, args: &[&str], password: &str) -> serde_json::Value {

@@ -7,11 +7,17 @@ use std::process::{Command, Output};
 /// `opencode-nexus --data-dir DATA ARGS…`, with `RUST_LOG` cleared so stderr holds only what
 /// the command says to the user.
 pub fn nexus(data: &Path, args: &[&str]) -> Output {
+    nexus_env(data, args, &[])
+}
+
+/// [`nexus`] with environment variables set (secrets are passed by name: `--…-env VAR`).
+pub fn nexus_env(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_opencode-nexus"))
         .arg("--data-dir")
         .arg(data)
         .args(args)
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .output()
         .expect("the opencode-nexus binary runs")
 }
@@ -39,7 +45,12 @@ pub fn add_openai_profile(data: &Path, name: &str, url: &str) {
 
 /// Run a command that must succeed; its stdout.
 pub fn run_ok(data: &Path, args: &[&str]) -> String {
-    let out = nexus(data, args);
+    run_ok_env(data, args, &[])
+}
+
+/// [`run_ok`] with environment variables set.
+pub fn run_ok_env(data: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = nexus_env(data, args, env);
     assert!(
         out.status.success(),
         "{args:?} failed:\nstdout: {}\nstderr: {}",
