@@ -60,6 +60,10 @@ pub struct AppState {
     pub add_backend: Signal<bool>,
     /// The keyboard shortcut sheet is open (Ctrl/Cmd+/).
     pub shortcuts: Signal<bool>,
+    /// The conversation just deleted from History (id, title), offered for undo until
+    /// [`AppState::delete_conversation`]'s window passes. In the root scope, so the window and
+    /// the purge after it go on when the user leaves History.
+    pub deleted: Signal<Option<(Id, String)>>,
 }
 
 /// A short message over the app: what happened and what to do.
@@ -86,7 +90,54 @@ impl AppState {
             toast: Signal::new(None),
             add_backend: Signal::new(false),
             shortcuts: Signal::new(false),
+            deleted: Signal::new(None),
         }
+    }
+
+    /// Delete a conversation with undo: gone from the lists at once, offered back for 10 s,
+    /// then purged for good. A root-scope task, so leaving History neither cancels the purge nor
+    /// removes a task whose timer may be due in that frame.
+    pub fn delete_conversation(self, services: &Services, id: Id, title: String) {
+        let services = services.clone();
+        let mut deleted = self.deleted;
+        dioxus::core::spawn_forever(async move {
+            if let Err(e) = services.store.delete_conversation(id.clone()).await {
+                self.toast_error(e);
+                return;
+            }
+            if self.conversation.peek().as_ref() == Some(&id) {
+                let mut open = self.conversation;
+                open.set(None);
+            }
+            deleted.set(Some((id.clone(), title)));
+            self.touch_history();
+            crate::engine::rt::sleep(std::time::Duration::from_secs(10)).await;
+            if deleted.peek().as_ref().map(|d| &d.0) == Some(&id) {
+                deleted.set(None);
+            }
+            if let Err(e) = services
+                .store
+                .purge_deleted(crate::engine::model::now_ms() - 9_000)
+                .await
+            {
+                tracing::warn!(error = %e, "purging deleted conversations failed");
+            }
+        });
+    }
+
+    /// Bring back the conversation deleted last (the toast's Undo).
+    pub fn undo_delete(self, services: &Services) {
+        let mut deleted = self.deleted;
+        let Some((id, _)) = deleted.take() else {
+            return;
+        };
+        let services = services.clone();
+        dioxus::core::spawn_forever(async move {
+            if let Err(e) = services.store.undelete_conversation(id).await {
+                self.toast_error(e);
+            }
+            self.touch_history();
+        });
     }
 
     pub fn open_conversation(mut self, id: Option<Id>, focus: Option<Id>) {

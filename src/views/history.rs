@@ -2,8 +2,6 @@
 //! highlighted snippets, rename, pin, archive, and delete with undo. Lists are paged; search is
 //! served by the store's FTS index.
 
-use std::time::Duration;
-
 use dioxus::prelude::*;
 
 use crate::state::tasks::use_latest;
@@ -12,7 +10,6 @@ use crate::components::icons::{self, Icon};
 use crate::components::rename::RenameForm;
 use crate::engine::model::*;
 use crate::engine::portability::ExportFormat;
-use crate::engine::rt;
 use crate::state::{use_app_state, use_services};
 
 const PAGE: u32 = 100;
@@ -25,7 +22,7 @@ pub fn HistoryView() -> Element {
     let mut archived = use_signal(|| false);
     let mut profile_filter = use_signal(|| None::<Id>);
     let mut limit = use_signal(|| PAGE);
-    let mut undo = use_signal(|| None::<(Id, String)>);
+    let undo = state.deleted;
     let mut selected = use_signal(|| 0usize);
     let mut error = use_signal(|| None::<String>);
     let mut notice = use_signal(|| None::<String>);
@@ -86,30 +83,7 @@ pub fn HistoryView() -> Element {
 
     let delete = {
         let services = services.clone();
-        move |id: Id, title: String| {
-            let services = services.clone();
-            spawn(async move {
-                match services.store.delete_conversation(id.clone()).await {
-                    Ok(()) => {
-                        if state.conversation.peek().as_ref() == Some(&id) {
-                            let mut c = state.conversation;
-                            c.set(None);
-                        }
-                        undo.set(Some((id.clone(), title)));
-                        state.touch_history();
-                        // Purge for good once the undo window has passed.
-                        rt::sleep(Duration::from_secs(10)).await;
-                        if undo.peek().as_ref().map(|u| &u.0) == Some(&id) {
-                            undo.set(None);
-                        }
-                        if let Err(e) = services.store.purge_deleted(now_ms() - 9_000).await {
-                            tracing::warn!(error = %e, "purging deleted conversations failed");
-                        }
-                    }
-                    Err(e) => error.set(Some(e.to_string())),
-                }
-            });
-        }
+        move |id: Id, title: String| state.delete_conversation(&services, id, title)
     };
     // Offline copies of OpenCode sessions open in the session screen.
     let open = move |id: Id, focus: Option<Id>| crate::state::open_conversation(id, focus);
@@ -186,7 +160,7 @@ pub fn HistoryView() -> Element {
                     button { class: "btn-small", onclick: move |_| notice.set(None), "Dismiss" }
                 }
             }
-            if let Some((id, title)) = undo() {
+            if let Some((_, title)) = undo() {
                 // Keys and clicks on the toast are its own: the list underneath must not open
                 // or delete a conversation because Enter or a click reached it too.
                 div { class: "toast", role: "status",
@@ -197,17 +171,7 @@ pub fn HistoryView() -> Element {
                         class: "btn-small",
                         onclick: {
                             let services = services.clone();
-                            move |_| {
-                                let services = services.clone();
-                                let id = id.clone();
-                                undo.set(None);
-                                spawn(async move {
-                                    if let Err(e) = services.store.undelete_conversation(id).await {
-                                        state.toast_error(e);
-                                    }
-                                    state.touch_history();
-                                });
-                            }
+                            move |_| state.undo_delete(&services)
                         },
                         "Undo"
                     }
