@@ -44,7 +44,11 @@ fn main() {
             println!("cargo:rerun-if-changed=.git/{branch}");
         }
     }
-    println!("cargo:rerun-if-changed=.git/packed-refs");
+    // Only files that exist: cargo reruns a build script whose watched file is missing on
+    // every build, which would rebuild the crate each time.
+    if std::path::Path::new(".git/packed-refs").exists() {
+        println!("cargo:rerun-if-changed=.git/packed-refs");
+    }
     println!("cargo:rerun-if-env-changed=NEXUS_GIT_COMMIT");
 }
 
