@@ -132,6 +132,11 @@ cargo fmt --manifest-path render-corpus/Cargo.toml -- --check
 cargo clippy --manifest-path render-corpus/Cargo.toml --all-targets -- -D warnings
 cargo test --release --manifest-path render-corpus/Cargo.toml
 
+phase "Windows build (x86_64-pc-windows-gnu) and Wine"
+# MinGW-w64 and Wine from apt; the .exe runs under Wine in tests/windows_wine.rs.
+NEXUS_TEST_WINDOWS_EXE=$(bash scripts/windows.sh)
+export NEXUS_TEST_WINDOWS_EXE
+
 phase "tests"
 # One test binary at a time keeps the small model's CPU share predictable; tests inside a
 # binary still run in parallel.

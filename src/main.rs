@@ -1,6 +1,10 @@
 //! Entry point. With no subcommand the app opens its window; subcommands run the same engine
 //! from the command line (see `cli`).
 
+// The Windows build made with MinGW carries its own WebView2 loader: no DLL beside the .exe.
+#[cfg(all(windows, target_env = "gnu", feature = "desktop"))]
+mod webview2_loader;
+
 #[cfg(feature = "native")]
 fn main() {
     use opencode_nexus::{cli, crash, logging, platform};
