@@ -140,13 +140,7 @@ async fn setting_up_sync_with_an_s3_bucket_in_the_app() {
     let Some(endpoint) = support::peers::s3_endpoint() else {
         return;
     };
-    let bucket = format!("nexus-app-{}", uuid::Uuid::now_v7().simple());
-    let made = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(made.status().is_success(), "{}", made.status());
+    let bucket = support::peers::new_bucket(&endpoint).await;
 
     let device = memory::services();
     let c = Conversation::new("Tapir sightings");
@@ -201,13 +195,6 @@ async fn setting_up_sync_with_an_s3_bucket_in_the_app() {
         "{saved}"
     );
     // The bucket now holds the folder's objects.
-    let listing = reqwest::Client::new()
-        .get(format!("{endpoint}/{bucket}?list-type=2"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listing = support::peers::bucket_listing(&endpoint, &bucket).await;
     assert!(listing.contains("<Key>notes/"), "{listing}");
 }

@@ -33,14 +33,8 @@ async fn two_devices_sync_through_an_s3_bucket() {
     let Some(endpoint) = support::peers::s3_endpoint() else {
         return;
     };
-    let bucket = format!("nexus-{}", uuid::Uuid::now_v7().simple());
+    let bucket = support::peers::new_bucket(&endpoint).await;
     let client = reqwest::Client::new();
-    let made = client
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(made.status().is_success(), "{}", made.status());
     let url = format!("s3://{bucket}/team/notes");
 
     let fixture = concat!(
@@ -127,14 +121,7 @@ async fn two_devices_sync_through_an_s3_bucket() {
     listing.unwrap();
 
     // Every object in the bucket is under the folder and holds no plaintext.
-    let body = client
-        .get(format!("{endpoint}/{bucket}?list-type=2"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = support::peers::bucket_listing(&endpoint, &bucket).await;
     let keys: Vec<&str> = body
         .split("<Key>")
         .skip(1)

@@ -162,12 +162,10 @@ pub fn DataSection() -> Element {
                     label { class: "btn-small file-button", r#for: "restore-file", "Restore from a file…" }
                 }
                 if let Some(path) = confirm_restore() {
-                    div { class: "confirm", role: "alertdialog", "aria-labelledby": "restore-q",
-                        p { id: "restore-q", "Replace the whole history with the backup {path.display()}? The history as it is now is kept as a copy in the backups folder." }
-                        div { class: "form-actions",
-                            button { class: "btn-small danger", r#type: "button", onclick: { let p = path.clone(); let mut r = restore.clone(); move |_| r(p.clone()) }, "Restore" }
-                            button { class: "btn-small", r#type: "button", onclick: move |_| confirm_restore.set(None), "Keep the current history" }
-                        }
+                    ConfirmRestore {
+                        question: format!("Replace the whole history with the backup {}? The history as it is now is kept as a copy in the backups folder.", path.display()),
+                        on_restore: { let mut r = restore.clone(); move |_| r(path.clone()) },
+                        on_keep: move |_| confirm_restore.set(None),
                     }
                 }
                 if backups.read().is_empty() {
@@ -203,12 +201,10 @@ pub fn DataSection() -> Element {
                     label { class: "btn-small file-button", r#for: "restore-upload", "Restore from a file…" }
                 }
                 if let Some(file) = confirm_upload() {
-                    div { class: "confirm", role: "alertdialog", "aria-labelledby": "restore-upload-q",
-                        p { id: "restore-upload-q", "Replace the whole history with the backup {file.name()}? The history as it is now is downloaded first." }
-                        div { class: "form-actions",
-                            button { class: "btn-small danger", r#type: "button", onclick: restore_upload, "Restore" }
-                            button { class: "btn-small", r#type: "button", onclick: move |_| confirm_upload.set(None), "Keep the current history" }
-                        }
+                    ConfirmRestore {
+                        question: format!("Replace the whole history with the backup {}? The history as it is now is downloaded first.", file.name()),
+                        on_restore: restore_upload,
+                        on_keep: move |_| confirm_upload.set(None),
                     }
                 }
             }
@@ -230,6 +226,21 @@ pub fn DataSection() -> Element {
                 }
             } else {
                 button { class: "btn-small danger", r#type: "button", disabled: busy, onclick: move |_| { outcome.set(None); confirm_delete.set(true) }, "Delete all data…" }
+            }
+        }
+    }
+}
+
+/// "Replace the whole history with this backup?", with Restore and Keep: the desktop's backups
+/// folder and file picker, and the browser's uploaded file.
+#[component]
+fn ConfirmRestore(question: String, on_restore: EventHandler, on_keep: EventHandler) -> Element {
+    rsx! {
+        div { class: "confirm", role: "alertdialog", "aria-labelledby": "restore-q",
+            p { id: "restore-q", "{question}" }
+            div { class: "form-actions",
+                button { class: "btn-small danger", r#type: "button", onclick: move |_| on_restore.call(()), "Restore" }
+                button { class: "btn-small", r#type: "button", onclick: move |_| on_keep.call(()), "Keep the current history" }
             }
         }
     }

@@ -100,3 +100,29 @@ impl WebDavPeer {
 pub fn s3_endpoint() -> Option<String> {
     peer("NEXUS_TEST_S3_ENDPOINT", "the S3-compatible server")
 }
+
+/// A new, empty bucket on the S3-compatible server; its name.
+#[allow(dead_code)]
+pub async fn new_bucket(endpoint: &str) -> String {
+    let bucket = format!("nexus-{}", uuid::Uuid::now_v7().simple());
+    let made = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success(), "{}", made.status());
+    bucket
+}
+
+/// The bucket's object listing (ListObjectsV2's XML), read without signing as moto allows.
+#[allow(dead_code)]
+pub async fn bucket_listing(endpoint: &str, bucket: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("{endpoint}/{bucket}?list-type=2"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
