@@ -6,7 +6,7 @@
 mod webview2_loader;
 
 #[cfg(feature = "native")]
-fn main() {
+fn main() -> std::process::ExitCode {
     use opencode_nexus::{cli, crash, logging, platform};
 
     platform::vitals::mark_start();
@@ -21,14 +21,20 @@ fn main() {
     crash::install(dirs.crash_reports());
     match args.command {
         Some(command) => {
-            let _log = logging::init(Some(&dirs.logs()), "warn");
-            std::process::exit(cli::run(dirs, command));
+            let log = logging::init(Some(&dirs.logs()), "warn");
+            let code = cli::run(dirs, command);
+            // Returning (not `process::exit`) lets the log writer flush and join: by then the
+            // store threads have closed the database and the async runtime has stopped, so the
+            // process ends with no thread of its own left to tear down.
+            drop(log);
+            std::process::ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         None => {
             let _log = logging::init(Some(&dirs.logs()), "info");
             tracing::info!(version = opencode_nexus::engine::version::VERSION_LINE, data_dir = %dirs.root.display(), "starting");
             platform::set_data_dirs(dirs);
             launch_gui();
+            std::process::ExitCode::SUCCESS
         }
     }
 }

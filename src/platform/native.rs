@@ -91,6 +91,20 @@ pub struct WorkerTransport {
     /// Backups ([`Request::runs_beside`]): a second thread that opens its own connection for
     /// each and closes it after, so a restore or "delete all data" finds the file free again.
     beside: mpsc::Sender<Job>,
+    /// Both threads, joined when the transport is dropped: the connection is closed (its WAL
+    /// checkpointed) before the process goes on to exit.
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for WorkerTransport {
+    fn drop(&mut self) {
+        // Closing both queues ends each thread's loop once the request in hand is answered.
+        self.tx = mpsc::channel().0;
+        self.beside = mpsc::channel().0;
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl WorkerTransport {
@@ -98,7 +112,7 @@ impl WorkerTransport {
         let (tx, rx) = mpsc::channel::<Job>();
         let backup_path = path.to_owned();
         let path = path.to_owned();
-        std::thread::Builder::new()
+        let store_thread = std::thread::Builder::new()
             .name("nexus-store".into())
             .spawn(move || {
                 let mut store = match Store::open(&path) {
@@ -129,7 +143,7 @@ impl WorkerTransport {
             .map_err(|e| Error::db(format!("could not start the store thread: {e}")))?;
         let (beside, jobs) = mpsc::channel::<Job>();
         let path = backup_path;
-        std::thread::Builder::new()
+        let backup_thread = std::thread::Builder::new()
             .name("nexus-store-backup".into())
             .spawn(move || {
                 while let Ok((request, reply)) = jobs.recv() {
@@ -146,7 +160,11 @@ impl WorkerTransport {
                 }
             })
             .map_err(|e| Error::db(format!("could not start the backup thread: {e}")))?;
-        Ok(WorkerTransport { tx, beside })
+        Ok(WorkerTransport {
+            tx,
+            beside,
+            threads: vec![store_thread, backup_thread],
+        })
     }
 }
 
