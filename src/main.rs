@@ -32,6 +32,11 @@ fn main() -> std::process::ExitCode {
         None => {
             let _log = logging::init(Some(&dirs.logs()), "info");
             tracing::info!(version = opencode_nexus::engine::version::VERSION_LINE, data_dir = %dirs.root.display(), "starting");
+            #[cfg(all(windows, target_env = "gnu", feature = "desktop"))]
+            if !webview2_loader::runtime_installed() {
+                webview2_loader::explain_missing_runtime();
+                return std::process::ExitCode::FAILURE;
+            }
             platform::set_data_dirs(dirs);
             launch_gui();
             std::process::ExitCode::SUCCESS

@@ -306,6 +306,44 @@ fn find_runtime(browser_folder: Option<OsString>) -> Option<Runtime> {
     None
 }
 
+/// Whether a WebView2 Runtime the window can use is installed (or named by
+/// `WEBVIEW2_BROWSER_EXECUTABLE_FOLDER`).
+pub fn runtime_installed() -> bool {
+    find_runtime(None).is_some()
+}
+
+/// What a user without the runtime is told, instead of a crash: on standard error and in a
+/// message box (the window it would have opened cannot be shown).
+pub const MISSING_RUNTIME: &str = "OpenCode Nexus cannot open its window: the Microsoft WebView2 \
+Runtime is not installed. Install it from https://go.microsoft.com/fwlink/p/?LinkId=2124703 \
+(Microsoft's Evergreen installer), then start OpenCode Nexus again. The command line works \
+without it: run `opencode-nexus --help` in a terminal.";
+
+#[link(name = "user32")]
+extern "system" {
+    fn MessageBoxW(window: *mut c_void, text: Pcwstr, caption: Pcwstr, kind: u32) -> i32;
+}
+
+/// Says [`MISSING_RUNTIME`] on standard error and in a message box, and waits for the box to be
+/// closed.
+pub fn explain_missing_runtime() {
+    const MB_OK: u32 = 0x0000_0000;
+    const MB_ICONERROR: u32 = 0x0000_0010;
+    eprintln!("error: {MISSING_RUNTIME}");
+    tracing::error!("no WebView2 Runtime is installed; the window cannot open");
+    let text = wide(std::ffi::OsStr::new(MISSING_RUNTIME));
+    let caption = wide(std::ffi::OsStr::new("OpenCode Nexus"));
+    // SAFETY: both strings are NUL-terminated and outlive the call; no owner window.
+    unsafe {
+        MessageBoxW(
+            std::ptr::null_mut(),
+            text.as_ptr(),
+            caption.as_ptr(),
+            MB_OK | MB_ICONERROR,
+        );
+    }
+}
+
 /// Copies `s` into a NUL-terminated string allocated with `CoTaskMemAlloc` (the caller frees it
 /// with `CoTaskMemFree`, as with the loader's own).
 ///

@@ -4,7 +4,8 @@
 //! `profiles add` with `--key-env`, and `chat` against the scripted server on 127.0.0.1 (Wine
 //! uses the host's network); then a key kept by the Windows Credential Manager. Wine has no
 //! WebView2 Runtime, so the window cannot show the app; a second test checks that the .exe's
-//! built-in WebView2 loader finds a registered runtime and calls it as the app asked.
+//! built-in WebView2 loader finds a registered runtime and calls it as the app asked, and a
+//! third that without any runtime the app says what to install instead of crashing.
 //!
 //! `NEXUS_TEST_WINDOWS_EXE` names the `.exe` and `NEXUS_TEST_DISPLAY` an X display for the
 //! window (scripts/test.sh sets both). A missing `.exe`, Wine, MinGW-w64 or display fails the
@@ -420,7 +421,12 @@ fn profiles_with_a_key_from_the_environment(wine: &Wine, data: &Path, url: &str)
             "NEXUS_TEST_KEY",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        text(&out.stderr)
+    );
     assert!(
         text(&out.stderr).contains("key read from $NEXUS_TEST_KEY at use time"),
         "{}",
@@ -571,26 +577,31 @@ fn keychain(wine: &Wine, data: &Path, url: &str) {
             "Say hello from Windows",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        text(&out.stderr)
+    );
     assert!(!text(&out.stdout).contains(STDIN_KEY) && !text(&out.stderr).contains(STDIN_KEY));
     let out = wine.run(data, &["profiles", "remove", "cloud"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        text(&out.stderr)
+    );
     let list = wine.json(data, &["profiles", "list", "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
 }
 
-/// The .exe carries its own WebView2 loader (src/webview2_loader.rs), so nothing but the .exe is
-/// needed. With a runtime registered the way the Evergreen installer registers it (in the 32-bit
-/// view of HKLM), the app's window start must load that runtime's client DLL and call it with
-/// the app's options and user data folder. The stand-in refuses the call, so the app then stops
-/// with the runtime's error (Wine cannot show the app itself).
-#[test]
-fn the_built_in_webview2_loader_finds_and_calls_the_runtime() {
+/// `NEXUS_TEST_DISPLAY`, checked to have an X server behind it.
+fn test_display() -> Option<String> {
     let display = match std::env::var("NEXUS_TEST_DISPLAY") {
         Ok(d) if !d.is_empty() => d,
         _ => {
             missing("NEXUS_TEST_DISPLAY is not set (an X display for the window)");
-            return;
+            return None;
         }
     };
     let socket = format!(
@@ -605,7 +616,17 @@ fn the_built_in_webview2_loader_finds_and_calls_the_runtime() {
         Path::new(&socket).exists(),
         "no X server answers on NEXUS_TEST_DISPLAY={display} ({socket} is missing)"
     );
-    let Some(wine) = Wine::start(Some(display)) else {
+    Some(display)
+}
+
+/// The .exe carries its own WebView2 loader (src/webview2_loader.rs), so nothing but the .exe is
+/// needed. With a runtime registered the way the Evergreen installer registers it (in the 32-bit
+/// view of HKLM), the app's window start must load that runtime's client DLL and call it with
+/// the app's options and user data folder. The stand-in refuses the call, so the app then stops
+/// with the runtime's error (Wine cannot show the app itself).
+#[test]
+fn the_built_in_webview2_loader_finds_and_calls_the_runtime() {
+    let Some(wine) = test_display().and_then(|d| Wine::start(Some(d))) else {
         return;
     };
     let version = "131.0.2903.112";
@@ -624,7 +645,12 @@ fn the_built_in_webview2_loader_finds_and_calls_the_runtime() {
         .arg(&source)
         .output()
         .expect("MinGW-w64 GCC runs");
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        text(&out.stderr)
+    );
     let reg = |args: &[&str]| {
         let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
         wine.wine(&args, &[], "")
@@ -668,4 +694,76 @@ fn the_built_in_webview2_loader_finds_and_calls_the_runtime() {
         stderr.contains("HRESULT(0x80004001)"),
         "the runtime's refusal reaches the app: {stderr}"
     );
+}
+
+/// Without a WebView2 Runtime (a fresh Wine prefix has none) the app cannot show its window: it
+/// says so in a message box and on standard error, with where to get the runtime, and exits 1
+/// once the box is closed, leaving no crash report.
+#[test]
+fn without_a_webview2_runtime_the_app_says_what_to_install() {
+    let Some(display) = test_display() else {
+        return;
+    };
+    let Some(wine) = Wine::start(Some(display.clone())) else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let xdotool = |args: &[&str]| {
+        Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &display)
+            .output()
+            .expect("xdotool runs")
+    };
+    let out = std::thread::scope(|scope| {
+        let app = scope.spawn(|| wine.run_with(data.path(), &[], &[], ""));
+        let started = std::time::Instant::now();
+        let window = loop {
+            let found = xdotool(&["search", "--name", "^OpenCode Nexus$"]);
+            if let Some(id) = text(&found.stdout).lines().next() {
+                break id.to_owned();
+            }
+            assert!(
+                !app.is_finished(),
+                "the app ended without showing a message"
+            );
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(90),
+                "no message box within 90 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        };
+        let shots = std::env::var("NEXUS_SCREENSHOT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| std::env::temp_dir());
+        std::fs::create_dir_all(&shots).unwrap();
+        let _ = Command::new("import")
+            .args(["-window", "root"])
+            .arg(shots.join("windows-no-webview2.png"))
+            .env("DISPLAY", &display)
+            .status();
+        // OK closes the box (Return presses it); retried in case the first key came early.
+        for _ in 0..20 {
+            if app.is_finished() {
+                break;
+            }
+            xdotool(&["windowactivate", &window]);
+            xdotool(&["key", "Return"]);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        assert!(app.is_finished(), "the message box did not close on Return");
+        app.join().unwrap()
+    });
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the Microsoft WebView2 Runtime is not installed")
+            && stderr.contains("https://go.microsoft.com/fwlink/p/?LinkId=2124703")
+            && stderr.contains("start OpenCode Nexus again"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let reports = data.path().join("crash-reports");
+    let count = std::fs::read_dir(&reports).map_or(0, |d| d.count());
+    assert_eq!(count, 0, "crash reports in {}", reports.display());
 }
