@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config libssl-dev curl ca-certificates git
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libxdo-dev librsvg2-dev
-  xvfb xauth imagemagick x11-apps xdotool
+  xvfb xauth imagemagick x11-apps xdotool xclip zenity
   dbus dbus-x11 gnome-keyring libsecret-tools libsecret-1-dev libdbus-1-dev keyutils
   at-spi2-core fonts-dejavu-core libnotify-bin librsvg2-bin dunst
   clang-19 llvm-19 lld-19 chromium chromium-driver rclone

@@ -67,6 +67,7 @@ pub struct MemoryShell {
     pub saved: RefCell<Vec<(String, Vec<u8>)>>,
 }
 
+#[async_trait::async_trait(?Send)]
 impl Shell for MemoryShell {
     fn data_dir(&self) -> Option<PathBuf> {
         None
@@ -95,6 +96,9 @@ impl Shell for MemoryShell {
             .borrow_mut()
             .push((file_name.to_owned(), contents.to_vec()));
         Ok(format!("Saved {file_name}."))
+    }
+    async fn pasted_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(Vec::new())
     }
     fn delete_logs(&self) -> Result<()> {
         Ok(())

@@ -51,6 +51,7 @@ pub trait SecretStore {
 }
 
 /// Opening links, the clipboard, notifications and the app's directories.
+#[async_trait::async_trait(?Send)]
 pub trait Shell {
     /// Root of everything the app writes (database, logs, backups, crash reports); `None` where
     /// the platform has no filesystem (the browser).
@@ -68,6 +69,11 @@ pub trait Shell {
     fn save_file(&self, file_name: &str, mime: &str, contents: &[u8]) -> Result<String>;
     /// Delete the app's log files and crash reports (part of "Delete all data").
     fn delete_logs(&self) -> Result<()>;
+    /// What a paste into the message box holds that the page could not read itself: the files
+    /// copied to the system clipboard (as a file manager copies them), else its image (a
+    /// screenshot, as PNG). Each as (name, bytes); none when there is neither. Read off the UI
+    /// thread; the browser hands pasted files to the page and has none here.
+    async fn pasted_files(&self) -> Result<Vec<(String, Vec<u8>)>>;
 }
 
 /// The host's reports about the app itself: crash reports left by earlier runs, the log folder,

@@ -336,6 +336,65 @@ fn keychain_name() -> &'static str {
 
 // ---- shell and HTTP ---------------------------------------------------------------------------
 
+/// A pasted file's name and bytes; one larger than any attachment may be is refused before it
+/// is read.
+fn read_pasted_file(path: &Path) -> Result<(String, Vec<u8>)> {
+    use crate::engine::attachments::MAX_IMAGE_BYTES;
+    use crate::engine::portability::human_bytes;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::Invalid(format!(
+            "{name} is a folder; only files can be attached."
+        )));
+    }
+    if meta.len() > MAX_IMAGE_BYTES {
+        return Err(Error::Invalid(format!(
+            "{name} is {}, more than the {} a file may be; it was not attached.",
+            human_bytes(meta.len()),
+            human_bytes(MAX_IMAGE_BYTES)
+        )));
+    }
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok((name, data))
+}
+
+/// The files copied to the system clipboard (as a file manager copies them), else its image
+/// as a PNG file (a screenshot), else nothing.
+fn clipboard_files() -> Result<Vec<(String, Vec<u8>)>> {
+    let clipboard_error = |detail: String| {
+        Error::Invalid(format!(
+            "The clipboard could not be read ({detail}); nothing was attached."
+        ))
+    };
+    let mut clipboard = arboard::Clipboard::new().map_err(|e| clipboard_error(e.to_string()))?;
+    if let Ok(paths) = clipboard.get().file_list() {
+        if !paths.is_empty() {
+            return paths.iter().map(|p| read_pasted_file(p)).collect();
+        }
+    }
+    // A clipboard without an image answers with "not available" or, from some owners, with a
+    // conversion error: either way there is no image to attach.
+    let image = match clipboard.get_image() {
+        Ok(image) => image,
+        Err(e) => {
+            tracing::debug!(error = %e, "no image on the clipboard");
+            return Ok(Vec::new());
+        }
+    };
+    let (width, height) = (image.width as u32, image.height as u32);
+    let pixels = image::RgbaImage::from_raw(width, height, image.bytes.into_owned())
+        .ok_or_else(|| clipboard_error("the clipboard's image has the wrong size".into()))?;
+    let mut png = std::io::Cursor::new(Vec::new());
+    pixels
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| clipboard_error(e.to_string()))?;
+    Ok(vec![("pasted-image.png".into(), png.into_inner())])
+}
+
 pub struct NativeShell {
     dirs: DataDirs,
 }
@@ -346,6 +405,7 @@ impl NativeShell {
     }
 }
 
+#[async_trait::async_trait(?Send)]
 impl Shell for NativeShell {
     fn data_dir(&self) -> Option<PathBuf> {
         Some(self.dirs.root.clone())
@@ -368,6 +428,16 @@ impl Shell for NativeShell {
             path: "clipboard".into(),
             detail: e.to_string(),
         })
+    }
+
+    async fn pasted_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        tokio::task::spawn_blocking(clipboard_files)
+            .await
+            .map_err(|e| {
+                Error::Invalid(format!(
+                    "The clipboard could not be read ({e}); nothing was attached."
+                ))
+            })?
     }
 
     fn notify(&self, title: &str, body: &str) {

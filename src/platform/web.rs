@@ -396,6 +396,7 @@ impl SecretStore for BrowserSecrets {
 
 pub struct BrowserShell;
 
+#[async_trait::async_trait(?Send)]
 impl Shell for BrowserShell {
     fn data_dir(&self) -> Option<PathBuf> {
         None
@@ -480,6 +481,11 @@ impl Shell for BrowserShell {
     fn delete_logs(&self) -> Result<()> {
         // Logs go to the developer console only; there are no files to delete.
         Ok(())
+    }
+
+    async fn pasted_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        // The browser hands pasted files to the page itself; a page may not read local paths.
+        Ok(Vec::new())
     }
 }
 

@@ -560,6 +560,21 @@ impl ChatController {
         }
     }
 
+    /// Attach what a paste held that the page could not read itself: files or an image on the
+    /// system clipboard (see [`crate::platform::Shell::pasted_files`]). `only_files` is a
+    /// paste that carried nothing else, so finding nothing is said.
+    pub fn attach_pasted(self, services: Services, state: AppState, only_files: bool) {
+        spawn_forever(async move {
+            match services.shell.pasted_files().await {
+                Ok(files) if files.is_empty() && only_files => state.show_toast(
+                    "The clipboard holds no image or file that can be attached.".into(),
+                ),
+                Ok(files) => self.attach(state, files),
+                Err(e) => state.toast_error(e),
+            }
+        });
+    }
+
     pub fn detach(mut self, index: usize) {
         let mut files = self.pending_files.write();
         if index < files.len() {

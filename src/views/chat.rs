@@ -489,11 +489,16 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
         .is_some()
         .then(|| "Editing a message: Enter resends it as a new version, Esc cancels.".to_owned());
 
-    // Files pasted into the message box arrive from the page as (name, base64).
+    // Files pasted into the message box arrive from the page as ("file", name, base64); a
+    // paste the page cannot read as ("host", "only" or "", "") for the host to read.
     use_hook(move || {
         spawn(async move {
             let mut pasted = document::eval(PASTE_FILES);
-            while let Ok((name, b64)) = pasted.recv::<(String, String)>().await {
+            while let Ok((kind, name, b64)) = pasted.recv::<(String, String, String)>().await {
+                if kind == "host" {
+                    ctl.attach_pasted(services.clone(), state, name == "only");
+                    continue;
+                }
                 match base64_decode(&b64) {
                     Some(data) => ctl.attach(state, vec![(name, data)]),
                     None => {
@@ -584,8 +589,11 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
     }
 }
 
-/// Sends each file pasted into the message box to the app as `[name, base64]`.
-const PASTE_FILES: &str = "document.addEventListener('paste', (e) => { const t = e.target; if (!t || t.id !== 'composer-input' || !e.clipboardData) return; const files = [...e.clipboardData.files]; if (!files.length) return; e.preventDefault(); for (const f of files) { const r = new FileReader(); r.onload = () => { const s = String(r.result); dioxus.send([f.name || 'pasted-image', s.slice(s.indexOf(',') + 1)]); }; r.readAsDataURL(f); } }); await new Promise(() => {});";
+/// Sends each file pasted into the message box to the app as `["file", name, base64]`. A paste
+/// that may hold files the page cannot read (WebKitGTK hands over neither a copied file nor a
+/// copied image: only an emptied `text/uri-list`, or nothing) goes to the host as `["host",
+/// "only" when the paste carried nothing else, ""]`; any text in it is still pasted.
+const PASTE_FILES: &str = "document.addEventListener('paste', (e) => { const t = e.target; const d = e.clipboardData; if (!t || t.id !== 'composer-input' || !d) return; let files = [...d.files]; if (!files.length) files = [...d.items].filter((i) => i.kind === 'file').map((i) => i.getAsFile()).filter(Boolean); if (files.length) { e.preventDefault(); for (const f of files) { const r = new FileReader(); r.onload = () => { const s = String(r.result); dioxus.send(['file', f.name || 'pasted-image', s.slice(s.indexOf(',') + 1)]); }; r.readAsDataURL(f); } return; } const types = [...d.types]; if (!types.length || types.includes('text/uri-list')) dioxus.send(['host', types.includes('text/plain') ? '' : 'only', '']); }); await new Promise(() => {});";
 
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
