@@ -15,7 +15,10 @@
 #  5. web: the browser bundle's sizes and its first contentful paint in headless Chromium
 #     against a bare Dioxus web counter (bare-counter/) built the same way
 #     (scripts/web_budget.py).
-# `scripts/bench.sh search|stream|window|sync|web` runs one of them; no argument runs all five.
+#  6. open: the release app opens the 5,000-message conversation of the 1M-message history 50
+#     times under Xvfb, from the conversation list; p50/p95/max as the app logs them
+#     (scripts/bench_open.py).
+# `scripts/bench.sh search|stream|window|sync|web|open` runs one of them; no argument runs all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP=1
@@ -54,20 +57,38 @@ if [ "$WHICH" = all ] || [ "$WHICH" = web ]; then
   python3 scripts/web_budget.py "$WEB_OUT/app" "$WEB_OUT/bare" || { rm -rf "$WEB_OUT"; exit 1; }
   rm -rf "$WEB_OUT"
 fi
-if [ "$WHICH" = all ] || [ "$WHICH" = window ]; then
-  # Both binaries as released (LTO), in the packaging build's directory so its many-minute
-  # build is shared; the ratio compares like with like.
+# The app as released (LTO), in the packaging build's directory so its many-minute build is
+# shared, and an X display (Xvfb when there is none).
+release_app_on_a_display() {
   RELEASE_DIR="${NEXUS_RELEASE_TARGET_DIR:-$HOME/.cache/opencode-nexus/target-release}"
   (unset CARGO_PROFILE_BENCH_LTO CARGO_PROFILE_BENCH_CODEGEN_UNITS
    CARGO_TARGET_DIR="$RELEASE_DIR" cargo build --release --locked --bin opencode-nexus --example bare_window)
   TARGET="$RELEASE_DIR/release"
-  XVFB_PID=""
   if [ -z "${DISPLAY:-}" ]; then
     export DISPLAY=:97
     Xvfb "$DISPLAY" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
     XVFB_PID=$!
-    trap '[ -n "$XVFB_PID" ] && kill "$XVFB_PID"' EXIT
+    trap 'kill "$XVFB_PID"' EXIT
     sleep 1
   fi
+}
+TARGET=""
+if [ "$WHICH" = all ] || [ "$WHICH" = window ]; then
+  # Both binaries as released; the ratio compares like with like.
+  [ -n "$TARGET" ] || release_app_on_a_display
   python3 scripts/bench_window.py "$TARGET/opencode-nexus" "$TARGET/examples/bare_window" "${NEXUS_BENCH_ROUNDS:-8}" ${NEXUS_BENCH_APP_DATA:+"$NEXUS_BENCH_APP_DATA"}
+fi
+if [ "$WHICH" = all ] || [ "$WHICH" = open ]; then
+  # The 1,000,000-message history of the search benchmark (built by it when missing, kept in
+  # the cache), copied into a fresh data directory for the app.
+  HISTORY="${NEXUS_BENCH_DB:-$HOME/.cache/opencode-nexus/bench/history-1m.db}"
+  if [ ! -f "$HISTORY" ]; then
+    mkdir -p "$(dirname "$HISTORY")"
+    NEXUS_BENCH_DB="$HISTORY" cargo bench --bench search
+  fi
+  [ -n "$TARGET" ] || release_app_on_a_display
+  OPEN_DATA=$(mktemp -d)
+  cp "$HISTORY" "$OPEN_DATA/history.db"
+  python3 scripts/bench_open.py "$TARGET/opencode-nexus" "$OPEN_DATA" "${NEXUS_BENCH_OPENS:-50}" || { rm -rf "$OPEN_DATA"; exit 1; }
+  rm -rf "$OPEN_DATA"
 fi

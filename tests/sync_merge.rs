@@ -501,3 +501,56 @@ async fn field_merges_deletes_and_replies_follow_the_documented_rules() {
         assert!(d.client.get_conversation(d2.id.clone()).await.is_err());
     }
 }
+
+/// A long run says where it is: after every change file sent and merged, with how many files
+/// it has to merge in all (what Settings → Sync shows during a new device's first sync).
+#[tokio::test]
+async fn a_run_reports_its_progress_file_by_file() {
+    let remote = folder();
+    let key = sync::open_folder(&remote, "pass").await.unwrap();
+    let a = Device::new("aaaaaaaa-0000-4000-8000-000000000000").await;
+    let b = Device::new("bbbbbbbb-0000-4000-8000-000000000000").await;
+    let c = Conversation::new("Three syncs");
+    a.client.create_conversation(c.clone()).await.unwrap();
+    let mut parent = None;
+    let mut sent = Vec::new();
+    for text in ["one", "two", "three"] {
+        let m = Message::new(&c.id, parent.clone(), Role::User, text);
+        parent = Some(m.id.clone());
+        a.client.save_message(m, true).await.unwrap();
+        let seen = std::cell::RefCell::new(Vec::new());
+        let report =
+            sync::sync_with_progress(&a.client, &remote, &key, &|p| seen.borrow_mut().push(p))
+                .await
+                .unwrap();
+        let seen = seen.into_inner();
+        // One file sent per run, and its changes counted.
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(seen[0].sent, report.pushed);
+        assert!(seen[0]
+            .sentence()
+            .starts_with("Sending this device's changes"));
+        sent.push(report.pushed);
+    }
+
+    let seen = std::cell::RefCell::new(Vec::new());
+    let report = sync::sync_with_progress(&b.client, &remote, &key, &|p| seen.borrow_mut().push(p))
+        .await
+        .unwrap();
+    let seen = seen.into_inner();
+    let files: Vec<(usize, usize)> = seen
+        .iter()
+        .map(|p| (p.files_merged, p.files_to_merge))
+        .collect();
+    assert_eq!(files, [(0, 3), (1, 3), (2, 3), (3, 3)], "{seen:?}");
+    let last = seen.last().unwrap();
+    assert_eq!(last.merged, report.pulled);
+    assert_eq!(report.pulled, sent.iter().sum::<usize>());
+    assert!(
+        last.sentence()
+            .starts_with("Merging changes from other devices: 3 of 3 files ("),
+        "{}",
+        last.sentence()
+    );
+    assert_eq!(b.client.thread(c.id.clone()).await.unwrap().len(), 3);
+}

@@ -1123,6 +1123,38 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     })
     .await;
 
+    // A paste and a drop carrying files, as the page receives them (headless Chromium has no
+    // system clipboard or drag source to drive, so the events are made in the page): each
+    // file is attached with its name and exact bytes.
+    let b64 = opencode_nexus::engine::attachments::data_url("image/png", support::RED_PIXEL_PNG)
+        .trim_start_matches("data:image/png;base64,")
+        .to_owned();
+    js(c, &format!("const file = (name, type, b64) => new File([Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))], name, {{ type }}); const box = document.getElementById('composer-input'); const pasted = new DataTransfer(); pasted.items.add(file('pasted.png', 'image/png', '{b64}')); box.dispatchEvent(new ClipboardEvent('paste', {{ clipboardData: pasted, bubbles: true, cancelable: true }})); const dropped = new DataTransfer(); dropped.items.add(file('dropped.md', 'text/markdown', btoa('# Notes\\n'))); box.dispatchEvent(new DragEvent('dragover', {{ dataTransfer: dropped, bubbles: true, cancelable: true }})); box.dispatchEvent(new DragEvent('drop', {{ dataTransfer: dropped, bubbles: true, cancelable: true }})); return true;")).await;
+    let chips = eventually(c, 10, "the pasted and dropped files were not attached", async |last| {
+        let chips = js(c, "return [...document.querySelectorAll('.attach-tray .attach-chip')].map((e) => [e.querySelector('.attach-name').innerText, (e.querySelector('img.thumb') || {}).src || null])").await;
+        *last = chips.to_string();
+        (chips.as_array().map_or(0, Vec::len) == 2).then_some(chips)
+    })
+    .await;
+    assert_eq!(
+        chips,
+        json!([
+            ["pasted.png", format!("data:image/png;base64,{b64}")],
+            ["dropped.md", null]
+        ]),
+        "{chips}"
+    );
+    for name in ["pasted.png", "dropped.md"] {
+        c.find(Locator::Css(&format!(
+            ".attach-tray button[aria-label='Remove {name}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    }
+
     // The shortcut sheet.
     c.find(Locator::Css("body"))
         .await

@@ -149,6 +149,30 @@ impl ChatController {
         }
     }
 
+    /// Log how long opening a conversation took: its store requests, and until the frame
+    /// holding its thread was painted (the next animation frame after it). `scripts/bench_open.py`
+    /// reads these lines.
+    pub fn report_opened(self, id: Id, started: rt::Instant) {
+        let loaded_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let messages = self.thread.peek().len();
+        let mounted = messages.min(*self.window_len.peek());
+        spawn_forever(async move {
+            let mut frame = document::eval(
+                "requestAnimationFrame(() => requestAnimationFrame(() => dioxus.send(true)));",
+            );
+            let _ = frame.recv::<bool>().await;
+            let painted_ms = started.elapsed().as_secs_f64() * 1000.0;
+            tracing::info!(
+                conversation = %id,
+                messages,
+                mounted,
+                loaded_ms = (loaded_ms * 10.0).round() / 10.0,
+                painted_ms = (painted_ms * 10.0).round() / 10.0,
+                "conversation opened"
+            );
+        });
+    }
+
     /// Mount earlier messages: grow the window upwards while it is under MAX_MOUNTED; at the
     /// limit, `shift` (the "Show earlier" button) moves it up instead, and scrolling does nothing.
     pub fn mount_earlier(mut self, shift: bool) {

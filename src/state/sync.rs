@@ -29,6 +29,8 @@ pub struct SyncController {
     /// The last run's report, or its failure as a sentence.
     pub outcome: Signal<Option<std::result::Result<SyncReport, String>>>,
     pub devices: Signal<Vec<DeviceInfo>>,
+    /// Where the run under way is (after its first change file).
+    pub progress: Signal<Option<esync::SyncProgress>>,
     key: Signal<Option<SyncKey>>,
 }
 
@@ -82,6 +84,7 @@ impl SyncController {
             running: Signal::new(false),
             outcome: Signal::new(None),
             devices: Signal::new(Vec::new()),
+            progress: Signal::new(None),
             key: Signal::new(None),
         }
     }
@@ -158,9 +161,15 @@ impl SyncController {
                     k
                 }
             };
-            esync::sync_with_key(&services.store, &*remote, &key).await
+            let progress = self.progress;
+            esync::sync_with_progress(&services.store, &*remote, &key, &move |at| {
+                let mut progress = progress;
+                progress.set(Some(at))
+            })
+            .await
         }
         .await;
+        self.progress.set(None);
         match result {
             Ok(report) => {
                 if report.pulled > 0 {

@@ -32,7 +32,11 @@ pub fn ChatView() -> Element {
         if id != current || focus.is_some() {
             let services = services_load.clone();
             spawn(async move {
-                ctl.load(&services, id, focus.clone()).await;
+                let started = crate::engine::rt::Instant::now();
+                ctl.load(&services, id.clone(), focus.clone()).await;
+                if let Some(id) = id {
+                    ctl.report_opened(id, started);
+                }
                 if let Some(f) = focus {
                     let _ = document::eval(&format!(
                         "requestAnimationFrame(() => {{ const e = document.getElementById('msg-{f}'); if (e) {{ e.scrollIntoView({{block: 'center'}}); e.classList.add('flash'); }} }})"

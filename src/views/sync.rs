@@ -158,8 +158,9 @@ fn SyncStatus(url: String) -> Element {
             dt { "Changes waiting" } dd { "{local.pending}" }
         }
         if running {
-            p { class: "hint", role: "status",
-                if local.pending > 0 { "Syncing… {local.pending} changes left to send." }
+            p { class: "hint sync-progress", role: "status",
+                if let Some(at) = (sync.progress)() { "Syncing… {at.sentence()}" }
+                else if local.pending > 0 { "Syncing… {local.pending} changes left to send." }
                 else { "Syncing…" }
             }
         }

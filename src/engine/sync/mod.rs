@@ -290,12 +290,51 @@ pub async fn sync_now(
     sync_with_key(store, remote, &key).await
 }
 
+/// Where a run is, for a long one (a new device's first sync): told after each change file
+/// sent or merged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncProgress {
+    /// Changes from this device published so far.
+    pub sent: usize,
+    /// Change files from other devices merged so far, of how many this run has to merge.
+    pub files_merged: usize,
+    pub files_to_merge: usize,
+    /// Changes those files held.
+    pub merged: usize,
+}
+
+impl SyncProgress {
+    /// "Merging changes from other devices: 12 of 340 files (5,400 changes)".
+    pub fn sentence(&self) -> String {
+        if self.files_to_merge == 0 {
+            return format!("Sending this device's changes: {} so far.", self.sent);
+        }
+        format!(
+            "Merging changes from other devices: {} of {} files ({}).",
+            self.files_merged,
+            self.files_to_merge,
+            counted(self.merged as i64, "change")
+        )
+    }
+}
+
 /// [`sync_now`] with the key already derived (a long-lived app derives it once).
 pub async fn sync_with_key(
     store: &StoreClient,
     remote: &dyn Remote,
     key: &SyncKey,
 ) -> Result<SyncReport> {
+    sync_with_progress(store, remote, key, &|_| {}).await
+}
+
+/// [`sync_with_key`], telling `progress` where it is after each change file.
+pub async fn sync_with_progress(
+    store: &StoreClient,
+    remote: &dyn Remote,
+    key: &SyncKey,
+    progress: &dyn Fn(SyncProgress),
+) -> Result<SyncReport> {
+    let mut at = SyncProgress::default();
     let state = store.sync_state().await?;
     let device = state.device.clone().ok_or_else(|| {
         Error::Invalid(
@@ -362,6 +401,8 @@ pub async fn sync_with_key(
             .await?;
         report.pushed += out.changes.len();
         store.sync_ack(seq, out.clone()).await?;
+        at.sent = report.pushed;
+        progress(at);
         if !out.more {
             break;
         }
@@ -380,6 +421,8 @@ pub async fn sync_with_key(
         store.sync_state().await?.cursors.into_iter().collect();
     let mut heads = remote.list(&path("heads")).await?;
     heads.sort();
+    // Every other device's record first, so the run knows how many files it has to merge.
+    let mut others = Vec::new();
     for file in heads {
         let Some(id) = file.strip_suffix(".nxh") else {
             continue;
@@ -394,9 +437,17 @@ pub async fn sync_with_key(
             });
             continue;
         }
-        let Some(other) = read_head(remote, key, &file).await? else {
-            continue;
-        };
+        if let Some(other) = read_head(remote, key, &file).await? {
+            let from = cursors.get(id).copied().unwrap_or(0);
+            at.files_to_merge += other.segments.iter().filter(|s| s.seq > from).count();
+            others.push((id.to_owned(), other));
+        }
+    }
+    if at.files_to_merge > 0 {
+        progress(at);
+    }
+    for (id, other) in others {
+        let id = id.as_str();
         let from = cursors.get(id).copied().unwrap_or(0);
         for seg in other.segments.iter().filter(|s| s.seq > from) {
             let seg_path = path(&format!("segments/{id}/{}", seg.file));
@@ -426,6 +477,9 @@ pub async fn sync_with_key(
                 .sync_apply(id.to_owned(), seg.seq, segment.changes, segment.blobs)
                 .await?;
             report.pulled += applied.changes;
+            at.files_merged += 1;
+            at.merged = report.pulled;
+            progress(at);
             for k in applied.kept {
                 if !report.kept.contains(&k) {
                     report.kept.push(k);
@@ -440,6 +494,7 @@ pub async fn sync_with_key(
             this_device: false,
         });
     }
+    report.devices.sort_by(|a, b| a.id.cmp(&b.id));
     store.sync_set_last(now_ms()).await?;
     let (conversations, messages) = store.sync_counts().await?;
     report.conversations = conversations;
