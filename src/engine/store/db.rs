@@ -113,6 +113,9 @@ impl Store {
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "busy_timeout", 5000)?;
+        // Room for every statement the store runs often (the sync merge alone has about 30),
+        // so none is parsed again for each row.
+        self.conn.set_prepared_statement_cache_capacity(128);
         Ok(())
     }
 

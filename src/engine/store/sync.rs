@@ -125,16 +125,19 @@ const MAX_BLOB_BYTES: usize = 16 * 1024 * 1024;
 
 #[cfg(feature = "sqlite")]
 fn meta(tx: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
-    Ok(tx
-        .query_row("SELECT value FROM sync_meta WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
-        .optional()?)
+    Ok(row(
+        tx,
+        "SELECT value FROM sync_meta WHERE key = ?1",
+        [key],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 #[cfg(feature = "sqlite")]
 fn set_meta(tx: &rusqlite::Connection, key: &str, value: &str) -> Result<()> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO sync_meta (key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         params![key, value],
@@ -149,15 +152,34 @@ fn last_clock(tx: &rusqlite::Connection) -> Result<Hlc> {
         .unwrap_or_else(Hlc::zero))
 }
 
+/// A statement run through the connection's statement cache: the merge runs the same few
+/// statements for every change of a segment, and preparing each one anew cost more than
+/// running it.
+#[cfg(feature = "sqlite")]
+fn exec(tx: &rusqlite::Connection, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(p)
+}
+
+/// [`exec`] for a query of one row.
+#[cfg(feature = "sqlite")]
+fn row<T>(
+    tx: &rusqlite::Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    tx.prepare_cached(sql)?.query_row(p, f)
+}
+
 #[cfg(feature = "sqlite")]
 fn version(tx: &rusqlite::Connection, kind: &str, id: &str, field: &str) -> Result<Option<Hlc>> {
-    let v: Option<String> = tx
-        .query_row(
-            "SELECT hlc FROM sync_versions WHERE kind = ?1 AND id = ?2 AND field = ?3",
-            params![kind, id, field],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let v: Option<String> = row(
+        tx,
+        "SELECT hlc FROM sync_versions WHERE kind = ?1 AND id = ?2 AND field = ?3",
+        params![kind, id, field],
+        |r| r.get(0),
+    )
+    .optional()?;
     Ok(v.and_then(|s| Hlc::parse(&s)))
 }
 
@@ -168,13 +190,13 @@ fn version_value(
     id: &str,
     field: &str,
 ) -> Result<Option<serde_json::Value>> {
-    let v: Option<Option<String>> = tx
-        .query_row(
-            "SELECT value FROM sync_versions WHERE kind = ?1 AND id = ?2 AND field = ?3",
-            params![kind, id, field],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let v: Option<Option<String>> = row(
+        tx,
+        "SELECT value FROM sync_versions WHERE kind = ?1 AND id = ?2 AND field = ?3",
+        params![kind, id, field],
+        |r| r.get(0),
+    )
+    .optional()?;
     Ok(v.flatten().and_then(|s| serde_json::from_str(&s).ok()))
 }
 
@@ -184,7 +206,8 @@ fn set_version(tx: &rusqlite::Connection, c: &Change) -> Result<()> {
     if c.kind == "message" && c.field == "*" {
         return Ok(());
     }
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO sync_versions (kind, id, field, hlc, value) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(kind, id, field) DO UPDATE SET hlc = excluded.hlc, value = excluded.value",
         params![c.kind, c.id, c.field, c.hlc, c.value.to_string()],
@@ -486,14 +509,14 @@ impl Store {
         let own = meta(&self.conn, "device")?
             .ok_or_else(|| Error::Invalid("Sync is not set up on this device.".into()))?;
         let tx = self.conn.transaction()?;
-        let cursor: i64 = tx
-            .query_row(
-                "SELECT seq FROM sync_cursors WHERE device = ?1",
-                [device],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
+        let cursor: i64 = row(
+            &tx,
+            "SELECT seq FROM sync_cursors WHERE device = ?1",
+            [device],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
         if seq <= cursor {
             return Ok(Applied {
                 already: true,
@@ -515,7 +538,8 @@ impl Store {
                         .into(),
                 ));
             }
-            tx.execute(
+            exec(
+                &tx,
                 "INSERT OR IGNORE INTO attachments (sha256, mime, bytes, data, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![b.sha256, b.mime, b.data.len() as i64, b.data, now_ms()],
@@ -546,12 +570,13 @@ impl Store {
         } = merge;
         applied.conversations = touched.into_iter().collect();
         set_meta(&tx, "hlc", &newest.to_string())?;
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO sync_cursors (device, seq) VALUES (?1, ?2)
              ON CONFLICT(device) DO UPDATE SET seq = excluded.seq",
             params![device, seq],
         )?;
-        tx.execute("DELETE FROM sync_meta WHERE key = 'applying'", [])?;
+        exec(&tx, "DELETE FROM sync_meta WHERE key = 'applying'", [])?;
         tx.commit()?;
         Ok(applied)
     }
@@ -628,22 +653,22 @@ impl Merge<'_, '_> {
                 return Ok(false);
             }
         }
-        let pending: Option<i64> = self
-            .tx
-            .query_row(
-                "SELECT max(at_ms) FROM sync_dirty WHERE kind = ?1 AND id = ?2 AND field IN (?3, '*')",
-                params![c.kind, c.id, c.field],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
+        let pending: Option<i64> = row(
+            self.tx,
+            "SELECT max(at_ms) FROM sync_dirty WHERE kind = ?1 AND id = ?2 AND field IN (?3, '*')",
+            params![c.kind, c.id, c.field],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
         if let Some(at) = pending {
             let mine = Hlc::new(at.max(0) as u64, 0, self.own);
             if mine >= *h {
                 return Ok(false);
             }
             // The other device's edit is newer: this device's pending one is dropped.
-            self.tx.execute(
+            exec(
+                self.tx,
                 "DELETE FROM sync_dirty WHERE kind = ?1 AND id = ?2 AND field = ?3",
                 params![c.kind, c.id, c.field],
             )?;
@@ -699,7 +724,8 @@ impl Merge<'_, '_> {
     /// (deleted, when its delete arrived first: the rest is kept under it, as on the device
     /// that deleted it).
     fn ensure_conversation(&self, id: &str, at_ms: i64) -> Result<()> {
-        let exists: bool = self.tx.query_row(
+        let exists: bool = row(
+            self.tx,
             "SELECT count(*) > 0 FROM conversations WHERE id = ?1",
             [id],
             |r| r.get(0),
@@ -708,7 +734,8 @@ impl Merge<'_, '_> {
             return Ok(());
         }
         let deleted_at = self.delete_clock(id)?.map(|h| h.ms as i64);
-        self.tx.execute(
+        exec(
+            self.tx,
             "INSERT INTO conversations (id, title, created_at, updated_at, params, deleted_at)
              VALUES (?1, 'New conversation', ?2, ?2, '{}', ?3)",
             params![id, at_ms, deleted_at],
@@ -725,7 +752,8 @@ impl Merge<'_, '_> {
             let deleted = v.as_bool().unwrap_or(false);
             self.ensure_conversation(id, h.ms as i64)?;
             if deleted {
-                let newer_message: bool = tx.query_row(
+                let newer_message: bool = row(
+                    tx,
                     "SELECT count(*) > 0 FROM messages WHERE conversation_id = ?1 AND updated_at > ?2",
                     params![id, h.ms as i64],
                     |r| r.get(0),
@@ -733,13 +761,15 @@ impl Merge<'_, '_> {
                 if newer_message {
                     self.keep(id)?;
                 } else {
-                    tx.execute(
+                    exec(
+                        tx,
                         "UPDATE conversations SET deleted_at = coalesce(deleted_at, ?2) WHERE id = ?1",
                         params![id, h.ms as i64],
                     )?;
                 }
             } else {
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE conversations SET deleted_at = NULL WHERE id = ?1",
                     [id],
                 )?;
@@ -754,46 +784,53 @@ impl Merge<'_, '_> {
         match c.field.as_str() {
             "title" => {
                 if let Some(t) = v.as_str().filter(|t| !t.trim().is_empty()) {
-                    tx.execute(
+                    exec(
+                        tx,
                         "UPDATE conversations SET title = ?2 WHERE id = ?1",
                         params![id, t],
                     )?;
                 }
             }
             "pinned" | "archived" => {
-                tx.execute(
+                exec(
+                    tx,
                     &format!("UPDATE conversations SET {} = ?2 WHERE id = ?1", c.field),
                     params![id, v.as_bool().unwrap_or(false)],
                 )?;
             }
             "model" | "system_prompt" | "head_id" => {
-                tx.execute(
+                exec(
+                    tx,
                     &format!("UPDATE conversations SET {} = ?2 WHERE id = ?1", c.field),
                     params![id, str_or_null(v)],
                 )?;
             }
             "profile_id" => {
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE conversations SET profile_id = (SELECT id FROM profiles WHERE id = ?2) WHERE id = ?1",
                     params![id, str_or_null(v)],
                 )?;
             }
             "preset_id" => {
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE conversations SET preset_id = (SELECT id FROM presets WHERE id = ?2) WHERE id = ?1",
                     params![id, str_or_null(v)],
                 )?;
             }
             "params" => {
                 let p: SamplingParams = serde_json::from_value(v.clone()).unwrap_or_default();
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE conversations SET params = ?2 WHERE id = ?1",
                     params![id, serde_json::to_string(&p).map_err(Error::db)?],
                 )?;
             }
             "created_at" => {
                 if let Some(t) = v.as_i64() {
-                    tx.execute(
+                    exec(
+                        tx,
                         "UPDATE conversations SET created_at = ?2 WHERE id = ?1",
                         params![id, t],
                     )?;
@@ -808,7 +845,8 @@ impl Merge<'_, '_> {
 
     /// Keep a conversation another device deleted, because messages were written after it.
     fn keep(&mut self, id: &str) -> Result<()> {
-        self.tx.execute(
+        exec(
+            self.tx,
             "UPDATE conversations SET deleted_at = NULL,
                sync_note = 'Deleted on another device, and kept because messages were added to it after the delete.'
              WHERE id = ?1",
@@ -822,7 +860,8 @@ impl Merge<'_, '_> {
 
     fn message(&mut self, c: &Change) -> Result<()> {
         let tx = self.tx;
-        let deleted_here: bool = tx.query_row(
+        let deleted_here: bool = row(
+            tx,
             "SELECT EXISTS (SELECT 1 FROM sync_versions WHERE kind = 'message' AND id = ?1 AND field = 'deleted')
                  OR EXISTS (SELECT 1 FROM sync_dirty WHERE kind = 'message' AND id = ?1 AND field = 'deleted')",
             [&c.id],
@@ -838,18 +877,19 @@ impl Merge<'_, '_> {
         if m.id != c.id || m.status == MessageStatus::Streaming {
             return Ok(());
         }
-        let local: Option<i64> = tx
-            .query_row(
-                "SELECT updated_at FROM messages WHERE id = ?1",
-                [&m.id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let local: Option<i64> = row(
+            tx,
+            "SELECT updated_at FROM messages WHERE id = ?1",
+            [&m.id],
+            |r| r.get(0),
+        )
+        .optional()?;
         if local.is_some_and(|t| t >= m.updated_at) {
             return Ok(());
         }
         self.ensure_conversation(&m.conversation_id, m.created_at)?;
-        let deleted_at: Option<i64> = tx.query_row(
+        let deleted_at: Option<i64> = row(
+            tx,
             "SELECT deleted_at FROM conversations WHERE id = ?1",
             [&m.conversation_id],
             |r| r.get(0),
@@ -868,7 +908,8 @@ impl Merge<'_, '_> {
         // A reply to a message deleted elsewhere moves up to the nearest one still there.
         m.parent_id = resolve_parent(tx, m.parent_id.take())?;
         let (parts, usage) = encode_message_json(&m)?;
-        tx.execute(
+        exec(
+            tx,
             "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at, finish_reason)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT(id) DO UPDATE SET parent_id = excluded.parent_id, parts = excluded.parts, text = excluded.text,
@@ -882,7 +923,8 @@ impl Merge<'_, '_> {
             ],
         )?;
         link_attachments(tx, &m)?;
-        tx.execute(
+        exec(
+            tx,
             "UPDATE conversations SET updated_at = max(updated_at, ?2) WHERE id = ?1",
             params![m.conversation_id, m.updated_at],
         )?;
@@ -902,13 +944,13 @@ impl Merge<'_, '_> {
             .and_then(|p| p.as_str())
             .map(str::to_owned);
         let parent = resolve_parent(tx, parent)?;
-        let conversation: Option<String> = tx
-            .query_row(
-                "SELECT conversation_id FROM messages WHERE id = ?1",
-                [&c.id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let conversation: Option<String> = row(
+            tx,
+            "SELECT conversation_id FROM messages WHERE id = ?1",
+            [&c.id],
+            |r| r.get(0),
+        )
+        .optional()?;
         let children: Vec<String> = {
             let mut stmt = tx.prepare_cached(
                 "SELECT DISTINCT conversation_id FROM messages WHERE parent_id = ?1",
@@ -916,13 +958,14 @@ impl Merge<'_, '_> {
             let rows = stmt.query_map([&c.id], |r| r.get(0))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        tx.execute(
+        exec(
+            tx,
             "UPDATE messages SET parent_id = ?2 WHERE parent_id = ?1",
             params![c.id, parent],
         )?;
         self.touched.extend(children);
         if let Some(conversation) = conversation {
-            tx.execute("DELETE FROM messages WHERE id = ?1", [&c.id])?;
+            exec(tx, "DELETE FROM messages WHERE id = ?1", [&c.id])?;
             self.applied.changes += 1;
             self.touched.insert(conversation);
         }
@@ -935,11 +978,12 @@ impl Merge<'_, '_> {
         match kind {
             "profile" => {
                 if v.is_null() {
-                    tx.execute("DELETE FROM profiles WHERE id = ?1", [&c.id])?;
+                    exec(tx, "DELETE FROM profiles WHERE id = ?1", [&c.id])?;
                 } else if let Ok(p) = serde_json::from_value::<Profile>(v.clone()) {
                     let name = unique_name(tx, "profiles", &p.id, &p.name)?;
                     let headers = serde_json::to_string(&p.headers).map_err(Error::db)?;
-                    tx.execute(
+                    exec(
+                        tx,
                         "INSERT INTO profiles (id, name, kind, base_url, default_model, headers, key_env, username, directory, created_at, updated_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                          ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, base_url = excluded.base_url,
@@ -954,25 +998,26 @@ impl Merge<'_, '_> {
             }
             "preset" => {
                 if v.is_null() {
-                    tx.execute("DELETE FROM presets WHERE id = ?1", [&c.id])?;
+                    exec(tx, "DELETE FROM presets WHERE id = ?1", [&c.id])?;
                 } else if let Ok(p) = serde_json::from_value::<Preset>(v.clone()) {
                     let name = unique_name(tx, "presets", &p.id, &p.name)?;
                     // One default: the newest choice of a default wins on every device.
                     let mut is_default = p.is_default;
                     if is_default {
-                        let current: Option<String> = tx
-                            .query_row(
-                                "SELECT id FROM presets WHERE is_default = 1 AND id <> ?1",
-                                [&p.id],
-                                |r| r.get(0),
-                            )
-                            .optional()?;
+                        let current: Option<String> = row(
+                            tx,
+                            "SELECT id FROM presets WHERE is_default = 1 AND id <> ?1",
+                            [&p.id],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
                         if let Some(other) = current {
                             let theirs = version(tx, "preset", &other, "*")?;
                             if theirs.is_some_and(|t| t > *h) {
                                 is_default = false;
                             } else {
-                                tx.execute(
+                                exec(
+                                    tx,
                                     "UPDATE presets SET is_default = 0 WHERE id = ?1",
                                     [&other],
                                 )?;
@@ -980,7 +1025,8 @@ impl Merge<'_, '_> {
                         }
                     }
                     let params_json = serde_json::to_string(&p.params).map_err(Error::db)?;
-                    tx.execute(
+                    exec(
+                        tx,
                         "INSERT INTO presets (id, name, system_prompt, profile_id, model, params, is_default, created_at, updated_at)
                          VALUES (?1, ?2, ?3, (SELECT id FROM profiles WHERE id = ?4), ?5, ?6, ?7, ?8, ?9)
                          ON CONFLICT(id) DO UPDATE SET name = excluded.name, system_prompt = excluded.system_prompt,
@@ -996,12 +1042,14 @@ impl Merge<'_, '_> {
             "price" => {
                 let (profile, model) = c.id.split_once('\n').unwrap_or((c.id.as_str(), ""));
                 if v.is_null() {
-                    tx.execute(
+                    exec(
+                        tx,
                         "DELETE FROM model_prices WHERE profile_id = ?1 AND model = ?2",
                         params![profile, model],
                     )?;
                 } else if let Ok(p) = serde_json::from_value::<ModelPrice>(v.clone()) {
-                    tx.execute(
+                    exec(
+                        tx,
                         "INSERT INTO model_prices (profile_id, model, input_per_million, output_per_million)
                          SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM profiles WHERE id = ?1)
                          ON CONFLICT(profile_id, model) DO UPDATE SET
@@ -1016,9 +1064,10 @@ impl Merge<'_, '_> {
                     return Ok(());
                 }
                 if v.is_null() {
-                    tx.execute("DELETE FROM settings WHERE key = ?1", [&c.id])?;
+                    exec(tx, "DELETE FROM settings WHERE key = ?1", [&c.id])?;
                 } else {
-                    tx.execute(
+                    exec(
+                        tx,
                         "INSERT INTO settings (key, value) VALUES (?1, ?2)
                          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                         params![c.id, v.to_string()],
@@ -1036,22 +1085,24 @@ impl Merge<'_, '_> {
     fn fix_heads(&mut self) -> Result<()> {
         let tx = self.tx;
         for id in &self.touched {
-            let current: Option<Option<String>> = tx
-                .query_row(
-                    "SELECT head_id FROM conversations WHERE id = ?1",
-                    [id],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let current: Option<Option<String>> = row(
+                tx,
+                "SELECT head_id FROM conversations WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
             let Some(current) = current else { continue };
             let exists = |m: &str| -> Result<bool> {
-                Ok(tx.query_row(
+                Ok(row(
+                    tx,
                     "SELECT count(*) > 0 FROM messages WHERE id = ?1 AND conversation_id = ?2",
                     params![m, id],
                     |r| r.get(0),
                 )?)
             };
-            let pending_here: bool = tx.query_row(
+            let pending_here: bool = row(
+                tx,
                 "SELECT count(*) > 0 FROM sync_dirty WHERE kind = 'conversation' AND id = ?1 AND field IN ('head_id', '*')",
                 [id],
                 |r| r.get(0),
@@ -1063,18 +1114,19 @@ impl Merge<'_, '_> {
                 .and_then(|v| v.as_str().map(str::to_owned));
             let head = match chosen {
                 Some(h) if exists(&h)? => Some(h),
-                _ => tx
-                    .query_row(
-                        "SELECT id FROM messages m WHERE conversation_id = ?1
+                _ => row(
+                    tx,
+                    "SELECT id FROM messages m WHERE conversation_id = ?1
                            AND NOT EXISTS (SELECT 1 FROM messages k WHERE k.parent_id = m.id)
                          ORDER BY created_at DESC, id DESC LIMIT 1",
-                        [id],
-                        |r| r.get(0),
-                    )
-                    .optional()?,
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?,
             };
             if head != current {
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE conversations SET head_id = ?2 WHERE id = ?1",
                     params![id, head],
                 )?;
@@ -1091,8 +1143,8 @@ fn resolve_parent(tx: &rusqlite::Connection, mut parent: Option<String>) -> Resu
     let mut hops = 0;
     while let Some(p) = parent.clone() {
         // Merged tombstones, and this device's own deletes not yet sent.
-        let tomb: Option<Option<String>> = tx
-            .query_row(
+        let tomb: Option<Option<String>> = row(
+                tx,
                 "SELECT value FROM sync_versions WHERE kind = 'message' AND id = ?1 AND field = 'deleted'
                  UNION ALL
                  SELECT value FROM sync_dirty WHERE kind = 'message' AND id = ?1 AND field = 'deleted'
@@ -1123,13 +1175,13 @@ fn resolve_parent(tx: &rusqlite::Connection, mut parent: Option<String>) -> Resu
 /// the one with the greater id gets its id's start added, the same way on every device.
 #[cfg(feature = "sqlite")]
 fn unique_name(tx: &rusqlite::Connection, table: &str, id: &str, name: &str) -> Result<String> {
-    let clash: Option<String> = tx
-        .query_row(
-            &format!("SELECT id FROM {table} WHERE name = ?1 COLLATE NOCASE AND id <> ?2"),
-            params![name, id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let clash: Option<String> = row(
+        tx,
+        &format!("SELECT id FROM {table} WHERE name = ?1 COLLATE NOCASE AND id <> ?2"),
+        params![name, id],
+        |r| r.get(0),
+    )
+    .optional()?;
     let Some(other) = clash else {
         return Ok(name.to_owned());
     };
@@ -1137,7 +1189,8 @@ fn unique_name(tx: &rusqlite::Connection, table: &str, id: &str, name: &str) -> 
     if other.as_str() < id {
         Ok(suffixed(id))
     } else {
-        tx.execute(
+        exec(
+            tx,
             &format!("UPDATE {table} SET name = ?2 WHERE id = ?1"),
             params![other, suffixed(&other)],
         )?;
