@@ -26,6 +26,10 @@ static STYLESHEET_IN_HEAD: std::sync::atomic::AtomicBool =
 #[component]
 pub fn App() -> Element {
     let services = use_hook(|| {
+        tracing::info!(
+            ms = crate::platform::vitals::since_start_ms(),
+            "root component created"
+        );
         try_consume_context::<Services>()
             .unwrap_or_else(|| provide_context(crate::platform::app_services()))
     });

@@ -38,6 +38,10 @@ fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::FAILURE;
             }
             platform::set_data_dirs(dirs);
+            tracing::info!(
+                ms = platform::vitals::since_start_ms(),
+                "opening the window"
+            );
             launch_gui();
             std::process::ExitCode::SUCCESS
         }

@@ -17,7 +17,21 @@ pub fn StartupNotices() -> Element {
     let mut update_note = use_signal(|| None::<String>);
     let mut update_checked = use_signal(|| false);
 
-    use_effect(crate::platform::vitals::mark_first_render);
+    use_effect(|| {
+        crate::platform::vitals::mark_first_render();
+        // The start-up trace in the log: main → first render applied → its frame painted.
+        spawn(async {
+            let mut frame = document::eval(
+                "requestAnimationFrame(() => requestAnimationFrame(() => dioxus.send(true)));",
+            );
+            let _ = frame.recv::<bool>().await;
+            tracing::info!(
+                rendered_ms = crate::platform::vitals::startup_ms(),
+                painted_ms = crate::platform::vitals::since_start_ms(),
+                "first frame painted"
+            );
+        });
+    });
 
     let support = services.support.clone();
     use_hook(move || {

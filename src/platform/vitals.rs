@@ -35,6 +35,11 @@ pub fn startup_ms() -> Option<u64> {
         .or_else(|| STARTED.get().map(|s| s.elapsed().as_millis() as u64))
 }
 
+/// Milliseconds since [`mark_start`], for the start-up trace in the log.
+pub fn since_start_ms() -> Option<u64> {
+    STARTED.get().map(|s| s.elapsed().as_millis() as u64)
+}
+
 /// Resident set size of this process in bytes (Linux: `VmRSS` in `/proc/self/status`);
 /// `None` where the platform has no such cheap source.
 pub fn rss_bytes() -> Option<u64> {
