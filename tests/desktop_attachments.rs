@@ -12,6 +12,8 @@
 mod support;
 
 use std::path::Path;
+
+use base64::Engine as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -59,23 +61,6 @@ fn blue_png() -> Vec<u8> {
     let mut png = std::io::Cursor::new(Vec::new());
     image.write_to(&mut png, image::ImageFormat::Png).unwrap();
     png.into_inner()
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in text.bytes().filter(|c| *c != b'=') {
-        let v = ALPHABET.iter().position(|a| *a == c).expect("base64") as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
 }
 
 fn wait_for_window(name: &str) {
@@ -245,7 +230,9 @@ fn images_and_files_attached_by_paste_and_by_the_picker_reach_the_model() {
             let b64 = url
                 .strip_prefix("data:image/png;base64,")
                 .unwrap_or_else(|| panic!("a PNG data URL: {}", &url[..url.len().min(60)]));
-            base64_decode(b64)
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .expect("base64")
         })
         .collect();
     assert_eq!(images.len(), 2, "{parts:?}");
