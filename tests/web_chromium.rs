@@ -250,19 +250,6 @@ const CHATGPT_FIXTURE: &str = concat!(
     "/tests/fixtures/chatgpt/conversations.json"
 );
 
-/// The conversation titles in the History list, top to bottom; pinned ones carry a "📌 " prefix.
-async fn history_titles(c: &Client) -> Vec<String> {
-    let v = js(
-        c,
-        "return [...document.querySelectorAll(\"ul[aria-label='Conversations'] li.row\")].map(r => {
-           const t = r.querySelector('.row-title');
-           return (t && t.querySelector('.pin') ? '📌 ' : '') + (t ? t.innerText.trim() : '');
-         });",
-    )
-    .await;
-    serde_json::from_value(v).unwrap()
-}
-
 /// Wait until the History list shows exactly `expected` (in order).
 async fn wait_titles(c: &Client, expected: &[&str]) {
     let what = format!("history did not show {expected:?}");
@@ -284,19 +271,6 @@ async fn toggle_archived_filter(c: &Client) {
     .click()
     .await
     .unwrap();
-}
-
-/// Click the row action `label` (Pin, Rename, Delete...) of the row titled `title`.
-async fn row_action(c: &Client, title: &str, label: &str) {
-    let xpath = format!(
-        "//ul[@aria-label='Conversations']/li[contains(@class,'row')][.//span[contains(@class,'row-title')][contains(normalize-space(.), '{title}')]]//button[@aria-label='{label}']"
-    );
-    c.find(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no {label} button on the row '{title}': {e}"))
-        .click()
-        .await
-        .unwrap();
 }
 
 /// The Data panel's outcome once one differing from `previous` shows (each operation clears the

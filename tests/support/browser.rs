@@ -303,3 +303,29 @@ pub async fn add_backend(
         .unwrap();
     wait_for(c, ".profile-list li.profile", 20).await;
 }
+
+/// The conversation titles in the History list, top to bottom; pinned ones carry a "📌 " prefix.
+pub async fn history_titles(c: &Client) -> Vec<String> {
+    let v = js(
+        c,
+        "return [...document.querySelectorAll(\"ul[aria-label='Conversations'] li.row\")].map(r => {
+           const t = r.querySelector('.row-title');
+           return (t && t.querySelector('.pin') ? '📌 ' : '') + (t ? t.innerText.trim() : '');
+         });",
+    )
+    .await;
+    serde_json::from_value(v).unwrap()
+}
+
+/// Click the row action `label` (Pin, Rename, Delete...) of the row titled `title`.
+pub async fn row_action(c: &Client, title: &str, label: &str) {
+    let xpath = format!(
+        "//ul[@aria-label='Conversations']/li[contains(@class,'row')][.//span[contains(@class,'row-title')][contains(normalize-space(.), '{title}')]]//button[@aria-label='{label}']"
+    );
+    c.find(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no {label} button on the row '{title}': {e}"))
+        .click()
+        .await
+        .unwrap();
+}

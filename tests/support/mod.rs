@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod cli;
+pub mod cors_proxy;
 pub mod desktop;
 pub mod event_proxy;
 pub mod fault_server;

@@ -1,0 +1,188 @@
+//! Sync in the browser build, against the real WebDAV server (`rclone serve webdav`, started by
+//! scripts/test.sh) behind a CORS front that answers preflights as docs/sync-format.md asks a
+//! server to: a desktop device (a data directory driven by the command line) publishes its
+//! history; the page, in headless Chromium, sets sync up in Settings → Sync with the same
+//! passphrase and gets that history; a pin made in the page reaches the desktop with its next
+//! sync. The engine's WebDAV client runs over the browser's fetch here.
+
+mod support;
+
+use fantoccini::Client;
+use support::browser::*;
+use support::cli::run_ok_env;
+use support::cors_proxy::CorsProxy;
+
+const PASSPHRASE: &str = "lantern ferry quartz meadow";
+const CHATGPT_FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/chatgpt/conversations.json"
+);
+
+fn desktop(data: &std::path::Path, args: &[&str], dav_password: &str) -> String {
+    run_ok_env(
+        data,
+        args,
+        &[
+            ("NEXUS_SYNC_TEST_PASSPHRASE", PASSPHRASE),
+            ("NEXUS_SYNC_TEST_DAV_PASSWORD", dav_password),
+        ],
+    )
+}
+
+/// Type into a field of the Sync form.
+async fn fill(c: &Client, id: &str, text: &str) {
+    let field = wait_for(c, &format!("#{id}"), 10).await;
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// The Sync panel's outcome once it differs from `previous`: its text and whether it failed.
+async fn sync_outcome(c: &Client, previous: &str) -> (String, bool) {
+    eventually(c, 60, "no new sync outcome", async |last| {
+        let now = js(
+            c,
+            "const ok = document.querySelector('.sync-outcome'); const bad = document.querySelector('#main-content .banner-error'); return ok ? [ok.innerText, false] : bad ? [bad.innerText, true] : null",
+        )
+        .await;
+        *last = now.to_string();
+        let a = now.as_array()?;
+        let text = a[0].as_str().unwrap_or_default().to_owned();
+        (text != previous).then(|| (text, a[1] == true))
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_browser_syncs_with_a_desktop_through_webdav() {
+    let dav = support::peers::webdav().expect("the WebDAV peer (NEXUS_TEST_WEBDAV_URL)");
+    let (folder, _) = dav.new_folder("browser");
+    let upstream = url::Url::parse(&dav.url).unwrap();
+    let proxy = CorsProxy::start(upstream.origin().ascii_serialization().as_str()).await;
+    let page_folder = proxy.front(&folder);
+
+    // The desktop: ChatGPT's conversations imported, then published.
+    let laptop = tempfile::tempdir().unwrap();
+    let a = laptop.path();
+    let pw = dav.password.clone();
+    let (folder_a, user) = (folder.clone(), dav.user.clone());
+    let a_path = a.to_owned();
+    tokio::task::spawn_blocking(move || {
+        desktop(&a_path, &["import", CHATGPT_FIXTURE], &pw);
+        desktop(
+            &a_path,
+            &[
+                "sync",
+                "setup",
+                "--url",
+                &folder_a,
+                "--user",
+                &user,
+                "--password-env",
+                "NEXUS_SYNC_TEST_DAV_PASSWORD",
+                "--passphrase-env",
+                "NEXUS_SYNC_TEST_PASSPHRASE",
+                "--name",
+                "Laptop",
+            ],
+            &pw,
+        );
+        desktop(&a_path, &["sync", "now"], &pw);
+    })
+    .await
+    .unwrap();
+
+    // The page: Settings → Sync, set up against the CORS front.
+    let (_server, base) = serve_bundle().await;
+    let b = browser(1280, 800, false).await;
+    let c = &b.client;
+    c.goto(&base).await.unwrap();
+    app_ready(c).await;
+    nav(c, "Settings").await;
+    fill(c, "sync-url", &page_folder).await;
+    fill(c, "sync-user", &dav.user).await;
+    fill(c, "sync-password", &dav.password).await;
+    fill(c, "sync-passphrase", PASSPHRASE).await;
+    fill(c, "sync-name", "Browser").await;
+    button(c, "Set up sync").await.click().await.unwrap();
+    let (first, failed) = sync_outcome(c, "").await;
+    assert!(!failed, "{first}");
+    assert!(
+        first.contains("3 conversations"),
+        "the desktop's history arrived: {first}"
+    );
+    let devices = wait_for(c, ".sync-devices", 10).await.text().await.unwrap();
+    assert!(
+        devices.contains("Laptop") && devices.contains("Browser"),
+        "{devices}"
+    );
+    screenshot(c, "web-sync.png").await;
+    assert!(
+        proxy.preflights() > 0,
+        "the page reached the server through CORS preflights"
+    );
+
+    // History shows it; a pin made here goes back with "Sync now".
+    nav(c, "History").await;
+    eventually(c, 20, "the synced conversations in History", async |last| {
+        let titles = history_titles(c).await;
+        *last = format!("{titles:?}");
+        titles
+            .iter()
+            .any(|t| t.contains("Rust lifetimes"))
+            .then_some(())
+    })
+    .await;
+    row_action(c, "Rust lifetimes", "Pin").await;
+    eventually(c, 10, "the pin", async |_| {
+        history_titles(c)
+            .await
+            .iter()
+            .any(|t| t.starts_with("📌 ") && t.contains("Rust lifetimes"))
+            .then_some(())
+    })
+    .await;
+    nav(c, "Settings").await;
+    // The app's own first run (a few seconds after start) may be under way: "Sync now" waits
+    // for it to end.
+    eventually(c, 60, "Sync now did not become available", async |_| {
+        let idle = js(
+            c,
+            "return [...document.querySelectorAll('button')].some((b) => b.innerText.trim() === 'Sync now' && !b.disabled)",
+        )
+        .await;
+        (idle == true).then_some(())
+    })
+    .await;
+    let before = js(
+        c,
+        "const e = document.querySelector('.sync-outcome'); return e ? e.innerText : ''",
+    )
+    .await;
+    button(c, "Sync now").await.click().await.unwrap();
+    let (second, failed) = sync_outcome(c, before.as_str().unwrap_or_default()).await;
+    assert!(!failed, "{second}");
+    // The pin went with this run, or with the app's own run if that came after the pin: the
+    // desktop's next sync is what tells.
+    assert!(second.starts_with("Sent "), "{second}");
+
+    let pw = dav.password.clone();
+    let a_path = a.to_owned();
+    let list = tokio::task::spawn_blocking(move || {
+        desktop(&a_path, &["sync", "now"], &pw);
+        desktop(&a_path, &["history", "list", "--json"], &pw)
+    })
+    .await
+    .unwrap();
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let rust = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["title"].as_str().unwrap_or("").contains("Rust lifetimes"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(
+        rust["pinned"], true,
+        "the page's pin reached the desktop: {rust}"
+    );
+    b.client.clone().close().await.unwrap();
+}
