@@ -89,6 +89,7 @@ if [ "$WHICH" = all ] || [ "$WHICH" = open ]; then
   [ -n "$TARGET" ] || release_app_on_a_display
   OPEN_DATA=$(mktemp -d)
   cp "$HISTORY" "$OPEN_DATA/history.db"
-  python3 scripts/bench_open.py "$TARGET/opencode-nexus" "$OPEN_DATA" "${NEXUS_BENCH_OPENS:-50}" || { rm -rf "$OPEN_DATA"; exit 1; }
+  # benches/search.rs names its 5,000-message conversation c0100000 (after 100,000 others).
+  python3 scripts/bench_open.py "$TARGET/opencode-nexus" "$OPEN_DATA" c0100000 c0099999 "${NEXUS_BENCH_OPENS:-50}" || { rm -rf "$OPEN_DATA"; exit 1; }
   rm -rf "$OPEN_DATA"
 fi

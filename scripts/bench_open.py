@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 """Opening a long conversation in the desktop app, N times, on a large history.
 
-Usage: bench_open.py APP_BINARY DATA_DIR [OPENS]
+Usage: bench_open.py APP_BINARY DATA_DIR LONG_ID SHORT_ID [OPENS]
 
 DATA_DIR holds the history (`history.db`), e.g. the 1,000,000-message one `benches/search.rs`
-builds (NEXUS_BENCH_DB), whose newest conversation is the 5,000-message one and the next a
-10-message one. The app starts on the X display in $DISPLAY; the conversation list beside the
-chat shows both at the top. Each round clicks the short conversation, waits for it, then clicks
-the long one and waits for it. The app logs every open (`conversation opened`), timed from the
+builds (NEXUS_BENCH_DB), where LONG_ID is its 5,000-message conversation and SHORT_ID a
+10-message one. Those two are pinned (and nothing else), so the conversation list beside the
+chat shows them at its top: the long one first (pinned last). The app starts on the X display
+in $DISPLAY. Each round clicks the short conversation, waits for it, then clicks the long one
+and waits for it. The app logs every open (`conversation opened`), timed from the
 moment it takes the click's request: until its store requests are answered, and until the next
 animation frame after the frame holding the thread (it has been painted by then). The long
 conversation's times are reported as p50, p95 and max, with the date and the load average.
 """
 
 import glob
+import json
 import os
 import re
 import statistics
@@ -22,8 +24,8 @@ import sys
 import time
 from datetime import datetime, timezone
 
-APP, DATA = sys.argv[1], sys.argv[2]
-OPENS = int(sys.argv[3]) if len(sys.argv) > 3 else 50
+APP, DATA, LONG_ID, SHORT_ID = sys.argv[1:5]
+OPENS = int(sys.argv[5]) if len(sys.argv) > 5 else 50
 # Where the conversation list puts its first two rows in the 1100x760 window.
 LONG_ROW, SHORT_ROW = (200, 131), (200, 165)
 LINE = re.compile(
@@ -57,7 +59,23 @@ def wait_for(count, what, timeout=60):
     sys.exit(f"no open of the {what} conversation logged within {timeout} s")
 
 
+def cli(*args):
+    out = subprocess.run([APP, "--data-dir", DATA, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(args)}: {out.stderr}")
+    return out.stdout
+
+
+def pin_only_the_two():
+    for c in json.loads(cli("history", "list", "--json", "--limit", "100000")):
+        if c.get("pinned"):
+            cli("history", "pin", c["id"], "--off")
+    cli("history", "pin", SHORT_ID)
+    cli("history", "pin", LONG_ID)
+
+
 def main():
+    pin_only_the_two()
     env = dict(os.environ, WEBKIT_DISABLE_DMABUF_RENDERER="1", NO_AT_BRIDGE="1")
     app = subprocess.Popen(
         [APP, "--data-dir", DATA],
@@ -82,9 +100,9 @@ def main():
                 xdotool("mousemove", "--window", window, str(row[0]), str(row[1]), "click", "1")
                 found = wait_for(seen + 1, name)
                 seen += 1
+                if found.group(1) != (LONG_ID if name == "long" else SHORT_ID):
+                    sys.exit(f"the {name} row opened another conversation: {found.group(0)}")
                 if name == "long":
-                    if int(found.group(2)) < 1000:
-                        sys.exit(f"the first row is not the long conversation: {found.group(0)}")
                     long_loaded.append(float(found.group(4)))
                     long_times.append(float(found.group(5)))
                 time.sleep(0.3)
