@@ -362,15 +362,16 @@ fn read_pasted_file(path: &Path) -> Result<(String, Vec<u8>)> {
     Ok((name, data))
 }
 
+fn clipboard_error(detail: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!(
+        "The clipboard could not be read ({detail}); nothing was attached."
+    ))
+}
+
 /// The files copied to the system clipboard (as a file manager copies them), else its image
 /// as a PNG file (a screenshot), else nothing.
 fn clipboard_files() -> Result<Vec<(String, Vec<u8>)>> {
-    let clipboard_error = |detail: String| {
-        Error::Invalid(format!(
-            "The clipboard could not be read ({detail}); nothing was attached."
-        ))
-    };
-    let mut clipboard = arboard::Clipboard::new().map_err(|e| clipboard_error(e.to_string()))?;
+    let mut clipboard = arboard::Clipboard::new().map_err(clipboard_error)?;
     if let Ok(paths) = clipboard.get().file_list() {
         if !paths.is_empty() {
             return paths.iter().map(|p| read_pasted_file(p)).collect();
@@ -387,11 +388,11 @@ fn clipboard_files() -> Result<Vec<(String, Vec<u8>)>> {
     };
     let (width, height) = (image.width as u32, image.height as u32);
     let pixels = image::RgbaImage::from_raw(width, height, image.bytes.into_owned())
-        .ok_or_else(|| clipboard_error("the clipboard's image has the wrong size".into()))?;
+        .ok_or_else(|| clipboard_error("the clipboard's image has the wrong size"))?;
     let mut png = std::io::Cursor::new(Vec::new());
     pixels
         .write_to(&mut png, image::ImageFormat::Png)
-        .map_err(|e| clipboard_error(e.to_string()))?;
+        .map_err(clipboard_error)?;
     Ok(vec![("pasted-image.png".into(), png.into_inner())])
 }
 
@@ -433,11 +434,7 @@ impl Shell for NativeShell {
     async fn pasted_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
         tokio::task::spawn_blocking(clipboard_files)
             .await
-            .map_err(|e| {
-                Error::Invalid(format!(
-                    "The clipboard could not be read ({e}); nothing was attached."
-                ))
-            })?
+            .map_err(clipboard_error)?
     }
 
     fn notify(&self, title: &str, body: &str) {
