@@ -226,19 +226,7 @@ impl Store {
                 p.name
             )));
         }
-        let headers = serde_json::to_string(&p.headers).map_err(Error::db)?;
-        self.conn.execute(
-            "INSERT INTO profiles (id, name, kind, base_url, default_model, headers, key_env, username, directory, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, base_url = excluded.base_url,
-               default_model = excluded.default_model, headers = excluded.headers, key_env = excluded.key_env,
-               username = excluded.username, directory = excluded.directory, updated_at = excluded.updated_at",
-            params![
-                p.id, p.name, p.kind.as_str(), p.base_url, p.default_model, headers, p.key_env,
-                p.username, p.directory, p.created_at, p.updated_at
-            ],
-        )?;
-        Ok(())
+        write_profile_row(&self.conn, p, &p.name)
     }
 
     pub fn delete_profile(&self, id: &str) -> Result<()> {
@@ -407,25 +395,7 @@ impl Store {
                 [&p.id],
             )?;
         }
-        let params_json = serde_json::to_string(&p.params).map_err(Error::db)?;
-        tx.execute(
-            "INSERT INTO presets (id, name, system_prompt, profile_id, model, params, is_default, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, system_prompt = excluded.system_prompt,
-               profile_id = excluded.profile_id, model = excluded.model, params = excluded.params,
-               is_default = excluded.is_default, updated_at = excluded.updated_at",
-            params![
-                p.id,
-                p.name.trim(),
-                p.system_prompt,
-                p.profile_id,
-                p.model,
-                params_json,
-                p.is_default,
-                p.created_at,
-                p.updated_at
-            ],
-        )?;
+        write_preset_row(&tx, p, p.name.trim(), p.is_default)?;
         tx.commit()?;
         Ok(())
     }
@@ -654,20 +624,7 @@ impl Store {
                 ],
             )?;
         }
-        let (parts, usage) = encode_message_json(m)?;
-        let text = indexed_text(m);
-        tx.execute(
-            "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at, finish_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-             ON CONFLICT(id) DO UPDATE SET parts = excluded.parts, text = excluded.text, status = excluded.status,
-               error = excluded.error, model = excluded.model, usage = excluded.usage, cost = excluded.cost,
-               updated_at = excluded.updated_at, finish_reason = excluded.finish_reason",
-            params![
-                m.id, m.conversation_id, m.parent_id, m.role.as_str(), parts, text,
-                m.status.as_str(), m.error, m.model, usage, m.cost, m.created_at, m.updated_at,
-                m.finish_reason
-            ],
-        )?;
+        write_message_row(&tx, m)?;
         link_attachments(&tx, m)?;
         if make_head {
             tx.execute(
@@ -883,20 +840,7 @@ impl Store {
                     m.conversation_id
                 )));
             }
-            let (parts, usage) = encode_message_json(m)?;
-            tx.execute(
-                "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                 ON CONFLICT(id) DO UPDATE SET parent_id = excluded.parent_id, role = excluded.role,
-                   parts = excluded.parts, text = excluded.text, status = excluded.status,
-                   error = excluded.error, model = excluded.model, usage = excluded.usage,
-                   cost = excluded.cost, created_at = excluded.created_at, updated_at = excluded.updated_at
-                 WHERE messages.conversation_id = excluded.conversation_id",
-                params![
-                    m.id, m.conversation_id, m.parent_id, m.role.as_str(), parts, m.text(),
-                    m.status.as_str(), m.error, m.model, usage, m.cost, m.created_at, m.updated_at
-                ],
-            )?;
+            write_message_row(&tx, m)?;
         }
         let head = messages.last().map(|m| m.id.clone());
         let updated = messages.iter().map(|m| m.updated_at).max();
@@ -1175,6 +1119,70 @@ fn open_lock(_db: &Path) -> Result<(Option<std::fs::File>, bool)> {
 /// The JSON columns of a message row (`parts`, `usage`), shared by saving and importing.
 /// What the full-text index holds for a message: its text and the names of its files (their
 /// contents are not indexed).
+/// The one statement that writes a backend profile's row, whether it is saved here or merged
+/// from another device; `name` is the name it is stored under.
+pub(crate) fn write_profile_row(conn: &Connection, p: &Profile, name: &str) -> Result<()> {
+    let headers = serde_json::to_string(&p.headers).map_err(Error::db)?;
+    conn.prepare_cached(
+        "INSERT INTO profiles (id, name, kind, base_url, default_model, headers, key_env, username, directory, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, base_url = excluded.base_url,
+           default_model = excluded.default_model, headers = excluded.headers, key_env = excluded.key_env,
+           username = excluded.username, directory = excluded.directory, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        p.id, name, p.kind.as_str(), p.base_url, p.default_model, headers, p.key_env,
+        p.username, p.directory, p.created_at, p.updated_at
+    ])?;
+    Ok(())
+}
+
+/// The one statement that writes a preset's row (saved here or merged); a backend this
+/// database does not know is stored as none.
+pub(crate) fn write_preset_row(
+    conn: &Connection,
+    p: &Preset,
+    name: &str,
+    is_default: bool,
+) -> Result<()> {
+    let params_json = serde_json::to_string(&p.params).map_err(Error::db)?;
+    conn.prepare_cached(
+        "INSERT INTO presets (id, name, system_prompt, profile_id, model, params, is_default, created_at, updated_at)
+         VALUES (?1, ?2, ?3, (SELECT id FROM profiles WHERE id = ?4), ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, system_prompt = excluded.system_prompt,
+           profile_id = excluded.profile_id, model = excluded.model, params = excluded.params,
+           is_default = excluded.is_default, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        p.id, name, p.system_prompt, p.profile_id, p.model, params_json, is_default,
+        p.created_at, p.updated_at
+    ])?;
+    Ok(())
+}
+
+/// The one statement that writes a message's row (saved while streaming, merged from another
+/// device, or copied from an OpenCode server): inserted, or its content brought up to date. A
+/// message never moves to another conversation: a row with its id elsewhere is left alone.
+pub(crate) fn write_message_row(conn: &Connection, m: &Message) -> Result<()> {
+    let (parts, usage) = encode_message_json(m)?;
+    conn.prepare_cached(
+        "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at, finish_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT(id) DO UPDATE SET parent_id = excluded.parent_id, role = excluded.role,
+           parts = excluded.parts, text = excluded.text, status = excluded.status,
+           error = excluded.error, model = excluded.model, usage = excluded.usage,
+           cost = excluded.cost, created_at = excluded.created_at, updated_at = excluded.updated_at,
+           finish_reason = excluded.finish_reason
+         WHERE messages.conversation_id = excluded.conversation_id",
+    )?
+    .execute(params![
+        m.id, m.conversation_id, m.parent_id, m.role.as_str(), parts, indexed_text(m),
+        m.status.as_str(), m.error, m.model, usage, m.cost, m.created_at, m.updated_at,
+        m.finish_reason
+    ])?;
+    Ok(())
+}
+
 pub(crate) fn indexed_text(m: &Message) -> String {
     let mut text = m.text();
     for a in m.attachments() {

@@ -24,8 +24,8 @@ use crate::engine::attachments::base64_bytes;
 #[cfg(feature = "sqlite")]
 use {
     super::{
-        conversation_from_row, encode_message_json, indexed_text, link_attachments,
-        message_from_row, preset_from_row, profile_from_row, Store,
+        conversation_from_row, link_attachments, message_from_row, preset_from_row,
+        profile_from_row, write_message_row, write_preset_row, write_profile_row, Store,
     },
     crate::engine::attachments::sha256_hex,
     crate::engine::error::{Error, Result},
@@ -907,21 +907,7 @@ impl Merge<'_, '_> {
         }
         // A reply to a message deleted elsewhere moves up to the nearest one still there.
         m.parent_id = resolve_parent(tx, m.parent_id.take())?;
-        let (parts, usage) = encode_message_json(&m)?;
-        exec(
-            tx,
-            "INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, error, model, usage, cost, created_at, updated_at, finish_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-             ON CONFLICT(id) DO UPDATE SET parent_id = excluded.parent_id, parts = excluded.parts, text = excluded.text,
-               status = excluded.status, error = excluded.error, model = excluded.model, usage = excluded.usage,
-               cost = excluded.cost, updated_at = excluded.updated_at, finish_reason = excluded.finish_reason
-             WHERE messages.conversation_id = excluded.conversation_id",
-            params![
-                m.id, m.conversation_id, m.parent_id, m.role.as_str(), parts, indexed_text(&m),
-                m.status.as_str(), m.error, m.model, usage, m.cost, m.created_at, m.updated_at,
-                m.finish_reason
-            ],
-        )?;
+        write_message_row(tx, &m)?;
         link_attachments(tx, &m)?;
         exec(
             tx,
@@ -981,19 +967,7 @@ impl Merge<'_, '_> {
                     exec(tx, "DELETE FROM profiles WHERE id = ?1", [&c.id])?;
                 } else if let Ok(p) = serde_json::from_value::<Profile>(v.clone()) {
                     let name = unique_name(tx, "profiles", &p.id, &p.name)?;
-                    let headers = serde_json::to_string(&p.headers).map_err(Error::db)?;
-                    exec(
-                        tx,
-                        "INSERT INTO profiles (id, name, kind, base_url, default_model, headers, key_env, username, directory, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                         ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, base_url = excluded.base_url,
-                           default_model = excluded.default_model, headers = excluded.headers, key_env = excluded.key_env,
-                           username = excluded.username, directory = excluded.directory, updated_at = excluded.updated_at",
-                        params![
-                            p.id, name, p.kind.as_str(), p.base_url, p.default_model, headers, p.key_env,
-                            p.username, p.directory, p.created_at, p.updated_at
-                        ],
-                    )?;
+                    write_profile_row(tx, &p, &name)?;
                 }
             }
             "preset" => {
@@ -1024,19 +998,7 @@ impl Merge<'_, '_> {
                             }
                         }
                     }
-                    let params_json = serde_json::to_string(&p.params).map_err(Error::db)?;
-                    exec(
-                        tx,
-                        "INSERT INTO presets (id, name, system_prompt, profile_id, model, params, is_default, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, (SELECT id FROM profiles WHERE id = ?4), ?5, ?6, ?7, ?8, ?9)
-                         ON CONFLICT(id) DO UPDATE SET name = excluded.name, system_prompt = excluded.system_prompt,
-                           profile_id = excluded.profile_id, model = excluded.model, params = excluded.params,
-                           is_default = excluded.is_default, updated_at = excluded.updated_at",
-                        params![
-                            p.id, name, p.system_prompt, p.profile_id, p.model, params_json,
-                            is_default, p.created_at, p.updated_at
-                        ],
-                    )?;
+                    write_preset_row(tx, &p, &name, is_default)?;
                 }
             }
             "price" => {
