@@ -129,8 +129,18 @@ impl ChatController {
         };
         let conv = services.store.get_conversation(id.clone()).await;
         let thread = services.store.thread(id.clone()).await;
-        self.usage
-            .set(services.store.usage_total(id).await.unwrap_or_default());
+        // The header's token total comes after the thread, off the way to its first paint.
+        let store = services.store.clone();
+        let mut usage = self.usage;
+        usage.set(UsageTotal::default());
+        let for_id = id.clone();
+        spawn_forever(async move {
+            let total = store.usage_total(for_id.clone()).await.unwrap_or_default();
+            // Another conversation may have been opened meanwhile.
+            if self.is_open(&for_id) {
+                usage.set(total);
+            }
+        });
         match (conv, thread) {
             (Ok(c), Ok(t)) => {
                 let start = match focus
