@@ -54,16 +54,10 @@ pub fn StartupNotices() -> Element {
             return;
         };
         let client = services.http.client();
+        let updates = services.updates.clone();
         spawn(async move {
-            use crate::engine::update::{self, UpdateStatus};
-            match update::check(
-                &client,
-                &url,
-                crate::engine::version::VERSION,
-                &update::UPDATE_PUBLIC_KEY,
-            )
-            .await
-            {
+            use crate::engine::update::UpdateStatus;
+            match updates.check(&client, &url).await {
                 Ok(status @ UpdateStatus::Available(_)) => update_note.set(Some(format!(
                     "{} See Settings → Updates for the notes and the download.",
                     status.summary()

@@ -546,13 +546,7 @@ pub fn RunStatus(status: SessionStatus) -> Element {
 /// "14:05:09" (UTC) of an epoch-ms time.
 fn clock(ms: u64) -> String {
     time::OffsetDateTime::from_unix_timestamp(i64::try_from(ms / 1000).unwrap_or(0))
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[hour]:[minute]:[second] UTC"
-            ))
-            .ok()
-        })
+        .map(|t| format!("{:02}:{:02}:{:02} UTC", t.hour(), t.minute(), t.second()))
         .unwrap_or_default()
 }
 

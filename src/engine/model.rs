@@ -806,13 +806,35 @@ pub struct ConversationFilter {
 
 /// "2026-11-22 14:05" (UTC) for lists and the CLI.
 pub fn format_time(ms: i64) -> String {
+    // Written out from the date's parts: `time`'s format descriptions bring an interpreter
+    // the browser's module does not need for three fixed layouts.
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]"
-            ))
-            .ok()
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_written_in_utc_with_zero_padding() {
+        assert_eq!(super::format_time(0), "1970-01-01 00:00");
+        assert_eq!(super::format_time(1_700_000_000_000), "2023-11-14 22:13");
+        assert_eq!(
+            crate::engine::portability::stamp(1_700_000_000_999),
+            "20231114-221320"
+        );
+        assert_eq!(
+            crate::engine::portability::stamp(86_400_000 * 31 + 3_723_000),
+            "19700201-010203"
+        );
+    }
 }

@@ -88,6 +88,8 @@ pub enum UpdateError {
     NoArtifact { platform: String },
     #[error("Could not save the download to {path}: {detail}. Check that the folder exists and is writable.")]
     Save { path: String, detail: String },
+    #[error("This copy of OpenCode Nexus is a web page: whoever hosts it installs new versions, and reloading the page picks them up. Signed releases are for the installed app.")]
+    HostUpdated,
 }
 
 impl From<UpdateError> for crate::engine::error::Error {

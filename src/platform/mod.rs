@@ -15,7 +15,7 @@ pub mod web;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,9 @@ use crate::engine::error::{Error, Result};
 use crate::engine::model::Profile;
 use crate::engine::redact;
 pub use crate::engine::store::api::StoreClient;
+#[cfg(not(target_family = "wasm"))]
+use crate::engine::update;
+use crate::engine::update::{Artifact, UpdateError, UpdateStatus};
 
 /// Where the OS keychain stands. Shown in Settings and by `doctor`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +230,83 @@ impl SettingsStore for StoreClient {
     }
 }
 
+/// Signed release updates (Settings → Updates and the start-up check). An installed app reads
+/// the signed manifest and downloads verified artifacts ([`SignedReleases`]); a web page is
+/// updated by whoever hosts it ([`HostUpdated`]), so the browser's module carries no signature
+/// code at all.
+#[async_trait::async_trait(?Send)]
+pub trait Updates {
+    /// Read the release manifest at `url` and compare it with this version.
+    async fn check(
+        &self,
+        client: &reqwest::Client,
+        url: &str,
+    ) -> std::result::Result<UpdateStatus, UpdateError>;
+    /// Download `artifact` into `dir` once its size, hash and signature check out.
+    async fn download(
+        &self,
+        client: &reqwest::Client,
+        artifact: &Artifact,
+        dir: &Path,
+    ) -> std::result::Result<PathBuf, UpdateError>;
+}
+
+/// Releases verified against the key built into the app ([`crate::engine::update`]).
+#[cfg(not(target_family = "wasm"))]
+pub struct SignedReleases;
+
+#[cfg(not(target_family = "wasm"))]
+#[async_trait::async_trait(?Send)]
+impl Updates for SignedReleases {
+    async fn check(
+        &self,
+        client: &reqwest::Client,
+        url: &str,
+    ) -> std::result::Result<UpdateStatus, UpdateError> {
+        update::check(
+            client,
+            url,
+            crate::engine::version::VERSION,
+            &update::UPDATE_PUBLIC_KEY,
+        )
+        .await
+    }
+
+    async fn download(
+        &self,
+        client: &reqwest::Client,
+        artifact: &Artifact,
+        dir: &Path,
+    ) -> std::result::Result<PathBuf, UpdateError> {
+        update::download(client, artifact, &update::UPDATE_PUBLIC_KEY, dir).await
+    }
+}
+
+/// A web page: its host deploys new versions and a reload picks them up.
+#[cfg(target_family = "wasm")]
+pub struct HostUpdated;
+
+#[cfg(target_family = "wasm")]
+#[async_trait::async_trait(?Send)]
+impl Updates for HostUpdated {
+    async fn check(
+        &self,
+        _client: &reqwest::Client,
+        _url: &str,
+    ) -> std::result::Result<UpdateStatus, UpdateError> {
+        Err(UpdateError::HostUpdated)
+    }
+
+    async fn download(
+        &self,
+        _client: &reqwest::Client,
+        _artifact: &Artifact,
+        _dir: &Path,
+    ) -> std::result::Result<PathBuf, UpdateError> {
+        Err(UpdateError::HostUpdated)
+    }
+}
+
 /// Everything the face needs from the host, cheap to clone into closures and tasks.
 #[derive(Clone)]
 pub struct Services {
@@ -235,6 +315,7 @@ pub struct Services {
     pub http: Rc<dyn HttpFactory>,
     pub shell: Rc<dyn Shell>,
     pub support: Rc<dyn Support>,
+    pub updates: Rc<dyn Updates>,
     /// Keys entered "for this session only" (no keychain, or the user chose not to save).
     session_keys: Rc<RefCell<HashMap<String, String>>>,
 }
@@ -252,6 +333,10 @@ impl Services {
             http,
             shell,
             support: Rc::new(NoSupport),
+            #[cfg(not(target_family = "wasm"))]
+            updates: Rc::new(SignedReleases),
+            #[cfg(target_family = "wasm")]
+            updates: Rc::new(HostUpdated),
             session_keys: Rc::new(RefCell::new(HashMap::new())),
         }
     }

@@ -44,39 +44,65 @@ struct Reply {
     result: std::result::Result<Response, Error>,
 }
 
-/// Log to the browser console (devtools shows the app's and the storage worker's events).
+/// Log to the browser console (devtools shows the app's and the storage worker's events):
+/// one line per event at INFO and above, ` INFO message key=value`, redacted like the native
+/// log files. A subscriber of its own rather than `tracing_subscriber::fmt`: the console
+/// needs no spans, timestamps or filters, and the formatter's machinery is a sizeable part of
+/// the page's module.
 pub fn init_logging() {
-    use tracing_subscriber::fmt::MakeWriter;
-    struct Console;
-    impl std::io::Write for Console {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let line = String::from_utf8_lossy(buf);
-            let line = crate::engine::redact::redact(line.trim_end());
-            if line.contains("ERROR") || line.contains("WARN") {
-                web_sys::console::warn_1(&JsValue::from_str(&line));
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Level, Metadata};
+
+    struct Line(String);
+    impl Visit for Line {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            use std::fmt::Write as _;
+            let _ = if field.name() == "message" {
+                write!(self.0, " {value:?}")
             } else {
-                web_sys::console::log_1(&JsValue::from_str(&line));
+                write!(self.0, " {}={value:?}", field.name())
+            };
+        }
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field.name() == "message" {
+                self.0.push(' ');
+                self.0.push_str(value);
+            } else {
+                self.record_debug(field, &value);
             }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
         }
     }
-    struct MakeConsole;
-    impl<'a> MakeWriter<'a> for MakeConsole {
-        type Writer = Console;
-        fn make_writer(&'a self) -> Console {
-            Console
+
+    struct Console;
+    impl tracing::Subscriber for Console {
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            *metadata.level() <= Level::INFO
         }
+        fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+            Some(tracing::level_filters::LevelFilter::INFO)
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let level = *event.metadata().level();
+            let mut line = Line(format!("{level:>5}"));
+            event.record(&mut line);
+            let line = JsValue::from_str(&crate::engine::redact::redact(&line.0));
+            if level <= Level::WARN {
+                web_sys::console::warn_1(&line);
+            } else {
+                web_sys::console::log_1(&line);
+            }
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
     }
-    let _ = tracing_subscriber::fmt()
-        .without_time()
-        .with_ansi(false)
-        .with_target(false)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(MakeConsole)
-        .try_init();
+
+    let _ = tracing::subscriber::set_global_default(Console);
 }
 
 /// The worker side: install the OPFS VFS, open the store, answer requests in order. Requests

@@ -510,12 +510,14 @@ fn UpdatesSection() -> Element {
     );
     let check = move |_| {
         let client = sv3.http.client();
+        let updates = sv3.updates.clone();
         let url = state.settings.peek().update_url.clone().unwrap_or_default();
         busy.set(true);
         saved.set(None);
         spawn(async move {
             crate::crash::set_last_action("check-update");
-            let r = update::check(&client, &url, version::VERSION, &update::UPDATE_PUBLIC_KEY)
+            let r = updates
+                .check(&client, &url)
                 .await
                 .map_err(|e| e.to_string());
             result.set(Some(r));
@@ -536,10 +538,11 @@ fn UpdatesSection() -> Element {
             return;
         };
         let client = sv4.http.client();
+        let updates = sv4.updates.clone();
         busy.set(true);
         spawn(async move {
             crate::crash::set_last_action("download-update");
-            match update::download(&client, &a, &update::UPDATE_PUBLIC_KEY, &dir).await {
+            match updates.download(&client, &a, &dir).await {
                 Ok(path) => saved.set(Some(format!(
                     "Downloaded and verified: {}. Nothing was installed; open the file to install it.",
                     path.display()

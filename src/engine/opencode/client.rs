@@ -443,14 +443,18 @@ impl HttpV1 {
         }
         let resp = self.send(req, &url, timeout).await?;
         let bytes = resp.bytes().await.map_err(|e| transport_error(e, &url))?;
-        serde_json::from_slice(&bytes).map_err(|e| OpenCodeError::Decode {
-            what: what.to_owned(),
-            detail: if bytes.trim_ascii_start().starts_with(b"<") {
-                WEB_PAGE.to_owned()
-            } else {
-                e.to_string()
-            },
-        })
+        // Through a `Value`: the API's types are also read from event payloads (which arrive
+        // as values), so each is compiled for one deserializer rather than two.
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .and_then(serde_json::from_value)
+            .map_err(|e| OpenCodeError::Decode {
+                what: what.to_owned(),
+                detail: if bytes.trim_ascii_start().starts_with(b"<") {
+                    WEB_PAGE.to_owned()
+                } else {
+                    e.to_string()
+                },
+            })
     }
 
     async fn get<R: DeserializeOwned>(

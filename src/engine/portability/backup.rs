@@ -74,14 +74,18 @@ pub struct RestoreReport {
 /// `YYYYMMDD-HHMMSS` in UTC: the time part of backup and export file names.
 pub fn stamp(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[year][month][day]-[hour][minute][second]"
-            ))
-            .ok()
+        .map(|t| {
+            format!(
+                "{:04}{:02}{:02}-{:02}{:02}{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
         })
-        .unwrap_or_else(|| "00000000-000000".into())
+        .unwrap_or_else(|_| "00000000-000000".into())
 }
 
 #[cfg(feature = "sqlite")]

@@ -47,6 +47,14 @@ macro_rules! store_api {
             }
         }
 
+        impl Response {
+            /// The operation this answers (named in the error for a mismatched answer, rather
+            /// than the answer's contents, which may be a whole history).
+            pub fn name(&self) -> &'static str {
+                match self { $( Response::$variant(_) => stringify!($method) ),* }
+            }
+        }
+
         /// Typed async access to the store through a transport.
         #[derive(Clone)]
         pub struct StoreClient { transport: Rc<dyn StoreTransport> }
@@ -60,7 +68,7 @@ macro_rules! store_api {
                     match self.transport.call(Request::$variant { $($arg),* }).await? {
                         Response::$variant(v) => Ok(v),
                         #[allow(unreachable_patterns)]
-                        other => Err(Error::db(format!("store answered {other:?} to {}", stringify!($method)))),
+                        other => Err(Error::db(format!("store answered {} to {}", other.name(), stringify!($method)))),
                     }
                 }
             )*
