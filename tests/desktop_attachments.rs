@@ -17,7 +17,7 @@ use base64::Engine as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::cli::nexus;
+use support::cli::{nexus, run_ok};
 use support::desktop::{display, launch, xdotool, App};
 use support::fault_server::{sse_chat_chunks, Fault, FaultServer, StreamEnd, FAULT_MODEL};
 use support::RED_PIXEL_PNG;
@@ -120,7 +120,7 @@ fn images_and_files_attached_by_paste_and_by_the_picker_reach_the_model() {
     let picked = files.join("red pixel.png");
     std::fs::write(&picked, RED_PIXEL_PNG).unwrap();
 
-    let out = nexus(
+    run_ok(
         &data,
         &[
             "profiles",
@@ -133,11 +133,6 @@ fn images_and_files_attached_by_paste_and_by_the_picker_reach_the_model() {
             "--model",
             FAULT_MODEL,
         ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let mut app = launch(BIN, &data);
     app.wait_painted("desktop-attach-start.png");
