@@ -1,5 +1,7 @@
-//! Sync on loopback: the first sync of a 100,000-message history to a new device, then one
-//! incremental sync of one new message — requests made, bytes moved and time taken for each.
+//! Sync on loopback: the first sync of a 100,000-message history to a new device, one
+//! incremental sync of one new message, then a day of small syncs (100 runs of one message
+//! each) and a third device joining after it, from a snapshot — requests made, bytes moved and
+//! time taken for each.
 //! `scripts/bench.sh sync` starts a WebDAV server (`rclone serve webdav`) on 127.0.0.1 and
 //! passes it in NEXUS_BENCH_WEBDAV_URL / _USER / _PASSWORD; without it the folder is kept in
 //! memory (and the output says so).
@@ -153,6 +155,48 @@ async fn run(remote: &dyn Remote, conversations: usize, per: usize) {
         t.elapsed().as_secs_f64(),
     );
     assert_eq!(r.messages as usize, conversations * per + 1);
+
+    // A day of use: 100 small syncs from A, B syncing after every tenth.
+    let t = Instant::now();
+    let mut head = a.get_conversation(conv.id.clone()).await.unwrap().head_id;
+    let mut snapshots = 0;
+    let mut removed = 0;
+    for i in 0..100 {
+        let m = Message::new(&conv.id, head.clone(), Role::User, &format!("note {i}"));
+        head = Some(m.id.clone());
+        a.save_message(m, true).await.unwrap();
+        let r = sync::sync_with_key(&a, remote, &key).await.unwrap();
+        snapshots += r.snapshot_written as usize;
+        removed += r.files_removed;
+        if i % 10 == 9 {
+            let r = sync::sync_with_key(&b, remote, &key).await.unwrap();
+            snapshots += r.snapshot_written as usize;
+            removed += r.files_removed;
+        }
+    }
+    let c5 = remote.counters();
+    println!(
+        "{:<44} {:>8.2} s  {:>6} requests  ({snapshots} snapshot(s) written, {removed} merged files removed)",
+        "a day: 100 small syncs from A, 10 from B",
+        t.elapsed().as_secs_f64(),
+        c5.requests - c4.requests
+    );
+    assert!(snapshots >= 1, "a day of small syncs leads to a snapshot");
+
+    let (c, _ct) = store_at(&dir.path().join("c.db"));
+    c.sync_enable(new_id(), "C".into()).await.unwrap();
+    let t = Instant::now();
+    let r = sync::sync_with_key(&c, remote, &key).await.unwrap();
+    let c6 = remote.counters();
+    line(
+        "new device C after that day: first sync",
+        &r,
+        c5,
+        c6,
+        t.elapsed().as_secs_f64(),
+    );
+    assert_eq!(r.snapshots_merged, 1, "C starts from the snapshot");
+    assert_eq!(r.messages as usize, conversations * per + 101);
 }
 
 fn main() {

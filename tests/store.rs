@@ -777,6 +777,50 @@ fn version_7_adds_sync_records_to_a_version_6_database() {
     assert_eq!(store.search("wombats", 10).unwrap().len(), 1);
 }
 
+/// Version 8 on a database as version 7 left it (sync set up, a change waiting): the waiting
+/// change survives, and a message deleted afterwards leaves a tombstone saying when the message
+/// was written.
+#[test]
+fn version_8_dates_message_tombstones_on_a_version_7_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v7.db");
+    {
+        let mut raw = Store::open_raw(&path).unwrap();
+        raw.migrate_to(7).unwrap();
+        raw.connection()
+            .execute_batch(
+                "INSERT INTO conversations (id, title, created_at, updated_at, params, head_id)
+                   VALUES ('c1', 'Old chat', 1, 2, '{}', 'm2');
+                 INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, created_at, updated_at)
+                   VALUES ('m1', 'c1', NULL, 'user', '[]', 'first', 'complete', 1, 1),
+                          ('m2', 'c1', 'm1', 'assistant', '[]', 'second', 'complete', 5, 1234);
+                 INSERT INTO sync_meta (key, value) VALUES ('device', 'dev-1'), ('pushed_seq', '3');
+                 INSERT INTO sync_dirty (kind, id, field, at_ms) VALUES ('conversation', 'c1', 'title', 7);",
+            )
+            .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    let state = store.sync_state().unwrap();
+    assert_eq!((state.pushed_seq, state.pending), (3, 1));
+    store.delete_message("m2").unwrap();
+    let out = store.sync_collect().unwrap();
+    let tomb = out
+        .changes
+        .iter()
+        .find(|c| c.kind == "message" && c.field == "deleted")
+        .expect("the delete is sent");
+    assert_eq!(tomb.id, "m2");
+    assert_eq!(
+        tomb.value,
+        serde_json::json!({"conversation": "c1", "parent": "m1", "updated_at": 1234})
+    );
+    assert!(out
+        .changes
+        .iter()
+        .any(|c| c.kind == "conversation" && c.field == "title"));
+}
+
 /// The browser's backups: an image of the whole database (one consistent snapshot), checked and
 /// restored into a running store; a bad image changes nothing.
 #[test]

@@ -1,8 +1,10 @@
 //! Sync's merge, as a property: three simulated devices (real SQLite stores) edit the same
 //! history in random interleavings — new chats, replies and branches, renames, pins, archives,
 //! deleted conversations and messages — and sync in random orders through one folder, some
-//! syncs cut off part-way as by a dropped connection. Afterwards every device holds the same
-//! history, and no message is lost but those a user deleted.
+//! syncs cut off part-way as by a dropped connection, devices writing snapshots and removing
+//! the change files every device has merged. Afterwards every device holds the same history,
+//! a device joining then (from a snapshot) holds it too, and no message is lost but those a
+//! user deleted.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,6 +133,16 @@ struct World {
     created: BTreeSet<String>,
     deleted: BTreeSet<String>,
     interrupted: usize,
+    opts: sync::SyncOptions,
+    stats: Stats,
+}
+
+/// What the runs did, so the test can tell it exercised snapshots.
+#[derive(Debug, Default, Clone, Copy)]
+struct Stats {
+    snapshots_written: usize,
+    files_removed: usize,
+    joined_from_snapshot: usize,
 }
 
 impl World {
@@ -139,7 +151,18 @@ impl World {
             let at = self.remote.requests.get() + 1 + self.rng.below(12) as u64;
             self.remote.fail_from.set(Some(at));
         }
-        let result = sync::sync_with_key(&self.devices[d].client, &self.remote, &self.key).await;
+        let result = sync::sync_with_options(
+            &self.devices[d].client,
+            &self.remote,
+            &self.key,
+            &self.opts,
+            &|_| {},
+        )
+        .await;
+        if let Ok(report) = &result {
+            self.stats.snapshots_written += report.snapshot_written as usize;
+            self.stats.files_removed += report.files_removed;
+        }
         if cut {
             self.remote.fail_from.set(None);
             if result.is_err() {
@@ -251,7 +274,7 @@ impl World {
     }
 }
 
-async fn run(seed: u64, steps: usize) -> (usize, usize) {
+async fn run(seed: u64, steps: usize) -> (usize, usize, Stats) {
     let remote = folder();
     let key = sync::open_folder(&remote, "shared passphrase")
         .await
@@ -268,6 +291,13 @@ async fn run(seed: u64, steps: usize) -> (usize, usize) {
         created: BTreeSet::new(),
         deleted: BTreeSet::new(),
         interrupted: 0,
+        // Snapshots early and often, in small parts.
+        opts: sync::SyncOptions {
+            snapshot_after_files: 2 + (seed % 4) as usize,
+            snapshot_min_percent: if seed.is_multiple_of(2) { 0 } else { 20 },
+            part_changes: 5 + (seed % 7) as usize,
+        },
+        stats: Stats::default(),
     };
     for _ in 0..steps {
         world.step().await;
@@ -306,7 +336,9 @@ async fn run(seed: u64, steps: usize) -> (usize, usize) {
                     .connection()
                     .prepare(
                         "SELECT 'version ' || field || ' ' || hlc || ' ' || coalesce(value, '') FROM sync_versions WHERE id = ?1
-                         UNION ALL SELECT 'pending ' || field || ' ' || at_ms FROM sync_dirty WHERE id = ?1",
+                         UNION ALL SELECT 'pending ' || field || ' ' || at_ms FROM sync_dirty WHERE id = ?1
+                         UNION ALL SELECT 'tomb ' || id || ' ' || hlc || ' ' || value FROM sync_versions WHERE kind = 'message' AND value LIKE '%' || ?1 || '%'
+                         UNION ALL SELECT 'msg ' || id || ' ' || updated_at FROM messages WHERE conversation_id = ?1",
                     )
                     .unwrap();
                 let rows = stmt.query_map([&id], |r| r.get::<_, String>(0)).unwrap();
@@ -344,21 +376,69 @@ async fn run(seed: u64, steps: usize) -> (usize, usize) {
         );
         assert!(bad.is_empty(), "seed {seed}: heads point nowhere: {bad:?}");
     }
-    (world.created.len(), world.interrupted)
+    // A device joining now starts from a snapshot (when one was written) and the change files
+    // after it, and ends with the same history.
+    let newcomer = Device::new("0000000f-0000-4000-8000-000000000000").await;
+    let report = sync::sync_with_options(
+        &newcomer.client,
+        &world.remote,
+        &world.key,
+        &world.opts,
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let joined = newcomer.state();
+    if joined != first {
+        let diff: Vec<_> = first
+            .iter()
+            .filter(|(k, v)| joined.get(*k) != Some(v))
+            .map(|(k, v)| format!("{k}: {v} vs {:?}", joined.get(k)))
+            .chain(
+                joined
+                    .keys()
+                    .filter(|k| !first.contains_key(*k))
+                    .map(|k| format!("{k} only on the newcomer")),
+            )
+            .take(10)
+            .collect();
+        panic!(
+            "seed {seed}: a device joining holds another history ({} snapshots merged):\n{}",
+            report.snapshots_merged,
+            diff.join("\n")
+        );
+    }
+    // A finished run that wrote a snapshot published it (or one holding more replaced it).
+    if world.stats.snapshots_written > 0 {
+        assert!(
+            report.snapshots_merged > 0,
+            "seed {seed}: the newcomer read no snapshot"
+        );
+    }
+    world.stats.joined_from_snapshot += report.snapshots_merged.min(1);
+    (world.created.len(), world.interrupted, world.stats)
 }
 
 #[tokio::test]
 async fn three_devices_converge_and_lose_nothing_whatever_the_order() {
     let mut messages = 0;
     let mut interrupted = 0;
+    let mut stats = Stats::default();
     for seed in 1..=40 {
-        let (m, i) = run(seed, 120).await;
+        let (m, i, s) = run(seed, 120).await;
         messages += m;
         interrupted += i;
+        stats.snapshots_written += s.snapshots_written;
+        stats.files_removed += s.files_removed;
+        stats.joined_from_snapshot += s.joined_from_snapshot;
     }
     // The runs exercised what they claim to.
     assert!(messages > 500, "only {messages} messages written");
     assert!(interrupted > 10, "only {interrupted} syncs were cut off");
+    eprintln!("{stats:?}: {messages} messages, {interrupted} syncs cut off");
+    assert!(stats.snapshots_written > 40, "{stats:?}");
+    assert!(stats.files_removed > 100, "{stats:?}");
+    assert!(stats.joined_from_snapshot > 30, "{stats:?}");
 }
 
 /// The folder holds ciphertext only: no title or message text in any file, and a wrong
@@ -553,4 +633,126 @@ async fn a_run_reports_its_progress_file_by_file() {
         last.sentence()
     );
     assert_eq!(b.client.thread(c.id.clone()).await.unwrap().len(), 3);
+}
+
+/// A device that syncs often leaves many small change files; once a new device would have to
+/// read many of them, a snapshot is written and the files every device has merged are removed.
+/// A device joining later reads the snapshot and the few files after it, and holds the same
+/// history as the others.
+#[tokio::test]
+async fn a_new_device_starts_from_a_snapshot_and_merged_files_are_removed() {
+    let remote = folder();
+    let key = sync::open_folder(&remote, "pass").await.unwrap();
+    let opts = sync::SyncOptions {
+        snapshot_after_files: 10,
+        snapshot_min_percent: 10,
+        part_changes: 40,
+    };
+    let a_id = "aaaaaaaa-0000-4000-8000-000000000000";
+    let a = Device::new(a_id).await;
+    let b = Device::new("bbbbbbbb-0000-4000-8000-000000000000").await;
+    let run = |d: &Device| {
+        let client = d.client.clone();
+        let (key, remote, opts) = (key.clone(), &remote, opts);
+        async move {
+            sync::sync_with_options(&client, remote, &key, &opts, &|_| {})
+                .await
+                .unwrap()
+        }
+    };
+    let mut written = 0;
+    let mut removed = 0;
+    for i in 0..40 {
+        let c = Conversation::new(format!("chat {i}"));
+        a.client.create_conversation(c.clone()).await.unwrap();
+        let q = Message::new(&c.id, None, Role::User, &format!("question {i}"));
+        let r = Message::new(&c.id, Some(q.id.clone()), Role::Assistant, "answer");
+        a.client.save_message(q, true).await.unwrap();
+        a.client.save_message(r, true).await.unwrap();
+        if i % 3 == 0 {
+            a.client
+                .rename_conversation(c.id.clone(), format!("renamed {i}"))
+                .await
+                .unwrap();
+        }
+        let report = run(&a).await;
+        written += report.snapshot_written as usize;
+        removed += report.files_removed;
+        if i % 5 == 4 {
+            let report = run(&b).await;
+            written += report.snapshot_written as usize;
+            removed += report.files_removed;
+        }
+    }
+    run(&b).await;
+    let report = run(&a).await;
+    removed += report.files_removed;
+    assert!(written >= 2, "snapshots written: {written}");
+    let a_files = remote
+        .files
+        .borrow()
+        .keys()
+        .filter(|k| k.contains(&format!("segments/{a_id}/")))
+        .count();
+    // 40 runs published 40 change files; those both devices merged and a snapshot holds went.
+    assert!(removed >= 25, "files removed: {removed}");
+    assert!(
+        a_files < 15,
+        "{a_files} change files of the busy device are left"
+    );
+    assert_eq!(a.state(), b.state());
+
+    let c = Device::new("cccccccc-0000-4000-8000-000000000000").await;
+    let seen = RefCell::new(Vec::new());
+    let report = sync::sync_with_options(&c.client, &remote, &key, &opts, &|p| {
+        seen.borrow_mut().push(p)
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.snapshots_merged, 1, "{report:?}");
+    let last = *seen.borrow().last().unwrap();
+    assert!(
+        last.files_to_merge < 15 && last.files_merged == last.files_to_merge,
+        "{last:?}"
+    );
+    assert_eq!(report.conversations, 40);
+    assert_eq!(report.messages, 80);
+    assert_eq!(c.state(), a.state());
+    // The newcomer is now one more device that has merged everything: the next runs go on
+    // from its cursors, reading nothing twice.
+    let again = run(&c).await;
+    assert_eq!((again.pulled, again.snapshots_merged), (0, 0));
+}
+
+/// Heads say which format wrote them, and a reader refuses a newer format with a sentence
+/// before merging anything (a format-1 reader would otherwise miss what a snapshot replaced).
+#[tokio::test]
+async fn a_device_record_from_a_newer_format_is_refused_with_a_sentence() {
+    let remote = folder();
+    let key = sync::open_folder(&remote, "pass").await.unwrap();
+    let a = Device::new("aaaaaaaa-0000-4000-8000-000000000000").await;
+    let c = Conversation::new("one");
+    a.client.create_conversation(c.clone()).await.unwrap();
+    sync::sync_with_key(&a.client, &remote, &key).await.unwrap();
+    let head_path = format!(
+        "{}/heads/aaaaaaaa-0000-4000-8000-000000000000.nxh",
+        sync::ROOT
+    );
+    let sealed = remote.files.borrow().get(&head_path).cloned().unwrap();
+    let mut head: serde_json::Value =
+        serde_json::from_slice(&key.open("head", &sealed).unwrap()).unwrap();
+    assert_eq!(head["format"], sync::FORMAT);
+    head["format"] = serde_json::json!(sync::FORMAT + 1);
+    remote.files.borrow_mut().insert(
+        head_path,
+        key.seal("head", &serde_json::to_vec(&head).unwrap())
+            .unwrap(),
+    );
+    let b = Device::new("bbbbbbbb-0000-4000-8000-000000000000").await;
+    let err = sync::sync_with_key(&b.client, &remote, &key)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("newer version of OpenCode Nexus"), "{err}");
+    assert!(b.conversations().is_empty());
 }

@@ -132,6 +132,8 @@ store_api! {
     sync_ack / SyncAck(seq: i64, out: sync::Outgoing) -> () = |s, q, o| s.sync_ack(q, &o);
     sync_skip / SyncSkip(out: sync::Outgoing) -> () = |s, o| s.sync_skip(&o);
     sync_apply / SyncApply(device: String, seq: i64, changes: Vec<sync::Change>, blobs: Vec<sync::BlobData>) -> sync::Applied = |s, d, q, c, b| s.sync_apply(&d, q, &c, &b);
+    sync_apply_snapshot / SyncApplySnapshot(changes: Vec<sync::Change>, blobs: Vec<sync::BlobData>, covers: Vec<(String, i64)>) -> sync::Applied = |s, c, b, v| s.sync_apply_snapshot(&c, &b, &v);
+    sync_snapshot_page / SyncSnapshotPage(from: sync::SnapshotCursor, max_changes: usize) -> sync::SnapshotPage = |s, f, m| s.sync_snapshot_page(&f, m);
     sync_counts / SyncCounts() -> (i64, i64) = |s| s.sync_counts();
     sync_resend_all / SyncResendAll() -> () = |s| s.sync_resend_all();
     sync_notes / SyncNotes() -> Vec<(String, String)> = |s| s.sync_notes();

@@ -385,6 +385,24 @@ pub const MIGRATIONS: &[&str] = &[
           ('setting', old.key, '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
     END;
     "#,
+    // v8: a message's tombstone records when the message was last written, so the rule "a
+    // conversation deleted on one device is kept when a message was written after the delete"
+    // gives the same answer on every device, whether it saw that message before it was deleted
+    // or only its tombstone.
+    r#"
+    DROP TRIGGER sync_message_delete;
+    CREATE TRIGGER sync_message_delete AFTER DELETE ON messages
+    WHEN EXISTS (SELECT 1 FROM sync_meta WHERE key = 'device')
+     AND NOT EXISTS (SELECT 1 FROM sync_meta WHERE key = 'applying')
+     AND EXISTS (SELECT 1 FROM conversations WHERE id = old.conversation_id AND remote_session IS NULL AND deleted_at IS NULL)
+    BEGIN
+        DELETE FROM sync_dirty WHERE kind = 'message' AND id = old.id AND field = 'deleted';
+        INSERT INTO sync_dirty (kind, id, field, at_ms, value) VALUES
+          ('message', old.id, 'deleted', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
+           json_object('conversation', old.conversation_id, 'parent', old.parent_id,
+                       'updated_at', old.updated_at));
+    END;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -99,6 +99,23 @@ pub struct Applied {
     pub already: bool,
 }
 
+/// Where reading a snapshot stands: stage 0 reads fields, rows and tombstones (after the key
+/// `kind\nid\nfield`), stage 1 messages (after a message's row number).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotCursor {
+    pub stage: u8,
+    pub after: String,
+}
+
+/// One part of a snapshot: changes as in a change file, and the files its messages hold.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SnapshotPage {
+    pub changes: Vec<Change>,
+    pub blobs: Vec<BlobData>,
+    /// Where the next part starts; `None` after the last.
+    pub next: Option<SnapshotCursor>,
+}
+
 pub const CONVERSATION_FIELDS: &[&str] = &[
     "title",
     "pinned",
@@ -506,8 +523,7 @@ impl Store {
         changes: &[Change],
         blobs: &[BlobData],
     ) -> Result<Applied> {
-        let own = meta(&self.conn, "device")?
-            .ok_or_else(|| Error::Invalid("Sync is not set up on this device.".into()))?;
+        let own = own_device(&self.conn)?;
         let tx = self.conn.transaction()?;
         let cursor: i64 = row(
             &tx,
@@ -523,62 +539,147 @@ impl Store {
                 ..Applied::default()
             });
         }
-        set_meta(&tx, "applying", "1")?;
-        let mut merge = Merge {
-            tx: &tx,
-            own: &own,
-            applied: Applied::default(),
-            touched: BTreeSet::new(),
-            newest: last_clock(&tx)?,
-        };
-        for b in blobs {
-            if sha256_hex(&b.data) != b.sha256 {
-                return Err(Error::Invalid(
-                    "A file from another device arrived damaged (its checksum does not match); nothing was merged. Sync again."
-                        .into(),
-                ));
-            }
-            exec(
-                &tx,
-                "INSERT OR IGNORE INTO attachments (sha256, mime, bytes, data, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![b.sha256, b.mime, b.data.len() as i64, b.data, now_ms()],
-            )?;
-        }
-        let rank = |c: &Change| match (c.kind.as_str(), c.field.as_str()) {
-            ("profile", _) => 0,
-            ("preset", _) => 1,
-            ("price", _) => 2,
-            ("setting", _) => 3,
-            ("conversation", "deleted") => 5,
-            ("conversation", _) => 4,
-            ("message", "deleted") => 7,
-            ("message", _) => 6,
-            _ => 8,
-        };
-        let mut ordered: Vec<&Change> = changes.iter().collect();
-        ordered.sort_by_key(|c| rank(c));
-        for c in ordered {
-            merge.apply(c)?;
-        }
-        merge.fix_heads()?;
-        let Merge {
-            mut applied,
-            touched,
-            newest,
-            ..
-        } = merge;
-        applied.conversations = touched.into_iter().collect();
-        set_meta(&tx, "hlc", &newest.to_string())?;
-        exec(
-            &tx,
-            "INSERT INTO sync_cursors (device, seq) VALUES (?1, ?2)
-             ON CONFLICT(device) DO UPDATE SET seq = excluded.seq",
-            params![device, seq],
-        )?;
-        exec(&tx, "DELETE FROM sync_meta WHERE key = 'applying'", [])?;
+        let applied = merge_changes(&tx, &own, changes, blobs)?;
+        set_cursor(&tx, device, seq)?;
         tx.commit()?;
         Ok(applied)
+    }
+
+    /// Merge one part of another device's snapshot. Merging is idempotent (fields by clock,
+    /// messages by id and time, tombstones for good), so a part merged twice, or holding what
+    /// was merged before from change files, changes nothing the second time. The last part
+    /// carries the snapshot's coverage: each device's change files it holds, which become this
+    /// device's cursors where they are ahead, in the same transaction.
+    pub fn sync_apply_snapshot(
+        &mut self,
+        changes: &[Change],
+        blobs: &[BlobData],
+        covers: &[(String, i64)],
+    ) -> Result<Applied> {
+        let own = own_device(&self.conn)?;
+        let tx = self.conn.transaction()?;
+        let applied = merge_changes(&tx, &own, changes, blobs)?;
+        for (device, seq) in covers {
+            if *device != own {
+                set_cursor(&tx, device, *seq)?;
+            }
+        }
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// One part of a snapshot of the history as merged here, for a new device to start from:
+    /// every field, row and tombstone with the clock it was merged or published with, and
+    /// every finished message of the synced conversations with its files. Rows with changes
+    /// not yet published are left out (they go out in this device's later change files, after
+    /// the snapshot), so the snapshot holds exactly what this device published and merged.
+    /// Read part by part from `from`; `next` is where the following part starts.
+    pub fn sync_snapshot_page(
+        &self,
+        from: &SnapshotCursor,
+        max_changes: usize,
+    ) -> Result<SnapshotPage> {
+        let c = &self.conn;
+        let device = own_device(c)?;
+        let mut page = SnapshotPage::default();
+        let max_changes = max_changes.max(1);
+        if from.stage == 0 {
+            let (kind, id, field) = {
+                let mut it = from.after.splitn(3, '\n');
+                (
+                    it.next().unwrap_or("").to_owned(),
+                    it.next().unwrap_or("").to_owned(),
+                    it.next().unwrap_or("").to_owned(),
+                )
+            };
+            let mut stmt = c.prepare_cached(
+                "SELECT kind, id, field, hlc, value FROM sync_versions
+                 WHERE (kind, id, field) > (?1, ?2, ?3) ORDER BY kind, id, field LIMIT ?4",
+            )?;
+            let rows: Vec<(String, String, String, String, Option<String>)> = stmt
+                .query_map(params![kind, id, field, max_changes as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let full = rows.len() == max_changes;
+            let mut last = None;
+            for (kind, id, field, hlc, value) in rows {
+                last = Some(format!("{kind}\n{id}\n{field}"));
+                let value = value
+                    .and_then(|v| serde_json::from_str(&v).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                page.changes.push(Change {
+                    kind,
+                    id,
+                    field,
+                    hlc,
+                    value,
+                });
+            }
+            page.next = Some(match (full, last) {
+                (true, Some(after)) => SnapshotCursor { stage: 0, after },
+                _ => SnapshotCursor {
+                    stage: 1,
+                    after: String::new(),
+                },
+            });
+            return Ok(page);
+        }
+        if from.stage != 1 {
+            return Ok(page);
+        }
+        let after: i64 = from.after.parse().unwrap_or(0);
+        let mut stmt = c.prepare_cached(
+            "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.seq > ?1 AND c.remote_session IS NULL
+               AND NOT EXISTS (SELECT 1 FROM sync_dirty d WHERE d.kind = 'message' AND d.id = m.id)
+             ORDER BY m.seq LIMIT ?2",
+        )?;
+        let rows: Vec<(i64, Message)> = stmt
+            .query_map(params![after, max_changes as i64], |r| {
+                Ok((r.get("seq")?, message_from_row(r)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let full = rows.len() == max_changes;
+        let mut last = after;
+        let mut blobs_seen = BTreeSet::new();
+        let mut blob_bytes = 0usize;
+        for (seq, m) in rows {
+            last = seq;
+            if m.status == MessageStatus::Streaming {
+                continue;
+            }
+            for a in m.attachments() {
+                if blobs_seen.insert(a.sha256.clone()) {
+                    let blob = self.attachment_data(&a.sha256)?;
+                    blob_bytes += blob.data.len();
+                    page.blobs.push(BlobData {
+                        sha256: a.sha256.clone(),
+                        mime: blob.mime,
+                        data: blob.data,
+                    });
+                }
+            }
+            page.changes.push(Change {
+                kind: "message".into(),
+                id: m.id.clone(),
+                field: "*".into(),
+                hlc: Hlc::new(m.updated_at.max(0) as u64, 0, &device).to_string(),
+                value: serde_json::to_value(&m).map_err(Error::db)?,
+            });
+            if blob_bytes >= MAX_BLOB_BYTES {
+                page.next = Some(SnapshotCursor {
+                    stage: 1,
+                    after: seq.to_string(),
+                });
+                return Ok(page);
+            }
+        }
+        page.next = full.then(|| SnapshotCursor {
+            stage: 1,
+            after: last.to_string(),
+        });
+        Ok(page)
     }
 
     /// Conversations kept against a delete from another device, with their note.
@@ -589,6 +690,82 @@ impl Store {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+#[cfg(feature = "sqlite")]
+fn own_device(c: &rusqlite::Connection) -> Result<String> {
+    meta(c, "device")?.ok_or_else(|| Error::Invalid("Sync is not set up on this device.".into()))
+}
+
+/// Record that `device`'s change files up to `seq` are merged here (never moving back).
+#[cfg(feature = "sqlite")]
+fn set_cursor(tx: &rusqlite::Connection, device: &str, seq: i64) -> Result<()> {
+    exec(
+        tx,
+        "INSERT INTO sync_cursors (device, seq) VALUES (?1, ?2)
+         ON CONFLICT(device) DO UPDATE SET seq = max(seq, excluded.seq)",
+        params![device, seq],
+    )?;
+    Ok(())
+}
+
+/// Merge changes from another device (a change file or a snapshot part) inside `tx`.
+#[cfg(feature = "sqlite")]
+fn merge_changes(
+    tx: &Transaction<'_>,
+    own: &str,
+    changes: &[Change],
+    blobs: &[BlobData],
+) -> Result<Applied> {
+    set_meta(tx, "applying", "1")?;
+    let mut merge = Merge {
+        tx,
+        own,
+        applied: Applied::default(),
+        touched: BTreeSet::new(),
+        newest: last_clock(tx)?,
+    };
+    for b in blobs {
+        if sha256_hex(&b.data) != b.sha256 {
+            return Err(Error::Invalid(
+                "A file from another device arrived damaged (its checksum does not match); nothing was merged. Sync again."
+                    .into(),
+            ));
+        }
+        exec(
+            tx,
+            "INSERT OR IGNORE INTO attachments (sha256, mime, bytes, data, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![b.sha256, b.mime, b.data.len() as i64, b.data, now_ms()],
+        )?;
+    }
+    let rank = |c: &Change| match (c.kind.as_str(), c.field.as_str()) {
+        ("profile", _) => 0,
+        ("preset", _) => 1,
+        ("price", _) => 2,
+        ("setting", _) => 3,
+        ("conversation", "deleted") => 5,
+        ("conversation", _) => 4,
+        ("message", "deleted") => 7,
+        ("message", _) => 6,
+        _ => 8,
+    };
+    let mut ordered: Vec<&Change> = changes.iter().collect();
+    ordered.sort_by_key(|c| rank(c));
+    for c in ordered {
+        merge.apply(c)?;
+    }
+    merge.fix_heads()?;
+    let Merge {
+        mut applied,
+        touched,
+        newest,
+        ..
+    } = merge;
+    applied.conversations = touched.into_iter().collect();
+    set_meta(tx, "hlc", &newest.to_string())?;
+    exec(tx, "DELETE FROM sync_meta WHERE key = 'applying'", [])?;
+    Ok(applied)
 }
 
 /// Mark every synced row to be sent.
@@ -690,6 +867,27 @@ impl Merge<'_, '_> {
                 set_version(self.tx, c)?;
                 self.message_tombstone(c)
             }
+            ("conversation", "kept") => {
+                // A device kept this conversation against the delete with this clock (a
+                // message written after it arrived there): a snapshot carries that, since the
+                // message itself may be gone since.
+                if version(self.tx, "conversation", &c.id, "kept")?.is_some_and(|v| v >= h) {
+                    return Ok(());
+                }
+                set_version(self.tx, c)?;
+                let deleted: Option<bool> = row(
+                    self.tx,
+                    "SELECT deleted_at IS NOT NULL FROM conversations WHERE id = ?1",
+                    [&c.id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+                if deleted == Some(true) && self.delete_clock(&c.id)?.is_some_and(|d| d <= h) {
+                    self.keep(&c.id, None)?;
+                    self.touched.insert(c.id.clone());
+                }
+                Ok(())
+            }
             ("conversation", _) => {
                 if !self.wins(c, &h)? {
                     return Ok(());
@@ -752,14 +950,24 @@ impl Merge<'_, '_> {
             let deleted = v.as_bool().unwrap_or(false);
             self.ensure_conversation(id, h.ms as i64)?;
             if deleted {
+                // Messages here, and messages deleted since (their tombstones say when they
+                // were written), so the answer does not depend on which arrived first.
                 let newer_message: bool = row(
                     tx,
-                    "SELECT count(*) > 0 FROM messages WHERE conversation_id = ?1 AND updated_at > ?2",
+                    "SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1 AND updated_at > ?2)
+                        OR EXISTS (SELECT 1 FROM sync_versions WHERE kind = 'message' AND field = 'deleted'
+                                     AND json_extract(value, '$.conversation') = ?1
+                                     AND json_extract(value, '$.updated_at') > ?2)
+                        OR EXISTS (SELECT 1 FROM sync_dirty WHERE kind = 'message' AND field = 'deleted'
+                                     AND json_extract(value, '$.conversation') = ?1
+                                     AND json_extract(value, '$.updated_at') > ?2)",
                     params![id, h.ms as i64],
                     |r| r.get(0),
                 )?;
-                if newer_message {
-                    self.keep(id)?;
+                let kept_elsewhere =
+                    version(tx, "conversation", id, "kept")?.is_some_and(|k| k >= *h);
+                if newer_message || kept_elsewhere {
+                    self.keep(id, Some(h))?;
                 } else {
                     exec(
                         tx,
@@ -844,7 +1052,18 @@ impl Merge<'_, '_> {
     }
 
     /// Keep a conversation another device deleted, because messages were written after it.
-    fn keep(&mut self, id: &str) -> Result<()> {
+    /// `delete` is the clock of the delete overruled (none for this device's own delete not
+    /// yet sent); it is recorded as the conversation's `kept` version, which snapshots carry.
+    fn keep(&mut self, id: &str, delete: Option<&Hlc>) -> Result<()> {
+        if let Some(h) = delete {
+            exec(
+                self.tx,
+                "INSERT INTO sync_versions (kind, id, field, hlc, value) VALUES ('conversation', ?1, 'kept', ?2, 'true')
+                 ON CONFLICT(kind, id, field) DO UPDATE SET hlc = excluded.hlc
+                 WHERE excluded.hlc > sync_versions.hlc",
+                params![id, h.to_string()],
+            )?;
+        }
         exec(
             self.tx,
             "UPDATE conversations SET deleted_at = NULL,
@@ -897,12 +1116,10 @@ impl Merge<'_, '_> {
         if let Some(deleted_at) = deleted_at {
             // Written after the delete (by the delete's clock, or this device's own delete
             // not yet sent): the message brings the conversation back, said so.
-            let delete_clock = self
-                .delete_clock(&m.conversation_id)?
-                .map(|h| h.ms as i64)
-                .unwrap_or(deleted_at);
-            if m.updated_at > delete_clock {
-                self.keep(&m.conversation_id)?;
+            let clock = self.delete_clock(&m.conversation_id)?;
+            let delete_ms = clock.as_ref().map(|h| h.ms as i64).unwrap_or(deleted_at);
+            if m.updated_at > delete_ms {
+                self.keep(&m.conversation_id, clock.as_ref())?;
             }
         }
         // A reply to a message deleted elsewhere moves up to the nearest one still there.
@@ -937,6 +1154,28 @@ impl Merge<'_, '_> {
             |r| r.get(0),
         )
         .optional()?;
+        // A message written after its conversation was deleted keeps the conversation, even
+        // when only its tombstone arrives here.
+        let written = c.value.get("updated_at").and_then(|t| t.as_i64());
+        let named = c.value.get("conversation").and_then(|v| v.as_str());
+        if let (Some(written), Some(conv)) = (written, named) {
+            let deleted_at: Option<Option<i64>> = row(
+                tx,
+                "SELECT deleted_at FROM conversations WHERE id = ?1",
+                [conv],
+                |r| r.get(0),
+            )
+            .optional()?;
+            if let Some(Some(deleted_at)) = deleted_at {
+                let clock = self.delete_clock(conv)?;
+                let delete_ms = clock.as_ref().map(|h| h.ms as i64).unwrap_or(deleted_at);
+                if written > delete_ms {
+                    let conv = conv.to_owned();
+                    self.keep(&conv, clock.as_ref())?;
+                    self.touched.insert(conv);
+                }
+            }
+        }
         let children: Vec<String> = {
             let mut stmt = tx.prepare_cached(
                 "SELECT DISTINCT conversation_id FROM messages WHERE parent_id = ?1",

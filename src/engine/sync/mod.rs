@@ -21,12 +21,15 @@ use crate::engine::attachments::sha256_hex;
 use crate::engine::error::{Error, Result};
 use crate::engine::model::now_ms;
 use crate::engine::store::api::StoreClient;
-use crate::engine::store::sync::{BlobData, Change};
+use crate::engine::store::sync::{BlobData, Change, SnapshotCursor};
 use crypto::{KdfParams, SyncKey};
 use remote::Remote;
+use std::collections::BTreeMap;
 
-/// The remote format this version writes and reads.
-pub const FORMAT: u32 = 1;
+/// The remote format this version writes; it reads this one and every earlier one. Format 2
+/// added snapshots and the record of what each device merged; a format-1 client would miss
+/// the changes a snapshot replaced, so it is told to update instead.
+pub const FORMAT: u32 = 2;
 /// Everything lives in this folder under the URL the user gives.
 pub const ROOT: &str = "opencode-nexus";
 const KEYCHECK_TEXT: &[u8] = b"OpenCode Nexus sync key check v1";
@@ -110,7 +113,78 @@ pub struct Head {
     pub device: String,
     pub name: String,
     pub updated_ms: i64,
+    /// Change files published after the snapshot (or all of them, without one), in order.
     pub segments: Vec<SegmentRef>,
+    /// This device's latest snapshot of the history as merged here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotRef>,
+    /// How far this device merged each other device's change files: a device deletes its
+    /// own change files only once every device has merged them and every snapshot holds them.
+    #[serde(default)]
+    pub merged: BTreeMap<String, i64>,
+}
+
+impl Head {
+    /// The number of this device's newest published change, in a file or in its snapshot.
+    fn published(&self) -> i64 {
+        let listed = self.segments.last().map(|s| s.seq).unwrap_or(0);
+        let snap = self
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.covers.get(&self.device).copied())
+            .unwrap_or(0);
+        listed.max(snap)
+    }
+}
+
+/// A snapshot: the whole history as one device had merged it, in parts, and how far it holds
+/// each device's change files (the device's own included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotRef {
+    pub id: String,
+    pub covers: BTreeMap<String, i64>,
+    pub parts: Vec<PartRef>,
+    pub changes: usize,
+}
+
+impl SnapshotRef {
+    fn bytes(&self) -> u64 {
+        self.parts.iter().map(|p| p.bytes).sum()
+    }
+    fn covered(&self, device: &str) -> i64 {
+        self.covers.get(device).copied().unwrap_or(0)
+    }
+    /// Holds at least everything `other` holds.
+    fn dominates(&self, other: &SnapshotRef) -> bool {
+        other.covers.iter().all(|(d, s)| self.covered(d) >= *s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartRef {
+    pub file: String,
+    pub bytes: u64,
+}
+
+/// When a device writes a snapshot: once a new device would otherwise read at least
+/// `snapshot_after_files` change files past the best snapshot in the folder, and those files
+/// weigh at least `snapshot_min_percent` of that snapshot (so a large history is not uploaded
+/// again for a few small changes). `part_changes` bounds one snapshot part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncOptions {
+    pub snapshot_after_files: usize,
+    pub snapshot_min_percent: u64,
+    pub part_changes: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            snapshot_after_files: 64,
+            snapshot_min_percent: 10,
+            part_changes: 20_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -155,6 +229,12 @@ pub struct SyncReport {
     pub kept: Vec<String>,
     pub devices: Vec<DeviceInfo>,
     pub requests: u64,
+    /// Snapshots merged (a new device starts from one) and whether this run wrote one.
+    pub snapshots_merged: usize,
+    pub snapshot_written: bool,
+    /// This device's change files and old snapshot parts removed from the folder, because
+    /// every device merged them and every snapshot holds them.
+    pub files_removed: usize,
 }
 
 /// "1 conversation", "2 conversations".
@@ -334,6 +414,92 @@ pub async fn sync_with_progress(
     key: &SyncKey,
     progress: &dyn Fn(SyncProgress),
 ) -> Result<SyncReport> {
+    sync_with_options(store, remote, key, &SyncOptions::default(), progress).await
+}
+
+/// A snapshot part as stored: deflated JSON, sealed with role `snapshot`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SnapshotFile {
+    format: u32,
+    device: String,
+    id: String,
+    part: usize,
+    changes: Vec<Change>,
+    #[serde(default)]
+    blobs: Vec<BlobData>,
+}
+
+/// Whether a device that merged `device`'s change files up to `cursor` is missing some it
+/// needs: published, but no longer in the folder (every device had merged them and every
+/// snapshot holds them, so they were removed).
+fn has_gap(head: &Head, cursor: i64) -> bool {
+    if cursor >= head.published() {
+        return false;
+    }
+    match head.segments.first() {
+        Some(first) => first.seq > cursor + 1,
+        None => true,
+    }
+}
+
+async fn seal_and_put(
+    remote: &dyn Remote,
+    key: &SyncKey,
+    role: &str,
+    dir: &str,
+    stem: &str,
+    ext: &str,
+    plain: &[u8],
+) -> Result<(String, u64)> {
+    let sealed = key.seal(role, &deflate(plain)?)?;
+    let file = format!("{stem}-{}.{ext}", &sha256_hex(&sealed)[..32]);
+    let bytes = sealed.len() as u64;
+    remote.put(&path(&format!("{dir}/{file}")), sealed).await?;
+    Ok((file, bytes))
+}
+
+/// Fetch a listed file, check the hash in its name and open it.
+async fn fetch_sealed(
+    remote: &dyn Remote,
+    key: &SyncKey,
+    role: &str,
+    file_path: &str,
+) -> Result<Vec<u8>> {
+    let sealed = remote.get(file_path).await?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "The sync folder lists a file that is missing ({file_path}). Another device may be uploading or tidying up; sync again in a moment."
+        ))
+    })?;
+    if !file_path.contains(&sha256_hex(&sealed)[..32]) {
+        return Err(Error::Invalid(format!(
+            "A file in the sync folder is damaged ({file_path}: its checksum does not match). Nothing was merged from it."
+        )));
+    }
+    let plain = key.open(role, &sealed).ok_or_else(|| {
+        Error::Invalid(format!(
+            "A file in the sync folder ({file_path}) cannot be opened with this passphrase; it may be damaged."
+        ))
+    })?;
+    inflate(&plain, 1 << 31)
+}
+
+async fn put_head(remote: &dyn Remote, key: &SyncKey, head: &mut Head) -> Result<()> {
+    head.format = FORMAT;
+    head.updated_ms = now_ms();
+    let sealed = key.seal("head", &serde_json::to_vec(&*head).map_err(Error::db)?)?;
+    remote
+        .put(&path(&format!("heads/{}.nxh", head.device)), sealed)
+        .await
+}
+
+/// [`sync_with_progress`] with the snapshot thresholds given.
+pub async fn sync_with_options(
+    store: &StoreClient,
+    remote: &dyn Remote,
+    key: &SyncKey,
+    opts: &SyncOptions,
+    progress: &dyn Fn(SyncProgress),
+) -> Result<SyncReport> {
     let mut at = SyncProgress::default();
     let state = store.sync_state().await?;
     let device = state.device.clone().ok_or_else(|| {
@@ -358,14 +524,12 @@ pub async fn sync_with_progress(
         format: FORMAT,
         device: device.clone(),
         name: name.clone(),
-        updated_ms: 0,
-        segments: Vec::new(),
+        ..Head::default()
     });
     head.name = name.clone();
-    let listed = head.segments.last().map(|s| s.seq).unwrap_or(0);
-    // Past this device's own record and past what the folder lists for it (a run stopped
-    // after publishing a segment, before recording it here).
-    let mut seq = state.pushed_seq.max(listed);
+    // Past this device's own record and past what the folder holds from it (a run stopped
+    // after publishing a change file, before recording it here).
+    let mut seq = state.pushed_seq.max(head.published());
     loop {
         let out = store.sync_collect().await?;
         if out.changes.is_empty() {
@@ -386,19 +550,19 @@ pub async fn sync_with_progress(
             blobs: out.blobs.clone(),
         };
         let plain = serde_json::to_vec(&segment).map_err(Error::db)?;
-        let sealed = key.seal("segment", &deflate(&plain)?)?;
-        let file = format!("{seq:010}-{}.nxs", &sha256_hex(&sealed)[..32]);
-        let bytes = sealed.len() as u64;
-        remote
-            .put(&path(&format!("segments/{device}/{file}")), sealed)
-            .await?;
+        let (file, bytes) = seal_and_put(
+            remote,
+            key,
+            "segment",
+            &format!("segments/{device}"),
+            &format!("{seq:010}"),
+            "nxs",
+            &plain,
+        )
+        .await?;
         head.segments.retain(|s| s.seq < seq);
         head.segments.push(SegmentRef { seq, file, bytes });
-        head.updated_ms = now_ms();
-        let sealed_head = key.seal("head", &serde_json::to_vec(&head).map_err(Error::db)?)?;
-        remote
-            .put(&path(&format!("heads/{head_file}")), sealed_head)
-            .await?;
+        put_head(remote, key, &mut head).await?;
         report.pushed += out.changes.len();
         store.sync_ack(seq, out.clone()).await?;
         at.sent = report.pushed;
@@ -409,64 +573,143 @@ pub async fn sync_with_progress(
     }
     if announce && report.pushed == 0 {
         // A device with nothing to send yet (a new phone) is still listed, under its name.
-        head.updated_ms = now_ms();
-        let sealed_head = key.seal("head", &serde_json::to_vec(&head).map_err(Error::db)?)?;
-        remote
-            .put(&path(&format!("heads/{head_file}")), sealed_head)
-            .await?;
+        put_head(remote, key, &mut head).await?;
     }
 
     // Merge.
-    let cursors: std::collections::HashMap<String, i64> =
+    let mut cursors: BTreeMap<String, i64> =
         store.sync_state().await?.cursors.into_iter().collect();
     let mut heads = remote.list(&path("heads")).await?;
     heads.sort();
-    // Every other device's record first, so the run knows how many files it has to merge.
-    let mut others = Vec::new();
+    let mut others: Vec<(String, Head)> = Vec::new();
     for file in heads {
         let Some(id) = file.strip_suffix(".nxh") else {
             continue;
         };
         if id == device {
-            report.devices.push(DeviceInfo {
-                id: device.clone(),
-                name: name.clone(),
-                last_sync_ms: now_ms(),
-                segments: head.segments.len(),
-                this_device: true,
-            });
             continue;
         }
         if let Some(other) = read_head(remote, key, &file).await? {
-            let from = cursors.get(id).copied().unwrap_or(0);
-            at.files_to_merge += other.segments.iter().filter(|s| s.seq > from).count();
             others.push((id.to_owned(), other));
         }
     }
+    let cursor_of =
+        |cursors: &BTreeMap<String, i64>, id: &str| cursors.get(id).copied().unwrap_or(0);
+
+    // A device that has merged nothing yet starts from a snapshot, and so does one missing
+    // change files that were removed: the snapshot that brings it furthest, then the files
+    // after it.
+    let mut used: Vec<String> = Vec::new();
+    loop {
+        let gaps: Vec<&str> = others
+            .iter()
+            .filter(|(id, h)| has_gap(h, cursor_of(&cursors, id)))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let fresh = cursors.is_empty() && used.is_empty();
+        if !fresh && gaps.is_empty() {
+            break;
+        }
+        let gain = |s: &SnapshotRef| -> i64 {
+            s.covers
+                .iter()
+                .filter(|(d, _)| **d != device)
+                .map(|(d, v)| (v - cursor_of(&cursors, d)).max(0))
+                .sum()
+        };
+        let fixes = |s: &SnapshotRef| {
+            gaps.iter().any(|g| {
+                others
+                    .iter()
+                    .find(|(id, _)| id == g)
+                    .is_some_and(|(_, h)| !has_gap(h, cursor_of(&cursors, g).max(s.covered(g))))
+            })
+        };
+        let choice = others
+            .iter()
+            .filter(|(id, _)| !used.contains(id))
+            .filter_map(|(id, h)| h.snapshot.as_ref().map(|s| (id, s)))
+            .filter(|(_, s)| {
+                if gaps.is_empty() {
+                    gain(s) > 0
+                } else {
+                    fixes(s)
+                }
+            })
+            .max_by_key(|(_, s)| gain(s))
+            .map(|(id, s)| (id.clone(), s.clone()));
+        let Some((owner, snap)) = choice else {
+            if let Some(g) = gaps.first() {
+                let name = others
+                    .iter()
+                    .find(|(id, _)| id == g)
+                    .map(|(_, h)| h.name.clone())
+                    .unwrap_or_default();
+                return Err(Error::Invalid(format!(
+                    "The sync folder no longer holds some changes from the device \"{name}\", and no snapshot in it holds them. Sync that device, then sync here again; nothing was lost here."
+                )));
+            }
+            break;
+        };
+        at.files_to_merge += snap.parts.len();
+        progress(at);
+        let last = snap.parts.len().saturating_sub(1);
+        for (i, part) in snap.parts.iter().enumerate() {
+            let part_path = path(&format!("snapshots/{owner}/{}", part.file));
+            let plain = fetch_sealed(remote, key, "snapshot", &part_path).await?;
+            let file: SnapshotFile = serde_json::from_slice(&plain).map_err(|e| {
+                Error::Invalid(format!(
+                    "A snapshot file ({part_path}) cannot be read ({e})."
+                ))
+            })?;
+            if file.format > FORMAT {
+                return Err(newer_format(file.format));
+            }
+            let covers: Vec<(String, i64)> = if i == last {
+                snap.covers.iter().map(|(d, s)| (d.clone(), *s)).collect()
+            } else {
+                Vec::new()
+            };
+            let applied = store
+                .sync_apply_snapshot(file.changes, file.blobs, covers)
+                .await?;
+            report.pulled += applied.changes;
+            at.files_merged += 1;
+            at.merged = report.pulled;
+            progress(at);
+            for k in applied.kept {
+                if !report.kept.contains(&k) {
+                    report.kept.push(k);
+                }
+            }
+        }
+        for (d, s) in &snap.covers {
+            if *d != device {
+                let c = cursors.entry(d.clone()).or_insert(0);
+                *c = (*c).max(*s);
+            }
+        }
+        report.snapshots_merged += 1;
+        used.push(owner);
+    }
+
+    // Then every other device's change files not merged yet.
+    at.files_to_merge += others
+        .iter()
+        .map(|(id, h)| {
+            let from = cursor_of(&cursors, id);
+            h.segments.iter().filter(|s| s.seq > from).count()
+        })
+        .sum::<usize>();
     if at.files_to_merge > 0 {
         progress(at);
     }
-    for (id, other) in others {
+    for (id, other) in &others {
         let id = id.as_str();
-        let from = cursors.get(id).copied().unwrap_or(0);
+        let from = cursor_of(&cursors, id);
         for seg in other.segments.iter().filter(|s| s.seq > from) {
             let seg_path = path(&format!("segments/{id}/{}", seg.file));
-            let sealed = remote.get(&seg_path).await?.ok_or_else(|| {
-                Error::Invalid(format!(
-                    "The sync folder lists a change file that is missing ({seg_path}). Another device may still be uploading; sync again in a moment."
-                ))
-            })?;
-            if !seg.file.contains(&sha256_hex(&sealed)[..32]) {
-                return Err(Error::Invalid(format!(
-                    "A change file in the sync folder is damaged ({seg_path}: its checksum does not match). Nothing was merged from it."
-                )));
-            }
-            let plain = key.open("segment", &sealed).ok_or_else(|| {
-                Error::Invalid(format!(
-                    "A change file in the sync folder ({seg_path}) cannot be opened with this passphrase; it may be damaged."
-                ))
-            })?;
-            let plain = inflate(&plain, 1 << 31)?;
+            let plain = fetch_sealed(remote, key, "segment", &seg_path).await?;
             let segment: Segment = serde_json::from_slice(&plain).map_err(|e| {
                 Error::Invalid(format!("A change file ({seg_path}) cannot be read ({e})."))
             })?;
@@ -486,8 +729,165 @@ pub async fn sync_with_progress(
                 }
             }
         }
+    }
+
+    // Tidy up this device's part of the folder.
+    let merged: BTreeMap<String, i64> = store.sync_state().await?.cursors.into_iter().collect();
+    let mut changed = head.merged != merged;
+    head.merged = merged.clone();
+    let mut tidy = false;
+    let best = others
+        .iter()
+        .filter_map(|(_, h)| h.snapshot.as_ref())
+        .chain(head.snapshot.as_ref())
+        .max_by_key(|s| s.covers.values().sum::<i64>())
+        .cloned();
+    let (tail_files, tail_bytes) = others
+        .iter()
+        .map(|(id, h)| (id.as_str(), h))
+        .chain(std::iter::once((device.as_str(), &head)))
+        .flat_map(|(id, h)| {
+            let from = best.as_ref().map(|b| b.covered(id)).unwrap_or(0);
+            h.segments.iter().filter(move |s| s.seq > from)
+        })
+        .fold((0usize, 0u64), |(n, b), s| (n + 1, b + s.bytes));
+    let worth = best
+        .as_ref()
+        .is_none_or(|b| tail_bytes * 100 >= b.bytes() * opts.snapshot_min_percent);
+    if tail_files >= opts.snapshot_after_files && worth {
+        // Everything merged and published here so far; rows changed meanwhile go out in
+        // this device's later change files.
+        let mut covers = merged.clone();
+        covers.insert(device.clone(), head.published());
+        let id = format!("{:013}", now_ms());
+        let mut snap = SnapshotRef {
+            id: id.clone(),
+            covers,
+            parts: Vec::new(),
+            changes: 0,
+        };
+        let mut from = SnapshotCursor::default();
+        loop {
+            let page = store
+                .sync_snapshot_page(from.clone(), opts.part_changes)
+                .await?;
+            if !page.changes.is_empty() {
+                let part = snap.parts.len() + 1;
+                snap.changes += page.changes.len();
+                let file = SnapshotFile {
+                    format: FORMAT,
+                    device: device.clone(),
+                    id: id.clone(),
+                    part,
+                    changes: page.changes,
+                    blobs: page.blobs,
+                };
+                let plain = serde_json::to_vec(&file).map_err(Error::db)?;
+                let (file, bytes) = seal_and_put(
+                    remote,
+                    key,
+                    "snapshot",
+                    &format!("snapshots/{device}"),
+                    &format!("{id}-{part:04}"),
+                    "nxp",
+                    &plain,
+                )
+                .await?;
+                snap.parts.push(PartRef { file, bytes });
+            }
+            match page.next {
+                Some(next) => from = next,
+                None => break,
+            }
+        }
+        if !snap.parts.is_empty() {
+            head.snapshot = Some(snap);
+            report.snapshot_written = true;
+            changed = true;
+            tidy = true;
+        }
+    } else if let Some(own) = &head.snapshot {
+        // A snapshot another device wrote holds everything this one does: this one goes.
+        let superseded = others.iter().any(|(id, h)| {
+            h.snapshot.as_ref().is_some_and(|s| {
+                s.dominates(own) && (!own.dominates(s) || id.as_str() > device.as_str())
+            })
+        });
+        if superseded {
+            head.snapshot = None;
+            changed = true;
+            tidy = true;
+        }
+    }
+    // This device's change files every device has merged and every snapshot holds.
+    let snapshots: Vec<&SnapshotRef> = others
+        .iter()
+        .filter_map(|(_, h)| h.snapshot.as_ref())
+        .chain(head.snapshot.as_ref())
+        .collect();
+    let bound = if snapshots.is_empty() {
+        0
+    } else {
+        snapshots
+            .iter()
+            .map(|s| s.covered(&device))
+            .chain(
+                others
+                    .iter()
+                    .map(|(_, h)| h.merged.get(&device).copied().unwrap_or(0)),
+            )
+            .min()
+            .unwrap_or(0)
+    };
+    if head.segments.first().is_some_and(|s| s.seq <= bound) {
+        head.segments.retain(|s| s.seq > bound);
+        changed = true;
+        tidy = true;
+    }
+    if changed {
+        put_head(remote, key, &mut head).await?;
+    }
+    if tidy {
+        // Files no longer listed: removed once the head without them is published. A run
+        // stopped before this leaves them for the next tidy-up.
+        let keep: Vec<&str> = head
+            .snapshot
+            .iter()
+            .flat_map(|s| s.parts.iter().map(|p| p.file.as_str()))
+            .collect();
+        for file in remote.list(&path(&format!("snapshots/{device}"))).await? {
+            if !keep.contains(&file.as_str()) {
+                remote
+                    .delete(&path(&format!("snapshots/{device}/{file}")))
+                    .await?;
+                report.files_removed += 1;
+            }
+        }
+        for file in remote.list(&path(&format!("segments/{device}"))).await? {
+            let n: i64 = file
+                .split('-')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(i64::MAX);
+            if n <= bound {
+                remote
+                    .delete(&path(&format!("segments/{device}/{file}")))
+                    .await?;
+                report.files_removed += 1;
+            }
+        }
+    }
+
+    report.devices.push(DeviceInfo {
+        id: device.clone(),
+        name: name.clone(),
+        last_sync_ms: now_ms(),
+        segments: head.segments.len(),
+        this_device: true,
+    });
+    for (id, other) in &others {
         report.devices.push(DeviceInfo {
-            id: id.to_owned(),
+            id: id.clone(),
             name: other.name.clone(),
             last_sync_ms: other.updated_ms,
             segments: other.segments.len(),
