@@ -146,3 +146,35 @@ async fn two_devices_sync_through_an_s3_bucket() {
         }
     }
 }
+
+/// Snapshots through the S3 bucket: written, listed and merged change files removed with
+/// ListObjectsV2 and DeleteObject, and a device joining starts from the snapshot. Checked
+/// again in the bucket's own listing.
+#[tokio::test]
+async fn snapshots_and_removed_files_through_an_s3_bucket() {
+    use opencode_nexus::engine::sync::s3::{S3Location, S3};
+    let Some(endpoint) = support::peers::s3_endpoint() else {
+        return;
+    };
+    let bucket = support::peers::new_bucket(&endpoint).await;
+    let at = S3Location::parse(&format!("s3://{bucket}/snap"), &endpoint, "eu-west-1").unwrap();
+    let remote = S3::new(
+        reqwest::Client::new(),
+        at,
+        "AKIANEXUSTEST".into(),
+        "nexus-test-secret".into(),
+    );
+    let seen = support::snapshots::scenario(&remote, "snapshot passphrase").await;
+    let listing = support::peers::bucket_listing(&endpoint, &bucket).await;
+    let busy = format!("snap/opencode-nexus/segments/{}/", seen.busy_device);
+    let segments = listing.matches(&busy).count();
+    assert!(
+        segments < 6,
+        "{segments} change files of the busy device: {listing}"
+    );
+    assert!(
+        listing.contains("snap/opencode-nexus/snapshots/"),
+        "{listing}"
+    );
+    assert!(seen.snapshots_written >= 1 && seen.files_removed >= 6);
+}

@@ -280,3 +280,36 @@ fn scenario(dav: &support::peers::WebDavPeer, backend: &str) {
     assert_eq!(status["pending"], 0, "{status}");
     assert_eq!(status["devices"].as_array().unwrap().len(), 2, "{status}");
 }
+
+/// Snapshots through the real WebDAV server: written, listed and merged change files removed
+/// with the server's own PROPFIND, MOVE and DELETE, and a device joining starts from the
+/// snapshot. Checked again on the server's disk.
+#[tokio::test]
+async fn snapshots_and_removed_files_through_a_real_webdav_server() {
+    let Some(dav) = support::peers::webdav() else {
+        return;
+    };
+    let (folder, folder_dir) = dav.new_folder("snapshots");
+    let remote = opencode_nexus::engine::sync::remote::WebDav::new(
+        reqwest::Client::new(),
+        &folder,
+        Some(dav.user.clone()),
+        Some(dav.password.clone()),
+    )
+    .unwrap();
+    let seen = support::snapshots::scenario(&remote, "snapshot passphrase").await;
+    let files = files_under(&folder_dir);
+    let named = |p: &std::path::PathBuf, s: &str| p.to_string_lossy().contains(s);
+    let busy = format!("segments/{}/", seen.busy_device);
+    let segments = files.iter().filter(|p| named(p, &busy)).count();
+    assert!(
+        segments < 6,
+        "{segments} change files of the busy device on disk"
+    );
+    assert!(files
+        .iter()
+        .any(|p| named(p, "/snapshots/") && named(p, ".nxp")));
+    // Every upload was moved into place: nothing is left half-written.
+    assert!(!files.iter().any(|p| named(p, "/tmp/")), "{files:?}");
+    assert!(seen.snapshots_written >= 1 && seen.files_removed >= 6);
+}

@@ -11,6 +11,7 @@ pub mod live_watch;
 pub mod oc;
 pub mod openapi;
 pub mod peers;
+pub mod snapshots;
 pub mod static_server;
 pub mod vdom;
 
