@@ -1,11 +1,23 @@
 //! The baseline for the start-up and idle-memory budgets: a bare Dioxus 0.7 desktop window of
 //! the same size and configuration as the app's, showing one line of text. `scripts/bench.sh`
-//! starts it and the app alternately under Xvfb and compares them.
+//! starts it and the app alternately under Xvfb and compares them. It prints the same two
+//! start-up trace lines as the app (root component created, first frame painted; milliseconds
+//! since `main`), so the benchmark can say where the app's extra time goes.
+
+use std::sync::OnceLock;
+use std::time::Instant;
 
 use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
 use dioxus::prelude::*;
 
+static START: OnceLock<Instant> = OnceLock::new();
+
+fn since_start_ms() -> u128 {
+    START.get().map(|s| s.elapsed().as_millis()).unwrap_or(0)
+}
+
 fn main() {
+    START.get_or_init(Instant::now);
     let window = WindowBuilder::new()
         .with_title("Bare Dioxus window")
         .with_inner_size(LogicalSize::new(1100.0, 760.0));
@@ -15,5 +27,15 @@ fn main() {
 }
 
 fn app() -> Element {
+    use_hook(|| eprintln!("root component created ms={}", since_start_ms()));
+    use_effect(|| {
+        spawn(async {
+            let mut frame = document::eval(
+                "requestAnimationFrame(() => requestAnimationFrame(() => dioxus.send(true)));",
+            );
+            let _ = frame.recv::<bool>().await;
+            eprintln!("first frame painted painted_ms={}", since_start_ms());
+        });
+    });
     rsx! { p { "A bare Dioxus window." } }
 }

@@ -12,6 +12,8 @@ Measured per start:
 - content painted: from spawning to the first screenshot of that window (`xwd`, polled as fast
   as it answers, ~10-30 ms) that is no longer one flat colour: the bare window's line of
   text, the app's shell. This is what the user waits for;
+- the in-process trace both print on stderr: the root component created and the first frame
+  painted (two animation frames after the first render), in ms since `main`;
 - idle memory: after 5 s without input, the proportional set size (PSS) summed over the process
   and all its descendants (the webview runs in separate WebKit processes, which a bare window
   has as well).
@@ -20,6 +22,7 @@ Prints medians and the ratios against the budgets (start-up <= 1.15x, idle memor
 """
 
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -107,8 +110,13 @@ def one_run(binary, args, env):
     finally:
         proc.kill()
         proc.wait()
+        log.seek(0)
+        text = log.read().decode(errors="replace")
         log.close()
-    return startup_ms, memory, painted_ms
+    root = re.search(r"root component created.*?\bms=(\d+)", text)
+    frame = re.search(r"first frame painted.*?\bpainted_ms=(\d+)", text)
+    trace = (int(root.group(1)) if root else float("nan"), int(frame.group(1)) if frame else float("nan"))
+    return startup_ms, memory, painted_ms, trace[0], trace[1]
 
 
 def main():
@@ -145,6 +153,8 @@ def main():
     s_app, s_bare = med("app", 0), med("bare", 0)
     m_app, m_bare = med("app", 1) / 1024, med("bare", 1) / 1024
     p_app, p_bare = med("app", 2), med("bare", 2)
+    r_app, r_bare = med("app", 3), med("bare", 3)
+    f_app, f_bare = med("app", 4), med("bare", 4)
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
     what = f"with the history in {history}" if history else "empty data directory"
@@ -152,6 +162,8 @@ def main():
           f"({time.strftime('%Y-%m-%d %H:%M')}, load average {load}; app: {what}):")
     print(f"  bare Dioxus window: {s_bare:7.0f} ms mapped, {p_bare:7.0f} ms content painted, {m_bare:6.1f} MB PSS idle")
     print(f"  OpenCode Nexus:     {s_app:7.0f} ms mapped, {p_app:7.0f} ms content painted, {m_app:6.1f} MB PSS idle")
+    print(f"  in-process trace since main: root component created {r_bare:.0f} ms (bare) vs {r_app:.0f} ms (app); "
+          f"first frame painted {f_bare:.0f} ms vs {f_app:.0f} ms")
     print(f"  content-painted ratio {p_app / p_bare:.2f}x (budget 1.15x); mapped ratio {s_app / s_bare:.2f}x; "
           f"idle memory ratio {m_app / m_bare:.2f}x (budget 1.10x)")
 
