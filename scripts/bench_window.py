@@ -111,7 +111,8 @@ def one_run(binary, args, env):
         proc.kill()
         proc.wait()
         log.seek(0)
-        text = log.read().decode(errors="replace")
+        # Without the colour codes a log writer may add around field names.
+        text = re.sub(r"\x1b\[[0-9;]*m", "", log.read().decode(errors="replace"))
         log.close()
     root = re.search(r"root component created.*?\bms=(\d+)", text)
     frame = re.search(r"first frame painted.*?\bpainted_ms=(\d+)", text)
