@@ -274,6 +274,26 @@ impl World {
     }
 }
 
+/// The first ten rows where `other` (named `who`) differs from `first`.
+fn differences(
+    first: &BTreeMap<String, String>,
+    other: &BTreeMap<String, String>,
+    who: &str,
+) -> Vec<String> {
+    first
+        .iter()
+        .filter(|(k, v)| other.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}: {v} vs {:?}", other.get(k)))
+        .chain(
+            other
+                .keys()
+                .filter(|k| !first.contains_key(*k))
+                .map(|k| format!("{k} only on {who}")),
+        )
+        .take(10)
+        .collect()
+}
+
 async fn run(seed: u64, steps: usize) -> (usize, usize, Stats) {
     let remote = folder();
     let key = sync::open_folder(&remote, "shared passphrase")
@@ -312,18 +332,7 @@ async fn run(seed: u64, steps: usize) -> (usize, usize, Stats) {
     for (i, dev) in world.devices.iter().enumerate().skip(1) {
         let other = dev.state();
         if first != other {
-            let diff: Vec<_> = first
-                .iter()
-                .filter(|(k, v)| other.get(*k) != Some(v))
-                .map(|(k, v)| format!("{k}: {v} vs {:?}", other.get(k)))
-                .chain(
-                    other
-                        .keys()
-                        .filter(|k| !first.contains_key(*k))
-                        .map(|k| format!("{k} only on device {i}")),
-                )
-                .take(10)
-                .collect();
+            let diff = differences(&first, &other, &format!("device {i}"));
             let id = diff[0]
                 .split(' ')
                 .nth(1)
@@ -390,18 +399,7 @@ async fn run(seed: u64, steps: usize) -> (usize, usize, Stats) {
     .unwrap();
     let joined = newcomer.state();
     if joined != first {
-        let diff: Vec<_> = first
-            .iter()
-            .filter(|(k, v)| joined.get(*k) != Some(v))
-            .map(|(k, v)| format!("{k}: {v} vs {:?}", joined.get(k)))
-            .chain(
-                joined
-                    .keys()
-                    .filter(|k| !first.contains_key(*k))
-                    .map(|k| format!("{k} only on the newcomer")),
-            )
-            .take(10)
-            .collect();
+        let diff = differences(&first, &joined, "the newcomer");
         panic!(
             "seed {seed}: a device joining holds another history ({} snapshots merged):\n{}",
             report.snapshots_merged,

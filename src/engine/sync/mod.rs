@@ -492,6 +492,24 @@ async fn put_head(remote: &dyn Remote, key: &SyncKey, head: &mut Head) -> Result
         .await
 }
 
+/// One change file or snapshot part merged: counted in the report and the progress.
+fn count_merged(
+    report: &mut SyncReport,
+    at: &mut SyncProgress,
+    applied: crate::engine::store::sync::Applied,
+    progress: &dyn Fn(SyncProgress),
+) {
+    report.pulled += applied.changes;
+    at.files_merged += 1;
+    at.merged = report.pulled;
+    progress(*at);
+    for k in applied.kept {
+        if !report.kept.contains(&k) {
+            report.kept.push(k);
+        }
+    }
+}
+
 /// [`sync_with_progress`] with the snapshot thresholds given.
 pub async fn sync_with_options(
     store: &StoreClient,
@@ -673,15 +691,7 @@ pub async fn sync_with_options(
             let applied = store
                 .sync_apply_snapshot(file.changes, file.blobs, covers)
                 .await?;
-            report.pulled += applied.changes;
-            at.files_merged += 1;
-            at.merged = report.pulled;
-            progress(at);
-            for k in applied.kept {
-                if !report.kept.contains(&k) {
-                    report.kept.push(k);
-                }
-            }
+            count_merged(&mut report, &mut at, applied, progress);
         }
         for (d, s) in &snap.covers {
             if *d != device {
@@ -719,15 +729,7 @@ pub async fn sync_with_options(
             let applied = store
                 .sync_apply(id.to_owned(), seg.seq, segment.changes, segment.blobs)
                 .await?;
-            report.pulled += applied.changes;
-            at.files_merged += 1;
-            at.merged = report.pulled;
-            progress(at);
-            for k in applied.kept {
-                if !report.kept.contains(&k) {
-                    report.kept.push(k);
-                }
-            }
+            count_merged(&mut report, &mut at, applied, progress);
         }
     }
 
