@@ -414,17 +414,7 @@ impl Store {
                             // Sent once it ends; the mark stays.
                             continue;
                         }
-                        for a in m.attachments() {
-                            if blobs_seen.insert(a.sha256.clone()) {
-                                let blob = self.attachment_data(&a.sha256)?;
-                                blob_bytes += blob.data.len();
-                                out.blobs.push(BlobData {
-                                    sha256: a.sha256.clone(),
-                                    mime: blob.mime,
-                                    data: blob.data,
-                                });
-                            }
-                        }
+                        blob_bytes += self.message_blobs(&m, &mut blobs_seen, &mut out.blobs)?;
                         out.changes.push(Change {
                             kind: kind.clone(),
                             id: id.clone(),
@@ -473,6 +463,29 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The stored files message `m` names and `seen` does not hold yet, added to `out` (a
+    /// change file or snapshot part carries each file once); their size in bytes.
+    fn message_blobs(
+        &self,
+        m: &Message,
+        seen: &mut BTreeSet<String>,
+        out: &mut Vec<BlobData>,
+    ) -> Result<usize> {
+        let mut bytes = 0;
+        for a in m.attachments() {
+            if seen.insert(a.sha256.clone()) {
+                let blob = self.attachment_data(&a.sha256)?;
+                bytes += blob.data.len();
+                out.push(BlobData {
+                    sha256: a.sha256.clone(),
+                    mime: blob.mime,
+                    data: blob.data,
+                });
+            }
+        }
+        Ok(bytes)
     }
 
     /// Record that segment `seq` with these changes was published: their marks are cleared
@@ -649,17 +662,7 @@ impl Store {
             if m.status == MessageStatus::Streaming {
                 continue;
             }
-            for a in m.attachments() {
-                if blobs_seen.insert(a.sha256.clone()) {
-                    let blob = self.attachment_data(&a.sha256)?;
-                    blob_bytes += blob.data.len();
-                    page.blobs.push(BlobData {
-                        sha256: a.sha256.clone(),
-                        mime: blob.mime,
-                        data: blob.data,
-                    });
-                }
-            }
+            blob_bytes += self.message_blobs(&m, &mut blobs_seen, &mut page.blobs)?;
             page.changes.push(Change {
                 kind: "message".into(),
                 id: m.id.clone(),
