@@ -754,3 +754,62 @@ async fn a_device_record_from_a_newer_format_is_refused_with_a_sentence() {
     assert!(err.contains("newer version of OpenCode Nexus"), "{err}");
     assert!(b.conversations().is_empty());
 }
+
+/// An attached file travels with its message, once per content: to a device reading change
+/// files, and to a device joining later from a snapshot.
+#[tokio::test]
+async fn attached_files_reach_other_devices_through_change_files_and_snapshots() {
+    use opencode_nexus::engine::attachments::prepare;
+    let remote = folder();
+    let key = sync::open_folder(&remote, "pass").await.unwrap();
+    let opts = sync::SyncOptions {
+        snapshot_after_files: 2,
+        snapshot_min_percent: 0,
+        part_changes: 3,
+    };
+    let a = Device::new("aaaaaaaa-0000-4000-8000-000000000000").await;
+    let b = Device::new("bbbbbbbb-0000-4000-8000-000000000000").await;
+    let run = |d: &Device| {
+        let (client, key, remote) = (d.client.clone(), key.clone(), &remote);
+        async move {
+            sync::sync_with_options(&client, remote, &key, &opts, &|_| {})
+                .await
+                .unwrap()
+        }
+    };
+    let notes = prepare("notes.txt", b"pack the tent\n".to_vec()).unwrap();
+    let c = Conversation::new("Camping");
+    a.client.create_conversation(c.clone()).await.unwrap();
+    let mut m = Message::new(&c.id, None, Role::User, "the list");
+    m.parts.push(Part::Attachment(AttachmentRef {
+        name: notes.name.clone(),
+        mime: notes.mime.clone(),
+        sha256: notes.sha256(),
+        bytes: notes.data.len() as u64,
+    }));
+    a.client
+        .save_message_with_files(m.clone(), vec![notes.clone()], true)
+        .await
+        .unwrap();
+    run(&a).await;
+    run(&b).await;
+    for i in 0..3 {
+        a.client
+            .rename_conversation(c.id.clone(), format!("Camping {i}"))
+            .await
+            .unwrap();
+        run(&a).await;
+    }
+    run(&b).await;
+    run(&a).await;
+    let newcomer = Device::new("cccccccc-0000-4000-8000-000000000000").await;
+    let joined = run(&newcomer).await;
+    // The newcomer starts from A's snapshot, which carries the file.
+    assert_eq!(joined.snapshots_merged, 1);
+    for d in [&b, &newcomer] {
+        let blob = d.client.attachment_data(notes.sha256()).await.unwrap();
+        assert_eq!(blob.data, b"pack the tent\n");
+        let thread = d.client.thread(c.id.clone()).await.unwrap();
+        assert_eq!(thread[0].message.attachments().len(), 1);
+    }
+}
