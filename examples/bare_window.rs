@@ -30,11 +30,16 @@ fn app() -> Element {
     use_hook(|| eprintln!("root component created ms={}", since_start_ms()));
     use_effect(|| {
         spawn(async {
-            let mut frame = document::eval(
-                "requestAnimationFrame(() => requestAnimationFrame(() => dioxus.send(true)));",
+            let mut frame = document::eval(opencode_nexus::platform::vitals::FIRST_FRAME_JS);
+            let page = frame.recv::<[i64; 4]>().await.unwrap_or([-1; 4]);
+            eprintln!(
+                "first frame painted painted_ms={} page_applied_ms={} page_painted_ms={} page_loaded_ms={} page_fcp_ms={}",
+                since_start_ms(),
+                page[0],
+                page[1],
+                page[2],
+                page[3]
             );
-            let _ = frame.recv::<bool>().await;
-            eprintln!("first frame painted painted_ms={}", since_start_ms());
         });
     });
     rsx! { p { "A bare Dioxus window." } }

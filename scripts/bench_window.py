@@ -13,7 +13,9 @@ Measured per start:
   as it answers, ~10-30 ms) that is no longer one flat colour: the bare window's line of
   text, the app's shell. This is what the user waits for;
 - the in-process trace both print on stderr: the root component created and the first frame
-  painted (two animation frames after the first render), in ms since `main`;
+  painted (two animation frames after the first render), in ms since `main`; and from the
+  page, in ms since its navigation: DOMContentLoaded, the first render applied, its frame
+  painted;
 - idle memory: after 5 s without input, the proportional set size (PSS) summed over the process
   and all its descendants (the webview runs in separate WebKit processes, which a bare window
   has as well).
@@ -117,7 +119,13 @@ def one_run(binary, args, env):
     root = re.search(r"root component created.*?\bms=(\d+)", text)
     frame = re.search(r"first frame painted.*?\bpainted_ms=(\d+)", text)
     trace = (int(root.group(1)) if root else float("nan"), int(frame.group(1)) if frame else float("nan"))
-    return startup_ms, memory, painted_ms, trace[0], trace[1]
+
+    def page(name):
+        found = re.search(r"first frame painted.*?\b" + name + r"=(-?\d+)", text)
+        return int(found.group(1)) if found and int(found.group(1)) >= 0 else float("nan")
+
+    return (startup_ms, memory, painted_ms, trace[0], trace[1],
+            page("page_loaded_ms"), page("page_applied_ms"), page("page_painted_ms"), page("page_fcp_ms"))
 
 
 def main():
@@ -165,6 +173,13 @@ def main():
     print(f"  OpenCode Nexus:     {s_app:7.0f} ms mapped, {p_app:7.0f} ms content painted, {m_app:6.1f} MB PSS idle")
     print(f"  in-process trace since main: root component created {r_bare:.0f} ms (bare) vs {r_app:.0f} ms (app); "
           f"first frame painted {f_bare:.0f} ms vs {f_app:.0f} ms")
+    pl_app, pl_bare = med("app", 5), med("bare", 5)
+    pa_app, pa_bare = med("app", 6), med("bare", 6)
+    pp_app, pp_bare = med("app", 7), med("bare", 7)
+    pf_app, pf_bare = med("app", 8), med("bare", 8)
+    print(f"  in the page, ms since its navigation: DOMContentLoaded {pl_bare:.0f} vs {pl_app:.0f}; "
+          f"first render applied {pa_bare:.0f} vs {pa_app:.0f}; its frame painted {pp_bare:.0f} vs {pp_app:.0f}; "
+          f"first contentful paint {pf_bare:.0f} vs {pf_app:.0f}")
     print(f"  content-painted ratio {p_app / p_bare:.2f}x (budget 1.15x); mapped ratio {s_app / s_bare:.2f}x; "
           f"idle memory ratio {m_app / m_bare:.2f}x (budget 1.10x)")
 

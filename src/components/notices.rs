@@ -21,13 +21,15 @@ pub fn StartupNotices() -> Element {
         crate::platform::vitals::mark_first_render();
         // The start-up trace in the log: main → first render applied → its frame painted.
         spawn(async {
-            let mut frame = document::eval(
-                "requestAnimationFrame(() => requestAnimationFrame(() => dioxus.send(true)));",
-            );
-            let _ = frame.recv::<bool>().await;
+            let mut frame = document::eval(crate::platform::vitals::FIRST_FRAME_JS);
+            let page = frame.recv::<[i64; 4]>().await.unwrap_or([-1; 4]);
             tracing::info!(
                 rendered_ms = crate::platform::vitals::startup_ms(),
                 painted_ms = crate::platform::vitals::since_start_ms(),
+                page_applied_ms = page[0],
+                page_painted_ms = page[1],
+                page_loaded_ms = page[2],
+                page_fcp_ms = page[3],
                 "first frame painted"
             );
         });

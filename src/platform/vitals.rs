@@ -35,6 +35,14 @@ pub fn startup_ms() -> Option<u64> {
         .or_else(|| STARTED.get().map(|s| s.elapsed().as_millis() as u64))
 }
 
+/// The page side of the start-up trace, evaluated right after the first render (the app and
+/// `examples/bare_window.rs` run the same script): two animation frames later (the first
+/// rendered frame is on screen) it sends, in ms since the page's navigation started, when this
+/// script began running (after the first render's edits and any script evaluated before it),
+/// that moment, the end of DOMContentLoaded and the first contentful paint (-1 where the engine
+/// does not say).
+pub const FIRST_FRAME_JS: &str = "const began = performance.now(); requestAnimationFrame(() => requestAnimationFrame(() => { const n = performance.getEntriesByType('navigation')[0]; const p = performance.getEntriesByName('first-contentful-paint')[0]; dioxus.send([began, performance.now(), n ? n.domContentLoadedEventEnd : -1, p ? p.startTime : -1].map(Math.round)); }));";
+
 /// Milliseconds since [`mark_start`], for the start-up trace in the log.
 pub fn since_start_ms() -> Option<u64> {
     STARTED.get().map(|s| s.elapsed().as_millis() as u64)
