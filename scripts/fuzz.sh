@@ -36,19 +36,36 @@ log "building ${#TARGETS[@]} targets (release, debug assertions, no sanitizer: t
   cargo fuzz build -O -a --sanitizer none --target-dir "$TARGET_DIR" >&2)
 BIN_DIR="$TARGET_DIR/x86_64-unknown-linux-gnu/release"
 
-rows=()
-failed=""
+# Two targets at a time (each fuzzer runs on one core).
+RUN_DIR=$(mktemp -d)
+trap 'rm -rf "$RUN_DIR"' EXIT
+run_target() {
+  local t=$1
+  set +e
+  "$BIN_DIR/$t" "$CORPUS/$t" "$ROOT/fuzz/corpus/$t" \
+    -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$ARTIFACTS/$t/" >"$RUN_DIR/$t.out" 2>&1
+  echo $? >"$RUN_DIR/$t.rc"
+}
+running=0
 for t in "${TARGETS[@]}"; do
   [ -x "$BIN_DIR/$t" ] || { log "target $t was not built"; exit 1; }
   mkdir -p "$CORPUS/$t" "$ARTIFACTS/$t"
   rm -f "$ARTIFACTS/$t"/*
-  out=$(mktemp)
-  set +e
-  "$BIN_DIR/$t" "$CORPUS/$t" "$ROOT/fuzz/corpus/$t" \
-    -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix="$ARTIFACTS/$t/" >"$out" 2>&1
-  rc=$?
-  set -e
+  if [ "$running" -ge 2 ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  run_target "$t" &
+  running=$((running + 1))
+done
+wait
+
+rows=()
+failed=""
+for t in "${TARGETS[@]}"; do
+  out="$RUN_DIR/$t.out"
+  rc=$(cat "$RUN_DIR/$t.rc" 2>/dev/null || echo "?")
   stat() { sed -n "s/^stat::$1: *//p" "$out" | tail -1; }
   execs=$(stat number_of_executed_units)
   rate=$(stat average_exec_per_sec)
@@ -68,7 +85,6 @@ for t in "${TARGETS[@]}"; do
     done
     failed="$failed $t"
   fi
-  rm -f "$out"
 done
 
 printf '\n[fuzz] results (%s, cargo-fuzz %s):\n' "$NIGHTLY" "$CARGO_FUZZ_VERSION" >&2
