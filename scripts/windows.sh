@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cross-builds the Windows app (x86_64-pc-windows-gnu) with Debian's MinGW-w64 and prints the
 # path of the .exe on stdout (everything else goes to stderr):
-#   exe=$(bash scripts/windows.sh)            # dev profile, for the Wine tests
+#   exe=$(bash scripts/windows.sh)            # the wine-test profile (Cargo.toml), for the Wine tests
 #   exe=$(bash scripts/windows.sh --release)  # what release.yml ships
 # Options: --release; --no-wine (build only, e.g. on a release runner).
 #
@@ -18,7 +18,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 log() { printf '[windows] %s\n' "$*" >&2; }
 
 TARGET=x86_64-pc-windows-gnu
-PROFILE=dev
+PROFILE=wine-test
 WITH_WINE=1
 for arg in "$@"; do
   case "$arg" in
@@ -51,11 +51,11 @@ fi
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/opencode-nexus"
 export CARGO_TARGET_DIR="${NEXUS_WINDOWS_TARGET_DIR:-$CACHE/target-windows}"
-dir=debug
-flags=()
+dir=wine-test
+flags=(--profile wine-test)
 if [ "$PROFILE" = release ]; then
   dir=release
-  flags+=(--release)
+  flags=(--release)
 fi
 log "building $TARGET ($PROFILE) in $CARGO_TARGET_DIR"
 started=$(date +%s)
