@@ -15,7 +15,8 @@
 #  5. web: the browser bundle's sizes and its first contentful paint in headless Chromium
 #     against a bare Dioxus web counter (bare-counter/) built the same way
 #     (scripts/web_budget.py).
-#  6. open: the release app opens the 5,000-message conversation of the 1M-message history 50
+#  6. open: the release app, then the browser build in headless Chromium, open the
+#     5,000-message conversation of the 1M-message history 50
 #     times under Xvfb, from the conversation list; p50/p95/max as the app logs them
 #     (scripts/bench_open.py).
 # `scripts/bench.sh search|stream|window|sync|web|open` runs one of them; no argument runs all.
@@ -92,4 +93,11 @@ if [ "$WHICH" = all ] || [ "$WHICH" = open ]; then
   # benches/search.rs names its 5,000-message conversation c0100000 (after 100,000 others).
   python3 scripts/bench_open.py "$TARGET/opencode-nexus" "$OPEN_DATA" c0100000 c0099999 "${NEXUS_BENCH_OPENS:-50}" || { rm -rf "$OPEN_DATA"; exit 1; }
   rm -rf "$OPEN_DATA"
+  # The same opens in the browser build (headless Chromium), on the same history.
+  OPEN_DATA=$(mktemp -d)
+  WEB_OUT=$(mktemp -d)
+  cp "$HISTORY" "$OPEN_DATA/history.db"
+  bash scripts/build-web.sh "$WEB_OUT"
+  python3 scripts/bench_open.py "$TARGET/opencode-nexus" "$OPEN_DATA" c0100000 c0099999 "${NEXUS_BENCH_OPENS:-50}" --web "$WEB_OUT" || { rm -rf "$OPEN_DATA" "$WEB_OUT"; exit 1; }
+  rm -rf "$OPEN_DATA" "$WEB_OUT"
 fi

@@ -23,10 +23,6 @@ import time
 import urllib.request
 from datetime import datetime, timezone
 
-APP, BARE = sys.argv[1], sys.argv[2]
-LOADS = int(sys.argv[3]) if len(sys.argv) > 3 else 9
-
-
 def gz(path):
     with open(path, "rb") as f:
         return len(gzip.compress(f.read(), 9))
@@ -110,11 +106,15 @@ def first_paint(driver_port, url):
 
 
 def main():
-    page = only(APP, "opencode-nexus_bg.")
-    store = only(APP, "nexus-store_bg.")
-    bare = only(BARE, "")
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    app_dist, bare_dist = sys.argv[1], sys.argv[2]
+    loads = int(sys.argv[3]) if len(sys.argv) > 3 else 9
+    page = only(app_dist, "opencode-nexus_bg.")
+    store = only(app_dist, "nexus-store_bg.")
+    bare = only(bare_dist, "")
     page_gz, store_gz, bare_gz = gz(page), gz(store), gz(bare)
-    dist_gz = sum(gz(f) for f in files(APP))
+    dist_gz = sum(gz(f) for f in files(app_dist))
     print(f"date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, "
           f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cores")
     print(f"page wasm before first paint: {page_gz / 1000:.1f} KB gzip "
@@ -125,7 +125,7 @@ def main():
     port = 9515 + os.getpid() % 400
     driver = subprocess.Popen([os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"), f"--port={port}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    app_srv, bare_srv = serve(APP), serve(BARE)
+    app_srv, bare_srv = serve(app_dist), serve(bare_dist)
     try:
         for _ in range(100):
             try:
@@ -137,11 +137,11 @@ def main():
                 "bare": f"http://127.0.0.1:{bare_srv.server_port}/"}
         first_paint(port, urls["bare"])  # warm the browser binary's own files once
         times = {"app": [], "bare": []}
-        for i in range(LOADS):
+        for i in range(loads):
             for name in (("app", "bare") if i % 2 == 0 else ("bare", "app")):
                 times[name].append(first_paint(port, urls[name]))
         a, b = statistics.median(times["app"]), statistics.median(times["bare"])
-        print(f"first contentful paint, {LOADS} cold loads each, medians: app {a:.0f} ms, "
+        print(f"first contentful paint, {loads} cold loads each, medians: app {a:.0f} ms, "
               f"bare counter {b:.0f} ms: {a / b:.2f}x (budget 1.5x)")
         print(f"  app:  {' '.join(f'{t:.0f}' for t in times['app'])}")
         print(f"  bare: {' '.join(f'{t:.0f}' for t in times['bare'])}")
@@ -151,4 +151,5 @@ def main():
         bare_srv.shutdown()
 
 
-main()
+if __name__ == "__main__":
+    main()
