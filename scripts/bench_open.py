@@ -275,7 +275,8 @@ def main():
     where = "in headless Chromium (the browser build)" if dist else "in the desktop app"
     print(f"date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}")
     print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"opens of the {messages}-message conversation ({mounted} mounted) {where}: {len(long_times)}")
+    print(f"opens of the long conversation {where}: {len(long_times)} "
+          f"({messages} messages read before its first paint, {mounted} mounted)")
     print(
         f"  store requests  p50 {statistics.median(long_loaded):7.1f} ms  "
         f"p95 {pct(long_loaded, 0.95):7.1f} ms  max {max(long_loaded):7.1f} ms"

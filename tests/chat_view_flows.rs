@@ -20,6 +20,33 @@ use support::fault_server::{sse_chat_chunks, Fault, FaultServer, StreamEnd};
 #[derive(Clone)]
 struct Backend(Profile);
 
+/// What the app logs, for the assertions that read it.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+    fn make_writer(&'a self) -> LogBuffer {
+        self.clone()
+    }
+}
+
 /// Hands the root-scope controller and state to the test.
 #[derive(Clone, Default)]
 struct Handles(Rc<RefCell<Option<(ChatController, AppState)>>>);
@@ -272,5 +299,91 @@ async fn a_chat_from_a_preset_sends_its_prompt_and_parameters_and_shows_usage() 
     assert!(
         html.matches(line).count() >= 2,
         "reply and header show the usage:\n{html}"
+    );
+}
+
+/// A long conversation opens at its end before the rest is read: the first paint has the last
+/// messages, then the whole thread is put in place without moving what is shown, and the
+/// earlier messages are offered.
+#[tokio::test(flavor = "current_thread")]
+async fn a_long_conversation_shows_its_end_first_then_the_whole_thread() {
+    let services = memory::services();
+    let profile = Profile::new(
+        "none",
+        BackendKind::OpenAiCompatible,
+        "http://127.0.0.1:9/v1",
+    );
+    let c = Conversation::new("Long");
+    services.store.create_conversation(c.clone()).await.unwrap();
+    let mut parent: Option<String> = None;
+    for i in 0..300 {
+        let role = if i % 2 == 0 {
+            Role::User
+        } else {
+            Role::Assistant
+        };
+        let m = Message::new(&c.id, parent.clone(), role, &format!("message number {i}"));
+        parent = Some(m.id.clone());
+        services.store.save_message(m, true).await.unwrap();
+    }
+
+    // The app's log says what each open read before its first paint.
+    let log = LogBuffer::default();
+    let _subscriber = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(log.clone())
+            .with_ansi(false)
+            .finish(),
+    );
+    let handles = Handles::default();
+    let mut dom = VirtualDom::new(Harness)
+        .with_root_context(services.clone())
+        .with_root_context(Backend(profile))
+        .with_root_context(handles.clone());
+    dom.rebuild_in_place();
+    let (ctl, state) = (*handles.0.borrow()).unwrap();
+    dom.in_scope(ScopeId::APP, || {
+        state.open_conversation(Some(c.id.clone()), None)
+    });
+    // What the first paint had: the end, 80 messages.
+    let mut passes = 0;
+    while !log.text().contains("conversation opened") {
+        settle(&mut dom, 1).await;
+        passes += 1;
+        assert!(passes < 200, "the conversation never opened");
+    }
+    let opened = log.text();
+    assert!(
+        opened.contains(&format!("conversation={} messages=80 mounted=80", c.id)),
+        "{opened}"
+    );
+    // Then the whole thread, with the same 80 mounted.
+    while ctl.thread.peek().len() != 300 {
+        settle(&mut dom, 1).await;
+        passes += 1;
+        assert!(passes < 400, "the whole thread never came");
+    }
+    assert_eq!(*ctl.window_start.peek(), 220);
+    let html = html_of(&dom);
+    assert!(html.contains("Show 220 earlier messages"), "{html}");
+    assert!(html.contains("message number 220") && html.contains("message number 299"));
+    assert!(
+        !html.contains("message number 219"),
+        "nothing above the window is mounted"
+    );
+    assert_eq!(
+        ctl.thread
+            .peek()
+            .iter()
+            .map(|t| t.message.id.clone())
+            .collect::<Vec<_>>(),
+        services
+            .store
+            .thread(c.id.clone())
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.message.id.clone())
+            .collect::<Vec<_>>()
     );
 }

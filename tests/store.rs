@@ -345,6 +345,74 @@ fn branches_keep_alternatives_reachable() {
     assert_eq!(thread[0].sibling_count, 2);
 }
 
+/// The end of the thread read on its own (what a conversation shows first) is exactly the end
+/// of the whole thread, alternatives included, on random trees with branches at every level
+/// and another conversation's messages in between.
+#[test]
+fn the_thread_tail_is_the_end_of_the_thread() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) as usize) % n
+    };
+    for round in 0..20 {
+        let c = conversation(&store, &format!("tree {round}"));
+        let other = conversation(&store, "other");
+        let mut messages: Vec<Message> = Vec::new();
+        for i in 0..(20 + next(150)) {
+            // Mostly a reply to the newest message (long threads), sometimes an alternative
+            // somewhere earlier, sometimes a new root.
+            let parent = match next(10) {
+                0 => None,
+                1..=2 if !messages.is_empty() => Some(messages[next(messages.len())].clone()),
+                _ => messages.last().cloned(),
+            };
+            let role = if i % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            };
+            let m = add(
+                &mut store,
+                &c,
+                parent.as_ref(),
+                role,
+                &format!("message {i}"),
+            );
+            messages.push(m);
+            if next(4) == 0 {
+                add(&mut store, &other, None, Role::User, "elsewhere");
+            }
+        }
+        for _ in 0..3 {
+            let at = &messages[next(messages.len())];
+            store.select_branch(&c.id, &at.id).unwrap();
+            let whole = store.thread(&c.id).unwrap();
+            for limit in [
+                0,
+                1,
+                2,
+                7,
+                80,
+                whole.len().saturating_sub(1),
+                whole.len(),
+                whole.len() + 5,
+            ] {
+                let tail = store.thread_tail(&c.id, limit).unwrap();
+                let from = whole.len().saturating_sub(limit);
+                assert_eq!(tail.messages, whole[from..], "round {round}, limit {limit}");
+                assert_eq!(tail.earlier, from > 0, "round {round}, limit {limit}");
+            }
+        }
+    }
+    let empty = conversation(&store, "empty");
+    let tail = store.thread_tail(&empty.id, 80).unwrap();
+    assert!(tail.messages.is_empty() && !tail.earlier);
+}
+
 #[test]
 fn profiles_drafts_settings_and_list_order() {
     let store = Store::open_in_memory().unwrap();

@@ -758,6 +758,14 @@ pub struct ThreadMessage {
     pub sibling_ids: Vec<Id>,
 }
 
+/// The end of a visible thread (see `Store::thread_tail`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadTail {
+    pub messages: Vec<ThreadMessage>,
+    /// The thread goes on above these messages.
+    pub earlier: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
     pub conversation_id: Id,

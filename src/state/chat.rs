@@ -128,7 +128,16 @@ impl ChatController {
             return;
         };
         let conv = services.store.get_conversation(id.clone()).await;
-        let thread = services.store.thread(id.clone()).await;
+        // The end of the thread first (what is mounted), the rest once that is on screen; a
+        // message to show may be anywhere, so then the whole thread at once.
+        let thread = match focus {
+            Some(_) => services.store.thread(id.clone()).await.map(|t| (t, false)),
+            None => services
+                .store
+                .thread_tail(id.clone(), WINDOW as u32)
+                .await
+                .map(|t| (t.messages, t.earlier)),
+        };
         // The header's token total comes after the thread, off the way to its first paint.
         let store = services.store.clone();
         let mut usage = self.usage;
@@ -142,7 +151,7 @@ impl ChatController {
             }
         });
         match (conv, thread) {
-            (Ok(c), Ok(t)) => {
+            (Ok(c), Ok((t, earlier))) => {
                 let start = match focus
                     .as_ref()
                     .and_then(|f| t.iter().position(|m| &m.message.id == f))
@@ -154,14 +163,68 @@ impl ChatController {
                 self.window_len.set(WINDOW);
                 self.thread.set(t);
                 self.conversation.set(Some(c));
+                if earlier {
+                    self.complete_thread(services, id);
+                }
             }
             (Err(e), _) | (_, Err(e)) => self.notice.set(Some(e.to_string())),
         }
     }
 
+    /// After the end of a thread was shown: read the whole thread and put it in place without
+    /// moving what is on screen (the window keeps its first message). What was saved meanwhile
+    /// is in the store and so in what is read; while a message shown is not there yet (a reply
+    /// just started), it is read again a little later.
+    fn complete_thread(mut self, services: &Services, id: Id) {
+        let services = services.clone();
+        spawn_forever(async move {
+            for _ in 0..20 {
+                let whole = match services.store.thread(id.clone()).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        if self.is_open(&id) {
+                            self.notice.set(Some(e.to_string()));
+                        }
+                        return;
+                    }
+                };
+                if !self.is_open(&id) {
+                    return;
+                }
+                let (complete, first) = {
+                    let shown = self.thread.peek();
+                    let read: std::collections::HashSet<&str> =
+                        whole.iter().map(|t| t.message.id.as_str()).collect();
+                    (
+                        shown.iter().all(|t| read.contains(t.message.id.as_str())),
+                        shown
+                            .get(*self.window_start.peek())
+                            .map(|t| t.message.id.clone()),
+                    )
+                };
+                if complete {
+                    let start = first
+                        .and_then(|f| whole.iter().position(|t| t.message.id == f))
+                        .unwrap_or_else(|| whole.len().saturating_sub(WINDOW));
+                    self.window_start.set(start);
+                    self.thread.set(whole);
+                    // Scrolled to the top while only the end was there: the view's scroll
+                    // handler now mounts the earlier messages.
+                    let _ = document::eval(
+                        "document.getElementById('thread')?.dispatchEvent(new Event('scroll'))",
+                    );
+                    return;
+                }
+                rt::sleep(Duration::from_millis(250)).await;
+            }
+            tracing::warn!(conversation = %id, "the whole thread could not be read beside the one shown");
+        });
+    }
+
     /// Log how long opening a conversation took: its store requests, and until the frame
     /// holding its thread was painted (the next animation frame after it). `scripts/bench_open.py`
     /// reads these lines.
+    /// `messages` is how many were read for that first paint (the end of a long thread).
     pub fn report_opened(self, id: Id, started: rt::Instant) {
         let loaded_ms = started.elapsed().as_secs_f64() * 1000.0;
         let messages = self.thread.peek().len();

@@ -111,6 +111,7 @@ store_api! {
     attachment_data / AttachmentData(sha256: String) -> crate::engine::attachments::Blob = |s, h| s.attachment_data(&h);
     get_message / GetMessage(id: String) -> Message = |s, id| s.get_message(&id);
     thread / Thread(conversation_id: String) -> Vec<ThreadMessage> = |s, id| s.thread(&id);
+    thread_tail / ThreadTail(conversation_id: String, limit: u32) -> ThreadTail = |s, id, n| s.thread_tail(&id, n as usize);
     usage_total / UsageTotal(conversation_id: String) -> UsageTotal = |s, id| s.usage_total(&id);
     select_branch / SelectBranch(conversation_id: String, message_id: String) -> () = |s, c, m| s.select_branch(&c, &m);
     delete_message / DeleteMessage(message_id: String) -> Conversation = |s, id| s.delete_message(&id);

@@ -661,7 +661,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The visible thread: the head's ancestor chain from the root, each with its alternatives.
     /// A stored file's type and content.
     pub fn attachment_data(&self, sha256: &str) -> Result<crate::engine::attachments::Blob> {
         self.conn
@@ -706,10 +705,65 @@ impl Store {
         Ok(total)
     }
 
+    /// The visible thread: the head's ancestor chain from the root, each with its alternatives.
     pub fn thread(&self, conversation_id: &str) -> Result<Vec<ThreadMessage>> {
         let conv = self.get_conversation(conversation_id)?;
         let all = self.all_messages(conversation_id)?;
         Ok(build_thread(all, conv.head_id.as_deref()))
+    }
+
+    /// The end of the visible thread: at most `limit` messages up from the head, each with its
+    /// alternatives, exactly the last `limit` of [`Store::thread`]; `earlier` says whether the
+    /// thread goes on above them. What a conversation shows first, without reading the rest.
+    pub fn thread_tail(&self, conversation_id: &str, limit: usize) -> Result<ThreadTail> {
+        let conv = self.get_conversation(conversation_id)?;
+        let mut message = self
+            .conn
+            .prepare_cached("SELECT * FROM messages WHERE id = ?1 AND conversation_id = ?2")?;
+        let mut chain = Vec::new();
+        let mut cursor = conv.head_id;
+        while let Some(id) = cursor.take() {
+            let Some(m) = message
+                .query_row(params![id, conversation_id], message_from_row)
+                .optional()?
+            else {
+                break;
+            };
+            if chain.len() == limit {
+                cursor = Some(m.id);
+                break;
+            }
+            cursor = m.parent_id.clone();
+            chain.push(m);
+        }
+        let earlier = cursor.is_some();
+        chain.reverse();
+        // The alternatives of each, in the order `thread` gives them (insertion order).
+        let mut children = self
+            .conn
+            .prepare_cached("SELECT id FROM messages WHERE parent_id = ?1 ORDER BY seq")?;
+        let mut roots = self.conn.prepare_cached(
+            "SELECT id FROM messages WHERE conversation_id = ?1 AND parent_id IS NULL ORDER BY seq",
+        )?;
+        let mut siblings: HashMap<Option<String>, Vec<String>> = HashMap::new();
+        for m in &chain {
+            if siblings.contains_key(&m.parent_id) {
+                continue;
+            }
+            let ids = match &m.parent_id {
+                Some(p) => children
+                    .query_map([p], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()?,
+                None => roots
+                    .query_map([conversation_id], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()?,
+            };
+            siblings.insert(m.parent_id.clone(), ids);
+        }
+        Ok(ThreadTail {
+            messages: with_alternatives(chain, &siblings),
+            earlier,
+        })
     }
 
     /// Switch the visible branch to `message_id`: the head becomes its newest descendant leaf.
@@ -1276,6 +1330,14 @@ fn build_thread(all: Vec<Message>, head: Option<&str>) -> Vec<ThreadMessage> {
         }
     }
     chain.reverse();
+    with_alternatives(chain, &siblings)
+}
+
+/// Each message of a thread with its alternatives: the messages sharing its parent.
+fn with_alternatives(
+    chain: Vec<Message>,
+    siblings: &HashMap<Option<String>, Vec<String>>,
+) -> Vec<ThreadMessage> {
     chain
         .into_iter()
         .map(|message| {
