@@ -889,6 +889,45 @@ fn version_8_dates_message_tombstones_on_a_version_7_database() {
         .any(|c| c.kind == "conversation" && c.field == "title"));
 }
 
+/// Version 9 on a database as version 8 left it: a reply left streaming is still found and
+/// marked interrupted at the next start, through the index of streaming replies rather than a
+/// read of every message.
+#[test]
+fn version_9_finds_interrupted_replies_by_index_on_a_version_8_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v8.db");
+    {
+        let mut raw = Store::open_raw(&path).unwrap();
+        raw.migrate_to(8).unwrap();
+        raw.connection()
+            .execute_batch(
+                "INSERT INTO conversations (id, title, created_at, updated_at, params, head_id)
+                   VALUES ('c1', 'Old chat', 1, 2, '{}', 'm2');
+                 INSERT INTO messages (id, conversation_id, parent_id, role, parts, text, status, created_at, updated_at)
+                   VALUES ('m1', 'c1', NULL, 'user', '[]', 'question', 'complete', 1, 1),
+                          ('m2', 'c1', 'm1', 'assistant', '[{\"type\":\"text\",\"text\":\"half an answ\"}]', 'half an answ', 'streaming', 2, 2);",
+            )
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    let m2 = store.get_message("m2").unwrap();
+    assert_eq!(m2.status, MessageStatus::Interrupted);
+    assert_eq!(m2.text(), "half an answ");
+    let plan: Vec<String> = store
+        .connection()
+        .prepare("EXPLAIN QUERY PLAN UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter().any(|p| p.contains("messages_streaming")),
+        "{plan:?}"
+    );
+}
+
 /// The browser's backups: an image of the whole database (one consistent snapshot), checked and
 /// restored into a running store; a bad image changes nothing.
 #[test]

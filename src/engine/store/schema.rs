@@ -403,6 +403,11 @@ pub const MIGRATIONS: &[&str] = &[
                        'updated_at', old.updated_at));
     END;
     "#,
+    // v9: the replies left streaming by a crash are found through an index of just those (the
+    // check runs at every start, and without it read every message of the history).
+    r#"
+    CREATE INDEX messages_streaming ON messages(conversation_id) WHERE status = 'streaming';
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
