@@ -108,7 +108,16 @@ pub fn Sidebar() -> Element {
                     r#type: "button",
                     "aria-current": if active { "page" } else { "false" },
                     onclick: move |_| open_conversation(id.clone(), None),
-                    span { class: "side-title", if c.pinned { "📌 " } "{c.title}" }
+                    span { class: "side-title",
+                        // A drawn pin, as in History (an emoji needs an emoji font).
+                        if c.pinned {
+                            span { class: "pin", title: "Pinned",
+                                crate::components::icons::Icon { path: crate::components::icons::PIN, size: 13 }
+                                " "
+                            }
+                        }
+                        "{c.title}"
+                    }
                 }
             }
         }
