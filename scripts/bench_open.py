@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime, timezone
 
 # Where the conversation list puts its first two rows in the 1100x760 desktop window.
@@ -82,6 +81,23 @@ def pin_only_the_two(app, data, long_id, short_id):
             cli(app, data, "history", "pin", c["id"], "--off")
     cli(app, data, "history", "pin", short_id)
     cli(app, data, "history", "pin", long_id)
+
+
+def next_open(text, seen):
+    """A wait for the next `conversation opened` line in what `text()` returns; `seen` (a
+    one-element list) counts the lines already taken."""
+
+    def wait_for(name, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = list(LINE.finditer(text()))
+            if len(found) > seen[0]:
+                seen[0] += 1
+                return found[seen[0] - 1]
+            time.sleep(0.02)
+        sys.exit(f"no open of the {name} conversation logged within {timeout} s")
+
+    return wait_for
 
 
 def run_rounds(opens, open_row, wait_for, long_id, short_id):
@@ -131,24 +147,14 @@ def desktop(app, data, long_id, short_id, opens):
             row = LONG_ROW if name == "long" else SHORT_ROW
             xdotool("mousemove", "--window", window, str(row[0]), str(row[1]), "click", "1")
 
-        def wait_for(name, timeout=60):
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                found = list(LINE.finditer(log_text()))
-                if len(found) > seen[0]:
-                    seen[0] += 1
-                    return found[seen[0] - 1]
-                time.sleep(0.02)
-            sys.exit(f"no open of the {name} conversation logged within {timeout} s")
-
-        return run_rounds(opens, open_row, wait_for, long_id, short_id)
+        return run_rounds(opens, open_row, next_open(log_text, seen), long_id, short_id)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
 def web(dist, data, long_id, short_id, opens):
-    from web_budget import serve, wd
+    from web_budget import serve, start_chromedriver, wd
 
     served = tempfile.mkdtemp(prefix="nexus-open-web-")
     profile = tempfile.mkdtemp(prefix="nexus-open-chromium-")
@@ -163,20 +169,9 @@ def web(dist, data, long_id, short_id, opens):
         f.write("<!doctype html><title>setup</title>")
     server = serve(served)
     base = f"http://127.0.0.1:{server.server_port}"
-    port = 9515 + os.getpid() % 400
-    driver = subprocess.Popen(
-        [os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"), f"--port={port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port, driver = start_chromedriver()
     session = None
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         caps = {
             "capabilities": {
                 "alwaysMatch": {
@@ -228,18 +223,11 @@ def web(dist, data, long_id, short_id, opens):
                 "script": "document.querySelectorAll('#sidebar .side-row')[arguments[0]].click();",
                 "args": [index]})
 
-        def wait_for(name, timeout=60):
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                drain()
-                found = list(LINE.finditer("\n".join(console)))
-                if len(found) > seen[0]:
-                    seen[0] += 1
-                    return found[seen[0] - 1]
-                time.sleep(0.02)
-            sys.exit(f"no open of the {name} conversation logged within {timeout} s")
+        def console_text():
+            drain()
+            return "\n".join(console)
 
-        return run_rounds(opens, open_row, wait_for, long_id, short_id)
+        return run_rounds(opens, open_row, next_open(console_text, seen), long_id, short_id)
     finally:
         if session:
             wd(port, "DELETE", f"/session/{session}")

@@ -65,6 +65,20 @@ def wd(port, method, path, body=None):
         return json.loads(r.read())["value"]
 
 
+def start_chromedriver():
+    """chromedriver on a free-ish port, once it answers: (port, process)."""
+    port = 9515 + os.getpid() % 400
+    driver = subprocess.Popen([os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"), f"--port={port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return port, driver
+
+
 PAINT = """
 const e = performance.getEntriesByName('first-contentful-paint');
 if (!e.length) return null;
@@ -122,17 +136,9 @@ def main():
     print(f"storage worker wasm (loads beside it): {store_gz / 1000:.1f} KB gzip")
     print(f"all of dist/: {dist_gz / 1000:.1f} KB gzip (budget 1300 KB)")
 
-    port = 9515 + os.getpid() % 400
-    driver = subprocess.Popen([os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"), f"--port={port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port, driver = start_chromedriver()
     app_srv, bare_srv = serve(app_dist), serve(bare_dist)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         urls = {"app": f"http://127.0.0.1:{app_srv.server_port}/",
                 "bare": f"http://127.0.0.1:{bare_srv.server_port}/"}
         first_paint(port, urls["bare"])  # warm the browser binary's own files once

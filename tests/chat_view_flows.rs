@@ -68,6 +68,22 @@ fn Harness() -> Element {
     }
 }
 
+/// The chat view in a VirtualDom over `services`, with `profile` as its backend; the
+/// controller and state it runs on.
+fn mount(
+    services: &opencode_nexus::platform::Services,
+    profile: Profile,
+) -> (VirtualDom, ChatController, AppState) {
+    let handles = Handles::default();
+    let mut dom = VirtualDom::new(Harness)
+        .with_root_context(services.clone())
+        .with_root_context(Backend(profile))
+        .with_root_context(handles.clone());
+    dom.rebuild_in_place();
+    let (ctl, state) = (*handles.0.borrow()).unwrap();
+    (dom, ctl, state)
+}
+
 fn html_of(dom: &VirtualDom) -> String {
     dioxus_ssr::render(dom)
 }
@@ -99,13 +115,7 @@ async fn changing_options_after_a_reply_keeps_the_thread() {
         .await
         .unwrap();
 
-    let handles = Handles::default();
-    let mut dom = VirtualDom::new(Harness)
-        .with_root_context(services.clone())
-        .with_root_context(Backend(profile))
-        .with_root_context(handles.clone());
-    dom.rebuild_in_place();
-    let (ctl, state) = (*handles.0.borrow()).unwrap();
+    let (mut dom, ctl, state) = mount(&services, profile);
 
     // + New chat, one message.
     dom.in_scope(ScopeId::APP, || {
@@ -216,13 +226,7 @@ async fn a_chat_from_a_preset_sends_its_prompt_and_parameters_and_shows_usage() 
     pirate.is_default = true;
     services.store.save_preset(pirate.clone()).await.unwrap();
 
-    let handles = Handles::default();
-    let mut dom = VirtualDom::new(Harness)
-        .with_root_context(services.clone())
-        .with_root_context(Backend(profile))
-        .with_root_context(handles.clone());
-    dom.rebuild_in_place();
-    let (ctl, state) = (*handles.0.borrow()).unwrap();
+    let (mut dom, ctl, state) = mount(&services, profile);
     dom.in_scope(ScopeId::APP, || {
         let mut presets = state.presets;
         presets.set(vec![pirate.clone()]);
@@ -335,13 +339,7 @@ async fn a_long_conversation_shows_its_end_first_then_the_whole_thread() {
             .with_ansi(false)
             .finish(),
     );
-    let handles = Handles::default();
-    let mut dom = VirtualDom::new(Harness)
-        .with_root_context(services.clone())
-        .with_root_context(Backend(profile))
-        .with_root_context(handles.clone());
-    dom.rebuild_in_place();
-    let (ctl, state) = (*handles.0.borrow()).unwrap();
+    let (mut dom, ctl, state) = mount(&services, profile);
     dom.in_scope(ScopeId::APP, || {
         state.open_conversation(Some(c.id.clone()), None)
     });
