@@ -154,7 +154,7 @@ def desktop(app, data, long_id, short_id, opens):
 
 
 def web(dist, data, long_id, short_id, opens):
-    from web_budget import serve, start_chromedriver, wd
+    from web_budget import chromium_caps, serve, start_chromedriver, wd
 
     served = tempfile.mkdtemp(prefix="nexus-open-web-")
     profile = tempfile.mkdtemp(prefix="nexus-open-chromium-")
@@ -172,20 +172,7 @@ def web(dist, data, long_id, short_id, opens):
     port, driver = start_chromedriver()
     session = None
     try:
-        caps = {
-            "capabilities": {
-                "alwaysMatch": {
-                    "goog:chromeOptions": {
-                        "binary": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                        "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                                 "--disable-dev-shm-usage", "--window-size=1280,800",
-                                 f"--user-data-dir={profile}"],
-                    },
-                    "goog:loggingPrefs": {"browser": "ALL"},
-                }
-            }
-        }
-        session = wd(port, "POST", "/session", caps)["sessionId"]
+        session = wd(port, "POST", "/session", chromium_caps(profile, console=True))["sessionId"]
         s = f"/session/{session}"
         wd(port, "POST", f"{s}/timeouts", {"script": 900_000})
         wd(port, "POST", f"{s}/url", {"url": f"{base}/bench-setup.html"})

@@ -89,19 +89,24 @@ return [e[0].startTime, at('nexus-init-start'), at('nexus-init-done'), wasm];
 """
 
 
-def first_paint(driver_port, url):
-    profile = tempfile.mkdtemp(prefix="nexus-paint-")
-    caps = {
-        "capabilities": {
-            "alwaysMatch": {
-                "goog:chromeOptions": {
-                    "binary": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                             "--window-size=1280,800", f"--user-data-dir={profile}"],
-                }
-            }
+def chromium_caps(profile, console=False):
+    """A new session's capabilities: headless Chromium at 1280x800 on the profile folder given;
+    with `console`, the page's console kept for chromedriver's log endpoint."""
+    match = {
+        "goog:chromeOptions": {
+            "binary": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,800", f"--user-data-dir={profile}"],
         }
     }
+    if console:
+        match["goog:loggingPrefs"] = {"browser": "ALL"}
+    return {"capabilities": {"alwaysMatch": match}}
+
+
+def first_paint(driver_port, url):
+    profile = tempfile.mkdtemp(prefix="nexus-paint-")
+    caps = chromium_caps(profile)
     session = wd(driver_port, "POST", "/session", caps)["sessionId"]
     try:
         wd(driver_port, "POST", f"/session/{session}/url", {"url": url})
