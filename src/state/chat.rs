@@ -192,11 +192,17 @@ impl ChatController {
                     return;
                 }
                 let (complete, first) = {
+                    // Both are chains from the root down, so what is shown is all there when
+                    // it appears in the same order in what was read.
                     let shown = self.thread.peek();
-                    let read: std::collections::HashSet<&str> =
-                        whole.iter().map(|t| t.message.id.as_str()).collect();
+                    let mut missing = shown.iter().map(|t| &t.message.id).peekable();
+                    for t in &whole {
+                        if missing.peek() == Some(&&t.message.id) {
+                            missing.next();
+                        }
+                    }
                     (
-                        shown.iter().all(|t| read.contains(t.message.id.as_str())),
+                        missing.peek().is_none(),
                         shown
                             .get(*self.window_start.peek())
                             .map(|t| t.message.id.clone()),
