@@ -62,7 +62,7 @@ fn launch_gui() {
         .with_min_inner_size(LogicalSize::new(360.0, 480.0));
     // On Linux the interface uses fontconfig's default families, which desktops point at their
     // interface and code fonts: WebKitGTK resolving `system-ui` and families the system lacks
-    // (`ui-monospace`) took about 40 ms more before the first frame here.
+    // (`ui-monospace`) took 20–40 ms more before the first frame here.
     #[cfg(target_os = "linux")]
     let fonts = "<style>:root { --ui-font: sans-serif; --mono-font: monospace; }</style>";
     #[cfg(not(target_os = "linux"))]
