@@ -240,12 +240,7 @@ fn user_with(
 ) -> Message {
     let mut m = Message::new(&c.id, parent.map(|p| p.id.clone()), Role::User, text);
     for f in files {
-        m.parts.push(Part::Attachment(AttachmentRef {
-            name: f.name.clone(),
-            mime: f.mime.clone(),
-            sha256: f.sha256(),
-            bytes: f.data.len() as u64,
-        }));
+        m.parts.push(Part::Attachment(f.reference()));
     }
     m
 }

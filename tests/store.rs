@@ -767,12 +767,7 @@ fn version_6_adds_attachments_to_a_version_5_database() {
     let c = store.get_conversation("c1").unwrap();
     let parent = store.get_message("m1").unwrap();
     let mut m = Message::new(&c.id, Some(parent.id.clone()), Role::User, "and this");
-    m.parts.push(Part::Attachment(AttachmentRef {
-        name: file.name.clone(),
-        mime: file.mime.clone(),
-        sha256: file.sha256(),
-        bytes: file.data.len() as u64,
-    }));
+    m.parts.push(Part::Attachment(file.reference()));
     store
         .save_message_with_files(&m, std::slice::from_ref(&file), true)
         .unwrap();

@@ -781,12 +781,7 @@ async fn attached_files_reach_other_devices_through_change_files_and_snapshots()
     let c = Conversation::new("Camping");
     a.client.create_conversation(c.clone()).await.unwrap();
     let mut m = Message::new(&c.id, None, Role::User, "the list");
-    m.parts.push(Part::Attachment(AttachmentRef {
-        name: notes.name.clone(),
-        mime: notes.mime.clone(),
-        sha256: notes.sha256(),
-        bytes: notes.data.len() as u64,
-    }));
+    m.parts.push(Part::Attachment(notes.reference()));
     a.client
         .save_message_with_files(m.clone(), vec![notes.clone()], true)
         .await

@@ -59,6 +59,16 @@ impl NewAttachment {
         sha256_hex(&self.data)
     }
 
+    /// The part a message carries for this file.
+    pub fn reference(&self) -> crate::engine::model::AttachmentRef {
+        crate::engine::model::AttachmentRef {
+            name: self.name.clone(),
+            mime: self.mime.clone(),
+            sha256: self.sha256(),
+            bytes: self.data.len() as u64,
+        }
+    }
+
     pub fn is_image(&self) -> bool {
         is_image(&self.mime)
     }

@@ -272,12 +272,7 @@ impl ReplyContext<'_> {
             user.parts.clear();
         }
         for f in &files {
-            user.parts.push(Part::Attachment(AttachmentRef {
-                name: f.name.clone(),
-                mime: f.mime.clone(),
-                sha256: f.sha256(),
-                bytes: f.data.len() as u64,
-            }));
+            user.parts.push(Part::Attachment(f.reference()));
         }
         self.store
             .save_message_with_files(user.clone(), files, true)
