@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian/Ubuntu machine or a warm one:
 #   system packages → toolchain → real backends (llama.cpp + SmolLM2, opencode serve) →
-#   fmt, clippy, workflow lint, per-feature builds → tests (real SQLite files, real Secret
-#   Service, real servers, a real window under Xvfb). Services it starts are stopped on exit.
+#   fmt, workflow lint, builds linted by clippy (desktop and mobile) → tests (real SQLite
+#   files, real Secret Service, real servers, a real window under Xvfb). Services it starts
+#   are stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -57,18 +58,28 @@ if [ ! -x "$ACTIONLINT_VENV/bin/actionlint" ]; then
 fi
 "$ACTIONLINT_VENV/bin/actionlint" -shellcheck= .github/workflows/*.yml
 
-phase "format, layering and lints"
+phase "format and layering"
 cargo fmt --all -- --check
 bash scripts/check-layers.sh
-cargo clippy --all-targets -- -D warnings
 
-phase "each platform feature builds on its own"
-cargo check --no-default-features --features mobile
-# The engine without a platform: what the fuzz targets link.
-cargo check --no-default-features --lib
+# Clippy's lints (-D warnings) run while the crate compiles for the tests: clippy-driver is the
+# compiler of this crate's own targets (what `cargo clippy` does, but building instead of only
+# checking), so its dependencies are compiled once, not once to check and again to build.
+# `cargo test --all-targets` below runs with the same variables and so reuses these builds.
+# (Locally, `cargo clippy --all-targets -- -D warnings` lints the desktop build the same way.)
+CLIPPY_DRIVER="$(dirname "$(rustup which cargo-clippy)")/clippy-driver"
+[ -x "$CLIPPY_DRIVER" ] || { log "clippy-driver not found beside $(rustup which cargo-clippy)"; exit 1; }
+linted() { RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" "$@"; }
 
-phase "building tests"
-cargo build --tests --bins
+phase "the mobile feature builds on its own, with clippy's lints"
+# `--test cli` brings in the dev-dependencies, so every dependency resolves with the features it
+# has in the test build below, which reuses them; only the crate and dioxus are built twice.
+# Built first, so the desktop binary is the one left in target/debug.
+# (The engine without a platform, which the fuzz targets link, is built by the fuzzing phase.)
+linted cargo build --no-default-features --features mobile --lib --bins --test cli
+
+phase "building tests, with clippy's lints"
+linted cargo test --all-targets --no-run
 
 phase "fuzzing: each target for a bounded time from its seeds (nightly, cached)"
 bash scripts/fuzz.sh "${NEXUS_FUZZ_SECONDS:-30}"
@@ -140,6 +151,6 @@ export NEXUS_TEST_WINDOWS_EXE
 phase "tests"
 # One test binary at a time keeps the small model's CPU share predictable; tests inside a
 # binary still run in parallel.
-bash scripts/with-keyring.sh cargo test --all-targets -- --test-threads=2
+linted bash scripts/with-keyring.sh cargo test --all-targets -- --test-threads=2
 
 phase "all green"
