@@ -298,7 +298,11 @@ async fn snapshots_and_removed_files_through_a_real_webdav_server() {
     )
     .unwrap();
     let seen = support::snapshots::scenario(&remote, "snapshot passphrase").await;
-    let files = files_under(&folder_dir);
+    // Paths inside the folder: where the server keeps it may itself be under a `tmp` directory.
+    let files: Vec<std::path::PathBuf> = files_under(&folder_dir)
+        .into_iter()
+        .map(|p| p.strip_prefix(&folder_dir).unwrap().to_path_buf())
+        .collect();
     let named = |p: &std::path::PathBuf, s: &str| p.to_string_lossy().contains(s);
     let busy = format!("segments/{}/", seen.busy_device);
     let segments = files.iter().filter(|p| named(p, &busy)).count();
