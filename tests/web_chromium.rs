@@ -289,6 +289,20 @@ async fn data_outcome(c: &Client, previous: &str, secs: u64) -> (String, bool) {
     .await
 }
 
+/// Imports `file` through Settings → Data's file picker; returns the sentence it finished with
+/// (failing the test if it reported a failure).
+async fn import_through_settings(c: &Client, file: &std::path::Path) -> String {
+    nav(c, "Settings").await;
+    wait_for(c, "#import-file", 10)
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    let (text, failed) = data_outcome(c, "", 60).await;
+    assert!(!failed, "the import failed: {text}");
+    text
+}
+
 /// An OpenCode Nexus export of `n` small conversations, written by the engine itself.
 fn large_export(n: usize) -> String {
     use opencode_nexus::engine::model::{Conversation, Message, Role};
@@ -320,17 +334,8 @@ async fn history_and_data_flows_in_the_browser() {
     app_ready(c).await;
 
     // Import ChatGPT's conversations.json through the file picker.
-    nav(c, "Settings").await;
-    wait_for(c, "#import-file", 10)
-        .await
-        .send_keys(CHATGPT_FIXTURE)
-        .await
-        .unwrap();
-    let (text, failed) = data_outcome(c, "", 60).await;
-    assert!(
-        !failed && text.contains("Imported 3 conversations"),
-        "{text}"
-    );
+    let text = import_through_settings(c, std::path::Path::new(CHATGPT_FIXTURE)).await;
+    assert!(text.contains("Imported 3 conversations"), "{text}");
     js(c, "document.getElementById('data-h').scrollIntoView()").await;
     screenshot(c, "web-data-import.png").await;
     assert!(
@@ -689,14 +694,8 @@ async fn a_long_conversation_mounts_a_bounded_window_and_earlier_messages_on_scr
     let c = &b.client;
     c.goto(&base).await.unwrap();
     app_ready(c).await;
-    nav(c, "Settings").await;
-    wait_for(c, "#import-file", 10)
-        .await
-        .send_keys(file.to_str().unwrap())
-        .await
-        .unwrap();
-    let (text, failed) = data_outcome(c, "", 60).await;
-    assert!(!failed && text.contains("(500 messages)"), "{text}");
+    let text = import_through_settings(c, &file).await;
+    assert!(text.contains("(500 messages)"), "{text}");
     nav(c, "History").await;
     row_action_open(c, "A very long conversation").await;
 
@@ -782,6 +781,77 @@ async fn a_long_conversation_mounts_a_bounded_window_and_earlier_messages_on_scr
     .await;
     assert_eq!(moved[0], 240, "{moved}");
     b.client.clone().close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_conversation_list_grows_as_it_is_scrolled() {
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("hundred.json");
+    std::fs::write(&file, large_export(100)).unwrap();
+    let (_server, base) = serve_bundle().await;
+    let b = browser(1280, 900, false).await;
+    let c = &b.client;
+    c.goto(&base).await.unwrap();
+    app_ready(c).await;
+    let text = import_through_settings(c, &file).await;
+    assert!(text.contains("100 conversations"), "{text}");
+    nav(c, "Chat").await;
+
+    // The first page: the 40 most recent, newest first, and a way to show more.
+    let first = sidebar_rows(c, 40, "the list did not show its first page", None).await;
+    assert_eq!(first[0], "bulk 99");
+    assert_eq!(first[39], "bulk 60");
+    assert!(
+        js(c, "return !!document.querySelector('#sidebar .side-more')").await == true,
+        "no way to show more"
+    );
+    // Filtering by title looks past the rows shown: "bulk 1" finds 1 and 10–19.
+    let search = c.find(Locator::Css("#sidebar-search")).await.unwrap();
+    search.send_keys("bulk 1").await.unwrap();
+    sidebar_rows(c, 11, "the filter did not look past the first page", None).await;
+    search.clear().await.unwrap();
+    search
+        .send_keys(&char::from(Key::Escape).to_string())
+        .await
+        .unwrap();
+
+    // "Show more" lists the next page (clicked from script: a click from the driver scrolls it
+    // into view first, which shows more by itself).
+    js(c, "document.querySelector('#sidebar .side-more').click()").await;
+    sidebar_rows(c, 80, "Show more listed no more", None).await;
+    // Scrolling to the end of the list shows the next page below what was there; once all are
+    // listed, nothing more is offered.
+    let scroll_to_end = "const l = document.querySelector('#sidebar .side-lists'); l.scrollTop = l.scrollHeight; l.dispatchEvent(new Event('scroll'));";
+    let all = sidebar_rows(
+        c,
+        100,
+        "scrolling to the end showed no more",
+        Some(scroll_to_end),
+    )
+    .await;
+    screenshot(c, "web-sidebar-more.png").await;
+    assert_eq!(all[99], "bulk 0");
+    assert!(
+        js(c, "return !document.querySelector('#sidebar .side-more')").await == true,
+        "Show more is still offered with everything listed"
+    );
+    b.client.clone().close().await.unwrap();
+}
+
+/// The titles under Recent in the conversation list once there are `n` of them (running
+/// `nudge` before each look, if given).
+async fn sidebar_rows(c: &Client, n: usize, what: &str, nudge: Option<&str>) -> Vec<Value> {
+    eventually(c, 20, what, async |last| {
+        if let Some(script) = nudge {
+            js(c, script).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let v = js(c, "return [...document.querySelectorAll('#sidebar ul[aria-label=Recent] .side-row')].map(r => r.innerText.trim())").await;
+        *last = v.to_string();
+        let rows = v.as_array()?;
+        (rows.len() == n).then(|| rows.clone())
+    })
+    .await
 }
 
 /// Open the conversation titled `title` from the History list.

@@ -11,8 +11,15 @@ use crate::state::opencode::use_hub;
 use crate::state::tasks::use_latest;
 use crate::state::{open_conversation, use_app_state, use_services, View};
 
-/// How many conversations the sidebar lists (History has the rest, with filters).
-const LISTED: u32 = 200;
+/// How many conversations the list shows at first (pinned, then the most recent): a screenful
+/// and some. Scrolling near its end shows [`PAGE`] more each time, so the list grows only as far
+/// as it is read, and a long history costs the first frame nothing.
+const PAGE: u32 = 40;
+/// Filtering by title looks through at least this many of the most recent conversations
+/// (History searches them all, and the list's "In messages" searches every message).
+const FILTERED: u32 = 200;
+/// How close to the end of the list (in pixels) scrolling shows more.
+const MORE_PX: f64 = 300.0;
 
 /// Moves the focus to the previous or next row of the sidebar (ArrowUp / ArrowDown).
 const MOVE_FOCUS: &str = "const d = await dioxus.recv(); const rows = [...document.querySelectorAll('#sidebar .side-row')]; const i = rows.indexOf(document.activeElement); const n = rows[Math.max(0, Math.min(rows.length - 1, (i < 0 ? (d > 0 ? -1 : rows.length) : i) + d))]; if (n) n.focus();";
@@ -26,26 +33,48 @@ pub fn Sidebar() -> Element {
     let mut query = use_signal(String::new);
     let collapsed = state.settings.read().sidebar_collapsed;
 
+    let mut listed = use_signal(|| PAGE);
+    let filtering = use_memo(move || !query.read().trim().is_empty());
     let services_list = services.clone();
     let list = use_latest(move || {
         let services = services_list.clone();
         let _rev = state.history_rev.read();
+        let limit = if filtering() {
+            listed().max(FILTERED)
+        } else {
+            listed()
+        };
         async move {
-            services
+            let rows = services
                 .store
                 .list_conversations(ConversationFilter {
-                    limit: LISTED,
+                    limit,
                     ..Default::default()
                 })
-                .await
+                .await;
+            (limit, rows)
         }
     });
+    // More can be listed while the last answer was as long as asked for; while the next page is
+    // on its way, the list and its "Show more" stay as they are.
+    let (asked, more_to_list) = match &*list.read() {
+        Some((limit, Ok(rows))) => (*limit, rows.len() as u32 >= *limit),
+        _ => (0, false),
+    };
+    let nothing_listed = matches!(&*list.read(), Some((_, Ok(rows))) if rows.iter().all(|r| r.conversation.remote_session.is_some()));
+    // Read when called, not when rendered: several scroll events can arrive before the next
+    // render, and only the first of them asks for a page.
+    let mut show_more = move || {
+        if *listed.peek() <= asked {
+            listed += PAGE;
+        }
+    };
     let hits = crate::state::use_search(query, 20);
 
     let q = query.read().trim().to_lowercase();
     let open_id = state.conversation.read().clone();
     let rows: Vec<ConversationSummary> = match &*list.read() {
-        Some(Ok(rows)) => rows
+        Some((_, Ok(rows))) => rows
             .iter()
             .filter(|r| r.conversation.remote_session.is_none())
             .filter(|r| q.is_empty() || r.conversation.title.to_lowercase().contains(&q))
@@ -144,6 +173,12 @@ pub fn Sidebar() -> Element {
             }
             button { class: "btn-small side-new", r#type: "button", onclick: move |_| ctl.new_chat(state), "+ New chat" }
             nav { class: "side-lists", "aria-label": "Conversation list",
+                onscroll: move |e: ScrollEvent| {
+                    let left = f64::from(e.scroll_height() - e.client_height()) - e.scroll_top();
+                    if more_to_list && left < MORE_PX {
+                        show_more();
+                    }
+                },
                 if !pinned.is_empty() {
                     div { class: "side-h", "aria-hidden": "true", "Pinned" }
                     ul { class: "side-list", "aria-label": "Pinned", for s in pinned { {row(s)} } }
@@ -151,6 +186,11 @@ pub fn Sidebar() -> Element {
                 if !recent.is_empty() {
                     div { class: "side-h", "aria-hidden": "true", "Recent" }
                     ul { class: "side-list", "aria-label": "Recent", for s in recent { {row(s)} } }
+                }
+                // Scrolling shows more by itself; this is for a list shorter than the window and
+                // for the keyboard.
+                if more_to_list && !filtering() {
+                    button { class: "btn-link side-more", r#type: "button", onclick: move |_| show_more(), "Show more" }
                 }
                 if !hits.is_empty() {
                     div { class: "side-h", "aria-hidden": "true", "In messages" }
@@ -189,16 +229,10 @@ pub fn Sidebar() -> Element {
                     }
                     }
                 }
-                if pinned_and_recent_empty(&list) {
+                if nothing_listed {
                     p { class: "hint side-empty", "No conversations yet." }
                 }
             }
         }
     }
-}
-
-fn pinned_and_recent_empty(
-    list: &Signal<Option<crate::engine::error::Result<Vec<ConversationSummary>>>>,
-) -> bool {
-    matches!(&*list.read(), Some(Ok(rows)) if rows.iter().all(|r| r.conversation.remote_session.is_some()))
 }
