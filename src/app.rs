@@ -4,19 +4,15 @@
 use dioxus::prelude::*;
 
 use crate::components::nav::NavBar;
-use crate::platform::{Services, SettingsStore, Theme};
+use crate::platform::{Services, SettingsStore, Theme, STYLESHEET};
 use crate::state::{AppState, View};
 use crate::views::{ChatView, HistoryView, SettingsView};
-
-/// Compiled in rather than served as an asset: it applies before first paint on every target
-/// and needs no asset pipeline (plain `cargo build` works).
-const MAIN_CSS: &str = include_str!("../assets/main.css");
 
 /// The stylesheet, for a host that puts it in the page's `<head>` itself (the desktop
 /// webview: parsed with the page, before the first render arrives, instead of as part of it).
 pub fn stylesheet_head() -> String {
     STYLESHEET_IN_HEAD.store(true, std::sync::atomic::Ordering::Relaxed);
-    format!("<style>{MAIN_CSS}</style>")
+    format!("<style>{}</style>", STYLESHEET.unwrap_or_default())
 }
 
 /// Set once the host has put the stylesheet in the head; the root then leaves it out.
@@ -160,8 +156,8 @@ pub fn App() -> Element {
     let view = *state.view.read();
 
     rsx! {
-        if !STYLESHEET_IN_HEAD.load(std::sync::atomic::Ordering::Relaxed) {
-            style { {MAIN_CSS} }
+        if let Some(css) = STYLESHEET.filter(|_| !STYLESHEET_IN_HEAD.load(std::sync::atomic::Ordering::Relaxed)) {
+            style { {css} }
         }
         div { class: "app {theme} {compact}", style: "{style}",
             NavBar {}

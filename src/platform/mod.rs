@@ -28,6 +28,16 @@ pub use crate::engine::store::api::StoreClient;
 use crate::engine::update;
 use crate::engine::update::{Artifact, UpdateError, UpdateStatus};
 
+/// The app's stylesheet, compiled in where the host has no files of its own to link (the
+/// desktop and mobile webviews put it in the page's head; tests render it with the root). The
+/// browser build links it from `index.html` as a file of its own instead (`scripts/build-web.sh`
+/// copies it into `dist/`): the page parses it while its module downloads, and the module does
+/// not carry it.
+#[cfg(not(target_family = "wasm"))]
+pub const STYLESHEET: Option<&str> = Some(include_str!("../../assets/main.css"));
+#[cfg(target_family = "wasm")]
+pub const STYLESHEET: Option<&str> = None;
+
 /// Where the OS keychain stands. Shown in Settings and by `doctor`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SecretStatus {
