@@ -247,9 +247,10 @@ pub struct WorkerTransport {
     onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
 
-/// The storage worker, started as the page's services are made (during the first render): its
-/// module, preloaded by index.html, compiles on the worker's thread while the UI paints. A
-/// request made before the database is open waits for it there.
+/// The storage worker, created as the page's services are made (during the first render). Its
+/// module (preloaded by index.html) is compiled once the worker is told to go (`worker.js`): by
+/// `after_first_paint` for the page's first worker, at once for a restarted one. A request made
+/// before the database is open waits for it in the worker.
 fn start_worker() -> Result<web_sys::Worker> {
     let options = web_sys::WorkerOptions::new();
     options.set_type(web_sys::WorkerType::Module);
@@ -258,9 +259,41 @@ fn start_worker() -> Result<web_sys::Worker> {
     })
 }
 
+fn tell_to_go(worker: &web_sys::Worker) {
+    let _ = worker.post_message(&JsValue::TRUE);
+}
+
+/// Tell the worker to load its module once the page's first frame is painted: a timeout set
+/// from an animation frame callback runs after that frame. On a 2-core machine the module's
+/// compilation otherwise takes the CPU the first paint needs. Hidden pages get no animation
+/// frames, so a plain timeout tells it too (a second "go" is ignored).
+fn after_first_paint(worker: &web_sys::Worker) {
+    let Some(window) = web_sys::window() else {
+        tell_to_go(worker);
+        return;
+    };
+    let told = worker.clone();
+    let go = Closure::once_into_js(move || tell_to_go(&told));
+    let timers = window.clone();
+    let frame = Closure::once_into_js(move || {
+        let _ = timers.set_timeout_with_callback_and_timeout_and_arguments_0(go.unchecked_ref(), 0);
+    });
+    if window
+        .request_animation_frame(frame.unchecked_ref())
+        .is_err()
+    {
+        tell_to_go(worker);
+    }
+    let late = worker.clone();
+    let fallback = Closure::once_into_js(move || tell_to_go(&late));
+    let _ = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(fallback.unchecked_ref(), 1000);
+}
+
 impl WorkerTransport {
     pub fn spawn() -> Result<WorkerTransport> {
         let worker = start_worker()?;
+        after_first_paint(&worker);
         let pending: Rc<RefCell<HashMap<u64, oneshot::Sender<Result<Response>>>>> =
             Rc::new(RefCell::new(HashMap::new()));
         let on_reply = pending.clone();
@@ -322,6 +355,7 @@ impl WorkerTransport {
             }));
         }
         let worker = start_worker()?;
+        tell_to_go(&worker);
         worker.set_onmessage(Some(self.onmessage.as_ref().unchecked_ref()));
         worker.set_onerror(Some(self.onerror.as_ref().unchecked_ref()));
         *self.worker.borrow_mut() = worker;
