@@ -14,7 +14,7 @@
 #     sync of one new message, through a WebDAV server (rclone) on loopback (benches/sync.rs).
 #  5. web: the browser bundle's sizes and its first contentful paint in headless Chromium
 #     against a bare Dioxus web counter (bare-counter/) built the same way
-#     (scripts/web_budget.py).
+#     (scripts/web_budget.py), and the bytes `serve-web` sends for a cold page load.
 #  6. open: the release app, then the browser build in headless Chromium, open the
 #     5,000-message conversation of the 1M-message history 50
 #     times under Xvfb, from the conversation list; p50/p95/max as the app logs them
@@ -55,7 +55,10 @@ if [ "$WHICH" = all ] || [ "$WHICH" = web ]; then
   WEB_OUT=$(mktemp -d)
   bash scripts/build-web.sh "$WEB_OUT/app"
   NEXUS_WEB_EXAMPLE=bare-counter bash scripts/build-web.sh "$WEB_OUT/bare"
-  python3 scripts/web_budget.py "$WEB_OUT/app" "$WEB_OUT/bare" || { rm -rf "$WEB_OUT"; exit 1; }
+  # The app's own server for the served-bytes figure (a debug build serves the same bytes).
+  cargo build --bin opencode-nexus
+  NEXUS_SERVE_WEB_BIN="${CARGO_TARGET_DIR:-target}/debug/opencode-nexus" \
+    python3 scripts/web_budget.py "$WEB_OUT/app" "$WEB_OUT/bare" || { rm -rf "$WEB_OUT"; exit 1; }
   rm -rf "$WEB_OUT"
 fi
 # The app as released (LTO), in the packaging build's directory so its many-minute build is

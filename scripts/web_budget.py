@@ -7,6 +7,9 @@ bare Dioxus web counter (bare-counter/) built the same way.
   paint: time to first contentful paint in headless Chromium, cold (a fresh browser profile
          each load), the two pages alternated, medians.
 
+  served: with NEXUS_SERVE_WEB_BIN (the opencode-nexus binary), the bytes its `serve-web` sends
+         for a cold load of the app's page (precompressed copies), from the page's resource timing.
+
 Usage: web_budget.py APP_DIST BARE_DIST [LOADS]
 """
 import functools
@@ -47,9 +50,16 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A page closed while its worker still fetches the store's module: not an error here.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def serve(root):
     handler = functools.partial(Quiet, directory=root)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -124,6 +134,48 @@ def first_paint(driver_port, url):
         subprocess.run(["rm", "-rf", profile])
 
 
+SERVED = """
+const nav = performance.getEntriesByType('navigation')[0];
+const res = performance.getEntriesByType('resource').filter((r) => r.name.startsWith(location.origin));
+if (!nav || nav.loadEventEnd === 0 || !res.some((r) => r.name.includes('nexus-store_bg.'))) return null;
+const all = [nav, ...res];
+return [all.reduce((s, r) => s + r.transferSize, 0), all.reduce((s, r) => s + r.decodedBodySize, 0), all.length];
+"""
+
+
+def served_cold_load(driver_port, binary, dist):
+    """Bytes served for a cold page load by the app's own server (`opencode-nexus serve-web`,
+    which sends the precompressed copies): (transferred, content, requests), as the page's
+    resource timing reports them once both modules have been fetched."""
+    port = 18000 + os.getpid() % 1000
+    server = subprocess.Popen([binary, "serve-web", "--dir", dist, "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    profile = tempfile.mkdtemp(prefix="nexus-served-")
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        session = wd(driver_port, "POST", "/session", chromium_caps(profile))["sessionId"]
+        try:
+            wd(driver_port, "POST", f"/session/{session}/url", {"url": f"http://127.0.0.1:{port}/"})
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                got = wd(driver_port, "POST", f"/session/{session}/execute/sync", {"script": SERVED, "args": []})
+                if got is not None:
+                    return got
+                time.sleep(0.1)
+            sys.exit("the page served by serve-web did not finish loading within 30 s")
+        finally:
+            wd(driver_port, "DELETE", f"/session/{session}")
+    finally:
+        server.terminate()
+        server.wait()
+        subprocess.run(["rm", "-rf", profile])
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -156,6 +208,11 @@ def main():
               f"bare counter {b:.0f} ms: {a / b:.2f}x (budget 1.5x)")
         print(f"  app:  {' '.join(f'{t:.0f}' for t in times['app'])}")
         print(f"  bare: {' '.join(f'{t:.0f}' for t in times['bare'])}")
+        binary = os.environ.get("NEXUS_SERVE_WEB_BIN")
+        if binary:
+            sent, content, requests = served_cold_load(port, binary, app_dist)
+            print(f"served for a cold page load by serve-web: {sent / 1000:.1f} KB transferred "
+                  f"for {content / 1000:.1f} KB of content in {requests} requests")
     finally:
         driver.terminate()
         app_srv.shutdown()
