@@ -110,7 +110,7 @@ mkdir -p "$OUT/icons"
 # Two modules: the page's UI (opencode-nexus) and the storage worker's SQLite store
 # (nexus-store). Each gets content-hashed names so hosts may cache them for good; the small
 # files that name them (app.js, worker.js, sw.js) are revalidated instead.
-cp web/index.html web/app.js web/worker.js web/sw.js web/manifest.webmanifest "$OUT/"
+cp web/index.html web/boot.js web/app.js web/worker.js web/sw.js web/manifest.webmanifest "$OUT/"
 for module in opencode-nexus nexus-store; do
   log "wasm-bindgen $module"
   "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM_DIR/$module.wasm"
@@ -122,7 +122,7 @@ for module in opencode-nexus nexus-store; do
   mv "$OUT/${module}_bg.wasm" "$OUT/${module}_bg.$HASH.wasm"
   mv "$OUT/$module.js" "$OUT/$module.$HASH.js"
   sed -i "s/${module}_bg\.wasm/${module}_bg.$HASH.wasm/g; s/\.\/${module}\.js/.\/$module.$HASH.js/g" \
-    "$OUT/index.html" "$OUT/app.js" "$OUT/worker.js" "$OUT/sw.js"
+    "$OUT/index.html" "$OUT/boot.js" "$OUT/app.js" "$OUT/worker.js" "$OUT/sw.js"
   SHELL_HASH="${SHELL_HASH:-}$HASH"
 done
 # The stylesheet is a file of its own in the browser build (linked from index.html, parsed while
@@ -133,7 +133,18 @@ sed -i "s/\.\/main\.css/.\/main.$CSS_HASH.css/g" "$OUT/index.html" "$OUT/sw.js"
 SHELL_HASH="$SHELL_HASH$CSS_HASH"
 grep -q "main\.$CSS_HASH\.css" "$OUT/index.html" || { log "the hashed stylesheet name is not in index.html"; exit 1; }
 sed -i "s/nexus-shell-v1/nexus-shell-${SHELL_HASH:0:10}/" "$OUT/sw.js"
-for f in app.js sw.js index.html; do
+# The glue's snippet modules are preloaded with it (else they are fetched only once the glue
+# has been parsed, one more round trip before the module can start).
+SNIPPETS=$(grep -o "from '\./snippets/[^']*'" "$OUT"/opencode-nexus.*.js | sed "s|from '\(.*\)'|  <link rel=\"modulepreload\" href=\"\1\">|")
+python3 - "$OUT/index.html" "$SNIPPETS" <<'PY'
+import sys
+path, links = sys.argv[1], sys.argv[2]
+page = open(path).read()
+assert "  <!-- snippets -->" in page
+open(path, "w").write(page.replace("  <!-- snippets -->", links))
+PY
+[ -n "$SNIPPETS" ] || { log "the glue imports no snippets: check index.html's preloads"; exit 1; }
+for f in boot.js app.js sw.js index.html; do
   grep -q "opencode-nexus_bg\.[0-9a-f]\{10\}\.wasm" "$OUT/$f" || { log "the hashed UI module name is not in $f"; exit 1; }
 done
 for f in worker.js sw.js; do

@@ -1,4 +1,4 @@
-// Boots the app: load the page's wasm module (its `main` launches the Dioxus UI, whose services
+// Boots the app: load the page's wasm module (compiled since boot.js started it) (its `main` launches the Dioxus UI, whose services
 // start the storage worker), then register the service worker that keeps the shell offline.
 // index.html preloads both modules, so the storage worker's download overlaps the page's
 // start-up while its compilation waits until the first frame is under way.
@@ -7,7 +7,10 @@
 // renders the first frame) has returned.
 performance.mark("nexus-init-start");
 const { default: init } = await import("./opencode-nexus.js");
-await init({ module_or_path: "./opencode-nexus_bg.wasm" });
+// boot.js started compiling the module; without it (or when the host's MIME type made
+// streaming compilation fail) the glue fetches and compiles it itself.
+const compiled = await (self.nexusModule ?? Promise.reject()).catch(() => null);
+await init({ module_or_path: compiled ?? "./opencode-nexus_bg.wasm" });
 performance.mark("nexus-init-done");
 
 if ("serviceWorker" in navigator) {
