@@ -8,7 +8,7 @@ bare Dioxus web counter (bare-counter/) built the same way.
          each load), the two pages alternated, medians.
 
   served: with NEXUS_SERVE_WEB_BIN (the opencode-nexus binary), the bytes its `serve-web` sends
-         for a cold load of the app's page (precompressed copies), from the page's resource timing.
+         for a cold load of the app's page (precompressed copies), counted by a proxy in front.
 
 Usage: web_budget.py APP_DIST BARE_DIST [LOADS]
 """
@@ -134,19 +134,60 @@ def first_paint(driver_port, url):
         subprocess.run(["rm", "-rf", profile])
 
 
-SERVED = """
-const nav = performance.getEntriesByType('navigation')[0];
-const res = performance.getEntriesByType('resource').filter((r) => r.name.startsWith(location.origin));
-if (!nav || nav.loadEventEnd === 0 || !res.some((r) => r.name.includes('nexus-store_bg.'))) return null;
-const all = [nav, ...res];
-return [all.reduce((s, r) => s + r.transferSize, 0), all.reduce((s, r) => s + r.decodedBodySize, 0), all.length];
-"""
+class CountingProxy:
+    """A loopback TCP proxy in front of a server that counts the bytes the server sends: what
+    a cold load costs on the wire, the storage worker's own fetches included (they do not show
+    in the page's resource timing)."""
+
+    def __init__(self, target_port):
+        import socket
+        self.target = target_port
+        self.sent = 0
+        self.last = time.time()
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        import socket
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            threading.Thread(target=self.pipe, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self.pipe, args=(upstream, client, True), daemon=True).start()
+
+    def pipe(self, src, dst, count):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if count:
+                    with self.lock:
+                        self.sent += len(data)
+                        self.last = time.time()
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(2)
+                except OSError:
+                    pass
 
 
 def served_cold_load(driver_port, binary, dist):
-    """Bytes served for a cold page load by the app's own server (`opencode-nexus serve-web`,
-    which sends the precompressed copies): (transferred, content, requests), as the page's
-    resource timing reports them once both modules have been fetched."""
+    """Bytes `opencode-nexus serve-web` (which sends the precompressed copies) puts on the wire
+    for a cold load of the app's page in Chromium: everything fetched until the page has painted
+    and nothing more was sent for 2 s (the storage worker's module and its database start
+    included), headers and all."""
     port = 18000 + os.getpid() % 1000
     server = subprocess.Popen([binary, "serve-web", "--dir", dist, "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -158,14 +199,15 @@ def served_cold_load(driver_port, binary, dist):
                 break
             except OSError:
                 time.sleep(0.1)
+        proxy = CountingProxy(port)
         session = wd(driver_port, "POST", "/session", chromium_caps(profile))["sessionId"]
         try:
-            wd(driver_port, "POST", f"/session/{session}/url", {"url": f"http://127.0.0.1:{port}/"})
+            wd(driver_port, "POST", f"/session/{session}/url", {"url": f"http://127.0.0.1:{proxy.port}/"})
             deadline = time.time() + 30
             while time.time() < deadline:
-                got = wd(driver_port, "POST", f"/session/{session}/execute/sync", {"script": SERVED, "args": []})
-                if got is not None:
-                    return got
+                painted = wd(driver_port, "POST", f"/session/{session}/execute/sync", {"script": PAINT, "args": []})
+                if painted is not None and time.time() - proxy.last > 2:
+                    return proxy.sent
                 time.sleep(0.1)
             sys.exit("the page served by serve-web did not finish loading within 30 s")
         finally:
@@ -210,9 +252,9 @@ def main():
         print(f"  bare: {' '.join(f'{t:.0f}' for t in times['bare'])}")
         binary = os.environ.get("NEXUS_SERVE_WEB_BIN")
         if binary:
-            sent, content, requests = served_cold_load(port, binary, app_dist)
-            print(f"served for a cold page load by serve-web: {sent / 1000:.1f} KB transferred "
-                  f"for {content / 1000:.1f} KB of content in {requests} requests")
+            sent = served_cold_load(port, binary, app_dist)
+            print(f"served for a cold page load by serve-web (brotli copies): {sent / 1000:.1f} KB "
+                  f"on the wire, headers included")
     finally:
         driver.terminate()
         app_srv.shutdown()
