@@ -75,17 +75,22 @@ def wd(port, method, path, body=None):
         return json.loads(r.read())["value"]
 
 
+def wait_until_answers(url):
+    """Poll a local server for up to 10 s until it answers."""
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 def start_chromedriver():
     """chromedriver on a free-ish port, once it answers: (port, process)."""
     port = 9515 + os.getpid() % 400
     driver = subprocess.Popen([os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"), f"--port={port}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_until_answers(f"http://127.0.0.1:{port}/status")
     return port, driver
 
 
@@ -193,12 +198,7 @@ def served_cold_load(driver_port, binary, dist):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     profile = tempfile.mkdtemp(prefix="nexus-served-")
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_answers(f"http://127.0.0.1:{port}/")
         proxy = CountingProxy(port)
         session = wd(driver_port, "POST", "/session", chromium_caps(profile))["sessionId"]
         try:

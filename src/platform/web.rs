@@ -247,10 +247,10 @@ pub struct WorkerTransport {
     onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
 
-/// The storage worker, created as the page's services are made (during the first render). Its
-/// module (preloaded by index.html) is compiled once the worker is told to go (`worker.js`): by
-/// `after_first_paint` for the page's first worker, at once for a restarted one. A request made
-/// before the database is open waits for it in the worker.
+/// The storage worker, created as the page's services are made (during the first render). It
+/// fetches and compiles its module once it is told to go (`worker.js`): by `after_first_paint`
+/// for the page's first worker, at once for a restarted one. A request made before the
+/// database is open waits for it in the worker.
 fn start_worker() -> Result<web_sys::Worker> {
     let options = web_sys::WorkerOptions::new();
     options.set_type(web_sys::WorkerType::Module);
