@@ -167,7 +167,8 @@ async fn the_bundle_is_served_precompressed_cached_by_hash_and_revalidated() {
         let r = get(port, &url, &[]).await;
         let hashed = rel.contains(".wasm")
             || rel.starts_with("opencode-nexus.")
-            || rel.starts_with("nexus-store.");
+            || rel.starts_with("nexus-store.")
+            || rel.starts_with("main.");
         if hashed {
             assert_eq!(
                 r.header("cache-control"),
