@@ -815,6 +815,15 @@ async fn the_conversation_list_grows_as_it_is_scrolled() {
         .await
         .unwrap();
 
+    // Clearing the filter brings the first page back, with its way to show more.
+    sidebar_rows(
+        c,
+        40,
+        "clearing the filter did not bring the first page back",
+        None,
+    )
+    .await;
+    wait_for(c, "#sidebar .side-more", 15).await;
     // "Show more" lists the next page (clicked from script: a click from the driver scrolls it
     // into view first, which shows more by itself).
     js(c, "document.querySelector('#sidebar .side-more').click()").await;
