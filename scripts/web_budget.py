@@ -232,7 +232,7 @@ def main():
           f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cores")
     print(f"page wasm before first paint: {page_gz / 1000:.1f} KB gzip "
           f"(bare counter {bare_gz / 1000:.1f} KB: {page_gz / bare_gz:.2f}x; budget 875 KB)")
-    print(f"storage worker wasm (loads beside it): {store_gz / 1000:.1f} KB gzip")
+    print(f"storage worker wasm (loaded after the first paint): {store_gz / 1000:.1f} KB gzip")
     print(f"all of dist/: {dist_gz / 1000:.1f} KB gzip (budget 1300 KB)")
 
     port, driver = start_chromedriver()
