@@ -303,6 +303,17 @@ async fn import_through_settings(c: &Client, file: &std::path::Path) -> String {
     text
 }
 
+/// The app served and open in Chromium (1280×900) with `file` imported through Settings: the
+/// server (kept alive by the caller), the browser and the import's outcome sentence.
+async fn app_with_import(file: &std::path::Path) -> (Killer, Browser, String) {
+    let (server, base) = serve_bundle().await;
+    let b = browser(1280, 900, false).await;
+    b.client.goto(&base).await.unwrap();
+    app_ready(&b.client).await;
+    let text = import_through_settings(&b.client, file).await;
+    (server, b, text)
+}
+
 /// An OpenCode Nexus export of `n` small conversations, written by the engine itself.
 fn large_export(n: usize) -> String {
     use opencode_nexus::engine::model::{Conversation, Message, Role};
@@ -689,12 +700,8 @@ async fn a_long_conversation_mounts_a_bounded_window_and_earlier_messages_on_scr
     )
     .unwrap();
 
-    let (_server, base) = serve_bundle().await;
-    let b = browser(1280, 900, false).await;
+    let (_server, b, text) = app_with_import(&file).await;
     let c = &b.client;
-    c.goto(&base).await.unwrap();
-    app_ready(c).await;
-    let text = import_through_settings(c, &file).await;
     assert!(text.contains("(500 messages)"), "{text}");
     nav(c, "History").await;
     row_action_open(c, "A very long conversation").await;
@@ -788,12 +795,8 @@ async fn the_conversation_list_grows_as_it_is_scrolled() {
     let files = tempfile::tempdir().unwrap();
     let file = files.path().join("hundred.json");
     std::fs::write(&file, large_export(100)).unwrap();
-    let (_server, base) = serve_bundle().await;
-    let b = browser(1280, 900, false).await;
+    let (_server, b, text) = app_with_import(&file).await;
     let c = &b.client;
-    c.goto(&base).await.unwrap();
-    app_ready(c).await;
-    let text = import_through_settings(c, &file).await;
     assert!(text.contains("100 conversations"), "{text}");
     nav(c, "Chat").await;
 
