@@ -112,6 +112,28 @@ fn profiles_add_list_remove_and_bad_input() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("is not a valid http(s) URL"));
+    // A host name outside ASCII is kept in the ASCII form requests use.
+    let out = nexus(
+        d,
+        &[
+            "profiles",
+            "add",
+            "idn",
+            "--kind",
+            "openai-compatible",
+            "--url",
+            "https://Bücher.example/v1/",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = nexus(d, &["profiles", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let idn = list.as_array().unwrap().iter().find(|p| p["name"] == "idn");
+    assert_eq!(
+        idn.unwrap()["url"],
+        "https://xn--bcher-kva.example/v1",
+        "{list}"
+    );
     let out = nexus(
         d,
         &[
@@ -135,8 +157,10 @@ fn profiles_add_list_remove_and_bad_input() {
         text(&out.stdout)
     );
 
-    let out = nexus(d, &["profiles", "remove", "local"]);
-    assert!(out.status.success());
+    for name in ["local", "idn"] {
+        let out = nexus(d, &["profiles", "remove", name]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
     let out = nexus(d, &["profiles", "list", "--json"]);
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),

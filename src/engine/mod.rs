@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod chat;
 pub mod error;
 pub mod highlight;
+pub mod idn;
 pub mod markdown;
 pub mod model;
 pub mod opencode;

@@ -331,12 +331,9 @@ fn validate_url(url: &str) -> Result<url::Url, UpdateError> {
     if trimmed.is_empty() {
         return Err(UpdateError::NoUrl);
     }
-    match url::Url::parse(trimmed) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
-        _ => Err(UpdateError::BadUrl {
-            url: trimmed.to_owned(),
-        }),
-    }
+    crate::engine::idn::parse_http_url(trimmed).ok_or_else(|| UpdateError::BadUrl {
+        url: trimmed.to_owned(),
+    })
 }
 
 fn parse_version(v: &str) -> Result<semver::Version, UpdateError> {

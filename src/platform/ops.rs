@@ -197,7 +197,7 @@ pub async fn sync_set_up(
 ) -> Result<Box<dyn crate::engine::sync::remote::Remote>> {
     use crate::engine::error::Error;
     use crate::engine::sync as esync;
-    if url::Url::parse(setup.url.trim()).is_ok_and(|u| u.password().is_some()) {
+    if crate::engine::idn::parse_http_url(&setup.url).is_some_and(|u| u.password().is_some()) {
         return Err(Error::Invalid(
             "Put the password in its own field, not in the URL (the URL is saved in the history database, passwords only in the keychain); nothing was saved."
                 .into(),

@@ -344,8 +344,8 @@ impl HttpV1 {
         let invalid = || OpenCodeError::InvalidUrl {
             url: redact_userinfo(base_url),
         };
-        let mut base = Url::parse(base_url.trim()).map_err(|_| invalid())?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+        let mut base = crate::engine::idn::parse_http_url(base_url).ok_or_else(invalid)?;
+        if base.cannot_be_a_base() {
             return Err(invalid());
         }
         let url_user = (!base.username().is_empty()).then(|| base.username().to_owned());

@@ -4,20 +4,19 @@
 pub mod openai;
 
 use crate::engine::error::Error;
+use crate::engine::idn;
 use crate::engine::redact::redact;
 
-/// Validate a user-entered base URL: http(s) only, no trailing slash.
+/// Validate a user-entered base URL: http(s) only, no trailing slash, a non-ASCII host in its
+/// ASCII form (`engine::idn`).
 pub fn normalize_base_url(input: &str) -> Result<String, Error> {
     let trimmed = input.trim();
-    let parsed = url::Url::parse(trimmed).map_err(|_| Error::BadUrl {
-        url: redact(trimmed),
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+    if idn::parse_http_url(trimmed).is_none() {
         return Err(Error::BadUrl {
             url: redact(trimmed),
         });
     }
-    Ok(trimmed.trim_end_matches('/').to_owned())
+    Ok(idn::ascii_host(trimmed).trim_end_matches('/').to_owned())
 }
 
 /// Map a transport-level reqwest error to a sentence. Secrets are scrubbed from the detail.

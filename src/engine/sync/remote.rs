@@ -128,10 +128,7 @@ impl WebDav {
         password: Option<String>,
     ) -> Result<WebDav> {
         let mut base =
-            url::Url::parse(url.trim()).map_err(|_| Error::BadUrl { url: url.into() })?;
-        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(Error::BadUrl { url: url.into() });
-        }
+            crate::engine::idn::parse_http_url(url).ok_or(Error::BadUrl { url: url.into() })?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);

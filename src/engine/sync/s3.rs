@@ -37,16 +37,15 @@ impl S3Location {
                 "{url} names no bucket. Use the form s3://bucket/folder."
             )));
         }
-        let parsed = url::Url::parse(endpoint.trim()).map_err(|_| Error::BadUrl {
-            url: endpoint.into(),
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        if crate::engine::idn::parse_http_url(endpoint).is_none() {
             return Err(Error::BadUrl {
                 url: endpoint.into(),
             });
         }
         Ok(S3Location {
-            endpoint: endpoint.trim().trim_end_matches('/').to_owned(),
+            endpoint: crate::engine::idn::ascii_host(endpoint.trim())
+                .trim_end_matches('/')
+                .to_owned(),
             region: if region.trim().is_empty() {
                 "us-east-1".into()
             } else {
@@ -203,9 +202,10 @@ impl S3 {
         body: Vec<u8>,
         what: &str,
     ) -> Result<reqwest::Response> {
-        let endpoint = url::Url::parse(&self.at.endpoint).map_err(|_| Error::BadUrl {
-            url: self.at.endpoint.clone(),
-        })?;
+        let endpoint =
+            crate::engine::idn::parse_http_url(&self.at.endpoint).ok_or_else(|| Error::BadUrl {
+                url: self.at.endpoint.clone(),
+            })?;
         let host = match endpoint.port() {
             Some(p) => format!("{}:{p}", endpoint.host_str().unwrap_or("")),
             None => endpoint.host_str().unwrap_or("").to_owned(),
