@@ -1,7 +1,7 @@
-// Boots the app: load the page's wasm module (compiled since boot.js started it) (its `main` launches the Dioxus UI, whose services
-// start the storage worker), then register the service worker that keeps the shell offline.
-// index.html preloads both modules, so the storage worker's download overlaps the page's
-// start-up while its compilation waits until the first frame is under way.
+// Boots the app: load the page's wasm module (compiled since boot.js started it; its `main`
+// launches the Dioxus UI, whose services start the storage worker), then register the service
+// worker that keeps the shell offline. The storage worker fetches and compiles its own module
+// (SQLite) once the first frame is painted (web/worker.js).
 
 // Marks for scripts/web_budget.py: when the module starts loading and when its `main` (which
 // renders the first frame) has returned.

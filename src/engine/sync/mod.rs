@@ -9,11 +9,10 @@
 //! A run stopped at any point leaves both sides consistent; the next run completes it.
 
 pub mod crypto;
+mod deflate;
 pub mod hlc;
 pub mod remote;
 pub mod s3;
-
-use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
@@ -345,21 +344,6 @@ async fn read_head(remote: &dyn Remote, key: &SyncKey, file: &str) -> Result<Opt
     Ok(Some(head))
 }
 
-fn deflate(data: &[u8]) -> Result<Vec<u8>> {
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
-    enc.write_all(data).map_err(Error::db)?;
-    enc.finish().map_err(Error::db)
-}
-
-fn inflate(data: &[u8], limit: u64) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    flate2::read::DeflateDecoder::new(data)
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|e| Error::Invalid(format!("A sync segment cannot be decompressed ({e}).")))?;
-    Ok(out)
-}
-
 /// Sync once: publish this device's changes, merge everyone else's.
 pub async fn sync_now(
     store: &StoreClient,
@@ -451,7 +435,7 @@ async fn seal_and_put(
     ext: &str,
     plain: &[u8],
 ) -> Result<(String, u64)> {
-    let sealed = key.seal(role, &deflate(plain)?)?;
+    let sealed = key.seal(role, &deflate::deflate(plain).await?)?;
     let file = format!("{stem}-{}.{ext}", &sha256_hex(&sealed)[..32]);
     let bytes = sealed.len() as u64;
     remote.put(&path(&format!("{dir}/{file}")), sealed).await?;
@@ -480,7 +464,7 @@ async fn fetch_sealed(
             "A file in the sync folder ({file_path}) cannot be opened with this passphrase; it may be damaged."
         ))
     })?;
-    inflate(&plain, 1 << 31)
+    deflate::inflate(&plain, deflate::LIMIT).await
 }
 
 async fn put_head(remote: &dyn Remote, key: &SyncKey, head: &mut Head) -> Result<()> {
