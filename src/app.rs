@@ -64,11 +64,16 @@ pub fn App() -> Element {
             if state.conversation.peek().is_none() {
                 let default = state.presets.peek().iter().find(|p| p.is_default).cloned();
                 chat.choose_preset(default.as_ref());
-                // Reopen the conversation that was open when the app last closed.
-                if let Some(id) = crate::state::last_conversation(&services).await {
-                    state.conversation.set(Some(id));
+                // Reopen the conversation that was open when the app last closed, unless a
+                // new message was begun while the app loaded.
+                if !*chat.typed_before_load.peek() {
+                    if let Some(id) = crate::state::last_conversation(&services).await {
+                        state.conversation.set(Some(id));
+                    }
                 }
             }
+            let mut typed_before_load = chat.typed_before_load;
+            typed_before_load.set(false);
             state.loaded.set(true);
             if let Some(days) = state.settings.peek().retention_days {
                 let cutoff = crate::engine::model::now_ms() - i64::from(days) * 86_400_000;

@@ -1259,3 +1259,163 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     screenshot(c, "web-phone-presets.png").await;
     p.client.clone().close().await.unwrap();
 }
+
+/// The page's state as the early-input test reads it: the empty thread's sentence, the message
+/// box (its text and whether it is disabled), the note under it, and the messages shown.
+async fn early_state(c: &Client) -> Value {
+    js(c, "const box = document.getElementById('composer-input'); const e = document.querySelector('.thread .empty p'); const n = document.querySelector('.composer .editing-note'); return {empty: e ? e.innerText : null, text: box ? box.value : null, disabled: box ? box.disabled : null, note: n ? n.innerText : null, users: [...document.querySelectorAll('article.msg.user .msg-body')].map((m) => m.innerText), replies: [...document.querySelectorAll('article.msg.assistant')].map((a) => a.className)};").await
+}
+
+/// The message box works before the store is up (its SQLite module held back by a proxy in
+/// front of `serve-web`): text typed then stays in the box and is saved as the new chat's
+/// draft once the store answers (a reload shows it again); a message sent then waits with a
+/// sentence and goes once the app has loaded, and its reply comes back; the new chat's draft
+/// from before is still there for the next new chat.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_message_box_works_before_the_store_is_up() {
+    use support::hold_proxy::HoldProxy;
+    let llm = support::peers::llm_url().expect("the llama.cpp peer (NEXUS_TEST_LLM_URL)");
+    let (_server, upstream) = serve_bundle().await;
+    let proxy = HoldProxy::start(&upstream, "nexus-store_bg").await;
+    let b = browser(1280, 800, false).await;
+    let c = &b.client;
+    c.goto(&proxy.url).await.unwrap();
+    app_ready(c).await;
+    add_llama_backend(c, &llm).await;
+
+    // The store's module held: the page paints and says it is opening the history; the box
+    // takes text.
+    proxy.hold(true);
+    c.goto(&proxy.url).await.unwrap();
+    app_ready(c).await;
+    eventually(
+        c,
+        30,
+        "the storage worker never asked for its module",
+        async |last| {
+            *last = format!("(held: {})", proxy.waiting());
+            (proxy.waiting() > 0).then_some(())
+        },
+    )
+    .await;
+    let s = early_state(c).await;
+    assert_eq!(s["empty"], "Opening your history…", "{s}");
+    assert_eq!(s["disabled"], false, "{s}");
+    let composer = c.find(Locator::Css("#composer-input")).await.unwrap();
+    composer.click().await.unwrap();
+    composer.send_keys("typed while loading").await.unwrap();
+    // Past the draft's save delay, still loading: nothing was lost meanwhile.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(proxy.waiting() > 0, "the store's module was let through");
+    let s = early_state(c).await;
+    assert_eq!(s["text"], "typed while loading", "{s}");
+    assert_eq!(s["empty"], "Opening your history…", "{s}");
+
+    // Let the store start: the app loads around what was typed.
+    proxy.hold(false);
+    eventually(c, 60, "the app did not finish loading", async |last| {
+        let s = early_state(c).await;
+        *last = s.to_string();
+        (s["empty"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("Ask anything")))
+        .then_some(())
+    })
+    .await;
+    assert_eq!(early_state(c).await["text"], "typed while loading");
+    // Saved as the new chat's draft: a reload (nothing held) shows it again.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    c.goto(&proxy.url).await.unwrap();
+    app_ready(c).await;
+    eventually(
+        c,
+        30,
+        "the draft typed while loading was not restored",
+        async |last| {
+            let s = early_state(c).await;
+            *last = s.to_string();
+            (s["text"] == "typed while loading").then_some(())
+        },
+    )
+    .await;
+
+    // Held again: a message typed and sent while the store loads waits, with a sentence, and
+    // goes once the app has loaded.
+    proxy.hold(true);
+    c.goto(&proxy.url).await.unwrap();
+    app_ready(c).await;
+    eventually(
+        c,
+        30,
+        "the storage worker never asked for its module",
+        async |last| {
+            *last = format!("(held: {})", proxy.waiting());
+            (proxy.waiting() > 0).then_some(())
+        },
+    )
+    .await;
+    let composer = c.find(Locator::Css("#composer-input")).await.unwrap();
+    composer.click().await.unwrap();
+    composer.send_keys("Say hello.").await.unwrap();
+    composer
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    let s = early_state(c).await;
+    assert_eq!(
+        s["note"], "Your message is sent as soon as the app has loaded your history.",
+        "{s}"
+    );
+    assert_eq!(s["text"], "Say hello.", "{s}");
+    assert_eq!(s["users"], json!([]), "{s}");
+    screenshot(c, "web-early-input-queued.png").await;
+    proxy.hold(false);
+    eventually(
+        c,
+        120,
+        "the message sent while loading got no complete reply",
+        async |last| {
+            let s = early_state(c).await;
+            *last = s.to_string();
+            let replies = s["replies"].as_array()?;
+            assert!(
+                !replies
+                    .iter()
+                    .any(|r| r.as_str().unwrap_or("").contains("status-error")),
+                "{s}"
+            );
+            (s["users"] == json!(["Say hello."])
+                && replies.len() == 1
+                && replies[0]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("status-complete"))
+            .then_some(())
+        },
+    )
+    .await;
+    // The box belongs to the new conversation now; the new chat's draft from before
+    // ("typed while loading") was not sent and is back for the next new chat.
+    let s = early_state(c).await;
+    assert_eq!(s["text"], "", "{s}");
+    assert_eq!(s["note"], Value::Null, "{s}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    c.find(Locator::Css(".chat-header button[aria-label='New chat']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        c,
+        20,
+        "the new chat's draft did not come back",
+        async |last| {
+            let s = early_state(c).await;
+            *last = s.to_string();
+            (s["text"] == "typed while loading" && s["users"] == json!([])).then_some(())
+        },
+    )
+    .await;
+    b.client.clone().close().await.unwrap();
+}

@@ -136,7 +136,10 @@ pub fn ChatView() -> Element {
                     if thread.is_empty() {
                         div { class: "empty",
                             h1 { "OpenCode Nexus" }
-                            if has_profiles {
+                            if !*state.loaded.read() {
+                                // Type away meanwhile: the message box works already.
+                                p { "Opening your history…" }
+                            } else if has_profiles {
                                 p { "Ask anything. Enter sends, Shift+Enter adds a line, Esc stops." }
                             } else {
                                 p { "Add a backend (an OpenAI-compatible API or an OpenCode server) to start." }
@@ -410,6 +413,14 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
     let draft_gen = use_hook(|| std::rc::Rc::new(std::cell::Cell::new(0u64)));
     let busy = *ctl.running.read();
     let has_profile = !state.profiles.read().is_empty();
+    // Until the app has loaded (settings, backends, the last conversation) the box takes text
+    // at once; a message sent then waits for the load and goes when it ends.
+    let loaded = *state.loaded.read();
+    let mut queued = use_signal(|| false);
+    // A saved draft of a new chat found when the store answered while a message typed during
+    // the load waits to be sent: it stays the new chat's draft after that message has gone
+    // (the box then belongs to the conversation the message started).
+    let mut held_draft = use_signal(|| None::<String>);
     let enter_sends = state.settings.read().enter_sends;
     let draft_key = ctl
         .conversation
@@ -421,10 +432,31 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
     // Restore the draft of the conversation being shown.
     let services_restore = services.clone();
     let key_for_restore = draft_key.clone();
+    let gen_restore = draft_gen.clone();
     use_effect(use_reactive!(|key_for_restore| {
         let services = services_restore.clone();
+        let draft_gen = gen_restore.clone();
         spawn(async move {
-            match services.store.get_draft(key_for_restore).await {
+            match services.store.get_draft(key_for_restore.clone()).await {
+                // What was typed while the app loaded stays; a different saved draft is kept
+                // too (after it in the box, or, when what was typed waits to be sent, saved
+                // again as the draft once it has gone), so neither is lost.
+                Ok(text) if *ctl.typed_before_load.peek() => {
+                    let saved = text.unwrap_or_default();
+                    let typed = draft.peek().clone();
+                    let distinct = !saved.trim().is_empty() && !typed.starts_with(&saved);
+                    if distinct && *queued.peek() {
+                        held_draft.set(Some(saved));
+                    } else if distinct {
+                        let both = format!("{saved}\n\n{typed}");
+                        set_composer_text(draft, both.clone());
+                        // A save of the typed text alone, still waiting, is superseded.
+                        draft_gen.set(draft_gen.get() + 1);
+                        if let Err(e) = services.store.set_draft(key_for_restore, both).await {
+                            state.toast_error(e);
+                        }
+                    }
+                }
                 Ok(text) => set_composer_text(draft, text.unwrap_or_default()),
                 Err(e) => state.toast_error(e),
             }
@@ -455,8 +487,12 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
     let submit = {
         let services = services.clone();
         let save_draft = save_draft.clone();
-        move |_| {
+        move |_: ()| {
             if *ctl.running.peek() {
+                return;
+            }
+            if !*state.loaded.peek() {
+                queued.set(true);
                 return;
             }
             let edit = editing.peek().clone();
@@ -485,13 +521,38 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
         }
     });
 
+    // A message sent while the app loaded goes now (with a backend to send it to; without
+    // one it stays in the box, which says to add one).
+    let mut send_queued = submit.clone();
+    let save_held = save_draft.clone();
+    use_effect(move || {
+        if *state.loaded.read() && *queued.peek() {
+            queued.set(false);
+            if !state.profiles.peek().is_empty() {
+                send_queued(());
+                if let Some(saved) = held_draft.take() {
+                    save_held(saved);
+                }
+            }
+        }
+    });
+
     let disabled_reason =
-        (!has_profile).then(|| "Add a backend in Settings to start chatting.".to_owned());
-    let save_on_input = save_draft;
-    let note = editing
-        .read()
-        .is_some()
-        .then(|| "Editing a message: Enter resends it as a new version, Esc cancels.".to_owned());
+        (loaded && !has_profile).then(|| "Add a backend in Settings to start chatting.".to_owned());
+    let save_on_input = move |text: String| {
+        if !*state.loaded.peek() {
+            let mut typed = ctl.typed_before_load;
+            typed.set(true);
+        }
+        save_draft(text);
+    };
+    let note = if editing.read().is_some() {
+        Some("Editing a message: Enter resends it as a new version, Esc cancels.".to_owned())
+    } else if *queued.read() {
+        Some("Your message is sent as soon as the app has loaded your history.".to_owned())
+    } else {
+        None
+    };
 
     // Files pasted into the message box arrive from the page as ("file", name, base64); a
     // paste the page cannot read as ("host", "only" or "", "") for the host to read.

@@ -7,6 +7,7 @@ pub mod cors_proxy;
 pub mod desktop;
 pub mod event_proxy;
 pub mod fault_server;
+pub mod hold_proxy;
 pub mod live_watch;
 pub mod oc;
 pub mod openapi;
