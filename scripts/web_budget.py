@@ -94,13 +94,22 @@ def start_chromedriver():
     return port, driver
 
 
+# Set before any of the page's own scripts run (Page.addScriptToEvaluateOnNewDocument): marks
+# when a Dioxus page's module has put its first frame into `#main`, the same for both pages.
+MOUNT_MARK = """
+new MutationObserver((_, o) => {
+  const m = document.getElementById('main');
+  if (m && m.firstElementChild) { performance.mark('nexus-mounted'); o.disconnect(); }
+}).observe(document, { subtree: true, childList: true });
+"""
+
 PAINT = """
 const e = performance.getEntriesByName('first-contentful-paint');
-if (!e.length) return null;
 const at = (name) => { const m = performance.getEntriesByName(name); return m.length ? m[0].startTime : null; };
+if (!e.length || at('nexus-mounted') === null) return null;
 const wasm = performance.getEntriesByType('resource').filter((r) => r.name.endsWith('.wasm'))
   .map((r) => [r.name.split('/').pop().split('.')[0], r.responseEnd]);
-return [e[0].startTime, at('nexus-init-start'), at('nexus-init-done'), wasm];
+return [e[0].startTime, at('nexus-mounted'), at('nexus-init-start'), at('nexus-init-done'), wasm];
 """
 
 
@@ -120,10 +129,13 @@ def chromium_caps(profile, console=False):
 
 
 def first_paint(driver_port, url):
+    """A cold load: (first contentful paint, the module's first frame in #main), in ms."""
     profile = tempfile.mkdtemp(prefix="nexus-paint-")
     caps = chromium_caps(profile)
     session = wd(driver_port, "POST", "/session", caps)["sessionId"]
     try:
+        wd(driver_port, "POST", f"/session/{session}/goog/cdp/execute",
+           {"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": MOUNT_MARK}})
         wd(driver_port, "POST", f"/session/{session}/url", {"url": url})
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -131,9 +143,9 @@ def first_paint(driver_port, url):
             if got is not None:
                 if os.environ.get("NEXUS_BUDGET_VERBOSE"):
                     print(f"  {url}: {got}")
-                return got[0]
+                return got[0], got[1]
             time.sleep(0.05)
-        sys.exit(f"no first contentful paint from {url} within 30 s")
+        sys.exit(f"no first contentful paint and first frame from {url} within 30 s")
     finally:
         wd(driver_port, "DELETE", f"/session/{session}")
         subprocess.run(["rm", "-rf", profile])
@@ -202,6 +214,8 @@ def served_cold_load(driver_port, binary, dist):
         proxy = CountingProxy(port)
         session = wd(driver_port, "POST", "/session", chromium_caps(profile))["sessionId"]
         try:
+            wd(driver_port, "POST", f"/session/{session}/goog/cdp/execute",
+               {"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": MOUNT_MARK}})
             wd(driver_port, "POST", f"/session/{session}/url", {"url": f"http://127.0.0.1:{proxy.port}/"})
             deadline = time.time() + 30
             while time.time() < deadline:
@@ -245,11 +259,15 @@ def main():
         for i in range(loads):
             for name in (("app", "bare") if i % 2 == 0 else ("bare", "app")):
                 times[name].append(first_paint(port, urls[name]))
-        a, b = statistics.median(times["app"]), statistics.median(times["bare"])
-        print(f"first contentful paint, {loads} cold loads each, medians: app {a:.0f} ms, "
-              f"bare counter {b:.0f} ms: {a / b:.2f}x (budget 1.5x)")
-        print(f"  app:  {' '.join(f'{t:.0f}' for t in times['app'])}")
-        print(f"  bare: {' '.join(f'{t:.0f}' for t in times['bare'])}")
+        for k, what in ((0, "first contentful paint (the app's: its prerendered first frame)"),
+                        (1, "first frame from the module (in #main)")):
+            a = statistics.median(t[k] for t in times["app"])
+            b = statistics.median(t[k] for t in times["bare"])
+            budget = " (budget 1.5x)" if k == 0 else ""
+            print(f"{what}, {loads} cold loads each, medians: app {a:.0f} ms, "
+                  f"bare counter {b:.0f} ms: {a / b:.2f}x{budget}")
+            print(f"  app:  {' '.join(f'{t[k]:.0f}' for t in times['app'])}")
+            print(f"  bare: {' '.join(f'{t[k]:.0f}' for t in times['bare'])}")
         binary = os.environ.get("NEXUS_SERVE_WEB_BIN")
         if binary:
             sent = served_cold_load(port, binary, app_dist)

@@ -173,3 +173,52 @@ fn live_tags(html: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// The page's first frame is prerendered into `web/index.html` (`<div id="shell">`), so the
+/// browser paints it from the HTML and the stylesheet, before the page's module has loaded;
+/// the app's own first frame takes its place when it mounts (`assets/main.css` hides the
+/// shell then, and the page removes it after the next paint). This checks that the markup
+/// there is the app's first frame, rendered here the way the browser build renders it (the
+/// stylesheet in a file of its own; before the store has answered, so no history or
+/// settings in it), with the ids, label targets and autofocus taken out (the live app's
+/// elements own those). `NEXUS_WRITE_SHELL=1 cargo test --test components prerendered`
+/// rewrites it after a change to the first frame.
+#[test]
+fn the_prerendered_first_frame_in_the_page_is_the_apps() {
+    opencode_nexus::app::stylesheet_head();
+    let mut dom = VirtualDom::new(App).with_root_context(memory::services());
+    dom.rebuild_in_place();
+    let frame = inert_copy(&dioxus_ssr::render(&dom));
+    assert!(frame.contains("Opening your history…"), "{frame}");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/web/index.html");
+    let page = std::fs::read_to_string(path).unwrap();
+    let (open, close) = (
+        "<div id=\"shell\" inert aria-hidden=\"true\">",
+        "</div><!-- end of shell -->",
+    );
+    let start = page.find(open).expect("web/index.html has no shell") + open.len();
+    let end = page[start..].find(close).expect("the shell is not closed") + start;
+    if std::env::var("NEXUS_WRITE_SHELL").as_deref() == Ok("1") {
+        let updated = format!("{}{frame}{}", &page[..start], &page[end..]);
+        std::fs::write(path, updated).unwrap();
+        return;
+    }
+    assert!(
+        page[start..end] == frame,
+        "web/index.html's prerendered first frame is not the app's: run `NEXUS_WRITE_SHELL=1 cargo test --test components prerendered`.\nin the page:\n{}\nthe app's:\n{frame}",
+        &page[start..end]
+    );
+}
+
+/// The markup without `id`, `for` and `autofocus` attributes.
+fn inert_copy(html: &str) -> String {
+    let mut out = html.to_owned();
+    for attr in [" id=\"", " for=\""] {
+        while let Some(at) = out.find(attr) {
+            let value_end = out[at + attr.len()..].find('"').unwrap() + at + attr.len() + 1;
+            out.replace_range(at..value_end, "");
+        }
+    }
+    out.replace(" autofocus=true", "")
+        .replace(" autofocus=\"true\"", "")
+}

@@ -1301,6 +1301,19 @@ async fn the_message_box_works_before_the_store_is_up() {
     let s = early_state(c).await;
     assert_eq!(s["empty"], "Opening your history…", "{s}");
     assert_eq!(s["disabled"], false, "{s}");
+    // What the page painted before its module loaded (index.html's prerendered #shell) is
+    // this first frame of the app's: the same elements, classes and text. The shell itself is
+    // gone from the page once the app's frame was painted.
+    js(c, "window.__shell = null; fetch(location.href).then((r) => r.text()).then((t) => { window.__shell = new DOMParser().parseFromString(t, 'text/html').getElementById('shell').outerHTML; }); return true;").await;
+    let same = eventually(c, 10, "index.html could not be read back", async |last| {
+        let v = js(c, "if (window.__shell === null) return null; const shell = document.createElement('template'); shell.innerHTML = window.__shell; const root = shell.content.firstElementChild; const main = document.getElementById('main'); const shape = (r) => [...r.querySelectorAll('*')].map((e) => e.tagName + '.' + (e.getAttribute('class') || '')).join(' '); return {text: root.textContent === main.textContent, shape: shape(root) === shape(main), shell_left: document.getElementById('shell') !== null, shell: shape(root).slice(0, 300), app: shape(main).slice(0, 300)};").await;
+        *last = v.to_string();
+        (!v.is_null()).then_some(v)
+    })
+    .await;
+    assert_eq!(same["text"], true, "{same}");
+    assert_eq!(same["shape"], true, "{same}");
+    assert_eq!(same["shell_left"], false, "{same}");
     let composer = c.find(Locator::Css("#composer-input")).await.unwrap();
     composer.click().await.unwrap();
     composer.send_keys("typed while loading").await.unwrap();

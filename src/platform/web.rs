@@ -261,6 +261,14 @@ fn start_worker() -> Result<web_sys::Worker> {
 
 fn tell_to_go(worker: &web_sys::Worker) {
     let _ = worker.post_message(&JsValue::TRUE);
+    // The app's first frame is painted: the prerendered one (index.html's #shell, hidden by
+    // the stylesheet since the app mounted) can go.
+    if let Some(shell) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("shell"))
+    {
+        shell.remove();
+    }
 }
 
 /// Tell the worker to load its module once the page's first frame is painted: a timeout set

@@ -254,7 +254,8 @@ pub async fn axe(c: &Client) -> Vec<String> {
 }
 
 pub async fn app_ready(c: &Client) {
-    wait_for(c, "nav button[aria-label='Chat']", 60).await;
+    // The app's own navigation, not the prerendered first frame's (index.html's #shell).
+    wait_for(c, "#main nav button[aria-label='Chat']", 60).await;
 }
 
 /// Settings → Backends → Add backend: `kind` is the form's value (`opencode`; none keeps the
