@@ -1266,6 +1266,24 @@ async fn early_state(c: &Client) -> Value {
     js(c, "const box = document.getElementById('composer-input'); const e = document.querySelector('.thread .empty p'); const n = document.querySelector('.composer .editing-note'); return {empty: e ? e.innerText : null, text: box ? box.value : null, disabled: box ? box.disabled : null, note: n ? n.innerText : null, users: [...document.querySelectorAll('article.msg.user .msg-body')].map((m) => m.innerText), replies: [...document.querySelectorAll('article.msg.assistant')].map((a) => a.className)};").await
 }
 
+/// Opens the page with the storage worker's module held back by `proxy`, once the worker has
+/// asked for it (the app is then painted and its store still loading).
+async fn open_with_the_store_held(c: &Client, proxy: &support::hold_proxy::HoldProxy) {
+    proxy.hold(true);
+    c.goto(&proxy.url).await.unwrap();
+    app_ready(c).await;
+    eventually(
+        c,
+        30,
+        "the storage worker never asked for its module",
+        async |last| {
+            *last = format!("(held: {})", proxy.waiting());
+            (proxy.waiting() > 0).then_some(())
+        },
+    )
+    .await;
+}
+
 /// The message box works before the store is up (its SQLite module held back by a proxy in
 /// front of `serve-web`): text typed then stays in the box and is saved as the new chat's
 /// draft once the store answers (a reload shows it again); a message sent then waits with a
@@ -1285,19 +1303,7 @@ async fn the_message_box_works_before_the_store_is_up() {
 
     // The store's module held: the page paints and says it is opening the history; the box
     // takes text.
-    proxy.hold(true);
-    c.goto(&proxy.url).await.unwrap();
-    app_ready(c).await;
-    eventually(
-        c,
-        30,
-        "the storage worker never asked for its module",
-        async |last| {
-            *last = format!("(held: {})", proxy.waiting());
-            (proxy.waiting() > 0).then_some(())
-        },
-    )
-    .await;
+    open_with_the_store_held(c, &proxy).await;
     let s = early_state(c).await;
     assert_eq!(s["empty"], "Opening your history…", "{s}");
     assert_eq!(s["disabled"], false, "{s}");
@@ -1354,19 +1360,7 @@ async fn the_message_box_works_before_the_store_is_up() {
 
     // Held again: a message typed and sent while the store loads waits, with a sentence, and
     // goes once the app has loaded.
-    proxy.hold(true);
-    c.goto(&proxy.url).await.unwrap();
-    app_ready(c).await;
-    eventually(
-        c,
-        30,
-        "the storage worker never asked for its module",
-        async |last| {
-            *last = format!("(held: {})", proxy.waiting());
-            (proxy.waiting() > 0).then_some(())
-        },
-    )
-    .await;
+    open_with_the_store_held(c, &proxy).await;
     let composer = c.find(Locator::Css("#composer-input")).await.unwrap();
     composer.click().await.unwrap();
     composer.send_keys("Say hello.").await.unwrap();

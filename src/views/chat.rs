@@ -491,15 +491,15 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
             if *ctl.running.peek() {
                 return;
             }
-            if !*state.loaded.peek() {
-                queued.set(true);
-                return;
-            }
             let edit = editing.peek().clone();
             let text = draft.peek().clone();
             if text.trim().is_empty()
                 && (ctl.pending_files.peek().is_empty() || editing.peek().is_some())
             {
+                return;
+            }
+            if !*state.loaded.peek() {
+                queued.set(true);
                 return;
             }
             match edit {
@@ -521,18 +521,23 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
         }
     });
 
-    // A message sent while the app loaded goes now (with a backend to send it to; without
-    // one it stays in the box, which says to add one).
+    // A message sent while the app loaded goes now, with a backend to send it to; without one
+    // it stays in the box (which says to add one), after the saved draft if there was one.
     let mut send_queued = submit.clone();
     let save_held = save_draft.clone();
     use_effect(move || {
         if *state.loaded.read() && *queued.peek() {
             queued.set(false);
+            let held = held_draft.take();
             if !state.profiles.peek().is_empty() {
                 send_queued(());
-                if let Some(saved) = held_draft.take() {
+                if let Some(saved) = held {
                     save_held(saved);
                 }
+            } else if let Some(saved) = held {
+                let both = format!("{saved}\n\n{}", draft.peek());
+                set_composer_text(draft, both.clone());
+                save_held(both);
             }
         }
     });

@@ -49,9 +49,7 @@ pub async fn inflate(data: &[u8], limit: u64) -> Result<Vec<u8>> {
 pub async fn deflate(data: &[u8]) -> Result<Vec<u8>> {
     let stream = js::CompressionStream::new("deflate-raw")
         .map_err(|e| Error::Invalid(format!("This browser cannot compress ({e:?}).")))?;
-    let pair = web_sys::ReadableWritablePair::new(&stream.readable(), &stream.writable());
-    let out = source(data).map_err(damaged_js)?.pipe_through(&pair);
-    read_to_end(out, u64::MAX)
+    through(&stream.readable(), &stream.writable(), data, u64::MAX)
         .await
         .map_err(|e| Error::Invalid(format!("A sync file could not be compressed ({e:?}).")))?
         .ok_or_else(too_large)
@@ -61,12 +59,22 @@ pub async fn deflate(data: &[u8]) -> Result<Vec<u8>> {
 pub async fn inflate(data: &[u8], limit: u64) -> Result<Vec<u8>> {
     let stream = js::DecompressionStream::new("deflate-raw")
         .map_err(|e| Error::Invalid(format!("This browser cannot decompress ({e:?}).")))?;
-    let pair = web_sys::ReadableWritablePair::new(&stream.readable(), &stream.writable());
-    let out = source(data).map_err(damaged_js)?.pipe_through(&pair);
-    read_to_end(out, limit)
+    through(&stream.readable(), &stream.writable(), data, limit)
         .await
         .map_err(damaged_js)?
         .ok_or_else(too_large)
+}
+
+/// `data` through a transform stream (its two ends), read back up to `limit` bytes.
+#[cfg(target_family = "wasm")]
+async fn through(
+    readable: &web_sys::ReadableStream,
+    writable: &web_sys::WritableStream,
+    data: &[u8],
+    limit: u64,
+) -> std::result::Result<Option<Vec<u8>>, wasm_bindgen::JsValue> {
+    let pair = web_sys::ReadableWritablePair::new(readable, writable);
+    read_to_end(source(data)?.pipe_through(&pair), limit).await
 }
 
 /// The Compression Streams API (every current browser; web-sys has it only behind
