@@ -75,10 +75,10 @@ pub struct ChatController {
     pub usage: Signal<UsageTotal>,
     /// Files attached to the message being written (checked when added).
     pub pending_files: Signal<Vec<NewAttachment>>,
-    /// The user typed in the message box before the app had loaded (the store answers once
-    /// its worker is up, in the browser after the first paint): what they typed stays in the
-    /// box over any draft the store then returns, and the last conversation is not reopened
-    /// over it. Cleared when loading ends.
+    /// The message box holds text the user typed before the app had loaded (the store answers
+    /// once its worker is up, in the browser after the first paint): what they typed stays in
+    /// the box over any draft the store then returns, and the last conversation is not
+    /// reopened over it. Cleared when loading ends.
     pub typed_before_load: Signal<bool>,
     pub models: Signal<Vec<String>>,
     /// What the backend's model list says about its models (context lengths).

@@ -546,8 +546,9 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
         (loaded && !has_profile).then(|| "Add a backend in Settings to start chatting.".to_owned());
     let save_on_input = move |text: String| {
         if !*state.loaded.peek() {
+            // Text in the box, not a keystroke: typed and erased again, nothing is kept.
             let mut typed = ctl.typed_before_load;
-            typed.set(true);
+            typed.set(!text.trim().is_empty());
         }
         save_draft(text);
     };
