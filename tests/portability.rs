@@ -682,6 +682,17 @@ fn corrupted_truncated_foreign_and_oversized_files_change_nothing() {
     assert!(e.contains("ZIP archive"), "{e}");
     let e = bad_import(&mut store, b"   \n", ImportFormat::Auto, MAX_IMPORT_BYTES);
     assert!(e.contains("the file is empty"), "{e}");
+    // JSON in another encoding (Latin-1 here): named, with where, and nothing imported.
+    let e = bad_import(
+        &mut store,
+        b"\xEF\xBB\xBF{\"format\": \"opencode-nexus\", \"title\": \"Caf\xE9\"}",
+        ImportFormat::Auto,
+        MAX_IMPORT_BYTES,
+    );
+    assert!(
+        e.contains("it is not UTF-8 text (the bytes at offset 45 are not UTF-8)"),
+        "{e}"
+    );
 
     // JSON, but the wrong shape.
     let e = bad_import(

@@ -345,6 +345,7 @@ pub fn parse_import(
     if bytes.len() as u64 > max_bytes {
         return Err(too_big(format, bytes.len() as u64, max_bytes));
     }
+    let original_len = bytes.len();
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
     let detected = match first {
@@ -379,12 +380,19 @@ pub fn parse_import(
         }
         (f, _) => f,
     };
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::BadImport {
+        format: format.label().into(),
+        detail: format!(
+            "it is not UTF-8 text (the bytes at offset {} are not UTF-8); save it as UTF-8 and import it again",
+            e.valid_up_to() + (original_len - bytes.len())
+        ),
+    })?;
     let batch = match format {
         ImportFormat::ChatGpt => ImportBatch {
-            conversations: chatgpt::parse(bytes)?,
+            conversations: chatgpt::parse(text)?,
             ..ImportBatch::default()
         },
-        _ => parse_nexus(bytes)?,
+        _ => parse_nexus(text)?,
     };
     crate::engine::store::dump::validate(&batch.conversations).map_err(|detail| {
         Error::BadImport {
@@ -490,18 +498,7 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// A serde error as "what, at line L column C (at the JSON path)".
-fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> String {
-    let path = err.path().to_string();
-    let inner = err.into_inner();
-    if path.is_empty() || path == "." {
-        inner.to_string()
-    } else {
-        format!("{inner} (at {path})")
-    }
-}
-
-fn parse_nexus(bytes: &[u8]) -> Result<ImportBatch> {
+fn parse_nexus(text: &str) -> Result<ImportBatch> {
     let bad = |detail: String| Error::BadImport {
         format: ImportFormat::Nexus.label().into(),
         detail,
@@ -513,7 +510,7 @@ fn parse_nexus(bytes: &[u8]) -> Result<ImportBatch> {
         format: Option<serde_json::Value>,
         version: Option<serde_json::Value>,
     }
-    let header: Header = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let header: Header = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
     if header.format.as_ref().and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
         return Err(bad(format!(
             "the \"format\" field is {} instead of \"{FORMAT_NAME}\"",
@@ -536,10 +533,7 @@ fn parse_nexus(bytes: &[u8]) -> Result<ImportBatch> {
             ))
         }
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let doc: ExportDocument =
-        serde_path_to_error::deserialize(&mut de).map_err(|e| bad(json_error(e)))?;
-    de.end().map_err(|e| bad(e.to_string()))?;
+    let doc: ExportDocument = crate::engine::json_path::from_str(text).map_err(bad)?;
     Ok(ImportBatch {
         conversations: doc.conversations,
         presets: doc.presets,

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{json_error, ConversationDump, ImportFormat, MessageDump};
+use super::{ConversationDump, ImportFormat, MessageDump};
 use crate::engine::error::{Error, Result};
 use crate::engine::model::*;
 
@@ -89,11 +89,8 @@ fn bad(detail: String) -> Error {
     }
 }
 
-pub(super) fn parse(bytes: &[u8]) -> Result<Vec<ConversationDump>> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let list: Vec<GptConversation> =
-        serde_path_to_error::deserialize(&mut de).map_err(|e| bad(json_error(e)))?;
-    de.end().map_err(|e| bad(e.to_string()))?;
+pub(super) fn parse(text: &str) -> Result<Vec<ConversationDump>> {
+    let list: Vec<GptConversation> = crate::engine::json_path::from_str(text).map_err(bad)?;
     list.into_iter()
         .enumerate()
         .map(|(i, c)| convert(i, c))

@@ -101,7 +101,8 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
     }
     let len = u32::from_le_bytes(bytes[8..12].try_into().map_err(|_| not_ours())?) as usize;
     let json = bytes.get(12..12 + len).ok_or_else(not_ours)?;
-    let header: Header = serde_json::from_slice(json).map_err(|_| not_ours())?;
+    let json = std::str::from_utf8(json).map_err(|_| not_ours())?;
+    let header: Header = serde_json::from_str(json).map_err(|_| not_ours())?;
     let rest = &bytes[12 + len..];
     if rest.len() != header.page_count as usize * 16 {
         return Err(bad(path, "the manifest is truncated"));
