@@ -407,7 +407,7 @@ impl StoreTransport for WorkerTransport {
                 self.restart()?;
                 // The worker may have committed just before it was stopped: then the import is
                 // in the history, and "nothing was changed" would be untrue.
-                let committed = self.call(Request::ImportCommitted { job: job_id }).await;
+                let committed = self.call(Request::ImportCommitted(job_id)).await;
                 if let Ok(Response::ImportCommitted(true)) = committed {
                     return Err(Error::Invalid(
                         "The import had already finished when Cancel took effect: what it brought in is in the history.".into(),

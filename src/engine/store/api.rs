@@ -24,8 +24,10 @@ pub trait StoreTransport {
 
 macro_rules! store_api {
     ($( $method:ident / $variant:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty = $body:expr; )*) => {
+        // Tuple variants: the page and the worker are built together, so the arguments go by
+        // position, and neither module carries a field-name matcher per operation.
         #[derive(Debug, Serialize, Deserialize)]
-        pub enum Request { $( $variant { $($arg: $ty),* } ),* }
+        pub enum Request { $( $variant ( $($ty),* ) ),* }
 
         #[derive(Debug, Serialize, Deserialize)]
         pub enum Response { $( $variant($ret) ),* }
@@ -35,7 +37,7 @@ macro_rules! store_api {
             #[cfg(feature = "sqlite")]
             pub fn handle(self, store: &mut Store) -> Result<Response> {
                 match self {
-                    $( Request::$variant { $($arg),* } => {
+                    $( Request::$variant ( $($arg),* ) => {
                         let run: fn(&mut Store, $($ty),*) -> Result<$ret> = $body;
                         Ok(Response::$variant(run(store, $($arg),*)?))
                     } )*
@@ -43,7 +45,7 @@ macro_rules! store_api {
             }
 
             pub fn name(&self) -> &'static str {
-                match self { $( Request::$variant { .. } => stringify!($method) ),* }
+                match self { $( Request::$variant ( .. ) => stringify!($method) ),* }
             }
         }
 
@@ -65,7 +67,7 @@ macro_rules! store_api {
             $(
                 #[allow(clippy::too_many_arguments)]
                 pub async fn $method(&self, $($arg: $ty),*) -> Result<$ret> {
-                    match self.transport.call(Request::$variant { $($arg),* }).await? {
+                    match self.transport.call(Request::$variant ( $($arg),* )).await? {
                         Response::$variant(v) => Ok(v),
                         #[allow(unreachable_patterns)]
                         other => Err(Error::db(format!("store answered {} to {}", other.name(), stringify!($method)))),
@@ -177,13 +179,13 @@ impl Request {
     /// The progress job a long operation reports to, if the caller named one.
     pub fn job(&self) -> Option<&str> {
         match self {
-            Request::ExportDump { job, .. }
-            | Request::ExportText { job, .. }
-            | Request::ExportFile { job, .. }
-            | Request::ImportConversations { job, .. }
-            | Request::ImportFile { job, .. }
-            | Request::ImportText { job, .. }
-            | Request::BackupNow { job, .. } => job.as_deref(),
+            Request::ExportDump(_, job)
+            | Request::ExportText(_, _, job)
+            | Request::ExportFile(_, _, _, job)
+            | Request::ImportConversations(_, _, job)
+            | Request::ImportFile(_, _, job)
+            | Request::ImportText(_, _, job)
+            | Request::BackupNow(_, _, job) => job.as_deref(),
             _ => None,
         }
     }
@@ -196,9 +198,7 @@ impl Request {
     pub fn runs_beside(&self) -> bool {
         matches!(
             self,
-            Request::AutoBackup { .. }
-                | Request::BackupNow { .. }
-                | Request::ApplyBackupLimits { .. }
+            Request::AutoBackup(..) | Request::BackupNow(..) | Request::ApplyBackupLimits(..)
         )
     }
 }
