@@ -23,7 +23,7 @@ pub trait StoreTransport {
 }
 
 macro_rules! store_api {
-    ($( $method:ident / $variant:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty = $body:expr; )*) => {
+    ($( $method:ident / $variant:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty $([$files:ident])? = $body:expr; )*) => {
         // Tuple variants: the page and the worker are built together, so the arguments go by
         // position, and neither module carries a field-name matcher per operation.
         #[derive(Debug, Serialize, Deserialize)]
@@ -38,6 +38,16 @@ macro_rules! store_api {
             pub fn handle(self, store: &mut Store) -> Result<Response> {
                 match self {
                     $( Request::$variant ( $($arg),* ) => {
+                        // An operation on files by path (`[files]`): the browser's store has
+                        // no file system (its backups are downloads), so the code is left out
+                        // of its module and the request, never sent there, is refused.
+                        $( if cfg!(target_family = "wasm") {
+                            let _ = stringify!($files);
+                            return Err(Error::Invalid(format!(
+                                "{} works on files, which the browser's store does not have",
+                                stringify!($method)
+                            )));
+                        } )?
                         let run: fn(&mut Store, $($ty),*) -> Result<$ret> = $body;
                         Ok(Response::$variant(run(store, $($arg),*)?))
                     } )*
@@ -145,23 +155,23 @@ store_api! {
     vacuum / Vacuum() -> () = |s| s.vacuum();
     size_bytes / SizeBytes() -> i64 = |s| s.size_bytes();
     schema_version / SchemaVersion() -> i64 = |s| s.schema_version();
-    backup_to / BackupTo(dest: PathBuf) -> () = |s, d| s.backup_to(&d);
+    backup_to / BackupTo(dest: PathBuf) -> () [files] = |s, d| s.backup_to(&d);
     delete_everything / DeleteEverything() -> () = |s| s.delete_everything();
-    list_backups / ListBackups(backups_dir: PathBuf) -> Vec<port::BackupFile> = |_, d| port::list_backups(&d);
-    delete_backups / DeleteBackups(backups_dir: PathBuf) -> usize = |_, d| port::delete_backups(&d);
+    list_backups / ListBackups(backups_dir: PathBuf) -> Vec<port::BackupFile> [files] = |_, d| port::list_backups(&d);
+    delete_backups / DeleteBackups(backups_dir: PathBuf) -> usize [files] = |_, d| port::delete_backups(&d);
     // Replaces the open database with a validated backup, keeping a copy of the current one.
-    restore_backup / RestoreBackup(backup: PathBuf) -> port::RestoreReport = |s, b| s.with_file_closed(|db| port::restore(db, &b));
+    restore_backup / RestoreBackup(backup: PathBuf) -> port::RestoreReport [files] = |s, b| s.with_file_closed(|db| port::restore(db, &b));
 
     // Data portability (engine::portability). `job` names a `port::Job` the caller polls for
     // progress and may cancel (which rolls the operation back).
     export_dump / ExportDump(ids: Option<Vec<Id>>, job: Option<String>) -> Vec<ConversationDump> = |s, ids, j| port::with_job(j.as_deref(), |p| s.export_dump(ids.as_deref(), p));
     export_text / ExportText(format: port::ExportFormat, ids: Option<Vec<Id>>, job: Option<String>) -> String = |s, f, ids, j| port::with_job(j.as_deref(), |p| port::export_text(s, f, ids.as_deref(), p));
-    export_file / ExportFile(dest: PathBuf, format: port::ExportFormat, ids: Option<Vec<Id>>, job: Option<String>) -> port::ExportReport = |s, d, f, ids, j| port::with_job(j.as_deref(), |p| port::export_file(s, &d, f, ids.as_deref(), p));
+    export_file / ExportFile(dest: PathBuf, format: port::ExportFormat, ids: Option<Vec<Id>>, job: Option<String>) -> port::ExportReport [files] = |s, d, f, ids, j| port::with_job(j.as_deref(), |p| port::export_file(s, &d, f, ids.as_deref(), p));
     import_conversations / ImportConversations(format: ImportFormat, conversations: Vec<ConversationDump>, job: Option<String>) -> ImportReport = |s, f, c, j| port::with_job(j.as_deref(), |p| s.import_dump(f, c, Vec::new(), Vec::new(), p));
-    import_file / ImportFile(path: PathBuf, format: ImportFormat, job: Option<String>) -> ImportReport = |s, path, f, j| port::with_job(j.as_deref(), |p| port::import_file(s, &path, f, p));
+    import_file / ImportFile(path: PathBuf, format: ImportFormat, job: Option<String>) -> ImportReport [files] = |s, path, f, j| port::with_job(j.as_deref(), |p| port::import_file(s, &path, f, p));
     import_text / ImportText(text: String, format: ImportFormat, job: Option<String>) -> ImportReport = |s, t, f, j| port::with_job(j.as_deref(), |p| port::import_bytes(s, t.as_bytes(), f, port::MAX_IMPORT_BYTES, p));
-    backup_now / BackupNow(backups_dir: PathBuf, keep: Option<u32>, job: Option<String>) -> PathBuf = |s, d, k, j| port::with_job(j.as_deref(), |p| port::backup_now_with_progress(s, &d, k.map(|k| k as usize), p));
-    auto_backup / AutoBackup(backups_dir: PathBuf, every_ms: i64, keep: u32, max_mb: u32) -> Option<PathBuf> = |s, d, e, k, m| port::auto_backup_within(s, &d, e, k as usize, (m > 0).then_some(u64::from(m) * 1_000_000));
+    backup_now / BackupNow(backups_dir: PathBuf, keep: Option<u32>, job: Option<String>) -> PathBuf [files] = |s, d, k, j| port::with_job(j.as_deref(), |p| port::backup_now_with_progress(s, &d, k.map(|k| k as usize), p));
+    auto_backup / AutoBackup(backups_dir: PathBuf, every_ms: i64, keep: u32, max_mb: u32) -> Option<PathBuf> [files] = |s, d, e, k, m| port::auto_backup_within(s, &d, e, k as usize, (m > 0).then_some(u64::from(m) * 1_000_000));
     // Whether the import run as this job was committed (asked after the browser stopped its
     // worker to cancel one: the commit may have come first).
     import_committed / ImportCommitted(job: String) -> bool = |s, j| s.import_committed(&j);
@@ -170,9 +180,9 @@ store_api! {
     database_image / DatabaseImage() -> port::FileBytes = |s| s.database_image().map(port::FileBytes);
     check_backup_image / CheckBackupImage(name: String, image: port::FileBytes) -> i64 = |_, n, i| Store::check_image(&n, i.0);
     restore_backup_image / RestoreBackupImage(name: String, image: port::FileBytes) -> i64 = |s, n, i| s.restore_image(&n, i.0);
-    backups_bytes / BackupsBytes(backups_dir: PathBuf) -> u64 = |_, d| port::backups_bytes(&d);
+    backups_bytes / BackupsBytes(backups_dir: PathBuf) -> u64 [files] = |_, d| port::backups_bytes(&d);
     // Retention by count and total size (MB, 0 = none); returns how many backups went.
-    apply_backup_limits / ApplyBackupLimits(backups_dir: PathBuf, keep: u32, max_mb: u32) -> usize = |_, d, k, m| port::apply_retention_limits(&d, k as usize, (m > 0).then_some(u64::from(m) * 1_000_000)).map(|r| r.len());
+    apply_backup_limits / ApplyBackupLimits(backups_dir: PathBuf, keep: u32, max_mb: u32) -> usize [files] = |_, d, k, m| port::apply_retention_limits(&d, k as usize, (m > 0).then_some(u64::from(m) * 1_000_000)).map(|r| r.len());
 }
 
 impl Request {
