@@ -808,3 +808,40 @@ async fn attached_files_reach_other_devices_through_change_files_and_snapshots()
         assert_eq!(thread[0].message.attachments().len(), 1);
     }
 }
+
+/// Backends given one name on three devices: every device keeps all three, under names that
+/// stay distinct, the same everywhere, whatever order the devices sync in.
+#[tokio::test]
+async fn one_backend_name_on_three_devices_stays_three_distinct_backends() {
+    for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+        let remote = folder();
+        let key = sync::open_folder(&remote, "pass").await.unwrap();
+        let mut devices = Vec::new();
+        for i in 0..3 {
+            let d = Device::new(&format!("{i:08x}-0000-4000-8000-000000000000")).await;
+            let p = Profile::new("scripted", BackendKind::OpenAiCompatible, "http://x/v1");
+            d.client.save_profile(p).await.unwrap();
+            devices.push(d);
+        }
+        for round in 0..3 {
+            for &i in &order {
+                let d: &Device = &devices[i];
+                sync::sync_with_key(&d.client, &remote, &key)
+                    .await
+                    .unwrap_or_else(|e| panic!("order {order:?}, round {round}, device {i}: {e}"));
+            }
+        }
+        let names = |d: &Device| {
+            d.query("SELECT id, name FROM profiles ORDER BY id", |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+        };
+        let first = names(&devices[0]);
+        assert_eq!(first.len(), 3, "{first:?}");
+        let distinct: BTreeSet<&String> = first.iter().map(|p| &p.1).collect();
+        assert_eq!(distinct.len(), 3, "{first:?}");
+        for d in &devices[1..] {
+            assert_eq!(names(d), first, "order {order:?}");
+        }
+    }
+}

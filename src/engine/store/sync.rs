@@ -1379,24 +1379,41 @@ fn resolve_parent(tx: &rusqlite::Connection, mut parent: Option<String>) -> Resu
 /// the one with the greater id gets its id's start added, the same way on every device.
 #[cfg(feature = "sqlite")]
 fn unique_name(tx: &rusqlite::Connection, table: &str, id: &str, name: &str) -> Result<String> {
-    let clash: Option<String> = row(
-        tx,
-        &format!("SELECT id FROM {table} WHERE name = ?1 COLLATE NOCASE AND id <> ?2"),
-        params![name, id],
-        |r| r.get(0),
-    )
-    .optional()?;
-    let Some(other) = clash else {
+    let taken = |candidate: &str, except: &str| -> Result<Option<String>> {
+        Ok(row(
+            tx,
+            &format!("SELECT id FROM {table} WHERE name = ?1 COLLATE NOCASE AND id <> ?2"),
+            params![candidate, except],
+            |r| r.get(0),
+        )
+        .optional()?)
+    };
+    let Some(other) = taken(name, id)? else {
         return Ok(name.to_owned());
     };
-    let suffixed = |id: &str| format!("{name} ({})", &id[..id.len().min(6)]);
-    if other.as_str() < id {
-        Ok(suffixed(id))
+    // The row with the greater id gives way, taking the end of its id (the random part of
+    // an id; its start is a time shared by rows made together), or more of it when another
+    // row already has that name.
+    let loser = if other.as_str() < id {
+        id
+    } else {
+        other.as_str()
+    };
+    let mut renamed = format!("{name} ({loser})");
+    for n in [6, 12] {
+        let candidate = format!("{name} ({})", &loser[loser.len().saturating_sub(n)..]);
+        if taken(&candidate, loser)?.is_none() {
+            renamed = candidate;
+            break;
+        }
+    }
+    if loser == id {
+        Ok(renamed)
     } else {
         exec(
             tx,
             &format!("UPDATE {table} SET name = ?2 WHERE id = ?1"),
-            params![other, suffixed(&other)],
+            params![other, renamed],
         )?;
         Ok(name.to_owned())
     }
