@@ -1,8 +1,8 @@
 //! Settings → Sync in the app, in a VirtualDom against the real WebDAV server: setting sync up
 //! (the intent the form sends) checks the folder and syncs, the panel then shows the folder, the
 //! last run and the device list; a conversation another device sent appears in the history; a
-//! wrong passphrase is a sentence and sets nothing up. The same form with an `s3://` folder
-//! against the S3-compatible server.
+//! wrong passphrase is a sentence and sets nothing up; another device is removed from the
+//! folder. The same form with an `s3://` folder against the S3-compatible server.
 
 mod support;
 
@@ -27,6 +27,22 @@ fn Harness() -> Element {
     rsx! {
         opencode_nexus::views::sync::SyncSection {}
         p { id: "history-rev", "{state.history_rev}" }
+    }
+}
+
+#[derive(Clone)]
+struct RemoveDevice(String);
+
+/// Settings → Sync after "Remove…" is confirmed for another device.
+#[component]
+fn RemoveHarness() -> Element {
+    let services = use_context::<opencode_nexus::platform::Services>();
+    let state = use_context_provider(AppState::new);
+    let sync = use_context_provider(SyncController::new);
+    let RemoveDevice(id) = use_context::<RemoveDevice>();
+    use_hook(move || sync.remove_device(state, &services, id));
+    rsx! {
+        opencode_nexus::views::sync::SyncSection {}
     }
 }
 
@@ -130,6 +146,45 @@ async fn setting_up_sync_in_the_app_syncs_and_lists_the_devices() {
             .unwrap()
             .as_deref(),
         Some("shared words")
+    );
+    // Another device can be removed from the folder; this one cannot (it is forgotten instead).
+    assert!(
+        html.contains("aria-label=\"Remove Laptop from the sync folder…\""),
+        "{html}"
+    );
+    assert!(!html.contains("Remove Phone"), "{html}");
+    drop(dom);
+
+    // The laptop is lost: the phone removes it. The list no longer has it, the folder neither,
+    // and its conversation stays.
+    let laptop_id = laptop.store.sync_state().await.unwrap().device.unwrap();
+    let mut dom = VirtualDom::new(RemoveHarness)
+        .with_root_context(phone.clone())
+        .with_root_context(RemoveDevice(laptop_id.clone()));
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "the removal's sentence", |h| {
+        h.contains("was removed from the sync folder")
+    })
+    .await;
+    assert!(
+        html.contains("\u{201c}Laptop\u{201d} was removed"),
+        "{html}"
+    );
+    assert!(html.contains("(this device)"), "{html}");
+    assert!(!html.contains("Remove Laptop"), "{html}");
+    let key = sync::open_folder(&remote, "shared words").await.unwrap();
+    let phone_id = phone.store.sync_state().await.unwrap().device.unwrap();
+    let listed = sync::devices(&remote, &key, &phone_id).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(listed[0].this_device);
+    assert_eq!(
+        phone
+            .store
+            .list_conversations(ConversationFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
     );
 }
 

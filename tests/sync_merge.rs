@@ -2,7 +2,8 @@
 //! history in random interleavings — new chats, replies and branches, renames, pins, archives,
 //! deleted conversations and messages — and sync in random orders through one folder, some
 //! syncs cut off part-way as by a dropped connection, devices writing snapshots and removing
-//! the change files every device has merged. Afterwards every device holds the same history,
+//! the change files every device has merged, devices removing another from the folder (which
+//! then joins again). Afterwards every device holds the same history,
 //! a device joining then (from a snapshot) holds it too, and no message is lost but those a
 //! user deleted.
 
@@ -143,6 +144,7 @@ struct Stats {
     snapshots_written: usize,
     files_removed: usize,
     joined_from_snapshot: usize,
+    removals: usize,
 }
 
 impl World {
@@ -264,6 +266,32 @@ impl World {
                         let m = msgs[self.rng.below(msgs.len())].0.clone();
                         client.select_branch(c, m).await.unwrap();
                     }
+                }
+            }
+            _ if self.rng.chance(6) => {
+                // Another device is removed from the folder as if lost; it goes on editing and
+                // syncing, so it joins again.
+                let other = (d + 1 + self.rng.below(self.devices.len() - 1)) % self.devices.len();
+                let id = self.devices[other]
+                    .client
+                    .sync_state()
+                    .await
+                    .unwrap()
+                    .device
+                    .unwrap();
+                let cut = self.rng.chance(20);
+                if cut {
+                    let at = self.remote.requests.get() + 1 + self.rng.below(12) as u64;
+                    self.remote.fail_from.set(Some(at));
+                }
+                let result =
+                    sync::remove_device(&client, &self.remote, &self.key, &id, &self.opts).await;
+                self.remote.fail_from.set(None);
+                match result {
+                    Ok(_) => self.stats.removals += 1,
+                    Err(_) if cut => self.interrupted += 1,
+                    // It has not synced yet, or was removed and has not come back.
+                    Err(e) => assert!(e.to_string().contains("is in the sync folder"), "{e}"),
                 }
             }
             _ => {
@@ -429,6 +457,7 @@ async fn three_devices_converge_and_lose_nothing_whatever_the_order() {
         stats.snapshots_written += s.snapshots_written;
         stats.files_removed += s.files_removed;
         stats.joined_from_snapshot += s.joined_from_snapshot;
+        stats.removals += s.removals;
     }
     // The runs exercised what they claim to.
     assert!(messages > 500, "only {messages} messages written");
@@ -437,6 +466,7 @@ async fn three_devices_converge_and_lose_nothing_whatever_the_order() {
     assert!(stats.snapshots_written > 40, "{stats:?}");
     assert!(stats.files_removed > 100, "{stats:?}");
     assert!(stats.joined_from_snapshot > 30, "{stats:?}");
+    assert!(stats.removals > 20, "{stats:?}");
 }
 
 /// The folder holds ciphertext only: no title or message text in any file, and a wrong
@@ -807,6 +837,151 @@ async fn attached_files_reach_other_devices_through_change_files_and_snapshots()
         let thread = d.client.thread(c.id.clone()).await.unwrap();
         assert_eq!(thread[0].message.attachments().len(), 1);
     }
+}
+
+/// A lost device is removed from the folder by another: its changes are merged there and held
+/// in a snapshot first, a device that had merged less of it gets the rest from that snapshot, a
+/// new device too, and the others' change files it kept in the folder (its merged numbers stood
+/// still) can go. If it syncs again it is listed again and nothing is lost.
+#[tokio::test]
+async fn a_lost_device_is_removed_from_the_folder_and_nothing_it_wrote_is_lost() {
+    let remote = folder();
+    let key = sync::open_folder(&remote, "pass").await.unwrap();
+    // No snapshots of their own accord: the removal writes the one it needs.
+    let opts = sync::SyncOptions {
+        snapshot_after_files: 1_000,
+        ..sync::SyncOptions::default()
+    };
+    let (a_id, b_id) = (
+        "aaaaaaaa-0000-4000-8000-000000000000",
+        "bbbbbbbb-0000-4000-8000-000000000000",
+    );
+    let a = Device::new(a_id).await;
+    let b = Device::new(b_id).await;
+    let c = Device::new("cccccccc-0000-4000-8000-000000000000").await;
+    let run = |d: &Device| {
+        let client = d.client.clone();
+        let (key, remote) = (key.clone(), &remote);
+        async move {
+            sync::sync_with_options(&client, remote, &key, &opts, &|_| {})
+                .await
+                .unwrap()
+        }
+    };
+    let chat = |d: &Device, title: &'static str| {
+        let client = d.client.clone();
+        async move {
+            let conv = Conversation::new(title);
+            client.create_conversation(conv.clone()).await.unwrap();
+            let q = Message::new(&conv.id, None, Role::User, &format!("{title}?"));
+            let r = Message::new(&conv.id, Some(q.id.clone()), Role::Assistant, "yes");
+            client.save_message(q, true).await.unwrap();
+            client.save_message(r, true).await.unwrap();
+        }
+    };
+    let files_of = |id: &str| {
+        remote
+            .files
+            .borrow()
+            .keys()
+            .filter(|k| k.contains(id))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    chat(&a, "from a").await;
+    run(&a).await;
+    chat(&b, "from b, seen by all").await;
+    run(&b).await;
+    run(&c).await;
+    // The phone writes more, syncs, and is lost; the third device never merged that.
+    chat(&b, "from b, before it was lost").await;
+    run(&b).await;
+    run(&a).await;
+    // The others go on; the lost one's merged numbers no longer move.
+    chat(&a, "from a, later").await;
+    run(&a).await;
+    assert_eq!(files_of(&format!("segments/{a_id}/")).len(), 2);
+
+    // Mistakes change nothing and get a sentence.
+    let before = remote.files.borrow().clone();
+    for (which, says) in [
+        (a_id, "That is this device"),
+        (
+            "the fridge",
+            "No device \"the fridge\" is in the sync folder",
+        ),
+    ] {
+        let err = sync::remove_device(&a.client, &remote, &key, which, &opts)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{err}");
+    }
+    assert_eq!(*remote.files.borrow(), before);
+
+    let removal = sync::remove_device(&a.client, &remote, &key, &format!("device {b_id}"), &opts)
+        .await
+        .unwrap();
+    assert_eq!(
+        (removal.device.as_str(), removal.snapshot_written),
+        (b_id, true)
+    );
+    // Its head and its two change files.
+    assert_eq!(removal.files_removed, 3, "{removal:?}");
+    assert!(files_of(b_id).is_empty(), "{:?}", files_of(b_id));
+    let listed: Vec<String> = sync::devices(&remote, &key, a_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert!(!listed.contains(&b_id.to_owned()), "{listed:?}");
+    assert_eq!(listed.len(), 2);
+
+    // The device that never merged the lost one's last change file gets it from the snapshot.
+    let report = run(&c).await;
+    assert_eq!(report.snapshots_merged, 1, "{report:?}");
+    assert_eq!(c.state(), a.state());
+    assert_eq!(report.conversations, 4);
+    // So does a device joining now.
+    let d = Device::new("dddddddd-0000-4000-8000-000000000000").await;
+    run(&d).await;
+    assert_eq!(d.state(), a.state());
+    // Every remaining device has merged the first device's change files and the snapshot
+    // holds them: they go, no longer held back by the lost device.
+    run(&d).await;
+    let report = run(&a).await;
+    assert!(report.files_removed >= 2, "{report:?}");
+    assert!(files_of(&format!("segments/{a_id}/")).is_empty());
+
+    // The lost device turns up and syncs: it sends its history again and is listed again;
+    // nothing is lost on either side.
+    chat(&b, "from b, found again").await;
+    run(&b).await;
+    run(&a).await;
+    run(&b).await;
+    assert_eq!(b.state(), a.state());
+    assert_eq!(a.conversations().len(), 5);
+    let listed = sync::devices(&remote, &key, a_id).await.unwrap();
+    assert!(listed.iter().any(|d| d.id == b_id), "{listed:?}");
+    run(&c).await;
+    assert_eq!(c.state(), a.state());
+
+    // Then the first device is lost too, after writing more; the third removes it. The one
+    // snapshot holding the earlier removal's changes was the first device's, so the remover
+    // writes one that holds both; a device joining after that has everything.
+    chat(&a, "from a, last").await;
+    run(&a).await;
+    let removal = sync::remove_device(&c.client, &remote, &key, a_id, &opts)
+        .await
+        .unwrap();
+    assert!(removal.snapshot_written, "{removal:?}");
+    assert!(files_of(a_id).is_empty(), "{:?}", files_of(a_id));
+    let e = Device::new("eeeeeeee-0000-4000-8000-000000000000").await;
+    let report = run(&e).await;
+    assert_eq!(report.conversations, 6, "{report:?}");
+    assert_eq!(e.state(), c.state());
 }
 
 /// Backends given one name on three devices: every device keeps all three, under names that

@@ -279,6 +279,69 @@ fn scenario(dav: &support::peers::WebDavPeer, backend: &str) {
     let status = json(a, &["sync", "status", "--json"], pw);
     assert_eq!(status["pending"], 0, "{status}");
     assert_eq!(status["devices"].as_array().unwrap().len(), 2, "{status}");
+
+    // A tablet joins, chats, syncs and is lost: the laptop removes it from the folder by name.
+    // Its files leave the server, the list no longer has it, and what it wrote stays.
+    ok(
+        c,
+        &[
+            "profiles",
+            "add",
+            "scripted",
+            "--kind",
+            "openai-compatible",
+            "--url",
+            backend,
+        ],
+        pw,
+    );
+    ok(c, &setup_args(&folder, &dav.user, "tablet"), pw);
+    chat(c, "tablet note on the okapi tracks", pw);
+    ok(c, &["sync", "now"], pw);
+    let tablet = json(c, &["sync", "status", "--json"], pw)["device"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(files_under(&folder_dir)
+        .iter()
+        .any(|f| f.to_string_lossy().contains(&tablet)));
+    // Naming this device or one the folder does not have: exit 1, a sentence, no change.
+    let before = files_under(&folder_dir).len();
+    for (which, says) in [
+        ("laptop", "That is this device"),
+        ("fridge", "No device \"fridge\""),
+    ] {
+        let out = run(a, &["sync", "remove", which], PASSPHRASE, pw);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+    assert_eq!(files_under(&folder_dir).len(), before);
+    let removal = json(a, &["sync", "remove", "tablet", "--json"], pw);
+    assert_eq!(removal["device"], tablet.as_str(), "{removal}");
+    assert!(removal["files_removed"].as_u64().unwrap() >= 2, "{removal}");
+    let left: Vec<_> = files_under(&folder_dir)
+        .into_iter()
+        .filter(|f| f.to_string_lossy().contains(&tablet))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let status = json(a, &["sync", "status", "--json"], pw);
+    let names: Vec<&str> = status["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{status}");
+    assert!(!names.contains(&"tablet"), "{status}");
+    // The phone had not merged the tablet's chat: it gets it from the folder all the same.
+    ok(b, &["sync", "now"], pw);
+    let (ha, hb) = (history(a, pw), history(b, pw));
+    assert_eq!(ha, hb);
+    assert_eq!(ha.len(), 10, "{ha:#?}");
+    assert!(ha
+        .iter()
+        .any(|c| c.3.iter().any(|t| t.contains("tablet note"))));
 }
 
 /// Snapshots through the real WebDAV server: written, listed and merged change files removed

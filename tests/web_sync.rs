@@ -7,7 +7,7 @@
 
 mod support;
 
-use fantoccini::Client;
+use fantoccini::{Client, Locator};
 use support::browser::*;
 use support::cli::run_ok_env;
 use support::cors_proxy::CorsProxy;
@@ -183,6 +183,62 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
     assert_eq!(
         rust["pinned"], true,
         "the page's pin reached the desktop: {rust}"
+    );
+
+    // The laptop is lost: removed from the folder here, after a confirmation.
+    c.find(Locator::Css(
+        "button[aria-label='Remove Laptop from the sync folder…']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let question = wait_for(c, "#remove-q", 10).await.text().await.unwrap();
+    assert!(
+        question.contains("Remove “Laptop” from the sync folder?"),
+        "{question}"
+    );
+    js(
+        c,
+        "document.getElementById('remove-q').scrollIntoView({block: 'center'})",
+    )
+    .await;
+    screenshot(c, "web-sync-remove.png").await;
+    let before = js(
+        c,
+        "const e = document.querySelector('.sync-outcome'); return e ? e.innerText : ''",
+    )
+    .await;
+    button(c, "Remove Laptop").await.click().await.unwrap();
+    let (done, failed) = sync_outcome(c, before.as_str().unwrap_or_default()).await;
+    assert!(!failed, "{done}");
+    assert!(
+        done.contains("“Laptop” was removed from the sync folder"),
+        "{done}"
+    );
+    let devices = wait_for(c, ".sync-devices", 10).await.text().await.unwrap();
+    assert!(
+        !devices.contains("Laptop") && devices.contains("Browser"),
+        "{devices}"
+    );
+    let pw = dav.password.clone();
+    let a_path = a.to_owned();
+    let status =
+        tokio::task::spawn_blocking(move || desktop(&a_path, &["sync", "status", "--json"], &pw))
+            .await
+            .unwrap();
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let names: Vec<&str> = status["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Browser"],
+        "the folder as the desktop reads it: {status}"
     );
     b.client.clone().close().await.unwrap();
 }

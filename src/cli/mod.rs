@@ -462,6 +462,14 @@ pub enum SyncCmd {
     },
     /// Stop syncing this device (the history here and the folder stay as they are).
     Forget,
+    /// Remove another device (a lost or retired one) from the folder, by its name or id: its
+    /// changes are merged here and kept in a snapshot first, then its files are deleted.
+    Remove {
+        /// The device's name or id, as `sync status` lists them.
+        device: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// A failure with the exit code it maps to.

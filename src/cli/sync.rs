@@ -49,6 +49,7 @@ pub(super) async fn sync(services: &Services, cmd: SyncCmd) -> CliResult {
             .await
         }
         SyncCmd::Now { json } => now(services, json).await,
+        SyncCmd::Remove { device, json } => remove(services, &device, json).await,
         SyncCmd::Status { json } => status(services, json).await,
         SyncCmd::Forget => {
             crate::platform::ops::sync_forget(services).await?;
@@ -142,6 +143,38 @@ async fn now(services: &Services, json: bool) -> CliResult {
         for id in &report.kept {
             println!("Kept {id}: deleted on another device, but messages were added to it after the delete.");
         }
+    }
+    Ok(())
+}
+
+async fn remove(services: &Services, device: &str, json: bool) -> CliResult {
+    let (remote, passphrase) = open(services).await?;
+    let key = esync::open_folder(&*remote, &passphrase).await?;
+    let removal = esync::remove_device(
+        &services.store,
+        &*remote,
+        &key,
+        device,
+        &esync::SyncOptions::default(),
+    )
+    .await?;
+    if json {
+        print_json(&json!({
+            "device": removal.device, "name": removal.name,
+            "files_removed": removal.files_removed, "snapshot_written": removal.snapshot_written,
+        }));
+    } else {
+        println!(
+            "Removed '{}' from {}: its changes are in this device's history{}, and its {} files were deleted from the folder. If it syncs again, it joins again.",
+            removal.name,
+            remote.describe(),
+            if removal.snapshot_written {
+                " and in a snapshot for the other devices"
+            } else {
+                ""
+            },
+            removal.files_removed
+        );
     }
     Ok(())
 }

@@ -31,6 +31,8 @@ pub struct SyncController {
     pub devices: Signal<Vec<DeviceInfo>>,
     /// Where the run under way is (after its first change file).
     pub progress: Signal<Option<esync::SyncProgress>>,
+    /// What removing another device from the folder did, as a sentence.
+    pub removed: Signal<Option<String>>,
     key: Signal<Option<SyncKey>>,
 }
 
@@ -85,6 +87,7 @@ impl SyncController {
             outcome: Signal::new(None),
             devices: Signal::new(Vec::new()),
             progress: Signal::new(None),
+            removed: Signal::new(None),
             key: Signal::new(None),
         }
     }
@@ -148,19 +151,9 @@ impl SyncController {
                 }
             })
         };
+        self.removed.set(None);
         let result: Result<SyncReport> = async {
-            let (_, remote, passphrase) = crate::platform::ops::sync_remote(services)
-                .await?
-                .ok_or_else(|| Error::Invalid("Sync is not set up on this device.".into()))?;
-            let cached = self.key.peek().clone();
-            let key = match cached {
-                Some(k) => k,
-                None => {
-                    let k = esync::open_folder(&*remote, &passphrase).await?;
-                    self.key.set(Some(k.clone()));
-                    k
-                }
-            };
+            let (remote, key) = self.folder(services).await?;
             let progress = self.progress;
             esync::sync_with_progress(&services.store, &*remote, &key, &move |at| {
                 let mut progress = progress;
@@ -190,6 +183,83 @@ impl SyncController {
         poll.stop();
         self.local.set(services.store.sync_state().await.ok());
         self.running.set(false);
+    }
+
+    /// The folder of the saved setup and its key (derived once, then kept).
+    async fn folder(
+        mut self,
+        services: &Services,
+    ) -> Result<(Box<dyn esync::remote::Remote>, SyncKey)> {
+        let (_, remote, passphrase) = crate::platform::ops::sync_remote(services)
+            .await?
+            .ok_or_else(|| Error::Invalid("Sync is not set up on this device.".into()))?;
+        let cached = self.key.peek().clone();
+        let key = match cached {
+            Some(k) => k,
+            None => {
+                let k = esync::open_folder(&*remote, &passphrase).await?;
+                self.key.set(Some(k.clone()));
+                k
+            }
+        };
+        Ok((remote, key))
+    }
+
+    /// Remove another device (lost or retired) from the folder: its changes are merged here
+    /// and kept in a snapshot first (engine::sync::remove_device); then the list shows the
+    /// folder without it.
+    pub fn remove_device(mut self, state: AppState, services: &Services, id: String) {
+        let services = services.clone();
+        spawn_forever(async move {
+            if *self.running.peek() {
+                return;
+            }
+            self.running.set(true);
+            self.removed.set(None);
+            let result = async {
+                let (remote, key) = self.folder(&services).await?;
+                let removal = esync::remove_device(
+                    &services.store,
+                    &*remote,
+                    &key,
+                    &id,
+                    &esync::SyncOptions::default(),
+                )
+                .await?;
+                let own = services
+                    .store
+                    .sync_state()
+                    .await?
+                    .device
+                    .unwrap_or_default();
+                let devices = esync::devices(&*remote, &key, &own).await?;
+                Ok::<_, Error>((removal, devices))
+            }
+            .await;
+            match result {
+                Ok((removal, devices)) => {
+                    self.devices.set(devices);
+                    self.outcome.set(None);
+                    self.removed.set(Some(format!(
+                        "\u{201c}{}\u{201d} was removed from the sync folder. What it wrote stays in your history{}. If it syncs again, it joins again.",
+                        removal.name,
+                        if removal.snapshot_written {
+                            " and in the folder for your other devices"
+                        } else {
+                            ""
+                        }
+                    )));
+                    // The merge before the removal may have brought conversations.
+                    state.touch_history();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "removing a device failed");
+                    self.outcome.set(Some(Err(e.to_string())));
+                }
+            }
+            self.reload(&services).await;
+            self.running.set(false);
+        });
     }
 
     /// "Sync now".

@@ -135,6 +135,8 @@ fn SyncStatus(url: String) -> Element {
     let state = use_app_state();
     let sync = use_context::<SyncController>();
     let mut confirm_forget = use_signal(|| false);
+    // The other device a removal waits to be confirmed for: (id, name).
+    let mut confirm_remove = use_signal(|| None::<(String, String)>);
     let running = (sync.running)();
     let local = sync.local.read().clone().unwrap_or_default();
     let devices = sync.devices.read().clone();
@@ -174,6 +176,9 @@ fn SyncStatus(url: String) -> Element {
             Some(Err(e)) => rsx! { div { class: "banner banner-error sync-outcome", role: "alert", "{e}" } },
             None => rsx! {},
         }
+        if let Some(done) = (sync.removed)() {
+            p { class: "test-ok sync-outcome", role: "status", "{done}" }
+        }
         if !devices.is_empty() {
             h4 { "Devices" }
             ul { class: "sync-devices",
@@ -182,6 +187,17 @@ fn SyncStatus(url: String) -> Element {
                         strong { "{d.name}" }
                         if d.this_device { " (this device)" }
                         span { class: "hint", " — last sync {ago(d.last_sync_ms)}" }
+                        if !d.this_device {
+                            {
+                                let (id, name) = (d.id.clone(), d.name.clone());
+                                rsx! {
+                                    button { class: "btn-small", r#type: "button", disabled: running,
+                                        "aria-label": "Remove {d.name} from the sync folder…",
+                                        onclick: move |_| confirm_remove.set(Some((id.clone(), name.clone()))),
+                                        "Remove…" }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -191,6 +207,23 @@ fn SyncStatus(url: String) -> Element {
                 if running { "Syncing…" } else { "Sync now" } }
             button { class: "btn-small danger", r#type: "button", disabled: running,
                 onclick: move |_| confirm_forget.set(true), "Forget this device…" }
+        }
+        if let Some((id, name)) = confirm_remove() {
+            div { class: "confirm", role: "alertdialog", "aria-labelledby": "remove-q",
+                p { id: "remove-q", "Remove \u{201c}{name}\u{201d} from the sync folder? Use this for a device that is lost or no longer used. What it wrote is merged here first and kept for your other devices; then its files are deleted from the folder. If it syncs again, it joins again." }
+                div { class: "form-actions",
+                    button { class: "btn-small danger", r#type: "button",
+                        onclick: {
+                            let svc = services.clone();
+                            move |_| {
+                                confirm_remove.set(None);
+                                sync.remove_device(state, &svc, id.clone());
+                            }
+                        },
+                        "Remove {name}" }
+                    button { class: "btn-small", r#type: "button", onclick: move |_| confirm_remove.set(None), "Cancel" }
+                }
+            }
         }
         if confirm_forget() {
             div { class: "confirm", role: "alertdialog", "aria-labelledby": "forget-q",

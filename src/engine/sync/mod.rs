@@ -121,6 +121,11 @@ pub struct Head {
     /// own change files only once every device has merged them and every snapshot holds them.
     #[serde(default)]
     pub merged: BTreeMap<String, i64>,
+    /// Devices removed from the folder (by this or another device), with the number of the
+    /// last change each had published: a snapshot holds them, and a device that merged less
+    /// of one reads them from such a snapshot.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub removed: BTreeMap<String, i64>,
 }
 
 impl Head {
@@ -255,6 +260,12 @@ impl SyncReport {
     }
 }
 
+/// JSON read from bytes as text: one JSON reader in the browser's page for every file and
+/// answer it reads (the store protocol's), not a second one for bytes.
+fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    serde_json::from_str(&String::from_utf8_lossy(bytes))
+}
+
 fn path(rest: &str) -> String {
     format!("{ROOT}/{rest}")
 }
@@ -282,7 +293,7 @@ pub async fn open_folder(remote: &dyn Remote, passphrase: &str) -> Result<SyncKe
     }
     let format = match remote.get(&path("format.json")).await? {
         Some(bytes) => {
-            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
+            let value: serde_json::Value = from_json(&bytes).map_err(|_| {
                 Error::Invalid(format!(
                     "{} holds a format.json that is not an OpenCode Nexus sync folder's. Choose an empty folder.",
                     remote.describe()
@@ -333,7 +344,7 @@ async fn read_head(remote: &dyn Remote, key: &SyncKey, file: &str) -> Result<Opt
             "The sync folder holds a device record (heads/{file}) this passphrase cannot open; it may be damaged. Nothing was merged from it."
         ))
     })?;
-    let head: Head = serde_json::from_slice(&plain).map_err(|e| {
+    let head: Head = from_json(&plain).map_err(|e| {
         Error::Invalid(format!(
             "A device record in the sync folder (heads/{file}) cannot be read ({e})."
         ))
@@ -597,17 +608,40 @@ pub async fn sync_with_options(
     }
     let cursor_of =
         |cursors: &BTreeMap<String, i64>, id: &str| cursors.get(id).copied().unwrap_or(0);
+    // Devices removed from the folder, as any head records them (this one aside: a device
+    // removed while it was away joins again by sending its history again). Their change
+    // files are gone; what of them a device has not merged is in a snapshot.
+    let mut removed: BTreeMap<String, i64> = BTreeMap::new();
+    for h in others.iter().map(|(_, h)| h).chain(std::iter::once(&head)) {
+        for (d, p) in &h.removed {
+            if *d != device {
+                let e = removed.entry(d.clone()).or_insert(0);
+                *e = (*e).max(*p);
+            }
+        }
+    }
+    // Whether a device that merged `id`'s changes up to `c` misses some no file holds.
+    let gap_at = |id: &str, c: i64| -> bool {
+        removed.get(id).is_some_and(|p| c < *p)
+            || others
+                .iter()
+                .find(|(o, _)| o == id)
+                .is_some_and(|(_, h)| has_gap(h, c))
+    };
 
     // A device that has merged nothing yet starts from a snapshot, and so does one missing
     // change files that were removed: the snapshot that brings it furthest, then the files
     // after it.
     let mut used: Vec<String> = Vec::new();
     loop {
-        let gaps: Vec<&str> = others
+        let mut gaps: Vec<&str> = others
             .iter()
-            .filter(|(id, h)| has_gap(h, cursor_of(&cursors, id)))
             .map(|(id, _)| id.as_str())
+            .chain(removed.keys().map(String::as_str))
+            .filter(|id| gap_at(id, cursor_of(&cursors, id)))
             .collect();
+        gaps.sort_unstable();
+        gaps.dedup();
         let fresh = cursors.is_empty() && used.is_empty();
         if !fresh && gaps.is_empty() {
             break;
@@ -620,12 +654,8 @@ pub async fn sync_with_options(
                 .sum()
         };
         let fixes = |s: &SnapshotRef| {
-            gaps.iter().any(|g| {
-                others
-                    .iter()
-                    .find(|(id, _)| id == g)
-                    .is_some_and(|(_, h)| !has_gap(h, cursor_of(&cursors, g).max(s.covered(g))))
-            })
+            gaps.iter()
+                .any(|g| !gap_at(g, cursor_of(&cursors, g).max(s.covered(g))))
         };
         let choice = others
             .iter()
@@ -642,14 +672,15 @@ pub async fn sync_with_options(
             .map(|(id, s)| (id.clone(), s.clone()));
         let Some((owner, snap)) = choice else {
             if let Some(g) = gaps.first() {
-                let name = others
-                    .iter()
-                    .find(|(id, _)| id == g)
-                    .map(|(_, h)| h.name.clone())
-                    .unwrap_or_default();
-                return Err(Error::Invalid(format!(
-                    "The sync folder no longer holds some changes from the device \"{name}\", and no snapshot in it holds them. Sync that device, then sync here again; nothing was lost here."
-                )));
+                return Err(Error::Invalid(
+                    match others.iter().find(|(id, _)| id == g) {
+                        Some((_, h)) => format!(
+                            "The sync folder no longer holds some changes from the device \"{}\", and no snapshot in it holds them. Sync that device, then sync here again; nothing was lost here.",
+                            h.name
+                        ),
+                        None => "The sync folder no longer holds some changes from a device removed from it, and no snapshot in it holds them. Sync the device that removed it, then sync here again; nothing was lost here.".to_owned(),
+                    },
+                ));
             }
             break;
         };
@@ -659,7 +690,7 @@ pub async fn sync_with_options(
         for (i, part) in snap.parts.iter().enumerate() {
             let part_path = path(&format!("snapshots/{owner}/{}", part.file));
             let plain = fetch_sealed(remote, key, "snapshot", &part_path).await?;
-            let file: SnapshotFile = serde_json::from_slice(&plain).map_err(|e| {
+            let file: SnapshotFile = from_json(&plain).map_err(|e| {
                 Error::Invalid(format!(
                     "A snapshot file ({part_path}) cannot be read ({e})."
                 ))
@@ -704,7 +735,7 @@ pub async fn sync_with_options(
         for seg in other.segments.iter().filter(|s| s.seq > from) {
             let seg_path = path(&format!("segments/{id}/{}", seg.file));
             let plain = fetch_sealed(remote, key, "segment", &seg_path).await?;
-            let segment: Segment = serde_json::from_slice(&plain).map_err(|e| {
+            let segment: Segment = from_json(&plain).map_err(|e| {
                 Error::Invalid(format!("A change file ({seg_path}) cannot be read ({e})."))
             })?;
             if segment.format > FORMAT {
@@ -721,6 +752,16 @@ pub async fn sync_with_options(
     let merged: BTreeMap<String, i64> = store.sync_state().await?.cursors.into_iter().collect();
     let mut changed = head.merged != merged;
     head.merged = merged.clone();
+    // Removals are passed on in every head, so they outlive the head that recorded them.
+    let mut known = head.removed.clone();
+    for (d, p) in &removed {
+        let e = known.entry(d.clone()).or_insert(0);
+        *e = (*e).max(*p);
+    }
+    if known != head.removed {
+        head.removed = known;
+        changed = true;
+    }
     let mut tidy = false;
     let best = others
         .iter()
@@ -745,48 +786,7 @@ pub async fn sync_with_options(
         // this device's later change files.
         let mut covers = merged.clone();
         covers.insert(device.clone(), head.published());
-        let id = format!("{:013}", now_ms());
-        let mut snap = SnapshotRef {
-            id: id.clone(),
-            covers,
-            parts: Vec::new(),
-            changes: 0,
-        };
-        let mut from = SnapshotCursor::default();
-        loop {
-            let page = store
-                .sync_snapshot_page(from.clone(), opts.part_changes)
-                .await?;
-            if !page.changes.is_empty() {
-                let part = snap.parts.len() + 1;
-                snap.changes += page.changes.len();
-                let file = SnapshotFile {
-                    format: FORMAT,
-                    device: device.clone(),
-                    id: id.clone(),
-                    part,
-                    changes: page.changes,
-                    blobs: page.blobs,
-                };
-                let plain = serde_json::to_vec(&file).map_err(Error::db)?;
-                let (file, bytes) = seal_and_put(
-                    remote,
-                    key,
-                    "snapshot",
-                    &format!("snapshots/{device}"),
-                    &format!("{id}-{part:04}"),
-                    "nxp",
-                    &plain,
-                )
-                .await?;
-                snap.parts.push(PartRef { file, bytes });
-            }
-            match page.next {
-                Some(next) => from = next,
-                None => break,
-            }
-        }
-        if !snap.parts.is_empty() {
+        if let Some(snap) = write_snapshot(store, remote, key, &device, covers, opts).await? {
             head.snapshot = Some(snap);
             report.snapshot_written = true;
             changed = true;
@@ -836,19 +836,7 @@ pub async fn sync_with_options(
     if tidy {
         // Files no longer listed: removed once the head without them is published. A run
         // stopped before this leaves them for the next tidy-up.
-        let keep: Vec<&str> = head
-            .snapshot
-            .iter()
-            .flat_map(|s| s.parts.iter().map(|p| p.file.as_str()))
-            .collect();
-        for file in remote.list(&path(&format!("snapshots/{device}"))).await? {
-            if !keep.contains(&file.as_str()) {
-                remote
-                    .delete(&path(&format!("snapshots/{device}/{file}")))
-                    .await?;
-                report.files_removed += 1;
-            }
-        }
+        report.files_removed += remove_unlisted_parts(remote, &device, &head).await?;
         for file in remote.list(&path(&format!("segments/{device}"))).await? {
             let n: i64 = file
                 .split('-')
@@ -887,6 +875,215 @@ pub async fn sync_with_options(
     report.messages = messages;
     report.requests = remote.counters().requests;
     Ok(report)
+}
+
+/// Write a snapshot of the history as merged here, holding each device's changes up to
+/// `covers`, in parts; None when the history is empty.
+async fn write_snapshot(
+    store: &StoreClient,
+    remote: &dyn Remote,
+    key: &SyncKey,
+    device: &str,
+    covers: BTreeMap<String, i64>,
+    opts: &SyncOptions,
+) -> Result<Option<SnapshotRef>> {
+    let id = format!("{:013}", now_ms());
+    let mut snap = SnapshotRef {
+        id: id.clone(),
+        covers,
+        parts: Vec::new(),
+        changes: 0,
+    };
+    let mut from = SnapshotCursor::default();
+    loop {
+        let page = store
+            .sync_snapshot_page(from.clone(), opts.part_changes)
+            .await?;
+        if !page.changes.is_empty() {
+            let part = snap.parts.len() + 1;
+            snap.changes += page.changes.len();
+            let file = SnapshotFile {
+                format: FORMAT,
+                device: device.to_owned(),
+                id: id.clone(),
+                part,
+                changes: page.changes,
+                blobs: page.blobs,
+            };
+            let plain = serde_json::to_vec(&file).map_err(Error::db)?;
+            let (file, bytes) = seal_and_put(
+                remote,
+                key,
+                "snapshot",
+                &format!("snapshots/{device}"),
+                &format!("{id}-{part:04}"),
+                "nxp",
+                &plain,
+            )
+            .await?;
+            snap.parts.push(PartRef { file, bytes });
+        }
+        match page.next {
+            Some(next) => from = next,
+            None => break,
+        }
+    }
+    Ok((!snap.parts.is_empty()).then_some(snap))
+}
+
+/// Delete this device's snapshot parts its head no longer names (run once that head is
+/// published). Returns how many went.
+async fn remove_unlisted_parts(remote: &dyn Remote, device: &str, head: &Head) -> Result<usize> {
+    let keep: Vec<&str> = head
+        .snapshot
+        .iter()
+        .flat_map(|s| s.parts.iter().map(|p| p.file.as_str()))
+        .collect();
+    let mut removed = 0;
+    for file in remote.list(&path(&format!("snapshots/{device}"))).await? {
+        if !keep.contains(&file.as_str()) {
+            remote
+                .delete(&path(&format!("snapshots/{device}/{file}")))
+                .await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// What removing another device from the folder did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Removal {
+    pub device: String,
+    pub name: String,
+    /// Its files deleted from the folder (head, change files, snapshot parts).
+    pub files_removed: usize,
+    /// Whether this device wrote a snapshot to hold the removed device's changes.
+    pub snapshot_written: bool,
+}
+
+/// Remove another device (a lost or retired one) from the folder: its changes are merged here
+/// first and held in a snapshot, then its files are deleted, so it no longer appears in the
+/// device list and no longer keeps the others' merged change files in the folder. A device
+/// that had merged less of it reads the rest from the snapshot. It does not lock the device
+/// out: if it syncs again it sends its history again and is listed again (to shut a device
+/// out, sync through a new folder with a new passphrase).
+pub async fn remove_device(
+    store: &StoreClient,
+    remote: &dyn Remote,
+    key: &SyncKey,
+    which: &str,
+    opts: &SyncOptions,
+) -> Result<Removal> {
+    let state = store.sync_state().await?;
+    let device = state.device.clone().ok_or_else(|| {
+        Error::Invalid(
+            "Sync is not set up on this device. Set it up in Settings → Sync or with `opencode-nexus sync setup`."
+                .into(),
+        )
+    })?;
+    let listed = devices(remote, key, &device).await?;
+    let found: Vec<&DeviceInfo> = listed
+        .iter()
+        .filter(|d| d.id == which || d.name == which)
+        .collect();
+    let target = match found.as_slice() {
+        [] => {
+            return Err(Error::Invalid(format!(
+                "No device \"{which}\" is in the sync folder; the device list (`opencode-nexus sync status`) names them."
+            )))
+        }
+        [one] => (*one).clone(),
+        _ => {
+            return Err(Error::Invalid(format!(
+                "Several devices are named \"{which}\"; name the one to remove by its id ({}).",
+                found.iter().map(|d| d.id.as_str()).collect::<Vec<_>>().join(", ")
+            )))
+        }
+    };
+    if target.this_device {
+        return Err(Error::Invalid(
+            "That is this device. To stop syncing it, use Forget this device (`opencode-nexus sync forget`)."
+                .into(),
+        ));
+    }
+    let id = target.id.clone();
+    let not_merged = || {
+        Error::Invalid(format!(
+            "Not every change from \"{}\" could be merged here, so nothing was removed. Sync again, then remove it.",
+            target.name
+        ))
+    };
+
+    // Everything it published, merged here first.
+    sync_with_options(store, remote, key, opts, &|_| {}).await?;
+    let Some(gone) = read_head(remote, key, &format!("{id}.nxh")).await? else {
+        return Err(Error::Invalid(format!(
+            "\"{}\" is no longer in the sync folder.",
+            target.name
+        )));
+    };
+    let published = gone.published();
+    let merged: BTreeMap<String, i64> = store.sync_state().await?.cursors.into_iter().collect();
+    if merged.get(&id).copied().unwrap_or(0) < published {
+        return Err(not_merged());
+    }
+    let head_file = format!("{device}.nxh");
+    let mut head = read_head(remote, key, &head_file)
+        .await?
+        .ok_or_else(not_merged)?;
+
+    // Held in a snapshot that stays: one of another device's, or a new one of this device's.
+    let mut removal = Removal {
+        device: id.clone(),
+        name: target.name.clone(),
+        ..Removal::default()
+    };
+    // It has to hold what devices removed before hold too: the removed device's own snapshot
+    // may have been the one that did.
+    let mut files = remote.list(&path("heads")).await?;
+    files.retain(|f| f != &format!("{id}.nxh") && f != &head_file);
+    let mut snapshots: Vec<SnapshotRef> = head.snapshot.iter().cloned().collect();
+    let mut needed: BTreeMap<String, i64> = head.removed.clone();
+    for file in files {
+        if let Some(h) = read_head(remote, key, &file).await? {
+            for (d, p) in h.removed {
+                let e = needed.entry(d).or_insert(0);
+                *e = (*e).max(p);
+            }
+            snapshots.extend(h.snapshot);
+        }
+    }
+    needed.insert(id.clone(), published);
+    let held = snapshots
+        .iter()
+        .any(|s| needed.iter().all(|(d, p)| s.covered(d) >= *p));
+    if !held && published > 0 {
+        let mut covers = merged;
+        covers.insert(device.clone(), head.published());
+        let snap = write_snapshot(store, remote, key, &device, covers, opts)
+            .await?
+            .ok_or_else(not_merged)?;
+        head.snapshot = Some(snap);
+        removal.snapshot_written = true;
+    }
+    if published > 0 {
+        let e = head.removed.entry(id.clone()).or_insert(0);
+        *e = (*e).max(published);
+    }
+    put_head(remote, key, &mut head).await?;
+    remove_unlisted_parts(remote, &device, &head).await?;
+
+    // Its head first, so no device lists it any more; then its files.
+    remote.delete(&path(&format!("heads/{id}.nxh"))).await?;
+    removal.files_removed += 1;
+    for dir in ["segments", "snapshots"] {
+        for file in remote.list(&path(&format!("{dir}/{id}"))).await? {
+            remote.delete(&path(&format!("{dir}/{id}/{file}"))).await?;
+            removal.files_removed += 1;
+        }
+    }
+    Ok(removal)
 }
 
 /// The devices the folder lists, without syncing.
