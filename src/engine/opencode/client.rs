@@ -445,7 +445,8 @@ impl HttpV1 {
         let bytes = resp.bytes().await.map_err(|e| transport_error(e, &url))?;
         // Through a `Value`: the API's types are also read from event payloads (which arrive
         // as values), so each is compiled for one deserializer rather than two.
-        serde_json::from_slice::<serde_json::Value>(&bytes)
+        // As text, so the page has one JSON reader (the store protocol's).
+        serde_json::from_str::<serde_json::Value>(&String::from_utf8_lossy(&bytes))
             .and_then(serde_json::from_value)
             .map_err(|e| OpenCodeError::Decode {
                 what: what.to_owned(),
