@@ -146,7 +146,7 @@ PY
 # Two modules: the page's UI (opencode-nexus) and the storage worker's SQLite store
 # (nexus-store). Each gets content-hashed names so hosts may cache them for good; the small
 # files that name them (app.js, worker.js, sw.js) are revalidated instead.
-cp web/index.html web/boot.js web/app.js web/worker.js web/sw.js web/manifest.webmanifest "$OUT/"
+cp web/index.html web/look.js web/boot.js web/app.js web/worker.js web/sw.js web/manifest.webmanifest "$OUT/"
 for module in opencode-nexus nexus-store; do
   low_memory_unused "$WASM_DIR/$module.wasm" || { log "$module uses memory below 1 KiB: drop --low-memory-unused"; exit 1; }
   log "wasm-bindgen $module"

@@ -30,6 +30,15 @@ pub fn App() -> Element {
             .unwrap_or_else(|| provide_context(crate::platform::app_services()))
     });
     let state = use_context_provider(AppState::new);
+    // The theme last shown, until the settings come from the store (in the browser that is
+    // after the first frame): the first frame has the user's colours.
+    let services_theme = services.clone();
+    use_hook(move || {
+        if let Some(theme) = services_theme.shell.remembered_theme() {
+            let mut settings = state.settings;
+            settings.write().theme = theme;
+        }
+    });
     let chat = use_context_provider(crate::state::chat::ChatController::new);
     use_context_provider(crate::state::data::DataJobs::new);
     let sync = use_context_provider(crate::state::sync::SyncController::new);
@@ -139,6 +148,14 @@ pub fn App() -> Element {
         });
     });
 
+    // The theme shown, kept for the next start's first frame (once the settings have loaded).
+    let services_theme = services.clone();
+    use_effect(move || {
+        let theme = state.settings.read().theme;
+        if *state.loaded.read() {
+            services_theme.shell.remember_theme(theme);
+        }
+    });
     // Which view is shown, in the log: what a bug report (and the release-binary test) reads.
     use_effect(move || tracing::info!(view = ?state.view.read(), "view shown"));
     // Remember the open conversation for the next start (once the first load has run).

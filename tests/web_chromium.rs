@@ -1426,3 +1426,94 @@ async fn the_message_box_works_before_the_store_is_up() {
     .await;
     b.client.clone().close().await.unwrap();
 }
+
+/// The theme chosen in Settings is the first frame's at the next start, before the store has
+/// answered: the prerendered frame (index.html's #shell, through web/look.js) and the app's own
+/// first frame are dark while the storage worker's module is still held back.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_frame_has_the_theme_last_shown() {
+    use support::hold_proxy::HoldProxy;
+    let (_server, upstream) = serve_bundle().await;
+    let proxy = HoldProxy::start(&upstream, "nexus-store_bg").await;
+    let b = browser(1280, 800, false).await;
+    let c = &b.client;
+    c.goto(&proxy.url).await.unwrap();
+    app_ready(c).await;
+    let look = async || {
+        js(c, "const a = document.querySelector('#main .app'); return {app: a ? a.className : null, root: document.documentElement.className, kept: localStorage.getItem('nexus-theme'), empty: (document.querySelector('.thread .empty p') || {}).innerText || null};").await
+    };
+    assert_eq!(look().await["root"], "", "no theme kept yet");
+    // Loaded (the theme shown is kept from then on).
+    eventually(c, 30, "the app did not load", async |last| {
+        let l = look().await;
+        *last = l.to_string();
+        (l["kept"] == "system").then_some(())
+    })
+    .await;
+
+    nav(c, "Settings").await;
+    c.find(Locator::Css("input[name='theme'][value='Dark']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(c, 20, "the dark theme was not kept", async |last| {
+        let l = look().await;
+        *last = l.to_string();
+        (l["kept"] == "dark"
+            && l["root"] == "look-dark"
+            && l["app"].as_str().unwrap_or("").contains("theme-dark"))
+        .then_some(())
+    })
+    .await;
+
+    // Started again with the store held: the settings cannot have come from it.
+    open_with_the_store_held(c, &proxy).await;
+    let l = look().await;
+    assert_eq!(l["empty"], "Opening your history…", "still loading: {l}");
+    assert_eq!(l["root"], "look-dark", "{l}");
+    assert!(
+        l["app"].as_str().unwrap_or("").contains("theme-dark"),
+        "the app's first frame: {l}"
+    );
+    let bg = js(
+        c,
+        "return getComputedStyle(document.querySelector('#main .app')).backgroundColor",
+    )
+    .await;
+    assert_eq!(
+        bg, "rgb(24, 24, 27)",
+        "the app's first frame is painted dark"
+    );
+    // The prerendered frame, as index.html has it, under the class web/look.js set.
+    js(c, "window.__shellBg = null; fetch(location.href).then((r) => r.text()).then((t) => { const d = new DOMParser().parseFromString(t, 'text/html'); const s = document.importNode(d.getElementById('shell'), true); s.style.position = 'absolute'; document.body.appendChild(s); window.__shellBg = getComputedStyle(s.querySelector('.app')).backgroundColor; s.remove(); }); return true;").await;
+    let shell_bg = eventually(c, 10, "index.html could not be read back", async |last| {
+        let v = js(c, "return window.__shellBg").await;
+        *last = v.to_string();
+        (!v.is_null()).then_some(v)
+    })
+    .await;
+    assert_eq!(shell_bg, "rgb(24, 24, 27)", "the prerendered frame is dark");
+    screenshot(c, "web-first-frame-dark.png").await;
+
+    // Loaded: still dark (the store's settings say so too).
+    proxy.hold(false);
+    eventually(c, 60, "the app did not finish loading", async |last| {
+        let l = look().await;
+        *last = l.to_string();
+        (l["empty"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("Ask anything"))
+            || l["empty"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("Add a backend")))
+        .then_some(())
+    })
+    .await;
+    assert!(look().await["app"]
+        .as_str()
+        .unwrap_or("")
+        .contains("theme-dark"));
+    b.client.clone().close().await.unwrap();
+}

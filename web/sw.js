@@ -2,7 +2,7 @@
 // app opens offline; it never caches calls to backends (other origins or non-GET requests).
 const CACHE = "nexus-shell-v1";
 const SHELL = [
-  "./", "./index.html", "./main.css", "./boot.js", "./app.js", "./worker.js", "./opencode-nexus.js", "./opencode-nexus_bg.wasm",
+  "./", "./index.html", "./main.css", "./look.js", "./boot.js", "./app.js", "./worker.js", "./opencode-nexus.js", "./opencode-nexus_bg.wasm",
   "./nexus-store.js", "./nexus-store_bg.wasm",
   "./manifest.webmanifest", "./icons/icon.svg", "./icons/icon-192.png", "./icons/icon-512.png",
 ];

@@ -87,6 +87,13 @@ pub trait Shell {
     /// screenshot, as PNG). Each as (name, bytes); none when there is neither. Read off the UI
     /// thread; the browser hands pasted files to the page and has none here.
     async fn pasted_files(&self) -> Result<Vec<(String, Vec<u8>)>>;
+    /// The theme the app last showed, where the settings come later than the first frame (the
+    /// browser's store answers after it); `None` where they load before it.
+    fn remembered_theme(&self) -> Option<Theme> {
+        None
+    }
+    /// Keep the theme shown for [`Shell::remembered_theme`] at the next start.
+    fn remember_theme(&self, _theme: Theme) {}
 }
 
 /// The host's reports about the app itself: crash reports left by earlier runs, the log folder,

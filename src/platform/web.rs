@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{HttpFactory, SecretStatus, SecretStore, Services, Shell};
+use super::{HttpFactory, SecretStatus, SecretStore, Services, Shell, Theme};
 use crate::engine::error::{Error, Result};
 use crate::engine::store::api::{Request, Response, StoreClient, StoreTransport};
 #[cfg(feature = "web-store")]
@@ -464,8 +464,42 @@ impl SecretStore for BrowserSecrets {
 
 pub struct BrowserShell;
 
+/// Where the browser keeps the theme last shown (read by web/look.js before the first paint).
+const THEME_KEY: &str = "nexus-theme";
+
 #[async_trait::async_trait(?Send)]
 impl Shell for BrowserShell {
+    fn remembered_theme(&self) -> Option<Theme> {
+        match local_storage()?.get_item(THEME_KEY).ok()??.as_str() {
+            "dark" => Some(Theme::Dark),
+            "light" => Some(Theme::Light),
+            "system" => Some(Theme::System),
+            _ => None,
+        }
+    }
+
+    fn remember_theme(&self, theme: Theme) {
+        let name = match theme {
+            Theme::System => "system",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        };
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(THEME_KEY, name);
+        }
+        // The class web/look.js sets at the next start, kept in step meanwhile.
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let classes = root.class_list();
+            let _ = classes.remove_2("look-dark", "look-light");
+            if theme != Theme::System {
+                let _ = classes.add_1(&format!("look-{name}"));
+            }
+        }
+    }
+
     fn data_dir(&self) -> Option<PathBuf> {
         None
     }
