@@ -81,6 +81,23 @@ fn history(data: &Path, password: &str) -> Vec<(String, String, bool, Vec<String
     out
 }
 
+/// The scripted server as the backend "scripted".
+fn add_scripted(data: &Path, backend: &str, password: &str) {
+    ok(
+        data,
+        &[
+            "profiles",
+            "add",
+            "scripted",
+            "--kind",
+            "openai-compatible",
+            "--url",
+            backend,
+        ],
+        password,
+    );
+}
+
 fn chat(data: &Path, prompt: &str, password: &str) -> String {
     let out = run(
         data,
@@ -142,19 +159,7 @@ fn scenario(dav: &support::peers::WebDavPeer, backend: &str) {
     let phone = tempfile::tempdir().unwrap();
     let (a, b) = (laptop.path(), phone.path());
     for (d, name) in [(a, "laptop"), (b, "phone")] {
-        ok(
-            d,
-            &[
-                "profiles",
-                "add",
-                "scripted",
-                "--kind",
-                "openai-compatible",
-                "--url",
-                backend,
-            ],
-            pw,
-        );
+        add_scripted(d, backend, pw);
         let out = run(d, &setup_args(&folder, &dav.user, name), PASSPHRASE, pw);
         assert!(
             out.status.success(),
@@ -282,19 +287,7 @@ fn scenario(dav: &support::peers::WebDavPeer, backend: &str) {
 
     // A tablet joins, chats, syncs and is lost: the laptop removes it from the folder by name.
     // Its files leave the server, the list no longer has it, and what it wrote stays.
-    ok(
-        c,
-        &[
-            "profiles",
-            "add",
-            "scripted",
-            "--kind",
-            "openai-compatible",
-            "--url",
-            backend,
-        ],
-        pw,
-    );
+    add_scripted(c, backend, pw);
     ok(c, &setup_args(&folder, &dav.user, "tablet"), pw);
     chat(c, "tablet note on the okapi tracks", pw);
     ok(c, &["sync", "now"], pw);

@@ -26,6 +26,17 @@ async fn add_llama_backend(c: &Client, llm: &str) {
     assert!(ok.contains("smollm2-135m"), "{ok}");
 }
 
+/// Settings → Theme → Dark.
+async fn choose_dark_theme(c: &Client) {
+    nav(c, "Settings").await;
+    c.find(Locator::Css("input[name='theme'][value='Dark']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
     let c = &b.client;
     c.goto(base).await.unwrap();
@@ -128,13 +139,7 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
     );
 
     // A setting persists across reloads.
-    nav(c, "Settings").await;
-    c.find(Locator::Css("input[name='theme'][value='Dark']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose_dark_theme(c).await;
     wait_for(c, ".app.theme-dark", 10).await;
     c.refresh().await.unwrap();
     app_ready(c).await;
@@ -1451,13 +1456,7 @@ async fn the_first_frame_has_the_theme_last_shown() {
     })
     .await;
 
-    nav(c, "Settings").await;
-    c.find(Locator::Css("input[name='theme'][value='Dark']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose_dark_theme(c).await;
     eventually(c, 20, "the dark theme was not kept", async |last| {
         let l = look().await;
         *last = l.to_string();

@@ -276,6 +276,13 @@ fn newer_format(found: u32) -> Error {
     ))
 }
 
+fn not_set_up() -> Error {
+    Error::Invalid(
+        "Sync is not set up on this device. Set it up in Settings → Sync or with `opencode-nexus sync setup`."
+            .into(),
+    )
+}
+
 pub fn wrong_passphrase() -> Error {
     Error::Invalid(
         "The sync passphrase is not the one this sync folder was set up with, so nothing was merged. Enter the passphrase used on your other devices."
@@ -515,12 +522,7 @@ pub async fn sync_with_options(
 ) -> Result<SyncReport> {
     let mut at = SyncProgress::default();
     let state = store.sync_state().await?;
-    let device = state.device.clone().ok_or_else(|| {
-        Error::Invalid(
-            "Sync is not set up on this device. Set it up in Settings → Sync or with `opencode-nexus sync setup`."
-                .into(),
-        )
-    })?;
+    let device = state.device.clone().ok_or_else(not_set_up)?;
     let name = state.device_name.clone().unwrap_or_else(|| "Device".into());
     let head_file = format!("{device}.nxh");
     let mut report = SyncReport::default();
@@ -976,12 +978,7 @@ pub async fn remove_device(
     opts: &SyncOptions,
 ) -> Result<Removal> {
     let state = store.sync_state().await?;
-    let device = state.device.clone().ok_or_else(|| {
-        Error::Invalid(
-            "Sync is not set up on this device. Set it up in Settings → Sync or with `opencode-nexus sync setup`."
-                .into(),
-        )
-    })?;
+    let device = state.device.clone().ok_or_else(not_set_up)?;
     let listed = devices(remote, key, &device).await?;
     let found: Vec<&DeviceInfo> = listed
         .iter()
