@@ -210,6 +210,18 @@ async fn every_control_is_reachable_and_operable_by_keyboard() {
         )
         .await;
         assert_eq!(unreachable, json!([]), "{view}: not keyboard reachable");
+        // The view scrolls inside the app; the page itself never does, even with the view
+        // scrolled to its end (visually hidden controls far down once made it scroll into
+        // blank space below the app).
+        let page = js(
+            c,
+            "for (const e of document.querySelectorAll('.view, .thread-scroll')) e.scrollTop = e.scrollHeight; const s = document.scrollingElement; return [s.scrollHeight, s.clientHeight];",
+        )
+        .await;
+        assert_eq!(
+            page[0], page[1],
+            "{view}: the page scrolls ([scrollHeight, clientHeight])"
+        );
     }
     // Walk the tab order: the navigation and the header controls come up; then operate the History
     // button with Enter once Tab has reached it.
