@@ -210,6 +210,16 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
         "const e = document.querySelector('.sync-outcome'); return e ? e.innerText : ''",
     )
     .await;
+    // A sync the app runs on its own meanwhile holds the removal back until it ends.
+    eventually(c, 60, "Remove Laptop did not become available", async |_| {
+        let idle = js(
+            c,
+            "return [...document.querySelectorAll('button')].some((b) => b.innerText.trim() === 'Remove Laptop' && !b.disabled)",
+        )
+        .await;
+        (idle == true).then_some(())
+    })
+    .await;
     button(c, "Remove Laptop").await.click().await.unwrap();
     let (done, failed) = sync_outcome(c, before.as_str().unwrap_or_default()).await;
     assert!(!failed, "{done}");

@@ -212,7 +212,8 @@ fn SyncStatus(url: String) -> Element {
             div { class: "confirm", role: "alertdialog", "aria-labelledby": "remove-q",
                 p { id: "remove-q", "Remove \u{201c}{name}\u{201d} from the sync folder? Use this for a device that is lost or no longer used. What it wrote is merged here first and kept for your other devices; then its files are deleted from the folder. If it syncs again, it joins again." }
                 div { class: "form-actions",
-                    button { class: "btn-small danger", r#type: "button",
+                    // While a sync runs the removal waits for it (the button comes back after).
+                    button { class: "btn-small danger", r#type: "button", disabled: running,
                         onclick: {
                             let svc = services.clone();
                             move |_| {
