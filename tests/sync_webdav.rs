@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::cli::{nexus_env, run_ok_env};
+use support::cli::{add_openai_profile, device_names, nexus_env, run_ok_env};
 use support::fault_server::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_opencode-nexus");
@@ -81,23 +81,6 @@ fn history(data: &Path, password: &str) -> Vec<(String, String, bool, Vec<String
     out
 }
 
-/// The scripted server as the backend "scripted".
-fn add_scripted(data: &Path, backend: &str, password: &str) {
-    ok(
-        data,
-        &[
-            "profiles",
-            "add",
-            "scripted",
-            "--kind",
-            "openai-compatible",
-            "--url",
-            backend,
-        ],
-        password,
-    );
-}
-
 fn chat(data: &Path, prompt: &str, password: &str) -> String {
     let out = run(
         data,
@@ -159,7 +142,7 @@ fn scenario(dav: &support::peers::WebDavPeer, backend: &str) {
     let phone = tempfile::tempdir().unwrap();
     let (a, b) = (laptop.path(), phone.path());
     for (d, name) in [(a, "laptop"), (b, "phone")] {
-        add_scripted(d, backend, pw);
+        add_openai_profile(d, "scripted", backend);
         let out = run(d, &setup_args(&folder, &dav.user, name), PASSPHRASE, pw);
         assert!(
             out.status.success(),
@@ -287,7 +270,7 @@ fn scenario(dav: &support::peers::WebDavPeer, backend: &str) {
 
     // A tablet joins, chats, syncs and is lost: the laptop removes it from the folder by name.
     // Its files leave the server, the list no longer has it, and what it wrote stays.
-    add_scripted(c, backend, pw);
+    add_openai_profile(c, "scripted", backend);
     ok(c, &setup_args(&folder, &dav.user, "tablet"), pw);
     chat(c, "tablet note on the okapi tracks", pw);
     ok(c, &["sync", "now"], pw);
@@ -319,12 +302,7 @@ fn scenario(dav: &support::peers::WebDavPeer, backend: &str) {
         .collect();
     assert!(left.is_empty(), "{left:?}");
     let status = json(a, &["sync", "status", "--json"], pw);
-    let names: Vec<&str> = status["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["name"].as_str().unwrap())
-        .collect();
+    let names = device_names(&status);
     assert_eq!(names.len(), 2, "{status}");
     assert!(!names.contains(&"tablet"), "{status}");
     // The phone had not merged the tablet's chat: it gets it from the folder all the same.

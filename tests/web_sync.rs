@@ -239,12 +239,7 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
             .await
             .unwrap();
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
-    let names: Vec<&str> = status["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["name"].as_str().unwrap())
-        .collect();
+    let names = support::cli::device_names(&status);
     assert_eq!(
         names,
         ["Browser"],

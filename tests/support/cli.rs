@@ -72,3 +72,13 @@ pub fn chat_json(data: &Path, args: &[&str]) -> serde_json::Value {
     assert!(out.status.success(), "{args:?}: {err}");
     serde_json::from_str(err.lines().last().unwrap()).unwrap()
 }
+
+/// The device names `sync status --json` lists.
+pub fn device_names(status: &serde_json::Value) -> Vec<&str> {
+    status["devices"]
+        .as_array()
+        .expect("a device list")
+        .iter()
+        .map(|d| d["name"].as_str().expect("a device name"))
+        .collect()
+}
