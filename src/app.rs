@@ -4,7 +4,7 @@
 use dioxus::prelude::*;
 
 use crate::components::nav::NavBar;
-use crate::platform::{Services, SettingsStore, Theme, STYLESHEET};
+use crate::platform::{Services, Theme, STYLESHEET};
 use crate::state::{AppState, View};
 use crate::views::{ChatView, HistoryView, SettingsView};
 
@@ -61,10 +61,7 @@ pub fn App() -> Element {
         let services = services_for_load.clone();
         let mut state = state;
         spawn(async move {
-            match services.store.load_settings().await {
-                Ok(s) => state.settings.set(s),
-                Err(e) => state.fatal.set(Some(e.to_string())),
-            }
+            state.load_settings(&services).await;
             match services.store.list_profiles().await {
                 Ok(p) => state.profiles.set(p),
                 Err(e) => state.fatal.set(Some(e.to_string())),

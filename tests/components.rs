@@ -6,7 +6,7 @@ use std::time::Duration;
 use dioxus::prelude::*;
 use opencode_nexus::app::App;
 use opencode_nexus::engine::model::*;
-use opencode_nexus::platform::{memory, Services};
+use opencode_nexus::platform::{memory, Services, Theme};
 use opencode_nexus::state::chat::ChatController;
 use opencode_nexus::state::AppState;
 use opencode_nexus::views::ChatView;
@@ -221,4 +221,60 @@ fn inert_copy(html: &str) -> String {
     }
     out.replace(" autofocus=true", "")
         .replace(" autofocus=\"true\"", "")
+}
+
+/// What `App` does at start (the stored settings are read in a task), with a setting changed
+/// by the user before that read has answered.
+#[component]
+fn EarlySettingHarness() -> Element {
+    let services = use_context::<Services>();
+    let state = use_context_provider(AppState::new);
+    let for_load = services.clone();
+    use_hook(move || {
+        spawn(async move { state.load_settings(&for_load).await });
+    });
+    use_hook(move || state.update_settings(&services, |s| s.theme = Theme::Dark));
+    let s = state.settings.read();
+    let loaded = *state.settings_loaded.read();
+    rsx! { p { "shown: {s.theme:?} {s.font_size}px compact={s.compact} loaded={loaded}" } }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_setting_changed_before_the_settings_load_is_kept_over_the_stored_ones() {
+    use opencode_nexus::engine::store::api::StoreClient;
+    use opencode_nexus::platform::native::WorkerTransport;
+    use opencode_nexus::platform::{AppSettings, SettingsStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.db");
+    let open = || StoreClient::new(std::rc::Rc::new(WorkerTransport::spawn(&path).unwrap()));
+    let stored = AppSettings {
+        theme: Theme::Light,
+        font_size: 19,
+        compact: true,
+        ..AppSettings::default()
+    };
+    open().save_settings(&stored).await.unwrap();
+
+    let services = memory::services_with(open());
+    let mut dom = VirtualDom::new(EarlySettingHarness).with_root_context(services.clone());
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "loaded=true").await;
+    // The change stays on screen, over the user's other stored settings (not the defaults).
+    assert!(
+        html.contains("shown: Dark 19px compact=true loaded=true"),
+        "{html}"
+    );
+    // And that is what is stored: the change and the rest, as a new start reads them.
+    let mut saved = None;
+    for _ in 0..100 {
+        let _ = tokio::time::timeout(Duration::from_millis(20), dom.wait_for_work()).await;
+        let now = open().load_settings().await.unwrap();
+        if now.theme == Theme::Dark {
+            saved = Some(now);
+            break;
+        }
+    }
+    let saved = saved.expect("the early change was never saved");
+    assert_eq!((saved.font_size, saved.compact), (19, true));
 }

@@ -27,6 +27,7 @@ fn Harness() -> Element {
     rsx! {
         opencode_nexus::views::sync::SyncSection {}
         p { id: "history-rev", "{state.history_rev}" }
+        p { id: "font-size", "{state.settings.read().font_size}px" }
     }
 }
 
@@ -65,6 +66,15 @@ async fn setting_up_sync_in_the_app_syncs_and_lists_the_devices() {
         )
         .await
         .unwrap();
+    // And its settings.
+    {
+        use opencode_nexus::platform::{AppSettings, SettingsStore};
+        let settings = AppSettings {
+            font_size: 19,
+            ..AppSettings::default()
+        };
+        laptop.store.save_settings(&settings).await.unwrap();
+    }
     laptop
         .store
         .sync_enable(new_id(), "Laptop".into())
@@ -131,6 +141,8 @@ async fn setting_up_sync_in_the_app_syncs_and_lists_the_devices() {
         !html.contains("id=\"history-rev\">0<"),
         "lists were told to reload:\n{html}"
     );
+    // The settings the laptop synced are the ones shown (and what a change is made over).
+    assert!(html.contains("id=\"font-size\">19px<"), "{html}");
     let list = phone
         .store
         .list_conversations(ConversationFilter::default())

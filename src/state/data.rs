@@ -13,7 +13,7 @@ use crate::engine::error::Error;
 use crate::engine::model::now_ms;
 use crate::engine::portability::{self as port, ExportFormat, ImportFormat, Job};
 use crate::engine::rt;
-use crate::platform::{Services, SettingsStore};
+use crate::platform::Services;
 use crate::state::chat::ChatController;
 use crate::state::tasks::spawn_stoppable;
 use crate::state::AppState;
@@ -401,10 +401,7 @@ where
 pub async fn reset_app_state(mut state: AppState, services: &Services) {
     state.conversation.set(None);
     state.focus_message.set(None);
-    match services.store.load_settings().await {
-        Ok(s) => state.settings.set(s),
-        Err(e) => state.fatal.set(Some(e.to_string())),
-    }
+    state.load_settings(services).await;
     state.reload_profiles(services).await;
     state.touch_history();
 }

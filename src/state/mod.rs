@@ -36,6 +36,9 @@ pub enum View {
     Approvals,
 }
 
+/// A change to the settings (see [`AppState::update_settings`]).
+type SettingsEdit = std::rc::Rc<dyn Fn(&mut AppSettings)>;
+
 /// State shared by the views. Each piece is its own signal so a change repaints only what
 /// reads it.
 #[derive(Clone, Copy)]
@@ -46,6 +49,10 @@ pub struct AppState {
     /// A message to scroll to when the conversation opens (from a search hit).
     pub focus_message: Signal<Option<Id>>,
     pub settings: Signal<AppSettings>,
+    /// The stored settings have been read (until then a change waits in `settings_edits`).
+    pub settings_loaded: Signal<bool>,
+    /// Changes made before the stored settings were read, applied over them once they are.
+    settings_edits: Signal<Vec<SettingsEdit>>,
     pub profiles: Signal<Vec<Profile>>,
     pub presets: Signal<Vec<Preset>>,
     /// Bumped whenever conversations change, so lists reload.
@@ -82,6 +89,8 @@ impl AppState {
             conversation: Signal::new(None),
             focus_message: Signal::new(None),
             settings: Signal::new(AppSettings::default()),
+            settings_loaded: Signal::new(false),
+            settings_edits: Signal::new(Vec::new()),
             profiles: Signal::new(Vec::new()),
             presets: Signal::new(Vec::new()),
             history_rev: Signal::new(0),
@@ -181,14 +190,53 @@ impl AppState {
         *self.history_rev.write() += 1;
     }
 
-    /// Apply and persist settings. The write runs in the root scope so leaving the view that
+    /// Change a setting: shown at once and saved. A change made before the stored settings
+    /// have been read (the first moment after start) is kept and applied over them when they
+    /// are, so it neither disappears from the screen nor saves defaults over the user's other
+    /// settings.
+    pub fn update_settings(
+        mut self,
+        services: &Services,
+        edit: impl Fn(&mut AppSettings) + 'static,
+    ) {
+        self.settings.with_mut(|s| edit(s));
+        if *self.settings_loaded.peek() {
+            self.store_settings(services);
+        } else {
+            self.settings_edits.write().push(std::rc::Rc::new(edit));
+        }
+    }
+
+    /// Read the stored settings: at start, after a restore and after a sync brought changes.
+    /// Changes made before the first read are applied over them and saved.
+    pub async fn load_settings(mut self, services: &Services) {
+        match services.store.load_settings().await {
+            Ok(mut loaded) => {
+                let edits = std::mem::take(&mut *self.settings_edits.write());
+                for edit in &edits {
+                    edit(&mut loaded);
+                }
+                self.settings.set(loaded);
+                self.settings_loaded.set(true);
+                if !edits.is_empty() {
+                    self.store_settings(services);
+                }
+            }
+            Err(e) => self.fatal.set(Some(e.to_string())),
+        }
+    }
+
+    /// Persist the settings shown. The write runs in the root scope so leaving the view that
     /// changed a setting cannot cancel it.
-    pub fn save_settings(mut self, services: &Services, new: AppSettings) {
-        self.settings.set(new.clone());
+    fn store_settings(self, services: &Services) {
+        let new = self.settings.peek().clone();
         let services = services.clone();
         dioxus::core::spawn_forever(async move {
             if let Err(e) = services.store.save_settings(&new).await {
                 tracing::error!(error = %e, "saving settings failed");
+                self.toast_error(format!(
+                    "{e} The settings shown apply until the app closes; change one again to save them."
+                ));
             }
         });
     }

@@ -167,6 +167,7 @@ impl SyncController {
             Ok(report) => {
                 if report.pulled > 0 {
                     state.touch_history();
+                    state.load_settings(services).await;
                     state.reload_profiles(services).await;
                     state.reload_presets(services).await;
                 }

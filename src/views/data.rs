@@ -74,11 +74,7 @@ pub fn DataSection() -> Element {
 
     let s = state.settings.read().clone();
     let services_settings = services.clone();
-    let save = move |f: Box<dyn FnOnce(&mut AppSettings)>| {
-        let mut next = state.settings.peek().clone();
-        f(&mut next);
-        state.save_settings(&services_settings, next);
-    };
+    let save = move |f: Box<dyn Fn(&mut AppSettings)>| state.update_settings(&services_settings, f);
     let (save_auto, save_keep, save_max) = (save.clone(), save.clone(), save);
     let (svc_keep, svc_max) = (services.clone(), services.clone());
     let (keep, max_mb) = (s.backup_keep, s.backup_max_mb);

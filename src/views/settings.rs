@@ -303,10 +303,8 @@ fn AppearanceSection() -> Element {
     let services = use_services();
     let state = use_app_state();
     let s = state.settings.read().clone();
-    let update = move |f: Box<dyn FnOnce(&mut crate::platform::AppSettings)>| {
-        let mut next = state.settings.peek().clone();
-        f(&mut next);
-        state.save_settings(&services, next);
+    let update = move |f: Box<dyn Fn(&mut crate::platform::AppSettings)>| {
+        state.update_settings(&services, f)
     };
     let (u1, u2, u3) = (update.clone(), update.clone(), update);
     rsx! {
@@ -346,10 +344,8 @@ fn BehaviourSection() -> Element {
     let state = use_app_state();
     let s = state.settings.read().clone();
     let profiles = state.profiles.read().clone();
-    let update = move |f: Box<dyn FnOnce(&mut crate::platform::AppSettings)>| {
-        let mut next = state.settings.peek().clone();
-        f(&mut next);
-        state.save_settings(&services, next);
+    let update = move |f: Box<dyn Fn(&mut crate::platform::AppSettings)>| {
+        state.update_settings(&services, f)
     };
     let (u1, u2, u3, u4) = (update.clone(), update.clone(), update.clone(), update);
     rsx! {
@@ -366,7 +362,7 @@ fn BehaviourSection() -> Element {
             div { class: "field",
                 label { r#for: "default-profile", "Default backend" }
                 select { id: "default-profile",
-                    onchange: move |e| { let v = e.value(); u3(Box::new(move |s| s.default_profile = Some(v).filter(|v| !v.is_empty()))) },
+                    onchange: move |e| { let v = e.value(); u3(Box::new(move |s| s.default_profile = Some(v.clone()).filter(|v| !v.is_empty()))) },
                     option { value: "", selected: s.default_profile.is_none(), "First in the list" }
                     for p in profiles.iter() { option { value: "{p.id}", selected: s.default_profile.as_deref() == Some(p.id.as_str()), "{p.name}" } }
                 }
@@ -395,9 +391,7 @@ fn PrivacySection() -> Element {
                 input { id: "retention", r#type: "number", min: "1", placeholder: "off", value: "{days}",
                     onchange: move |e| {
                         let v = e.value().trim().parse::<u32>().ok().filter(|d| *d > 0);
-                        let mut next = state.settings.peek().clone();
-                        next.retention_days = v;
-                        state.save_settings(&services, next);
+                        state.update_settings(&services, move |s| s.retention_days = v);
                     } }
             }
         }
@@ -571,9 +565,8 @@ fn UpdatesSection() -> Element {
             label { class: "check",
                 input { r#type: "checkbox", checked: s.check_updates,
                     onchange: move |e| {
-                        let mut next = state.settings.peek().clone();
-                        next.check_updates = e.checked();
-                        state.save_settings(&sv2, next);
+                        let v = e.checked();
+                        state.update_settings(&sv2, move |s| s.check_updates = v);
                     } }
                 " Check for updates when the app starts"
             }
@@ -581,9 +574,8 @@ fn UpdatesSection() -> Element {
                 label { r#for: "update-url", "Release manifest address" }
                 input { id: "update-url", r#type: "url", class: "mono", placeholder: "https://…/stable.json", value: "{url_value}",
                     onchange: move |e| {
-                        let mut next = state.settings.peek().clone();
-                        next.update_url = Some(e.value().trim().to_owned()).filter(|v| !v.is_empty());
-                        state.save_settings(&services, next);
+                        let v = Some(e.value().trim().to_owned()).filter(|v| !v.is_empty());
+                        state.update_settings(&services, move |s| s.update_url = v.clone());
                     } }
             }
             div { class: "form-actions",

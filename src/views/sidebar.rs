@@ -100,9 +100,8 @@ pub fn Sidebar() -> Element {
 
     let services_toggle = services.clone();
     let toggle = move |_| {
-        let mut next = state.settings.peek().clone();
-        next.sidebar_collapsed = !next.sidebar_collapsed;
-        state.save_settings(&services_toggle, next);
+        let collapsed = !state.settings.peek().sidebar_collapsed;
+        state.update_settings(&services_toggle, move |s| s.sidebar_collapsed = collapsed);
     };
     let on_keys = move |e: KeyboardEvent| {
         let step = match e.key() {
