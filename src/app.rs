@@ -160,6 +160,11 @@ pub fn App() -> Element {
     use_effect(move || {
         let id = state.conversation.read().clone();
         if *state.loaded.read() {
+            // Its id (never its title or text) in the log, like the view shown.
+            tracing::info!(
+                conversation = %id.as_deref().unwrap_or("none"),
+                "conversation shown"
+            );
             crate::state::remember_conversation(&services_last, id);
         }
     });

@@ -7,7 +7,8 @@
 //! `opt-level = 3`): a prompt typed on the keyboard to a scripted server that answers with code
 //! blocks streamed four characters per event (the reply that once left the release build
 //! spinning), the reply completes, Stop turns back into Send, the process goes idle (CPU from
-//! `/proc`), a second prompt works, and History opens.
+//! `/proc`), a second prompt works, the conversation list's search and History's search, typed
+//! at 40 keys a second, keep every key and open the conversation with Enter.
 //!
 //! It installs system-wide, so it runs only when asked: `NEXUS_TEST_PACKAGE=1` (scripts/test.sh
 //! sets it, with `NEXUS_TEST_DISPLAY`). Under CI it must run, so there a missing switch fails.
@@ -246,6 +247,15 @@ fn cpu_share(pid: u32, secs: u64) -> f64 {
 }
 
 /// The conversations and their messages as the installed CLI reads them from the app's file.
+/// What the app has logged so far (every file in its log directory).
+fn app_log(data: &Path) -> String {
+    std::fs::read_dir(data.join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect()
+}
+
 fn saved_messages(bin: &str, data: &Path) -> Vec<serde_json::Value> {
     let list = Command::new(bin)
         .arg("--data-dir")
@@ -369,27 +379,6 @@ fn release_app_chats_with_code_blocks_and_goes_idle(bin: &str) {
     std::thread::sleep(Duration::from_millis(800));
     app.screenshot("release-second-reply.png");
 
-    // Ctrl+K (from the chat's composer) focuses the search of the conversation list beside
-    // the chat; History opens from the navigation and lists the conversation, now named.
-    app.key("ctrl+k");
-    std::thread::sleep(Duration::from_millis(800));
-    app.type_text("Reversing");
-    std::thread::sleep(Duration::from_millis(800));
-    app.screenshot("release-list-search.png");
-    app.click(37, 157);
-    std::thread::sleep(Duration::from_millis(1200));
-    let history = app.screenshot("release-history.png");
-    assert!(colours(&history) > 20);
-    let log = std::fs::read_dir(data.join("logs"))
-        .unwrap()
-        .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-        .collect::<String>();
-    assert!(
-        log.contains("conversation list search focused"),
-        "Ctrl+K reached the list's search: {log}"
-    );
-    assert!(log.contains("view=History"), "History was shown: {log}");
     let list = Command::new(bin)
         .arg("--data-dir")
         .arg(data)
@@ -399,6 +388,54 @@ fn release_app_chats_with_code_blocks_and_goes_idle(bin: &str) {
     let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(list[0]["title"], "Reversing a string", "{list}");
     assert_eq!(list[0]["messages"], 4, "{list}");
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let shown = format!("conversation shown conversation={id}");
+
+    // A new chat, then Ctrl+K focuses the search of the conversation list beside the chat.
+    // The title typed at 40 keys a second is all kept (a key typed before the previous one's
+    // input event came back was dropped), so it matches and Enter opens the conversation.
+    app.key("ctrl+n");
+    std::thread::sleep(Duration::from_millis(800));
+    let before = app_log(data).matches(&shown).count();
+    app.key("ctrl+k");
+    std::thread::sleep(Duration::from_millis(800));
+    app.type_text("Reversing a string");
+    std::thread::sleep(Duration::from_millis(800));
+    app.screenshot("release-list-search.png");
+    app.key("Return");
+    std::thread::sleep(Duration::from_millis(800));
+    let log = app_log(data);
+    assert!(
+        log.contains("conversation list search focused"),
+        "Ctrl+K reached the list's search: {log}"
+    );
+    assert_eq!(
+        log.matches(&shown).count(),
+        before + 1,
+        "Enter in the list's search opened the conversation typed: {log}"
+    );
+
+    // History from the navigation, another new chat first; its search typed as quickly finds
+    // the words in a message, and Enter opens the conversation there.
+    app.key("ctrl+n");
+    app.click(37, 157);
+    std::thread::sleep(Duration::from_millis(1200));
+    let history = app.screenshot("release-history.png");
+    assert!(colours(&history) > 20);
+    app.key("ctrl+k");
+    std::thread::sleep(Duration::from_millis(800));
+    app.type_text("reverses a string");
+    std::thread::sleep(Duration::from_millis(1200));
+    app.screenshot("release-history-search.png");
+    app.key("Return");
+    std::thread::sleep(Duration::from_millis(800));
+    let log = app_log(data);
+    assert!(log.contains("view=History"), "History was shown: {log}");
+    assert_eq!(
+        log.matches(&shown).count(),
+        before + 2,
+        "Enter in History's search opened the conversation found: {log}"
+    );
     assert!(app.running(), "{}", app.stderr());
     let busy = cpu_share(app.child.id(), 3);
     assert!(

@@ -30,7 +30,9 @@ pub fn RenameForm(
             // arrows move) must not see them.
             input {
                 id: "{input_id}",
-                value: "{text}",
+                // The starting text only: bound to `text`, a key typed before the previous
+                // one's input event came back would be dropped.
+                initial_value: "{initial}",
                 autofocus: true,
                 oninput: move |e| text.set(e.value()),
                 onkeydown: move |e: KeyboardEvent| {

@@ -131,7 +131,8 @@ pub fn HistoryView() -> Element {
                         id: "history-search",
                         r#type: "search",
                         placeholder: "Search all messages (Ctrl+K)",
-                        value: "{query}",
+                        // Not bound to `query` (see the sidebar's search box): keys typed
+                        // quickly are all kept.
                         oninput: move |e| { query.set(e.value()); selected.set(0); },
                         onfocus: move |_| search_focused.set(true),
                         onblur: move |_| search_focused.set(false),

@@ -645,6 +645,8 @@ fn PriceList(profile_id: Id) -> Element {
     };
     let services_save = services.clone();
     let id_save = profile_id.clone();
+    let fid = profile_id.chars().take(8).collect::<String>();
+    let form_id = fid.clone();
     let save = move |e: FormEvent| {
         e.prevent_default();
         let parse = |v: &str| v.trim().parse::<f64>().ok();
@@ -666,19 +668,24 @@ fn PriceList(profile_id: Id) -> Element {
             return;
         }
         let services = services_save.clone();
+        let form_id = form_id.clone();
         dioxus::core::spawn_forever(async move {
             match services.store.set_price(price).await {
                 Ok(()) => {
                     model.set(String::new());
                     input.set(String::new());
                     output.set(String::new());
+                    // The fields' text is the page's (not bound, so fast typing keeps every
+                    // key): empty them there too.
+                    let _ = document::eval(&format!(
+                        "document.getElementById('price-form-{form_id}')?.reset()"
+                    ));
                     *rev.write() += 1;
                 }
                 Err(e) => state.toast_error(e),
             }
         });
     };
-    let fid = profile_id.chars().take(8).collect::<String>();
     rsx! {
         details { class: "prices",
             summary { "Prices ({list.len()})" }
@@ -708,18 +715,18 @@ fn PriceList(profile_id: Id) -> Element {
                     }
                 }
             }
-            form { class: "price-form", onsubmit: save,
+            form { class: "price-form", id: "price-form-{fid}", onsubmit: save,
                 div { class: "field",
                     label { r#for: "price-model-{fid}", "Model" }
-                    input { id: "price-model-{fid}", required: true, value: "{model}", oninput: move |e| model.set(e.value()) }
+                    input { id: "price-model-{fid}", required: true, oninput: move |e| model.set(e.value()) }
                 }
                 div { class: "field",
                     label { r#for: "price-in-{fid}", "Input $ / M tokens" }
-                    input { id: "price-in-{fid}", r#type: "number", min: "0", step: "any", required: true, value: "{input}", oninput: move |e| input.set(e.value()) }
+                    input { id: "price-in-{fid}", r#type: "number", min: "0", step: "any", required: true, oninput: move |e| input.set(e.value()) }
                 }
                 div { class: "field",
                     label { r#for: "price-out-{fid}", "Output $ / M tokens" }
-                    input { id: "price-out-{fid}", r#type: "number", min: "0", step: "any", required: true, value: "{output}", oninput: move |e| output.set(e.value()) }
+                    input { id: "price-out-{fid}", r#type: "number", min: "0", step: "any", required: true, oninput: move |e| output.set(e.value()) }
                 }
                 button { class: "btn-small", r#type: "submit", "Save price" }
             }

@@ -22,6 +22,10 @@ const FILTERED: u32 = 200;
 const MORE_PX: f64 = 300.0;
 
 /// Moves the focus to the previous or next row of the sidebar (ArrowUp / ArrowDown).
+/// Empty the search box (its text is the page's, see the input).
+const CLEAR_SEARCH: &str =
+    "const e = document.getElementById('sidebar-search'); if (e) e.value = '';";
+
 const MOVE_FOCUS: &str = "const d = await dioxus.recv(); const rows = [...document.querySelectorAll('#sidebar .side-row')]; const i = rows.indexOf(document.activeElement); const n = rows[Math.max(0, Math.min(rows.length - 1, (i < 0 ? (d > 0 ? -1 : rows.length) : i) + d))]; if (n) n.focus();";
 
 #[component]
@@ -89,12 +93,21 @@ pub fn Sidebar() -> Element {
         .chain(recent.iter())
         .next()
         .map(|r| r.conversation.id.clone());
+    let searched = matches!(&*hits.read(), Some(Ok(_)));
     let hits: Vec<SearchHit> = match &*hits.read() {
         Some(Ok(h)) => h.clone(),
         _ => Vec::new(),
     };
     let servers = hub.servers.read().clone();
     let profiles = state.profiles.read().clone();
+    let sessions_found = profiles
+        .iter()
+        .filter(|p| p.kind == BackendKind::OpenCode)
+        .filter_map(|p| servers.get(&p.id))
+        .flat_map(|i| i.sessions.iter())
+        .any(|s| q.is_empty() || s.title.to_lowercase().contains(&q));
+    let nothing_found =
+        filtering() && searched && first.is_none() && hits.is_empty() && !sessions_found;
     let open_session = hub.open.read().clone();
     let view = *state.view.read();
 
@@ -159,10 +172,15 @@ pub fn Sidebar() -> Element {
                     id: "sidebar-search",
                     r#type: "search",
                     placeholder: "Search (Ctrl+K)",
-                    value: "{query}",
+                    // Not bound to `query`: in the desktop webview an input event reaches Rust
+                    // after the next key has been typed, and writing the older text back would
+                    // drop that key. What is typed stays the page's; Esc clears both.
                     oninput: move |e| query.set(e.value()),
                     onkeydown: move |e: KeyboardEvent| match e.key() {
-                        Key::Escape => query.set(String::new()),
+                        Key::Escape => {
+                            query.set(String::new());
+                            let _ = document::eval(CLEAR_SEARCH);
+                        }
                         Key::Enter => if let Some(id) = first.clone() { open_conversation(id, None) },
                         _ => {}
                     },
@@ -228,7 +246,9 @@ pub fn Sidebar() -> Element {
                     }
                     }
                 }
-                if nothing_listed {
+                if nothing_found {
+                    p { class: "hint side-empty", role: "status", "Nothing matches “{query}”." }
+                } else if nothing_listed && !filtering() {
                     p { class: "hint side-empty", "No conversations yet." }
                 }
             }
