@@ -834,6 +834,24 @@ async fn the_conversation_list_grows_as_it_is_scrolled() {
         .send_keys(&char::from(Key::Escape).to_string())
         .await
         .unwrap();
+    // A filter that matches nothing, in titles or messages, says so; Esc empties the box.
+    search.send_keys("no such words").await.unwrap();
+    eventually(c, 15, "no sentence for a filter matching nothing", async |last| {
+        let t = js(c, "const e = document.querySelector('#sidebar .side-empty'); return e ? e.innerText : ''").await;
+        *last = t.to_string();
+        (t.as_str() == Some("Nothing matches “no such words”.")).then_some(())
+    })
+    .await;
+    search
+        .send_keys(&char::from(Key::Escape).to_string())
+        .await
+        .unwrap();
+    eventually(c, 10, "Esc did not empty the search box", async |last| {
+        let v = js(c, "return document.getElementById('sidebar-search').value").await;
+        *last = v.to_string();
+        (v.as_str() == Some("")).then_some(())
+    })
+    .await;
 
     // Clearing the filter brings the first page back, with its way to show more.
     sidebar_rows(
@@ -1028,6 +1046,48 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         .await
         .unwrap();
     assert!(row.contains("Haiku") && row.contains("default"), "{row}");
+    // A second one; then "Edit" on one and, with its form open, "Edit" on the other shows the
+    // other's fields (not the first one's, which saving would have written back).
+    new_preset(c, "Limerick").await;
+    button(c, "Save preset").await.click().await.unwrap();
+    eventually(c, 10, "the second preset was not listed", async |_| {
+        let n = js(
+            c,
+            "return document.querySelectorAll('.preset-list li.preset').length",
+        )
+        .await;
+        (n == 2).then_some(())
+    })
+    .await;
+    c.find(Locator::Css("button[aria-label='Edit Haiku']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(c, 10, "Edit did not open Haiku's form", async |last| {
+        let v = js(
+            c,
+            "const e = document.getElementById('preset-system'); return e ? e.value : ''",
+        )
+        .await;
+        *last = v.to_string();
+        (v.as_str() == Some("Answer in a haiku.")).then_some(())
+    })
+    .await;
+    c.find(Locator::Css("button[aria-label='Edit Limerick']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(c, 10, "Edit on another preset kept the first one's form", async |last| {
+        let v = js(c, "return [document.getElementById('preset-name').value, document.getElementById('preset-system').value]").await;
+        *last = v.to_string();
+        (v == serde_json::json!(["Limerick", ""])).then_some(())
+    })
+    .await;
+    button(c, "Cancel").await.click().await.unwrap();
     screenshot(c, "web-presets.png").await;
 
     // A new chat starts from it; the model comes from the server's list (a dropdown).

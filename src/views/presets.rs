@@ -59,8 +59,12 @@ pub fn PresetsSection() -> Element {
                     }
                 }
             }
-            if let Some(p) = editing() {
-                PresetEditor { preset: p, editing }
+            if editing.read().is_some() {
+                // Keyed by the preset, so "Edit" on another one while this form is open starts
+                // a new form with that preset's fields (a component keeps its state otherwise).
+                for p in editing().into_iter() {
+                    PresetEditor { key: "{p.id}", preset: p, editing }
+                }
             } else {
                 button { class: "btn-small", r#type: "button", onclick: move |_| editing.set(Some(Preset::new(""))), "Add preset" }
             }
@@ -92,12 +96,12 @@ fn PresetEditor(preset: Preset, editing: Signal<Option<Preset>>) -> Element {
         form { class: "preset-editor", onsubmit: save,
             div { class: "field",
                 label { r#for: "preset-name", "Name" }
-                input { id: "preset-name", value: "{f.name}", required: true,
+                input { id: "preset-name", initial_value: "{f.name}", required: true,
                     oninput: move |e| { form.write().name = e.value(); error.set(None) } }
             }
             div { class: "field",
                 label { r#for: "preset-system", "System prompt" }
-                textarea { id: "preset-system", rows: "3", value: "{f.system_prompt.clone().unwrap_or_default()}",
+                textarea { id: "preset-system", rows: "3", initial_value: "{f.system_prompt.clone().unwrap_or_default()}",
                     oninput: move |e| form.write().system_prompt = Some(e.value()) }
             }
             div { class: "field",
@@ -112,7 +116,7 @@ fn PresetEditor(preset: Preset, editing: Signal<Option<Preset>>) -> Element {
             }
             div { class: "field",
                 label { r#for: "preset-model", "Model" }
-                input { id: "preset-model", placeholder: "the backend's default", value: "{f.model.clone().unwrap_or_default()}",
+                input { id: "preset-model", placeholder: "the backend's default", initial_value: "{f.model.clone().unwrap_or_default()}",
                     oninput: move |e| form.write().model = Some(e.value()) }
             }
             crate::components::params::ParamFields {
