@@ -182,6 +182,82 @@ async fn approvals_in_the_browser_allow_once_reject_with_a_message_and_always() 
     b.client.clone().close().await.unwrap();
 }
 
+/// A new chat with the OpenCode server as its backend: the prompt starts a session there,
+/// which opens (listed beside the chat under its server); the agent's run asks here, runs
+/// once allowed, and the new chat's message box is empty again afterwards.
+#[tokio::test]
+async fn a_new_chat_sent_to_an_opencode_server_starts_a_session_there() {
+    let (url, project) = tool_server();
+    let (_server, base) = serve_bundle().await;
+    let b = browser(1280, 900, false).await;
+    let c = &b.client;
+    c.goto(&base).await.unwrap();
+    app_ready(c).await;
+    add_backend(c, "Agent server", Some("opencode"), &url, None).await;
+    nav(c, "Chat").await;
+    // The server's models are listed (its connection is up) before the prompt goes.
+    eventually(c, 60, "the server's models were not listed", async |last| {
+        let v = js(
+            c,
+            "const m = document.getElementById('model-picker'); return m ? m.value : ''",
+        )
+        .await;
+        *last = v.to_string();
+        v.as_str().is_some_and(|m| m.contains('/')).then_some(())
+    })
+    .await;
+    let file = unique("web-new-chat");
+    let input = wait_for(c, "#composer-input", 10).await;
+    input
+        .send_keys(&format!("RUN: echo NEWCHAT > {file}"))
+        .await
+        .unwrap();
+    input
+        .send_keys(&char::from(fantoccini::key::Key::Enter).to_string())
+        .await
+        .unwrap();
+    // The session opens with the prompt in it, and the list beside it names the server's one.
+    wait_for(c, "#session-input", 60).await;
+    eventually(c, 60, "the prompt is not in the session", async |last| {
+        let t = js(
+            c,
+            "const v = document.querySelector('main'); return v ? v.innerText : ''",
+        )
+        .await;
+        *last = t.to_string();
+        t.as_str().is_some_and(|t| t.contains(&file)).then_some(())
+    })
+    .await;
+    let listed: Value = js(
+        c,
+        "return document.querySelectorAll('#sidebar ul[aria-label=\"Agent server (OpenCode sessions)\"] li').length",
+    )
+    .await;
+    assert!(listed.as_u64().unwrap_or(0) >= 1, "{listed}");
+    screenshot(c, "web-new-chat-session.png").await;
+    // Its run asks here; allowed once, the command runs in the project.
+    nav(c, "Approvals").await;
+    wait_card(c, &file).await;
+    click_in_card(c, &file, "Allow once").await;
+    wait_card_gone(c, &file).await;
+    eventually(c, 60, "the allowed command did not run", async |_| {
+        (read(&project, &file).as_deref() == Some("NEWCHAT")).then_some(())
+    })
+    .await;
+    // The prompt went to the session, so the new chat does not keep it as a draft.
+    nav(c, "Chat").await;
+    button(c, "+ New chat").await.click().await.unwrap();
+    // The new chat's draft is read from the store when the box mounts.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let left = js(
+        c,
+        "const e = document.getElementById('composer-input'); return e ? e.value : null",
+    )
+    .await;
+    assert_eq!(left, Value::String(String::new()));
+    b.client.clone().close().await.unwrap();
+}
+
 #[tokio::test]
 async fn approvals_at_phone_width() {
     let (url, project) = tool_server();

@@ -339,22 +339,32 @@ impl ChatController {
             .or_else(|| self.models.read().first().cloned())
     }
 
+    /// Whether a reply can start now; if not, the notice says why (no backend, or an OpenCode
+    /// server chosen for a conversation kept here) and the caller leaves the message box as
+    /// it is.
+    fn can_run(mut self, state: &AppState) -> bool {
+        if *self.running.peek() {
+            return false;
+        }
+        let why = match self.active_profile(state) {
+            None => "Add a backend in Settings before chatting.",
+            Some(p) if p.kind == BackendKind::OpenCode => {
+                "This backend is an OpenCode server, which keeps its own sessions: choose another backend to go on here, or start a new chat with it."
+            }
+            Some(_) => return true,
+        };
+        self.notice.set(Some(why.into()));
+        false
+    }
+
     /// Run one engine operation in the root scope with per-frame repainting.
     fn run(mut self, services: Services, state: AppState, op: Op) {
-        if *self.running.peek() {
+        if !self.can_run(&state) {
             return;
         }
         let Some(profile) = self.active_profile(&state) else {
-            self.notice
-                .set(Some("Add a backend in Settings before chatting.".into()));
             return;
         };
-        if profile.kind == BackendKind::OpenCode {
-            self.notice.set(Some(
-                "This backend is an OpenCode server: open its sessions from History.".into(),
-            ));
-            return;
-        }
         let model = self.active_model(&state);
         let auto_title = state.settings.peek().auto_title;
         tracing::info!(action = op.name(), profile = %profile.name, "reply requested");
@@ -648,11 +658,16 @@ impl ChatController {
         }
     }
 
-    /// Send the composer's text with the files attached to it.
-    pub fn send(mut self, services: Services, state: AppState, text: String) {
+    /// Send the composer's text with the files attached to it. False when it cannot go now
+    /// (the notice says why): the text and files stay where they are.
+    pub fn send(mut self, services: Services, state: AppState, text: String) -> bool {
         crate::crash::set_last_action("send");
+        if !self.can_run(&state) {
+            return false;
+        }
         let files = std::mem::take(&mut *self.pending_files.write());
         self.run(services, state, Op::Send(text, files));
+        true
     }
 
     /// Attach files to the message being written (from the picker, a drop or a paste). Each
@@ -696,9 +711,14 @@ impl ChatController {
         self.run(services, state, Op::Regenerate(assistant_id));
     }
 
-    pub fn edit(self, services: Services, state: AppState, user_id: Id, text: String) {
+    /// Resend an edited message; false (the edit stays in the box) as for [`Self::send`].
+    pub fn edit(self, services: Services, state: AppState, user_id: Id, text: String) -> bool {
         crate::crash::set_last_action("edit-and-resend");
+        if !self.can_run(&state) {
+            return false;
+        }
         self.run(services, state, Op::Edit(user_id, text));
+        true
     }
 
     /// Carry on the last reply where the server cut it at the token limit.

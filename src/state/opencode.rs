@@ -470,6 +470,66 @@ impl OpenCodeHub {
         client
     }
 
+    /// A new chat sent to an OpenCode server: a session is created there, opened, and given
+    /// the prompt (with `model`, "provider/model", when one is chosen). The text stays in the
+    /// chat's message box until the session exists, so a failure (a sentence) loses nothing;
+    /// then the new chat's saved draft is emptied.
+    pub fn start_session(
+        mut self,
+        state: AppState,
+        profile_id: &str,
+        text: String,
+        model: Option<String>,
+    ) {
+        let Some(client) = self.client(profile_id) else {
+            state.show_toast(
+                "This OpenCode server is not connected yet. Wait a moment, or check its settings; your message is still in the box.".into(),
+            );
+            return;
+        };
+        let services = self.services.peek().clone();
+        let pid = profile_id.to_owned();
+        let model = model.and_then(|m| {
+            m.split_once('/').map(|(p, m)| ModelRef {
+                provider_id: p.to_owned(),
+                model_id: m.to_owned(),
+            })
+        });
+        self.sending.set(true);
+        self.notice.set(None);
+        spawn_forever(async move {
+            let session = client.create_session(&CreateSessionBody::default()).await;
+            let result = match session {
+                Ok(session) => {
+                    if let Err(e) = services.store.set_draft("new".into(), String::new()).await {
+                        tracing::warn!(error = %e, "emptying the new chat's draft failed");
+                    }
+                    self.open_session(state, &pid, &session.id);
+                    let mut body = PromptBody::text(text.clone());
+                    body.model = model;
+                    match client.prompt_async(&session.id, &body).await {
+                        Ok(()) => Ok(()),
+                        // Kept where a new chat finds it.
+                        Err(e) => match services.store.set_draft("new".into(), text).await {
+                            Ok(()) => {
+                                Err(format!("{e} Your message is the new chat's draft again."))
+                            }
+                            Err(_) => Err(e.to_string()),
+                        },
+                    }
+                }
+                Err(e) => {
+                    state.toast_error(format!("{e} Your message is still in the box."));
+                    Ok(())
+                }
+            };
+            self.sending.set(false);
+            if let Err(e) = result {
+                self.fail(e);
+            }
+        });
+    }
+
     /// Creates a session on the server and opens it.
     pub fn create_session(self, state: AppState, profile_id: &str) {
         let Some(client) = self.require_client(profile_id) else {

@@ -407,6 +407,7 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
     let services = use_services();
     let state = use_app_state();
     let ctl = use_chat();
+    let hub = crate::state::opencode::use_hub();
     let draft = use_signal(String::new);
     // Not a signal: the save runs in the root scope and must not touch this component's state
     // (it finishes after the chat view closes, so a draft typed just before leaving is kept).
@@ -487,6 +488,7 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
     let submit = {
         let services = services.clone();
         let save_draft = save_draft.clone();
+        let draft_gen = draft_gen.clone();
         move |_: ()| {
             if *ctl.running.peek() {
                 return;
@@ -502,15 +504,36 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
                 queued.set(true);
                 return;
             }
-            match edit {
+            // A new chat with an OpenCode server chosen starts a session there with this
+            // prompt; the box keeps the text until the session exists.
+            let opencode = ctl
+                .active_profile(&state)
+                .filter(|p| p.kind == BackendKind::OpenCode && ctl.conversation.peek().is_none());
+            if let (Some(p), None) = (opencode, &edit) {
+                if !ctl.pending_files.peek().is_empty() {
+                    state.show_toast("Files are not sent to OpenCode servers from here: remove them to start the session, or choose another backend.".into());
+                } else if !*hub.sending.peek() {
+                    // A save of the text still waiting would bring it back as the new chat's
+                    // draft once the session has emptied it.
+                    draft_gen.set(draft_gen.get() + 1);
+                    hub.start_session(state, &p.id, text, ctl.active_model(&state));
+                }
+                return;
+            }
+            let sent = match edit {
                 Some((id, _)) => {
-                    editing.set(None);
-                    ctl.edit(services.clone(), state, id, text);
+                    let sent = ctl.edit(services.clone(), state, id, text);
+                    if sent {
+                        editing.set(None);
+                    }
+                    sent
                 }
                 None => ctl.send(services.clone(), state, text),
+            };
+            if sent {
+                set_composer_text(draft, String::new());
+                save_draft(String::new());
             }
-            set_composer_text(draft, String::new());
-            save_draft(String::new());
         }
     };
 

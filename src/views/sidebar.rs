@@ -227,6 +227,11 @@ pub fn Sidebar() -> Element {
                         }
                     }
                 }
+                if nothing_found {
+                    p { class: "hint side-empty", role: "status", "Nothing matches “{query}”." }
+                } else if nothing_listed && !filtering() {
+                    p { class: "hint side-empty", "No conversations yet." }
+                }
                 for p in profiles.iter().filter(|p| p.kind == BackendKind::OpenCode).cloned() {
                     div { class: "side-group", key: "{p.id}",
                     div { class: "side-h", "aria-hidden": "true", "{p.name} · OpenCode" }
@@ -244,12 +249,10 @@ pub fn Sidebar() -> Element {
                             }
                         }
                     }
+                    if !filtering() && servers.get(&p.id).is_some_and(|i| i.synced && i.sessions.is_empty()) {
+                        p { class: "hint side-empty", "No sessions yet: a new chat with this backend starts one." }
                     }
-                }
-                if nothing_found {
-                    p { class: "hint side-empty", role: "status", "Nothing matches “{query}”." }
-                } else if nothing_listed && !filtering() {
-                    p { class: "hint side-empty", "No conversations yet." }
+                    }
                 }
             }
         }
