@@ -96,15 +96,24 @@ if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
   (cd "$TOOLS" && npm install --no-audit --no-fund "binaryen@$BINARYEN_VERSION" >/dev/null)
 fi
 
+# wasm-opt, the same for every module (the app's two and the bare counter): -Oz, then the
+# control flow flattened and rebuilt by the relooper (`--flatten --rereloop`) and -Oz twice
+# more, which finds what one pass over rustc's structured code does not (6.6 KB gzip less for
+# the page, 3.6 KB for the storage worker, measured 2026-12-05). `--low-memory-unused`: see
+# below.
+wasm_opt() {
+  "$TOOLS/node_modules/.bin/wasm-opt" -Oz --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    --flatten --rereloop -Oz -Oz -o "$1" "$1"
+}
+
 # NEXUS_WEB_EXAMPLE=bare-counter: a bare Dioxus page built exactly like the app's page module
 # (same profile, wasm-bindgen, wasm-opt), the baseline of scripts/web_budget.py.
 if [ -n "${NEXUS_WEB_EXAMPLE:-}" ]; then
   ex="$NEXUS_WEB_EXAMPLE"
   rm -rf "$OUT"; mkdir -p "$OUT"
   "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM_DIR/$NEXUS_WEB_EXAMPLE.wasm"
-  "$TOOLS/node_modules/.bin/wasm-opt" -Oz --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    -o "$OUT/${ex}_bg.wasm" "$OUT/${ex}_bg.wasm"
+  wasm_opt "$OUT/${ex}_bg.wasm"
   printf '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>%s</title></head>\n<body><div id="main"></div>\n<script type="module">import init from "./%s.js"; await init({ module_or_path: "./%s_bg.wasm" });</script>\n</body></html>\n' \
     "$ex" "$ex" "$ex" >"$OUT/index.html"
   log "$ex: $(gzip -9c "$OUT/${ex}_bg.wasm" | wc -c) bytes of wasm gzip in $OUT"
@@ -152,9 +161,7 @@ for module in opencode-nexus nexus-store; do
   log "wasm-bindgen $module"
   "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM_DIR/$module.wasm"
   log "wasm-opt -Oz $module"
-  "$TOOLS/node_modules/.bin/wasm-opt" -Oz --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    -o "$OUT/${module}_bg.wasm" "$OUT/${module}_bg.wasm"
+  wasm_opt "$OUT/${module}_bg.wasm"
   HASH=$(cat "$OUT/${module}_bg.wasm" "$OUT/$module.js" | sha256sum | cut -c1-10)
   mv "$OUT/${module}_bg.wasm" "$OUT/${module}_bg.$HASH.wasm"
   mv "$OUT/$module.js" "$OUT/$module.$HASH.js"
