@@ -27,6 +27,17 @@ fn tool_server() -> (String, std::path::PathBuf) {
     })
 }
 
+/// The app served and opened in Chromium at `width`×`height`, with the tool server added
+/// as the backend "Agent server". The server process goes when the first value is dropped.
+async fn agent_page(url: &str, width: u32, height: u32, phone: bool) -> (Killer, Browser) {
+    let (server, base) = serve_bundle().await;
+    let b = browser(width, height, phone).await;
+    b.client.goto(&base).await.unwrap();
+    app_ready(&b.client).await;
+    add_backend(&b.client, "Agent server", Some("opencode"), url, None).await;
+    (server, b)
+}
+
 /// The card of the request whose title mentions `needle`, as an XPath prefix.
 fn card(needle: &str) -> String {
     format!("//div[contains(concat(' ', @class, ' '), ' approval ')][.//p[contains(@class, 'approval-title')][contains(., '{needle}')]]")
@@ -97,12 +108,8 @@ fn read(project: &Path, file: &str) -> Option<String> {
 async fn approvals_in_the_browser_allow_once_reject_with_a_message_and_always() {
     let (url, project) = tool_server();
     let client = support::oc::client(&url, None);
-    let (_server, base) = serve_bundle().await;
-    let b = browser(1280, 900, false).await;
+    let (_server, b) = agent_page(&url, 1280, 900, false).await;
     let c = &b.client;
-    c.goto(&base).await.unwrap();
-    app_ready(c).await;
-    add_backend(c, "Agent server", Some("opencode"), &url, None).await;
 
     // Allowed once: the command runs.
     let once = unique("web-once");
@@ -188,12 +195,8 @@ async fn approvals_in_the_browser_allow_once_reject_with_a_message_and_always() 
 #[tokio::test]
 async fn a_new_chat_sent_to_an_opencode_server_starts_a_session_there() {
     let (url, project) = tool_server();
-    let (_server, base) = serve_bundle().await;
-    let b = browser(1280, 900, false).await;
+    let (_server, b) = agent_page(&url, 1280, 900, false).await;
     let c = &b.client;
-    c.goto(&base).await.unwrap();
-    app_ready(c).await;
-    add_backend(c, "Agent server", Some("opencode"), &url, None).await;
     nav(c, "Chat").await;
     // The server's models are listed (its connection is up) before the prompt goes.
     eventually(c, 60, "the server's models were not listed", async |last| {
@@ -262,12 +265,8 @@ async fn a_new_chat_sent_to_an_opencode_server_starts_a_session_there() {
 async fn approvals_at_phone_width() {
     let (url, project) = tool_server();
     let client = support::oc::client(&url, None);
-    let (_server, base) = serve_bundle().await;
-    let b = browser(390, 844, true).await;
+    let (_server, b) = agent_page(&url, 390, 844, true).await;
     let c = &b.client;
-    c.goto(&base).await.unwrap();
-    app_ready(c).await;
-    add_backend(c, "Agent server", Some("opencode"), &url, None).await;
 
     let file = unique("web-phone");
     let s = run_elsewhere(&client, "web phone", &format!("printf PHONE > {file}")).await;
