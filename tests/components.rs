@@ -38,6 +38,9 @@ fn ChatHarness() -> Element {
         c.set(Some(id));
     });
     use_context_provider(ChatController::new);
+    // The OpenCode hub `App` provides: the chat's message box starts sessions through it.
+    let for_hub = use_context::<Services>();
+    use_context_provider(move || opencode_nexus::state::opencode::OpenCodeHub::new(for_hub));
     rsx! { ChatView {} }
 }
 
