@@ -445,8 +445,20 @@ async fn history_and_data_flows_in_the_browser() {
     // Rename it.
     row_action(c, "Rust lifetimes", "Rename").await;
     let input = wait_for(c, "form.rename input", 10).await;
-    input.clear().await.unwrap();
-    input.send_keys("Borrowing notes").await.unwrap();
+    // The field takes the focus with the title selected, so what is typed replaces it.
+    eventually(c, 10, "the rename field did not take the focus", async |last| {
+        let v = js(c, "const e = document.activeElement; return e && e.closest('form.rename') ? [e.selectionStart, e.selectionEnd, e.value.length] : null").await;
+        *last = v.to_string();
+        let a = v.as_array()?;
+        (a[0] == 0 && a[1] == a[2] && a[2].as_u64() > Some(0)).then_some(())
+    })
+    .await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("Borrowing notes")
+        .await
+        .unwrap();
     screenshot(c, "web-history-rename.png").await;
     input
         .send_keys(&char::from(Key::Enter).to_string())
@@ -1309,7 +1321,37 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         "{sheet}"
     );
     screenshot(c, "web-shortcuts.png").await;
-    button(c, "Close").await.click().await.unwrap();
+    // Its Close button has the focus (taken from the message box), so Esc closes it.
+    eventually(
+        c,
+        10,
+        "the sheet's Close button did not take the focus",
+        async |last| {
+            let t = js(
+                c,
+                "const e = document.activeElement; return e ? e.textContent : ''",
+            )
+            .await;
+            *last = t.to_string();
+            (t.as_str() == Some("Close")).then_some(())
+        },
+    )
+    .await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(Key::Escape).to_string())
+        .await
+        .unwrap();
+    eventually(c, 10, "Esc did not close the sheet", async |_| {
+        let open = js(
+            c,
+            "return !!document.querySelector('[role=dialog] .shortcut-table')",
+        )
+        .await;
+        (open == false).then_some(())
+    })
+    .await;
     b.client.clone().close().await.unwrap();
 
     // Phone width: no list beside the chat; the preset and model pickers stay on screen.

@@ -33,7 +33,16 @@ pub fn RenameForm(
                 // The starting text only: bound to `text`, a key typed before the previous
                 // one's input event came back would be dropped.
                 initial_value: "{initial}",
-                autofocus: true,
+                // Focused with the title selected, so typing replaces it (`autofocus` does not
+                // take the focus from the button that opened the form).
+                onmounted: {
+                    let id = input_id.clone();
+                    move |_| {
+                        let _ = document::eval(&format!(
+                            "const e = document.getElementById('{id}'); if (e) {{ e.focus(); e.select(); }}"
+                        ));
+                    }
+                },
                 oninput: move |e| text.set(e.value()),
                 onkeydown: move |e: KeyboardEvent| {
                     e.stop_propagation();

@@ -52,7 +52,11 @@ pub fn ShortcutSheet() -> Element {
                     }
                 }
                 div { class: "form-actions",
-                    button { class: "btn-small", r#type: "button", autofocus: true, onclick: move |_| state.shortcuts.set(false), "Close" }
+                    button { class: "btn-small", r#type: "button",
+                        // Focused when the sheet opens (`autofocus` does not move a focus
+                        // already in the message box), so Enter or Esc closes it at once.
+                        onmounted: move |e: MountedEvent| async move { let _ = e.data().set_focus(true).await; },
+                        onclick: move |_| state.shortcuts.set(false), "Close" }
                 }
             }
         }
