@@ -144,15 +144,7 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
     nav(c, "Settings").await;
     // The app's own first run (a few seconds after start) may be under way: "Sync now" waits
     // for it to end.
-    eventually(c, 60, "Sync now did not become available", async |_| {
-        let idle = js(
-            c,
-            "return [...document.querySelectorAll('button')].some((b) => b.innerText.trim() === 'Sync now' && !b.disabled)",
-        )
-        .await;
-        (idle == true).then_some(())
-    })
-    .await;
+    wait_enabled(c, "Sync now", 60).await;
     let before = js(
         c,
         "const e = document.querySelector('.sync-outcome'); return e ? e.innerText : ''",
@@ -211,15 +203,7 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
     )
     .await;
     // A sync the app runs on its own meanwhile holds the removal back until it ends.
-    eventually(c, 60, "Remove Laptop did not become available", async |_| {
-        let idle = js(
-            c,
-            "return [...document.querySelectorAll('button')].some((b) => b.innerText.trim() === 'Remove Laptop' && !b.disabled)",
-        )
-        .await;
-        (idle == true).then_some(())
-    })
-    .await;
+    wait_enabled(c, "Remove Laptop", 60).await;
     button(c, "Remove Laptop").await.click().await.unwrap();
     let (done, failed) = sync_outcome(c, before.as_str().unwrap_or_default()).await;
     assert!(!failed, "{done}");

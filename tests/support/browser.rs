@@ -216,6 +216,21 @@ pub async fn button(c: &Client, text: &str) -> Element {
     }
 }
 
+/// Waits up to `secs` for a button reading `text` that is enabled (one held back while a
+/// sync runs, for instance).
+pub async fn wait_enabled(c: &Client, text: &str, secs: u64) {
+    let script = format!(
+        "return [...document.querySelectorAll('button')].some((b) => b.innerText.trim() === '{text}' && !b.disabled)"
+    );
+    eventually(
+        c,
+        secs,
+        &format!("{text} did not become available"),
+        async |_| (js(c, &script).await == true).then_some(()),
+    )
+    .await;
+}
+
 pub async fn nav(c: &Client, view: &str) {
     c.find(Locator::Css(&format!("nav button[aria-label='{view}']")))
         .await
