@@ -71,6 +71,10 @@ pub struct ComposerBoxProps {
     /// Shown above the textarea (e.g. "Editing a message").
     #[props(default)]
     pub note: Option<String>,
+    /// A Cancel button beside the note, for what the note says is under way (an edit): Esc
+    /// does the same, but a phone has no Esc key.
+    #[props(default)]
+    pub on_cancel_note: Option<EventHandler<()>>,
     /// The caller's controls in the bar, before the buttons (model and agent pickers).
     #[props(default)]
     pub children: Element,
@@ -124,7 +128,12 @@ pub fn ComposerBox(props: ComposerBoxProps) -> Element {
                 }
             },
             if let Some(note) = props.note.clone() {
-                div { class: "editing-note", role: "status", "{note}" }
+                div { class: "editing-note",
+                    span { role: "status", "{note}" }
+                    if let Some(cancel) = props.on_cancel_note {
+                        button { class: "btn-small", r#type: "button", onclick: move |_| cancel.call(()), "Cancel" }
+                    }
+                }
             }
             {props.tray}
             label { class: "sr-only", r#for: props.input_id, "Message" }

@@ -131,8 +131,8 @@ pub enum ParamKey {
     ContextTokens,
 }
 
-/// A parameter's field: its label, its valid range (for the input and the hint) and whether
-/// it takes whole numbers.
+/// A parameter's field: its label, the hint giving its valid range, and the keyboard a phone
+/// shows for it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ParamSpec {
     pub key: ParamKey,
@@ -140,9 +140,10 @@ pub struct ParamSpec {
     pub id: &'static str,
     pub label: &'static str,
     pub hint: &'static str,
-    pub min: &'static str,
-    pub max: &'static str,
-    pub step: &'static str,
+    /// The field's `inputmode`: `numeric` for whole numbers of at least 0, `decimal` for
+    /// fractions of at least 0, `text` where a minus sign is valid (phones' number pads have
+    /// none).
+    pub inputmode: &'static str,
 }
 
 /// The parameters in the order forms show them.
@@ -152,63 +153,49 @@ pub const PARAM_SPECS: &[ParamSpec] = &[
         id: "temperature",
         label: "Temperature",
         hint: "0–2; higher is more varied",
-        min: "0",
-        max: "2",
-        step: "0.1",
+        inputmode: "decimal",
     },
     ParamSpec {
         key: ParamKey::TopP,
         id: "top-p",
         label: "Top P",
         hint: "0–1; the share of likely tokens considered",
-        min: "0",
-        max: "1",
-        step: "0.05",
+        inputmode: "decimal",
     },
     ParamSpec {
         key: ParamKey::MaxTokens,
         id: "max-tokens",
         label: "Max tokens",
         hint: "At least 1; the longest reply",
-        min: "1",
-        max: "",
-        step: "1",
+        inputmode: "numeric",
     },
     ParamSpec {
         key: ParamKey::PresencePenalty,
         id: "presence-penalty",
         label: "Presence penalty",
         hint: "−2–2; above 0 favours new topics",
-        min: "-2",
-        max: "2",
-        step: "0.1",
+        inputmode: "text",
     },
     ParamSpec {
         key: ParamKey::FrequencyPenalty,
         id: "frequency-penalty",
         label: "Frequency penalty",
         hint: "−2–2; above 0 repeats less",
-        min: "-2",
-        max: "2",
-        step: "0.1",
+        inputmode: "text",
     },
     ParamSpec {
         key: ParamKey::Seed,
         id: "seed",
         label: "Seed",
         hint: "A whole number, for repeatable replies where the server supports it",
-        min: "",
-        max: "",
-        step: "1",
+        inputmode: "text",
     },
     ParamSpec {
         key: ParamKey::ContextTokens,
         id: "context",
         label: "Context (tokens)",
         hint: "At least 256; older turns are left out to fit",
-        min: "256",
-        max: "",
-        step: "512",
+        inputmode: "numeric",
     },
 ];
 
@@ -230,13 +217,21 @@ impl SamplingParams {
     }
 
     /// These parameters with one set from a field's text (empty unsets it), checked; a
-    /// value that is not a number or is out of range gives the sentence to show instead.
+    /// value that is not a number or is out of range gives the sentence to show instead. A
+    /// decimal comma is read as a point ("0,7" is 0.7).
     pub fn with_text(&self, key: ParamKey, text: &str) -> Result<SamplingParams, String> {
         fn parse<T: std::str::FromStr>(text: &str, label: &str) -> Result<Option<T>, String> {
             if text.is_empty() {
                 return Ok(None);
             }
-            text.parse().map(Some).map_err(|_| {
+            let point;
+            let number = if text.contains('.') || text.matches(',').count() != 1 {
+                text
+            } else {
+                point = text.replace(',', ".");
+                &point
+            };
+            number.parse().map(Some).map_err(|_| {
                 format!("{label} must be a number; “{text}” is not one, so nothing was changed.")
             })
         }
@@ -844,5 +839,49 @@ mod tests {
             crate::engine::portability::stamp(86_400_000 * 31 + 3_723_000),
             "19700201-010203"
         );
+    }
+
+    #[test]
+    fn a_field_s_text_sets_its_parameter_or_is_refused_with_a_sentence() {
+        use super::{ParamKey, SamplingParams};
+        let p = SamplingParams::default();
+        assert_eq!(
+            p.with_text(ParamKey::Temperature, " 0.7 ")
+                .unwrap()
+                .temperature,
+            Some(0.7)
+        );
+        assert_eq!(
+            p.with_text(ParamKey::Temperature, "0,7")
+                .unwrap()
+                .temperature,
+            Some(0.7),
+            "a decimal comma"
+        );
+        assert_eq!(
+            p.with_text(ParamKey::PresencePenalty, "-1,5")
+                .unwrap()
+                .presence_penalty,
+            Some(-1.5)
+        );
+        let set = p.with_text(ParamKey::MaxTokens, "40").unwrap();
+        assert_eq!(set.max_tokens, Some(40));
+        assert_eq!(
+            set.with_text(ParamKey::MaxTokens, "").unwrap().max_tokens,
+            None
+        );
+        for (key, text, sentence) in [
+            (
+                ParamKey::Temperature,
+                "3",
+                "Temperature must be between 0 and 2",
+            ),
+            (ParamKey::Temperature, "1,2,3", "“1,2,3” is not one"),
+            (ParamKey::MaxTokens, "1,000", "“1,000” is not one"),
+            (ParamKey::Seed, "abc", "“abc” is not one"),
+        ] {
+            let refused = set.with_text(key, text).unwrap_err();
+            assert!(refused.contains(sentence), "{text}: {refused}");
+        }
     }
 }

@@ -27,6 +27,9 @@ use crate::platform::Services;
 use crate::state::tasks::spawn_stoppable;
 use crate::state::AppState;
 
+/// The chat's message box (its textarea's id).
+pub const COMPOSER_ID: &str = "composer-input";
+
 /// How many messages are mounted when a conversation opens.
 pub const WINDOW: usize = 80;
 /// The most messages ever mounted: scrolling up mounts earlier ones until this many, then
@@ -626,6 +629,8 @@ impl ChatController {
 
     /// Start a new chat (the conversation is created by the first send), from the default
     /// preset when there is one.
+    /// A new chat, from the default preset, with the message box focused: what is typed next
+    /// goes into it (after a click on "+ New chat" or Ctrl/Cmd+N alike).
     pub fn new_chat(mut self, mut state: AppState) {
         self.stop();
         self.notice.set(None);
@@ -633,6 +638,7 @@ impl ChatController {
         self.choose_preset(default.as_ref());
         state.conversation.set(None);
         state.view.set(crate::state::View::Chat);
+        crate::state::focus_when_shown(COMPOSER_ID, false);
     }
 
     /// Start the next new chat from this preset (or from none): its prompt and parameters,

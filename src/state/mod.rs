@@ -21,9 +21,15 @@ use dioxus::prelude::*;
 use crate::engine::model::{Id, Preset, Profile};
 use crate::platform::{AppSettings, Services, SettingsStore};
 
-/// Focus and select History's search box once it is in the document (polled per frame, up to
-/// 60 frames).
-const FOCUS_HISTORY_SEARCH: &str = "(function tryFocus(n) { const e = document.getElementById('history-search'); if (e) { e.focus(); e.select(); } else if (n > 0) { requestAnimationFrame(() => tryFocus(n - 1)); } })(60)";
+/// Focus the element with this id once it is in the document and enabled, selecting its text
+/// when asked. A view shown by a change of state renders on a later frame: the script looks
+/// once per frame, for up to 60 frames.
+pub(crate) fn focus_when_shown(id: &str, select: bool) {
+    let select = if select { " e.select();" } else { "" };
+    let _ = document::eval(&format!(
+        "(function tryFocus(n) {{ const e = document.getElementById('{id}'); if (e && !e.disabled) {{ e.focus();{select} }} else if (n > 0) {{ requestAnimationFrame(() => tryFocus(n - 1)); }} }})(60)"
+    ));
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum View {
@@ -176,9 +182,7 @@ impl AppState {
     /// Open History with the search box focused (Ctrl/Cmd+K from anywhere).
     pub fn search_history(mut self) {
         self.view.set(View::History);
-        // The view renders on a later frame: retry each frame (for up to a second) until the
-        // search box exists, then focus and select it.
-        let _ = document::eval(FOCUS_HISTORY_SEARCH);
+        focus_when_shown("history-search", true);
     }
 
     pub fn toggle_shortcuts(mut self) {

@@ -7,11 +7,12 @@ use std::time::Duration;
 use dioxus::prelude::*;
 
 use crate::components::composer::ComposerBox;
+use crate::components::params::ParamsEdit;
 use crate::components::MessageBubble;
 use crate::engine::chat;
 use crate::engine::model::*;
 use crate::engine::rt;
-use crate::state::chat::{use_chat, BackendStatus, RESTORE_ANCHOR, WINDOW};
+use crate::state::chat::{use_chat, BackendStatus, COMPOSER_ID, RESTORE_ANCHOR, WINDOW};
 use crate::state::{use_app_state, use_services};
 
 /// Scrolling closer than this to the top of the thread mounts earlier messages.
@@ -358,6 +359,10 @@ fn ConversationOptions(conversation: Option<Conversation>) -> Element {
     let services = use_services();
     let state = use_app_state();
     let ctl = use_chat();
+    let key = conversation
+        .as_ref()
+        .map_or("new", |c| c.id.as_str())
+        .to_string();
     let (system, params) = match &conversation {
         Some(c) => (
             c.system_prompt.clone().unwrap_or_default(),
@@ -378,13 +383,23 @@ fn ConversationOptions(conversation: Option<Conversation>) -> Element {
                 value: "{system}",
                 onchange: move |e| ctl.set_system_prompt(state, services_prompt.clone(), e.value()),
             }
-            crate::components::params::ParamFields {
-                id_prefix: "",
-                params,
-                on_change: move |r: Result<SamplingParams, String>| match r {
-                    Ok(next) => ctl.set_params(state, services.clone(), next),
-                    Err(sentence) => state.show_toast(sentence),
-                },
+            // Keyed by the conversation: a refused text belongs to the one it was typed for.
+            for key in std::iter::once(key) {
+                crate::components::params::ParamFields {
+                    key: "{key}",
+                    id_prefix: "",
+                    params: params.clone(),
+                    on_change: {
+                        let params = params.clone();
+                        let services = services.clone();
+                        move |edit: ParamsEdit| {
+                            // The accepted values apply at once; a refused one stays in its field.
+                            if edit.params != params {
+                                ctl.set_params(state, services.clone(), edit.params);
+                            }
+                        }
+                    },
+                }
             }
             p { class: "hint", "Empty fields use the server's defaults and are not sent." }
         }
@@ -393,8 +408,6 @@ fn ConversationOptions(conversation: Option<Conversation>) -> Element {
 
 /// The model list's last entry: type a model by hand.
 const OTHER_MODEL: &str = "\u{1}other";
-
-const COMPOSER_ID: &str = "composer-input";
 
 fn set_composer_text(draft: Signal<String>, text: String) {
     crate::components::composer::set_composer_text(COMPOSER_ID, draft, text);
@@ -537,10 +550,12 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
         }
     };
 
-    // Editing a message puts its text in the composer.
+    // Editing a message puts its text in the composer and the focus there (after a click on
+    // "Edit" it would stay on that button, and what is typed would go nowhere).
     use_effect(move || {
         if let Some((_, text)) = editing.read().clone() {
             set_composer_text(draft, text);
+            crate::state::focus_when_shown(COMPOSER_ID, false);
         }
     });
 
@@ -574,6 +589,11 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
             typed.set(!text.trim().is_empty());
         }
         save_draft(text);
+    };
+    let mut cancel_edit = move || {
+        editing.set(None);
+        set_composer_text(draft, String::new());
+        crate::state::focus_when_shown(COMPOSER_ID, false);
     };
     let note = if editing.read().is_some() {
         Some("Editing a message: Enter resends it as a new version, Esc cancels.".to_owned())
@@ -654,11 +674,9 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
             on_submit: submit,
             on_stop: move |_| ctl.stop(),
             on_input: move |v: String| save_on_input(v),
+            on_cancel_note: editing.read().is_some().then_some(EventHandler::new(move |_| cancel_edit())),
             on_other_key: move |e: KeyboardEvent| match e.key() {
-                Key::Escape if editing.peek().is_some() => {
-                    editing.set(None);
-                    set_composer_text(draft, String::new());
-                }
+                Key::Escape if editing.peek().is_some() => cancel_edit(),
                 Key::ArrowUp if draft.peek().is_empty() && !*ctl.running.peek() => {
                     let last = ctl
                         .thread

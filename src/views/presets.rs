@@ -79,6 +79,8 @@ fn PresetEditor(preset: Preset, editing: Signal<Option<Preset>>) -> Element {
     let services = use_services();
     let mut form = use_signal(|| preset.clone());
     let mut error = use_signal(|| None::<String>);
+    // A parameter's text is refused (its field says why): nothing is saved until it is mended.
+    let mut refused = use_signal(|| false);
     let profiles = state.profiles.read().clone();
     let f = form.read().clone();
     let save = move |e: FormEvent| {
@@ -122,9 +124,9 @@ fn PresetEditor(preset: Preset, editing: Signal<Option<Preset>>) -> Element {
             crate::components::params::ParamFields {
                 id_prefix: "preset-",
                 params: f.params.clone(),
-                on_change: move |r: Result<crate::engine::model::SamplingParams, String>| match r {
-                    Ok(p) => { form.write().params = p; error.set(None) }
-                    Err(sentence) => error.set(Some(sentence)),
+                on_change: move |edit: crate::components::params::ParamsEdit| {
+                    form.write().params = edit.params;
+                    refused.set(edit.refused.is_some());
                 },
             }
             label { class: "check",
@@ -135,7 +137,7 @@ fn PresetEditor(preset: Preset, editing: Signal<Option<Preset>>) -> Element {
                 div { class: "banner banner-error", role: "alert", "{e}" }
             }
             div { class: "form-actions",
-                button { class: "btn-small primary", r#type: "submit", disabled: error().is_some(), "Save preset" }
+                button { class: "btn-small primary", r#type: "submit", disabled: error().is_some() || refused(), "Save preset" }
                 button { class: "btn-small", r#type: "button", onclick: move |_| editing.set(None), "Cancel" }
             }
         }

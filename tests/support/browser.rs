@@ -204,6 +204,16 @@ pub async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.unwrap()
 }
 
+/// Presses a key on whatever has the focus.
+pub async fn press(c: &Client, key: fantoccini::key::Key) {
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(key).to_string())
+        .await
+        .unwrap();
+}
+
 pub async fn button(c: &Client, text: &str) -> Element {
     let xpath = format!("//button[normalize-space()='{text}']");
     let deadline = Instant::now() + Duration::from_secs(15);
