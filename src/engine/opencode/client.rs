@@ -434,11 +434,38 @@ impl HttpV1 {
         what: &str,
         timeout: Duration,
     ) -> Result<R, OpenCodeError> {
+        let body =
+            body.map(serde_json::to_value)
+                .transpose()
+                .map_err(|e| OpenCodeError::Decode {
+                    what: what.to_owned(),
+                    detail: e.to_string(),
+                })?;
+        // The request itself is one function for every type (only the conversions above and
+        // below are per type): the page carries one copy of it, not one per API call.
+        let value = self
+            .call_value(method, segments, scoped, body, what, timeout)
+            .await?;
+        serde_json::from_value(value).map_err(|e| OpenCodeError::Decode {
+            what: what.to_owned(),
+            detail: e.to_string(),
+        })
+    }
+
+    async fn call_value(
+        &self,
+        method: Method,
+        segments: &[&str],
+        scoped: bool,
+        body: Option<serde_json::Value>,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, OpenCodeError> {
         let url = self.url(segments, scoped)?;
         let mut req = self
             .request(method, url.clone())
             .header(ACCEPT, "application/json");
-        if let Some(b) = body {
+        if let Some(b) = &body {
             req = req.json(b);
         }
         let resp = self.send(req, &url, timeout).await?;
@@ -446,16 +473,16 @@ impl HttpV1 {
         // Through a `Value`: the API's types are also read from event payloads (which arrive
         // as values), so each is compiled for one deserializer rather than two.
         // As text, so the page has one JSON reader (the store protocol's).
-        serde_json::from_str::<serde_json::Value>(&String::from_utf8_lossy(&bytes))
-            .and_then(serde_json::from_value)
-            .map_err(|e| OpenCodeError::Decode {
+        serde_json::from_str::<serde_json::Value>(&String::from_utf8_lossy(&bytes)).map_err(|e| {
+            OpenCodeError::Decode {
                 what: what.to_owned(),
                 detail: if bytes.trim_ascii_start().starts_with(b"<") {
                     WEB_PAGE.to_owned()
                 } else {
                     e.to_string()
                 },
-            })
+            }
+        })
     }
 
     async fn get<R: DeserializeOwned>(
