@@ -55,6 +55,7 @@ pub fn App() -> Element {
         hub.sync_profiles(&services_for_sync, &profiles);
     });
 
+    use_hook(move || spawn(state.detect_touch()));
     // Load settings and profiles once, off the UI thread (the store worker does the I/O).
     let services_for_load = services.clone();
     use_hook(move || {

@@ -199,14 +199,14 @@ async fn a_new_chat_sent_to_an_opencode_server_starts_a_session_there() {
     let c = &b.client;
     nav(c, "Chat").await;
     // The server's models are listed (its connection is up) before the prompt goes.
-    eventually(c, 60, "the server's models were not listed", async |last| {
+    let chosen = eventually(c, 60, "the server's models were not listed", async |last| {
         let v = js(
             c,
             "const m = document.getElementById('model-picker'); return m ? m.value : ''",
         )
         .await;
         *last = v.to_string();
-        v.as_str().is_some_and(|m| m.contains('/')).then_some(())
+        v.as_str().filter(|m| m.contains('/')).map(str::to_owned)
     })
     .await;
     let file = unique("web-new-chat");
@@ -237,6 +237,18 @@ async fn a_new_chat_sent_to_an_opencode_server_starts_a_session_there() {
     )
     .await;
     assert!(listed.as_u64().unwrap_or(0) >= 1, "{listed}");
+    // The session's message box goes on with the model the prompt went with (it showed the
+    // server's default, and the next prompt would have gone without it).
+    eventually(c, 10, "the session's picker lost the model", async |last| {
+        let v = js(
+            c,
+            "const m = document.getElementById('session-model'); return m ? m.value : null",
+        )
+        .await;
+        *last = v.to_string();
+        (v.as_str() == Some(chosen.as_str())).then_some(())
+    })
+    .await;
     screenshot(c, "web-new-chat-session.png").await;
     // Its run asks here; allowed once, the command runs in the project.
     nav(c, "Approvals").await;

@@ -51,7 +51,8 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
     add_llama_backend(c, llm).await;
     assert!(axe(c).await.is_empty(), "settings a11y: {:?}", axe(c).await);
 
-    // Chat: type, press Enter, watch the reply stream in.
+    // Chat: type, press Enter (on the phone's touch screen: Enter adds a line, and the Send
+    // button sends), watch the reply stream in.
     nav(c, "Chat").await;
     let composer = wait_for(c, "#composer-input:not([disabled])", 20).await;
     composer.click().await.unwrap();
@@ -63,6 +64,22 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
         .send_keys(&char::from(Key::Enter).to_string())
         .await
         .unwrap();
+    if tag == "phone" {
+        composer.send_keys("Keep it short.").await.unwrap();
+        let (value, placeholder, sent) = (
+            js(c, "return document.getElementById('composer-input').value").await,
+            js(
+                c,
+                "return document.getElementById('composer-input').placeholder",
+            )
+            .await,
+            js(c, "return document.querySelectorAll('article.msg').length").await,
+        );
+        assert_eq!(value, "Write a short poem about the sea.\nKeep it short.");
+        assert_eq!(placeholder, "Message", "no keys named on a touch screen");
+        assert_eq!(sent, 0, "Enter sent the message on a touch screen");
+        button(c, "Send").await.click().await.unwrap();
+    }
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut saw_streaming = false;
     loop {
@@ -133,10 +150,12 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
         "return document.querySelector('article.msg.user .msg-body').innerText",
     )
     .await;
-    assert_eq!(
-        first.as_str().unwrap().trim(),
+    let sent = if tag == "phone" {
+        "Write a short poem about the sea.\nKeep it short."
+    } else {
         "Write a short poem about the sea."
-    );
+    };
+    assert_eq!(first.as_str().unwrap().trim(), sent);
 
     // A setting persists across reloads.
     choose_dark_theme(c).await;

@@ -43,6 +43,9 @@ pub struct ComposerBoxProps {
     pub draft: Signal<String>,
     /// Enter sends (else Ctrl/Cmd+Enter).
     pub enter_sends: bool,
+    /// A touch screen with no mouse: the placeholder names no keys.
+    #[props(default)]
+    pub touch: bool,
     /// A reply or run is in flight: the bar shows `stop_label` instead of Send.
     pub busy: bool,
     /// Why nothing can be typed (shown as the placeholder), if so.
@@ -94,10 +97,12 @@ pub fn ComposerBox(props: ComposerBoxProps) -> Element {
     let mut draft = props.draft;
     let len = draft.read().chars().count();
     let placeholder = props.disabled_reason.clone().unwrap_or_else(|| {
-        if props.enter_sends {
+        if props.touch {
+            "Message".to_owned()
+        } else if props.enter_sends {
             "Message (Enter to send, Shift+Enter for a new line)".to_owned()
         } else {
-            "Message (Ctrl+Enter to send)".to_owned()
+            "Message (Ctrl/Cmd+Enter to send)".to_owned()
         }
     });
     let disabled = props.disabled_reason.is_some();

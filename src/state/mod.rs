@@ -77,6 +77,10 @@ pub struct AppState {
     /// [`AppState::delete_conversation`]'s window passes. In the root scope, so the window and
     /// the purge after it go on when the user leaves History.
     pub deleted: Signal<Option<(Id, String)>>,
+    /// The device is a touch screen with no mouse (a phone, a tablet): its keyboard has no
+    /// Shift+Enter or Esc, so Enter adds a line in a message box (Send sends) and hints name
+    /// no keys. Read from the page once at start.
+    pub touch: Signal<bool>,
 }
 
 /// A short message over the app: what happened and what to do.
@@ -106,6 +110,20 @@ impl AppState {
             add_backend: Signal::new(false),
             shortcuts: Signal::new(false),
             deleted: Signal::new(None),
+            touch: Signal::new(false),
+        }
+    }
+
+    /// Whether Enter sends in a message box: the setting, except on a touch screen.
+    pub fn enter_sends(&self) -> bool {
+        self.settings.read().enter_sends && !*self.touch.read()
+    }
+
+    /// Ask the page whether it runs on a touch screen with no mouse (see `touch`).
+    pub async fn detect_touch(mut self) {
+        let query = "return matchMedia('(hover: none) and (pointer: coarse)').matches";
+        if let Ok(touch) = document::eval(query).join::<bool>().await {
+            self.touch.set(touch);
         }
     }
 

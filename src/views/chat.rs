@@ -75,6 +75,14 @@ pub fn ChatView() -> Element {
     let start = (*ctl.window_start.read()).min(thread.len());
     let end = (start + *ctl.window_len.read()).min(thread.len());
     let has_profiles = !state.profiles.read().is_empty();
+    // The keys named are the ones that work here (none on a touch screen).
+    let ask_hint = if *state.touch.read() {
+        "Ask anything."
+    } else if state.enter_sends() {
+        "Ask anything. Enter sends, Shift+Enter adds a line, Esc stops."
+    } else {
+        "Ask anything. Ctrl/Cmd+Enter sends, Esc stops."
+    };
 
     let on_regenerate = {
         let services = services.clone();
@@ -141,7 +149,7 @@ pub fn ChatView() -> Element {
                                 // Type away meanwhile: the message box works already.
                                 p { "Opening your history…" }
                             } else if has_profiles {
-                                p { "Ask anything. Enter sends, Shift+Enter adds a line, Esc stops." }
+                                p { "{ask_hint}" }
                             } else {
                                 p { "Add a backend (an OpenAI-compatible API or an OpenCode server) to start." }
                                 button {
@@ -435,7 +443,7 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
     // the load waits to be sent: it stays the new chat's draft after that message has gone
     // (the box then belongs to the conversation the message started).
     let mut held_draft = use_signal(|| None::<String>);
-    let enter_sends = state.settings.read().enter_sends;
+    let enter_sends = state.enter_sends();
     let draft_key = ctl
         .conversation
         .read()
@@ -664,6 +672,7 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
             input_id: COMPOSER_ID,
             draft,
             enter_sends,
+            touch: *state.touch.read(),
             busy,
             disabled_reason: disabled_reason.clone(),
             autofocus: true,

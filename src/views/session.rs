@@ -15,6 +15,7 @@ use crate::components::parts::{
 use crate::engine::opencode::api::{ModelRef, SessionStatus};
 use crate::engine::opencode::offline::error_sentence;
 use crate::engine::opencode::state::SessionView;
+use crate::engine::opencode::MessageInfo;
 use crate::state::opencode::use_hub;
 use crate::state::{use_app_state, View};
 
@@ -121,6 +122,15 @@ pub fn SessionPage() -> Element {
                 .any(|m| m.info.as_assistant().and_then(|a| a.error.as_ref()) == Some(e))
         });
     let pid = open.profile_id.clone();
+    // The model the session's last prompt went with ("provider/model"), which the next one
+    // keeps unless another is chosen.
+    let last_model = messages.iter().rev().find_map(|m| match &m.info {
+        MessageInfo::User(u) => u
+            .model
+            .as_ref()
+            .map(|r| format!("{}/{}", r.provider_id, r.model_id)),
+        MessageInfo::Assistant(_) => None,
+    });
 
     rsx! {
         section { class: "view session-view", "aria-label": "OpenCode session",
@@ -192,7 +202,12 @@ pub fn SessionPage() -> Element {
                     }
                 }
             }
-            SessionComposer { busy, sending, disabled: deleted, session_agent: live.as_ref().and_then(|v| v.session.as_ref()).and_then(|s| s.agent.clone()) }
+            // Keyed by the session: a model or agent chosen in one is not carried to another.
+            for sid in std::iter::once(open.session_id.clone()) {
+                SessionComposer { key: "{sid}", busy, sending, disabled: deleted,
+                    session_agent: live.as_ref().and_then(|v| v.session.as_ref()).and_then(|s| s.agent.clone()),
+                    session_model: last_model.clone() }
+            }
         }
     }
 }
@@ -204,13 +219,15 @@ fn SessionComposer(
     sending: bool,
     disabled: bool,
     session_agent: Option<String>,
+    session_model: Option<String>,
 ) -> Element {
     let hub = use_hub();
     let state = use_app_state();
     let draft = use_signal(String::new);
-    let mut model = use_signal(String::new);
+    // The model chosen here ("" for the server's default); until then the session's own.
+    let mut model = use_signal(|| None::<String>);
     let mut agent = use_signal(|| None::<String>);
-    let enter_sends = state.settings.read().enter_sends;
+    let enter_sends = state.enter_sends();
     let info = hub
         .open
         .read()
@@ -226,13 +243,24 @@ fn SessionComposer(
     let chosen_agent = agent().or(session_agent).unwrap_or_default();
     let providers = info.providers.clone().unwrap_or_default();
 
+    let chosen_model = model().or(session_model).unwrap_or_default();
+    // A model the server no longer lists is still offered, as the one in use.
+    let unlisted = (!chosen_model.is_empty()
+        && !providers.providers.iter().any(|p| {
+            p.models
+                .values()
+                .any(|m| chosen_model == format!("{}/{}", p.id, m.id))
+        }))
+    .then(|| chosen_model.clone());
+
     let agent_for_submit = chosen_agent.clone();
+    let model_for_submit = chosen_model.clone();
     let submit = move |_| {
         let text = draft.peek().trim().to_owned();
         if text.is_empty() || *hub.sending.peek() {
             return;
         }
-        let model = model.peek().split_once('/').map(|(p, m)| ModelRef {
+        let model = model_for_submit.split_once('/').map(|(p, m)| ModelRef {
             provider_id: p.to_owned(),
             model_id: m.to_owned(),
         });
@@ -247,6 +275,7 @@ fn SessionComposer(
             input_id: SESSION_INPUT,
             draft,
             enter_sends,
+            touch: *state.touch.read(),
             busy,
             disabled_reason,
             send_disabled: sending,
@@ -258,15 +287,18 @@ fn SessionComposer(
             label { class: "sr-only", r#for: "session-model", "Model" }
             select {
                 id: "session-model",
-                onchange: move |e| model.set(e.value()),
-                option { value: "", selected: model().is_empty(), "Server default model" }
+                onchange: move |e| model.set(Some(e.value())),
+                option { value: "", selected: chosen_model.is_empty(), "Server default model" }
+                if let Some(m) = unlisted {
+                    option { value: "{m}", selected: true, "{m}" }
+                }
                 for p in providers.providers.iter() {
                     optgroup { key: "{p.id}", label: if p.name.is_empty() { p.id.clone() } else { p.name.clone() },
                         for m in p.models.values() {
                             option {
                                 key: "{p.id}/{m.id}",
                                 value: "{p.id}/{m.id}",
-                                selected: model() == format!("{}/{}", p.id, m.id),
+                                selected: chosen_model == format!("{}/{}", p.id, m.id),
                                 if m.name.is_empty() { "{m.id}" } else { "{m.name}" }
                             }
                         }

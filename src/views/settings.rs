@@ -353,7 +353,10 @@ fn BehaviourSection() -> Element {
             h3 { id: "behaviour-h", "Behaviour" }
             label { class: "check",
                 input { r#type: "checkbox", checked: s.enter_sends, onchange: move |e| { let v = e.checked(); u1(Box::new(move |s| s.enter_sends = v)) } }
-                " Enter sends (Shift+Enter for a new line); off: Ctrl+Enter sends"
+                " Enter sends (Shift+Enter for a new line); off: Ctrl/Cmd+Enter sends"
+            }
+            if *state.touch.read() {
+                p { class: "hint", "On this touch screen Enter adds a line and the Send button sends." }
             }
             label { class: "check",
                 input { r#type: "checkbox", checked: s.auto_title, onchange: move |e| { let v = e.checked(); u2(Box::new(move |s| s.auto_title = v)) } }
