@@ -19,6 +19,11 @@ use support::browser::*;
 /// Settings → Backends: add the llama.cpp peer and test the connection (its model is listed).
 async fn add_llama_backend(c: &Client, llm: &str) {
     add_backend(c, "llama.cpp", None, llm, Some("smollm2-135m")).await;
+    test_llama_connection(c).await;
+}
+
+/// Settings → Backends → Test connection: the llama.cpp peer's model is listed.
+async fn test_llama_connection(c: &Client) {
     button(c, "Test connection").await.click().await.unwrap();
     // The local server answers one request at a time: a reply another test is generating
     // delays the model list.
@@ -47,8 +52,18 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
         axe(c).await
     );
 
-    // Add the backend and test the connection.
-    add_llama_backend(c, llm).await;
+    // First start: the chat's "Add a backend" opens the form in Settings; once it is saved,
+    // the chat is back with the focus in its message box. Then the connection is tested.
+    button(c, "Add a backend").await.click().await.unwrap();
+    fill_backend_form(c, "llama.cpp", None, llm, Some("smollm2-135m")).await;
+    eventually(c, 20, "saving the first backend did not return to the chat", async |last| {
+        let v = js(c, "const e = document.activeElement; return [!!document.querySelector(\"section[aria-label='Chat']\"), e ? e.id : '']").await;
+        *last = v.to_string();
+        (v == json!([true, "composer-input"])).then_some(())
+    })
+    .await;
+    nav(c, "Settings").await;
+    test_llama_connection(c).await;
     assert!(axe(c).await.is_empty(), "settings a11y: {:?}", axe(c).await);
 
     // Chat: type, press Enter (on the phone's touch screen: Enter adds a line, and the Send

@@ -32,11 +32,15 @@ fn BackendsSection() -> Element {
     let services = use_services();
     let state = use_app_state();
     let mut form = use_signal(|| None::<ProfileForm>);
-    // "Add a backend" on first start lands here with the form open.
+    // "Add a backend" on first start lands here with the form open; once it is saved, the
+    // chat is back with its message box ready.
     let mut add_requested = state.add_backend;
+    let mut back_to_chat = use_signal(|| false);
+    let chat = crate::state::chat::use_chat();
     use_effect(move || {
         if add_requested() {
             add_requested.set(false);
+            back_to_chat.set(true);
             form.set(Some(ProfileForm {
                 kind: "openai-compatible".into(),
                 ..Default::default()
@@ -181,7 +185,13 @@ fn BackendsSection() -> Element {
             if let Some(f) = form() {
                 // Keyed by the profile, so editing another one starts from its own values (the
                 // fields are uncontrolled: typing is never overwritten by a re-render).
-                ProfileEditor { key: "{f.id.clone().unwrap_or_default()}", initial: f, keychain_ok, can_remember, on_close: move |_| form.set(None) }
+                ProfileEditor { key: "{f.id.clone().unwrap_or_default()}", initial: f, keychain_ok, can_remember, on_close: move |saved: bool| {
+                    form.set(None);
+                    if saved && *back_to_chat.peek() {
+                        chat.new_chat(state);
+                    }
+                    back_to_chat.set(false);
+                } }
             }
         }
     }
@@ -192,7 +202,8 @@ fn ProfileEditor(
     initial: ProfileForm,
     keychain_ok: bool,
     can_remember: bool,
-    on_close: EventHandler<()>,
+    /// Called when the form closes: `true` after a save, `false` on Cancel.
+    on_close: EventHandler<bool>,
 ) -> Element {
     let services = use_services();
     let state = use_app_state();
@@ -218,7 +229,7 @@ fn ProfileEditor(
             match result {
                 Ok(_) => {
                     state.reload_profiles(&services).await;
-                    on_close.call(());
+                    on_close.call(true);
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -292,7 +303,7 @@ fn ProfileEditor(
                 if keychain_ok {
                     button { class: "btn-small", r#type: "button", disabled: saving(), onclick: move |_| save_session(true), "Save, key for this session only" }
                 }
-                button { class: "btn-small", r#type: "button", onclick: move |_| on_close.call(()), "Cancel" }
+                button { class: "btn-small", r#type: "button", onclick: move |_| on_close.call(false), "Cancel" }
             }
         }
     }

@@ -294,6 +294,18 @@ pub async fn add_backend(
 ) {
     nav(c, "Settings").await;
     button(c, "Add backend").await.click().await.unwrap();
+    fill_backend_form(c, name, kind, url, model).await;
+    wait_for(c, ".profile-list li.profile", 20).await;
+}
+
+/// Fills the open backend form (see [`add_backend`]) and saves it.
+pub async fn fill_backend_form(
+    c: &Client,
+    name: &str,
+    kind: Option<&str>,
+    url: &str,
+    model: Option<&str>,
+) {
     wait_for(c, "#pf-name", 10)
         .await
         .send_keys(name)
@@ -327,7 +339,6 @@ pub async fn add_backend(
         .click()
         .await
         .unwrap();
-    wait_for(c, ".profile-list li.profile", 20).await;
 }
 
 /// The conversation titles in the History list, top to bottom; pinned ones carry a "📌 " prefix.
