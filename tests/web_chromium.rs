@@ -181,6 +181,69 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
     nav(c, "Settings").await;
     wait_for(c, ".profile-list li.profile", 20).await;
     screenshot(c, &format!("web-{tag}-settings.png")).await;
+
+    // Removing a backend asks first (one click removed it, with its key): the question takes
+    // the button's place with the focus on Cancel, and Enter there keeps the backend.
+    const REMOVE: &str = "button[aria-label='Remove llama.cpp']";
+    c.find(Locator::Css(REMOVE))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let question = wait_for(c, ".profile-list .confirm", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        question.contains("Remove “llama.cpp”? Its conversations stay in History"),
+        "{question}"
+    );
+    eventually(c, 10, "Cancel did not take the focus", async |last| {
+        let v = js(
+            c,
+            "const e = document.activeElement; return e ? e.textContent : ''",
+        )
+        .await;
+        *last = v.to_string();
+        (v == "Cancel").then_some(())
+    })
+    .await;
+    screenshot(c, &format!("web-{tag}-remove-backend.png")).await;
+    press(c, Key::Enter).await;
+    const STATE: &str = "return [document.querySelectorAll('.profile-list li.profile').length, document.querySelectorAll('.profile-list .confirm').length]";
+    eventually(c, 10, "Cancel did not keep the backend", async |last| {
+        let v = js(c, STATE).await;
+        *last = v.to_string();
+        (v == json!([1, 0])).then_some(())
+    })
+    .await;
+    // Confirmed, it goes; its conversation stays in History.
+    c.find(Locator::Css(REMOVE))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, ".profile-list .confirm button.danger-filled", 10)
+        .await
+        .click()
+        .await
+        .unwrap();
+    eventually(c, 10, "the backend was not removed", async |last| {
+        let v = js(c, STATE).await;
+        *last = v.to_string();
+        (v == json!([0, 0])).then_some(())
+    })
+    .await;
+    nav(c, "History").await;
+    eventually(c, 10, "the conversation left History", async |last| {
+        let titles = history_titles(c).await;
+        *last = format!("{titles:?}");
+        (titles.len() == 1).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1134,6 +1197,33 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     })
     .await;
     button(c, "Cancel").await.click().await.unwrap();
+    // Removing a preset asks first too; confirmed, only the other one is left.
+    c.find(Locator::Css("button[aria-label='Remove Limerick']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let question = wait_for(c, ".preset-list .confirm", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        question.contains("Remove the preset “Limerick”?"),
+        "{question}"
+    );
+    wait_for(c, ".preset-list .confirm button.danger-filled", 10)
+        .await
+        .click()
+        .await
+        .unwrap();
+    eventually(c, 10, "the preset was not removed", async |last| {
+        let v = js(c, "return [...document.querySelectorAll('.preset-list li.preset strong')].map(e => e.textContent)").await;
+        *last = v.to_string();
+        (v == json!(["Haiku"])).then_some(())
+    })
+    .await;
     screenshot(c, "web-presets.png").await;
 
     // A new chat starts from it; the model comes from the server's list (a dropdown).

@@ -2,6 +2,7 @@
 //! effects belong to the views.
 
 pub mod composer;
+pub mod confirm;
 pub mod icons;
 pub mod markdown;
 pub mod message;

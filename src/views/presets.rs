@@ -3,6 +3,7 @@
 
 use dioxus::prelude::*;
 
+use crate::components::confirm::ConfirmButton;
 use crate::engine::model::Preset;
 use crate::state::{presets, use_app_state, use_services};
 
@@ -39,8 +40,11 @@ pub fn PresetsSection() -> Element {
                             div { class: "row-actions",
                                 button { class: "btn-small", r#type: "button", "aria-label": "Edit {p.name}",
                                     onclick: { let p = p.clone(); move |_| editing.set(Some(p.clone())) }, "Edit" }
-                                button { class: "btn-small danger", r#type: "button", "aria-label": "Remove {p.name}",
-                                    onclick: {
+                                ConfirmButton {
+                                    label: "Remove",
+                                    aria_label: "Remove {p.name}",
+                                    question: "Remove the preset “{p.name}”? Conversations started from it keep their prompt and parameters.",
+                                    on_confirm: {
                                         let services = services.clone();
                                         let id = p.id.clone();
                                         move |_| {
@@ -53,7 +57,7 @@ pub fn PresetsSection() -> Element {
                                             });
                                         }
                                     },
-                                    "Remove" }
+                                }
                             }
                         }
                     }

@@ -3,6 +3,7 @@
 
 use dioxus::prelude::*;
 
+use crate::components::confirm::ConfirmButton;
 use crate::engine::model::*;
 use crate::engine::version;
 use crate::platform::{SecretStatus, Theme};
@@ -132,9 +133,11 @@ fn BackendsSection() -> Element {
                             }
                             button { class: "btn-small", onclick: { let p = p.clone(); move |_| form.set(Some(ProfileForm::from_profile(&p))) }, "Edit" }
                             if key_status.read().get(&p.id).copied().unwrap_or(false) {
-                                button {
-                                    class: "btn-small",
-                                    onclick: {
+                                ConfirmButton {
+                                    label: "Remove key",
+                                    aria_label: "Remove the key of {p.name}",
+                                    question: "Delete the key of “{p.name}”? It is never shown again: to use this backend afterwards you type it anew.",
+                                    on_confirm: {
                                         let services = services.clone();
                                         let id = p.id.clone();
                                         move |_| {
@@ -147,12 +150,13 @@ fn BackendsSection() -> Element {
                                             });
                                         }
                                     },
-                                    "Remove key"
                                 }
                             }
-                            button {
-                                class: "btn-small danger",
-                                onclick: {
+                            ConfirmButton {
+                                label: "Remove",
+                                aria_label: "Remove {p.name}",
+                                question: "Remove “{p.name}”? Its conversations stay in History; its key, if it has one, is deleted.",
+                                on_confirm: {
                                     let services = services.clone();
                                     let id = p.id.clone();
                                     move |_| {
@@ -166,7 +170,6 @@ fn BackendsSection() -> Element {
                                         });
                                     }
                                 },
-                                "Remove"
                             }
                         }
                         if p.kind == BackendKind::OpenAiCompatible {
