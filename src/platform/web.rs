@@ -45,8 +45,9 @@ struct Reply {
 }
 
 /// Log to the browser console (devtools shows the app's and the storage worker's events):
-/// one line per event at INFO and above, ` INFO message key=value`, redacted like the native
-/// log files. A subscriber of its own rather than `tracing_subscriber::fmt`: the console
+/// one line per event at INFO and above (the page's module keeps only warnings and errors,
+/// `Cargo.toml`'s `web` feature), ` WARN message key=value`, redacted like the native log
+/// files. A subscriber of its own rather than `tracing_subscriber::fmt`: the console
 /// needs no spans, timestamps or filters, and the formatter's machinery is a sizeable part of
 /// the page's module.
 pub fn init_logging() {
