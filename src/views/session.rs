@@ -202,12 +202,9 @@ pub fn SessionPage() -> Element {
                     }
                 }
             }
-            // Keyed by the session: a model or agent chosen in one is not carried to another.
-            for sid in std::iter::once(open.session_id.clone()) {
-                SessionComposer { key: "{sid}", busy, sending, disabled: deleted,
-                    session_agent: live.as_ref().and_then(|v| v.session.as_ref()).and_then(|s| s.agent.clone()),
-                    session_model: last_model.clone() }
-            }
+            SessionComposer { session_id: open.session_id.clone(), busy, sending, disabled: deleted,
+                session_agent: live.as_ref().and_then(|v| v.session.as_ref()).and_then(|s| s.agent.clone()),
+                session_model: last_model }
         }
     }
 }
@@ -215,6 +212,7 @@ pub fn SessionPage() -> Element {
 /// Prompt box with model and agent pickers, Send and Abort.
 #[component]
 fn SessionComposer(
+    session_id: String,
     busy: bool,
     sending: bool,
     disabled: bool,
@@ -224,9 +222,14 @@ fn SessionComposer(
     let hub = use_hub();
     let state = use_app_state();
     let draft = use_signal(String::new);
-    // The model chosen here ("" for the server's default); until then the session's own.
-    let mut model = use_signal(|| None::<String>);
-    let mut agent = use_signal(|| None::<String>);
+    // The model and agent chosen here, each with the session it was chosen in (a choice is
+    // not carried to another session; the text typed stays in the box). Until one is chosen,
+    // the session's own; "" is the server's default.
+    let mut model = use_signal(|| None::<(String, String)>);
+    let mut agent = use_signal(|| None::<(String, String)>);
+    let chosen = |choice: Option<(String, String)>| {
+        choice.filter(|(sid, _)| *sid == session_id).map(|(_, v)| v)
+    };
     let enter_sends = state.enter_sends();
     let info = hub
         .open
@@ -240,10 +243,10 @@ fn SessionComposer(
         .filter(|a| a.is_selectable())
         .map(|a| a.name.clone())
         .collect();
-    let chosen_agent = agent().or(session_agent).unwrap_or_default();
+    let chosen_agent = chosen(agent()).or(session_agent).unwrap_or_default();
     let providers = info.providers.clone().unwrap_or_default();
 
-    let chosen_model = model().or(session_model).unwrap_or_default();
+    let chosen_model = chosen(model()).or(session_model).unwrap_or_default();
     // A model the server no longer lists is still offered, as the one in use.
     let unlisted = (!chosen_model.is_empty()
         && !providers.providers.iter().any(|p| {
@@ -287,7 +290,10 @@ fn SessionComposer(
             label { class: "sr-only", r#for: "session-model", "Model" }
             select {
                 id: "session-model",
-                onchange: move |e| model.set(Some(e.value())),
+                onchange: {
+                    let sid = session_id.clone();
+                    move |e: FormEvent| model.set(Some((sid.clone(), e.value())))
+                },
                 option { value: "", selected: chosen_model.is_empty(), "Server default model" }
                 if let Some(m) = unlisted {
                     option { value: "{m}", selected: true, "{m}" }
@@ -308,7 +314,10 @@ fn SessionComposer(
             label { class: "sr-only", r#for: "session-agent", "Agent" }
             select {
                 id: "session-agent",
-                onchange: move |e| { let v = e.value(); agent.set(Some(v)); },
+                onchange: {
+                    let sid = session_id.clone();
+                    move |e: FormEvent| agent.set(Some((sid.clone(), e.value())))
+                },
                 option { value: "", selected: chosen_agent.is_empty(), "Default agent" }
                 for a in agents.iter() {
                     option { key: "{a}", value: "{a}", selected: *a == chosen_agent, "{a}" }
