@@ -82,12 +82,21 @@ pub fn App() -> Element {
             let mut typed_before_load = chat.typed_before_load;
             typed_before_load.set(false);
             state.loaded.set(true);
-            if let Some(days) = state.settings.peek().retention_days {
-                let cutoff = crate::engine::model::now_ms() - i64::from(days) * 86_400_000;
-                if let Ok(n) = services.store.apply_retention(cutoff).await {
-                    if n > 0 {
+            let retention = state.settings.peek().retention_days;
+            if let Some(days) = retention {
+                let cutoff = crate::engine::model::retention_cutoff(days);
+                match services.store.apply_retention(cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => {
                         tracing::info!(deleted = n, "retention removed old conversations");
+                        state.touch_history();
+                        state.show_toast(format!(
+                            "{} untouched for {days} days {} deleted, as set in Settings → Privacy.",
+                            crate::engine::model::counted(n as i64, "conversation"),
+                            if n == 1 { "was" } else { "were" },
+                        ));
                     }
+                    Err(e) => tracing::warn!(error = %e, "retention failed"),
                 }
             }
             // The daily backup: checked now and every hour while the app runs; a backup is

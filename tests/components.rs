@@ -6,7 +6,7 @@ use std::time::Duration;
 use dioxus::prelude::*;
 use opencode_nexus::app::App;
 use opencode_nexus::engine::model::*;
-use opencode_nexus::platform::{memory, Services, Theme};
+use opencode_nexus::platform::{memory, Services, SettingsStore, Theme};
 use opencode_nexus::state::chat::ChatController;
 use opencode_nexus::state::AppState;
 use opencode_nexus::views::ChatView;
@@ -164,6 +164,55 @@ async fn app_shell_shows_navigation_and_empty_state() {
         html.contains("disabled"),
         "composer disabled without a backend"
     );
+}
+
+/// The retention setting applied at start says what it deleted (it did so without a word);
+/// the pinned and the recent conversation stay.
+#[tokio::test]
+async fn conversations_deleted_by_retention_at_start_are_told() {
+    use opencode_nexus::platform::AppSettings;
+    let services = memory::services();
+    let now = now_ms();
+    for (title, age_days, pinned) in [
+        ("Old trip plans", 45, false),
+        ("Old but pinned", 45, true),
+        ("This week", 3, false),
+    ] {
+        let mut c = Conversation::new(title);
+        c.created_at = now - age_days * 86_400_000;
+        c.updated_at = c.created_at;
+        c.pinned = pinned;
+        services.store.create_conversation(c).await.unwrap();
+    }
+    services
+        .store
+        .save_settings(&AppSettings {
+            retention_days: Some(30),
+            ..AppSettings::default()
+        })
+        .await
+        .unwrap();
+    let mut dom = VirtualDom::new(App).with_root_context(services.clone());
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "untouched for 30 days").await;
+    assert!(
+        html.contains(
+            "1 conversation untouched for 30 days was deleted, as set in Settings → Privacy."
+        ),
+        "{html}"
+    );
+    let left: Vec<String> = services
+        .store
+        .list_conversations(ConversationFilter {
+            limit: 10,
+            ..ConversationFilter::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.conversation.title)
+        .collect();
+    assert_eq!(left, vec!["Old but pinned", "This week"]);
 }
 
 /// The inside of every element tag in the markup, lowercased.

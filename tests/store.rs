@@ -993,3 +993,48 @@ fn a_database_image_restores_into_an_open_store_and_a_bad_one_changes_nothing() 
         kept.title
     );
 }
+
+/// The retention setting deletes what is untouched since the cut-off and not pinned, with its
+/// messages, and counts beforehand exactly what it will delete.
+#[test]
+fn retention_counts_then_deletes_old_unpinned_conversations_with_their_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("h.db")).unwrap();
+    let day = 86_400_000;
+    let now = now_ms();
+    let make = |title: &str, age_days: i64, pinned: bool| {
+        let mut c = Conversation::new(title);
+        c.created_at = now - age_days * day;
+        c.updated_at = now - age_days * day;
+        c.pinned = pinned;
+        c
+    };
+    let old = make("old", 40, false);
+    let old_pinned = make("old, pinned", 40, true);
+    let recent = make("recent", 2, false);
+    for c in [&old, &old_pinned, &recent] {
+        store.create_conversation(c).unwrap();
+    }
+    // An old message of the old one (written when it was).
+    let mut m = Message::new(&old.id, None, Role::User, "an old question about retention");
+    m.created_at = old.updated_at;
+    m.updated_at = old.updated_at;
+    store.save_message(&m, true).unwrap();
+
+    let cutoff = retention_cutoff(30);
+    assert_eq!(store.count_retention(cutoff).unwrap(), 1);
+    assert_eq!(store.count_retention(retention_cutoff(60)).unwrap(), 0);
+    assert_eq!(store.apply_retention(cutoff).unwrap(), 1);
+    let left: Vec<String> = store
+        .list_conversations(&ConversationFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|s| s.conversation.title)
+        .collect();
+    assert_eq!(left, vec!["old, pinned", "recent"]);
+    assert!(
+        store.search("retention", 10).unwrap().is_empty(),
+        "its messages went with it"
+    );
+    assert_eq!(store.count_retention(cutoff).unwrap(), 0);
+}

@@ -182,6 +182,53 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
     wait_for(c, ".profile-list li.profile", 20).await;
     screenshot(c, &format!("web-{tag}-settings.png")).await;
 
+    // Privacy: a number of days that is not one is refused in place, nothing saved; a valid
+    // one says what it would delete at the next start (nothing here: all is from today).
+    let retention = c.find(Locator::Css("#retention")).await.unwrap();
+    retention.send_keys("30 days").await.unwrap();
+    retention
+        .send_keys(&char::from(Key::Tab).to_string())
+        .await
+        .unwrap();
+    let note = wait_for(c, "#retention-note.field-error", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(note.contains("Type a whole number of days"), "{note}");
+    retention.clear().await.unwrap();
+    retention.send_keys("30").await.unwrap();
+    retention
+        .send_keys(&char::from(Key::Tab).to_string())
+        .await
+        .unwrap();
+    eventually(
+        c,
+        10,
+        "the retention setting did not say what it deletes",
+        async |last| {
+            let v = js(
+                c,
+                "const n = document.getElementById('retention-note'); return n ? n.innerText : ''",
+            )
+            .await;
+            *last = v.to_string();
+            (v == "No conversation has been untouched for 30 days.").then_some(())
+        },
+    )
+    .await;
+    retention.clear().await.unwrap();
+    retention
+        .send_keys(&char::from(Key::Tab).to_string())
+        .await
+        .unwrap();
+    eventually(c, 10, "emptying the field did not turn retention off", async |last| {
+        let v = js(c, "return [document.getElementById('retention').value, !!document.getElementById('retention-note')]").await;
+        *last = v.to_string();
+        (v == json!(["", false])).then_some(())
+    })
+    .await;
+
     // Removing a backend asks first (one click removed it, with its key): the question takes
     // the button's place with the focus on Cancel, and Enter there keeps the backend.
     const REMOVE: &str = "button[aria-label='Remove llama.cpp']";

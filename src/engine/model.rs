@@ -807,6 +807,18 @@ pub struct ConversationFilter {
     pub offset: u32,
 }
 
+/// "1 conversation", "2 conversations".
+pub fn counted(n: impl Into<i64>, what: &str) -> String {
+    let n = n.into();
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The retention setting's cut-off: conversations untouched since then (and not pinned) are
+/// deleted at start.
+pub fn retention_cutoff(days: u32) -> i64 {
+    now_ms() - i64::from(days) * 86_400_000
+}
+
 /// "2026-11-22 14:05" (UTC) for lists and the CLI.
 pub fn format_time(ms: i64) -> String {
     // Written out from the date's parts: `time`'s format descriptions bring an interpreter

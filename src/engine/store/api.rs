@@ -116,6 +116,7 @@ store_api! {
     undelete_conversation / UndeleteConversation(id: String) -> () = |s, id| s.undelete_conversation(&id);
     purge_deleted / PurgeDeleted(deleted_before: i64) -> usize = |s, t| s.purge_deleted(t);
     apply_retention / ApplyRetention(cutoff: i64) -> usize = |s, t| s.apply_retention(t);
+    count_retention / CountRetention(cutoff: i64) -> i64 = |s, t| s.count_retention(t);
     count_conversations / CountConversations() -> i64 = |s| s.count_conversations();
 
     save_message / SaveMessage(message: Message, make_head: bool) -> () = |s, m, h| s.save_message(&m, h);

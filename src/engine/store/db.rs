@@ -9,6 +9,9 @@ use super::schema;
 use crate::engine::error::{Error, Result};
 use crate::engine::model::*;
 
+/// The conversations retention deletes: not pinned, untouched since `?1`.
+const RETENTION_WHERE: &str = "pinned = 0 AND updated_at < ?1";
+
 pub struct Store {
     pub(super) conn: Connection,
     pub(super) path: Option<PathBuf>,
@@ -577,10 +580,21 @@ impl Store {
     }
 
     /// Delete conversations not updated since `cutoff` (the retention setting). Pinned ones stay.
+    /// Delete the conversations the retention setting lets go: not pinned, untouched since
+    /// `cutoff` (see [`crate::engine::model::retention_cutoff`]). Returns how many.
     pub fn apply_retention(&self, cutoff: i64) -> Result<usize> {
         Ok(self.conn.execute(
-            "DELETE FROM conversations WHERE pinned = 0 AND updated_at < ?1",
+            &format!("DELETE FROM conversations WHERE {RETENTION_WHERE}"),
             [cutoff],
+        )?)
+    }
+
+    /// How many conversations [`Store::apply_retention`] would delete now.
+    pub fn count_retention(&self, cutoff: i64) -> Result<i64> {
+        Ok(self.conn.query_row(
+            &format!("SELECT count(*) FROM conversations WHERE {RETENTION_WHERE}"),
+            [cutoff],
+            |r| r.get(0),
         )?)
     }
 

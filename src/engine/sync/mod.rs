@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::attachments::sha256_hex;
 use crate::engine::error::{Error, Result};
+use crate::engine::model::counted;
 use crate::engine::model::now_ms;
 use crate::engine::store::api::StoreClient;
 use crate::engine::store::sync::{BlobData, Change, SnapshotCursor};
@@ -239,12 +240,6 @@ pub struct SyncReport {
     /// This device's change files and old snapshot parts removed from the folder, because
     /// every device merged them and every snapshot holds them.
     pub files_removed: usize,
-}
-
-/// "1 conversation", "2 conversations".
-fn counted(n: impl Into<i64>, what: &str) -> String {
-    let n = n.into();
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 impl SyncReport {
