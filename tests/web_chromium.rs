@@ -266,6 +266,16 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
         (v == json!([1, 0])).then_some(())
     })
     .await;
+    eventually(c, 10, "the focus did not go back to Remove", async |last| {
+        let v = js(
+            c,
+            "const e = document.activeElement; return e ? e.getAttribute('aria-label') : null",
+        )
+        .await;
+        *last = v.to_string();
+        (v == "Remove llama.cpp").then_some(())
+    })
+    .await;
     // Confirmed, it goes; its conversation stays in History.
     c.find(Locator::Css(REMOVE))
         .await
@@ -877,6 +887,26 @@ async fn a_long_conversation_mounts_a_bounded_window_and_earlier_messages_on_scr
     assert_eq!(first[1].as_str().unwrap().trim(), "message number 420");
     let last = js(c, "const m = document.querySelectorAll('#thread article.msg .msg-body'); return m[m.length - 1].innerText").await;
     assert_eq!(last.as_str().unwrap().trim(), "message number 499");
+    // The page logs the open with its timings, which `scripts/bench_open.py --web` reads (the
+    // page's module leaves its other INFO events out).
+    let mut console = String::new();
+    eventually(
+        c,
+        10,
+        "the open was not logged to the console",
+        async |last| {
+            console.push_str(&console_log(c).await);
+            *last = console.clone();
+            console
+                .contains("conversation opened conversation=")
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(
+        console.contains("messages=80 mounted=80"),
+        "the open's line names what the first paint had: {console}"
+    );
 
     // Scrolling to the top mounts earlier messages above what is on screen, which stays put.
     js(

@@ -16,6 +16,8 @@ pub fn ConfirmButton(
     on_confirm: EventHandler<()>,
 ) -> Element {
     let mut asking = use_signal(|| false);
+    // After Cancel the focus goes back to the button (the one it was on has gone).
+    let mut refocus = use_signal(|| false);
     if asking() {
         rsx! {
             div { class: "confirm", role: "alert",
@@ -23,13 +25,19 @@ pub fn ConfirmButton(
                 button { class: "btn-small danger-filled", r#type: "button",
                     onclick: move |_| { asking.set(false); on_confirm.call(()) }, "{label}" }
                 button { class: "btn-small", r#type: "button",
-                    onmounted: move |e: MountedEvent| async move { let _ = e.data().set_focus(true).await; },
-                    onclick: move |_| asking.set(false), "Cancel" }
+                    onmounted: super::focus_on_mount,
+                    onclick: move |_| { refocus.set(true); asking.set(false) }, "Cancel" }
             }
         }
     } else {
         rsx! {
             button { class: "btn-small danger", r#type: "button", "aria-label": aria_label.unwrap_or_else(|| label.clone()),
+                onmounted: move |e: MountedEvent| {
+                    if *refocus.peek() {
+                        refocus.set(false);
+                        super::focus_on_mount(e);
+                    }
+                },
                 onclick: move |_| asking.set(true), "{label}" }
         }
     }

@@ -23,14 +23,15 @@ pub fn StartupNotices() -> Element {
         spawn(async {
             let mut frame = document::eval(crate::platform::vitals::FIRST_FRAME_JS);
             let page = frame.recv::<[i64; 4]>().await.unwrap_or([-1; 4]);
-            tracing::info!(
-                rendered_ms = crate::platform::vitals::startup_ms(),
-                painted_ms = crate::platform::vitals::since_start_ms(),
-                page_applied_ms = page[0],
-                page_painted_ms = page[1],
-                page_loaded_ms = page[2],
-                page_fcp_ms = page[3],
-                "first frame painted"
+            let ms = |v: Option<u64>| v.map_or(-1, |v| v as i64);
+            crate::platform::vitals::report(
+                "first frame painted",
+                format_args!(
+                    "rendered_ms={} painted_ms={} page_applied_ms={} page_painted_ms={} page_loaded_ms={} page_fcp_ms={}",
+                    ms(crate::platform::vitals::startup_ms()),
+                    ms(crate::platform::vitals::since_start_ms()),
+                    page[0], page[1], page[2], page[3],
+                ),
             );
         });
     });

@@ -55,7 +55,7 @@ pub fn ShortcutSheet() -> Element {
                     button { class: "btn-small", r#type: "button",
                         // Focused when the sheet opens (`autofocus` does not move a focus
                         // already in the message box), so Enter or Esc closes it at once.
-                        onmounted: move |e: MountedEvent| async move { let _ = e.data().set_focus(true).await; },
+                        onmounted: super::focus_on_mount,
                         onclick: move |_| state.shortcuts.set(false), "Close" }
                 }
             }

@@ -43,6 +43,17 @@ pub fn startup_ms() -> Option<u64> {
 /// does not say).
 pub const FIRST_FRAME_JS: &str = "const began = performance.now(); requestAnimationFrame(() => requestAnimationFrame(() => { const n = performance.getEntriesByType('navigation')[0]; const p = performance.getEntriesByName('first-contentful-paint')[0]; dioxus.send([began, performance.now(), n ? n.domContentLoadedEventEnd : -1, p ? p.startTime : -1].map(Math.round)); }));";
 
+/// A measurement the benchmarks read from the log (`scripts/bench_open.py`'s "conversation
+/// opened", `scripts/bench_window.py`'s "first frame painted"), as `what key=value …`. Logged
+/// at INFO; in the browser page, whose module leaves INFO events out (`Cargo.toml`'s `web`
+/// feature), written to the console directly.
+pub fn report(what: &str, fields: std::fmt::Arguments<'_>) {
+    #[cfg(feature = "web")]
+    web_sys::console::log_1(&format!(" INFO {what} {fields}").into());
+    #[cfg(not(feature = "web"))]
+    tracing::info!("{what} {fields}");
+}
+
 /// Milliseconds since [`mark_start`], for the start-up trace in the log.
 pub fn since_start_ms() -> Option<u64> {
     STARTED.get().map(|s| s.elapsed().as_millis() as u64)

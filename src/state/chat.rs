@@ -250,13 +250,13 @@ impl ChatController {
             );
             let _ = frame.recv::<bool>().await;
             let painted_ms = started.elapsed().as_secs_f64() * 1000.0;
-            tracing::info!(
-                conversation = %id,
-                messages,
-                mounted,
-                loaded_ms = (loaded_ms * 10.0).round() / 10.0,
-                painted_ms = (painted_ms * 10.0).round() / 10.0,
-                "conversation opened"
+            crate::platform::vitals::report(
+                "conversation opened",
+                format_args!(
+                    "conversation={id} messages={messages} mounted={mounted} loaded_ms={} painted_ms={}",
+                    (loaded_ms * 10.0).round() / 10.0,
+                    (painted_ms * 10.0).round() / 10.0,
+                ),
             );
         });
     }
