@@ -1301,6 +1301,11 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         (v == json!(["Haiku"])).then_some(())
     })
     .await;
+    js(
+        c,
+        "document.getElementById('presets-h').scrollIntoView({ block: 'start' }); return true",
+    )
+    .await;
     screenshot(c, "web-presets.png").await;
 
     // A new chat starts from it; the model comes from the server's list (a dropdown).
