@@ -237,6 +237,13 @@ async fn a_new_chat_sent_to_an_opencode_server_starts_a_session_there() {
     )
     .await;
     assert!(listed.as_u64().unwrap_or(0) >= 1, "{listed}");
+    // With sessions listed, the list does not say it is empty (nothing is kept here yet).
+    let empty = js(
+        c,
+        "return [...document.querySelectorAll('#sidebar .side-empty')].map(e => e.innerText)",
+    )
+    .await;
+    assert_eq!(empty, serde_json::json!([]), "{empty}");
     // The session's message box goes on with the model the prompt went with (it showed the
     // server's default, and the next prompt would have gone without it).
     eventually(c, 10, "the session's picker lost the model", async |last| {

@@ -229,7 +229,8 @@ pub fn Sidebar() -> Element {
                 }
                 if nothing_found {
                     p { class: "hint side-empty", role: "status", "Nothing matches “{query}”." }
-                } else if nothing_listed && !filtering() {
+                } else if nothing_listed && !filtering() && !sessions_found {
+                    // (Not above a server's sessions: the list is not empty then.)
                     p { class: "hint side-empty", "No conversations yet." }
                 }
                 for p in profiles.iter().filter(|p| p.kind == BackendKind::OpenCode).cloned() {
