@@ -246,15 +246,13 @@ async fn a_new_chat_sent_to_an_opencode_server_starts_a_session_there() {
     assert_eq!(empty, serde_json::json!([]), "{empty}");
     // The session's message box goes on with the model the prompt went with (it showed the
     // server's default, and the next prompt would have gone without it).
-    eventually(c, 10, "the session's picker lost the model", async |last| {
-        let v = js(
-            c,
-            "const m = document.getElementById('session-model'); return m ? m.value : null",
-        )
-        .await;
-        *last = v.to_string();
-        (v.as_str() == Some(chosen.as_str())).then_some(())
-    })
+    wait_js(
+        c,
+        10,
+        "the session's picker lost the model",
+        "const m = document.getElementById('session-model'); return m ? m.value : null",
+        serde_json::json!(chosen),
+    )
     .await;
     screenshot(c, "web-new-chat-session.png").await;
     // Its run asks here; allowed once, the command runs in the project.

@@ -27,19 +27,14 @@ async fn test_llama_connection(c: &Client) {
     button(c, "Test connection").await.click().await.unwrap();
     // The local server answers one request at a time: a reply another test is generating
     // delays the model list.
-    let ok = wait_for(c, ".test-ok", 120).await.text().await.unwrap();
+    let ok = text_of(c, ".test-ok", 120).await;
     assert!(ok.contains("smollm2-135m"), "{ok}");
 }
 
 /// Settings → Theme → Dark.
 async fn choose_dark_theme(c: &Client) {
     nav(c, "Settings").await;
-    c.find(Locator::Css("input[name='theme'][value='Dark']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "input[name='theme'][value='Dark']").await;
 }
 
 async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
@@ -56,12 +51,7 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
     // the chat is back with the focus in its message box. Then the connection is tested.
     button(c, "Add a backend").await.click().await.unwrap();
     fill_backend_form(c, "llama.cpp", None, llm, Some("smollm2-135m")).await;
-    eventually(c, 20, "saving the first backend did not return to the chat", async |last| {
-        let v = js(c, "const e = document.activeElement; return [!!document.querySelector(\"section[aria-label='Chat']\"), e ? e.id : '']").await;
-        *last = v.to_string();
-        (v == json!([true, "composer-input"])).then_some(())
-    })
-    .await;
+    wait_js(c, 20, "saving the first backend did not return to the chat", "const e = document.activeElement; return [!!document.querySelector(\"section[aria-label='Chat']\"), e ? e.id : '']", json!([true, "composer-input"])).await;
     nav(c, "Settings").await;
     test_llama_connection(c).await;
     assert!(axe(c).await.is_empty(), "settings a11y: {:?}", axe(c).await);
@@ -153,12 +143,7 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
     search.send_keys("poem").await.unwrap();
     let hit = wait_for(c, "ul[aria-label='Search results'] .snippet mark", 20).await;
     assert_eq!(hit.text().await.unwrap().to_lowercase(), "poem");
-    c.find(Locator::Css("ul[aria-label='Search results'] .row-main"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "ul[aria-label='Search results'] .row-main").await;
     wait_for(c, "section[aria-label='Chat'] article.msg.user", 20).await;
     let first = js(
         c,
@@ -185,115 +170,67 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
     // Privacy: a number of days that is not one is refused in place, nothing saved; a valid
     // one says what it would delete at the next start (nothing here: all is from today).
     let retention = c.find(Locator::Css("#retention")).await.unwrap();
-    retention.send_keys("30 days").await.unwrap();
-    retention
-        .send_keys(&char::from(Key::Tab).to_string())
-        .await
-        .unwrap();
-    let note = wait_for(c, "#retention-note.field-error", 10)
-        .await
-        .text()
-        .await
-        .unwrap();
+    type_and_leave(&retention, "30 days").await;
+    let note = text_of(c, "#retention-note.field-error", 10).await;
     assert!(note.contains("Type a whole number of days"), "{note}");
     retention.clear().await.unwrap();
-    retention.send_keys("30").await.unwrap();
-    retention
-        .send_keys(&char::from(Key::Tab).to_string())
-        .await
-        .unwrap();
-    eventually(
+    type_and_leave(&retention, "30").await;
+    wait_js(
         c,
         10,
         "the retention setting did not say what it deletes",
-        async |last| {
-            let v = js(
-                c,
-                "const n = document.getElementById('retention-note'); return n ? n.innerText : ''",
-            )
-            .await;
-            *last = v.to_string();
-            (v == "No conversation has been untouched for 30 days.").then_some(())
-        },
+        "const n = document.getElementById('retention-note'); return n ? n.innerText : ''",
+        json!("No conversation has been untouched for 30 days."),
     )
     .await;
     retention.clear().await.unwrap();
-    retention
-        .send_keys(&char::from(Key::Tab).to_string())
-        .await
-        .unwrap();
-    eventually(c, 10, "emptying the field did not turn retention off", async |last| {
-        let v = js(c, "return [document.getElementById('retention').value, !!document.getElementById('retention-note')]").await;
-        *last = v.to_string();
-        (v == json!(["", false])).then_some(())
-    })
-    .await;
+    type_and_leave(&retention, "").await;
+    wait_js(c, 10, "emptying the field did not turn retention off", "return [document.getElementById('retention').value, !!document.getElementById('retention-note')]", json!(["", false])).await;
 
     // Removing a backend asks first (one click removed it, with its key): the question takes
     // the button's place with the focus on Cancel, and Enter there keeps the backend.
     const REMOVE: &str = "button[aria-label='Remove llama.cpp']";
-    c.find(Locator::Css(REMOVE))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let question = wait_for(c, ".profile-list .confirm", 10)
-        .await
-        .text()
-        .await
-        .unwrap();
+    click(c, REMOVE).await;
+    let question = text_of(c, ".profile-list .confirm", 10).await;
     assert!(
         question.contains("Remove “llama.cpp”? Its conversations stay in History"),
         "{question}"
     );
-    eventually(c, 10, "Cancel did not take the focus", async |last| {
-        let v = js(
-            c,
-            "const e = document.activeElement; return e ? e.textContent : ''",
-        )
-        .await;
-        *last = v.to_string();
-        (v == "Cancel").then_some(())
-    })
+    wait_js(
+        c,
+        10,
+        "Cancel did not take the focus",
+        "const e = document.activeElement; return e ? e.textContent : ''",
+        json!("Cancel"),
+    )
     .await;
     screenshot(c, &format!("web-{tag}-remove-backend.png")).await;
     press(c, Key::Enter).await;
     const STATE: &str = "return [document.querySelectorAll('.profile-list li.profile').length, document.querySelectorAll('.profile-list .confirm').length]";
-    eventually(c, 10, "Cancel did not keep the backend", async |last| {
-        let v = js(c, STATE).await;
-        *last = v.to_string();
-        (v == json!([1, 0])).then_some(())
-    })
+    wait_js(
+        c,
+        10,
+        "Cancel did not keep the backend",
+        STATE,
+        json!([1, 0]),
+    )
     .await;
-    eventually(c, 10, "the focus did not go back to Remove", async |last| {
-        let v = js(
-            c,
-            "const e = document.activeElement; return e ? e.getAttribute('aria-label') : null",
-        )
-        .await;
-        *last = v.to_string();
-        (v == "Remove llama.cpp").then_some(())
-    })
+    wait_js(
+        c,
+        10,
+        "the focus did not go back to Remove",
+        "const e = document.activeElement; return e ? e.getAttribute('aria-label') : null",
+        json!("Remove llama.cpp"),
+    )
     .await;
     // Confirmed, it goes; its conversation stays in History.
-    c.find(Locator::Css(REMOVE))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, REMOVE).await;
     wait_for(c, ".profile-list .confirm button.danger-filled", 10)
         .await
         .click()
         .await
         .unwrap();
-    eventually(c, 10, "the backend was not removed", async |last| {
-        let v = js(c, STATE).await;
-        *last = v.to_string();
-        (v == json!([0, 0])).then_some(())
-    })
-    .await;
+    wait_js(c, 10, "the backend was not removed", STATE, json!([0, 0])).await;
     nav(c, "History").await;
     eventually(c, 10, "the conversation left History", async |last| {
         let titles = history_titles(c).await;
@@ -384,9 +321,7 @@ async fn every_control_is_reachable_and_operable_by_keyboard() {
     let mut seen = Vec::new();
     let mut operated = false;
     for _ in 0..60 {
-        body.send_keys(&char::from(Key::Tab).to_string())
-            .await
-            .unwrap();
+        type_and_leave(&body, "").await;
         let label = js(c, "const e = document.activeElement; return e ? (e.getAttribute('aria-label') || e.id || e.tagName) : ''").await;
         let label = label.as_str().unwrap_or("").to_owned();
         if label == "History" && seen.iter().any(|l: &String| l == "model-picker") {
@@ -580,12 +515,7 @@ async fn history_and_data_flows_in_the_browser() {
         .collect();
     let held: Vec<&str> = held.iter().map(String::as_str).collect();
     wait_titles(c, &held).await;
-    c.find(Locator::Css("#history-search"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "#history-search").await;
     let mut pinned_first: Vec<String> = vec!["📌 Rust lifetimes 🦀".to_owned()];
     pinned_first.extend(titles.iter().filter(|t| !t.starts_with("Rust")).cloned());
     let expect: Vec<&str> = pinned_first.iter().map(String::as_str).collect();
@@ -628,7 +558,7 @@ async fn history_and_data_flows_in_the_browser() {
 
     // Delete it, then Undo.
     row_action(c, "Borrowing notes", "Delete").await;
-    let toast = wait_for(c, ".toast", 10).await.text().await.unwrap();
+    let toast = text_of(c, ".toast", 10).await;
     assert!(toast.contains("Deleted “Borrowing notes”"), "{toast}");
     let without: Vec<&str> = expect[1..].to_vec();
     wait_titles(c, &without).await;
@@ -718,7 +648,7 @@ async fn history_and_data_flows_in_the_browser() {
     wait_for(c, ".job progress", 10).await;
     js(c, "document.getElementById('data-h').scrollIntoView()").await;
     screenshot(c, "web-data-progress.png").await;
-    let progress_text = wait_for(c, ".job", 5).await.text().await.unwrap();
+    let progress_text = text_of(c, ".job", 5).await;
     assert!(progress_text.contains("/ 50000"), "{progress_text}");
     button(c, "Cancel").await.click().await.unwrap();
     let (text, failed) = data_outcome(c, &text, 60).await;
@@ -768,11 +698,7 @@ async fn history_and_data_flows_in_the_browser() {
     c.refresh().await.unwrap();
     app_ready(c).await;
     nav(c, "History").await;
-    let empty = wait_for(c, "ul[aria-label='Conversations'] li.empty-row", 20)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let empty = text_of(c, "ul[aria-label='Conversations'] li.empty-row", 20).await;
     assert_eq!(empty, "No conversations yet.");
     c.find(Locator::Css("#history-search"))
         .await
@@ -780,11 +706,7 @@ async fn history_and_data_flows_in_the_browser() {
         .send_keys("lifetimes")
         .await
         .unwrap();
-    let none = wait_for(c, "ul[aria-label='Search results'] li.empty-row", 20)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let none = text_of(c, "ul[aria-label='Search results'] li.empty-row", 20).await;
     assert_eq!(none, "No messages match.");
 
     // Restoring from a file that is not a database changes nothing and says why.
@@ -1022,11 +944,13 @@ async fn the_conversation_list_grows_as_it_is_scrolled() {
         .send_keys(&char::from(Key::Escape).to_string())
         .await
         .unwrap();
-    eventually(c, 10, "Esc did not empty the search box", async |last| {
-        let v = js(c, "return document.getElementById('sidebar-search').value").await;
-        *last = v.to_string();
-        (v.as_str() == Some("")).then_some(())
-    })
+    wait_js(
+        c,
+        10,
+        "Esc did not empty the search box",
+        "return document.getElementById('sidebar-search').value",
+        json!(""),
+    )
     .await;
 
     // Clearing the filter brings the first page back, with its way to show more.
@@ -1173,16 +1097,8 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         .await
         .unwrap();
     let temperature = c.find(Locator::Css("#preset-temperature")).await.unwrap();
-    temperature.send_keys("5").await.unwrap();
-    temperature
-        .send_keys(&char::from(Key::Tab).to_string())
-        .await
-        .unwrap();
-    let refused = wait_for(c, "#preset-temperature-error", 10)
-        .await
-        .text()
-        .await
-        .unwrap();
+    type_and_leave(&temperature, "5").await;
+    let refused = text_of(c, "#preset-temperature-error", 10).await;
     assert!(
         refused.contains("Temperature must be between 0 and 2"),
         "{refused}"
@@ -1191,33 +1107,29 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     // its field and the form cannot be saved (it was saved without the value before).
     // A short reply keeps the shared local server free for the tests beside this one.
     let max_tokens = c.find(Locator::Css("#preset-max-tokens")).await.unwrap();
-    max_tokens.send_keys("48").await.unwrap();
-    max_tokens
-        .send_keys(&char::from(Key::Tab).to_string())
-        .await
-        .unwrap();
+    type_and_leave(&max_tokens, "48").await;
     const FORM_STATE: &str = "return [document.getElementById('preset-temperature').value, \
         document.getElementById('preset-max-tokens').value, \
         !!document.getElementById('preset-temperature-error'), \
         [...document.querySelectorAll('form.preset-editor button')].find(b => b.textContent === 'Save preset').disabled]";
-    eventually(c, 10, "the refusal did not stand", async |last| {
-        let v = js(c, FORM_STATE).await;
-        *last = v.to_string();
-        (v == serde_json::json!(["5", "48", true, true])).then_some(())
-    })
+    wait_js(
+        c,
+        10,
+        "the refusal did not stand",
+        FORM_STATE,
+        json!(["5", "48", true, true]),
+    )
     .await;
     // Mended with a decimal comma, which is read as a point (and shown as one).
     temperature.clear().await.unwrap();
-    temperature.send_keys("0,3").await.unwrap();
-    temperature
-        .send_keys(&char::from(Key::Tab).to_string())
-        .await
-        .unwrap();
-    eventually(c, 10, "the refusal did not clear", async |last| {
-        let v = js(c, FORM_STATE).await;
-        *last = v.to_string();
-        (v == serde_json::json!(["0.3", "48", false, false])).then_some(())
-    })
+    type_and_leave(&temperature, "0,3").await;
+    wait_js(
+        c,
+        10,
+        "the refusal did not clear",
+        FORM_STATE,
+        json!(["0.3", "48", false, false]),
+    )
     .await;
     c.find(Locator::XPath("//form[contains(@class,'preset-editor')]//label[contains(., 'New chats start from this preset')]/input"))
         .await
@@ -1226,11 +1138,7 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         .await
         .unwrap();
     button(c, "Save preset").await.click().await.unwrap();
-    let row = wait_for(c, ".preset-list li.preset", 10)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let row = text_of(c, ".preset-list li.preset", 10).await;
     assert!(row.contains("Haiku") && row.contains("default"), "{row}");
     // A second one; then "Edit" on one and, with its form open, "Edit" on the other shows the
     // other's fields (not the first one's, which saving would have written back).
@@ -1245,47 +1153,21 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         (n == 2).then_some(())
     })
     .await;
-    c.find(Locator::Css("button[aria-label='Edit Haiku']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    eventually(c, 10, "Edit did not open Haiku's form", async |last| {
-        let v = js(
-            c,
-            "const e = document.getElementById('preset-system'); return e ? e.value : ''",
-        )
-        .await;
-        *last = v.to_string();
-        (v.as_str() == Some("Answer in a haiku.")).then_some(())
-    })
+    click(c, "button[aria-label='Edit Haiku']").await;
+    wait_js(
+        c,
+        10,
+        "Edit did not open Haiku's form",
+        "const e = document.getElementById('preset-system'); return e ? e.value : ''",
+        json!("Answer in a haiku."),
+    )
     .await;
-    c.find(Locator::Css("button[aria-label='Edit Limerick']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    eventually(c, 10, "Edit on another preset kept the first one's form", async |last| {
-        let v = js(c, "return [document.getElementById('preset-name').value, document.getElementById('preset-system').value]").await;
-        *last = v.to_string();
-        (v == serde_json::json!(["Limerick", ""])).then_some(())
-    })
-    .await;
+    click(c, "button[aria-label='Edit Limerick']").await;
+    wait_js(c, 10, "Edit on another preset kept the first one's form", "return [document.getElementById('preset-name').value, document.getElementById('preset-system').value]", json!(["Limerick", ""])).await;
     button(c, "Cancel").await.click().await.unwrap();
     // Removing a preset asks first too; confirmed, only the other one is left.
-    c.find(Locator::Css("button[aria-label='Remove Limerick']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let question = wait_for(c, ".preset-list .confirm", 10)
-        .await
-        .text()
-        .await
-        .unwrap();
+    click(c, "button[aria-label='Remove Limerick']").await;
+    let question = text_of(c, ".preset-list .confirm", 10).await;
     assert!(
         question.contains("Remove the preset “Limerick”?"),
         "{question}"
@@ -1295,12 +1177,7 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         .click()
         .await
         .unwrap();
-    eventually(c, 10, "the preset was not removed", async |last| {
-        let v = js(c, "return [...document.querySelectorAll('.preset-list li.preset strong')].map(e => e.textContent)").await;
-        *last = v.to_string();
-        (v == json!(["Haiku"])).then_some(())
-    })
-    .await;
+    wait_js(c, 10, "the preset was not removed", "return [...document.querySelectorAll('.preset-list li.preset strong')].map(e => e.textContent)", json!(["Haiku"])).await;
     js(
         c,
         "document.getElementById('presets-h').scrollIntoView({ block: 'start' }); return true",
@@ -1340,7 +1217,7 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     let reply = wait_reply_complete(c, 120).await;
     assert!(!reply.trim().is_empty());
     // Tokens per reply and for the conversation (reported by the server, or estimated: "≈").
-    let usage = wait_for(c, ".usage-total", 10).await.text().await.unwrap();
+    let usage = text_of(c, ".usage-total", 10).await;
     assert!(
         usage.contains(" in · ") && usage.contains(" out"),
         "{usage}"
@@ -1373,27 +1250,22 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         b.click().await.unwrap();
     };
     edit().await;
-    eventually(
+    wait_js(
         c,
         10,
         "Edit left the focus off the message box",
-        async |last| {
-            let v = js(
-                c,
-                "const e = document.activeElement; return e ? [e.id, e.value] : null",
-            )
-            .await;
-            *last = v.to_string();
-            (v == json!(["composer-input", "Write about autumn leaves."])).then_some(())
-        },
+        "const e = document.activeElement; return e ? [e.id, e.value] : null",
+        json!(["composer-input", "Write about autumn leaves."]),
     )
     .await;
     press(c, Key::Escape).await;
-    eventually(c, 10, "Esc did not cancel the edit", async |last| {
-        let v = js(c, "return document.getElementById('composer-input').value").await;
-        *last = v.to_string();
-        (v == "").then_some(())
-    })
+    wait_js(
+        c,
+        10,
+        "Esc did not cancel the edit",
+        "return document.getElementById('composer-input').value",
+        json!(""),
+    )
     .await;
     // A phone has no Esc key: the note has a Cancel button, which does the same.
     edit().await;
@@ -1405,12 +1277,7 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     .click()
     .await
     .unwrap();
-    eventually(c, 10, "Cancel did not end the edit", async |last| {
-        let v = js(c, "const e = document.activeElement; return [document.getElementById('composer-input').value, !!document.querySelector('.editing-note'), e ? e.id : '']").await;
-        *last = v.to_string();
-        (v == json!(["", false, "composer-input"])).then_some(())
-    })
-    .await;
+    wait_js(c, 10, "Cancel did not end the edit", "const e = document.activeElement; return [document.getElementById('composer-input').value, !!document.querySelector('.editing-note'), e ? e.id : '']", json!(["", false, "composer-input"])).await;
 
     // The list beside the chat: the conversation under Recent, marked open; search by title
     // and by what a message says.
@@ -1463,14 +1330,11 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
 
     // Collapsing the list keeps a strip with "show" and "new chat"; reload: it stays collapsed
     // and the last conversation opens again.
-    c.find(Locator::Css(
+    click(
+        c,
         "#sidebar button[aria-label='Hide the conversation list']",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    )
+    .await;
     wait_for(c, "#sidebar.collapsed", 10).await;
     c.refresh().await.unwrap();
     app_ready(c).await;
@@ -1481,51 +1345,34 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     })
     .await;
     wait_for(c, "#sidebar.collapsed", 10).await;
-    c.find(Locator::Css(
+    click(
+        c,
         "#sidebar button[aria-label='Show the conversation list']",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    )
+    .await;
     wait_for(c, "#sidebar-search", 10).await;
 
     // An image attached with the picker: a thumbnail in the composer, then in the thread, and
     // the message keeps it whatever the small text-only model makes of it.
     button(c, "+ New chat").await.click().await.unwrap();
     // The message box has the focus: what is typed next goes there.
-    eventually(
+    wait_js(
         c,
         10,
         "+ New chat left the focus off the message box",
-        async |last| {
-            let v = js(c, "const e = document.activeElement; return e ? e.id : ''").await;
-            *last = v.to_string();
-            (v == "composer-input").then_some(())
-        },
+        "const e = document.activeElement; return e ? e.id : ''",
+        json!("composer-input"),
     )
     .await;
     let _png = attach_png(c).await;
-    let chip = wait_for(c, ".attach-tray .attach-chip", 10)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let chip = text_of(c, ".attach-tray .attach-chip", 10).await;
     assert!(chip.contains("red-pixel.png"), "{chip}");
     let thumb = js(c, "const i = document.querySelector('.attach-tray img.thumb'); return i ? [i.src.slice(0, 22), i.naturalWidth] : null").await;
     assert_eq!(thumb, json!(["data:image/png;base64,", 1]), "{thumb}");
     screenshot(c, "web-attach-tray.png").await;
     // × takes it off again, before anything is sent. (Sending an image is checked against a
     // scripted server in tests/attachments.rs: the small local model takes no images.)
-    c.find(Locator::Css(
-        ".attach-tray button[aria-label='Remove red-pixel.png']",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click(c, ".attach-tray button[aria-label='Remove red-pixel.png']").await;
     eventually(c, 10, "the tray did not empty", async |_| {
         let n = js(c, "return document.querySelectorAll('.attach-tray').length").await;
         (n == 0).then_some(())
@@ -1575,11 +1422,7 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         ))
         .await
         .unwrap();
-    let sheet = wait_for(c, "[role=dialog] .shortcut-table", 10)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let sheet = text_of(c, "[role=dialog] .shortcut-table", 10).await;
     assert!(
         sheet.contains("Ctrl/Cmd+K") && sheet.contains("New chat"),
         "{sheet}"
@@ -1785,12 +1628,7 @@ async fn the_message_box_works_before_the_store_is_up() {
     assert_eq!(s["text"], "", "{s}");
     assert_eq!(s["note"], Value::Null, "{s}");
     tokio::time::sleep(Duration::from_millis(800)).await;
-    c.find(Locator::Css(".chat-header button[aria-label='New chat']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, ".chat-header button[aria-label='New chat']").await;
     eventually(
         c,
         20,

@@ -7,7 +7,7 @@
 
 mod support;
 
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use support::browser::*;
 use support::cli::run_ok_env;
 use support::cors_proxy::CorsProxy;
@@ -110,7 +110,7 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
         first.contains("3 conversations"),
         "the desktop's history arrived: {first}"
     );
-    let devices = wait_for(c, ".sync-devices", 10).await.text().await.unwrap();
+    let devices = text_of(c, ".sync-devices", 10).await;
     assert!(
         devices.contains("Laptop") && devices.contains("Browser"),
         "{devices}"
@@ -178,15 +178,12 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
     );
 
     // The laptop is lost: removed from the folder here, after a confirmation.
-    c.find(Locator::Css(
+    click(
+        c,
         "button[aria-label='Remove Laptop from the sync folder…']",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    let question = wait_for(c, "#remove-q", 10).await.text().await.unwrap();
+    )
+    .await;
+    let question = text_of(c, "#remove-q", 10).await;
     assert!(
         question.contains("Remove “Laptop” from the sync folder?"),
         "{question}"
@@ -211,7 +208,7 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
         done.contains("“Laptop” was removed from the sync folder"),
         "{done}"
     );
-    let devices = wait_for(c, ".sync-devices", 10).await.text().await.unwrap();
+    let devices = text_of(c, ".sync-devices", 10).await;
     assert!(
         !devices.contains("Laptop") && devices.contains("Browser"),
         "{devices}"

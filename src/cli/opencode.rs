@@ -284,12 +284,7 @@ pub(super) async fn opencode_cli_chat(
 
     let mut body = PromptBody::text(prompt);
     body.agent = agent;
-    if let Some((p, m)) = conv.model.as_deref().and_then(|m| m.split_once('/')) {
-        body.model = Some(ModelRef {
-            provider_id: p.to_owned(),
-            model_id: m.to_owned(),
-        });
-    }
+    body.model = conv.model.as_deref().and_then(ModelRef::parse);
     client.prompt_async(&session_id, &body).await?;
 
     // Phase 2: print the new reply text as it grows, until the session is idle again with a

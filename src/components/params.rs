@@ -6,12 +6,12 @@ use dioxus::prelude::*;
 use crate::engine::model::{ParamKey, SamplingParams, PARAM_SPECS};
 
 /// What the fields hold after a change: the parameters with every value accepted so far, and
-/// the sentence of the first field whose text is refused. A refused text stays in its field,
-/// with its sentence under it, until it is corrected; nothing of it is applied.
+/// whether a field's text is refused. A refused text stays in its field, with its sentence
+/// under it, until it is corrected; nothing of it is applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamsEdit {
     pub params: SamplingParams,
-    pub refused: Option<String>,
+    pub refused: bool,
 }
 
 /// One field per parameter. The fields are text fields: a number field would report a text it
@@ -58,12 +58,9 @@ pub fn ParamFields(
                                                 params.clone()
                                             }
                                         };
-                                        // The first refused field in the form's order.
-                                        let first = PARAM_SPECS.iter().find_map(|s| {
-                                            held.iter().find(|(k, _, _)| *k == s.key).map(|(_, _, why)| why.clone())
-                                        });
+                                        let refused = !held.is_empty();
                                         drop(held);
-                                        on_change.call(ParamsEdit { params: next, refused: first });
+                                        on_change.call(ParamsEdit { params: next, refused });
                                     }
                                 },
                             }

@@ -37,11 +37,7 @@ pub fn RenameForm(
                 // take the focus from the button that opened the form).
                 onmounted: {
                     let id = input_id.clone();
-                    move |_| {
-                        let _ = document::eval(&format!(
-                            "const e = document.getElementById('{id}'); if (e) {{ e.focus(); e.select(); }}"
-                        ));
-                    }
+                    move |_| crate::state::focus_when_shown(&id, true)
                 },
                 oninput: move |e| text.set(e.value()),
                 onkeydown: move |e: KeyboardEvent| {

@@ -342,32 +342,35 @@ impl ChatController {
             .or_else(|| self.models.read().first().cloned())
     }
 
-    /// Whether a reply can start now; if not, the notice says why (no backend, or an OpenCode
-    /// server chosen for a conversation kept here) and the caller leaves the message box as
-    /// it is.
-    fn can_run(mut self, state: &AppState) -> bool {
+    /// The backend a reply would go to, if one can start now; if not, the notice says why (no
+    /// backend, or an OpenCode server chosen for a conversation kept here) and the caller
+    /// leaves the message box as it is.
+    fn runnable(mut self, state: &AppState) -> Option<Profile> {
         if *self.running.peek() {
-            return false;
+            return None;
         }
         let why = match self.active_profile(state) {
             None => "Add a backend in Settings before chatting.",
             Some(p) if p.kind == BackendKind::OpenCode => {
                 "This backend is an OpenCode server, which keeps its own sessions: choose another backend to go on here, or start a new chat with it."
             }
-            Some(_) => return true,
+            Some(p) => return Some(p),
         };
         self.notice.set(Some(why.into()));
-        false
+        None
+    }
+
+    /// Run one engine operation if one can start now (see [`Self::runnable`]); whether it did.
+    fn run(self, services: Services, state: AppState, op: Op) -> bool {
+        let Some(profile) = self.runnable(&state) else {
+            return false;
+        };
+        self.start(services, state, profile, op);
+        true
     }
 
     /// Run one engine operation in the root scope with per-frame repainting.
-    fn run(mut self, services: Services, state: AppState, op: Op) {
-        if !self.can_run(&state) {
-            return;
-        }
-        let Some(profile) = self.active_profile(&state) else {
-            return;
-        };
+    fn start(mut self, services: Services, state: AppState, profile: Profile, op: Op) {
         let model = self.active_model(&state);
         let auto_title = state.settings.peek().auto_title;
         tracing::info!(action = op.name(), profile = %profile.name, "reply requested");
@@ -628,9 +631,8 @@ impl ChatController {
     }
 
     /// Start a new chat (the conversation is created by the first send), from the default
-    /// preset when there is one.
-    /// A new chat, from the default preset, with the message box focused: what is typed next
-    /// goes into it (after a click on "+ New chat" or Ctrl/Cmd+N alike).
+    /// preset when there is one, with the message box focused: what is typed next goes into it
+    /// (after a click on "+ New chat" or Ctrl/Cmd+N alike).
     pub fn new_chat(mut self, mut state: AppState) {
         self.stop();
         self.notice.set(None);
@@ -668,11 +670,11 @@ impl ChatController {
     /// (the notice says why): the text and files stay where they are.
     pub fn send(mut self, services: Services, state: AppState, text: String) -> bool {
         crate::crash::set_last_action("send");
-        if !self.can_run(&state) {
+        let Some(profile) = self.runnable(&state) else {
             return false;
-        }
+        };
         let files = std::mem::take(&mut *self.pending_files.write());
-        self.run(services, state, Op::Send(text, files));
+        self.start(services, state, profile, Op::Send(text, files));
         true
     }
 
@@ -720,11 +722,7 @@ impl ChatController {
     /// Resend an edited message; false (the edit stays in the box) as for [`Self::send`].
     pub fn edit(self, services: Services, state: AppState, user_id: Id, text: String) -> bool {
         crate::crash::set_last_action("edit-and-resend");
-        if !self.can_run(&state) {
-            return false;
-        }
-        self.run(services, state, Op::Edit(user_id, text));
-        true
+        self.run(services, state, Op::Edit(user_id, text))
     }
 
     /// Carry on the last reply where the server cut it at the token limit.

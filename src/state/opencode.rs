@@ -489,12 +489,7 @@ impl OpenCodeHub {
         };
         let services = self.services.peek().clone();
         let pid = profile_id.to_owned();
-        let model = model.and_then(|m| {
-            m.split_once('/').map(|(p, m)| ModelRef {
-                provider_id: p.to_owned(),
-                model_id: m.to_owned(),
-            })
-        });
+        let model = model.as_deref().and_then(ModelRef::parse);
         self.sending.set(true);
         self.notice.set(None);
         spawn_forever(async move {

@@ -130,7 +130,7 @@ fn PresetEditor(preset: Preset, editing: Signal<Option<Preset>>) -> Element {
                 params: f.params.clone(),
                 on_change: move |edit: crate::components::params::ParamsEdit| {
                     form.write().params = edit.params;
-                    refused.set(edit.refused.is_some());
+                    refused.set(edit.refused);
                 },
             }
             label { class: "check",

@@ -125,10 +125,7 @@ pub fn SessionPage() -> Element {
     // The model the session's last prompt went with ("provider/model"), which the next one
     // keeps unless another is chosen.
     let last_model = messages.iter().rev().find_map(|m| match &m.info {
-        MessageInfo::User(u) => u
-            .model
-            .as_ref()
-            .map(|r| format!("{}/{}", r.provider_id, r.model_id)),
+        MessageInfo::User(u) => u.model.as_ref().map(ModelRef::key),
         MessageInfo::Assistant(_) => None,
     });
 
@@ -263,10 +260,7 @@ fn SessionComposer(
         if text.is_empty() || *hub.sending.peek() {
             return;
         }
-        let model = model_for_submit.split_once('/').map(|(p, m)| ModelRef {
-            provider_id: p.to_owned(),
-            model_id: m.to_owned(),
-        });
+        let model = ModelRef::parse(&model_for_submit);
         let agent = Some(agent_for_submit.clone()).filter(|a| !a.is_empty());
         hub.send(text, model, agent);
         set_composer_text(SESSION_INPUT, draft, String::new());

@@ -204,6 +204,38 @@ pub async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.unwrap()
 }
 
+/// The text of the element `css` finds within `secs`.
+pub async fn text_of(c: &Client, css: &str, secs: u64) -> String {
+    wait_for(c, css, secs).await.text().await.unwrap()
+}
+
+/// Types `text` into `field`, then Tab: the field is left, so its change is sent.
+pub async fn type_and_leave(field: &Element, text: &str) {
+    let tab = char::from(fantoccini::key::Key::Tab);
+    field.send_keys(&format!("{text}{tab}")).await.unwrap();
+}
+
+/// Clicks the element `css` finds.
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits up to `secs` for `script` to return `expected`; fails with `what` and what it last
+/// returned.
+pub async fn wait_js(c: &Client, secs: u64, what: &str, script: &str, expected: Value) {
+    eventually(c, secs, what, async |last| {
+        let v = js(c, script).await;
+        *last = v.to_string();
+        (v == expected).then_some(())
+    })
+    .await
+}
+
 /// Presses a key on whatever has the focus.
 pub async fn press(c: &Client, key: fantoccini::key::Key) {
     c.active_element()

@@ -57,3 +57,19 @@ pub struct ModelRef {
     #[serde(rename = "modelID")]
     pub model_id: String,
 }
+
+impl ModelRef {
+    /// From the "provider/model" form pickers and stored conversations use.
+    pub fn parse(s: &str) -> Option<ModelRef> {
+        let (provider, model) = s.split_once('/')?;
+        Some(ModelRef {
+            provider_id: provider.to_owned(),
+            model_id: model.to_owned(),
+        })
+    }
+
+    /// "provider/model", as [`ModelRef::parse`] reads it.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.provider_id, self.model_id)
+    }
+}
