@@ -248,6 +248,16 @@ fn cpu_share(pid: u32, secs: u64) -> f64 {
 
 /// The conversations and their messages as the installed CLI reads them from the app's file.
 /// What the app has logged so far (every file in its log directory).
+/// The text on the clipboard of the test display.
+fn clipboard() -> String {
+    let out = Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .env("DISPLAY", support::desktop::display())
+        .output()
+        .expect("xclip runs (scripts/setup.sh installs it)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn app_log(data: &Path) -> String {
     std::fs::read_dir(data.join("logs"))
         .unwrap()
@@ -378,6 +388,30 @@ fn release_app_chats_with_code_blocks_and_goes_idle(bin: &str) {
     assert!(second.contains("cat <<'EOF'"), "{second}");
     std::thread::sleep(Duration::from_millis(800));
     app.screenshot("release-second-reply.png");
+
+    // The reply's "Copy Markdown" and "Copy", reached from the message box with Shift+Tab
+    // (Delete, Regenerate, Copy Markdown, Copy): what they copy is still on the clipboard
+    // afterwards (there is no clipboard manager under Xvfb to take it over).
+    app.click(550, 660);
+    for _ in 0..3 {
+        app.key("shift+Tab");
+    }
+    app.key("Return");
+    std::thread::sleep(Duration::from_millis(500));
+    app.screenshot("release-copied-markdown.png");
+    assert_eq!(
+        clipboard(),
+        SECOND_REPLY,
+        "Copy Markdown copies the reply as written"
+    );
+    app.key("shift+Tab");
+    app.key("Return");
+    std::thread::sleep(Duration::from_millis(500));
+    let plain = clipboard();
+    assert!(
+        plain.contains("cat <<'EOF' > notes.txt") && !plain.contains("```"),
+        "Copy copies the reply's text without its Markdown: {plain:?}"
+    );
 
     let list = Command::new(bin)
         .arg("--data-dir")

@@ -179,6 +179,7 @@ fn CodeBlock(
     spans: Vec<crate::engine::highlight::Span>,
 ) -> Element {
     let services = use_services();
+    let state = crate::state::use_app_state();
     let mut copied = use_signal(|| false);
     let to_copy = code.clone();
     let label = lang.clone().unwrap_or_default();
@@ -192,7 +193,7 @@ fn CodeBlock(
                     onclick: move |_| {
                         match services.shell.copy_to_clipboard(&to_copy) {
                             Ok(()) => copied.set(true),
-                            Err(e) => tracing::warn!(error = %e, "copy failed"),
+                            Err(e) => state.toast_error(e),
                         }
                     },
                     if copied() { "Copied" } else { "Copy" }

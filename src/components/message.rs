@@ -21,7 +21,6 @@ pub struct MessageProps {
     pub on_regenerate: EventHandler<String>,
     pub on_edit: EventHandler<String>,
     pub on_select: EventHandler<String>,
-    pub on_copy: EventHandler<String>,
     /// Delete this message and what follows from it on its branch (asked first).
     pub on_delete: EventHandler<String>,
     /// Carry on a reply cut at the token limit (offered on the last message only).
@@ -60,12 +59,26 @@ pub fn MessageBubble(props: MessageProps) -> Element {
     let error = m.error.clone();
     let is_assistant = m.role == Role::Assistant;
     let is_user = m.role == Role::User;
-    let copy_text = if is_assistant {
-        crate::engine::markdown::plain_text(&crate::engine::markdown::parse(&text))
-    } else {
-        text.clone()
+    // Which of the copy buttons last copied (the Markdown one is `true`), shown as "Copied".
+    let mut copied = use_signal(|| None::<bool>);
+    let copy = {
+        let text = text.clone();
+        let services = use_services();
+        let state = crate::state::use_app_state();
+        move |markdown: bool| {
+            let out = if is_assistant && !markdown {
+                crate::engine::markdown::plain_text(&crate::engine::markdown::parse(&text))
+            } else {
+                text.clone()
+            };
+            match services.shell.copy_to_clipboard(&out) {
+                Ok(()) => copied.set(Some(markdown)),
+                Err(e) => state.toast_error(e),
+            }
+        }
     };
-    let copy_markdown = text.clone();
+    let mut copy_md = copy.clone();
+    let mut copy = copy;
     let files: Vec<AttachmentRef> = m.attachments().into_iter().cloned().collect();
     let can_continue = props.is_last && m.cut_at_limit();
     let mut confirm_delete = use_signal(|| false);
@@ -156,9 +169,11 @@ pub fn MessageBubble(props: MessageProps) -> Element {
                 }
                 if !streaming {
                     div { class: "msg-actions", role: "group", "aria-label": "Message actions",
-                        button { class: "msg-action", r#type: "button", onclick: move |_| props.on_copy.call(copy_text.clone()), "Copy" }
+                        button { class: "msg-action", r#type: "button", onclick: move |_| copy(false),
+                            if copied() == Some(false) { "Copied" } else { "Copy" } }
                         if is_assistant {
-                            button { class: "msg-action", r#type: "button", title: "Copy the reply with its Markdown", onclick: move |_| props.on_copy.call(copy_markdown.clone()), "Copy Markdown" }
+                            button { class: "msg-action", r#type: "button", title: "Copy the reply with its Markdown", onclick: move |_| copy_md(true),
+                                if copied() == Some(true) { "Copied" } else { "Copy Markdown" } }
                             button { class: "msg-action", r#type: "button", disabled: props.busy, onclick: { let id = id.clone(); move |_| props.on_regenerate.call(id.clone()) }, "Regenerate" }
                         }
                         if is_user {

@@ -398,12 +398,25 @@ fn clipboard_files() -> Result<Vec<(String, Vec<u8>)>> {
 
 pub struct NativeShell {
     dirs: DataDirs,
+    /// The clipboard, kept while the app runs: on X11 what was copied is served by its owner,
+    /// and a clipboard dropped right after copying loses the text wherever no clipboard
+    /// manager takes it over (and waits for one first).
+    clipboard: std::sync::Mutex<Option<arboard::Clipboard>>,
 }
 
 impl NativeShell {
     pub fn new(dirs: DataDirs) -> Self {
-        NativeShell { dirs }
+        NativeShell {
+            dirs,
+            clipboard: std::sync::Mutex::new(None),
+        }
     }
+}
+
+fn copy_error(detail: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!(
+        "Nothing was copied: the clipboard could not be reached ({detail})."
+    ))
 }
 
 #[async_trait::async_trait(?Send)]
@@ -421,14 +434,17 @@ impl Shell for NativeShell {
     }
 
     fn copy_to_clipboard(&self, text: &str) -> Result<()> {
-        let mut clipboard = arboard::Clipboard::new().map_err(|e| Error::Io {
-            path: "clipboard".into(),
-            detail: e.to_string(),
-        })?;
-        clipboard.set_text(text.to_owned()).map_err(|e| Error::Io {
-            path: "clipboard".into(),
-            detail: e.to_string(),
-        })
+        let mut held = self.clipboard.lock().unwrap_or_else(|e| e.into_inner());
+        if held.is_none() {
+            *held = Some(arboard::Clipboard::new().map_err(copy_error)?);
+        }
+        let copied = held.as_mut().expect("set above").set_text(text.to_owned());
+        if let Err(e) = copied {
+            // A clipboard that failed once is opened again on the next copy.
+            *held = None;
+            return Err(copy_error(e));
+        }
+        Ok(())
     }
 
     async fn pasted_files(&self) -> Result<Vec<(String, Vec<u8>)>> {

@@ -108,14 +108,6 @@ pub fn ChatView() -> Element {
         let services = services.clone();
         move |id: String| ctl.continue_reply(services.clone(), state, id)
     };
-    let on_copy = {
-        let services = services.clone();
-        move |text: String| {
-            if let Err(e) = services.shell.copy_to_clipboard(&text) {
-                state.toast_error(e);
-            }
-        }
-    };
 
     rsx! {
         section { class: "view chat-view", "aria-label": "Chat",
@@ -171,7 +163,6 @@ pub fn ChatView() -> Element {
                             on_regenerate: on_regenerate.clone(),
                             on_edit: on_edit,
                             on_select: on_select.clone(),
-                            on_copy: on_copy.clone(),
                             on_delete: on_delete.clone(),
                             on_continue: on_continue.clone(),
                         }
