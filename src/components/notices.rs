@@ -38,14 +38,16 @@ pub fn StartupNotices() -> Element {
 
     let support = services.support.clone();
     use_hook(move || {
-        spawn(async move {
-            reports.set(support.unseen_crash_reports().await);
-        });
+        if crate::platform::KEEPS_FILES {
+            spawn(async move {
+                reports.set(support.unseen_crash_reports().await);
+            });
+        }
     });
 
     // Once settings have loaded: check for updates only if the user asked for it.
     use_effect(move || {
-        if !(state.loaded)() || *update_checked.peek() {
+        if !crate::platform::SELF_UPDATES || !(state.loaded)() || *update_checked.peek() {
             return;
         }
         update_checked.set(true);
@@ -93,7 +95,11 @@ pub fn StartupNotices() -> Element {
         });
     };
     let support_read = services.support.clone();
-    let first = reports.read().first().cloned();
+    let first = reports
+        .read()
+        .first()
+        .cloned()
+        .filter(|_| crate::platform::KEEPS_FILES);
     rsx! {
         if let Some(name) = first {
             div { class: "banner banner-warn", role: "status", "aria-live": "polite",

@@ -220,21 +220,6 @@ impl SamplingParams {
     /// value that is not a number or is out of range gives the sentence to show instead. A
     /// decimal comma is read as a point ("0,7" is 0.7).
     pub fn with_text(&self, key: ParamKey, text: &str) -> Result<SamplingParams, String> {
-        fn parse<T: std::str::FromStr>(text: &str, label: &str) -> Result<Option<T>, String> {
-            if text.is_empty() {
-                return Ok(None);
-            }
-            let point;
-            let number = if text.contains('.') || text.matches(',').count() != 1 {
-                text
-            } else {
-                point = text.replace(',', ".");
-                &point
-            };
-            number.parse().map(Some).map_err(|_| {
-                format!("{label} must be a number; “{text}” is not one, so nothing was changed.")
-            })
-        }
         let text = text.trim();
         let label = PARAM_SPECS
             .iter()
@@ -242,17 +227,36 @@ impl SamplingParams {
             .map_or("The value", |s| s.label);
         let mut next = self.clone();
         match key {
-            ParamKey::Temperature => next.temperature = parse(text, label)?,
-            ParamKey::TopP => next.top_p = parse(text, label)?,
-            ParamKey::MaxTokens => next.max_tokens = parse(text, label)?,
-            ParamKey::PresencePenalty => next.presence_penalty = parse(text, label)?,
-            ParamKey::FrequencyPenalty => next.frequency_penalty = parse(text, label)?,
-            ParamKey::Seed => next.seed = parse(text, label)?,
-            ParamKey::ContextTokens => next.context_tokens = parse(text, label)?,
+            ParamKey::Temperature => next.temperature = parse_number(text, label)?,
+            ParamKey::TopP => next.top_p = parse_number(text, label)?,
+            ParamKey::MaxTokens => next.max_tokens = parse_number(text, label)?,
+            ParamKey::PresencePenalty => next.presence_penalty = parse_number(text, label)?,
+            ParamKey::FrequencyPenalty => next.frequency_penalty = parse_number(text, label)?,
+            ParamKey::Seed => next.seed = parse_number(text, label)?,
+            ParamKey::ContextTokens => next.context_tokens = parse_number(text, label)?,
         }
         next.validate().map_err(|e| e.to_string())?;
         Ok(next)
     }
+}
+
+/// A number typed into a field: empty is `None`; a decimal comma is read as a point ("0,7" is
+/// 0.7); anything else that is not a number gives the sentence to show.
+pub fn parse_number<T: std::str::FromStr>(text: &str, label: &str) -> Result<Option<T>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let point;
+    let number = if text.contains('.') || text.matches(',').count() != 1 {
+        text
+    } else {
+        point = text.replace(',', ".");
+        &point
+    };
+    number.parse().map(Some).map_err(|_| {
+        format!("{label} must be a number; “{text}” is not one, so nothing was changed.")
+    })
 }
 
 /// A named starting point for new chats ("assistant"): a system prompt, optionally a backend
@@ -391,15 +395,20 @@ pub fn usage_summary(input: u64, output: u64, cost: Option<f64>, estimated: bool
     s
 }
 
-/// Dollars with enough digits to be meaningful for small amounts.
+/// Dollars: cents from a cent up, and two significant digits below it ("$0.0012",
+/// "$0.000021"), so a cheap reply does not read as free.
 pub fn format_cost(c: f64) -> String {
     if c == 0.0 {
-        "$0".into()
-    } else if c < 0.01 {
-        format!("${c:.4}")
-    } else {
-        format!("${c:.2}")
+        return "$0".into();
     }
+    if c >= 0.01 {
+        return format!("${c:.2}");
+    }
+    let mut digits = 4;
+    while digits < 10 && c * 10f64.powi(digits as i32) < 10.0 {
+        digits += 1;
+    }
+    format!("${c:.digits$}")
 }
 
 /// 1234567 → "1,234,567".
@@ -839,6 +848,19 @@ pub fn format_time(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn small_costs_keep_two_significant_digits() {
+        use super::format_cost;
+        assert_eq!(format_cost(0.0), "$0");
+        assert_eq!(format_cost(12.345), "$12.35");
+        assert_eq!(format_cost(0.01), "$0.01");
+        assert_eq!(format_cost(0.0012), "$0.0012");
+        assert_eq!(format_cost(0.005), "$0.0050");
+        // 58 tokens in at $0.15 and 21 out at $0.60 per million.
+        assert_eq!(format_cost((58.0 * 0.15 + 21.0 * 0.6) / 1e6), "$0.000021");
+        assert_eq!(format_cost(3e-12), "$0.0000000000");
+    }
+
     #[test]
     fn times_are_written_in_utc_with_zero_padding() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00");

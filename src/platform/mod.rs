@@ -38,6 +38,22 @@ pub const STYLESHEET: Option<&str> = Some(include_str!("../../assets/main.css"))
 #[cfg(target_family = "wasm")]
 pub const STYLESHEET: Option<&str> = None;
 
+/// Whether this build updates itself from signed releases (Settings → Updates and the check
+/// at start). A web page is updated by whoever hosts it: the browser's module shows neither
+/// and carries neither.
+#[cfg(not(target_family = "wasm"))]
+pub const SELF_UPDATES: bool = true;
+#[cfg(target_family = "wasm")]
+pub const SELF_UPDATES: bool = false;
+
+/// Whether this build keeps files of its own on the device: logs, crash reports and a
+/// downloads folder (diagnostics). A web page has none of them, and its module leaves out what
+/// shows them.
+#[cfg(not(target_family = "wasm"))]
+pub const KEEPS_FILES: bool = true;
+#[cfg(target_family = "wasm")]
+pub const KEEPS_FILES: bool = false;
+
 /// Where the OS keychain stands. Shown in Settings and by `doctor`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SecretStatus {

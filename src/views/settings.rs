@@ -23,7 +23,9 @@ pub fn SettingsView() -> Element {
             crate::views::sync::SyncSection {}
             crate::views::data::DataSection {}
             DiagnosticsSection {}
-            UpdatesSection {}
+            if crate::platform::SELF_UPDATES {
+                UpdatesSection {}
+            }
         }
     }
 }
@@ -461,6 +463,9 @@ fn PrivacySection() -> Element {
     }
 }
 
+/// Settings → About and diagnostics: version, data directory, database size, keychain, an
+/// integrity check and compaction on request, this run's start-up time, memory and latencies,
+/// and "Export diagnostics" (logs redacted) for bug reports.
 #[component]
 fn DiagnosticsSection() -> Element {
     let services = use_services();
@@ -480,6 +485,35 @@ fn DiagnosticsSection() -> Element {
         .data_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_else(|| "browser storage".into());
+    // Only the cheap facts of this run: an integrity check on a large history would hold the
+    // store every time Settings opens, so it runs when asked.
+    let mut latency = use_signal(Vec::<crate::platform::vitals::LatencyStat>::new);
+    let startup_ms = crate::platform::vitals::startup_ms();
+    let rss = crate::platform::vitals::rss_bytes();
+    // Read once per visit, not on every repaint.
+    let log_dir = services.support.log_dir().map(|d| d.display().to_string());
+    let mut crash_count = use_signal(|| None::<usize>);
+    let can_export = crate::platform::KEEPS_FILES && services.support.downloads_dir().is_some();
+    let mut exported = use_signal(|| None::<String>);
+    let services_run = services.clone();
+    use_hook(move || {
+        spawn(async move {
+            crash_count.set(services_run.support.crash_report_count().await);
+            latency.set(crate::platform::vitals::latency_stats(&services_run).await);
+        });
+    });
+    let services_export = services.clone();
+    let export = move |_| {
+        let services = services_export.clone();
+        spawn(async move {
+            crate::crash::set_last_action("export-diagnostics");
+            let note = match services.support.export_diagnostics(&services).await {
+                Ok(sentence) => sentence,
+                Err(e) => e.to_string(),
+            };
+            exported.set(Some(note));
+        });
+    };
     let (s1, s2) = (services.clone(), services.clone());
     let size_text = size()
         .map(|b| format!("{:.1} MB", b as f64 / 1e6))
@@ -519,13 +553,35 @@ fn DiagnosticsSection() -> Element {
                     });
                 }, "Compact database" }
             }
+            h4 { "This run" }
+            dl { class: "facts",
+                dt { "Start-up" }
+                dd { {startup_ms.map(|ms| format!("{ms} ms to the first frame")).unwrap_or_else(|| "-".into())} }
+                dt { "Memory" }
+                dd { {rss.map(|b| format!("{:.1} MB resident", b as f64 / 1e6)).unwrap_or_else(|| "-".into())} }
+                for l in latency() {
+                    dt { key: "{l.profile}", "Latency: {l.profile}" }
+                    dd { "last {l.last_ms} ms, average {l.avg_ms} ms ({l.samples} tests)" }
+                }
+                if crate::platform::KEEPS_FILES {
+                    dt { "Logs" }
+                    dd { class: "mono", {log_dir.unwrap_or_else(|| "-".into())} }
+                    dt { "Crash reports" }
+                    dd { {crash_count().map(|n| n.to_string()).unwrap_or_else(|| "-".into())} }
+                }
+            }
+            if can_export {
+                div { class: "form-actions",
+                    button { class: "btn-small", r#type: "button", onclick: export, "Export diagnostics" }
+                }
+            }
+            if let Some(note) = exported() { p { role: "status", class: "mono", "{note}" } }
         }
     }
 }
 
-/// Settings → Updates and health: the opt-in signed update check (toggle, manifest URL, "Check
-/// now", the notes and a verified download that is never installed automatically), this run's
-/// start-up time and memory, and "Export diagnostics" (logs redacted) for bug reports.
+/// Settings → Updates: the opt-in signed update check (toggle, manifest URL, "Check now", the
+/// notes and a verified download that is never installed automatically).
 #[component]
 fn UpdatesSection() -> Element {
     use crate::engine::update::{self, UpdateStatus};
@@ -536,35 +592,8 @@ fn UpdatesSection() -> Element {
     let mut result = use_signal(|| None::<Result<UpdateStatus, String>>);
     let mut busy = use_signal(|| false);
     let mut saved = use_signal(|| None::<String>);
-    // Only the cheap facts of this run: the full diagnostics run an integrity check, which on a
-    // large history would hold the store worker every time Settings opens.
-    let mut latency = use_signal(Vec::<crate::platform::vitals::LatencyStat>::new);
-    let startup_ms = crate::platform::vitals::startup_ms();
-    let rss = crate::platform::vitals::rss_bytes();
-    // Read once per visit, not on every repaint.
-    let log_dir = services.support.log_dir().map(|d| d.display().to_string());
-    let mut crash_count = use_signal(|| None::<usize>);
     let downloads = services.support.downloads_dir();
-    let support = services.support.clone();
-    use_hook(move || {
-        spawn(async move {
-            crash_count.set(support.crash_report_count().await);
-        });
-    });
-
-    let services_load = services.clone();
-    use_hook(move || {
-        spawn(async move {
-            latency.set(crate::platform::vitals::latency_stats(&services_load).await);
-        });
-    });
-
-    let (sv1, sv2, sv3, sv4) = (
-        services.clone(),
-        services.clone(),
-        services.clone(),
-        services.clone(),
-    );
+    let (sv2, sv3, sv4) = (services.clone(), services.clone(), services.clone());
     let check = move |_| {
         let client = sv3.http.client();
         let updates = sv3.updates.clone();
@@ -589,7 +618,6 @@ fn UpdatesSection() -> Element {
         .as_ref()
         .and_then(|o| update::preferred_artifact(&o.artifacts).cloned());
     let can_download = artifact.is_some() && downloads.is_some();
-    let can_export = downloads.is_some();
     let download = move |_| {
         let (Some(a), Some(dir)) = (artifact.clone(), downloads.clone()) else {
             return;
@@ -607,17 +635,6 @@ fn UpdatesSection() -> Element {
                 Err(e) => saved.set(Some(e.to_string())),
             }
             busy.set(false);
-        });
-    };
-    let export = move |_| {
-        let services = sv1.clone();
-        spawn(async move {
-            crate::crash::set_last_action("export-diagnostics");
-            let note = match services.support.export_diagnostics(&services).await {
-                Ok(sentence) => sentence,
-                Err(e) => e.to_string(),
-            };
-            saved.set(Some(note));
         });
     };
     let url_value = s.update_url.clone().unwrap_or_default();
@@ -661,26 +678,6 @@ fn UpdatesSection() -> Element {
                 }
             }
             if let Some(note) = saved() { p { role: "status", class: "mono", "{note}" } }
-            h3 { "This run" }
-            dl { class: "facts",
-                dt { "Start-up" }
-                dd { {startup_ms.map(|ms| format!("{ms} ms to the first frame")).unwrap_or_else(|| "-".into())} }
-                dt { "Memory" }
-                dd { {rss.map(|b| format!("{:.1} MB resident", b as f64 / 1e6)).unwrap_or_else(|| "-".into())} }
-                for l in latency() {
-                    dt { key: "{l.profile}", "Latency: {l.profile}" }
-                    dd { "last {l.last_ms} ms, average {l.avg_ms} ms ({l.samples} tests)" }
-                }
-                dt { "Logs" }
-                dd { class: "mono", {log_dir.unwrap_or_else(|| "-".into())} }
-                dt { "Crash reports" }
-                dd { {crash_count().map(|n| n.to_string()).unwrap_or_else(|| "-".into())} }
-            }
-            if can_export {
-                div { class: "form-actions",
-                    button { class: "btn-small", r#type: "button", onclick: export, "Export diagnostics" }
-                }
-            }
         }
     }
 }
@@ -699,11 +696,23 @@ fn PriceList(profile_id: Id) -> Element {
         let id = id_for_load.clone();
         async move { services.store.list_prices(Some(id)).await }
     });
+    // The models the backend listed when last asked, offered in the model field.
+    let services_models = services.clone();
+    let id_models = profile_id.clone();
+    let known = crate::state::tasks::use_latest(move || {
+        let services = services_models.clone();
+        let id = id_models.clone();
+        async move { services.store.model_list(id).await }
+    });
     let mut model = use_signal(String::new);
     let mut input = use_signal(String::new);
     let mut output = use_signal(String::new);
     let list = match &*prices.read() {
         Some(Ok(list)) => list.clone(),
+        _ => Vec::new(),
+    };
+    let known: Vec<String> = match &*known.read() {
+        Some(Ok(Some(l))) => l.models.iter().map(|m| m.id.clone()).collect(),
         _ => Vec::new(),
     };
     let services_save = services.clone();
@@ -712,13 +721,26 @@ fn PriceList(profile_id: Id) -> Element {
     let form_id = fid.clone();
     let save = move |e: FormEvent| {
         e.prevent_default();
-        let parse = |v: &str| v.trim().parse::<f64>().ok();
-        let (Some(i), Some(o)) = (parse(&input.peek()), parse(&output.peek())) else {
-            state.show_toast(
-                "Enter the input and output prices as numbers (dollars per million tokens); nothing was saved."
-                    .into(),
-            );
-            return;
+        let prices = crate::engine::model::parse_number::<f64>(&input.peek(), "The input price")
+            .and_then(|i| {
+                Ok((
+                    i,
+                    crate::engine::model::parse_number::<f64>(&output.peek(), "The output price")?,
+                ))
+            });
+        let (i, o) = match prices {
+            Ok((Some(i), Some(o))) => (i, o),
+            Ok(_) => {
+                state.show_toast(
+                    "Enter the input and output prices (dollars per million tokens); nothing was saved."
+                        .into(),
+                );
+                return;
+            }
+            Err(e) => {
+                state.show_toast(e);
+                return;
+            }
         };
         let price = ModelPrice {
             profile_id: id_save.clone(),
@@ -781,15 +803,19 @@ fn PriceList(profile_id: Id) -> Element {
             form { class: "price-form", id: "price-form-{fid}", onsubmit: save,
                 div { class: "field",
                     label { r#for: "price-model-{fid}", "Model" }
-                    input { id: "price-model-{fid}", required: true, oninput: move |e| model.set(e.value()) }
+                    input { id: "price-model-{fid}", required: true, list: "price-models-{fid}", autocomplete: "off",
+                        oninput: move |e| model.set(e.value()) }
+                    datalist { id: "price-models-{fid}",
+                        for m in known { option { key: "{m}", value: "{m}" } }
+                    }
                 }
                 div { class: "field",
                     label { r#for: "price-in-{fid}", "Input $ / M tokens" }
-                    input { id: "price-in-{fid}", r#type: "number", min: "0", step: "any", required: true, oninput: move |e| input.set(e.value()) }
+                    input { id: "price-in-{fid}", inputmode: "decimal", required: true, oninput: move |e| input.set(e.value()) }
                 }
                 div { class: "field",
                     label { r#for: "price-out-{fid}", "Output $ / M tokens" }
-                    input { id: "price-out-{fid}", r#type: "number", min: "0", step: "any", required: true, oninput: move |e| output.set(e.value()) }
+                    input { id: "price-out-{fid}", inputmode: "decimal", required: true, oninput: move |e| output.set(e.value()) }
                 }
                 button { class: "btn-small", r#type: "submit", "Save price" }
             }
