@@ -1393,3 +1393,62 @@ fn an_import_records_its_job_in_its_own_transaction() {
     assert!(!store.import_committed("job-cancelled").unwrap());
     assert_eq!(portability::current_job(), None);
 }
+
+/// `history archive` and `history delete` take several IDs; one that is not found changes
+/// nothing, for any of them.
+#[test]
+fn cli_archives_and_deletes_several_conversations_or_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data = data.as_path();
+    ok(&nexus(data, &["import", FIXTURE]));
+    let list = |archived: bool| -> Vec<String> {
+        let mut args = vec!["history", "list", "--json"];
+        if archived {
+            args.push("--archived");
+        }
+        let v: serde_json::Value = serde_json::from_str(&ok(&nexus(data, &args))).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The fixture has an archived conversation: brought back first, with the others'.
+    let mut back = vec!["history", "archive", "--off"];
+    let archived = list(true);
+    assert!(!archived.is_empty());
+    back.extend(archived.iter().map(String::as_str));
+    ok(&nexus(data, &back));
+    assert!(list(true).is_empty());
+    let ids = list(false);
+    assert_eq!(ids.len(), 3);
+
+    let out = nexus(data, &["history", "archive", &ids[0], "no-such-id"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(list(true).is_empty(), "nothing was archived");
+    ok(&nexus(data, &["history", "archive", &ids[0], &ids[1]]));
+    assert_eq!(list(false), vec![ids[2].clone()]);
+    let mut archived = list(true);
+    archived.sort();
+    let mut want = vec![ids[0].clone(), ids[1].clone()];
+    want.sort();
+    assert_eq!(archived, want);
+    ok(&nexus(data, &["history", "archive", "--off", &ids[1]]));
+    assert_eq!(list(true), vec![ids[0].clone()]);
+
+    let out = nexus(data, &["history", "delete", &ids[1], &ids[2], "no-such-id"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no-such-id"),
+        "the sentence names the ID: {err}"
+    );
+    assert_eq!(list(false).len(), 2, "nothing was deleted");
+    let out = ok(&nexus(data, &["history", "delete", &ids[1], &ids[2]]));
+    assert!(out.is_empty());
+    assert!(list(false).is_empty());
+    assert_eq!(list(true), vec![ids[0].clone()]);
+    let out = nexus(data, &["history", "delete"]);
+    assert_eq!(out.status.code(), Some(2), "an ID is required");
+}

@@ -362,6 +362,18 @@ async fn wait_titles(c: &Client, expected: &[&str]) {
     .await
 }
 
+/// Tick the box of History's row titled `title` (as `history_titles` gives it) in "Select".
+async fn pick_row(c: &Client, title: &str) {
+    let title = title.trim_start_matches("📌 ");
+    let xpath = format!("//input[@type='checkbox'][@aria-label='Select “{title}”']");
+    c.find(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no box to pick '{title}': {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Tick or untick History's "Archived" filter.
 async fn toggle_archived_filter(c: &Client) {
     c.find(Locator::XPath(
@@ -597,6 +609,62 @@ async fn history_and_data_flows_in_the_browser() {
     c.refresh().await.unwrap();
     app_ready(c).await;
     nav(c, "History").await;
+    wait_titles(c, &kept).await;
+
+    // "Select": both picked by their boxes and archived at once, brought back together from
+    // the archive, then both deleted at once, and one Undo brings both back.
+    button(c, "Select").await.click().await.unwrap();
+    for t in &kept {
+        pick_row(c, t).await;
+    }
+    assert_eq!(text_of(c, ".bulk-bar > span", 5).await, "2 selected");
+    let actions = js(
+        c,
+        "return document.querySelectorAll(\"ul[aria-label='Conversations'] .row-actions\").length",
+    )
+    .await;
+    assert_eq!(
+        actions,
+        json!(0),
+        "a row's own actions step aside in Select"
+    );
+    screenshot(c, "web-history-select.png").await;
+    assert!(
+        axe(c).await.is_empty(),
+        "History's Select a11y: {:?}",
+        axe(c).await
+    );
+    button(c, "Archive").await.click().await.unwrap();
+    wait_titles(c, &[]).await;
+    let toast = text_of(c, ".app-toast", 10).await;
+    assert!(toast.contains("Archived 2 conversations"), "{toast}");
+    toggle_archived_filter(c).await;
+    wait_titles(c, &kept).await;
+    button(c, "Select").await.click().await.unwrap();
+    button(c, "Select all").await.click().await.unwrap();
+    button(c, "Unarchive").await.click().await.unwrap();
+    wait_titles(c, &[]).await;
+    toggle_archived_filter(c).await;
+    wait_titles(c, &kept).await;
+    button(c, "Select").await.click().await.unwrap();
+    button(c, "Select all").await.click().await.unwrap();
+    assert_eq!(text_of(c, ".bulk-bar > span", 5).await, "2 selected");
+    c.find(Locator::XPath(
+        "//div[@class='bulk-bar']/button[normalize-space()='Delete']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_titles(c, &[]).await;
+    let toast = text_of(c, "section[aria-label='History'] .toast", 10).await;
+    assert!(toast.contains("Deleted 2 conversations."), "{toast}");
+    assert!(
+        js(c, "return document.querySelector('.bulk-bar') === null").await == Value::Bool(true),
+        "Delete leaves Select"
+    );
+    button(c, "Undo").await.click().await.unwrap();
     wait_titles(c, &kept).await;
 
     // Export everything as JSON: a download holding what History shows.
@@ -1454,6 +1522,58 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         (open == false).then_some(())
     })
     .await;
+
+    // Settings → the backend's prices: the model field offers the models the server listed;
+    // a price that is not a number is refused with a sentence and nothing is saved; a decimal
+    // comma is read as a point.
+    nav(c, "Settings").await;
+    click(c, "details.prices > summary").await;
+    let offered = js(
+        c,
+        "return [...document.querySelectorAll('details.prices datalist option')].map(o => o.value)",
+    )
+    .await;
+    assert!(
+        offered
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "smollm2-135m"),
+        "{offered}"
+    );
+    let field = |id: &'static str| async move {
+        c.find(Locator::Css(&format!(
+            "details.prices input[id^='price-{id}']"
+        )))
+        .await
+        .unwrap()
+    };
+    field("model")
+        .await
+        .send_keys("smollm2-135m")
+        .await
+        .unwrap();
+    field("in").await.send_keys("abc").await.unwrap();
+    field("out").await.send_keys("0.6").await.unwrap();
+    button(c, "Save price").await.click().await.unwrap();
+    let toast = text_of(c, ".app-toast", 10).await;
+    assert!(
+        toast.contains("The input price must be a number; “abc” is not one"),
+        "{toast}"
+    );
+    assert!(
+        js(c, "return document.querySelector('.price-list') === null").await == json!(true),
+        "nothing was saved"
+    );
+    let input = field("in").await;
+    input.clear().await.unwrap();
+    input.send_keys("0,15").await.unwrap();
+    button(c, "Save price").await.click().await.unwrap();
+    let saved = text_of(c, ".price-list li", 10).await;
+    assert!(
+        saved.contains("smollm2-135m") && saved.contains("$0.15 in · $0.6 out per million tokens"),
+        "{saved}"
+    );
     b.client.clone().close().await.unwrap();
 
     // Phone width: no list beside the chat; the preset and model pickers stay on screen.

@@ -138,23 +138,34 @@ pub(super) async fn history(services: &Services, cmd: HistoryCmd) -> CliResult {
             eprintln!("{} '{}'.", if off { "Unpinned" } else { "Pinned" }, c.title);
             Ok(())
         }
-        HistoryCmd::Archive { id, off } => {
-            let c = services.store.set_archived(id, !off).await?;
-            eprintln!(
-                "{} '{}'.",
-                if off {
-                    "Took out of the archive"
-                } else {
-                    "Archived"
-                },
-                c.title
-            );
+        HistoryCmd::Archive { ids, off } => {
+            // All found first, so a mistyped ID changes nothing.
+            for id in &ids {
+                services.store.get_conversation(id.clone()).await?;
+            }
+            for id in ids {
+                let c = services.store.set_archived(id, !off).await?;
+                eprintln!(
+                    "{} '{}'.",
+                    if off {
+                        "Took out of the archive"
+                    } else {
+                        "Archived"
+                    },
+                    c.title
+                );
+            }
             Ok(())
         }
-        HistoryCmd::Delete { id } => {
-            let c = services.store.get_conversation(id.clone()).await?;
-            services.store.delete_conversation(id).await?;
-            eprintln!("Deleted '{}'.", c.title);
+        HistoryCmd::Delete { ids } => {
+            let mut found = Vec::new();
+            for id in &ids {
+                found.push(services.store.get_conversation(id.clone()).await?);
+            }
+            for c in found {
+                services.store.delete_conversation(c.id.clone()).await?;
+                eprintln!("Deleted '{}'.", c.title);
+            }
             Ok(())
         }
     }

@@ -371,21 +371,28 @@ pub struct ChatArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum HistoryCmd {
+    /// List conversations, pinned first, then the most recent.
     List {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// List the archived conversations instead.
         #[arg(long)]
         archived: bool,
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Print a conversation's messages along its selected branch.
     Show {
         id: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
+    /// Search every message's text: all the words, the last one also as the start of a word.
     Search {
         query: Vec<String>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
         #[arg(long, default_value_t = 20)]
@@ -403,14 +410,19 @@ pub enum HistoryCmd {
         #[arg(long)]
         off: bool,
     },
-    /// Move a conversation to the archive (`--off` brings it back).
+    /// Move conversations to the archive (`--off` brings them back).
     Archive {
-        id: String,
+        #[arg(required = true)]
+        ids: Vec<String>,
         #[arg(long)]
         off: bool,
     },
-    /// Delete a conversation (on every synced device too).
-    Delete { id: String },
+    /// Delete conversations (on every synced device too). Every ID is checked first: one that
+    /// is not found deletes nothing.
+    Delete {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
 }
 
 // Parsed once per run: the size of the setup variant does not matter.

@@ -73,10 +73,11 @@ pub struct AppState {
     pub add_backend: Signal<bool>,
     /// The keyboard shortcut sheet is open (Ctrl/Cmd+/).
     pub shortcuts: Signal<bool>,
-    /// The conversation just deleted from History (id, title), offered for undo until
-    /// [`AppState::delete_conversation`]'s window passes. In the root scope, so the window and
-    /// the purge after it go on when the user leaves History.
-    pub deleted: Signal<Option<(Id, String)>>,
+    /// The conversations just deleted from History and what the toast calls them ("“title”",
+    /// "3 conversations"), offered for undo until [`AppState::delete_conversations`]'s window
+    /// passes. In the root scope, so the window and the purge after it go on when the user
+    /// leaves History.
+    pub deleted: Signal<Option<(Vec<Id>, String)>>,
     /// The device is a touch screen with no mouse (a phone, a tablet): its keyboard has no
     /// Shift+Enter or Esc, so Enter adds a line in a message box (Send sends) and hints name
     /// no keys. Read from the page once at start.
@@ -127,25 +128,38 @@ impl AppState {
         }
     }
 
-    /// Delete a conversation with undo: gone from the lists at once, offered back for 10 s,
-    /// then purged for good. A root-scope task, so leaving History neither cancels the purge nor
-    /// removes a task whose timer may be due in that frame.
-    pub fn delete_conversation(self, services: &Services, id: Id, title: String) {
+    /// Delete conversations with undo: gone from the lists at once, offered back for 10 s,
+    /// then purged for good. `label` names them in the toast. A root-scope task, so leaving
+    /// History neither cancels the purge nor removes a task whose timer may be due in that
+    /// frame. Should one fail, those deleted before it are still offered back.
+    pub fn delete_conversations(self, services: &Services, ids: Vec<Id>, label: String) {
         let services = services.clone();
         let mut deleted = self.deleted;
         dioxus::core::spawn_forever(async move {
-            if let Err(e) = services.store.delete_conversation(id.clone()).await {
-                self.toast_error(e);
+            let mut done = Vec::new();
+            for id in ids {
+                if let Err(e) = services.store.delete_conversation(id.clone()).await {
+                    self.toast_error(e);
+                    break;
+                }
+                done.push(id);
+            }
+            if done.is_empty() {
                 return;
             }
-            if self.conversation.peek().as_ref() == Some(&id) {
+            if self
+                .conversation
+                .peek()
+                .as_ref()
+                .is_some_and(|open| done.contains(open))
+            {
                 let mut open = self.conversation;
                 open.set(None);
             }
-            deleted.set(Some((id.clone(), title)));
+            deleted.set(Some((done.clone(), label)));
             self.touch_history();
             crate::engine::rt::sleep(std::time::Duration::from_secs(10)).await;
-            if deleted.peek().as_ref().map(|d| &d.0) == Some(&id) {
+            if deleted.peek().as_ref().map(|d| &d.0) == Some(&done) {
                 deleted.set(None);
             }
             if let Err(e) = services
@@ -158,16 +172,18 @@ impl AppState {
         });
     }
 
-    /// Bring back the conversation deleted last (the toast's Undo).
+    /// Bring back the conversations deleted last (the toast's Undo).
     pub fn undo_delete(self, services: &Services) {
         let mut deleted = self.deleted;
-        let Some((id, _)) = deleted.take() else {
+        let Some((ids, _)) = deleted.take() else {
             return;
         };
         let services = services.clone();
         dioxus::core::spawn_forever(async move {
-            if let Err(e) = services.store.undelete_conversation(id).await {
-                self.toast_error(e);
+            for id in ids {
+                if let Err(e) = services.store.undelete_conversation(id).await {
+                    self.toast_error(e);
+                }
             }
             self.touch_history();
         });

@@ -1,6 +1,7 @@
 //! The history view: conversations newest first with pinned ones on top, full-text search with
-//! highlighted snippets, rename, pin, archive, and delete with undo. Lists are paged; search is
-//! served by the store's FTS index.
+//! highlighted snippets, rename, pin, archive, and delete with undo; "Select" picks several
+//! to archive, export or delete at once. Lists are paged; search is served by the store's FTS
+//! index.
 
 use dioxus::prelude::*;
 
@@ -28,6 +29,8 @@ pub fn HistoryView() -> Element {
     let mut notice = use_signal(|| None::<String>);
     // Delete in the search box edits the query; it deletes a conversation only from the list.
     let mut search_focused = use_signal(|| false);
+    // "Select": the conversations picked for an action on all of them (`None` outside it).
+    let mut picked = use_signal(|| None::<Vec<Id>>);
 
     let services_list = services.clone();
     let list = use_latest(move || {
@@ -83,7 +86,87 @@ pub fn HistoryView() -> Element {
 
     let delete = {
         let services = services.clone();
-        move |id: Id, title: String| state.delete_conversation(&services, id, title)
+        move |id: Id, title: String| {
+            state.delete_conversations(&services, vec![id], format!("“{title}”"))
+        }
+    };
+    let mut pick = move |id: Id| {
+        if let Some(ids) = picked.write().as_mut() {
+            match ids.iter().position(|p| *p == id) {
+                Some(i) => {
+                    ids.remove(i);
+                }
+                None => ids.push(id),
+            }
+        }
+    };
+    let selecting = picked.read().is_some();
+    let picked_ids = picked.read().clone().unwrap_or_default();
+    let bulk_label = if picked_ids.len() == 1 {
+        rows.iter()
+            .find(|r| r.conversation.id == picked_ids[0])
+            .map(|r| format!("“{}”", r.conversation.title))
+            .unwrap_or_else(|| counted(1, "conversation"))
+    } else {
+        counted(picked_ids.len() as i64, "conversation")
+    };
+    // Archive (or bring back from the archive) every picked conversation, one narrow edit each.
+    let bulk_archive = {
+        let services = services.clone();
+        let ids = picked_ids.clone();
+        let label = bulk_label.clone();
+        let to_archive = !archived();
+        move |_| {
+            let services = services.clone();
+            let ids = ids.clone();
+            let label = label.clone();
+            picked.set(None);
+            spawn(async move {
+                for id in ids {
+                    let edit = vec![ConversationEdit::Archived(to_archive)];
+                    if let Err(e) = services.store.update_conversation(id, edit).await {
+                        state.toast_error(e);
+                        break;
+                    }
+                }
+                state.touch_history();
+                state.show_toast(if to_archive {
+                    format!("Archived {label}: tick “Archived” to see them.")
+                } else {
+                    format!("Brought {label} back from the archive.")
+                });
+            });
+        }
+    };
+    let bulk_export = {
+        let services = services.clone();
+        let ids = picked_ids.clone();
+        move |_| {
+            let services = services.clone();
+            let ids = ids.clone();
+            spawn(async move {
+                let r = crate::state::data::export_to_user(
+                    &services,
+                    ExportFormat::Json,
+                    Some(ids),
+                    None,
+                )
+                .await;
+                match r {
+                    Ok(s) => notice.set(Some(s)),
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+            });
+        }
+    };
+    let bulk_delete = {
+        let services = services.clone();
+        let ids = picked_ids.clone();
+        let label = bulk_label.clone();
+        move |_| {
+            picked.set(None);
+            state.delete_conversations(&services, ids.clone(), label.clone());
+        }
     };
     // Offline copies of OpenCode sessions open in the session screen.
     let open = move |id: Id, focus: Option<Id>| crate::state::open_conversation(id, focus);
@@ -106,16 +189,21 @@ pub fn HistoryView() -> Element {
                         e.prevent_default();
                         selected.set(selected().saturating_sub(1));
                     }
+                    Key::Escape if selecting => picked.set(None),
                     Key::Enter => {
                         if searching {
                             if let Some(h) = hits_for_keys.get(selected()) {
                                 open(h.conversation_id.clone(), Some(h.message_id.clone()));
                             }
                         } else if let Some(r) = rows_for_keys.get(selected()) {
-                            open(r.conversation.id.clone(), None);
+                            if selecting {
+                                pick(r.conversation.id.clone());
+                            } else {
+                                open(r.conversation.id.clone(), None);
+                            }
                         }
                     }
-                    Key::Delete if !searching && !search_focused() => {
+                    Key::Delete if !searching && !selecting && !search_focused() => {
                         if let Some(r) = rows_for_keys.get(selected()) {
                             delete_key(r.conversation.id.clone(), r.conversation.title.clone());
                         }
@@ -140,16 +228,35 @@ pub fn HistoryView() -> Element {
                 }
                 div { class: "filters",
                     label {
-                        input { r#type: "checkbox", checked: archived(), onchange: move |e| archived.set(e.checked()) }
+                        input { r#type: "checkbox", checked: archived(), onchange: move |e| { archived.set(e.checked()); picked.set(None); } }
                         " Archived"
                     }
                     label { class: "sr-only", r#for: "backend-filter", "Backend" }
                     select {
                         id: "backend-filter",
-                        onchange: move |e| { let v = e.value(); profile_filter.set(if v.is_empty() { None } else { Some(v) }); },
+                        onchange: move |e| { let v = e.value(); profile_filter.set(if v.is_empty() { None } else { Some(v) }); picked.set(None); },
                         option { value: "", "All backends" }
                         for p in profiles.iter() { option { value: "{p.id}", "{p.name}" } }
                     }
+                    if !searching && !selecting && !rows.is_empty() {
+                        button { class: "btn-small", r#type: "button", onclick: move |_| picked.set(Some(Vec::new())), "Select" }
+                    }
+                }
+            }
+            if selecting && !searching {
+                div { class: "bulk-bar", role: "toolbar", "aria-label": "Picked conversations",
+                    span { role: "status", "{picked_ids.len()} selected" }
+                    if picked_ids.len() < rows.len() {
+                        button { class: "btn-small", r#type: "button",
+                            onclick: { let ids = row_ids.clone(); move |_| picked.set(Some(ids.clone())) }, "Select all" }
+                    } else {
+                        button { class: "btn-small", r#type: "button", onclick: move |_| picked.set(Some(Vec::new())), "Select none" }
+                    }
+                    button { class: "btn-small", r#type: "button", disabled: picked_ids.is_empty(), onclick: bulk_archive,
+                        if archived() { "Unarchive" } else { "Archive" } }
+                    button { class: "btn-small", r#type: "button", disabled: picked_ids.is_empty(), title: "Export as JSON (every branch; can be imported again)", onclick: bulk_export, "Export" }
+                    button { class: "btn-small danger", r#type: "button", disabled: picked_ids.is_empty(), onclick: bulk_delete, "Delete" }
+                    button { class: "btn-small", r#type: "button", onclick: move |_| picked.set(None), "Done" }
                 }
             }
             if let Some(e) = error().or(list_error) {
@@ -167,7 +274,7 @@ pub fn HistoryView() -> Element {
                 div { class: "toast", role: "status",
                     onkeydown: move |e: KeyboardEvent| e.stop_propagation(),
                     onclick: move |e: MouseEvent| e.stop_propagation(),
-                    span { "Deleted “{title}”." }
+                    span { "Deleted {title}." }
                     button {
                         class: "btn-small",
                         onclick: {
@@ -197,6 +304,8 @@ pub fn HistoryView() -> Element {
                     for (i, row) in rows.iter().cloned().enumerate() {
                         ConversationRow {
                             key: "{row.conversation.id}",
+                            picked: selecting.then(|| picked_ids.contains(&row.conversation.id)),
+                            on_pick: move |id: Id| pick(id),
                             row,
                             selected: i == selected(),
                             on_open: move |id: Id| open(id, None),
@@ -254,6 +363,9 @@ fn SearchRow(hit: SearchHit, selected: bool, on_open: EventHandler<(Id, Id)>) ->
 fn ConversationRow(
     row: ConversationSummary,
     selected: bool,
+    /// In "Select": whether this one is picked (a click then picks instead of opening).
+    picked: Option<bool>,
+    on_pick: EventHandler<Id>,
     on_open: EventHandler<Id>,
     /// Called before a pin or unpin, which would otherwise re-sort the rows under the pointer.
     on_hold_order: EventHandler<()>,
@@ -296,7 +408,12 @@ fn ConversationRow(
                     on_cancel: move |_| renaming.set(None),
                 }
             } else {
-                button { class: "row-main", onclick: { let id = id.clone(); move |_| on_open.call(id.clone()) },
+                if let Some(on) = picked {
+                    input { r#type: "checkbox", class: "row-check", checked: on, "aria-label": "Select “{title}”",
+                        onchange: { let id = id.clone(); move |_| on_pick.call(id.clone()) } }
+                }
+                button { class: "row-main", "aria-pressed": picked.map(|p| p.to_string()),
+                    onclick: { let id = id.clone(); move |_| if picked.is_some() { on_pick.call(id.clone()) } else { on_open.call(id.clone()) } },
                     span { class: "row-title", if pinned { span { class: "pin", title: "Pinned", Icon { path: icons::PIN, size: 14 } " " } } "{title}" }
                     span { class: "row-meta",
                         span { class: "badge", "{kind}" }
@@ -305,17 +422,19 @@ fn ConversationRow(
                         span { "{row.message_count} messages · {time}" }
                     }
                 }
-                div { class: "row-actions",
-                    button { class: "btn-icon", "aria-label": if pinned { "Unpin" } else { "Pin" }, title: if pinned { "Unpin" } else { "Pin" },
-                        onclick: move |_| { on_hold_order.call(()); u2(ConversationEdit::Pinned(!pinned)) }, Icon { path: if pinned { icons::UNPIN } else { icons::PIN } } }
-                    button { class: "btn-icon", "aria-label": "Rename", title: "Rename",
-                        onclick: { let t = title.clone(); move |_| renaming.set(Some(t.clone())) }, Icon { path: icons::RENAME } }
-                    button { class: "btn-icon", "aria-label": if archived { "Unarchive" } else { "Archive" }, title: if archived { "Unarchive" } else { "Archive" },
-                        onclick: move |_| u3(ConversationEdit::Archived(!archived)), Icon { path: icons::ARCHIVE } }
-                    button { class: "btn-icon", "aria-label": "Export as Markdown", title: "Export as Markdown",
-                        onclick: { let id = id.clone(); move |_| on_export.call(id.clone()) }, Icon { path: icons::EXPORT } }
-                    button { class: "btn-icon danger", "aria-label": "Delete", title: "Delete",
-                        onclick: { let id = id.clone(); let t = title.clone(); move |_| on_delete.call((id.clone(), t.clone())) }, Icon { path: icons::DELETE } }
+                if picked.is_none() {
+                    div { class: "row-actions",
+                        button { class: "btn-icon", "aria-label": if pinned { "Unpin" } else { "Pin" }, title: if pinned { "Unpin" } else { "Pin" },
+                            onclick: move |_| { on_hold_order.call(()); u2(ConversationEdit::Pinned(!pinned)) }, Icon { path: if pinned { icons::UNPIN } else { icons::PIN } } }
+                        button { class: "btn-icon", "aria-label": "Rename", title: "Rename",
+                            onclick: { let t = title.clone(); move |_| renaming.set(Some(t.clone())) }, Icon { path: icons::RENAME } }
+                        button { class: "btn-icon", "aria-label": if archived { "Unarchive" } else { "Archive" }, title: if archived { "Unarchive" } else { "Archive" },
+                            onclick: move |_| u3(ConversationEdit::Archived(!archived)), Icon { path: icons::ARCHIVE } }
+                        button { class: "btn-icon", "aria-label": "Export as Markdown", title: "Export as Markdown",
+                            onclick: { let id = id.clone(); move |_| on_export.call(id.clone()) }, Icon { path: icons::EXPORT } }
+                        button { class: "btn-icon danger", "aria-label": "Delete", title: "Delete",
+                            onclick: { let id = id.clone(); let t = title.clone(); move |_| on_delete.call((id.clone(), t.clone())) }, Icon { path: icons::DELETE } }
+                    }
                 }
             }
         }
