@@ -138,6 +138,15 @@ async fn flow(b: &Browser, base: &str, llm: &str, tag: &str) {
     wait_for(c, "ul[aria-label='Conversations'] li.row", 20).await;
     screenshot(c, &format!("web-{tag}-history.png")).await;
     assert!(axe(c).await.is_empty(), "history a11y: {:?}", axe(c).await);
+    // Select's bar and boxes fit the width (a phone's too); Done leaves it.
+    button(c, "Select").await.click().await.unwrap();
+    wait_for(c, ".bulk-bar", 10).await;
+    click(c, "ul[aria-label='Conversations'] li.row .row-check").await;
+    assert_eq!(text_of(c, ".bulk-bar > span", 5).await, "1 selected");
+    let fits = js(c, "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('.bulk-bar button, .row-check')].every(e => { const r = e.getBoundingClientRect(); return r.left >= 0 && r.right <= w; }) && document.documentElement.scrollWidth <= w").await;
+    screenshot(c, &format!("web-{tag}-history-select.png")).await;
+    assert_eq!(fits, json!(true), "Select's controls fit the {tag} width");
+    button(c, "Done").await.click().await.unwrap();
     let search = c.find(Locator::Css("#history-search")).await.unwrap();
     search.click().await.unwrap();
     search.send_keys("poem").await.unwrap();

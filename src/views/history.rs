@@ -218,7 +218,8 @@ pub fn HistoryView() -> Element {
                     input {
                         id: "history-search",
                         r#type: "search",
-                        placeholder: "Search all messages (Ctrl+K)",
+                        // A touch screen has no Ctrl+K to name.
+                        placeholder: if *state.touch.read() { "Search all messages" } else { "Search all messages (Ctrl+K)" },
                         // Not bound to `query` (see the sidebar's search box): keys typed
                         // quickly are all kept.
                         oninput: move |e| { query.set(e.value()); selected.set(0); },
