@@ -3,6 +3,7 @@
 
 pub mod composer;
 pub mod confirm;
+pub mod fields;
 pub mod icons;
 pub mod markdown;
 pub mod message;

@@ -9,6 +9,7 @@
 
 use dioxus::prelude::*;
 
+use crate::components::fields::WholeNumberField;
 use crate::engine::model::format_time;
 use crate::engine::portability::{self as port, ExportFormat};
 use crate::platform::AppSettings;
@@ -33,7 +34,11 @@ pub fn DataSection() -> Element {
     let mut confirm_delete = use_signal(|| false);
     let mut delete_backups_too = use_signal(|| false);
 
-    let backups_dir = services.shell.backups_dir();
+    // A web page keeps no backups folder: its module leaves the folder's controls out.
+    let backups_dir = services
+        .shell
+        .backups_dir()
+        .filter(|_| crate::platform::KEEPS_FILES);
     let export_dir = services.shell.export_dir();
     let busy = running.read().is_some();
     {
@@ -124,26 +129,30 @@ pub fn DataSection() -> Element {
                         onchange: move |e| { let v = e.checked(); save_auto(Box::new(move |s| s.auto_backup = v)) } }
                     " Back up automatically once a day"
                 }
-                div { class: "field",
-                    label { r#for: "backup-keep", "Backups to keep" }
-                    input { id: "backup-keep", r#type: "number", min: "1", max: "365", value: "{s.backup_keep}",
-                        onchange: move |e| {
-                            if let Some(v) = e.value().trim().parse::<u32>().ok().filter(|v| (1..=365).contains(v)) {
-                                save_keep(Box::new(move |s| s.backup_keep = v));
-                                jobs.apply_limits(&svc_keep, v, max_mb);
-                            }
-                        } }
+                WholeNumberField {
+                    id: "backup-keep",
+                    label: "Backups to keep",
+                    value: Some(s.backup_keep),
+                    min: 1,
+                    max: 365,
+                    refusal: "Type how many backups to keep, from 1 to 365.",
+                    on_value: move |v: Option<u32>| if let Some(v) = v {
+                        save_keep(Box::new(move |s| s.backup_keep = v));
+                        jobs.apply_limits(&svc_keep, v, max_mb);
+                    },
                 }
-                div { class: "field",
-                    label { r#for: "backup-max", "Most space for backups (MB, 0 for no limit)" }
-                    input { id: "backup-max", r#type: "number", min: "0", max: "1000000", value: "{s.backup_max_mb}",
-                        onchange: move |e| {
-                            if let Some(v) = e.value().trim().parse::<u32>().ok().filter(|v| *v <= 1_000_000) {
-                                save_max(Box::new(move |s| s.backup_max_mb = v));
-                                jobs.apply_limits(&svc_max, keep, v);
-                            }
-                        } }
-                    span { class: "hint backups-used", "Backups use {port::human_bytes(backups_bytes())} now; the oldest go first, the newest is always kept." }
+                WholeNumberField {
+                    id: "backup-max",
+                    label: "Most space for backups (MB, 0 for no limit)",
+                    value: Some(s.backup_max_mb),
+                    min: 0,
+                    max: 1_000_000,
+                    refusal: "Type a whole number of megabytes (0 for no limit).",
+                    on_value: move |v: Option<u32>| if let Some(v) = v {
+                        save_max(Box::new(move |s| s.backup_max_mb = v));
+                        jobs.apply_limits(&svc_max, keep, v);
+                    },
+                    span { class: "hint backups-used", id: "backup-max-note", "Backups use {port::human_bytes(backups_bytes())} now; the oldest go first, the newest is always kept." }
                 }
                 div { class: "form-actions",
                     button { class: "btn-small", r#type: "button", disabled: busy, onclick: backup_now, "Back up now" }

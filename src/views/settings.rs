@@ -400,12 +400,6 @@ fn PrivacySection() -> Element {
     let services = use_services();
     let state = use_app_state();
     let s = state.settings.read().clone();
-    // A text that is not a number of days stays in the field with its sentence; nothing is
-    // saved until it is mended.
-    let mut refused = use_signal(|| None::<String>);
-    let days = refused()
-        .or_else(|| s.retention_days.map(|d| d.to_string()))
-        .unwrap_or_default();
     // What the setting would delete at the next start, as it stands.
     let services_count = services.clone();
     let due = crate::state::tasks::use_latest(move || {
@@ -425,31 +419,17 @@ fn PrivacySection() -> Element {
         section { class: "card", "aria-labelledby": "privacy-h",
             h3 { id: "privacy-h", "Privacy" }
             p { "OpenCode Nexus sends nothing anywhere except to the backends you configure. Crash reports and logs stay on this device." }
-            div { class: "field",
-                label { r#for: "retention", "Delete conversations untouched for this many days (empty: keep everything; pinned ones are kept)" }
-                input { id: "retention", r#type: "text", inputmode: "numeric", autocomplete: "off", placeholder: "off", value: "{days}",
-                    "aria-invalid": refused().is_some(), "aria-describedby": "retention-note",
-                    onchange: move |e| {
-                        let text = e.value();
-                        let text = text.trim();
-                        let days = if text.is_empty() {
-                            None
-                        } else {
-                            match text.parse::<u32>() {
-                                Ok(d) if d > 0 => Some(d),
-                                _ => {
-                                    refused.set(Some(text.to_owned()));
-                                    return;
-                                }
-                            }
-                        };
-                        refused.set(None);
-                        state.update_settings(&services, move |s| s.retention_days = days);
-                    } }
-                if refused().is_some() {
-                    span { class: "field-error", id: "retention-note", role: "alert",
-                        "Type a whole number of days (at least 1), or empty the field to keep everything; nothing was changed." }
-                } else if let Some(Some((days, n))) = due() {
+            crate::components::fields::WholeNumberField {
+                id: "retention",
+                label: "Delete conversations untouched for this many days (empty: keep everything; pinned ones are kept)",
+                value: s.retention_days,
+                min: 1,
+                max: 36_500,
+                optional: true,
+                placeholder: "off",
+                refusal: "Type a whole number of days (at least 1), or empty the field to keep everything.",
+                on_value: move |days: Option<u32>| state.update_settings(&services, move |s| s.retention_days = days),
+                if let Some(Some((days, n))) = due() {
                     span { class: "hint", id: "retention-note", role: "status",
                         if n == 0 {
                             "No conversation has been untouched for {days} days."
