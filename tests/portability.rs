@@ -1257,8 +1257,9 @@ fn cli_import_export_backup_and_restore() {
         ],
     );
     ok(&out);
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("Exported 3 conversation(s) with 15 message(s)"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Exported 3 conversations with 15 messages")
+    );
     let other = tmp.path().join("other");
     let out = ok(&nexus(
         &other,

@@ -15,9 +15,9 @@ pub(super) async fn export_cmd(services: &Services, args: ExportArgs) -> CliResu
                 .export_file(dest.clone(), format, ids, None)
                 .await?;
             eprintln!(
-                "Exported {} conversation(s) with {} message(s) to {} ({}).",
-                r.conversations,
-                r.messages,
+                "Exported {} with {} to {} ({}).",
+                crate::engine::model::counted(r.conversations as i64, "conversation"),
+                crate::engine::model::counted(r.messages as i64, "message"),
                 dest.display(),
                 portability::human_bytes(r.bytes)
             );

@@ -179,7 +179,9 @@ fn CodeBlock(
     spans: Vec<crate::engine::highlight::Span>,
 ) -> Element {
     let services = use_services();
-    let state = crate::state::use_app_state();
+    // Rendered outside the app too (the fuzz target renders replies with the services alone):
+    // a failed copy is then only logged.
+    let state = try_use_context::<crate::state::AppState>();
     let mut copied = use_signal(|| false);
     let to_copy = code.clone();
     let label = lang.clone().unwrap_or_default();
@@ -190,10 +192,16 @@ fn CodeBlock(
                 button {
                     class: "btn-small",
                     "aria-label": "Copy code",
+                    // "Copied" until the pointer or the focus leaves the button.
+                    onmouseleave: move |_| if *copied.peek() { copied.set(false) },
+                    onblur: move |_| if *copied.peek() { copied.set(false) },
                     onclick: move |_| {
                         match services.shell.copy_to_clipboard(&to_copy) {
                             Ok(()) => copied.set(true),
-                            Err(e) => state.toast_error(e),
+                            Err(e) => match state {
+                                Some(state) => state.toast_error(e),
+                                None => tracing::warn!(error = %e, "copy failed"),
+                            },
                         }
                     },
                     if copied() { "Copied" } else { "Copy" }

@@ -59,7 +59,8 @@ pub fn MessageBubble(props: MessageProps) -> Element {
     let error = m.error.clone();
     let is_assistant = m.role == Role::Assistant;
     let is_user = m.role == Role::User;
-    // Which of the copy buttons last copied (the Markdown one is `true`), shown as "Copied".
+    // Which copy button just copied (the Markdown one is `true`): it says "Copied" until the
+    // pointer or the focus leaves it (no timer: a component's task must not outlive it).
     let mut copied = use_signal(|| None::<bool>);
     let copy = {
         let text = text.clone();
@@ -75,6 +76,12 @@ pub fn MessageBubble(props: MessageProps) -> Element {
                 Ok(()) => copied.set(Some(markdown)),
                 Err(e) => state.toast_error(e),
             }
+        }
+    };
+    // Only a change re-renders: crossing a button that copied nothing does not.
+    let mut uncopy = move || {
+        if copied.peek().is_some() {
+            copied.set(None);
         }
     };
     let mut copy_md = copy.clone();
@@ -170,9 +177,11 @@ pub fn MessageBubble(props: MessageProps) -> Element {
                 if !streaming {
                     div { class: "msg-actions", role: "group", "aria-label": "Message actions",
                         button { class: "msg-action", r#type: "button", onclick: move |_| copy(false),
+                            onmouseleave: move |_| uncopy(), onblur: move |_| uncopy(),
                             if copied() == Some(false) { "Copied" } else { "Copy" } }
                         if is_assistant {
                             button { class: "msg-action", r#type: "button", title: "Copy the reply with its Markdown", onclick: move |_| copy_md(true),
+                                onmouseleave: move |_| uncopy(), onblur: move |_| uncopy(),
                                 if copied() == Some(true) { "Copied" } else { "Copy Markdown" } }
                             button { class: "msg-action", r#type: "button", disabled: props.busy, onclick: { let id = id.clone(); move |_| props.on_regenerate.call(id.clone()) }, "Regenerate" }
                         }

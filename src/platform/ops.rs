@@ -38,7 +38,10 @@ pub async fn test_connection(
             let detail = if models.is_empty() {
                 "reachable; the server lists no models, enter one by hand".to_owned()
             } else {
-                format!("reachable, {} model(s)", models.len())
+                format!(
+                    "reachable, {}",
+                    crate::engine::model::counted(models.len() as i64, "model")
+                )
             };
             Ok((detail, models))
         }

@@ -122,19 +122,22 @@ pub fn HistoryView() -> Element {
             let label = label.clone();
             picked.set(None);
             spawn(async move {
+                let mut failed = None;
                 for id in ids {
                     let edit = vec![ConversationEdit::Archived(to_archive)];
                     if let Err(e) = services.store.update_conversation(id, edit).await {
-                        state.toast_error(e);
+                        failed = Some(e);
                         break;
                     }
                 }
                 state.touch_history();
-                state.show_toast(if to_archive {
-                    format!("Archived {label}: tick “Archived” to see them.")
-                } else {
-                    format!("Brought {label} back from the archive.")
-                });
+                match failed {
+                    Some(e) => state.toast_error(e),
+                    None if to_archive => state.show_toast(format!(
+                        "Archived {label}; the “Archived” filter shows the archive."
+                    )),
+                    None => state.show_toast(format!("Brought {label} back from the archive.")),
+                }
             });
         }
     };

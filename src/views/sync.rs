@@ -170,7 +170,13 @@ fn SyncStatus(url: String) -> Element {
             Some(Ok(r)) => rsx! {
                 p { class: "test-ok sync-outcome", role: "status", "{r.summary()}" }
                 if !r.kept.is_empty() {
-                    p { class: "hint", "{r.kept.len()} conversation(s) deleted on another device were kept, because messages were added to them after the delete." }
+                    p { class: "hint",
+                        if r.kept.len() == 1 {
+                            "A conversation deleted on another device was kept, because messages were added to it after the delete."
+                        } else {
+                            "{r.kept.len()} conversations deleted on another device were kept, because messages were added to them after the delete."
+                        }
+                    }
                 }
             },
             Some(Err(e)) => rsx! { div { class: "banner banner-error sync-outcome", role: "alert", "{e}" } },
