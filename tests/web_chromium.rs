@@ -620,13 +620,42 @@ async fn history_and_data_flows_in_the_browser() {
     nav(c, "History").await;
     wait_titles(c, &kept).await;
 
-    // "Select": both picked by their boxes and archived at once, brought back together from
-    // the archive, then both deleted at once, and one Undo brings both back.
+    // "Select": by the keyboard at once (the focus moves to its bar: arrows and Enter pick,
+    // Enter again unpicks); both picked by their boxes and archived at once, brought back
+    // together from the archive, then both deleted at once, and one Undo brings both back.
     button(c, "Select").await.click().await.unwrap();
+    wait_for(c, ".bulk-bar", 10).await;
+    const PICKED: &str = "return document.querySelector('.bulk-bar > span').innerText";
+    press(c, Key::Down).await;
+    press(c, Key::Enter).await;
+    wait_js(
+        c,
+        10,
+        "Enter did not pick the row",
+        PICKED,
+        json!("1 selected"),
+    )
+    .await;
+    press(c, Key::Enter).await;
+    wait_js(
+        c,
+        10,
+        "Enter did not unpick the row",
+        PICKED,
+        json!("0 selected"),
+    )
+    .await;
     for t in &kept {
         pick_row(c, t).await;
     }
-    assert_eq!(text_of(c, ".bulk-bar > span", 5).await, "2 selected");
+    wait_js(
+        c,
+        10,
+        "the boxes did not pick both",
+        PICKED,
+        json!("2 selected"),
+    )
+    .await;
     let actions = js(
         c,
         "return document.querySelectorAll(\"ul[aria-label='Conversations'] .row-actions\").length",

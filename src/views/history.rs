@@ -248,7 +248,10 @@ pub fn HistoryView() -> Element {
                 }
             }
             if selecting && !searching {
-                div { class: "bulk-bar", role: "toolbar", "aria-label": "Picked conversations",
+                // The focus comes here from "Select" (which goes away), so arrows, Enter and Esc
+                // reach the list's keys at once.
+                div { class: "bulk-bar", role: "toolbar", "aria-label": "Picked conversations", tabindex: "-1",
+                    onmounted: crate::components::focus_on_mount,
                     span { role: "status", "{picked_ids.len()} selected" }
                     if picked_ids.len() < rows.len() {
                         button { class: "btn-small", r#type: "button",
