@@ -452,12 +452,21 @@ fn DiagnosticsSection() -> Element {
     let mut integrity = use_signal(|| None::<String>);
     let mut size = use_signal(|| None::<i64>);
     let mut secrets = use_signal(|| None::<SecretStatus>);
+    // Only the cheap facts of this run: an integrity check on a large history would hold the
+    // store every time Settings opens, so it runs when asked.
+    let mut latency = use_signal(Vec::<crate::platform::vitals::LatencyStat>::new);
+    let mut crash_count = use_signal(|| None::<usize>);
+    // Read once per visit, not on every repaint.
     let services_load = services.clone();
     use_hook(move || {
         let services = services_load.clone();
         spawn(async move {
             size.set(services.store.size_bytes().await.ok());
             secrets.set(Some(services.secrets.status().await));
+            if crate::platform::KEEPS_FILES {
+                crash_count.set(services.support.crash_report_count().await);
+            }
+            latency.set(crate::platform::vitals::latency_stats(&services).await);
         });
     });
     let data_dir = services
@@ -465,23 +474,11 @@ fn DiagnosticsSection() -> Element {
         .data_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_else(|| "browser storage".into());
-    // Only the cheap facts of this run: an integrity check on a large history would hold the
-    // store every time Settings opens, so it runs when asked.
-    let mut latency = use_signal(Vec::<crate::platform::vitals::LatencyStat>::new);
     let startup_ms = crate::platform::vitals::startup_ms();
     let rss = crate::platform::vitals::rss_bytes();
-    // Read once per visit, not on every repaint.
     let log_dir = services.support.log_dir().map(|d| d.display().to_string());
-    let mut crash_count = use_signal(|| None::<usize>);
     let can_export = crate::platform::KEEPS_FILES && services.support.downloads_dir().is_some();
     let mut exported = use_signal(|| None::<String>);
-    let services_run = services.clone();
-    use_hook(move || {
-        spawn(async move {
-            crash_count.set(services_run.support.crash_report_count().await);
-            latency.set(crate::platform::vitals::latency_stats(&services_run).await);
-        });
-    });
     let services_export = services.clone();
     let export = move |_| {
         let services = services_export.clone();
