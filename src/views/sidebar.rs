@@ -172,7 +172,7 @@ pub fn Sidebar() -> Element {
                     id: "sidebar-search",
                     r#type: "search",
                     // A touch screen has no Ctrl+K to name.
-                        placeholder: if *state.touch.read() { "Search" } else { "Search (Ctrl+K)" },
+                    placeholder: if *state.touch.read() { "Search" } else { "Search (Ctrl+K)" },
                     // Not bound to `query`: in the desktop webview an input event reaches Rust
                     // after the next key has been typed, and writing the older text back would
                     // drop that key. What is typed stays the page's; Esc clears both.
