@@ -330,3 +330,41 @@ async fn a_setting_changed_before_the_settings_load_is_kept_over_the_stored_ones
     let saved = saved.expect("the early change was never saved");
     assert_eq!((saved.font_size, saved.compact), (19, true));
 }
+
+#[component]
+fn ListsHarness() -> Element {
+    use_context_provider(AppState::new);
+    use_context_provider(ChatController::new);
+    let for_hub = use_context::<Services>();
+    use_context_provider(move || opencode_nexus::state::opencode::OpenCodeHub::new(for_hub));
+    rsx! {
+        opencode_nexus::views::sidebar::Sidebar {}
+        opencode_nexus::views::HistoryView {}
+    }
+}
+
+/// With every conversation archived, History and the sidebar say where they are (they said
+/// "No conversations yet."), and History's button shows the archive.
+#[tokio::test]
+async fn lists_with_everything_archived_say_where_it_is() {
+    let services = memory::services();
+    let mut c = Conversation::new("Archived trip plans");
+    c.archived = true;
+    services.store.create_conversation(c).await.unwrap();
+    let mut dom = VirtualDom::new(ListsHarness).with_root_context(services.clone());
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "All your conversations are archived. ").await;
+    assert!(
+        html.contains("All your conversations are archived: History shows them under “Archived”."),
+        "the sidebar says it too: {html}"
+    );
+    assert!(html.contains(">Show archived</button>"), "{html}");
+    assert!(!html.contains("No conversations yet."), "{html}");
+
+    // Nothing archived either: the plain sentence.
+    let empty = memory::services();
+    let mut dom = VirtualDom::new(ListsHarness).with_root_context(empty);
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "No conversations yet.").await;
+    assert!(!html.contains("archived"), "{html}");
+}

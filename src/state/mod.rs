@@ -336,6 +336,37 @@ pub fn remember_conversation(services: &Services, id: Option<Id>) {
     });
 }
 
+/// Whether archived conversations exist (with this backend, when one is given), asked only
+/// while `ask` returns true (a list of conversations came back empty), so that the empty list
+/// can say where they are instead of "No conversations yet".
+pub fn use_archived_exist(
+    mut ask: impl FnMut() -> Option<Option<Id>> + 'static,
+) -> Signal<Option<bool>> {
+    let services = use_services();
+    let state = use_app_state();
+    tasks::use_latest(move || {
+        let services = services.clone();
+        let profile_id = ask();
+        let _rev = state.history_rev.read();
+        async move {
+            let Some(profile_id) = profile_id else {
+                return false;
+            };
+            let filter = crate::engine::model::ConversationFilter {
+                archived: true,
+                profile_id,
+                limit: 1,
+                offset: 0,
+            };
+            services
+                .store
+                .list_conversations(filter)
+                .await
+                .is_ok_and(|rows| !rows.is_empty())
+        }
+    })
+}
+
 /// Full-text search as the user types: runs after a short pause in typing, again when the
 /// history changes; the latest finished result (empty for an empty query).
 pub fn use_search(

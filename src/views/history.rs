@@ -45,6 +45,12 @@ pub fn HistoryView() -> Element {
         async move { services.store.list_conversations(filter).await }
     });
     let hits = crate::state::use_search(query, 50);
+    // An empty list says where the archived conversations are, when there are some.
+    let archived_exist = crate::state::use_archived_exist(move || {
+        let empty = matches!(&*list.read(), Some(Ok(rows)) if rows.iter().all(|r| r.conversation.remote_session.is_some()));
+        let profile = profile_filter.read().clone();
+        (empty && !archived()).then_some(profile)
+    });
 
     let searching = !query.read().trim().is_empty();
     let mut list_error = None;
@@ -306,7 +312,18 @@ pub fn HistoryView() -> Element {
                 ul { class: "list", "aria-label": "Conversations",
                     onmouseleave: move |_| held_order.set(None),
                     if rows.is_empty() {
-                        li { class: "empty-row", if archived() { "No archived conversations." } else { "No conversations yet." } }
+                        li { class: "empty-row",
+                            if archived() {
+                                "No archived conversations."
+                            } else if archived_exist() == Some(true) {
+                                if profile_filter.read().is_some() { "This backend's conversations are all archived. " } else { "All your conversations are archived. " }
+                                button { class: "btn-small", onclick: move |_| archived.set(true), "Show archived" }
+                            } else if profile_filter.read().is_some() {
+                                "No conversations with this backend."
+                            } else {
+                                "No conversations yet."
+                            }
+                        }
                     }
                     for (i, row) in rows.iter().cloned().enumerate() {
                         ConversationRow {

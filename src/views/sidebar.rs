@@ -66,6 +66,10 @@ pub fn Sidebar() -> Element {
         _ => (0, false),
     };
     let nothing_listed = matches!(&*list.read(), Some((_, Ok(rows))) if rows.iter().all(|r| r.conversation.remote_session.is_some()));
+    let archived_exist = crate::state::use_archived_exist(move || {
+        let empty = matches!(&*list.read(), Some((_, Ok(rows))) if rows.iter().all(|r| r.conversation.remote_session.is_some()));
+        empty.then_some(None)
+    });
     // Read when called, not when rendered: several scroll events can arrive before the next
     // render, and only the first of them asks for a page.
     let mut show_more = move || {
@@ -232,7 +236,13 @@ pub fn Sidebar() -> Element {
                     p { class: "hint side-empty", role: "status", "Nothing matches “{query}”." }
                 } else if nothing_listed && !filtering() && !sessions_found {
                     // (Not above a server's sessions: the list is not empty then.)
-                    p { class: "hint side-empty", "No conversations yet." }
+                    p { class: "hint side-empty",
+                        if archived_exist() == Some(true) {
+                            "All your conversations are archived: History shows them under “Archived”."
+                        } else {
+                            "No conversations yet."
+                        }
+                    }
                 }
                 for p in profiles.iter().filter(|p| p.kind == BackendKind::OpenCode).cloned() {
                     div { class: "side-group", key: "{p.id}",
