@@ -388,3 +388,93 @@ async fn a_long_conversation_shows_its_end_first_then_the_whole_thread() {
             .collect::<Vec<_>>()
     );
 }
+
+/// A server that accepts the request and then says nothing: after ten seconds the reply's
+/// bubble says how long it has waited (it showed three dots until the two-minute timeout),
+/// and the note goes when the words come.
+#[tokio::test(flavor = "current_thread")]
+async fn a_reply_that_keeps_the_user_waiting_says_so() {
+    let mut pieces = sse_chat_chunks(&["", "Late answer."]);
+    let first = pieces.remove(0);
+    let server = FaultServer::start(vec![Fault::Stream {
+        chunks: vec![first, pieces.concat()],
+        delay_ms: 11_500,
+        then: StreamEnd::Finish,
+    }])
+    .await;
+    let mut profile = Profile::new("scripted", BackendKind::OpenAiCompatible, server.base_url());
+    profile.default_model = Some("fault-model".into());
+    let services = memory::services();
+    services.store.save_profile(profile.clone()).await.unwrap();
+    let (mut dom, ctl, state) = mount(&services, profile);
+    dom.in_scope(ScopeId::APP, || {
+        ctl.new_chat(state);
+        ctl.send(services.clone(), state, "Are you there?".into());
+    });
+
+    let waited = std::time::Instant::now();
+    let mut saw = Vec::new();
+    loop {
+        settle(&mut dom, 1).await;
+        let html = html_of(&dom);
+        if let Some(at) = html.find("No answer yet after ") {
+            saw.push(html[at..at + 24].to_string());
+        }
+        if html.contains("Late answer.") && html.contains("id=\"running\">false") {
+            assert!(
+                !html.contains("No answer yet"),
+                "the note goes with the dots: {html}"
+            );
+            break;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "the reply never came: {html}"
+        );
+    }
+    let total = waited.elapsed();
+    assert!(
+        saw.iter()
+            .any(|s| s.starts_with("No answer yet after 10 s")),
+        "the bubble counted from ten seconds: {saw:?}"
+    );
+    assert!(
+        saw.iter()
+            .any(|s| s.starts_with("No answer yet after 11 s")),
+        "and went on counting: {saw:?}"
+    );
+    assert!(total >= Duration::from_secs(11), "{total:?}");
+}
+
+/// A reply that failed before its first words offers no Copy buttons (they copied nothing);
+/// Regenerate and Delete stay, and the user's message keeps its Copy.
+#[tokio::test(flavor = "current_thread")]
+async fn a_reply_that_failed_empty_has_nothing_to_copy() {
+    let server = FaultServer::start(vec![Fault::Status {
+        code: 500,
+        headers: Vec::new(),
+        body: r#"{"error":{"message":"model crashed"}}"#.into(),
+    }])
+    .await;
+    let mut profile = Profile::new("scripted", BackendKind::OpenAiCompatible, server.base_url());
+    profile.default_model = Some("fault-model".into());
+    let services = memory::services();
+    services.store.save_profile(profile.clone()).await.unwrap();
+    let (mut dom, ctl, state) = mount(&services, profile);
+    dom.in_scope(ScopeId::APP, || {
+        ctl.new_chat(state);
+        ctl.send(services.clone(), state, "Hello?".into());
+    });
+    let mut html = String::new();
+    for _ in 0..300 {
+        settle(&mut dom, 1).await;
+        html = html_of(&dom);
+        if html.contains("model crashed") && html.contains("id=\"running\">false") {
+            break;
+        }
+    }
+    assert!(html.contains("model crashed"), "{html}");
+    assert_eq!(html.matches(">Copy</button>").count(), 1, "{html}");
+    assert!(!html.contains(">Copy Markdown</button>"), "{html}");
+    assert!(html.contains(">Regenerate</button>"), "{html}");
+}

@@ -16,6 +16,9 @@ pub struct MessageProps {
     pub live_text: Option<String>,
     #[props(default)]
     pub live_reasoning: Option<String>,
+    /// Seconds this reply has waited for its first words, once that is worth saying.
+    #[props(default)]
+    pub live_waited: Option<u64>,
     #[props(default)]
     pub busy: bool,
     pub on_regenerate: EventHandler<String>,
@@ -144,6 +147,11 @@ pub fn MessageBubble(props: MessageProps) -> Element {
                     div { class: "plain", "{text}" }
                 } else if text.is_empty() && streaming {
                     div { class: "typing", "aria-label": "Waiting for the reply", span {} span {} span {} }
+                    if let Some(secs) = props.live_waited {
+                        p { class: "hint waiting-note", role: "status",
+                            "No answer yet after {secs} s. A server that is loading its model can take a minute; Stop cancels."
+                        }
+                    }
                 } else {
                     Markdown { text: text.clone() }
                 }
@@ -176,13 +184,18 @@ pub fn MessageBubble(props: MessageProps) -> Element {
                 }
                 if !streaming {
                     div { class: "msg-actions", role: "group", "aria-label": "Message actions",
-                        button { class: "msg-action", r#type: "button", onclick: move |_| copy(false),
-                            onmouseleave: move |_| uncopy(), onblur: move |_| uncopy(),
-                            if copied() == Some(false) { "Copied" } else { "Copy" } }
-                        if is_assistant {
+                        // (A reply that failed before its first words has nothing to copy.)
+                        if !text.is_empty() {
+                            button { class: "msg-action", r#type: "button", onclick: move |_| copy(false),
+                                onmouseleave: move |_| uncopy(), onblur: move |_| uncopy(),
+                                if copied() == Some(false) { "Copied" } else { "Copy" } }
+                        }
+                        if is_assistant && !text.is_empty() {
                             button { class: "msg-action", r#type: "button", title: "Copy the reply with its Markdown", onclick: move |_| copy_md(true),
                                 onmouseleave: move |_| uncopy(), onblur: move |_| uncopy(),
                                 if copied() == Some(true) { "Copied" } else { "Copy Markdown" } }
+                        }
+                        if is_assistant {
                             button { class: "msg-action", r#type: "button", disabled: props.busy, onclick: { let id = id.clone(); move |_| props.on_regenerate.call(id.clone()) }, "Regenerate" }
                         }
                         if is_user {

@@ -48,7 +48,13 @@ pub struct LiveReply {
     pub message_id: Id,
     pub text: String,
     pub reasoning: String,
+    /// Seconds waited for the first words, once that is long enough to say so
+    /// ([`WAIT_NOTE_AFTER`]); `None` before then and once the reply has begun.
+    pub waited_secs: Option<u64>,
 }
+
+/// How long a reply may show nothing before its bubble says how long it has been waiting.
+pub const WAIT_NOTE_AFTER: u64 = 10;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum BackendStatus {
@@ -873,6 +879,7 @@ impl Pending {
                     message_id: assistant.id.clone(),
                     text: assistant.text(),
                     reasoning: assistant.reasoning(),
+                    waited_secs: None,
                 });
                 self.started = Some((conversation, user, assistant));
                 self.dirty = true;
@@ -903,10 +910,12 @@ async fn pump(
     services: Services,
     buffer: Rc<RefCell<Pending>>,
 ) {
+    let since = now_ms();
     loop {
         rt::sleep(FRAME).await;
         let pending = {
             let mut b = buffer.borrow_mut();
+            note_wait(&mut b, (now_ms() - since).max(0) as u64 / 1000);
             if !b.dirty && b.started.is_none() {
                 continue;
             }
@@ -919,6 +928,21 @@ async fn pump(
             }
         };
         ctl.apply(state, &services, pending);
+    }
+}
+
+/// While a reply has shown nothing, its bubble counts the seconds (once a second, from
+/// [`WAIT_NOTE_AFTER`]): a server that is loading a model, or stuck, otherwise looks the same
+/// as one about to answer until the request's timeout.
+fn note_wait(pending: &mut Pending, secs: u64) {
+    let Some(live) = pending.live.as_mut() else {
+        return;
+    };
+    let waiting = live.text.is_empty() && live.reasoning.is_empty();
+    let note = (waiting && secs >= WAIT_NOTE_AFTER).then_some(secs);
+    if live.waited_secs != note {
+        live.waited_secs = note;
+        pending.dirty = true;
     }
 }
 

@@ -158,6 +158,7 @@ pub fn ChatView() -> Element {
                             is_last: thread.last().is_some_and(|t| t.message.id == item.message.id),
                             live_text: live.as_ref().filter(|l| l.message_id == item.message.id).map(|l| l.text.clone()),
                             live_reasoning: live.as_ref().filter(|l| l.message_id == item.message.id).map(|l| l.reasoning.clone()),
+                            live_waited: live.as_ref().filter(|l| l.message_id == item.message.id).and_then(|l| l.waited_secs),
                             busy,
                             item,
                             on_regenerate: on_regenerate.clone(),
