@@ -701,3 +701,50 @@ async fn a_reply_cut_at_the_limit_continues_in_the_same_message() {
         .unwrap_err();
     assert!(err.to_string().contains("Only a reply"), "{err}");
 }
+
+/// A server that answers 200 and ends the stream before any event (llama.cpp's Python server
+/// does this when a text-only model is handed an image): the reply failed, with a sentence that
+/// does not speak of a partial reply, names the images when the message had some, and Retry
+/// works.
+#[tokio::test]
+async fn a_stream_that_ends_before_any_event_is_an_empty_reply() {
+    let empty = || Fault::Stream {
+        chunks: Vec::new(),
+        delay_ms: 0,
+        then: StreamEnd::Finish,
+    };
+    let h = harness(vec![empty(), empty()]).await;
+    let (m, streamed) = h.send("plain question").await;
+    assert!(streamed.is_empty());
+    assert_eq!(m.status, MessageStatus::Error);
+    let error = m.error.clone().unwrap();
+    assert_eq!(
+        error,
+        "The server ended the reply without sending any of it. Retry, or check the server's logs."
+    );
+
+    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/icon-256.png")).unwrap();
+    let image = opencode_nexus::engine::attachments::prepare("icon.png", png).unwrap();
+    let (_h, stop) = chat::stop_pair();
+    let with_image = h
+        .ctx()
+        .send_with(
+            Target::Existing(h.conv.id.clone()),
+            "what is this?",
+            vec![image],
+            stop,
+            &mut |_| {},
+        )
+        .await
+        .unwrap()
+        .message;
+    assert_eq!(with_image.status, MessageStatus::Error);
+    let error = with_image.error.clone().unwrap();
+    assert!(
+        error.contains("This message has images, which this model may not accept"),
+        "{error}"
+    );
+    assert!(!error.contains("partial"), "{error}");
+    assert_eq!(h.chat_requests(), 2);
+    assert_retry_recovers(&h, &m, "plain question").await;
+}

@@ -160,4 +160,31 @@ async fn real_llama_server_full_conversation_lifecycle() {
     assert_eq!(old_branch.len(), 4);
     assert_eq!(old_branch[3].message.id, regenerated.id);
     assert_eq!(old_branch[3].sibling_count, 2);
+    drop(reopened);
+
+    // 6. An image to this text-only model: the server answers 200 and ends the stream empty.
+    // The reply failed with a sentence that names the images; the message and its image stay.
+    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/icon-256.png")).unwrap();
+    let image = opencode_nexus::engine::attachments::prepare("icon.png", png).unwrap();
+    let (_h, stop) = chat::stop_pair();
+    let sent = ctx
+        .send_with(
+            Target::Existing(conv.id.clone()),
+            "What is in this picture?",
+            vec![image],
+            stop,
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.message.status, MessageStatus::Error);
+    let error = sent.message.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("This message has images, which this model may not accept"),
+        "{error}"
+    );
+    let thread = store.thread(conv.id.clone()).await.unwrap();
+    let asked = &thread[thread.len() - 2].message;
+    assert_eq!(asked.text(), "What is in this picture?");
+    assert_eq!(asked.attachments().len(), 1);
 }

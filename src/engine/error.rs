@@ -56,6 +56,10 @@ pub enum Error {
     Disconnected { detail: String },
     #[error("The server stopped sending data for {seconds} s. The partial reply was kept; retry, or check the server.")]
     Stalled { seconds: u64 },
+    /// The stream ended cleanly before a single event (servers that fail a request after
+    /// they have answered 200, e.g. a text-only model handed an image).
+    #[error("The server ended the reply without sending any of it.{} Retry, or check the server's logs.", if *images { " This message has images, which this model may not accept: send it without them, or choose a model that reads images." } else { "" })]
+    EmptyReply { images: bool },
     #[error("Stopped.")]
     Cancelled,
     /// An OpenCode server error, already phrased as a sentence by `engine::opencode`.
@@ -97,6 +101,7 @@ impl Error {
                 | Error::Malformed { .. }
                 | Error::Disconnected { .. }
                 | Error::Stalled { .. }
+                | Error::EmptyReply { .. }
                 | Error::Cancelled
                 | Error::Remote {
                     retryable: true,
@@ -148,6 +153,8 @@ struct Wire {
     retryable: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    images: Option<bool>,
 }
 
 impl Serialize for Error {
@@ -233,6 +240,10 @@ impl Serialize for Error {
                 w.seconds = Some(seconds);
                 "stalled"
             }
+            Error::EmptyReply { images } => {
+                w.images = Some(images);
+                "empty_reply"
+            }
             Error::Cancelled => "cancelled",
             Error::Remote { message, retryable } => {
                 (w.message, w.retryable) = (Some(message), Some(retryable));
@@ -307,6 +318,9 @@ impl<'de> Deserialize<'de> for Error {
             "disconnected" => Error::Disconnected { detail: detail() },
             "stalled" => Error::Stalled {
                 seconds: w.seconds.unwrap_or_default(),
+            },
+            "empty_reply" => Error::EmptyReply {
+                images: w.images.unwrap_or_default(),
             },
             "cancelled" => Error::Cancelled,
             "remote" => Error::Remote {
@@ -393,6 +407,7 @@ mod tests {
                 detail: "reset".into(),
             },
             Error::Stalled { seconds: 60 },
+            Error::EmptyReply { images: true },
             Error::Cancelled,
             Error::Remote {
                 message: "busy".into(),

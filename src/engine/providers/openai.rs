@@ -207,6 +207,8 @@ impl OpenAiClient {
                 pending: events.into(),
                 finished: true,
                 complete: true,
+                began: true,
+                images: false,
                 idle_timeout: self.idle_timeout,
             });
         }
@@ -216,6 +218,8 @@ impl OpenAiClient {
             pending: VecDeque::new(),
             finished: false,
             complete: false,
+            began: false,
+            images: request.messages.iter().any(|m| !m.images.is_empty()),
             idle_timeout: self.idle_timeout,
         })
     }
@@ -257,6 +261,10 @@ pub struct ChatStream {
     finished: bool,
     /// A finish reason or `[DONE]` arrived: the reply is complete even if the socket then drops.
     complete: bool,
+    /// Some event arrived (a stream that ends before any is an empty reply, not a cut one).
+    began: bool,
+    /// The request carried images (named in the sentence for an empty reply).
+    images: bool,
     idle_timeout: Duration,
 }
 
@@ -316,6 +324,11 @@ impl ChatStream {
                             return Some(Err(e));
                         }
                     }
+                    if !self.complete && !self.began {
+                        return Some(Err(Error::EmptyReply {
+                            images: self.images,
+                        }));
+                    }
                     if !self.complete {
                         return Some(Err(Error::Disconnected {
                             detail: "the server closed the stream before the reply was complete"
@@ -337,6 +350,7 @@ impl ChatStream {
         if data.is_empty() {
             return Ok(());
         }
+        self.began = true;
         let events = parse_chunk(data)?;
         // Usage and [DONE] may still follow a finish reason, so reading goes on.
         if events.iter().any(|e| matches!(e, StreamEvent::Finish(_))) {
