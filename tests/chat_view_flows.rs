@@ -478,3 +478,49 @@ async fn a_reply_that_failed_empty_has_nothing_to_copy() {
     assert!(!html.contains(">Copy Markdown</button>"), "{html}");
     assert!(html.contains(">Regenerate</button>"), "{html}");
 }
+
+/// "+ New chat" carries on with the backend and model of the conversation that was open (it
+/// took the first backend in the list), unless Settings names a default backend.
+#[tokio::test(flavor = "current_thread")]
+async fn a_new_chat_keeps_the_backend_last_used_unless_a_default_is_set() {
+    let services = memory::services();
+    let first = Profile::new(
+        "Agent",
+        BackendKind::OpenAiCompatible,
+        "http://127.0.0.1:9/v1",
+    );
+    let used = Profile::new(
+        "Llama",
+        BackendKind::OpenAiCompatible,
+        "http://127.0.0.1:9/v1",
+    );
+    let (mut dom, mut ctl, mut state) = mount(&services, first.clone());
+    let mut open = Conversation::new("Colours");
+    open.profile_id = Some(used.id.clone());
+    open.model = Some("smollm2".into());
+    dom.in_scope(ScopeId::APP, || {
+        state.profiles.set(vec![first.clone(), used.clone()]);
+        ctl.conversation.set(Some(open.clone()));
+        ctl.new_chat(state);
+    });
+    settle(&mut dom, 2).await;
+    dom.in_scope(ScopeId::APP, || {
+        assert!(ctl.conversation.peek().is_none(), "a new chat");
+        assert_eq!(ctl.active_profile(&state).unwrap().name, "Llama");
+        assert_eq!(ctl.active_model(&state).as_deref(), Some("smollm2"));
+    });
+
+    // With "Agent" as the default backend, a new chat from the same conversation uses it.
+    dom.in_scope(ScopeId::APP, || {
+        state.settings.write().default_profile = Some(first.id.clone());
+        ctl.new_profile.set(None);
+        ctl.new_model.set(None);
+        ctl.conversation.set(Some(open.clone()));
+        ctl.new_chat(state);
+    });
+    settle(&mut dom, 2).await;
+    dom.in_scope(ScopeId::APP, || {
+        assert!(ctl.conversation.peek().is_none(), "a new chat");
+        assert_eq!(ctl.active_profile(&state).unwrap().name, "Agent");
+    });
+}

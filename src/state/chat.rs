@@ -321,8 +321,9 @@ impl ChatController {
         }
     }
 
-    /// The profile a send would use: the conversation's, else the one picked for a new chat,
-    /// else the default from settings, else the first.
+    /// The profile a send would use: the conversation's, else the one picked for a new chat
+    /// (or carried over from the conversation open before it), else the default from
+    /// settings, else the first.
     pub fn active_profile(&self, state: &AppState) -> Option<Profile> {
         let profiles = state.profiles.read();
         let wanted = self
@@ -642,6 +643,16 @@ impl ChatController {
     pub fn new_chat(mut self, mut state: AppState) {
         self.stop();
         self.notice.set(None);
+        // Without a default backend in Settings, a new chat carries on with the backend and
+        // model of the conversation that was open (a preset that names its own still wins).
+        if state.settings.peek().default_profile.is_none() {
+            if let Some(c) = self.conversation.peek().as_ref() {
+                if c.profile_id.is_some() {
+                    self.new_profile.set(c.profile_id.clone());
+                    self.new_model.set(c.model.clone());
+                }
+            }
+        }
         let default = state.presets.peek().iter().find(|p| p.is_default).cloned();
         self.choose_preset(default.as_ref());
         state.conversation.set(None);

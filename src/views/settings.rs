@@ -382,7 +382,7 @@ fn BehaviourSection() -> Element {
                 label { r#for: "default-profile", "Default backend" }
                 select { id: "default-profile",
                     onchange: move |e| { let v = e.value(); u3(Box::new(move |s| s.default_profile = Some(v.clone()).filter(|v| !v.is_empty()))) },
-                    option { value: "", selected: s.default_profile.is_none(), "First in the list" }
+                    option { value: "", selected: s.default_profile.is_none(), "The one last used" }
                     for p in profiles.iter() { option { value: "{p.id}", selected: s.default_profile.as_deref() == Some(p.id.as_str()), "{p.name}" } }
                 }
             }
