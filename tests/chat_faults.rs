@@ -704,8 +704,8 @@ async fn a_reply_cut_at_the_limit_continues_in_the_same_message() {
 
 /// A server that answers 200 and ends the stream before any event (llama.cpp's Python server
 /// does this when a text-only model is handed an image): the reply failed, with a sentence that
-/// does not speak of a partial reply, names the images when the message had some, and Retry
-/// works.
+/// does not speak of a partial reply and says where the images were; the exchange that failed
+/// is left out of the next request (it failed every later message), and Retry works.
 #[tokio::test]
 async fn a_stream_that_ends_before_any_event_is_an_empty_reply() {
     let empty = || Fault::Stream {
@@ -713,31 +713,45 @@ async fn a_stream_that_ends_before_any_event_is_an_empty_reply() {
         delay_ms: 0,
         then: StreamEnd::Finish,
     };
-    let h = harness(vec![empty(), empty()]).await;
+    let h = harness(vec![
+        empty(),
+        ok_stream(&["Seen."]),
+        empty(),
+        empty(),
+        ok_stream(&["Fine."]),
+    ])
+    .await;
     let (m, streamed) = h.send("plain question").await;
     assert!(streamed.is_empty());
     assert_eq!(m.status, MessageStatus::Error);
-    let error = m.error.clone().unwrap();
     assert_eq!(
-        error,
+        m.error.as_deref().unwrap(),
         "The server ended the reply without sending any of it. Retry, or check the server's logs."
     );
 
     let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/icon-256.png")).unwrap();
-    let image = opencode_nexus::engine::attachments::prepare("icon.png", png).unwrap();
-    let (_h, stop) = chat::stop_pair();
-    let with_image = h
-        .ctx()
-        .send_with(
-            Target::Existing(h.conv.id.clone()),
-            "what is this?",
-            vec![image],
-            stop,
-            &mut |_| {},
-        )
-        .await
-        .unwrap()
-        .message;
+    let send_image = |text: &'static str| {
+        let image = opencode_nexus::engine::attachments::prepare("icon.png", png.clone()).unwrap();
+        let ctx = h.ctx();
+        let target = Target::Existing(h.conv.id.clone());
+        async move {
+            let (_h, stop) = chat::stop_pair();
+            ctx.send_with(target, text, vec![image], stop, &mut |_| {})
+                .await
+                .unwrap()
+                .message
+        }
+    };
+    // An image the model answers; then a text message whose reply comes back empty.
+    assert_eq!(send_image("what is this?").await.text(), "Seen.");
+    let (after, _) = h.send("and this?").await;
+    let error = after.error.clone().unwrap();
+    assert!(
+        error.contains("An earlier message of this conversation has images"),
+        "{error}"
+    );
+    // An image in the message itself.
+    let with_image = send_image("and that?").await;
     assert_eq!(with_image.status, MessageStatus::Error);
     let error = with_image.error.clone().unwrap();
     assert!(
@@ -745,6 +759,26 @@ async fn a_stream_that_ends_before_any_event_is_an_empty_reply() {
         "{error}"
     );
     assert!(!error.contains("partial"), "{error}");
-    assert_eq!(h.chat_requests(), 2);
+
+    // The next message goes without the exchanges that failed: the answered image is sent,
+    // the refused one is not, nor the questions left unanswered.
+    let (fine, _) = h.send("tell me a joke").await;
+    assert_eq!(fine.text(), "Fine.");
+    let body = h.server.requests().last().unwrap().body.clone();
+    let sent: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let turns: Vec<String> = sent["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| match &m["content"] {
+            serde_json::Value::String(text) => text.clone(),
+            parts => format!("{} with an image", parts[0]["text"].as_str().unwrap()),
+        })
+        .collect();
+    assert_eq!(
+        turns,
+        ["what is this? with an image", "Seen.", "tell me a joke"]
+    );
+    assert_eq!(h.chat_requests(), 5);
     assert_retry_recovers(&h, &m, "plain question").await;
 }

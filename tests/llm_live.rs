@@ -187,4 +187,19 @@ async fn real_llama_server_full_conversation_lifecycle() {
     let asked = &thread[thread.len() - 2].message;
     assert_eq!(asked.text(), "What is in this picture?");
     assert_eq!(asked.attachments().len(), 1);
+
+    // 7. The next message is answered: the refused image is not sent again with it.
+    let (_h, stop) = chat::stop_pair();
+    let next = ctx
+        .send(
+            Target::Existing(conv.id.clone()),
+            "Name one fruit.",
+            stop,
+            &mut |_| {},
+        )
+        .await
+        .unwrap()
+        .message;
+    assert_eq!(next.status, MessageStatus::Complete, "{:?}", next.error);
+    assert!(!next.text().trim().is_empty());
 }

@@ -792,7 +792,9 @@ pub fn estimate_tokens(text: &str) -> u32 {
 
 /// System prompt + as much recent history as fits the budget. The oldest turns go first; the
 /// system prompt and the latest user message are always kept. Failed or empty replies are
-/// left out: they carry no content the model should see.
+/// left out with the message they answer: they carry nothing the model should see, and the
+/// question they failed on (an image a text-only model refuses, say) would fail every later
+/// message too, and leave two user messages in a row, which some chat templates refuse.
 pub fn build_request(conv: &Conversation, history: &[Message], budget: u32) -> ChatRequest {
     build_request_with(conv, history, budget, &Files::new())
 }
@@ -820,16 +822,22 @@ pub fn build_request_with(
         system.push(WireMessage::new("system", sp));
     }
     let mut kept: Vec<WireMessage> = Vec::new();
+    // The last reply seen (going back) was left out: so is the question it answers.
+    let mut unanswered = false;
     for (i, m) in history.iter().enumerate().rev() {
+        let is_last = i + 1 == history.len();
+        if std::mem::take(&mut unanswered) && m.role == Role::User && !is_last {
+            continue;
+        }
         let wire = wire_message(m, files);
         if (wire.content.is_empty() && wire.images.is_empty())
             || (m.role == Role::Assistant && m.status == MessageStatus::Error)
         {
+            unanswered = m.role == Role::Assistant;
             continue;
         }
         let cost = estimate_tokens(&wire.content)
             + wire.images.len() as u32 * crate::engine::attachments::IMAGE_TOKEN_ESTIMATE;
-        let is_last = i + 1 == history.len();
         if cost > remaining && !is_last {
             break;
         }
@@ -1006,14 +1014,28 @@ mod tests {
     }
 
     #[test]
-    fn failed_replies_are_not_sent_back() {
+    fn failed_replies_are_not_sent_back_nor_what_they_failed_on() {
         let conv = Conversation::new("t");
         let mut bad = msg(Role::Assistant, "partial garbage");
         bad.status = MessageStatus::Error;
-        let history = vec![msg(Role::User, "a"), bad, msg(Role::User, "b")];
+        let mut empty = msg(Role::Assistant, "");
+        empty.status = MessageStatus::Interrupted;
+        let history = vec![
+            msg(Role::User, "a"),
+            msg(Role::Assistant, "answer a"),
+            msg(Role::User, "refused"),
+            bad.clone(),
+            msg(Role::User, "stopped"),
+            empty,
+            msg(Role::User, "b"),
+        ];
         let req = build_request(&conv, &history, 8192);
         let texts: Vec<_> = req.messages.iter().map(|m| m.content.as_str()).collect();
-        assert_eq!(texts, vec!["a", "b"]);
+        assert_eq!(texts, vec!["a", "answer a", "b"]);
+        // Retrying the failed one: the question is the last message, so it is sent.
+        let retry = build_request(&conv, &history[..3], 8192);
+        let texts: Vec<_> = retry.messages.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, vec!["a", "answer a", "refused"]);
     }
 
     #[test]

@@ -58,8 +58,8 @@ pub enum Error {
     Stalled { seconds: u64 },
     /// The stream ended cleanly before a single event (servers that fail a request after
     /// they have answered 200, e.g. a text-only model handed an image).
-    #[error("The server ended the reply without sending any of it.{} Retry, or check the server's logs.", if *images { " This message has images, which this model may not accept: send it without them, or choose a model that reads images." } else { "" })]
-    EmptyReply { images: bool },
+    #[error("The server ended the reply without sending any of it.{} Retry, or check the server's logs.", images.hint())]
+    EmptyReply { images: ImagesSent },
     #[error("Stopped.")]
     Cancelled,
     /// An OpenCode server error, already phrased as a sentence by `engine::opencode`.
@@ -69,6 +69,28 @@ pub enum Error {
     BadImport { format: String, detail: String },
     #[error("The backup {path} cannot be restored: {detail}. Your current history was left untouched; choose another backup.")]
     BadBackup { path: String, detail: String },
+}
+
+/// Where the request for a reply carried images (named when a server fails on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImagesSent {
+    #[default]
+    None,
+    /// The message being answered has images.
+    ThisMessage,
+    /// Only earlier messages of the conversation have.
+    Earlier,
+}
+
+impl ImagesSent {
+    fn hint(self) -> &'static str {
+        match self {
+            ImagesSent::None => "",
+            ImagesSent::ThisMessage => " This message has images, which this model may not accept: send it without them, or choose a model that reads images.",
+            ImagesSent::Earlier => " An earlier message of this conversation has images, which this model may not accept: choose a model that reads images, or start a new chat.",
+        }
+    }
 }
 
 impl Error {
@@ -154,7 +176,7 @@ struct Wire {
     #[serde(skip_serializing_if = "Option::is_none")]
     format: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    images: Option<bool>,
+    images: Option<ImagesSent>,
 }
 
 impl Serialize for Error {
@@ -407,7 +429,9 @@ mod tests {
                 detail: "reset".into(),
             },
             Error::Stalled { seconds: 60 },
-            Error::EmptyReply { images: true },
+            Error::EmptyReply {
+                images: super::ImagesSent::Earlier,
+            },
             Error::Cancelled,
             Error::Remote {
                 message: "busy".into(),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{normalize_base_url, transport_error};
-use crate::engine::error::{Error, Result};
+use crate::engine::error::{Error, ImagesSent, Result};
 use crate::engine::model::{ModelInfo, Profile, Usage};
 use crate::engine::redact::redact;
 use crate::engine::rt;
@@ -208,7 +208,7 @@ impl OpenAiClient {
                 finished: true,
                 complete: true,
                 began: true,
-                images: false,
+                images: ImagesSent::None,
                 idle_timeout: self.idle_timeout,
             });
         }
@@ -219,7 +219,13 @@ impl OpenAiClient {
             finished: false,
             complete: false,
             began: false,
-            images: request.messages.iter().any(|m| !m.images.is_empty()),
+            images: match request.messages.split_last() {
+                Some((last, _)) if !last.images.is_empty() => ImagesSent::ThisMessage,
+                Some((_, earlier)) if earlier.iter().any(|m| !m.images.is_empty()) => {
+                    ImagesSent::Earlier
+                }
+                _ => ImagesSent::None,
+            },
             idle_timeout: self.idle_timeout,
         })
     }
@@ -263,8 +269,8 @@ pub struct ChatStream {
     complete: bool,
     /// Some event arrived (a stream that ends before any is an empty reply, not a cut one).
     began: bool,
-    /// The request carried images (named in the sentence for an empty reply).
-    images: bool,
+    /// Where the request carried images (named in the sentence for an empty reply).
+    images: ImagesSent,
     idle_timeout: Duration,
 }
 
