@@ -434,3 +434,66 @@ fn chat_against_the_real_llama_server_streams_and_stores() {
     assert!(!hits.as_array().unwrap().is_empty(), "prefix search");
     std::thread::sleep(Duration::from_millis(10));
 }
+
+/// A backend saved with the server's root (what Ollama and llama.cpp users copy) answers 404;
+/// "profiles test" finds the API under /v1 and keeps that address. A path where /v1 answers
+/// 404 too keeps its own address and the 404 sentence.
+#[test]
+fn a_server_root_without_v1_is_found_under_v1_and_kept() {
+    let Some(url) = support::peers::llm_url() else {
+        return;
+    };
+    let root = url.trim_end_matches('/').trim_end_matches("/v1").to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (name, address) in [("root", root.clone()), ("wrong", format!("{root}/nothing"))] {
+        let out = nexus(
+            d,
+            &[
+                "profiles",
+                "add",
+                name,
+                "--kind",
+                "openai-compatible",
+                "--url",
+                &address,
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let out = nexus(d, &["profiles", "test", "root", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(
+        report["detail"].as_str().unwrap(),
+        format!("reachable, 1 model; its API is at {root}/v1, which the backend now uses ({root} answered 404)")
+    );
+    let out = nexus(d, &["profiles", "test", "wrong", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false, "{report}");
+    assert!(
+        report["detail"].as_str().unwrap().contains("HTTP 404")
+            && report["detail"]
+                .as_str()
+                .unwrap()
+                .contains("usually end in /v1"),
+        "{report}"
+    );
+
+    let out = nexus(d, &["profiles", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let address = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["url"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(address("root"), format!("{root}/v1"));
+    assert_eq!(address("wrong"), format!("{root}/nothing"));
+
+    // And it chats at once.
+    let out = nexus(d, &["chat", "--profile", "root", "Say one word."]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -63,9 +63,10 @@ async fn health_reports_the_server_version() {
         opencode_nexus::engine::model::BackendKind::OpenCode,
         server_url(),
     );
-    let (detail, models) = opencode_nexus::platform::ops::test_connection(&services, &profile)
+    let reached = opencode_nexus::platform::ops::test_connection(&services, &profile)
         .await
         .expect("connection test");
+    let (detail, models) = (reached.detail, reached.models);
     assert!(detail.contains(&version), "{detail}");
     assert!(
         models.iter().any(|m| m == "llamacpp/smollm2-135m"),
@@ -340,9 +341,10 @@ async fn basic_auth_accepts_the_right_password_and_names_the_problem_otherwise()
         url.clone(),
     );
     services.set_session_key(&profile.id, &password);
-    let (detail, _) = opencode_nexus::platform::ops::test_connection(&services, &profile)
+    let detail = opencode_nexus::platform::ops::test_connection(&services, &profile)
         .await
-        .expect("test with the stored password");
+        .expect("test with the stored password")
+        .detail;
     assert!(detail.contains("1.18"), "{detail}");
 }
 

@@ -204,10 +204,10 @@ pub async fn test_profile(services: &Services, p: &Profile) -> ProfileReport {
     let result = crate::platform::ops::test_connection(services, p).await;
     let latency_ms = started.elapsed().as_millis();
     match result {
-        Ok((detail, models)) => ProfileReport {
+        Ok(reached) => ProfileReport {
             ok: true,
-            detail,
-            models,
+            detail: reached.detail,
+            models: reached.models,
             latency_ms,
         },
         Err(e) => ProfileReport {

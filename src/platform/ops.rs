@@ -11,17 +11,41 @@ use crate::engine::providers::openai::OpenAiClient;
 #[cfg(feature = "native")]
 use crate::engine::version;
 
-/// Reach the backend, check the key, list models. Returns a one-line description and the
-/// model ids.
-pub async fn test_connection(
-    services: &Services,
-    profile: &Profile,
-) -> Result<(String, Vec<String>)> {
+/// What [`test_connection`] found.
+pub struct Reached {
+    /// One line: reachable, how many models, and any change made to the address.
+    pub detail: String,
+    pub models: Vec<String>,
+    /// The address the backend was saved with instead (its API answered under `/v1`, where
+    /// the one entered gave 404): the caller reloads its profiles.
+    pub moved_to: Option<String>,
+}
+
+/// Reach the backend, check the key, list models. An OpenAI-compatible address without `/v1`
+/// that answers 404 is tried with `/v1` added (Ollama, llama.cpp and vLLM serve their API
+/// there; their roots are what users copy), and saved with it when that answers.
+pub async fn test_connection(services: &Services, profile: &Profile) -> Result<Reached> {
     let key = services.resolve_key(profile).await?;
     match profile.kind {
         BackendKind::OpenAiCompatible => {
-            let client = OpenAiClient::new(services.http.client(), profile, key)?;
-            let infos = client.model_infos().await?;
+            let client = OpenAiClient::new(services.http.client(), profile, key.clone())?;
+            let mut moved_to = None;
+            let infos = match client.model_infos().await {
+                Err(first @ crate::engine::error::Error::Http { status: 404, .. })
+                    if !profile.base_url.ends_with("/v1") =>
+                {
+                    let mut moved = profile.clone();
+                    moved.base_url = format!("{}/v1", profile.base_url.trim_end_matches('/'));
+                    let retry = OpenAiClient::new(services.http.client(), &moved, key)?;
+                    let Ok(infos) = retry.model_infos().await else {
+                        return Err(first);
+                    };
+                    services.store.save_profile(moved.clone()).await?;
+                    moved_to = Some(moved.base_url);
+                    infos
+                }
+                other => other?,
+            };
             // Cached per backend: the model dropdown shows it at once next time.
             let list = crate::engine::model::ModelList {
                 models: infos.clone(),
@@ -35,7 +59,7 @@ pub async fn test_connection(
                 tracing::warn!(error = %e, "caching the model list failed");
             }
             let models: Vec<String> = infos.into_iter().map(|m| m.id).collect();
-            let detail = if models.is_empty() {
+            let mut detail = if models.is_empty() {
                 "reachable; the server lists no models, enter one by hand".to_owned()
             } else {
                 format!(
@@ -43,7 +67,17 @@ pub async fn test_connection(
                     crate::engine::model::counted(models.len() as i64, "model")
                 )
             };
-            Ok((detail, models))
+            if let Some(url) = &moved_to {
+                detail = format!(
+                    "{detail}; its API is at {url}, which the backend now uses ({} answered 404)",
+                    profile.base_url
+                );
+            }
+            Ok(Reached {
+                detail,
+                models,
+                moved_to,
+            })
         }
         BackendKind::OpenCode => {
             let client = opencode_client(services, profile, key)?;
@@ -54,13 +88,14 @@ pub async fn test_connection(
                 .iter()
                 .flat_map(|p| p.models.keys().map(move |m| format!("{}/{}", p.id, m)))
                 .collect();
-            Ok((
-                format!(
+            Ok(Reached {
+                detail: format!(
                     "OpenCode server {} is healthy",
                     health.version.as_deref().unwrap_or("(version unknown)")
                 ),
                 models,
-            ))
+                moved_to: None,
+            })
         }
     }
 }

@@ -798,7 +798,7 @@ impl ChatController {
 
     /// Refresh the model list and reachability for a profile. The list as last fetched shows
     /// at once; a backend that cannot be reached keeps it.
-    pub fn check_backend(mut self, services: Services, profile: Profile) {
+    pub fn check_backend(mut self, state: AppState, services: Services, profile: Profile) {
         self.status.set(BackendStatus::Checking);
         spawn_forever(async move {
             let cached = services
@@ -811,12 +811,15 @@ impl ChatController {
                 self.set_model_list(&list.models);
             }
             match crate::platform::ops::test_connection(&services, &profile).await {
-                Ok((detail, models)) => {
+                Ok(reached) => {
                     match services.store.model_list(profile.id.clone()).await {
                         Ok(Some(list)) => self.set_model_list(&list.models),
-                        _ => self.models.set(models),
+                        _ => self.models.set(reached.models),
                     }
-                    self.status.set(BackendStatus::Online(detail));
+                    self.status.set(BackendStatus::Online(reached.detail));
+                    if reached.moved_to.is_some() {
+                        state.reload_profiles(&services).await;
+                    }
                 }
                 Err(e) => {
                     if cached.is_none() {

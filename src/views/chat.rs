@@ -58,7 +58,7 @@ pub fn ChatView() -> Element {
     use_effect(move || {
         let _ = active_profile_id.read();
         if let Some(p) = ctl.active_profile(&state) {
-            ctl.check_backend(services_check.clone(), p);
+            ctl.check_backend(state, services_check.clone(), p);
         }
     });
 
@@ -303,7 +303,7 @@ fn ChatHeader() -> Element {
                     onclick: {
                         let services = services.clone();
                         let active = active.clone();
-                        move |_| if let Some(p) = active.clone() { ctl.check_backend(services.clone(), p) }
+                        move |_| if let Some(p) = active.clone() { ctl.check_backend(state, services.clone(), p) }
                     },
                     "↻"
                 }

@@ -123,8 +123,11 @@ fn BackendsSection() -> Element {
                                         testing.write().insert(p.id.clone());
                                         spawn(async move {
                                             let r = crate::platform::ops::test_connection(&services, &p).await;
-                                            let r = r.map(|(detail, models)| {
-                                                if models.is_empty() { detail } else { format!("{detail}: {}", models.join(", ")) }
+                                            if matches!(&r, Ok(reached) if reached.moved_to.is_some()) {
+                                                state.reload_profiles(&services).await;
+                                            }
+                                            let r = r.map(|reached| {
+                                                if reached.models.is_empty() { reached.detail } else { format!("{}: {}", reached.detail, reached.models.join(", ")) }
                                             }).map_err(|e| e.to_string());
                                             results.write().insert(p.id.clone(), r);
                                             testing.write().remove(&p.id);
