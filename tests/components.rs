@@ -368,3 +368,38 @@ async fn lists_with_everything_archived_say_where_it_is() {
     let html = render_until(&mut dom, "No conversations yet.").await;
     assert!(!html.contains("archived"), "{html}");
 }
+
+/// The interface draws its icons as SVG: an emoji glyph in a view (a session row's delete
+/// button, a text file's icon) showed as an empty box on desktops without an emoji font (the
+/// release binary under Xvfb).
+#[test]
+fn the_interface_uses_no_emoji_glyphs() {
+    let mut found = Vec::new();
+    for dir in ["src/views", "src/components", "src/app.rs"] {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let files: Vec<std::path::PathBuf> = if root.is_dir() {
+            std::fs::read_dir(&root)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect()
+        } else {
+            vec![root]
+        };
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if line
+                    .chars()
+                    .any(|c| ('\u{1F000}'..='\u{1FAFF}').contains(&c))
+                {
+                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "emoji glyphs in the interface:\n{}",
+        found.join("\n")
+    );
+}

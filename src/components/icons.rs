@@ -15,6 +15,8 @@ pub const EXPORT: &str = "M12 4v11M7 10l5 5 5-5M5 20h14";
 /// Approvals: a shield with a check.
 pub const SHIELD: &str = "M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6zM9 12l2 2 4-4";
 pub const IMAGE: &str = "M4 5h16v14H4zM4 16l5-5 4 4 3-3 4 4M15 9h.01";
+/// An attached text file (a page with a folded corner).
+pub const FILE: &str = "M6 3h8l4 4v14H6zM14 3v4h4M9 12h6M9 16h6";
 
 /// A decorative icon; the control that holds it carries the accessible name.
 #[component]

@@ -261,7 +261,7 @@ fn AttachmentView(file: AttachmentRef) -> Element {
     }
     rsx! {
         span { class: "attach-chip",
-            span { class: "file-icon", "aria-hidden": "true", "📄" }
+            span { class: "file-icon", crate::components::icons::Icon { path: crate::components::icons::FILE, size: 16 } }
             span { class: "attach-name", "{file.name}" }
             span { class: "hint", "{size}" }
         }

@@ -368,7 +368,8 @@ pub fn FileAttachment(file: FilePart) -> Element {
     let url = file.url.clone();
     rsx! {
         div { class: "part part-file",
-            span { "aria-hidden": "true", "📎 " }
+            super::icons::Icon { path: super::icons::FILE, size: 16 }
+            " "
             if web {
                 a {
                     href: "{url}",

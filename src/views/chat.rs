@@ -647,7 +647,7 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
                         if f.is_image() {
                             img { class: "thumb", src: "{crate::engine::attachments::data_url(&f.mime, &f.data)}", alt: "{f.name}" }
                         } else {
-                            span { class: "file-icon", "aria-hidden": "true", "📄" }
+                            span { class: "file-icon", crate::components::icons::Icon { path: crate::components::icons::FILE, size: 16 } }
                         }
                         span { class: "attach-name", "{f.name}" }
                         span { class: "hint", "{crate::engine::portability::human_bytes(f.data.len() as u64)}" }

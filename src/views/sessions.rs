@@ -8,6 +8,7 @@ use dioxus::prelude::*;
 
 use crate::state::tasks::use_latest;
 
+use crate::components::icons::{self, Icon};
 use crate::components::rename::RenameForm;
 
 use crate::engine::model::{format_time, BackendKind, ConversationFilter, Id, Profile};
@@ -220,9 +221,9 @@ fn SessionRow(profile_id: Id, profile_name: String, row: Row) -> Element {
                 if !row.saved_copy {
                     div { class: "row-actions",
                         button { class: "btn-icon", "aria-label": "Rename session", title: "Rename",
-                            onclick: { let t = row.title.clone(); move |_| renaming.set(Some(t.clone())) }, "✎" }
+                            onclick: { let t = row.title.clone(); move |_| renaming.set(Some(t.clone())) }, Icon { path: icons::RENAME } }
                         button { class: "btn-icon danger", "aria-label": "Delete session", title: "Delete",
-                            onclick: move |_| confirm_delete.set(true), "🗑" }
+                            onclick: move |_| confirm_delete.set(true), Icon { path: icons::DELETE } }
                     }
                 }
             }
