@@ -234,15 +234,11 @@ pub fn Sidebar() -> Element {
                 }
                 if nothing_found {
                     p { class: "hint side-empty", role: "status", "Nothing matches “{query}”." }
+                } else if nothing_listed && !filtering() && archived_exist() == Some(true) {
+                    p { class: "hint side-empty", "All your conversations are archived: History shows them under “Archived”." }
                 } else if nothing_listed && !filtering() && !sessions_found {
                     // (Not above a server's sessions: the list is not empty then.)
-                    p { class: "hint side-empty",
-                        if archived_exist() == Some(true) {
-                            "All your conversations are archived: History shows them under “Archived”."
-                        } else {
-                            "No conversations yet."
-                        }
-                    }
+                    p { class: "hint side-empty", "No conversations yet." }
                 }
                 for p in profiles.iter().filter(|p| p.kind == BackendKind::OpenCode).cloned() {
                     div { class: "side-group", key: "{p.id}",
