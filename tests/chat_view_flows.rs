@@ -434,14 +434,11 @@ async fn a_reply_that_keeps_the_user_waiting_says_so() {
     }
     let total = waited.elapsed();
     assert!(
-        saw.iter()
-            .any(|s| s.starts_with("No answer yet after 10 s")),
-        "the bubble counted from ten seconds: {saw:?}"
-    );
-    assert!(
-        saw.iter()
-            .any(|s| s.starts_with("No answer yet after 11 s")),
-        "and went on counting: {saw:?}"
+        !saw.is_empty()
+            && saw
+                .iter()
+                .all(|s| s.starts_with("No answer yet after 10 s")),
+        "the bubble said so from ten seconds, in steps of ten: {saw:?}"
     );
     assert!(total >= Duration::from_secs(11), "{total:?}");
 }

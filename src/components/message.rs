@@ -148,7 +148,7 @@ pub fn MessageBubble(props: MessageProps) -> Element {
                 } else if text.is_empty() && streaming {
                     div { class: "typing", "aria-label": "Waiting for the reply", span {} span {} span {} }
                     if let Some(secs) = props.live_waited {
-                        p { class: "hint waiting-note", role: "status",
+                        p { class: "hint waiting-note",
                             "No answer yet after {secs} s. A server that is loading its model can take a minute; Stop cancels."
                         }
                     }

@@ -53,7 +53,8 @@ pub struct LiveReply {
     pub waited_secs: Option<u64>,
 }
 
-/// How long a reply may show nothing before its bubble says how long it has been waiting.
+/// How long a reply may show nothing before its bubble says how long it has been waiting
+/// (and the step in which that count goes up).
 pub const WAIT_NOTE_AFTER: u64 = 10;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -945,15 +946,17 @@ async fn pump(
     }
 }
 
-/// While a reply has shown nothing, its bubble counts the seconds (once a second, from
-/// [`WAIT_NOTE_AFTER`]): a server that is loading a model, or stuck, otherwise looks the same
-/// as one about to answer until the request's timeout.
+/// While a reply has shown nothing, its bubble says for how long, in steps of
+/// [`WAIT_NOTE_AFTER`] seconds (the thread is a live region: a screen reader reads each
+/// change): a server that is loading a model, or stuck, otherwise looks the same as one about
+/// to answer until the request's timeout.
 fn note_wait(pending: &mut Pending, secs: u64) {
     let Some(live) = pending.live.as_mut() else {
         return;
     };
     let waiting = live.text.is_empty() && live.reasoning.is_empty();
-    let note = (waiting && secs >= WAIT_NOTE_AFTER).then_some(secs);
+    let step = secs / WAIT_NOTE_AFTER * WAIT_NOTE_AFTER;
+    let note = (waiting && step > 0).then_some(step);
     if live.waited_secs != note {
         live.waited_secs = note;
         pending.dirty = true;
