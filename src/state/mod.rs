@@ -336,9 +336,9 @@ pub fn remember_conversation(services: &Services, id: Option<Id>) {
     });
 }
 
-/// Whether archived conversations exist (with this backend, when one is given), asked only
-/// while `ask` returns true (a list of conversations came back empty), so that the empty list
-/// can say where they are instead of "No conversations yet".
+/// Whether archived conversations exist, asked only while `ask` returns `Some` (a list of
+/// conversations came back empty; inside, the backend it was filtered by, if any), so that
+/// the empty list can say where they are instead of "No conversations yet".
 pub fn use_archived_exist(
     mut ask: impl FnMut() -> Option<Option<Id>> + 'static,
 ) -> Signal<Option<bool>> {

@@ -317,7 +317,7 @@ pub fn HistoryView() -> Element {
                                 "No archived conversations."
                             } else if archived_exist() == Some(true) {
                                 if profile_filter.read().is_some() { "This backend's conversations are all archived. " } else { "All your conversations are archived. " }
-                                button { class: "btn-small", onclick: move |_| archived.set(true), "Show archived" }
+                                button { class: "btn-small", onclick: move |_| { archived.set(true); picked.set(None); }, "Show archived" }
                             } else if profile_filter.read().is_some() {
                                 "No conversations with this backend."
                             } else {
