@@ -72,15 +72,14 @@ pub enum Error {
 }
 
 /// Where the request for a reply carried images (named when a server fails on it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ImagesSent {
     #[default]
-    None,
+    None = 0,
     /// The message being answered has images.
-    ThisMessage,
+    ThisMessage = 1,
     /// Only earlier messages of the conversation have.
-    Earlier,
+    Earlier = 2,
 }
 
 impl ImagesSent {
@@ -175,8 +174,10 @@ struct Wire {
     retryable: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     format: Option<String>,
+    /// [`ImagesSent`] as a number: the page and the worker share the code that reads the
+    /// other numeric fields.
     #[serde(skip_serializing_if = "Option::is_none")]
-    images: Option<ImagesSent>,
+    images: Option<u64>,
 }
 
 impl Serialize for Error {
@@ -263,7 +264,7 @@ impl Serialize for Error {
                 "stalled"
             }
             Error::EmptyReply { images } => {
-                w.images = Some(images);
+                w.images = Some(images as u64);
                 "empty_reply"
             }
             Error::Cancelled => "cancelled",
@@ -342,7 +343,11 @@ impl<'de> Deserialize<'de> for Error {
                 seconds: w.seconds.unwrap_or_default(),
             },
             "empty_reply" => Error::EmptyReply {
-                images: w.images.unwrap_or_default(),
+                images: match w.images {
+                    Some(1) => ImagesSent::ThisMessage,
+                    Some(2) => ImagesSent::Earlier,
+                    _ => ImagesSent::None,
+                },
             },
             "cancelled" => Error::Cancelled,
             "remote" => Error::Remote {

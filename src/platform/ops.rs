@@ -28,24 +28,25 @@ pub async fn test_connection(services: &Services, profile: &Profile) -> Result<R
     let key = services.resolve_key(profile).await?;
     match profile.kind {
         BackendKind::OpenAiCompatible => {
-            let client = OpenAiClient::new(services.http.client(), profile, key.clone())?;
-            let mut moved_to = None;
-            let infos = match client.model_infos().await {
-                Err(first @ crate::engine::error::Error::Http { status: 404, .. })
-                    if !profile.base_url.ends_with("/v1") =>
-                {
-                    let mut moved = profile.clone();
-                    moved.base_url = format!("{}/v1", profile.base_url.trim_end_matches('/'));
-                    let retry = OpenAiClient::new(services.http.client(), &moved, key)?;
-                    let Ok(infos) = retry.model_infos().await else {
-                        return Err(first);
-                    };
-                    services.store.save_profile(moved.clone()).await?;
-                    moved_to = Some(moved.base_url);
-                    infos
+            let mut tried = profile.clone();
+            let mut first_404 = None;
+            let infos = loop {
+                let client = OpenAiClient::new(services.http.client(), &tried, key.clone())?;
+                match client.model_infos().await {
+                    Ok(infos) => break infos,
+                    Err(e @ crate::engine::error::Error::Http { status: 404, .. })
+                        if first_404.is_none() && !tried.base_url.ends_with("/v1") =>
+                    {
+                        first_404 = Some(e);
+                        tried.base_url = format!("{}/v1", tried.base_url.trim_end_matches('/'));
+                    }
+                    Err(e) => return Err(first_404.unwrap_or(e)),
                 }
-                other => other?,
             };
+            let moved_to = first_404.map(|_| tried.base_url.clone());
+            if moved_to.is_some() {
+                services.store.save_profile(tried).await?;
+            }
             // Cached per backend: the model dropdown shows it at once next time.
             let list = crate::engine::model::ModelList {
                 models: infos.clone(),

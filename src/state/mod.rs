@@ -339,9 +339,7 @@ pub fn remember_conversation(services: &Services, id: Option<Id>) {
 /// Whether archived conversations exist, asked only while `ask` returns `Some` (a list of
 /// conversations came back empty; inside, the backend it was filtered by, if any), so that
 /// the empty list can say where they are instead of "No conversations yet".
-pub fn use_archived_exist(
-    mut ask: impl FnMut() -> Option<Option<Id>> + 'static,
-) -> Signal<Option<bool>> {
+pub fn use_archived_exist(ask: Memo<Option<Option<Id>>>) -> Signal<Option<bool>> {
     let services = use_services();
     let state = use_app_state();
     tasks::use_latest(move || {

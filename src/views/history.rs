@@ -46,11 +46,11 @@ pub fn HistoryView() -> Element {
     });
     let hits = crate::state::use_search(query, 50);
     // An empty list says where the archived conversations are, when there are some.
-    let archived_exist = crate::state::use_archived_exist(move || {
+    let archived_exist = crate::state::use_archived_exist(use_memo(move || {
         let empty = matches!(&*list.read(), Some(Ok(rows)) if rows.iter().all(|r| r.conversation.remote_session.is_some()));
         let profile = profile_filter.read().clone();
         (empty && !archived()).then_some(profile)
-    });
+    }));
 
     let searching = !query.read().trim().is_empty();
     let mut list_error = None;

@@ -66,10 +66,10 @@ pub fn Sidebar() -> Element {
         _ => (0, false),
     };
     let nothing_listed = matches!(&*list.read(), Some((_, Ok(rows))) if rows.iter().all(|r| r.conversation.remote_session.is_some()));
-    let archived_exist = crate::state::use_archived_exist(move || {
+    let archived_exist = crate::state::use_archived_exist(use_memo(move || {
         let empty = matches!(&*list.read(), Some((_, Ok(rows))) if rows.iter().all(|r| r.conversation.remote_session.is_some()));
         empty.then_some(None)
-    });
+    }));
     // Read when called, not when rendered: several scroll events can arrive before the next
     // render, and only the first of them asks for a page.
     let mut show_more = move || {
