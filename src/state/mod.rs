@@ -336,33 +336,30 @@ pub fn remember_conversation(services: &Services, id: Option<Id>) {
     });
 }
 
-/// Whether archived conversations exist, asked only while `ask` returns `Some` (a list of
-/// conversations came back empty; inside, the backend it was filtered by, if any), so that
-/// the empty list can say where they are instead of "No conversations yet".
-pub fn use_archived_exist(ask: Memo<Option<Option<Id>>>) -> Signal<Option<bool>> {
-    let services = use_services();
-    let state = use_app_state();
-    tasks::use_latest(move || {
-        let services = services.clone();
-        let profile_id = ask();
-        let _rev = state.history_rev.read();
-        async move {
-            let Some(profile_id) = profile_id else {
-                return false;
-            };
-            let filter = crate::engine::model::ConversationFilter {
+/// The conversations a list shows (`filter`) and, when none of them is a local one, whether
+/// archived conversations exist with the same backend filter, so that the empty list can say
+/// where they are instead of "No conversations yet".
+pub async fn list_conversations_or_archive(
+    services: &Services,
+    filter: crate::engine::model::ConversationFilter,
+) -> crate::engine::error::Result<(Vec<crate::engine::model::ConversationSummary>, bool)> {
+    let archived = filter.archived;
+    let profile_id = filter.profile_id.clone();
+    let rows = services.store.list_conversations(filter).await?;
+    let none_local = rows.iter().all(|r| r.conversation.remote_session.is_some());
+    let in_archive = !archived
+        && none_local
+        && services
+            .store
+            .list_conversations(crate::engine::model::ConversationFilter {
                 archived: true,
                 profile_id,
                 limit: 1,
                 offset: 0,
-            };
-            services
-                .store
-                .list_conversations(filter)
-                .await
-                .is_ok_and(|rows| !rows.is_empty())
-        }
-    })
+            })
+            .await
+            .is_ok_and(|found| !found.is_empty());
+    Ok((rows, in_archive))
 }
 
 /// Full-text search as the user types: runs after a short pause in typing, again when the

@@ -42,21 +42,17 @@ pub fn HistoryView() -> Element {
             offset: 0,
         };
         let _rev = state.history_rev.read();
-        async move { services.store.list_conversations(filter).await }
+        // An empty list says where the archived conversations are, when there are some.
+        async move { crate::state::list_conversations_or_archive(&services, filter).await }
     });
     let hits = crate::state::use_search(query, 50);
-    // An empty list says where the archived conversations are, when there are some.
-    let archived_exist = crate::state::use_archived_exist(use_memo(move || {
-        let empty = matches!(&*list.read(), Some(Ok(rows)) if rows.iter().all(|r| r.conversation.remote_session.is_some()));
-        let profile = profile_filter.read().clone();
-        (empty && !archived()).then_some(profile)
-    }));
+    let in_archive = matches!(&*list.read(), Some(Ok((_, true))));
 
     let searching = !query.read().trim().is_empty();
     let mut list_error = None;
     let mut rows: Vec<ConversationSummary> = match &*list.read() {
         // OpenCode sessions are listed by their server's section; their local copies are caches.
-        Some(Ok(rows)) => rows
+        Some(Ok((rows, _))) => rows
             .iter()
             .filter(|r| r.conversation.remote_session.is_none())
             .cloned()
@@ -315,7 +311,7 @@ pub fn HistoryView() -> Element {
                         li { class: "empty-row",
                             if archived() {
                                 "No archived conversations."
-                            } else if archived_exist() == Some(true) {
+                            } else if in_archive {
                                 if profile_filter.read().is_some() { "This backend's conversations are all archived. " } else { "All your conversations are archived. " }
                                 button { class: "btn-small", onclick: move |_| { archived.set(true); picked.set(None); }, "Show archived" }
                             } else if profile_filter.read().is_some() {

@@ -49,27 +49,22 @@ pub fn Sidebar() -> Element {
             listed()
         };
         async move {
-            let rows = services
-                .store
-                .list_conversations(ConversationFilter {
-                    limit,
-                    ..Default::default()
-                })
-                .await;
+            let filter = ConversationFilter {
+                limit,
+                ..Default::default()
+            };
+            let rows = crate::state::list_conversations_or_archive(&services, filter).await;
             (limit, rows)
         }
     });
     // More can be listed while the last answer was as long as asked for; while the next page is
     // on its way, the list and its "Show more" stay as they are.
     let (asked, more_to_list) = match &*list.read() {
-        Some((limit, Ok(rows))) => (*limit, rows.len() as u32 >= *limit),
+        Some((limit, Ok((rows, _)))) => (*limit, rows.len() as u32 >= *limit),
         _ => (0, false),
     };
-    let nothing_listed = matches!(&*list.read(), Some((_, Ok(rows))) if rows.iter().all(|r| r.conversation.remote_session.is_some()));
-    let archived_exist = crate::state::use_archived_exist(use_memo(move || {
-        let empty = matches!(&*list.read(), Some((_, Ok(rows))) if rows.iter().all(|r| r.conversation.remote_session.is_some()));
-        empty.then_some(None)
-    }));
+    let nothing_listed = matches!(&*list.read(), Some((_, Ok((rows, _)))) if rows.iter().all(|r| r.conversation.remote_session.is_some()));
+    let in_archive = matches!(&*list.read(), Some((_, Ok((_, true)))));
     // Read when called, not when rendered: several scroll events can arrive before the next
     // render, and only the first of them asks for a page.
     let mut show_more = move || {
@@ -82,7 +77,7 @@ pub fn Sidebar() -> Element {
     let q = query.read().trim().to_lowercase();
     let open_id = state.conversation.read().clone();
     let rows: Vec<ConversationSummary> = match &*list.read() {
-        Some((_, Ok(rows))) => rows
+        Some((_, Ok((rows, _)))) => rows
             .iter()
             .filter(|r| r.conversation.remote_session.is_none())
             .filter(|r| q.is_empty() || r.conversation.title.to_lowercase().contains(&q))
@@ -234,7 +229,7 @@ pub fn Sidebar() -> Element {
                 }
                 if nothing_found {
                     p { class: "hint side-empty", role: "status", "Nothing matches “{query}”." }
-                } else if nothing_listed && !filtering() && archived_exist() == Some(true) {
+                } else if nothing_listed && !filtering() && in_archive {
                     p { class: "hint side-empty", "All your conversations are archived: History shows them under “Archived”." }
                 } else if nothing_listed && !filtering() && !sessions_found {
                     // (Not above a server's sessions: the list is not empty then.)
