@@ -782,3 +782,23 @@ async fn a_stream_that_ends_before_any_event_is_an_empty_reply() {
     assert_eq!(h.chat_requests(), 5);
     assert_retry_recovers(&h, &m, "plain question").await;
 }
+
+/// A server that resets the connection before answering (llama.cpp's server does so to a
+/// kept-alive connection after breaking off a reply): the request goes once more on a new
+/// connection and the reply arrives; a second reset in a row is reported with its sentence.
+#[tokio::test]
+async fn a_connection_reset_before_the_answer_is_tried_once_more() {
+    let h = harness(vec![Fault::Reset, ok_stream(&["Second ", "try."])]).await;
+    let (m, _) = h.send("hello?").await;
+    assert_eq!(m.status, MessageStatus::Complete, "{:?}", m.error);
+    assert_eq!(m.text(), "Second try.");
+    assert_eq!(h.chat_requests(), 2);
+
+    h.server.push(Fault::Reset);
+    h.server.push(Fault::Reset);
+    let (m, _) = h.send("and again?").await;
+    assert_eq!(m.status, MessageStatus::Error);
+    let error = m.error.clone().unwrap();
+    assert!(error.starts_with("Could not reach"), "{error}");
+    assert_eq!(h.chat_requests(), 4);
+}

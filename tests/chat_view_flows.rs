@@ -87,6 +87,32 @@ fn mount(
     (dom, ctl, state)
 }
 
+/// In-memory services with one backend on a scripted server that answers with `script`.
+async fn scripted_backend(
+    script: Vec<Fault>,
+) -> (FaultServer, opencode_nexus::platform::Services, Profile) {
+    let server = FaultServer::start(script).await;
+    let mut profile = Profile::new("scripted", BackendKind::OpenAiCompatible, server.base_url());
+    profile.default_model = Some("fault-model".into());
+    let services = memory::services();
+    services.store.save_profile(profile.clone()).await.unwrap();
+    (server, services, profile)
+}
+
+/// "+ New chat", then `text` sent.
+fn send_in_new_chat(
+    dom: &VirtualDom,
+    ctl: ChatController,
+    state: AppState,
+    services: &opencode_nexus::platform::Services,
+    text: &str,
+) {
+    dom.in_scope(ScopeId::APP, || {
+        ctl.new_chat(state);
+        ctl.send(services.clone(), state, text.into());
+    });
+}
+
 fn html_of(dom: &VirtualDom) -> String {
     dioxus_ssr::render(dom)
 }
@@ -100,16 +126,12 @@ async fn settle(dom: &mut VirtualDom, passes: usize) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn changing_options_after_a_reply_keeps_the_thread() {
-    let server = FaultServer::start(vec![Fault::Stream {
+    let (_server, services, profile) = scripted_backend(vec![Fault::Stream {
         chunks: sse_chat_chunks(&["Hello ", "there."]),
         delay_ms: 5,
         then: StreamEnd::Finish,
     }])
     .await;
-    let mut profile = Profile::new("scripted", BackendKind::OpenAiCompatible, server.base_url());
-    profile.default_model = Some("fault-model".into());
-    let services = memory::services();
-    services.store.save_profile(profile.clone()).await.unwrap();
     // Another conversation to switch to.
     let other = Conversation::new("Other");
     services
@@ -396,21 +418,14 @@ async fn a_long_conversation_shows_its_end_first_then_the_whole_thread() {
 async fn a_reply_that_keeps_the_user_waiting_says_so() {
     let mut pieces = sse_chat_chunks(&["", "Late answer."]);
     let first = pieces.remove(0);
-    let server = FaultServer::start(vec![Fault::Stream {
+    let (_server, services, profile) = scripted_backend(vec![Fault::Stream {
         chunks: vec![first, pieces.concat()],
         delay_ms: 11_500,
         then: StreamEnd::Finish,
     }])
     .await;
-    let mut profile = Profile::new("scripted", BackendKind::OpenAiCompatible, server.base_url());
-    profile.default_model = Some("fault-model".into());
-    let services = memory::services();
-    services.store.save_profile(profile.clone()).await.unwrap();
     let (mut dom, ctl, state) = mount(&services, profile);
-    dom.in_scope(ScopeId::APP, || {
-        ctl.new_chat(state);
-        ctl.send(services.clone(), state, "Are you there?".into());
-    });
+    send_in_new_chat(&dom, ctl, state, &services, "Are you there?");
 
     let waited = std::time::Instant::now();
     let mut saw = Vec::new();
@@ -447,21 +462,14 @@ async fn a_reply_that_keeps_the_user_waiting_says_so() {
 /// Regenerate and Delete stay, and the user's message keeps its Copy.
 #[tokio::test(flavor = "current_thread")]
 async fn a_reply_that_failed_empty_has_nothing_to_copy() {
-    let server = FaultServer::start(vec![Fault::Status {
+    let (_server, services, profile) = scripted_backend(vec![Fault::Status {
         code: 500,
         headers: Vec::new(),
         body: r#"{"error":{"message":"model crashed"}}"#.into(),
     }])
     .await;
-    let mut profile = Profile::new("scripted", BackendKind::OpenAiCompatible, server.base_url());
-    profile.default_model = Some("fault-model".into());
-    let services = memory::services();
-    services.store.save_profile(profile.clone()).await.unwrap();
     let (mut dom, ctl, state) = mount(&services, profile);
-    dom.in_scope(ScopeId::APP, || {
-        ctl.new_chat(state);
-        ctl.send(services.clone(), state, "Hello?".into());
-    });
+    send_in_new_chat(&dom, ctl, state, &services, "Hello?");
     let mut html = String::new();
     for _ in 0..300 {
         settle(&mut dom, 1).await;

@@ -446,21 +446,8 @@ fn a_server_root_without_v1_is_found_under_v1_and_kept() {
     let root = url.trim_end_matches('/').trim_end_matches("/v1").to_owned();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    for (name, address) in [("root", root.clone()), ("wrong", format!("{root}/nothing"))] {
-        let out = nexus(
-            d,
-            &[
-                "profiles",
-                "add",
-                name,
-                "--kind",
-                "openai-compatible",
-                "--url",
-                &address,
-            ],
-        );
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
+    support::cli::add_openai_profile(d, "root", &root);
+    support::cli::add_openai_profile(d, "wrong", &format!("{root}/nothing"));
     let out = nexus(d, &["profiles", "test", "root", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], true, "{report}");

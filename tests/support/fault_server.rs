@@ -51,6 +51,9 @@ pub enum Fault {
         delay_ms: u64,
         then: StreamEnd,
     },
+    /// Read the request, then reset the connection (RST) without answering, as a server does
+    /// to a kept-alive connection it has already given up.
+    Reset,
 }
 
 /// How a [`Fault::Stream`] ends.
@@ -229,6 +232,10 @@ async fn handle(stream: &mut TcpStream, state: &Mutex<State>) -> std::io::Result
             delay_ms,
             then,
         }) => write_stream(stream, &chunks, delay_ms, then).await,
+        Some(Fault::Reset) => {
+            stream.set_zero_linger()?;
+            Err(std::io::Error::other("connection reset by the script"))
+        }
     }
 }
 

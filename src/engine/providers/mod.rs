@@ -56,6 +56,28 @@ fn is_cors_like(_e: &reqwest::Error) -> bool {
     false
 }
 
+/// The connection was reset or closed before any answer came (not a timeout, not a refusal
+/// to connect): what a stale kept-alive connection gives. Browsers deal with those themselves.
+#[cfg(not(target_family = "wasm"))]
+pub fn connection_reset(e: &reqwest::Error) -> bool {
+    if !e.is_request() || e.is_timeout() || e.is_connect() {
+        return false;
+    }
+    let chain = error_chain(e).to_lowercase();
+    [
+        "reset by peer",
+        "closed before message completed",
+        "broken pipe",
+    ]
+    .iter()
+    .any(|s| chain.contains(s))
+}
+
+#[cfg(target_family = "wasm")]
+pub fn connection_reset(_e: &reqwest::Error) -> bool {
+    false
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();

@@ -141,13 +141,30 @@ impl OpenAiClient {
 
     async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<reqwest::Response> {
         let secs = self.request_timeout.as_secs();
-        let resp = rt::timeout(self.request_timeout, req.send())
+        let timed_out = || Error::Timeout {
+            url: url.to_owned(),
+            seconds: secs,
+        };
+        let again = req.try_clone();
+        let sent = rt::timeout(self.request_timeout, req.send())
             .await
-            .ok_or(Error::Timeout {
-                url: url.to_owned(),
-                seconds: secs,
-            })?
-            .map_err(|e| transport_error(url, &e, secs))?;
+            .ok_or_else(timed_out)?;
+        let sent = match (sent, again) {
+            // A connection the server reset before answering (a kept-alive one it had given
+            // up after breaking off a reply, as llama.cpp's server does): the request goes once
+            // more, on a new connection.
+            (Err(e), Some(again)) if super::connection_reset(&e) => {
+                tracing::info!(
+                    url,
+                    "the connection was reset before an answer; sending again"
+                );
+                rt::timeout(self.request_timeout, again.send())
+                    .await
+                    .ok_or_else(timed_out)?
+            }
+            (sent, _) => sent,
+        };
+        let resp = sent.map_err(|e| transport_error(url, &e, secs))?;
         if resp.status().is_success() {
             Ok(resp)
         } else {
