@@ -425,6 +425,7 @@ async fn a_reply_that_keeps_the_user_waiting_says_so() {
     }])
     .await;
     let (mut dom, ctl, state) = mount(&services, profile);
+    let rev_before = *state.history_rev.peek();
     send_in_new_chat(&dom, ctl, state, &services, "Are you there?");
 
     let waited = std::time::Instant::now();
@@ -434,6 +435,17 @@ async fn a_reply_that_keeps_the_user_waiting_says_so() {
         let html = html_of(&dom);
         if let Some(at) = html.find("No answer yet after ") {
             saw.push(html[at..at + 24].to_string());
+            // The new conversation is listed while its reply is still awaited.
+            assert!(*state.history_rev.peek() > rev_before);
+            let listed = services
+                .store
+                .list_conversations(ConversationFilter {
+                    limit: 10,
+                    ..ConversationFilter::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(listed.len(), 1);
         }
         if html.contains("Late answer.") && html.contains("id=\"running\">false") {
             assert!(

@@ -530,6 +530,9 @@ impl ChatController {
             if let Some(c) = conversation {
                 state.conversation.set(Some(c.id.clone()));
                 self.conversation.set(Some(*c));
+                // A new conversation is listed (the sidebar, History) as it starts, not when
+                // its first reply has finished.
+                state.touch_history();
             }
             let mut thread = self.thread.write();
             let mut attached = true;
