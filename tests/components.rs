@@ -403,3 +403,59 @@ fn the_interface_uses_no_emoji_glyphs() {
         found.join("\n")
     );
 }
+
+/// An OpenCode server that does not answer: its group in the sidebar says so, and lists the
+/// copies of its sessions saved on this device (it showed its heading and nothing else).
+#[tokio::test]
+async fn the_sidebar_says_when_an_opencode_server_is_out_of_reach() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+
+    // No copies saved: the group says it waits for the server.
+    let services = memory::services();
+    let profile = Profile::new("Agent box", BackendKind::OpenCode, url.clone());
+    services.store.save_profile(profile.clone()).await.unwrap();
+    let mut dom = VirtualDom::new(App).with_root_context(services.clone());
+    dom.rebuild_in_place();
+    let html = render_until(
+        &mut dom,
+        "Out of reach: its sessions show here when it answers.",
+    )
+    .await;
+    assert!(html.contains("Agent box · OpenCode"), "{html}");
+
+    // A session read before: its saved copy is listed under the server, not among the local
+    // conversations.
+    let services = memory::services();
+    services.store.save_profile(profile.clone()).await.unwrap();
+    let mut copy = Conversation::new("Refactor the parser (saved)");
+    copy.profile_id = Some(profile.id.clone());
+    copy.remote_session = Some("ses_saved_copy".into());
+    services.store.create_conversation(copy).await.unwrap();
+    services
+        .store
+        .create_conversation(Conversation::new("A local chat"))
+        .await
+        .unwrap();
+    let mut dom = VirtualDom::new(App).with_root_context(services.clone());
+    dom.rebuild_in_place();
+    let html = render_until(
+        &mut dom,
+        "Out of reach: these are the copies saved on this device.",
+    )
+    .await;
+    let group = html
+        .split("aria-label=\"Agent box (OpenCode sessions)\"")
+        .nth(1)
+        .expect("the server's list");
+    assert!(group.contains("Refactor the parser (saved)"), "{html}");
+    assert!(group.contains("A copy saved on this device"), "{html}");
+    let recent = html
+        .split("aria-label=\"Recent\"")
+        .nth(1)
+        .and_then(|r| r.split("</ul>").next())
+        .expect("the recent list");
+    assert!(recent.contains("A local chat"), "{recent}");
+    assert!(!recent.contains("Refactor the parser"), "{recent}");
+}

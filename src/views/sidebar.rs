@@ -6,8 +6,9 @@
 use dioxus::prelude::*;
 
 use crate::engine::model::*;
+use crate::engine::opencode::live::Connection;
 use crate::state::chat::use_chat;
-use crate::state::opencode::use_hub;
+use crate::state::opencode::{use_hub, ServerInfo};
 use crate::state::tasks::use_latest;
 use crate::state::{open_conversation, use_app_state, use_services, View};
 
@@ -99,12 +100,18 @@ pub fn Sidebar() -> Element {
     };
     let servers = hub.servers.read().clone();
     let profiles = state.profiles.read().clone();
-    let sessions_found = profiles
+    // Each OpenCode server's rows: its sessions once it has answered; until then the copies
+    // of its sessions saved on this device (among the conversations listed), and a line on why.
+    let saved_rows = match &*list.read() {
+        Some((_, Ok((rows, _)))) => rows.clone(),
+        _ => Vec::new(),
+    };
+    let groups: Vec<ServerGroup> = profiles
         .iter()
         .filter(|p| p.kind == BackendKind::OpenCode)
-        .filter_map(|p| servers.get(&p.id))
-        .flat_map(|i| i.sessions.iter())
-        .any(|s| q.is_empty() || s.title.to_lowercase().contains(&q));
+        .map(|p| server_group(p, servers.get(&p.id), &saved_rows, &q))
+        .collect();
+    let sessions_found = groups.iter().any(|g| !g.rows.is_empty());
     let nothing_found =
         filtering() && searched && first.is_none() && hits.is_empty() && !sessions_found;
     let open_session = hub.open.read().clone();
@@ -235,29 +242,102 @@ pub fn Sidebar() -> Element {
                     // (Not above a server's sessions: the list is not empty then.)
                     p { class: "hint side-empty", "No conversations yet." }
                 }
-                for p in profiles.iter().filter(|p| p.kind == BackendKind::OpenCode).cloned() {
-                    div { class: "side-group", key: "{p.id}",
-                    div { class: "side-h", "aria-hidden": "true", "{p.name} · OpenCode" }
-                    ul { class: "side-list", "aria-label": "{p.name} (OpenCode sessions)",
-                        for s in servers.get(&p.id).map(|i| i.sessions.clone()).unwrap_or_default().into_iter()
-                            .filter(|s| q.is_empty() || s.title.to_lowercase().contains(&q))
-                        {
-                            li { key: "{s.id}",
+                for g in groups {
+                    div { class: "side-group", key: "{g.profile_id}",
+                    div { class: "side-h", "aria-hidden": "true", "{g.name} · OpenCode" }
+                    ul { class: "side-list", "aria-label": "{g.name} (OpenCode sessions)",
+                        for (sid, title) in g.rows {
+                            li { key: "{sid}",
                                 button {
-                                    class: if view == View::Session && open_session.as_ref().is_some_and(|o| o.session_id == s.id) { "side-row active" } else { "side-row" },
+                                    class: if view == View::Session && open_session.as_ref().is_some_and(|o| o.session_id == sid) { "side-row active" } else { "side-row" },
                                     r#type: "button",
-                                    onclick: { let (pid, sid) = (p.id.clone(), s.id.clone()); move |_| hub.open_session(state, &pid, &sid) },
-                                    span { class: "side-title", "{s.title}" }
+                                    title: if g.saved { "A copy saved on this device" } else { "" },
+                                    onclick: { let (pid, sid) = (g.profile_id.clone(), sid.clone()); move |_| hub.open_session(state, &pid, &sid) },
+                                    span { class: "side-title", "{title}" }
                                 }
                             }
                         }
                     }
-                    if !filtering() && servers.get(&p.id).is_some_and(|i| i.synced && i.sessions.is_empty()) {
-                        p { class: "hint side-empty", "No sessions yet: a new chat with this backend starts one." }
+                    if !filtering() {
+                        if let Some(note) = g.note {
+                            p { class: "hint side-empty", role: "status", "{note}" }
+                        }
                     }
                     }
                 }
             }
         }
+    }
+}
+
+/// One OpenCode server in the list.
+struct ServerGroup {
+    profile_id: Id,
+    name: String,
+    /// (session id, title), filtered by the search box.
+    rows: Vec<(String, String)>,
+    /// The rows are copies saved on this device: the server has not answered.
+    saved: bool,
+    /// Said under the rows when there is something to say.
+    note: Option<&'static str>,
+}
+
+fn server_group(
+    profile: &Profile,
+    info: Option<&ServerInfo>,
+    listed: &[ConversationSummary],
+    q: &str,
+) -> ServerGroup {
+    let matches = |title: &str| q.is_empty() || title.to_lowercase().contains(q);
+    let synced = info.is_some_and(|i| i.synced);
+    let rows: Vec<(String, String)> = if synced {
+        info.map(|i| i.sessions.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| matches(&s.title))
+            .map(|s| {
+                let title = if s.title.is_empty() {
+                    "Untitled session"
+                } else {
+                    &s.title
+                };
+                (s.id.clone(), title.to_owned())
+            })
+            .collect()
+    } else {
+        listed
+            .iter()
+            .filter(|r| r.conversation.profile_id.as_deref() == Some(profile.id.as_str()))
+            .filter_map(|r| {
+                let sid = r.conversation.remote_session.clone()?;
+                matches(&r.conversation.title).then(|| (sid, r.conversation.title.clone()))
+            })
+            .collect()
+    };
+    let out_of_reach = info.is_some_and(|i| {
+        i.problem.is_some()
+            || matches!(
+                i.connection,
+                Connection::Reconnecting { .. } | Connection::Disconnected { .. }
+            )
+    });
+    let note = if synced {
+        rows.is_empty()
+            .then_some("No sessions yet: a new chat with this backend starts one.")
+    } else if out_of_reach {
+        Some(if rows.is_empty() {
+            "Out of reach: its sessions show here when it answers."
+        } else {
+            "Out of reach: these are the copies saved on this device."
+        })
+    } else {
+        Some("Connecting…")
+    };
+    ServerGroup {
+        profile_id: profile.id.clone(),
+        name: profile.name.clone(),
+        rows,
+        saved: !synced,
+        note,
     }
 }
