@@ -202,4 +202,48 @@ async fn real_llama_server_full_conversation_lifecycle() {
         .message;
     assert_eq!(next.status, MessageStatus::Complete, "{:?}", next.error);
     assert!(!next.text().trim().is_empty());
+
+    // 8. A reply cut at its token limit, continued. Asked to go on, this model starts its reply
+    // again: what it repeats is not added twice, what follows is.
+    let mut params = store
+        .get_conversation(conv.id.clone())
+        .await
+        .unwrap()
+        .params;
+    params.max_tokens = Some(16);
+    params.temperature = Some(0.0);
+    store
+        .set_params(conv.id.clone(), params.clone())
+        .await
+        .unwrap();
+    let (_h, stop) = chat::stop_pair();
+    let cut = ctx
+        .send(
+            Target::Existing(conv.id.clone()),
+            "Explain what a hash map is.",
+            stop,
+            &mut |_| {},
+        )
+        .await
+        .unwrap()
+        .message;
+    assert!(cut.cut_at_limit(), "{:?}", cut.finish_reason);
+    let before = cut.text();
+    params.max_tokens = Some(48);
+    store.set_params(conv.id.clone(), params).await.unwrap();
+    let (_h, stop) = chat::stop_pair();
+    let continued = ctx
+        .continue_reply(&cut.id, stop, &mut |_| {})
+        .await
+        .unwrap()
+        .message;
+    assert_eq!(continued.id, cut.id);
+    let after = continued.text();
+    assert!(after.starts_with(&before), "{before:?} → {after:?}");
+    assert!(after.len() > before.len(), "{before:?} → {after:?}");
+    assert_eq!(
+        after.matches(before.trim()).count(),
+        1,
+        "the start was added again: {after:?}"
+    );
 }

@@ -695,6 +695,7 @@ impl ReplyContext<'_> {
         };
 
         let mut content = sent.prefix.clone();
+        let mut join = Joiner::new(&sent.prefix);
         let mut reasoning = assistant.reasoning();
         let mut last_save = rt::Instant::now();
         let mut dirty = false;
@@ -715,6 +716,10 @@ impl ReplyContext<'_> {
             match event {
                 None => break,
                 Some(Ok(StreamEvent::Content(delta))) => {
+                    let delta = join.push(&delta);
+                    if delta.is_empty() {
+                        continue;
+                    }
                     content.push_str(&delta);
                     dirty = true;
                     on_update(ChatUpdate::Content {
@@ -764,6 +769,53 @@ struct Sent {
     /// What the part before it used (a continued reply).
     earlier_usage: Option<Usage>,
     earlier_cost: Option<f64>,
+}
+
+/// Joins a continuation to the reply it continues. Asked to go on, models often start the reply
+/// again from its beginning, or write its unfinished last line again ("Wednes" → "Wednesday"):
+/// what could still be such a repeat is held back, and once it is one, dropped; anything else
+/// passes as it came. A continuation that only repeats adds nothing.
+struct Joiner {
+    /// The whole reply so far, and its unfinished last line (both without leading space).
+    whole: String,
+    line: String,
+    held: String,
+    passing: bool,
+}
+
+impl Joiner {
+    fn new(before: &str) -> Self {
+        let line = before.rsplit('\n').next().unwrap_or("").trim_start();
+        Joiner {
+            whole: before.trim_start().to_owned(),
+            line: line.to_owned(),
+            held: String::new(),
+            passing: before.trim().is_empty(),
+        }
+    }
+
+    /// What of `delta` to add to the reply now.
+    fn push(&mut self, delta: &str) -> String {
+        if self.passing {
+            return delta.to_owned();
+        }
+        self.held.push_str(delta);
+        let held = self.held.trim_start();
+        let could_be = |repeated: &str| !repeated.is_empty() && repeated.starts_with(held);
+        if could_be(&self.whole) || could_be(&self.line) {
+            return String::new();
+        }
+        self.passing = true;
+        let repeated = [&self.whole, &self.line]
+            .into_iter()
+            .find(|r| !r.is_empty() && held.starts_with(r.as_str()));
+        let out = match repeated {
+            Some(r) => held[r.len()..].to_owned(),
+            None => self.held.clone(),
+        };
+        self.held.clear();
+        out
+    }
 }
 
 /// What "Continue" asks the model (it is sent, never saved).
@@ -972,6 +1024,50 @@ mod tests {
 
     fn msg(role: Role, text: &str) -> Message {
         Message::new("c", None, role, text)
+    }
+
+    /// What a continuation adds to `before` when it arrives in `pieces`.
+    fn joined(before: &str, pieces: &[&str]) -> String {
+        let mut j = Joiner::new(before);
+        let added: String = pieces.iter().map(|p| j.push(p)).collect();
+        format!("{before}{added}")
+    }
+
+    #[test]
+    fn a_continuation_that_starts_the_reply_again_adds_only_what_is_new() {
+        // As SmolLM2 does (llama.cpp, temperature 0), streamed a few characters at a time.
+        let before = "A hash map is a data structure that stores key-value pairs. It uses a hash function to";
+        let again = format!("{before} determine where each key goes.");
+        let pieces: Vec<String> = again
+            .chars()
+            .collect::<Vec<_>>()
+            .chunks(4)
+            .map(|c| c.iter().collect())
+            .collect();
+        let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        assert_eq!(
+            joined(before, &pieces),
+            format!("{before} determine where each key goes.")
+        );
+        // Its unfinished last line written again.
+        assert_eq!(
+            joined("Monday\nTuesday\nWednes", &["Wed", "nesday\nThu", "rsday"]),
+            "Monday\nTuesday\nWednesday\nThursday"
+        );
+        // A continuation that goes on is kept as it came, leading space and all.
+        assert_eq!(
+            joined("The first half", &[" and", " the rest."]),
+            "The first half and the rest."
+        );
+        // One that begins like the reply but goes elsewhere is not cut.
+        assert_eq!(
+            joined("The answer is long", &["\n\nThe", " next step"]),
+            "The answer is long\n\nThe next step"
+        );
+        // One that only repeats adds nothing.
+        assert_eq!(joined("Monday\nTues", &["Mon", "day"]), "Monday\nTues");
+        // Without a reply before it, everything passes.
+        assert_eq!(joined("", &["Mon", "day"]), "Monday");
     }
 
     #[test]
