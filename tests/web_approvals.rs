@@ -231,6 +231,17 @@ async fn a_new_chat_sent_to_an_opencode_server_starts_a_session_there() {
         t.as_str().is_some_and(|t| t.contains(&file)).then_some(())
     })
     .await;
+    // Its back button leads where it was started from (it said "← History").
+    let back = js(
+        c,
+        "const b = document.querySelector('.session-header .title-row button'); return b ? [b.innerText, b.getAttribute('aria-label')] : null",
+    )
+    .await;
+    assert_eq!(
+        back,
+        serde_json::json!(["← Chat", "Back to Chat"]),
+        "{back}"
+    );
     let listed: Value = js(
         c,
         "return document.querySelectorAll('#sidebar ul[aria-label=\"Agent server (OpenCode sessions)\"] li').length",

@@ -109,6 +109,8 @@ pub struct OpenCodeHub {
     pub notice: Signal<Option<String>>,
     /// An action is on its way to the server.
     pub sending: Signal<bool>,
+    /// Where the session screen's back button goes: the view the session was opened from.
+    pub back_to: Signal<View>,
     conns: Signal<HashMap<Id, ConnRef>>,
     /// Kept here because the hub's tasks run in the root scope, above the component that
     /// provides the services as context.
@@ -133,6 +135,7 @@ impl OpenCodeHub {
             servers: Signal::new(BTreeMap::new()),
             open: Signal::new(None),
             view: Signal::new(None),
+            back_to: Signal::new(View::History),
             cached: Signal::new(None),
             notice: Signal::new(None),
             sending: Signal::new(false),
@@ -414,6 +417,10 @@ impl OpenCodeHub {
             session_id: session_id.to_owned(),
         };
         let mut view = state.view;
+        let from = *view.peek();
+        if from != View::Session {
+            self.back_to.set(from);
+        }
         view.set(View::Session);
         if self.open.peek().as_ref() == Some(&target) {
             return;

@@ -129,11 +129,21 @@ pub fn SessionPage() -> Element {
         MessageInfo::Assistant(_) => None,
     });
 
+    // Back to where the session was opened from: the chat (its sidebar or message box),
+    // History or Approvals.
+    let back = *hub.back_to.read();
+    let back_name = match back {
+        View::Chat => "Chat",
+        View::Approvals => "Approvals",
+        View::Settings => "Settings",
+        View::History | View::Session => "History",
+    };
+
     rsx! {
         section { class: "view session-view", "aria-label": "OpenCode session",
             header { class: "chat-header session-header",
                 div { class: "title-row",
-                    button { class: "btn-small", "aria-label": "Back to History", onclick: move |_| { let mut v = state.view; v.set(View::History) }, "← History" }
+                    button { class: "btn-small", "aria-label": "Back to {back_name}", onclick: move |_| { let mut v = state.view; v.set(back) }, "← {back_name}" }
                     h2 { class: "conv-title", "{title}" }
                 }
                 div { class: "picker-row",
