@@ -321,17 +321,13 @@ fn server_group(
                 Connection::Reconnecting { .. } | Connection::Disconnected { .. }
             )
     });
-    let note = if synced {
-        rows.is_empty()
-            .then_some("No sessions yet: a new chat with this backend starts one.")
-    } else if out_of_reach {
-        Some(if rows.is_empty() {
-            "Out of reach: its sessions show here when it answers."
-        } else {
-            "Out of reach: these are the copies saved on this device."
-        })
-    } else {
-        Some("Connecting…")
+    let note = match (out_of_reach, synced, rows.is_empty()) {
+        (true, _, true) => Some("Out of reach: its sessions show here when it answers."),
+        (true, true, false) => Some("Out of reach: the list as last seen."),
+        (true, false, false) => Some("Out of reach: these are the copies saved on this device."),
+        (false, true, true) => Some("No sessions yet: a new chat with this backend starts one."),
+        (false, true, false) => None,
+        (false, false, _) => Some("Connecting…"),
     };
     ServerGroup {
         profile_id: profile.id.clone(),
