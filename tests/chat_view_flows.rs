@@ -541,3 +541,75 @@ async fn a_new_chat_keeps_the_backend_last_used_unless_a_default_is_set() {
         assert_eq!(ctl.active_profile(&state).unwrap().name, "Agent");
     });
 }
+
+/// "Continue" on a model that only writes its reply again (SmolLM2 does, with a small Max
+/// tokens): the repeat is not added, the reply stays as it was, and the view says why instead
+/// of seeming to do nothing.
+#[tokio::test(flavor = "current_thread")]
+async fn a_continue_that_only_repeats_the_reply_says_so() {
+    let cut = |pieces: &[&str]| {
+        let mut chunks: Vec<String> = pieces
+            .iter()
+            .map(|p| {
+                format!(
+                    "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{}}},\"finish_reason\":null}}]}}\n\n",
+                    serde_json::to_string(p).unwrap()
+                )
+            })
+            .collect();
+        chunks.push(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}]}\n\n"
+                .into(),
+        );
+        chunks.push("data: [DONE]\n\n".into());
+        Fault::Stream {
+            chunks,
+            delay_ms: 2,
+            then: StreamEnd::Finish,
+        }
+    };
+    let (_server, services, profile) = scripted_backend(vec![
+        cut(&["A hash map is ", "a data structure"]),
+        cut(&["A hash", " map is a", " data struc"]),
+    ])
+    .await;
+    let (mut dom, ctl, state) = mount(&services, profile);
+    send_in_new_chat(&dom, ctl, state, &services, "Explain what a hash map is.");
+    let mut passes = 0;
+    loop {
+        settle(&mut dom, 1).await;
+        passes += 1;
+        let html = html_of(&dom);
+        if html.contains("id=\"running\">false") && html.contains("stopped at the token limit") {
+            break;
+        }
+        assert!(passes < 300, "the reply never finished:\n{html}");
+    }
+    let reply = ctl.thread.peek().last().unwrap().message.clone();
+    dom.in_scope(ScopeId::APP, || {
+        ctl.continue_reply(services.clone(), state, reply.id.clone())
+    });
+    let mut passes = 0;
+    let html = loop {
+        settle(&mut dom, 1).await;
+        passes += 1;
+        let html = html_of(&dom);
+        if html.contains("id=\"running\">false") && html.contains("nothing was added") {
+            break html;
+        }
+        assert!(passes < 300, "no sentence after Continue:\n{html}");
+    };
+    assert!(
+        html.contains(opencode_nexus::engine::chat::CONTINUE_ADDED_NOTHING),
+        "{html}"
+    );
+    let saved = services.store.get_message(reply.id.clone()).await.unwrap();
+    assert_eq!(saved.text(), "A hash map is a data structure");
+    assert_eq!(saved.status, MessageStatus::Complete);
+    assert!(saved.cut_at_limit(), "still offered to continue");
+    assert_eq!(
+        html.matches("A hash map is a data structure").count(),
+        1,
+        "{html}"
+    );
+}

@@ -133,6 +133,9 @@ pub struct Reply {
     pub user_text: String,
     /// This was the conversation's first exchange (the one that names it).
     pub first_exchange: bool,
+    /// Something the user should know about a reply that did not fail (a continuation that
+    /// added nothing), as a sentence.
+    pub note: Option<String>,
 }
 
 /// A new conversation on a backend, titled from the first words of its first message until
@@ -410,12 +413,17 @@ impl ReplyContext<'_> {
         let (outcome, message, conversation) = self
             .stream_reply(&conv, &history, assistant, sent, stop, on_update)
             .await?;
+        // A model that only wrote its reply again added nothing (see `Joiner`): say so, or
+        // "Continue" seems to do nothing at all.
+        let note = (outcome == Outcome::Complete && message.text() == before)
+            .then(|| CONTINUE_ADDED_NOTHING.to_owned());
         Ok(Reply {
             conversation,
             message,
             outcome,
             user_text,
             first_exchange: false,
+            note,
         })
     }
 
@@ -462,6 +470,7 @@ impl ReplyContext<'_> {
             outcome,
             user_text: user.text(),
             first_exchange,
+            note: None,
         })
     }
 
@@ -817,6 +826,9 @@ impl Joiner {
         out
     }
 }
+
+/// Said when "Continue" added nothing: the model wrote its reply again instead of going on.
+pub const CONTINUE_ADDED_NOTHING: &str = "The model wrote its reply again instead of going on, so nothing was added. A higher Max tokens (Options) gives it room to get past the repeat; Regenerate asks for a new reply.";
 
 /// What "Continue" asks the model (it is sent, never saved).
 pub const CONTINUE_PROMPT: &str =

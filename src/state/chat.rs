@@ -475,6 +475,10 @@ impl ChatController {
         self.apply(state, services, rest);
         let reply = result?;
         if self.is_open(&reply.conversation.id) {
+            if let Some(note) = reply.note.clone() {
+                let mut notice = self.notice;
+                notice.set(Some(note));
+            }
             let mut conversation = self.conversation;
             conversation.set(Some(reply.conversation.clone()));
             // Read back: a continued reply's tokens replace what it had.
