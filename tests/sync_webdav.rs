@@ -351,3 +351,44 @@ async fn snapshots_and_removed_files_through_a_real_webdav_server() {
     assert!(!files.iter().any(|p| named(p, "/tmp/")), "{files:?}");
     assert!(seen.snapshots_written >= 1 && seen.files_removed >= 6);
 }
+
+/// A folder named in the setup that does not exist yet is created inside the one above it (as
+/// people type a new folder's name into the form); one whose parent is missing too gets a
+/// sentence that says so, exit 1, and nothing is created or set up.
+#[test]
+fn setup_creates_a_missing_sync_folder_in_an_existing_one() {
+    let Some(dav) = support::peers::webdav() else {
+        return;
+    };
+    let pw = dav.password.as_str();
+    let name = format!("made-by-setup-{}", uuid::Uuid::now_v7().simple());
+    let url = format!("{}{name}/", dav.url);
+    let data = tempfile::tempdir().unwrap();
+    ok(data.path(), &setup_args(&url, &dav.user, "laptop"), pw);
+    assert!(dav.dir.join(&name).is_dir(), "the folder was created");
+    ok(data.path(), &["sync", "now", "--json"], pw);
+    let status = json(data.path(), &["sync", "status", "--json"], pw);
+    assert_eq!(device_names(&status), ["laptop"], "{status}");
+
+    let missing = format!("missing-parent-{}", uuid::Uuid::now_v7().simple());
+    let url = format!("{}{missing}/nexus/", dav.url);
+    let other = tempfile::tempdir().unwrap();
+    let out = run(
+        other.path(),
+        &setup_args(&url, &dav.user, "laptop"),
+        PASSPHRASE,
+        pw,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "The folder that should hold the sync folder {url} does not exist on the server (HTTP 409"
+        )),
+        "{err}"
+    );
+    assert!(!dav.dir.join(&missing).exists());
+    let status = run(other.path(), &["sync", "status", "--json"], PASSPHRASE, pw);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["set_up"], false, "{status}");
+}

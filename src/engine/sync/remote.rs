@@ -208,8 +208,38 @@ impl WebDav {
         }
     }
 
-    /// Create the folders above `path`, once per run.
+    /// Create the sync folder itself when it is missing, once per run: a new folder inside an
+    /// existing one, as people name it in the form. A server without the folder above it
+    /// answers 409, which gets its own sentence.
+    async fn make_base(&self) -> Result<()> {
+        if self.made.borrow().contains("") {
+            return Ok(());
+        }
+        let what = "creating the sync folder";
+        let resp = self
+            .send(
+                self.request(Method::from_bytes(b"MKCOL").unwrap(), self.base.clone()),
+                what,
+            )
+            .await?;
+        let s = resp.status();
+        // 405: it exists already.
+        if !(s.is_success() || s == StatusCode::METHOD_NOT_ALLOWED) {
+            return Err(match s.as_u16() {
+                409 => Error::Invalid(format!(
+                    "The folder that should hold the sync folder {} does not exist on the server (HTTP 409 while {what}). Create it, or check the URL.",
+                    self.base
+                )),
+                _ => self.status_error(s, what),
+            });
+        }
+        self.made.borrow_mut().insert(String::new());
+        Ok(())
+    }
+
+    /// Create the folders above `path` (and the sync folder), once per run.
     async fn make_parents(&self, path: &str) -> Result<()> {
+        self.make_base().await?;
         let mut acc = String::new();
         let parts: Vec<&str> = path.split('/').collect();
         for dir in &parts[..parts.len().saturating_sub(1)] {
