@@ -613,3 +613,55 @@ async fn a_continue_that_only_repeats_the_reply_says_so() {
         "{html}"
     );
 }
+
+/// The open conversation changed elsewhere (renamed in History, a sync that merged another
+/// device's messages): the chat shows the new title and the new messages. Its header kept the
+/// old title while the sidebar had the new one.
+#[tokio::test(flavor = "current_thread")]
+async fn the_open_conversation_follows_changes_made_elsewhere() {
+    let (_server, services, profile) = scripted_backend(vec![Fault::Stream {
+        chunks: sse_chat_chunks(&["Hello ", "there."]),
+        delay_ms: 2,
+        then: StreamEnd::Finish,
+    }])
+    .await;
+    let (mut dom, ctl, state) = mount(&services, profile);
+    send_in_new_chat(&dom, ctl, state, &services, "Say hello.");
+    let mut passes = 0;
+    loop {
+        settle(&mut dom, 1).await;
+        passes += 1;
+        let html = html_of(&dom);
+        if html.contains("id=\"running\">false") && html.contains("Hello there.") {
+            break;
+        }
+        assert!(passes < 300, "the reply never finished:\n{html}");
+    }
+    let conv = ctl.conversation.peek().clone().unwrap();
+
+    // What History's rename and a merged message from another device do to the store.
+    services
+        .store
+        .rename_conversation(conv.id.clone(), "Greetings, renamed elsewhere".into())
+        .await
+        .unwrap();
+    let from_phone = Message::new(
+        &conv.id,
+        conv.head_id.clone(),
+        Role::User,
+        "Asked on the phone",
+    );
+    services.store.save_message(from_phone, true).await.unwrap();
+    dom.in_scope(ScopeId::APP, || state.touch_history());
+    let mut passes = 0;
+    loop {
+        settle(&mut dom, 1).await;
+        passes += 1;
+        let html = html_of(&dom);
+        if html.contains("Greetings, renamed elsewhere") && html.contains("Asked on the phone") {
+            assert!(html.contains("Hello there."), "{html}");
+            break;
+        }
+        assert!(passes < 100, "the chat did not follow:\n{html}");
+    }
+}

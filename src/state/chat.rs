@@ -299,6 +299,36 @@ impl ChatController {
         }
     }
 
+    /// Show the open conversation as the store has it now: another device's changes a sync
+    /// merged, a rename in History or the sidebar. Not while a reply streams into it (its end
+    /// shows the conversation as saved).
+    pub fn refresh_open(mut self, services: Services) {
+        if *self.running.peek() {
+            return;
+        }
+        let Some(open) = self.conversation.peek().clone() else {
+            return;
+        };
+        spawn(async move {
+            let Ok(now) = services.store.get_conversation(open.id.clone()).await else {
+                return;
+            };
+            if !self.is_open(&now.id) || *self.running.peek() {
+                return;
+            }
+            let head_moved = now.head_id != open.head_id;
+            if self.conversation.peek().as_ref() != Some(&now) {
+                self.conversation.set(Some(now.clone()));
+            }
+            if head_moved {
+                self.reload_thread(&services).await;
+                if let Ok(total) = services.store.usage_total(now.id).await {
+                    self.usage.set(total);
+                }
+            }
+        });
+    }
+
     async fn reload_thread(mut self, services: &Services) {
         let Some(id) = self.conversation.peek().as_ref().map(|c| c.id.clone()) else {
             return;

@@ -47,6 +47,14 @@ pub fn ChatView() -> Element {
         }
     });
 
+    // A change to the history made elsewhere (a sync, History, the sidebar) shows in the open
+    // conversation too: when it happens, and when the chat is shown again.
+    let services_open = services.clone();
+    use_effect(move || {
+        let _ = state.history_rev.read();
+        ctl.refresh_open(services_open.clone());
+    });
+
     // Check the backend whenever the active profile changes.
     let services_check = services.clone();
     // Keyed by what the check depends on: fixing a profile's URL or key checks again, so an
