@@ -664,4 +664,25 @@ async fn the_open_conversation_follows_changes_made_elsewhere() {
         }
         assert!(passes < 100, "the chat did not follow:\n{html}");
     }
+
+    // Deleted by a sync while on screen: closed, with a sentence.
+    services
+        .store
+        .delete_conversation(conv.id.clone())
+        .await
+        .unwrap();
+    dom.in_scope(ScopeId::APP, || state.touch_history());
+    let mut passes = 0;
+    loop {
+        settle(&mut dom, 1).await;
+        passes += 1;
+        let html = html_of(&dom);
+        if html.contains("“Greetings, renamed elsewhere” was deleted on another device.")
+            && !html.contains("Hello there.")
+        {
+            assert!(state.conversation.peek().is_none());
+            break;
+        }
+        assert!(passes < 100, "the deleted conversation stayed:\n{html}");
+    }
 }

@@ -302,7 +302,7 @@ impl ChatController {
     /// Show the open conversation as the store has it now: another device's changes a sync
     /// merged, a rename in History or the sidebar. Not while a reply streams into it (its end
     /// shows the conversation as saved).
-    pub fn refresh_open(mut self, services: Services) {
+    pub fn refresh_open(mut self, state: AppState, services: Services) {
         if *self.running.peek() {
             return;
         }
@@ -310,8 +310,21 @@ impl ChatController {
             return;
         };
         spawn(async move {
-            let Ok(now) = services.store.get_conversation(open.id.clone()).await else {
-                return;
+            let now = match services.store.get_conversation(open.id.clone()).await {
+                Ok(now) => now,
+                // Deleted by a sync while on screen (a delete here closes it first).
+                Err(Error::NotFound { .. })
+                    if state.conversation.peek().as_deref() == Some(open.id.as_str()) =>
+                {
+                    let mut shown = state.conversation;
+                    shown.set(None);
+                    self.notice.set(Some(format!(
+                        "“{}” was deleted on another device.",
+                        open.title
+                    )));
+                    return;
+                }
+                Err(_) => return,
             };
             if !self.is_open(&now.id) || *self.running.peek() {
                 return;

@@ -52,7 +52,7 @@ pub fn ChatView() -> Element {
     let services_open = services.clone();
     use_effect(move || {
         let _ = state.history_rev.read();
-        ctl.refresh_open(services_open.clone());
+        ctl.refresh_open(state, services_open.clone());
     });
 
     // Check the backend whenever the active profile changes.
