@@ -89,6 +89,15 @@ pub fn App() -> Element {
                     Ok(0) => {}
                     Ok(n) => {
                         tracing::info!(deleted = n, "retention removed old conversations");
+                        // The conversation reopened at start may be one of them: closed here,
+                        // before the views hear of the change (they would take it for a
+                        // delete on another device).
+                        let open = state.conversation.peek().clone();
+                        if let Some(open) = open {
+                            if services.store.get_conversation(open).await.is_err() {
+                                state.conversation.set(None);
+                            }
+                        }
                         state.touch_history();
                         state.show_toast(format!(
                             "{} untouched for {days} days {} deleted, as set in Settings → Privacy.",

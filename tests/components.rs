@@ -167,7 +167,8 @@ async fn app_shell_shows_navigation_and_empty_state() {
 }
 
 /// The retention setting applied at start says what it deleted (it did so without a word);
-/// the pinned and the recent conversation stay.
+/// the pinned and the recent conversation stay. The one reopened at start (open when the app
+/// closed) was among them: it is closed, not taken for a delete on another device.
 #[tokio::test]
 async fn conversations_deleted_by_retention_at_start_are_told() {
     use opencode_nexus::platform::AppSettings;
@@ -182,7 +183,14 @@ async fn conversations_deleted_by_retention_at_start_are_told() {
         c.created_at = now - age_days * 86_400_000;
         c.updated_at = c.created_at;
         c.pinned = pinned;
-        services.store.create_conversation(c).await.unwrap();
+        services.store.create_conversation(c.clone()).await.unwrap();
+        if title == "Old trip plans" {
+            services
+                .store
+                .set_setting("last_conversation".into(), serde_json::json!(c.id))
+                .await
+                .unwrap();
+        }
     }
     services
         .store
@@ -213,6 +221,20 @@ async fn conversations_deleted_by_retention_at_start_are_told() {
         .map(|s| s.conversation.title)
         .collect();
     assert_eq!(left, vec!["Old but pinned", "This week"]);
+    for _ in 0..20 {
+        let _ = tokio::time::timeout(Duration::from_millis(20), dom.wait_for_work()).await;
+        dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+    }
+    let html = dioxus_ssr::render(&dom);
+    assert!(!html.contains("another device"), "{html}");
+    assert!(
+        !html.contains("class=\"banner banner-error\""),
+        "no error either: {html}"
+    );
+    assert!(
+        !html.contains("<h2 class=\"conv-title\">Old trip plans"),
+        "{html}"
+    );
 }
 
 /// The inside of every element tag in the markup, lowercased.
