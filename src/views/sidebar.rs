@@ -102,15 +102,18 @@ pub fn Sidebar() -> Element {
     let profiles = state.profiles.read().clone();
     // Each OpenCode server's rows: its sessions once it has answered; until then the copies
     // of its sessions saved on this device (among the conversations listed), and a line on why.
-    let saved_rows = match &*list.read() {
-        Some((_, Ok((rows, _)))) => rows.clone(),
-        _ => Vec::new(),
+    let groups: Vec<ServerGroup> = {
+        let listed = list.read();
+        let listed: &[ConversationSummary] = match &*listed {
+            Some((_, Ok((rows, _)))) => rows,
+            _ => &[],
+        };
+        profiles
+            .iter()
+            .filter(|p| p.kind == BackendKind::OpenCode)
+            .map(|p| server_group(p, servers.get(&p.id), listed, &q))
+            .collect()
     };
-    let groups: Vec<ServerGroup> = profiles
-        .iter()
-        .filter(|p| p.kind == BackendKind::OpenCode)
-        .map(|p| server_group(p, servers.get(&p.id), &saved_rows, &q))
-        .collect();
     let sessions_found = groups.iter().any(|g| !g.rows.is_empty());
     let nothing_found =
         filtering() && searched && first.is_none() && hits.is_empty() && !sessions_found;
