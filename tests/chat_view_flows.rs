@@ -124,6 +124,32 @@ async fn settle(dom: &mut VirtualDom, passes: usize) {
     }
 }
 
+/// Renders until the markup satisfies `done` (at most `passes` frames), then returns it; fails
+/// with `what` and the markup otherwise.
+async fn render_until(
+    dom: &mut VirtualDom,
+    passes: usize,
+    what: &str,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    for _ in 0..passes {
+        settle(dom, 1).await;
+        let html = html_of(dom);
+        if done(&html) {
+            return html;
+        }
+    }
+    panic!("{what}:\n{}", html_of(dom));
+}
+
+/// Renders until the reply is over and the markup shows `text`.
+async fn until_finished_with(dom: &mut VirtualDom, text: &str) -> String {
+    render_until(dom, 300, "the reply never finished", |html| {
+        html.contains("id=\"running\">false") && html.contains(text)
+    })
+    .await
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn changing_options_after_a_reply_keeps_the_thread() {
     let (_server, services, profile) = scripted_backend(vec![Fault::Stream {
@@ -147,16 +173,7 @@ async fn changing_options_after_a_reply_keeps_the_thread() {
         ctl.new_chat(state);
         ctl.send(services.clone(), state, "Say hello.".into());
     });
-    let mut passes = 0;
-    loop {
-        settle(&mut dom, 1).await;
-        passes += 1;
-        let html = html_of(&dom);
-        if html.contains("id=\"running\">false") && html.contains("Hello there.") {
-            break;
-        }
-        assert!(passes < 300, "the reply never finished:\n{html}");
-    }
+    until_finished_with(&mut dom, "Hello there.").await;
     let id = ctl.conversation.peek().as_ref().unwrap().id.clone();
 
     // Options → Temperature 0.5 (the intent the field sends), and the model changed too.
@@ -279,16 +296,7 @@ async fn a_chat_from_a_preset_sends_its_prompt_and_parameters_and_shows_usage() 
             .contains("Presence penalty must be between -2 and 2"));
         ctl.send(services.clone(), state, "Hello?".into());
     });
-    let mut passes = 0;
-    loop {
-        settle(&mut dom, 1).await;
-        passes += 1;
-        let html = html_of(&dom);
-        if html.contains("id=\"running\">false") && html.contains("Ahoy there.") {
-            break;
-        }
-        assert!(passes < 300, "the reply never finished:\n{html}");
-    }
+    until_finished_with(&mut dom, "Ahoy there.").await;
     settle(&mut dom, 3).await;
 
     let bodies: Vec<serde_json::Value> = server
@@ -482,15 +490,7 @@ async fn a_reply_that_failed_empty_has_nothing_to_copy() {
     .await;
     let (mut dom, ctl, state) = mount(&services, profile);
     send_in_new_chat(&dom, ctl, state, &services, "Hello?");
-    let mut html = String::new();
-    for _ in 0..300 {
-        settle(&mut dom, 1).await;
-        html = html_of(&dom);
-        if html.contains("model crashed") && html.contains("id=\"running\">false") {
-            break;
-        }
-    }
-    assert!(html.contains("model crashed"), "{html}");
+    let html = until_finished_with(&mut dom, "model crashed").await;
     assert_eq!(html.matches(">Copy</button>").count(), 1, "{html}");
     assert!(!html.contains(">Copy Markdown</button>"), "{html}");
     assert!(html.contains(">Regenerate</button>"), "{html}");
@@ -575,30 +575,15 @@ async fn a_continue_that_only_repeats_the_reply_says_so() {
     .await;
     let (mut dom, ctl, state) = mount(&services, profile);
     send_in_new_chat(&dom, ctl, state, &services, "Explain what a hash map is.");
-    let mut passes = 0;
-    loop {
-        settle(&mut dom, 1).await;
-        passes += 1;
-        let html = html_of(&dom);
-        if html.contains("id=\"running\">false") && html.contains("stopped at the token limit") {
-            break;
-        }
-        assert!(passes < 300, "the reply never finished:\n{html}");
-    }
+    until_finished_with(&mut dom, "stopped at the token limit").await;
     let reply = ctl.thread.peek().last().unwrap().message.clone();
     dom.in_scope(ScopeId::APP, || {
         ctl.continue_reply(services.clone(), state, reply.id.clone())
     });
-    let mut passes = 0;
-    let html = loop {
-        settle(&mut dom, 1).await;
-        passes += 1;
-        let html = html_of(&dom);
-        if html.contains("id=\"running\">false") && html.contains("nothing was added") {
-            break html;
-        }
-        assert!(passes < 300, "no sentence after Continue:\n{html}");
-    };
+    let html = render_until(&mut dom, 300, "no sentence after Continue", |html| {
+        html.contains("id=\"running\">false") && html.contains("nothing was added")
+    })
+    .await;
     assert!(
         html.contains(opencode_nexus::engine::chat::CONTINUE_ADDED_NOTHING),
         "{html}"
@@ -627,16 +612,7 @@ async fn the_open_conversation_follows_changes_made_elsewhere() {
     .await;
     let (mut dom, ctl, state) = mount(&services, profile);
     send_in_new_chat(&dom, ctl, state, &services, "Say hello.");
-    let mut passes = 0;
-    loop {
-        settle(&mut dom, 1).await;
-        passes += 1;
-        let html = html_of(&dom);
-        if html.contains("id=\"running\">false") && html.contains("Hello there.") {
-            break;
-        }
-        assert!(passes < 300, "the reply never finished:\n{html}");
-    }
+    until_finished_with(&mut dom, "Hello there.").await;
     let conv = ctl.conversation.peek().clone().unwrap();
 
     // What History's rename and a merged message from another device do to the store.
@@ -653,17 +629,11 @@ async fn the_open_conversation_follows_changes_made_elsewhere() {
     );
     services.store.save_message(from_phone, true).await.unwrap();
     dom.in_scope(ScopeId::APP, || state.touch_history());
-    let mut passes = 0;
-    loop {
-        settle(&mut dom, 1).await;
-        passes += 1;
-        let html = html_of(&dom);
-        if html.contains("Greetings, renamed elsewhere") && html.contains("Asked on the phone") {
-            assert!(html.contains("Hello there."), "{html}");
-            break;
-        }
-        assert!(passes < 100, "the chat did not follow:\n{html}");
-    }
+    let html = render_until(&mut dom, 100, "the chat did not follow", |html| {
+        html.contains("Greetings, renamed elsewhere") && html.contains("Asked on the phone")
+    })
+    .await;
+    assert!(html.contains("Hello there."), "{html}");
 
     // Deleted by a sync while on screen: closed, with a sentence.
     services
@@ -672,17 +642,10 @@ async fn the_open_conversation_follows_changes_made_elsewhere() {
         .await
         .unwrap();
     dom.in_scope(ScopeId::APP, || state.touch_history());
-    let mut passes = 0;
-    loop {
-        settle(&mut dom, 1).await;
-        passes += 1;
-        let html = html_of(&dom);
-        if html.contains("“Greetings, renamed elsewhere” was deleted on another device.")
+    render_until(&mut dom, 100, "the deleted conversation stayed", |html| {
+        html.contains("“Greetings, renamed elsewhere” was deleted on another device.")
             && !html.contains("Hello there.")
-        {
-            assert!(state.conversation.peek().is_none());
-            break;
-        }
-        assert!(passes < 100, "the deleted conversation stayed:\n{html}");
-    }
+    })
+    .await;
+    assert!(state.conversation.peek().is_none());
 }
