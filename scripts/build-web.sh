@@ -164,10 +164,26 @@ PY
 # (nexus-store). Each gets content-hashed names so hosts may cache them for good; the small
 # files that name them (app.js, worker.js, sw.js) are revalidated instead.
 cp web/index.html web/look.js web/boot.js web/app.js web/worker.js web/sw.js web/manifest.webmanifest "$OUT/"
+# The page's module carries the printing of a captured backtrace and the symbol demangler it
+# uses (anyhow formats errors with their backtrace), which can never run in a browser: no
+# environment, so no RUST_BACKTRACE, so no backtrace is captured. Their entry points are
+# replaced by `unreachable` and wasm-opt drops the rest (scripts/wasm_snip.py; 2.4 KB gzip).
+# The names are rustc's v0 mangling (the rustup route); Debian's rustc-web route keeps them.
+SNIP_DIR=$(mktemp -d)
+trap 'rm -rf "$SNIP_DIR"' EXIT
+if [ "$WASM_DIR" = "${WEB_TARGET:-}/wasm32-unknown-unknown/web" ]; then
+  python3 scripts/wasm_snip.py "$WASM_DIR/opencode-nexus.wasm" "$SNIP_DIR/opencode-nexus.wasm" \
+    'backtrace_rs5print.*BacktraceFrameFmt.*print_raw_with_column' \
+    'backtrace_rs9symbolize.*SymbolName.*Display3fmt' \
+    'rustc_demangle13DemangleStyle.*Display3fmt'
+else
+  cp "$WASM_DIR/opencode-nexus.wasm" "$SNIP_DIR/"
+fi
+cp "$WASM_DIR/nexus-store.wasm" "$SNIP_DIR/"
 for module in opencode-nexus nexus-store; do
-  low_memory_unused "$WASM_DIR/$module.wasm" || { log "$module uses memory below 1 KiB: drop --low-memory-unused"; exit 1; }
+  low_memory_unused "$SNIP_DIR/$module.wasm" || { log "$module uses memory below 1 KiB: drop --low-memory-unused"; exit 1; }
   log "wasm-bindgen $module"
-  "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM_DIR/$module.wasm"
+  "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$SNIP_DIR/$module.wasm"
   log "wasm-opt -Oz $module"
   wasm_opt "$OUT/${module}_bg.wasm"
   HASH=$(cat "$OUT/${module}_bg.wasm" "$OUT/$module.js" | sha256sum | cut -c1-10)

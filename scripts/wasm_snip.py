@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Replaces the bodies of named functions in a wasm module with `unreachable`, so that wasm-opt
+then drops what only they call. For code a module carries but can never run.
+
+  wasm_snip.py IN OUT PATTERN...
+
+Each PATTERN is a regular expression over the functions' (mangled) names in the module's name
+section, and must match exactly one function: a pattern that matches none (a toolchain that
+renamed it) or several (one that matches more than was meant) stops the build with a message.
+Run on rustc's output, before wasm-bindgen (which removes the name section).
+
+What the browser page snips (scripts/build-web.sh): the printing of a captured backtrace, and
+the symbol demangler only it uses. `anyhow` (through Dioxus) formats its errors with their
+backtrace, so the formatting code is reachable; but `std::backtrace::Backtrace::capture` reads
+RUST_BACKTRACE from the environment, which wasm32-unknown-unknown does not have, so a backtrace
+is never captured in the browser and that code never runs.
+"""
+import re
+import sys
+
+
+def leb(b, i):
+    r = s = 0
+    while True:
+        x = b[i]
+        i += 1
+        r |= (x & 0x7F) << s
+        s += 7
+        if x < 0x80:
+            return r, i
+
+
+def enc(n):
+    out = bytearray()
+    while True:
+        x = n & 0x7F
+        n >>= 7
+        out.append(x | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def sections(b):
+    i = 8
+    while i < len(b):
+        sid = b[i]
+        n, j = leb(b, i + 1)
+        yield sid, i, j, j + n
+        i = j + n
+
+
+def function_names(b):
+    """(index in the function index space, name) from the name section."""
+    for sid, _, s, e in sections(b):
+        if sid != 0:
+            continue
+        ln, k = leb(b, s)
+        if b[k:k + ln] != b"name":
+            continue
+        k += ln
+        while k < e:
+            sub = b[k]
+            size, k = leb(b, k + 1)
+            end = k + size
+            if sub == 1:
+                count, k = leb(b, k)
+                for _ in range(count):
+                    index, k = leb(b, k)
+                    n, k = leb(b, k)
+                    yield index, b[k:k + n].decode("utf-8", "replace")
+                    k += n
+            k = end
+
+
+def imported_functions(b):
+    """How many functions the module imports (they come first in the index space)."""
+    for sid, _, s, _ in sections(b):
+        if sid != 2:
+            continue
+        count, k = leb(b, s)
+        funcs = 0
+        for _ in range(count):
+            for _ in range(2):  # module and field names
+                n, k = leb(b, k)
+                k += n
+            kind = b[k]
+            k += 1
+            if kind == 0:  # function: type index
+                _, k = leb(b, k)
+                funcs += 1
+            elif kind == 1:  # table: reference type, limits
+                k += 1
+                flags = b[k]
+                _, k = leb(b, k + 1)
+                if flags & 1:
+                    _, k = leb(b, k)
+            elif kind == 2:  # memory: limits
+                flags = b[k]
+                _, k = leb(b, k + 1)
+                if flags & 1:
+                    _, k = leb(b, k)
+            elif kind == 3:  # global: value type, mutability
+                k += 2
+            elif kind == 4:  # tag
+                _, k = leb(b, k + 1)
+            else:
+                sys.exit(f"wasm_snip: unknown import kind {kind}")
+        return funcs
+    return 0
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    src, dst, patterns = sys.argv[1], sys.argv[2], sys.argv[3:]
+    b = open(src, "rb").read()
+    assert b[:4] == b"\0asm", f"{src} is not a wasm module"
+    imported = imported_functions(b)
+    named = [(i, n) for i, n in function_names(b) if i >= imported]
+    chosen = {}
+    for p in patterns:
+        rx = re.compile(p)
+        hits = [(i, n) for i, n in named if rx.search(n)]
+        if len(hits) != 1:
+            sys.exit(f"wasm_snip: {p!r} matches {len(hits)} functions, not one: "
+                     + ", ".join(n for _, n in hits[:5]))
+        i, n = hits[0]
+        chosen[i - imported] = n
+    out = bytearray(b[:8])
+    for sid, start, s, e in sections(b):
+        if sid != 10:
+            out += b[start:e]
+            continue
+        count, k = leb(b, s)
+        body = bytearray(enc(count))
+        for f in range(count):
+            size, k2 = leb(b, k)
+            # No locals, `unreachable`, `end`: valid whatever the function's type.
+            body += enc(3) + b"\x00\x00\x0b" if f in chosen else b[k:k2 + size]
+            k = k2 + size
+        out += bytes([10]) + enc(len(body)) + body
+    open(dst, "wb").write(out)
+    for n in chosen.values():
+        print(f"[web] snipped {n}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
