@@ -14,6 +14,15 @@ use opencode_nexus::engine::store::api::StoreClient;
 use opencode_nexus::engine::store::Store;
 use opencode_nexus::platform::native::WorkerTransport;
 
+/// `text` sent in conversation `id`; the reply as saved.
+async fn ask(ctx: &ReplyContext<'_>, id: &Id, text: &str) -> Message {
+    let (_h, stop) = chat::stop_pair();
+    ctx.send(Target::Existing(id.clone()), text, stop, &mut |_| {})
+        .await
+        .unwrap()
+        .message
+}
+
 #[tokio::test]
 async fn real_llama_server_full_conversation_lifecycle() {
     let Some(url) = support::peers::llm_url() else {
@@ -189,17 +198,7 @@ async fn real_llama_server_full_conversation_lifecycle() {
     assert_eq!(asked.attachments().len(), 1);
 
     // 7. The next message is answered: the refused image is not sent again with it.
-    let (_h, stop) = chat::stop_pair();
-    let next = ctx
-        .send(
-            Target::Existing(conv.id.clone()),
-            "Name one fruit.",
-            stop,
-            &mut |_| {},
-        )
-        .await
-        .unwrap()
-        .message;
+    let next = ask(&ctx, &conv.id, "Name one fruit.").await;
     assert_eq!(next.status, MessageStatus::Complete, "{:?}", next.error);
     assert!(!next.text().trim().is_empty());
 
@@ -216,17 +215,7 @@ async fn real_llama_server_full_conversation_lifecycle() {
         .set_params(conv.id.clone(), params.clone())
         .await
         .unwrap();
-    let (_h, stop) = chat::stop_pair();
-    let cut = ctx
-        .send(
-            Target::Existing(conv.id.clone()),
-            "Explain what a hash map is.",
-            stop,
-            &mut |_| {},
-        )
-        .await
-        .unwrap()
-        .message;
+    let cut = ask(&ctx, &conv.id, "Explain what a hash map is.").await;
     assert!(cut.cut_at_limit(), "{:?}", cut.finish_reason);
     let before = cut.text();
     params.max_tokens = Some(48);
