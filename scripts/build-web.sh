@@ -135,30 +135,7 @@ mkdir -p "$OUT/icons"
 # layout, which puts the 1 MiB stack first (growing down towards 0) and the data after it:
 # memory below 1 KiB is touched only by a stack about to overflow. Checked here on each module.
 low_memory_unused() {
-  python3 - "$1" <<'PY'
-import sys
-data = open(sys.argv[1], "rb").read()
-def leb(b, i, signed=False):
-    r = s = 0
-    while True:
-        x = b[i]; i += 1; r |= (x & 0x7F) << s; s += 7
-        if x < 0x80:
-            if signed and x & 0x40: r -= 1 << s
-            return r, i
-i, low = 8, []
-while i < len(data):
-    sid = data[i]; n, i = leb(data, i + 1); b = data[i:i + n]
-    if sid == 6:  # globals: the first is the stack pointer
-        low.append(leb(b, 4, True)[0] if b[3] == 0x41 else 0)
-    if sid == 11:  # active data segments with a constant offset
-        c, j = leb(b, 0)
-        for _ in range(c):
-            flag, j = leb(b, j)
-            if flag != 0: break
-            off, j = leb(b, j + 1, True); l, j = leb(b, j + 1); j += l; low.append(off)
-    i += n
-sys.exit(0 if low and min(low) >= 1024 else 1)
-PY
+  python3 scripts/wasm_module.py low-memory-unused "$1"
 }
 # Two modules: the page's UI (opencode-nexus) and the storage worker's SQLite store
 # (nexus-store). Each gets content-hashed names so hosts may cache them for good; the small
@@ -167,12 +144,12 @@ cp web/index.html web/look.js web/boot.js web/app.js web/worker.js web/sw.js web
 # The page's module carries the printing of a captured backtrace and the symbol demangler it
 # uses (anyhow formats errors with their backtrace), which can never run in a browser: no
 # environment, so no RUST_BACKTRACE, so no backtrace is captured. Their entry points are
-# replaced by `unreachable` and wasm-opt drops the rest (scripts/wasm_snip.py; 2.4 KB gzip).
+# replaced by `unreachable` and wasm-opt drops the rest (scripts/wasm_module.py; 2.4 KB gzip).
 # The names are rustc's v0 mangling (the rustup route); Debian's rustc-web route keeps them.
 SNIP_DIR=$(mktemp -d)
 trap 'rm -rf "$SNIP_DIR"' EXIT
 if [ "$WASM_DIR" = "${WEB_TARGET:-}/wasm32-unknown-unknown/web" ]; then
-  python3 scripts/wasm_snip.py "$WASM_DIR/opencode-nexus.wasm" "$SNIP_DIR/opencode-nexus.wasm" \
+  python3 scripts/wasm_module.py snip "$WASM_DIR/opencode-nexus.wasm" "$SNIP_DIR/opencode-nexus.wasm" \
     'backtrace_rs5print.*BacktraceFrameFmt.*print_raw_with_column' \
     'backtrace_rs9symbolize.*SymbolName.*Display3fmt' \
     'rustc_demangle13DemangleStyle.*Display3fmt'

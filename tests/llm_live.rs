@@ -14,6 +14,13 @@ use opencode_nexus::engine::store::api::StoreClient;
 use opencode_nexus::engine::store::Store;
 use opencode_nexus::platform::native::WorkerTransport;
 
+/// Changes the sampling parameters of conversation `id`.
+async fn edit_params(store: &StoreClient, id: &Id, edit: impl FnOnce(&mut SamplingParams)) {
+    let mut params = store.get_conversation(id.clone()).await.unwrap().params;
+    edit(&mut params);
+    store.set_params(id.clone(), params).await.unwrap();
+}
+
 /// `text` sent in conversation `id`; the reply as saved.
 async fn ask(ctx: &ReplyContext<'_>, id: &Id, text: &str) -> Message {
     let (_h, stop) = chat::stop_pair();
@@ -75,13 +82,7 @@ async fn real_llama_server_full_conversation_lifecycle() {
     assert!(!first.text().trim().is_empty());
 
     // 2. Stop mid-stream: the partial reply is kept, marked interrupted.
-    let mut params = store
-        .get_conversation(conv.id.clone())
-        .await
-        .unwrap()
-        .params;
-    params.max_tokens = Some(400);
-    store.set_params(conv.id.clone(), params).await.unwrap();
+    edit_params(&store, &conv.id, |p| p.max_tokens = Some(400)).await;
     let (stop_handle, stop) = chat::stop_pair();
     let stop_handle = RefCell::new(Some(stop_handle));
     let count = RefCell::new(0usize);
@@ -108,13 +109,7 @@ async fn real_llama_server_full_conversation_lifecycle() {
     assert!(!stopped.text().is_empty(), "partial text kept");
 
     // 3. Regenerate the stopped reply: a new alternative, the old one still reachable.
-    let mut params = store
-        .get_conversation(conv.id.clone())
-        .await
-        .unwrap()
-        .params;
-    params.max_tokens = Some(32);
-    store.set_params(conv.id.clone(), params).await.unwrap();
+    edit_params(&store, &conv.id, |p| p.max_tokens = Some(32)).await;
     let (_h, stop) = chat::stop_pair();
     let regenerated = ctx
         .regenerate(&stopped.id, stop, &mut |_| {})
@@ -204,22 +199,15 @@ async fn real_llama_server_full_conversation_lifecycle() {
 
     // 8. A reply cut at its token limit, continued. Asked to go on, this model starts its reply
     // again: what it repeats is not added twice, what follows is.
-    let mut params = store
-        .get_conversation(conv.id.clone())
-        .await
-        .unwrap()
-        .params;
-    params.max_tokens = Some(16);
-    params.temperature = Some(0.0);
-    store
-        .set_params(conv.id.clone(), params.clone())
-        .await
-        .unwrap();
+    edit_params(&store, &conv.id, |p| {
+        p.max_tokens = Some(16);
+        p.temperature = Some(0.0);
+    })
+    .await;
     let cut = ask(&ctx, &conv.id, "Explain what a hash map is.").await;
     assert!(cut.cut_at_limit(), "{:?}", cut.finish_reason);
     let before = cut.text();
-    params.max_tokens = Some(48);
-    store.set_params(conv.id.clone(), params).await.unwrap();
+    edit_params(&store, &conv.id, |p| p.max_tokens = Some(48)).await;
     let (_h, stop) = chat::stop_pair();
     let continued = ctx
         .continue_reply(&cut.id, stop, &mut |_| {})

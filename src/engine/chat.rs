@@ -725,7 +725,7 @@ impl ReplyContext<'_> {
             match event {
                 None => break,
                 Some(Ok(StreamEvent::Content(delta))) => {
-                    let delta = join.push(&delta);
+                    let delta = join.push(delta);
                     if delta.is_empty() {
                         continue;
                     }
@@ -803,12 +803,13 @@ impl Joiner {
         }
     }
 
-    /// What of `delta` to add to the reply now.
-    fn push(&mut self, delta: &str) -> String {
+    /// What of `delta` to add to the reply now (`delta` itself once the repeat check is over:
+    /// every reply's text passes through here).
+    fn push(&mut self, delta: String) -> String {
         if self.passing {
-            return delta.to_owned();
+            return delta;
         }
-        self.held.push_str(delta);
+        self.held.push_str(&delta);
         let held = self.held.trim_start();
         let could_be = |repeated: &str| !repeated.is_empty() && repeated.starts_with(held);
         if could_be(&self.whole) || could_be(&self.line) {
@@ -1041,7 +1042,7 @@ mod tests {
     /// What a continuation adds to `before` when it arrives in `pieces`.
     fn joined(before: &str, pieces: &[&str]) -> String {
         let mut j = Joiner::new(before);
-        let added: String = pieces.iter().map(|p| j.push(p)).collect();
+        let added: String = pieces.iter().map(|p| j.push((*p).to_owned())).collect();
         format!("{before}{added}")
     }
 

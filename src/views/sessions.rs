@@ -88,11 +88,7 @@ fn ServerSessions(profile: Profile) -> Element {
             .iter()
             .map(|s| Row {
                 session_id: s.id.clone(),
-                title: if s.title.is_empty() {
-                    "Untitled session".into()
-                } else {
-                    s.title.clone()
-                },
+                title: s.shown_title().to_owned(),
                 updated: i64::try_from(s.time.updated).unwrap_or(0),
                 status: info
                     .statuses

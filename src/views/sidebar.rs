@@ -298,14 +298,7 @@ fn server_group(
             .unwrap_or_default()
             .iter()
             .filter(|s| matches(&s.title))
-            .map(|s| {
-                let title = if s.title.is_empty() {
-                    "Untitled session"
-                } else {
-                    &s.title
-                };
-                (s.id.clone(), title.to_owned())
-            })
+            .map(|s| (s.id.clone(), s.shown_title().to_owned()))
             .collect()
     } else {
         listed

@@ -79,6 +79,15 @@ impl Session {
     pub fn is_archived(&self) -> bool {
         self.time.archived.is_some()
     }
+
+    /// The title a list shows: the session's, or "Untitled session" before it has one.
+    pub fn shown_title(&self) -> &str {
+        if self.title.is_empty() {
+            "Untitled session"
+        } else {
+            &self.title
+        }
+    }
 }
 
 /// The model remembered on a session, and the one `POST /session` accepts:

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""Replaces the bodies of named functions in a wasm module with `unreachable`, so that wasm-opt
-then drops what only they call. For code a module carries but can never run.
+"""Reads and edits wasm modules for scripts/build-web.sh.
 
-  wasm_snip.py IN OUT PATTERN...
+  wasm_module.py low-memory-unused FILE
+      Exits 0 when nothing in the module is placed below 1 KiB of memory (the stack pointer's
+      start and every active data segment with a constant offset), which makes wasm-opt's
+      `--low-memory-unused` safe for it; 1 otherwise.
 
-Each PATTERN is a regular expression over the functions' (mangled) names in the module's name
-section, and must match exactly one function: a pattern that matches none (a toolchain that
-renamed it) or several (one that matches more than was meant) stops the build with a message.
-Run on rustc's output, before wasm-bindgen (which removes the name section).
+  wasm_module.py snip IN OUT PATTERN...
+      Replaces the bodies of named functions with `unreachable`, so that wasm-opt then drops
+      what only they call: for code a module carries but can never run. Each PATTERN is a
+      regular expression over the functions' (mangled) names in the module's name section,
+      and must match exactly one function: a pattern that matches none (a toolchain that
+      renamed it) or several (one that matches more than was meant) stops the build with a
+      message. Run on rustc's output, before wasm-bindgen (which removes the name section).
 
 What the browser page snips (scripts/build-web.sh): the printing of a captured backtrace, and
 the symbol demangler only it uses. `anyhow` (through Dioxus) formats its errors with their
@@ -19,7 +24,7 @@ import re
 import sys
 
 
-def leb(b, i):
+def leb(b, i, signed=False):
     r = s = 0
     while True:
         x = b[i]
@@ -27,6 +32,8 @@ def leb(b, i):
         r |= (x & 0x7F) << s
         s += 7
         if x < 0x80:
+            if signed and x & 0x40:
+                r -= 1 << s
             return r, i
 
 
@@ -104,15 +111,33 @@ def imported_functions(b):
             elif kind == 4:  # tag
                 _, k = leb(b, k + 1)
             else:
-                sys.exit(f"wasm_snip: unknown import kind {kind}")
+                sys.exit(f"wasm_module: unknown import kind {kind}")
         return funcs
     return 0
 
 
-def main():
-    if len(sys.argv) < 4:
-        sys.exit(__doc__)
-    src, dst, patterns = sys.argv[1], sys.argv[2], sys.argv[3:]
+def low_memory_unused(path):
+    b = open(path, "rb").read()
+    low = []
+    for sid, _, s, e in sections(b):
+        if sid == 6 and b[s + 3] == 0x41:  # globals: the first, the stack pointer, i32.const
+            low.append(leb(b, s + 4, True)[0])
+        elif sid == 6:
+            low.append(0)
+        if sid == 11:  # active data segments with a constant offset
+            count, k = leb(b, s)
+            for _ in range(count):
+                flag, k = leb(b, k)
+                if flag != 0:
+                    break
+                offset, k = leb(b, k + 1, True)
+                n, k = leb(b, k + 1)
+                k += n
+                low.append(offset)
+    sys.exit(0 if low and min(low) >= 1024 else 1)
+
+
+def snip(src, dst, patterns):
     b = open(src, "rb").read()
     assert b[:4] == b"\0asm", f"{src} is not a wasm module"
     imported = imported_functions(b)
@@ -122,7 +147,7 @@ def main():
         rx = re.compile(p)
         hits = [(i, n) for i, n in named if rx.search(n)]
         if len(hits) != 1:
-            sys.exit(f"wasm_snip: {p!r} matches {len(hits)} functions, not one: "
+            sys.exit(f"wasm_module: {p!r} matches {len(hits)} functions, not one: "
                      + ", ".join(n for _, n in hits[:5]))
         i, n = hits[0]
         chosen[i - imported] = n
@@ -145,4 +170,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "low-memory-unused":
+        low_memory_unused(sys.argv[2])
+    elif len(sys.argv) >= 5 and sys.argv[1] == "snip":
+        snip(sys.argv[2], sys.argv[3], sys.argv[4:])
+    else:
+        sys.exit(__doc__)
