@@ -31,6 +31,26 @@ fn Harness() -> Element {
     }
 }
 
+/// The app as it runs: the sync schedule starts with the app, and sync is set up a while later
+/// (after the schedule's first look, 3 s after start), as a user filling in the form would.
+#[component]
+fn ScheduledHarness() -> Element {
+    let services = use_context::<opencode_nexus::platform::Services>();
+    let state = use_context_provider(AppState::new);
+    let sync = use_context_provider(SyncController::new);
+    let form = use_context::<Form>();
+    use_hook(move || {
+        sync.start(state, services.clone());
+        spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+            sync.set_up(state, &services, form.0.clone());
+        });
+    });
+    rsx! {
+        opencode_nexus::views::sync::SyncSection {}
+    }
+}
+
 #[derive(Clone)]
 struct RemoveDevice(String);
 
@@ -198,6 +218,63 @@ async fn setting_up_sync_in_the_app_syncs_and_lists_the_devices() {
             .len(),
         1
     );
+}
+
+/// The status line after "Set up sync" tells what the setup's sync did: the schedule counts
+/// from that run and does not run again at its next look (which would have said "Sent 0
+/// changes" over it).
+#[tokio::test(flavor = "current_thread")]
+async fn the_status_after_setup_tells_what_the_first_sync_sent() {
+    let Some(dav) = support::peers::webdav() else {
+        return;
+    };
+    let (folder, _) = dav.new_folder("scheduled");
+    let phone = memory::services();
+    let c = Conversation::new("Heron sightings");
+    phone.store.create_conversation(c.clone()).await.unwrap();
+    phone
+        .store
+        .save_message(
+            Message::new(&c.id, None, Role::User, "grey, by the weir"),
+            true,
+        )
+        .await
+        .unwrap();
+    let form = SetupForm {
+        url: folder,
+        user: dav.user.clone(),
+        password: dav.password.clone(),
+        passphrase: "heron words".into(),
+        name: "Phone".into(),
+        ..SetupForm::default()
+    };
+    let started = tokio::time::Instant::now();
+    let mut dom = VirtualDom::new(ScheduledHarness)
+        .with_root_context(phone.clone())
+        .with_root_context(Form(form));
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "the setup's sync outcome", |h| {
+        h.contains("1 conversation and 1 message here")
+    })
+    .await;
+    let outcome = |html: &str| {
+        let at = html.find("sync-outcome").expect("an outcome line");
+        let text = &html[at..];
+        let start = text.find('>').unwrap() + 1;
+        text[start..start + text[start..].find('<').unwrap()].to_owned()
+    };
+    let first = outcome(&html);
+    assert!(
+        first.starts_with("Sent ") && !first.starts_with("Sent 0 "),
+        "{first}"
+    );
+    // The schedule looks every 20 s after its first look at 3 s: watch past its second look.
+    while started.elapsed() < std::time::Duration::from_secs(28) {
+        support::vdom::pump(&mut dom).await;
+        let html = dioxus_ssr::render(&dom);
+        assert!(!html.contains("Syncing…"), "a second run started:\n{html}");
+        assert_eq!(outcome(&html), first);
+    }
 }
 
 /// The form's S3 fields: an `s3://bucket/folder` URL with its endpoint and keys sets sync up

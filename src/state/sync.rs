@@ -34,6 +34,9 @@ pub struct SyncController {
     /// What removing another device from the folder did, as a sentence.
     pub removed: Signal<Option<String>>,
     key: Signal<Option<SyncKey>>,
+    /// When the last run ended, whatever started it (setup, "Sync now" or the schedule): the
+    /// schedule counts from it, so a run right after another one does not happen.
+    last_run: Signal<Option<rt::Instant>>,
 }
 
 /// What the setup form holds.
@@ -89,6 +92,7 @@ impl SyncController {
             progress: Signal::new(None),
             removed: Signal::new(None),
             key: Signal::new(None),
+            last_run: Signal::new(None),
         }
     }
 
@@ -98,7 +102,6 @@ impl SyncController {
         spawn_stoppable(async move {
             self.reload(&services).await;
             rt::sleep(Duration::from_secs(3)).await;
-            let mut last_run: Option<rt::Instant> = None;
             loop {
                 if self.setup.peek().is_some() {
                     let pending = services
@@ -107,10 +110,9 @@ impl SyncController {
                         .await
                         .map(|s| s.pending)
                         .unwrap_or(0);
-                    let due = last_run.is_none_or(|t| t.elapsed() >= EVERY);
+                    let due = self.last_run.peek().is_none_or(|t| t.elapsed() >= EVERY);
                     if due || pending > 0 {
                         self.run(state, &services).await;
-                        last_run = Some(rt::Instant::now());
                     }
                 }
                 rt::sleep(CHECK).await;
@@ -183,6 +185,7 @@ impl SyncController {
         }
         poll.stop();
         self.local.set(services.store.sync_state().await.ok());
+        self.last_run.set(Some(rt::Instant::now()));
         self.running.set(false);
     }
 
