@@ -479,6 +479,77 @@ fn PermissionHarness() -> Element {
     rsx! { PermissionCard { request, on_reply: |_| {} } }
 }
 
+/// A request and a question of a server that is out of reach, as the session screen and
+/// Approvals show them.
+#[component]
+fn OfflineHarness() -> Element {
+    let request = use_context::<Permission>().0;
+    let question = use_context::<Question>().0;
+    rsx! {
+        PermissionCard { request, offline: true, on_reply: |_| {} }
+        QuestionCard { request: question, offline: true, on_answer: |_| {}, on_reject: |_| {} }
+    }
+}
+
+/// Every answer button of `html`, as (label, disabled).
+fn answer_buttons(html: &str) -> Vec<(String, bool)> {
+    html.split("<button")
+        .skip(1)
+        .map(|b| {
+            let (attrs, rest) = b.split_once('>').unwrap();
+            let label = rest.split_once("</button>").unwrap().0.to_owned();
+            (label, attrs.contains("disabled"))
+        })
+        .collect()
+}
+
+#[test]
+fn requests_of_a_server_out_of_reach_wait_with_their_answers_greyed_out() {
+    let request: PermissionRequest = serde_json::from_value(json!({
+        "id": "per_off", "sessionID": "ses_off", "permission": "bash",
+        "patterns": ["ls"], "metadata": {}, "always": [],
+    }))
+    .expect("request");
+    let question: QuestionRequest = serde_json::from_value(json!({
+        "id": "que_off", "sessionID": "ses_off",
+        "questions": [{"question": "Which branch?", "header": "Git",
+                       "options": [{"label": "main", "description": ""}]}]
+    }))
+    .expect("question");
+    let mut dom = VirtualDom::new(OfflineHarness)
+        .with_root_context(Permission(request.clone()))
+        .with_root_context(Question(question));
+    dom.rebuild_in_place();
+    let html = html_of(&dom);
+    let buttons = answer_buttons(&html);
+    let labels: Vec<&str> = buttons.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "Allow once",
+            "Always allow",
+            "Reject",
+            "Send answer",
+            "Dismiss"
+        ],
+        "{html}"
+    );
+    assert!(buttons.iter().all(|(_, off)| *off), "{buttons:?}");
+    assert_eq!(
+        html.matches("Out of reach: answer once the server is back")
+            .count(),
+        2,
+        "{html}"
+    );
+
+    // Connected, the same request's answers are live and no hint is shown.
+    let mut dom = VirtualDom::new(PermissionHarness).with_root_context(Permission(request));
+    dom.rebuild_in_place();
+    let html = html_of(&dom);
+    assert!(answer_buttons(&html).iter().all(|(_, off)| !off), "{html}");
+    assert!(!html.contains("Out of reach"), "{html}");
+}
+
 #[test]
 fn a_permission_request_shows_what_the_tool_wants_and_three_answers() {
     let raw = json!({

@@ -395,8 +395,12 @@ pub fn FileAttachment(file: FilePart) -> Element {
 pub fn PermissionCard(
     request: PermissionRequest,
     #[props(default)] busy: bool,
+    /// The server is out of reach: the request waits there, and is answered once it is back.
+    #[props(default)]
+    offline: bool,
     on_reply: EventHandler<PermissionReplyBody>,
 ) -> Element {
+    let busy = busy || offline;
     // Sent with "Reject": why, or what to do instead.
     let mut note = use_signal(String::new);
     let reply = move |reply: PermissionReply| {
@@ -434,6 +438,7 @@ pub fn PermissionCard(
                     oninput: move |e| note.set(e.value()),
                 }
             }
+            if offline { OfflineHint {} }
             div { class: "card-actions",
                 button { class: "btn-primary", disabled: busy, onclick: move |_| reply(PermissionReply::Once), "Allow once" }
                 button { class: "btn-small", disabled: busy, onclick: move |_| reply(PermissionReply::Always), "Always allow" }
@@ -443,14 +448,28 @@ pub fn PermissionCard(
     }
 }
 
+/// Why a request's answers are greyed out while its server is out of reach.
+#[component]
+fn OfflineHint() -> Element {
+    rsx! {
+        p { class: "hint", role: "status",
+            "Out of reach: answer once the server is back (the request waits there)."
+        }
+    }
+}
+
 /// Questions from the agent: pick options (or type an answer), then send or dismiss.
 #[component]
 pub fn QuestionCard(
     request: QuestionRequest,
     #[props(default)] busy: bool,
+    /// As for [`PermissionCard`].
+    #[props(default)]
+    offline: bool,
     on_answer: EventHandler<Vec<Vec<String>>>,
     on_reject: EventHandler<()>,
 ) -> Element {
+    let busy = busy || offline;
     let count = request.questions.len();
     let mut chosen = use_signal(|| vec![Vec::<String>::new(); count]);
     let mut custom = use_signal(|| vec![String::new(); count]);
@@ -511,6 +530,7 @@ pub fn QuestionCard(
                     }
                 }
             }
+            if offline { OfflineHint {} }
             div { class: "card-actions",
                 button { class: "btn-primary", disabled: busy || !complete, onclick: move |_| on_answer.call(answers()), "Send answer" }
                 button { class: "btn-small", disabled: busy, onclick: move |_| on_reject.call(()), "Dismiss" }

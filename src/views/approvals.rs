@@ -61,6 +61,7 @@ pub fn ApprovalsView() -> Element {
                             p { class: "approval-title", "{p.title()}" }
                             PermissionCard {
                                 busy: sending,
+                                offline: !info.connection.is_connected(),
                                 on_reply: { let (pid, id) = (pid.clone(), p.id.clone()); move |r| hub.reply_permission_on(&pid, id.clone(), r) },
                                 request: p,
                             }
@@ -75,6 +76,7 @@ pub fn ApprovalsView() -> Element {
                             }
                             QuestionCard {
                                 busy: sending,
+                                offline: !info.connection.is_connected(),
                                 on_answer: { let (pid, id) = (pid.clone(), q.id.clone()); move |a| hub.answer_question_on(&pid, id.clone(), a) },
                                 on_reject: { let (pid, id) = (pid.clone(), q.id.clone()); move |_| hub.reject_question_on(&pid, id.clone()) },
                                 request: q,

@@ -190,6 +190,7 @@ pub fn SessionPage() -> Element {
                         PermissionCard {
                             key: "{p.id}",
                             busy: sending,
+                            offline: !connected,
                             on_reply: { let id = p.id.clone(); move |r| hub.reply_permission(id.clone(), r) },
                             request: p,
                         }
@@ -198,6 +199,7 @@ pub fn SessionPage() -> Element {
                         QuestionCard {
                             key: "{q.id}",
                             busy: sending,
+                            offline: !connected,
                             on_answer: { let id = q.id.clone(); move |a| hub.answer_question(id.clone(), a) },
                             on_reject: { let id = q.id.clone(); move |_| hub.reject_question(id.clone()) },
                             request: q,
