@@ -650,6 +650,53 @@ async fn the_cli_chats_through_opencode_and_stores_the_conversation() {
         .await;
 }
 
+/// The sidebar of the app, its server answering: the server's sessions, and the copies saved
+/// here of sessions it no longer lists (they were not shown anywhere once it answered).
+#[tokio::test]
+async fn the_sidebar_keeps_copies_of_sessions_the_server_no_longer_lists() {
+    use dioxus::prelude::VirtualDom;
+    use opencode_nexus::engine::model::{BackendKind, Conversation, Profile};
+
+    let url = server_url();
+    let live = format!("Sidebar live {}", uuid::Uuid::now_v7().simple());
+    let id = titled_session(&client_for(&url, None), &live).await;
+    let services = opencode_nexus::platform::memory::services();
+    let profile = Profile::new("Bench server", BackendKind::OpenCode, url.as_str());
+    services.store.save_profile(profile.clone()).await.unwrap();
+    let mut gone = Conversation::new("Copy of a gone session");
+    gone.profile_id = Some(profile.id.clone());
+    gone.remote_session = Some("ses_gone_from_this_server".into());
+    services.store.create_conversation(gone).await.unwrap();
+    let mut dom = VirtualDom::new(opencode_nexus::app::App).with_root_context(services.clone());
+    dom.rebuild_in_place();
+    let html =
+        support::vdom::render_until(&mut dom, "the server's sessions", |h| h.contains(&live)).await;
+    let group = html
+        .split("aria-label=\"Bench server (OpenCode sessions)\"")
+        .nth(1)
+        .and_then(|g| g.split("</ul>").next())
+        .expect("the server's list");
+    let row = |title: &str| {
+        group
+            .split(title)
+            .next()
+            .and_then(|before| before.rsplit("<button").next())
+            .unwrap_or_else(|| panic!("{title} is listed: {group}"))
+            .to_owned()
+    };
+    assert!(group.contains("Copy of a gone session"), "{group}");
+    assert!(
+        row("Copy of a gone session").contains("A copy saved on this device"),
+        "{group}"
+    );
+    assert!(
+        !row(&live).contains("A copy saved on this device"),
+        "{group}"
+    );
+    assert!(!html.contains("Out of reach"), "{html}");
+    let _ = client_for(&url, None).delete_session(&id).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The app's screens against the real server.
 // ---------------------------------------------------------------------------------------------
@@ -740,16 +787,35 @@ async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() 
         .save_profile(seed.profile.clone())
         .await
         .expect("profile");
+    // The copy saved here of a session the server no longer has (deleted from another
+    // device, or lost with the server's data).
+    let mut gone = opencode_nexus::engine::model::Conversation::new("Session gone from the server");
+    gone.profile_id = Some(seed.profile.id.clone());
+    gone.remote_session = Some("ses_gone_from_the_server".into());
+    services.store.create_conversation(gone).await.unwrap();
     let mut dom = VirtualDom::new(screens::Harness).with_root_context(seed.clone());
     dom.rebuild_in_place();
 
-    // History: the server's sessions with the backend marked; then the open session's
-    // messages, the server version and the totals.
+    // History: the server's sessions with the backend marked, and below them the copy of the
+    // one it no longer lists; then the open session's messages, the server version and the
+    // totals.
     let html = support::vdom::render_until(&mut dom, "the session screen", |h| {
         h.contains("nexus screen test") && h.contains(&first_words) && h.contains("OpenCode 1.18")
     })
     .await;
     assert!(html.contains("Sessions on Lab server"), "{html}");
+    let gone_row = html
+        .split("Session gone from the server")
+        .nth(1)
+        .and_then(|rest| rest.split("</li>").next())
+        .unwrap_or_else(|| panic!("the saved copy is listed: {html}"));
+    assert!(gone_row.contains(">saved copy<"), "{gone_row}");
+    let live_row = html
+        .split("nexus screen test")
+        .nth(1)
+        .and_then(|rest| rest.split("</li>").next())
+        .unwrap();
+    assert!(!live_row.contains(">saved copy<"), "{live_row}");
     assert!(html.contains("backend-badge"), "{html}");
     assert!(html.contains("+ New session"), "{html}");
     assert!(html.contains("Say hello in one short sentence."), "{html}");

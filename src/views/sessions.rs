@@ -1,7 +1,7 @@
 //! The OpenCode part of the history view: for every OpenCode backend, its server's sessions
 //! (title, last update, running state) with create, rename, delete and open. While a server is
 //! out of reach the sessions saved on this device (their offline copies) are listed instead,
-//! marked as such. Each block carries the backend's name and an "OpenCode" badge so it is never
+//! marked as such; once it answers, the copies of sessions its list does not hold stay listed. Each block carries the backend's name and an "OpenCode" badge so it is never
 //! mistaken for local conversations.
 
 use dioxus::prelude::*;
@@ -16,7 +16,7 @@ use crate::engine::opencode::live::Connection;
 use crate::state::opencode::{use_hub, ServerInfo};
 use crate::state::{use_app_state, use_services};
 
-/// One row of the list: a live session, or a saved copy while offline.
+/// One row of the list: a live session, or a saved copy.
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
     session_id: String,
@@ -83,7 +83,7 @@ fn ServerSessions(profile: Profile) -> Element {
         }
     });
 
-    let rows: Vec<Row> = if info.synced {
+    let mut rows: Vec<Row> = if info.synced {
         info.sessions
             .iter()
             .map(|s| Row {
@@ -108,23 +108,28 @@ fn ServerSessions(profile: Profile) -> Element {
             })
             .collect()
     } else {
+        Vec::new()
+    };
+    // Saved copies: all of them until the server answers, then those its list does not hold
+    // (deleted elsewhere, archived, or lost with the server's data), still readable here.
+    rows.extend(
         saved
             .read()
             .clone()
             .unwrap_or_default()
             .into_iter()
             .filter_map(|c| {
-                Some(Row {
-                    session_id: c.conversation.remote_session.clone()?,
-                    title: c.conversation.title.clone(),
+                let sid = c.conversation.remote_session?;
+                (!info.synced || info.sessions.iter().all(|s| s.id != sid)).then_some(Row {
+                    session_id: sid,
+                    title: c.conversation.title,
                     updated: c.conversation.updated_at,
                     status: None,
                     waiting: 0,
                     saved_copy: true,
                 })
-            })
-            .collect()
-    };
+            }),
+    );
     let connection = info.connection.clone();
     let (dot, state_label) = match &connection {
         Connection::Connected => ("dot online", "Connected".to_owned()),

@@ -249,12 +249,12 @@ pub fn Sidebar() -> Element {
                     div { class: "side-group", key: "{g.profile_id}",
                     div { class: "side-h", "aria-hidden": "true", "{g.name} · OpenCode" }
                     ul { class: "side-list", "aria-label": "{g.name} (OpenCode sessions)",
-                        for (sid, title) in g.rows {
+                        for (sid, title, saved) in g.rows {
                             li { key: "{sid}",
                                 button {
                                     class: if view == View::Session && open_session.as_ref().is_some_and(|o| o.session_id == sid) { "side-row active" } else { "side-row" },
                                     r#type: "button",
-                                    title: if g.saved { "A copy saved on this device" } else { "" },
+                                    title: if saved { "A copy saved on this device" } else { "" },
                                     onclick: { let (pid, sid) = (g.profile_id.clone(), sid.clone()); move |_| hub.open_session(state, &pid, &sid) },
                                     span { class: "side-title", "{title}" }
                                 }
@@ -277,10 +277,8 @@ pub fn Sidebar() -> Element {
 struct ServerGroup {
     profile_id: Id,
     name: String,
-    /// (session id, title), filtered by the search box.
-    rows: Vec<(String, String)>,
-    /// The rows are copies saved on this device: the server has not answered.
-    saved: bool,
+    /// (session id, title, a copy saved on this device), filtered by the search box.
+    rows: Vec<(String, String, bool)>,
     /// Said under the rows when there is something to say.
     note: Option<&'static str>,
 }
@@ -293,23 +291,27 @@ fn server_group(
 ) -> ServerGroup {
     let matches = |title: &str| q.is_empty() || title.to_lowercase().contains(q);
     let synced = info.is_some_and(|i| i.synced);
-    let rows: Vec<(String, String)> = if synced {
-        info.map(|i| i.sessions.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .filter(|s| matches(&s.title))
-            .map(|s| (s.id.clone(), s.shown_title().to_owned()))
-            .collect()
-    } else {
-        listed
-            .iter()
-            .filter(|r| r.conversation.profile_id.as_deref() == Some(profile.id.as_str()))
-            .filter_map(|r| {
-                let sid = r.conversation.remote_session.clone()?;
-                matches(&r.conversation.title).then(|| (sid, r.conversation.title.clone()))
-            })
-            .collect()
-    };
+    let sessions = info
+        .filter(|_| synced)
+        .map(|i| i.sessions.as_slice())
+        .unwrap_or_default();
+    // Its sessions once it has answered, then the copies saved on this device of sessions its
+    // list does not hold (all of them until it answers): (session id, title, saved copy).
+    let rows: Vec<(String, String, bool)> = sessions
+        .iter()
+        .filter(|s| matches(&s.title))
+        .map(|s| (s.id.clone(), s.shown_title().to_owned(), false))
+        .chain(
+            listed
+                .iter()
+                .filter(|r| r.conversation.profile_id.as_deref() == Some(profile.id.as_str()))
+                .filter_map(|r| {
+                    let sid = r.conversation.remote_session.clone()?;
+                    (sessions.iter().all(|s| s.id != sid) && matches(&r.conversation.title))
+                        .then(|| (sid, r.conversation.title.clone(), true))
+                }),
+        )
+        .collect();
     let out_of_reach = info.is_some_and(|i| {
         i.problem.is_some()
             || matches!(
@@ -329,7 +331,6 @@ fn server_group(
         profile_id: profile.id.clone(),
         name: profile.name.clone(),
         rows,
-        saved: !synced,
         note,
     }
 }
