@@ -453,7 +453,7 @@ pub fn PermissionCard(
 fn OfflineHint() -> Element {
     rsx! {
         p { class: "hint", role: "status",
-            "Out of reach: answer once the server is back (the request waits there)."
+            "Out of reach: answer once the server is back."
         }
     }
 }

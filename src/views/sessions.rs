@@ -112,24 +112,23 @@ fn ServerSessions(profile: Profile) -> Element {
     };
     // Saved copies: all of them until the server answers, then those its list does not hold
     // (deleted elsewhere, archived, or lost with the server's data), still readable here.
-    rows.extend(
-        saved
-            .read()
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|c| {
-                let sid = c.conversation.remote_session?;
-                (!info.synced || info.sessions.iter().all(|s| s.id != sid)).then_some(Row {
-                    session_id: sid,
-                    title: c.conversation.title,
-                    updated: c.conversation.updated_at,
+    if let Some(saved) = &*saved.read() {
+        for c in saved.iter().map(|s| &s.conversation) {
+            let Some(sid) = &c.remote_session else {
+                continue;
+            };
+            if !info.synced || info.sessions.iter().all(|s| s.id != *sid) {
+                rows.push(Row {
+                    session_id: sid.clone(),
+                    title: c.title.clone(),
+                    updated: c.updated_at,
                     status: None,
                     waiting: 0,
                     saved_copy: true,
-                })
-            }),
-    );
+                });
+            }
+        }
+    }
     let connection = info.connection.clone();
     let (dot, state_label) = match &connection {
         Connection::Connected => ("dot online", "Connected".to_owned()),

@@ -297,21 +297,18 @@ fn server_group(
         .unwrap_or_default();
     // Its sessions once it has answered, then the copies saved on this device of sessions its
     // list does not hold (all of them until it answers): (session id, title, saved copy).
-    let rows: Vec<(String, String, bool)> = sessions
-        .iter()
-        .filter(|s| matches(&s.title))
-        .map(|s| (s.id.clone(), s.shown_title().to_owned(), false))
-        .chain(
-            listed
-                .iter()
-                .filter(|r| r.conversation.profile_id.as_deref() == Some(profile.id.as_str()))
-                .filter_map(|r| {
-                    let sid = r.conversation.remote_session.clone()?;
-                    (sessions.iter().all(|s| s.id != sid) && matches(&r.conversation.title))
-                        .then(|| (sid, r.conversation.title.clone(), true))
-                }),
-        )
-        .collect();
+    let mut rows: Vec<(String, String, bool)> = Vec::new();
+    for s in sessions.iter().filter(|s| matches(&s.title)) {
+        rows.push((s.id.clone(), s.shown_title().to_owned(), false));
+    }
+    for r in listed {
+        let c = &r.conversation;
+        if let (Some(sid), Some(pid)) = (&c.remote_session, &c.profile_id) {
+            if *pid == profile.id && sessions.iter().all(|s| s.id != *sid) && matches(&c.title) {
+                rows.push((sid.clone(), c.title.clone(), true));
+            }
+        }
+    }
     let out_of_reach = info.is_some_and(|i| {
         i.problem.is_some()
             || matches!(
