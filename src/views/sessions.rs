@@ -1,8 +1,9 @@
 //! The OpenCode part of the history view: for every OpenCode backend, its server's sessions
 //! (title, last update, running state) with create, rename, delete and open. While a server is
 //! out of reach the sessions saved on this device (their offline copies) are listed instead,
-//! marked as such; once it answers, the copies of sessions its list does not hold stay listed. Each block carries the backend's name and an "OpenCode" badge so it is never
-//! mistaken for local conversations.
+//! marked as such; once it answers, the copies of sessions its list does not hold stay listed.
+//! Each block carries the backend's name and an "OpenCode" badge so it is never mistaken for
+//! local conversations.
 
 use dioxus::prelude::*;
 
