@@ -697,6 +697,56 @@ async fn the_sidebar_keeps_copies_of_sessions_the_server_no_longer_lists() {
     let _ = client_for(&url, None).delete_session(&id).await;
 }
 
+/// The saved copy of a session the server no longer has opens readable: its messages under
+/// the banner that says so (the screen showed the banner over "No messages yet").
+#[tokio::test]
+async fn the_saved_copy_of_a_session_deleted_on_the_server_opens_readable() {
+    use dioxus::prelude::VirtualDom;
+    use opencode_nexus::engine::model::{Conversation, Message, Role};
+
+    let services = opencode_nexus::platform::memory::services();
+    let seed = screens::Seed::new(services.clone(), &server_url(), "ses_gone_with_its_words");
+    services
+        .store
+        .save_profile(seed.profile.clone())
+        .await
+        .unwrap();
+    let mut copy = Conversation::new("Gone with its words");
+    copy.profile_id = Some(seed.profile.id.clone());
+    copy.remote_session = Some(seed.session.clone());
+    services
+        .store
+        .create_conversation(copy.clone())
+        .await
+        .unwrap();
+    let words = "Words kept from a session deleted on the server";
+    services
+        .store
+        .save_message(Message::new(&copy.id, None, Role::User, words), true)
+        .await
+        .unwrap();
+    let mut dom = VirtualDom::new(screens::OpenHarness).with_root_context(seed);
+    dom.rebuild_in_place();
+    support::vdom::render_until(&mut dom, "the server's answer", |h| {
+        h.contains("This session was deleted on the server.")
+    })
+    .await;
+    // The copy is read from the database beside the server's answer: a moment at most.
+    let mut html = String::new();
+    for _ in 0..100 {
+        support::vdom::pump(&mut dom).await;
+        html = dioxus_ssr::render(&dom);
+        if html.contains(words) {
+            break;
+        }
+    }
+    assert!(
+        html.contains("This session was deleted on the server.") && html.contains(words),
+        "{html}"
+    );
+    assert!(!html.contains("No messages yet"), "{html}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The app's screens against the real server.
 // ---------------------------------------------------------------------------------------------
@@ -731,6 +781,26 @@ mod screens {
                 session: session.to_owned(),
                 hub: Rc::default(),
             }
+        }
+    }
+
+    /// The session screen opening `seed.session` once the server has listed its sessions,
+    /// whether it lists that one or not (a saved copy of a session deleted on the server).
+    #[component]
+    pub fn OpenHarness() -> Element {
+        let seed = use_context::<Seed>();
+        let (state, hub) =
+            super::support::vdom::provide_opencode_app(seed.services.clone(), seed.profile.clone());
+        use_context_provider(ChatController::new);
+        let (pid, sid) = (seed.profile.id.clone(), seed.session.clone());
+        use_effect(move || {
+            let synced = hub.servers.read().get(&pid).is_some_and(|i| i.synced);
+            if synced && hub.open.peek().is_none() {
+                hub.open_session(state, &pid, &sid);
+            }
+        });
+        rsx! {
+            SessionPage {}
         }
     }
 

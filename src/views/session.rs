@@ -60,6 +60,8 @@ pub fn SessionPage() -> Element {
         .map(|(_, m)| m);
     let from_cache = live.is_none() && cached.is_some();
     let mut messages = match (&live, cached) {
+        // Deleted on the server: what is left of it is the copy saved here.
+        (Some(v), Some(m)) if v.deleted && v.messages.is_empty() => m,
         (Some(v), _) => v.messages.clone(),
         (None, Some(m)) => m,
         (None, None) => Vec::new(),
