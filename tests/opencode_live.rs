@@ -747,6 +747,64 @@ async fn the_saved_copy_of_a_session_deleted_on_the_server_opens_readable() {
     assert!(!html.contains("No messages yet"), "{html}");
 }
 
+/// A session deleted on the server while it is open here (from another device, or with the
+/// server's data): the screen keeps its messages, from the copy saved after it was opened.
+#[tokio::test]
+async fn a_session_deleted_on_the_server_while_open_keeps_its_messages_on_screen() {
+    use dioxus::prelude::VirtualDom;
+    use opencode_nexus::engine::opencode::offline;
+
+    let url = server_url();
+    let client = client_for(&url, None);
+    let id = titled_session(&client, "Deleted while open").await;
+    let asked = "Say hello in one short sentence.";
+    client
+        .prompt_sync(&id, &chat_prompt(asked))
+        .await
+        .expect("a reply");
+    let services = opencode_nexus::platform::memory::services();
+    let seed = screens::Seed::new(services.clone(), &url, &id);
+    services
+        .store
+        .save_profile(seed.profile.clone())
+        .await
+        .unwrap();
+    let mut dom = VirtualDom::new(screens::OpenHarness).with_root_context(seed.clone());
+    dom.rebuild_in_place();
+    support::vdom::render_until(&mut dom, "the session", |h| h.contains(asked)).await;
+    // Saved here once the screen has the server's state.
+    let mut saved = false;
+    for _ in 0..200 {
+        saved = offline::load_copy(&services.store, &seed.profile.id, &id)
+            .await
+            .unwrap()
+            .is_some_and(|(_, m)| m.len() == 2);
+        if saved {
+            break;
+        }
+        support::vdom::pump(&mut dom).await;
+    }
+    assert!(saved, "the offline copy was saved");
+
+    client.delete_session(&id).await.expect("deleted");
+    support::vdom::render_until(&mut dom, "the deletion", |h| {
+        h.contains("This session was deleted on the server.")
+    })
+    .await;
+    let mut html = String::new();
+    for _ in 0..100 {
+        support::vdom::pump(&mut dom).await;
+        html = dioxus_ssr::render(&dom);
+        if html.contains(asked) {
+            break;
+        }
+    }
+    assert!(
+        html.contains("This session was deleted on the server.") && html.contains(asked),
+        "{html}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The app's screens against the real server.
 // ---------------------------------------------------------------------------------------------

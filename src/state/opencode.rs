@@ -373,6 +373,11 @@ impl OpenCodeHub {
             }
         }
         if let Some(v) = view_update {
+            // Deleted on the server while open: its copy saved here is what the screen shows
+            // (read now: the copy may have been saved after the session was opened).
+            if v.deleted {
+                self.load_copy(id, &v.session_id);
+            }
             self.view.set(Some(v));
         }
         if reconnected
@@ -436,6 +441,11 @@ impl OpenCodeHub {
                 c.send(Command::Open(follow.map(str::to_owned)));
             }
         }
+        self.load_copy(profile_id, session_id);
+    }
+
+    /// Reads the offline copy of the open session into `cached`.
+    fn load_copy(mut self, profile_id: &str, session_id: &str) {
         let services = self.services.peek().clone();
         let (pid, sid) = (profile_id.to_owned(), session_id.to_owned());
         spawn_forever(async move {
