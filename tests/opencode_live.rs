@@ -727,23 +727,7 @@ async fn the_saved_copy_of_a_session_deleted_on_the_server_opens_readable() {
         .unwrap();
     let mut dom = VirtualDom::new(screens::OpenHarness).with_root_context(seed);
     dom.rebuild_in_place();
-    support::vdom::render_until(&mut dom, "the server's answer", |h| {
-        h.contains("This session was deleted on the server.")
-    })
-    .await;
-    // The copy is read from the database beside the server's answer: a moment at most.
-    let mut html = String::new();
-    for _ in 0..100 {
-        support::vdom::pump(&mut dom).await;
-        html = dioxus_ssr::render(&dom);
-        if html.contains(words) {
-            break;
-        }
-    }
-    assert!(
-        html.contains("This session was deleted on the server.") && html.contains(words),
-        "{html}"
-    );
+    let html = deleted_banner_over(&mut dom, words).await;
     assert!(!html.contains("No messages yet"), "{html}");
 }
 
@@ -787,22 +771,30 @@ async fn a_session_deleted_on_the_server_while_open_keeps_its_messages_on_screen
     assert!(saved, "the offline copy was saved");
 
     client.delete_session(&id).await.expect("deleted");
-    support::vdom::render_until(&mut dom, "the deletion", |h| {
+    deleted_banner_over(&mut dom, asked).await;
+}
+
+/// Waits for the session screen's "deleted on the server" banner, then asserts that `words`
+/// from the saved copy show under it (the copy is read beside the server's answer: a moment at
+/// most). Returns the screen.
+async fn deleted_banner_over(dom: &mut dioxus::prelude::VirtualDom, words: &str) -> String {
+    support::vdom::render_until(dom, "the server's answer", |h| {
         h.contains("This session was deleted on the server.")
     })
     .await;
     let mut html = String::new();
     for _ in 0..100 {
-        support::vdom::pump(&mut dom).await;
-        html = dioxus_ssr::render(&dom);
-        if html.contains(asked) {
+        support::vdom::pump(dom).await;
+        html = dioxus_ssr::render(dom);
+        if html.contains(words) {
             break;
         }
     }
     assert!(
-        html.contains("This session was deleted on the server.") && html.contains(asked),
+        html.contains("This session was deleted on the server.") && html.contains(words),
         "{html}"
     );
+    html
 }
 
 // ---------------------------------------------------------------------------------------------
