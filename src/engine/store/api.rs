@@ -26,36 +26,43 @@ macro_rules! store_api {
     ($( $method:ident / $variant:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty $([$files:ident])? = $body:expr; )*) => {
         // Tuple variants: the page and the worker are built together, so the arguments go by
         // position, and neither module carries a field-name matcher per operation.
+        //
+        // An operation on files by path (`[files]`) does not exist in the browser build: its
+        // store has no file system (its backups are downloads), so neither module carries its
+        // request, answer or code, and the client refuses it without sending anything.
+        // (`cfg_attr(any(), ..)` never applies; it only ties the `cfg` to the marker.)
         #[derive(Debug, Serialize, Deserialize)]
-        pub enum Request { $( $variant ( $($ty),* ) ),* }
+        pub enum Request { $(
+            $( #[cfg_attr(any(), $files)] #[cfg(not(target_family = "wasm"))] )?
+            $variant ( $($ty),* )
+        ),* }
 
         #[derive(Debug, Serialize, Deserialize)]
-        pub enum Response { $( $variant($ret) ),* }
+        pub enum Response { $(
+            $( #[cfg_attr(any(), $files)] #[cfg(not(target_family = "wasm"))] )?
+            $variant($ret)
+        ),* }
 
         impl Request {
             /// Run the request against a store (on the worker that owns it).
             #[cfg(feature = "sqlite")]
             pub fn handle(self, store: &mut Store) -> Result<Response> {
                 match self {
-                    $( Request::$variant ( $($arg),* ) => {
-                        // An operation on files by path (`[files]`): the browser's store has
-                        // no file system (its backups are downloads), so the code is left out
-                        // of its module and the request, never sent there, is refused.
-                        $( if cfg!(target_family = "wasm") {
-                            let _ = stringify!($files);
-                            return Err(Error::Invalid(format!(
-                                "{} works on files, which the browser's store does not have",
-                                stringify!($method)
-                            )));
-                        } )?
-                        let run: fn(&mut Store, $($ty),*) -> Result<$ret> = $body;
-                        Ok(Response::$variant(run(store, $($arg),*)?))
-                    } )*
+                    $(
+                        $( #[cfg_attr(any(), $files)] #[cfg(not(target_family = "wasm"))] )?
+                        Request::$variant ( $($arg),* ) => {
+                            let run: fn(&mut Store, $($ty),*) -> Result<$ret> = $body;
+                            Ok(Response::$variant(run(store, $($arg),*)?))
+                        }
+                    )*
                 }
             }
 
             pub fn name(&self) -> &'static str {
-                match self { $( Request::$variant ( .. ) => stringify!($method) ),* }
+                match self { $(
+                    $( #[cfg_attr(any(), $files)] #[cfg(not(target_family = "wasm"))] )?
+                    Request::$variant ( .. ) => stringify!($method)
+                ),* }
             }
         }
 
@@ -63,7 +70,10 @@ macro_rules! store_api {
             /// The operation this answers (named in the error for a mismatched answer, rather
             /// than the answer's contents, which may be a whole history).
             pub fn name(&self) -> &'static str {
-                match self { $( Response::$variant(_) => stringify!($method) ),* }
+                match self { $(
+                    $( #[cfg_attr(any(), $files)] #[cfg(not(target_family = "wasm"))] )?
+                    Response::$variant(_) => stringify!($method)
+                ),* }
             }
         }
 
@@ -75,13 +85,22 @@ macro_rules! store_api {
             pub fn new(transport: Rc<dyn StoreTransport>) -> Self { StoreClient { transport } }
 
             $(
-                #[allow(clippy::too_many_arguments)]
+                #[allow(clippy::too_many_arguments, unused_variables)]
                 pub async fn $method(&self, $($arg: $ty),*) -> Result<$ret> {
-                    match self.transport.call(Request::$variant ( $($arg),* )).await? {
+                    $(
+                        #[cfg_attr(any(), $files)]
+                        #[cfg(target_family = "wasm")]
+                        return Err(Error::Invalid(format!(
+                            "{} works on files, which the browser's store does not have",
+                            stringify!($method)
+                        )));
+                    )?
+                    $( #[cfg_attr(any(), $files)] #[cfg(not(target_family = "wasm"))] )?
+                    return match self.transport.call(Request::$variant ( $($arg),* )).await? {
                         Response::$variant(v) => Ok(v),
                         #[allow(unreachable_patterns)]
                         other => Err(Error::db(format!("store answered {} to {}", other.name(), stringify!($method)))),
-                    }
+                    };
                 }
             )*
         }
@@ -192,10 +211,11 @@ impl Request {
         match self {
             Request::ExportDump(_, job)
             | Request::ExportText(_, _, job)
-            | Request::ExportFile(_, _, _, job)
             | Request::ImportConversations(_, _, job)
+            | Request::ImportText(_, _, job) => job.as_deref(),
+            #[cfg(not(target_family = "wasm"))]
+            Request::ExportFile(_, _, _, job)
             | Request::ImportFile(_, _, job)
-            | Request::ImportText(_, _, job)
             | Request::BackupNow(_, _, job) => job.as_deref(),
             _ => None,
         }
@@ -207,10 +227,13 @@ impl Request {
     /// Retention goes the same way, one after the other with the backups, so removing pages no
     /// manifest lists never races a backup that has stored its pages but not yet its manifest.
     pub fn runs_beside(&self) -> bool {
-        matches!(
+        #[cfg(not(target_family = "wasm"))]
+        return matches!(
             self,
             Request::AutoBackup(..) | Request::BackupNow(..) | Request::ApplyBackupLimits(..)
-        )
+        );
+        #[cfg(target_family = "wasm")]
+        false
     }
 }
 
