@@ -45,8 +45,9 @@ pub fn App() -> Element {
     let services_for_sync_runs = services.clone();
     use_hook(move || sync.start(state, services_for_sync_runs));
     let services_for_hub = services.clone();
-    let hub =
-        use_context_provider(move || crate::state::opencode::OpenCodeHub::new(services_for_hub));
+    let hub = use_context_provider(move || {
+        crate::state::opencode::OpenCodeHub::new(services_for_hub, state)
+    });
     // One live connection per OpenCode backend from the start, following profile changes: what
     // its agents wait for (Approvals, notifications) is known whichever view is open.
     let services_for_sync = services.clone();

@@ -59,7 +59,7 @@ fn Harness() -> Element {
     let ctl = use_context_provider(ChatController::new);
     // The OpenCode hub `App` provides: the chat's message box starts sessions through it.
     let for_hub = use_context::<opencode_nexus::platform::Services>();
-    use_context_provider(move || opencode_nexus::state::opencode::OpenCodeHub::new(for_hub));
+    use_context_provider(move || opencode_nexus::state::opencode::OpenCodeHub::new(for_hub, state));
     use_hook(move || {
         state.settings.write().auto_title = false;
         state.profiles.set(vec![profile]);

@@ -40,7 +40,7 @@ fn ChatHarness() -> Element {
     use_context_provider(ChatController::new);
     // The OpenCode hub `App` provides: the chat's message box starts sessions through it.
     let for_hub = use_context::<Services>();
-    use_context_provider(move || opencode_nexus::state::opencode::OpenCodeHub::new(for_hub));
+    use_context_provider(move || opencode_nexus::state::opencode::OpenCodeHub::new(for_hub, state));
     rsx! { ChatView {} }
 }
 
@@ -355,10 +355,10 @@ async fn a_setting_changed_before_the_settings_load_is_kept_over_the_stored_ones
 
 #[component]
 fn ListsHarness() -> Element {
-    use_context_provider(AppState::new);
+    let state = use_context_provider(AppState::new);
     use_context_provider(ChatController::new);
     let for_hub = use_context::<Services>();
-    use_context_provider(move || opencode_nexus::state::opencode::OpenCodeHub::new(for_hub));
+    use_context_provider(move || opencode_nexus::state::opencode::OpenCodeHub::new(for_hub, state));
     rsx! {
         opencode_nexus::views::sidebar::Sidebar {}
         opencode_nexus::views::HistoryView {}

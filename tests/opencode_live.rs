@@ -697,6 +697,65 @@ async fn the_sidebar_keeps_copies_of_sessions_the_server_no_longer_lists() {
     let _ = client_for(&url, None).delete_session(&id).await;
 }
 
+/// A session renamed on the server: its saved copy takes the new title, so once the server
+/// no longer lists the session, the sidebar's copy is listed by the last title it had there
+/// (copies kept the title of when they were saved).
+#[tokio::test]
+async fn saved_copies_take_the_titles_the_server_gives_their_sessions() {
+    use dioxus::prelude::VirtualDom;
+    use opencode_nexus::engine::model::{BackendKind, Conversation, Profile};
+
+    let url = server_url();
+    let client = client_for(&url, None);
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let first = format!("Named on the server {tag}");
+    let id = titled_session(&client, &first).await;
+    let services = opencode_nexus::platform::memory::services();
+    let profile = Profile::new("Bench server", BackendKind::OpenCode, url.as_str());
+    services.store.save_profile(profile.clone()).await.unwrap();
+    let mut copy = Conversation::new("Title of when it was saved");
+    copy.profile_id = Some(profile.id.clone());
+    copy.remote_session = Some(id.clone());
+    services
+        .store
+        .create_conversation(copy.clone())
+        .await
+        .unwrap();
+    let copy_title = |services: opencode_nexus::platform::Services, id: String| async move {
+        services.store.get_conversation(id).await.unwrap().title
+    };
+    let mut dom = VirtualDom::new(opencode_nexus::app::App).with_root_context(services.clone());
+    dom.rebuild_in_place();
+    support::vdom::render_until(&mut dom, "the server's sessions", |h| h.contains(&first)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while copy_title(services.clone(), copy.id.clone()).await != first {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the copy took the server's title on its first list"
+        );
+        support::vdom::pump(&mut dom).await;
+    }
+
+    let renamed = format!("Renamed on the server {tag}");
+    client.rename_session(&id, &renamed).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while copy_title(services.clone(), copy.id.clone()).await != renamed {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the copy took the title the server changed: {:?}",
+            copy_title(services.clone(), copy.id.clone()).await
+        );
+        support::vdom::pump(&mut dom).await;
+    }
+
+    client.delete_session(&id).await.unwrap();
+    let html = support::vdom::render_until(&mut dom, "the copy listed by its last title", |h| {
+        h.contains(&renamed) && h.contains("A copy saved on this device")
+    })
+    .await;
+    assert!(!html.contains("Title of when it was saved"), "{html}");
+}
+
 /// The saved copy of a session the server no longer has opens readable: its messages under
 /// the banner that says so (the screen showed the banner over "No messages yet").
 #[tokio::test]

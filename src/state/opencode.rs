@@ -111,6 +111,9 @@ pub struct OpenCodeHub {
     pub sending: Signal<bool>,
     /// Where the session screen's back button goes: the view the session was opened from.
     pub back_to: Signal<View>,
+    /// The app's history revision: bumped when the hub changes saved copies (their titles),
+    /// which the lists that show them read.
+    history_rev: Signal<u64>,
     conns: Signal<HashMap<Id, ConnRef>>,
     /// Kept here because the hub's tasks run in the root scope, above the component that
     /// provides the services as context.
@@ -130,12 +133,13 @@ fn fingerprint(p: &Profile) -> String {
 
 impl OpenCodeHub {
     /// Fresh hub; must be called inside a component (signals belong to its scope).
-    pub fn new(services: Services) -> Self {
+    pub fn new(services: Services, state: AppState) -> Self {
         OpenCodeHub {
             servers: Signal::new(BTreeMap::new()),
             open: Signal::new(None),
             view: Signal::new(None),
             back_to: Signal::new(View::History),
+            history_rev: state.history_rev,
             cached: Signal::new(None),
             notice: Signal::new(None),
             sending: Signal::new(false),
@@ -360,6 +364,23 @@ impl OpenCodeHub {
         };
         let reconnected =
             applied.connection && info_update.as_ref().is_some_and(|(c, ..)| c.is_connected());
+        // Titles the server gave or changed (all of them on its first list): the saved copies
+        // take them, so a copy listed once the server no longer has its session shows the
+        // last title it had there.
+        let mut retitled: Vec<(String, String)> = Vec::new();
+        if let (Some((_, sessions, ..)), Some(before)) = (&info_update, self.servers.peek().get(id))
+        {
+            for s in sessions {
+                let known = before.synced
+                    && before
+                        .sessions
+                        .iter()
+                        .any(|b| b.id == s.id && b.title == s.title);
+                if !known {
+                    retitled.push((s.id.clone(), s.title.clone()));
+                }
+            }
+        }
         if let Some((connection, sessions, statuses, permissions, questions)) = info_update {
             if let Some(info) = self.servers.write().get_mut(id) {
                 if applied.list {
@@ -394,6 +415,13 @@ impl OpenCodeHub {
         }
         if !finished_titles.is_empty() || !applied.asked.is_empty() {
             notify_if_unfocused(services, &finished_titles, &applied.asked).await;
+        }
+        if !retitled.is_empty() {
+            match services.store.retitle_copies(id.to_owned(), retitled).await {
+                Ok(0) => {}
+                Ok(_) => *self.history_rev.write() += 1,
+                Err(e) => tracing::warn!(error = %e, "could not retitle the saved copies"),
+            }
         }
         if let Some((session_id, session, messages, deleted)) = save {
             if !deleted {

@@ -55,7 +55,7 @@ pub fn provide_opencode_app(
 
     let for_hub = use_context_provider(|| services.clone());
     let state = use_context_provider(AppState::new);
-    let hub = use_context_provider(move || OpenCodeHub::new(for_hub));
+    let hub = use_context_provider(move || OpenCodeHub::new(for_hub, state));
     use_hook(move || {
         let mut p = state.profiles;
         p.set(vec![profile]);

@@ -148,6 +148,7 @@ store_api! {
     select_branch / SelectBranch(conversation_id: String, message_id: String) -> () = |s, c, m| s.select_branch(&c, &m);
     delete_message / DeleteMessage(message_id: String) -> Conversation = |s, id| s.delete_message(&id);
     find_remote_conversation / FindRemoteConversation(profile_id: String, remote_session: String) -> Option<Conversation> = |s, p, r| s.find_remote_conversation(&p, &r);
+    retitle_copies / RetitleCopies(profile_id: String, titles: Vec<(String, String)>) -> usize = |s, p, t| s.retitle_copies(&p, &t);
     replace_messages / ReplaceMessages(conversation_id: String, messages: Vec<Message>) -> () = |s, c, m| s.replace_messages(&c, &m);
     search / Search(query: String, limit: u32) -> Vec<SearchHit> = |s, q, l| s.search(&q, l);
 

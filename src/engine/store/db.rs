@@ -889,6 +889,26 @@ impl Store {
             .optional()?)
     }
 
+    /// Gives the saved copies of a backend's OpenCode sessions the titles the server has for
+    /// them (`(session id, title)`), so a copy listed once the server no longer has its session
+    /// shows the last title it had there. Returns how many copies changed.
+    pub fn retitle_copies(
+        &mut self,
+        profile_id: &str,
+        titles: &[(String, String)],
+    ) -> Result<usize> {
+        let mut changed = 0;
+        for (session, title) in titles.iter().filter(|(_, t)| !t.trim().is_empty()) {
+            if let Some(c) = self.find_remote_conversation(profile_id, session)? {
+                if c.title != *title {
+                    self.update_conversation(&c.id, &[ConversationEdit::Title(title.clone())])?;
+                    changed += 1;
+                }
+            }
+        }
+        Ok(changed)
+    }
+
     /// Makes the conversation's messages exactly `messages`, in one transaction: others are
     /// deleted, these inserted or updated (parent included), the last one becomes the head.
     /// This is how the offline copy of an OpenCode session follows the server, which owns it.
