@@ -788,6 +788,35 @@ async fn the_saved_copy_of_a_session_deleted_on_the_server_opens_readable() {
     dom.rebuild_in_place();
     let html = deleted_banner_over(&mut dom, words).await;
     assert!(!html.contains("No messages yet"), "{html}");
+    assert!(
+        html.contains(">Gone with its words</h2>"),
+        "the header has the copy's title: {html}"
+    );
+}
+
+/// A session deleted on the server whose saved copy has no messages says so, and does not ask
+/// for a message its composer cannot send.
+#[tokio::test]
+async fn an_empty_copy_of_a_deleted_session_says_nothing_was_saved() {
+    use dioxus::prelude::VirtualDom;
+    use opencode_nexus::engine::model::Conversation;
+
+    let services = opencode_nexus::platform::memory::services();
+    let seed = screens::Seed::new(services.clone(), &server_url(), "ses_gone_without_words");
+    services
+        .store
+        .save_profile(seed.profile.clone())
+        .await
+        .unwrap();
+    let mut copy = Conversation::new("Gone without words");
+    copy.profile_id = Some(seed.profile.id.clone());
+    copy.remote_session = Some(seed.session.clone());
+    services.store.create_conversation(copy).await.unwrap();
+    let mut dom = VirtualDom::new(screens::OpenHarness).with_root_context(seed);
+    dom.rebuild_in_place();
+    let html = deleted_banner_over(&mut dom, "No messages of this session were saved here.").await;
+    assert!(!html.contains("Ask something below"), "{html}");
+    assert!(html.contains(">Gone without words</h2>"), "{html}");
 }
 
 /// A session deleted on the server while it is open here (from another device, or with the
@@ -830,7 +859,11 @@ async fn a_session_deleted_on_the_server_while_open_keeps_its_messages_on_screen
     assert!(saved, "the offline copy was saved");
 
     client.delete_session(&id).await.expect("deleted");
-    deleted_banner_over(&mut dom, asked).await;
+    let html = deleted_banner_over(&mut dom, asked).await;
+    assert!(
+        html.contains(">Deleted while open</h2>"),
+        "the header keeps the session's title: {html}"
+    );
 }
 
 /// Waits for the session screen's "deleted on the server" banner, then asserts that `words`

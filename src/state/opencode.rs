@@ -103,8 +103,9 @@ pub struct OpenCodeHub {
     pub open: Signal<Option<OpenSession>>,
     /// The open session as the server has it; `None` until its first fetch.
     pub view: Signal<Option<SessionView>>,
-    /// The open session's offline copy: (session id, messages), shown until `view` arrives.
-    pub cached: Signal<Option<(String, Vec<MessageWithParts>)>>,
+    /// The open session's offline copy: (session id, title, messages), shown until `view`
+    /// arrives (and its title while the server has none to give).
+    pub cached: Signal<Option<(String, String, Vec<MessageWithParts>)>>,
     /// The last failed action (send, abort, reply...), as a sentence.
     pub notice: Signal<Option<String>>,
     /// An action is on its way to the server.
@@ -478,14 +479,14 @@ impl OpenCodeHub {
         let (pid, sid) = (profile_id.to_owned(), session_id.to_owned());
         spawn_forever(async move {
             match offline::load_copy(&services.store, &pid, &sid).await {
-                Ok(Some((_, messages))) => {
+                Ok(Some((copy, messages))) => {
                     let still_open = self
                         .open
                         .peek()
                         .as_ref()
                         .is_some_and(|o| o.session_id == sid);
                     if still_open {
-                        self.cached.set(Some((sid, messages)));
+                        self.cached.set(Some((sid, copy.title, messages)));
                     }
                 }
                 Ok(None) => {}

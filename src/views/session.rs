@@ -52,12 +52,10 @@ pub fn SessionPage() -> Element {
         .read()
         .clone()
         .filter(|v| v.session_id == open.session_id);
-    let cached = hub
-        .cached
-        .read()
-        .clone()
-        .filter(|(sid, _)| *sid == open.session_id)
-        .map(|(_, m)| m);
+    let (copy_title, cached) = match hub.cached.read().clone() {
+        Some((sid, title, m)) if sid == open.session_id => (Some(title), Some(m)),
+        _ => (None, None),
+    };
     let from_cache = live.is_none() && cached.is_some();
     let mut messages = match (&live, cached) {
         // Deleted on the server: what is left of it is the copy saved here.
@@ -76,6 +74,7 @@ pub fn SessionPage() -> Element {
         .and_then(|v| v.session.as_ref())
         .or(listed.as_ref())
         .map(|s| s.title.clone())
+        .or(copy_title)
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| "OpenCode session".to_owned());
     let status = live
@@ -182,7 +181,15 @@ pub fn SessionPage() -> Element {
                 div { class: "thread", role: "log", "aria-live": "polite",
                     if messages.is_empty() {
                         div { class: "empty",
-                            p { if live.is_some() || !connected { "No messages yet. Ask something below." } else { "Loading…" } }
+                            p {
+                                if deleted {
+                                    "No messages of this session were saved here."
+                                } else if live.is_some() || !connected {
+                                    "No messages yet. Ask something below."
+                                } else {
+                                    "Loading…"
+                                }
+                            }
                         }
                     }
                     for m in messages.into_iter() {
