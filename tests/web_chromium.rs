@@ -1506,16 +1506,45 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         ]),
         "{chips}"
     );
-    for name in ["pasted.png", "dropped.md"] {
-        c.find(Locator::Css(&format!(
-            ".attach-tray button[aria-label='Remove {name}']"
-        )))
+    click(c, ".attach-tray button[aria-label='Remove pasted.png']").await;
+    // The text file goes with a message; in the thread its chip shows the file's text on a
+    // click, and hides it on the next.
+    wait_for(c, "#composer-input:not([disabled])", 20)
         .await
-        .unwrap()
-        .click()
+        .send_keys(&format!(
+            "What are these notes about?{}",
+            char::from(Key::Enter)
+        ))
         .await
         .unwrap();
-    }
+    wait_reply_complete(c, 120).await;
+    let chip = ".msg.user .msg-files button.attach-chip";
+    assert_eq!(
+        js(
+            c,
+            &format!("return document.querySelector(\"{chip}\").getAttribute('aria-expanded')")
+        )
+        .await,
+        json!("false")
+    );
+    click(c, chip).await;
+    eventually(c, 10, "the file's text was not shown", async |last| {
+        let t = js(c, "const p = document.querySelector('.msg.user .msg-files pre.attach-text'); return p ? p.innerText : null").await;
+        *last = t.to_string();
+        (t.as_str().map(str::trim) == Some("# Notes")).then_some(())
+    })
+    .await;
+    screenshot(c, "web-attached-text.png").await;
+    click(c, chip).await;
+    eventually(c, 10, "the file's text did not hide", async |_| {
+        let n = js(
+            c,
+            "return document.querySelectorAll('pre.attach-text').length",
+        )
+        .await;
+        (n == 0).then_some(())
+    })
+    .await;
 
     // The shortcut sheet.
     c.find(Locator::Css("body"))

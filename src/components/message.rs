@@ -220,18 +220,20 @@ pub fn MessageBubble(props: MessageProps) -> Element {
 }
 
 /// A file a message carries: an image as a thumbnail (its content read from the store), a text
-/// file by name and size.
+/// file by name and size, its text shown under it on a click (read from the store then).
 #[component]
 fn AttachmentView(file: AttachmentRef) -> Element {
     let services = use_services();
     let mut large = use_signal(|| false);
+    let mut open = use_signal(|| false);
     let sha = file.sha256.clone();
     let is_image = file.is_image();
     let blob = crate::state::tasks::use_latest(move || {
         let services = services.clone();
         let sha = sha.clone();
+        let wanted = is_image || open();
         async move {
-            if is_image {
+            if wanted {
                 services.store.attachment_data(sha).await.ok()
             } else {
                 None
@@ -259,11 +261,23 @@ fn AttachmentView(file: AttachmentRef) -> Element {
             }
         };
     }
+    let text = blob
+        .read()
+        .as_ref()
+        .and_then(|b| b.as_ref())
+        .map(|b| String::from_utf8_lossy(&b.data).into_owned());
     rsx! {
-        span { class: "attach-chip",
+        button { class: "attach-chip", r#type: "button", "aria-expanded": "{open()}",
+            title: if open() { "Hide the file's text" } else { "Show the file's text" },
+            onclick: move |_| open.toggle(),
             span { class: "file-icon", crate::components::icons::Icon { path: crate::components::icons::FILE, size: 16 } }
             span { class: "attach-name", "{file.name}" }
             span { class: "hint", "{size}" }
+        }
+        if open() {
+            pre { class: "attach-text", "aria-label": "{file.name}",
+                if let Some(text) = text { "{text}" } else { "Reading…" }
+            }
         }
     }
 }
