@@ -761,23 +761,10 @@ async fn saved_copies_take_the_titles_the_server_gives_their_sessions() {
 #[tokio::test]
 async fn the_saved_copy_of_a_session_deleted_on_the_server_opens_readable() {
     use dioxus::prelude::VirtualDom;
-    use opencode_nexus::engine::model::{Conversation, Message, Role};
+    use opencode_nexus::engine::model::{Message, Role};
 
-    let services = opencode_nexus::platform::memory::services();
-    let seed = screens::Seed::new(services.clone(), &server_url(), "ses_gone_with_its_words");
-    services
-        .store
-        .save_profile(seed.profile.clone())
-        .await
-        .unwrap();
-    let mut copy = Conversation::new("Gone with its words");
-    copy.profile_id = Some(seed.profile.id.clone());
-    copy.remote_session = Some(seed.session.clone());
-    services
-        .store
-        .create_conversation(copy.clone())
-        .await
-        .unwrap();
+    let (services, seed, copy) =
+        seed_with_copy("ses_gone_with_its_words", "Gone with its words").await;
     let words = "Words kept from a session deleted on the server";
     services
         .store
@@ -799,19 +786,9 @@ async fn the_saved_copy_of_a_session_deleted_on_the_server_opens_readable() {
 #[tokio::test]
 async fn an_empty_copy_of_a_deleted_session_says_nothing_was_saved() {
     use dioxus::prelude::VirtualDom;
-    use opencode_nexus::engine::model::Conversation;
 
-    let services = opencode_nexus::platform::memory::services();
-    let seed = screens::Seed::new(services.clone(), &server_url(), "ses_gone_without_words");
-    services
-        .store
-        .save_profile(seed.profile.clone())
-        .await
-        .unwrap();
-    let mut copy = Conversation::new("Gone without words");
-    copy.profile_id = Some(seed.profile.id.clone());
-    copy.remote_session = Some(seed.session.clone());
-    services.store.create_conversation(copy).await.unwrap();
+    let (_services, seed, _copy) =
+        seed_with_copy("ses_gone_without_words", "Gone without words").await;
     let mut dom = VirtualDom::new(screens::OpenHarness).with_root_context(seed);
     dom.rebuild_in_place();
     let html = deleted_banner_over(&mut dom, "No messages of this session were saved here.").await;
@@ -864,6 +841,34 @@ async fn a_session_deleted_on_the_server_while_open_keeps_its_messages_on_screen
         html.contains(">Deleted while open</h2>"),
         "the header keeps the session's title: {html}"
     );
+}
+
+/// A session screen's seed for `session` (one the server does not have) with its backend saved,
+/// and a saved copy of that session titled `title`, with no messages yet.
+async fn seed_with_copy(
+    session: &str,
+    title: &str,
+) -> (
+    opencode_nexus::platform::Services,
+    screens::Seed,
+    opencode_nexus::engine::model::Conversation,
+) {
+    let services = opencode_nexus::platform::memory::services();
+    let seed = screens::Seed::new(services.clone(), &server_url(), session);
+    services
+        .store
+        .save_profile(seed.profile.clone())
+        .await
+        .unwrap();
+    let mut copy = opencode_nexus::engine::model::Conversation::new(title);
+    copy.profile_id = Some(seed.profile.id.clone());
+    copy.remote_session = Some(seed.session.clone());
+    services
+        .store
+        .create_conversation(copy.clone())
+        .await
+        .unwrap();
+    (services, seed, copy)
 }
 
 /// Waits for the session screen's "deleted on the server" banner, then asserts that `words`

@@ -1536,14 +1536,13 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
     .await;
     screenshot(c, "web-attached-text.png").await;
     click(c, chip).await;
-    eventually(c, 10, "the file's text did not hide", async |_| {
-        let n = js(
-            c,
-            "return document.querySelectorAll('pre.attach-text').length",
-        )
-        .await;
-        (n == 0).then_some(())
-    })
+    wait_js(
+        c,
+        10,
+        "the file's text did not hide",
+        "return document.querySelectorAll('pre.attach-text').length",
+        json!(0),
+    )
     .await;
 
     // The shortcut sheet.

@@ -1204,9 +1204,6 @@ fn open_lock(_db: &Path) -> Result<(Option<std::fs::File>, bool)> {
     Ok((None, true))
 }
 
-/// The JSON columns of a message row (`parts`, `usage`), shared by saving and importing.
-/// What the full-text index holds for a message: its text and the names of its files (their
-/// contents are not indexed).
 /// The one statement that writes a backend profile's row, whether it is saved here or merged
 /// from another device; `name` is the name it is stored under.
 pub(crate) fn write_profile_row(conn: &Connection, p: &Profile, name: &str) -> Result<()> {
@@ -1271,6 +1268,8 @@ pub(crate) fn write_message_row(conn: &Connection, m: &Message) -> Result<()> {
     Ok(())
 }
 
+/// What the full-text index holds for a message: its text and the names of its files (their
+/// contents are not indexed).
 pub(crate) fn indexed_text(m: &Message) -> String {
     let mut text = m.text();
     for a in m.attachments() {
@@ -1305,6 +1304,7 @@ pub(crate) fn link_attachments(tx: &rusqlite::Transaction<'_>, m: &Message) -> R
     Ok(())
 }
 
+/// The JSON columns of a message row (`parts`, `usage`), shared by saving and importing.
 pub(crate) fn encode_message_json(m: &Message) -> Result<(String, Option<String>)> {
     let parts = serde_json::to_string(&m.parts).map_err(Error::db)?;
     let usage = m
