@@ -1038,3 +1038,41 @@ fn retention_counts_then_deletes_old_unpinned_conversations_with_their_messages(
     );
     assert_eq!(store.count_retention(cutoff).unwrap(), 0);
 }
+
+#[test]
+fn saved_copies_take_the_server_titles_of_their_own_backend_only() {
+    let mut store = Store::open_in_memory().unwrap();
+    let server = Profile::new("server", BackendKind::OpenCode, "http://127.0.0.1:1");
+    let other = Profile::new("other", BackendKind::OpenCode, "http://127.0.0.1:2");
+    store.save_profile(&server).unwrap();
+    store.save_profile(&other).unwrap();
+    let copy = |store: &Store, profile: &Profile, session: &str, title: &str| {
+        let mut c = Conversation::new(title);
+        c.profile_id = Some(profile.id.clone());
+        c.remote_session = Some(session.to_owned());
+        store.create_conversation(&c).unwrap();
+        c.id
+    };
+    let renamed = copy(&store, &server, "ses_a", "Old title");
+    let same = copy(&store, &server, "ses_b", "Kept");
+    let unlisted = copy(&store, &server, "ses_gone", "Not in the list");
+    let elsewhere = copy(&store, &other, "ses_a", "Another server's session");
+    let local = conversation(&store, "A chat of this device");
+    let titles = vec![
+        ("ses_a".to_owned(), "New title".to_owned()),
+        ("ses_b".to_owned(), "Kept".to_owned()),
+        ("ses_new".to_owned(), "No copy yet".to_owned()),
+    ];
+
+    assert_eq!(store.retitle_copies(&server.id, &titles).unwrap(), 1);
+    let title = |store: &Store, id: &str| store.get_conversation(id).unwrap().title;
+    assert_eq!(title(&store, &renamed), "New title");
+    assert_eq!(title(&store, &same), "Kept");
+    assert_eq!(title(&store, &unlisted), "Not in the list");
+    assert_eq!(title(&store, &elsewhere), "Another server's session");
+    assert_eq!(title(&store, &local.id), "A chat of this device");
+    // An empty title from the server leaves the copy's as it is.
+    let blank = vec![("ses_a".to_owned(), "  ".to_owned())];
+    assert_eq!(store.retitle_copies(&server.id, &blank).unwrap(), 0);
+    assert_eq!(title(&store, &renamed), "New title");
+}

@@ -897,13 +897,23 @@ impl Store {
         profile_id: &str,
         titles: &[(String, String)],
     ) -> Result<usize> {
+        // One read of the backend's copies, however many sessions its list holds.
+        let copies: Vec<(String, String, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT remote_session, id, title FROM conversations
+                 WHERE profile_id = ?1 AND remote_session IS NOT NULL AND deleted_at IS NULL",
+            )?
+            .query_map([profile_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         let mut changed = 0;
-        for (session, title) in titles.iter().filter(|(_, t)| !t.trim().is_empty()) {
-            if let Some(c) = self.find_remote_conversation(profile_id, session)? {
-                if c.title != *title {
-                    self.update_conversation(&c.id, &[ConversationEdit::Title(title.clone())])?;
-                    changed += 1;
-                }
+        for (session, id, old) in &copies {
+            let new = titles
+                .iter()
+                .find(|(s, t)| s == session && !t.trim().is_empty() && t != old);
+            if let Some((_, title)) = new {
+                self.update_conversation(id, &[ConversationEdit::Title(title.clone())])?;
+                changed += 1;
             }
         }
         Ok(changed)
