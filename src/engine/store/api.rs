@@ -85,7 +85,9 @@ macro_rules! store_api {
             pub fn new(transport: Rc<dyn StoreTransport>) -> Self { StoreClient { transport } }
 
             $(
-                #[allow(clippy::too_many_arguments, unused_variables)]
+                #[allow(clippy::too_many_arguments)]
+                // (A refused operation's arguments go unused in the browser build.)
+                #[cfg_attr(target_family = "wasm", allow(unused_variables))]
                 pub async fn $method(&self, $($arg: $ty),*) -> Result<$ret> {
                     $(
                         #[cfg_attr(any(), $files)]
