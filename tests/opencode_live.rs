@@ -756,6 +756,36 @@ async fn saved_copies_take_the_titles_the_server_gives_their_sessions() {
     assert!(!html.contains("Title of when it was saved"), "{html}");
 }
 
+/// A session whose copy was saved after the lists had read the copies (it is saved when the
+/// session is opened): once the server deletes the session, the sidebar lists that copy.
+#[tokio::test]
+async fn a_copy_saved_after_the_lists_read_them_is_listed_once_its_session_is_deleted() {
+    use dioxus::prelude::VirtualDom;
+    use opencode_nexus::engine::model::{BackendKind, Conversation, Profile};
+
+    let url = server_url();
+    let client = client_for(&url, None);
+    let live = format!("Opened then deleted {}", uuid::Uuid::now_v7().simple());
+    let id = titled_session(&client, &live).await;
+    let services = opencode_nexus::platform::memory::services();
+    let profile = Profile::new("Bench server", BackendKind::OpenCode, url.as_str());
+    services.store.save_profile(profile.clone()).await.unwrap();
+    let mut dom = VirtualDom::new(opencode_nexus::app::App).with_root_context(services.clone());
+    dom.rebuild_in_place();
+    support::vdom::render_until(&mut dom, "the server's sessions", |h| h.contains(&live)).await;
+    // What opening the session does: its copy saved, with the server's title.
+    let mut copy = Conversation::new(&live);
+    copy.profile_id = Some(profile.id.clone());
+    copy.remote_session = Some(id.clone());
+    services.store.create_conversation(copy).await.unwrap();
+
+    client.delete_session(&id).await.unwrap();
+    support::vdom::render_until(&mut dom, "the copy listed after the deletion", |h| {
+        h.contains(&live) && h.contains("A copy saved on this device")
+    })
+    .await;
+}
+
 /// The saved copy of a session the server no longer has opens readable: its messages under
 /// the banner that says so (the screen showed the banner over "No messages yet").
 #[tokio::test]

@@ -112,8 +112,8 @@ pub struct OpenCodeHub {
     pub sending: Signal<bool>,
     /// Where the session screen's back button goes: the view the session was opened from.
     pub back_to: Signal<View>,
-    /// The app's history revision: bumped when the hub changes saved copies (their titles),
-    /// which the lists that show them read.
+    /// The app's history revision, which the lists of sessions read the saved copies by:
+    /// bumped when the hub changes the copies' titles and when a session leaves a server's list.
     history_rev: Signal<u64>,
     conns: Signal<HashMap<Id, ConnRef>>,
     /// Kept here because the hub's tasks run in the root scope, above the component that
@@ -365,12 +365,20 @@ impl OpenCodeHub {
         };
         let reconnected =
             applied.connection && info_update.as_ref().is_some_and(|(c, ..)| c.is_connected());
-        // Titles the server gave or changed (all of them on its first list): the saved copies
-        // take them, so a copy listed once the server no longer has its session shows the
-        // last title it had there.
+        // The saved copies follow the server's list: the titles it gave or changed (all of them
+        // on its first list) go to the copies, so a copy listed once the server no longer has
+        // its session shows the last title it had there; and when a session leaves the list,
+        // the lists read the copies again (one saved since they last did, when the session was
+        // opened, is then listed).
         let mut retitled: Vec<(String, String)> = Vec::new();
+        let mut reread = false;
         if let (Some((_, sessions, ..)), Some(before)) = (&info_update, self.servers.peek().get(id))
         {
+            reread = before.synced
+                && before
+                    .sessions
+                    .iter()
+                    .any(|b| sessions.iter().all(|s| s.id != b.id));
             for s in sessions {
                 let known = before.synced
                     && before
@@ -420,9 +428,12 @@ impl OpenCodeHub {
         if !retitled.is_empty() {
             match services.store.retitle_copies(id.to_owned(), retitled).await {
                 Ok(0) => {}
-                Ok(_) => *self.history_rev.write() += 1,
+                Ok(_) => reread = true,
                 Err(e) => tracing::warn!(error = %e, "could not retitle the saved copies"),
             }
+        }
+        if reread {
+            *self.history_rev.write() += 1;
         }
         if let Some((session_id, session, messages, deleted)) = save {
             if !deleted {
