@@ -841,13 +841,7 @@ async fn a_session_deleted_on_the_server_while_open_keeps_its_messages_on_screen
         .prompt_sync(&id, &chat_prompt(asked))
         .await
         .expect("a reply");
-    let services = opencode_nexus::platform::memory::services();
-    let seed = screens::Seed::new(services.clone(), &url, &id);
-    services
-        .store
-        .save_profile(seed.profile.clone())
-        .await
-        .unwrap();
+    let (services, seed) = saved_seed(&url, &id).await;
     let mut dom = VirtualDom::new(screens::OpenHarness).with_root_context(seed.clone());
     dom.rebuild_in_place();
     support::vdom::render_until(&mut dom, "the session", |h| h.contains(asked)).await;
@@ -873,6 +867,22 @@ async fn a_session_deleted_on_the_server_while_open_keeps_its_messages_on_screen
     );
 }
 
+/// A session screen's seed for `session` on the server at `url`, its backend saved in the
+/// store of fresh in-memory services.
+async fn saved_seed(
+    url: &str,
+    session: &str,
+) -> (opencode_nexus::platform::Services, screens::Seed) {
+    let services = opencode_nexus::platform::memory::services();
+    let seed = screens::Seed::new(services.clone(), url, session);
+    services
+        .store
+        .save_profile(seed.profile.clone())
+        .await
+        .expect("the backend is saved");
+    (services, seed)
+}
+
 /// A session screen's seed for `session` (one the server does not have) with its backend saved,
 /// and a saved copy of that session titled `title`, with no messages yet.
 async fn seed_with_copy(
@@ -883,13 +893,7 @@ async fn seed_with_copy(
     screens::Seed,
     opencode_nexus::engine::model::Conversation,
 ) {
-    let services = opencode_nexus::platform::memory::services();
-    let seed = screens::Seed::new(services.clone(), &server_url(), session);
-    services
-        .store
-        .save_profile(seed.profile.clone())
-        .await
-        .unwrap();
+    let (services, seed) = saved_seed(&server_url(), session).await;
     let mut copy = opencode_nexus::engine::model::Conversation::new(title);
     copy.profile_id = Some(seed.profile.id.clone());
     copy.remote_session = Some(seed.session.clone());
@@ -1027,13 +1031,7 @@ async fn history_lists_server_sessions_and_the_session_screen_streams_a_reply() 
         .collect::<Vec<_>>()
         .join(" ");
 
-    let services = opencode_nexus::platform::memory::services();
-    let seed = screens::Seed::new(services.clone(), &url, &id);
-    services
-        .store
-        .save_profile(seed.profile.clone())
-        .await
-        .expect("profile");
+    let (services, seed) = saved_seed(&url, &id).await;
     // The copy saved here of a session the server no longer has (deleted from another
     // device, or lost with the server's data).
     let mut gone = opencode_nexus::engine::model::Conversation::new("Session gone from the server");
