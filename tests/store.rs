@@ -1076,3 +1076,75 @@ fn saved_copies_take_the_server_titles_of_their_own_backend_only() {
     assert_eq!(store.retitle_copies(&server.id, &blank).unwrap(), 0);
     assert_eq!(title(&store, &renamed), "New title");
 }
+
+/// A saved copy following its server: the conversation's messages become exactly the given
+/// ones (the others gone from the thread and the search index), another conversation's
+/// messages stay, and the last given one is the head.
+#[test]
+fn replacing_messages_keeps_exactly_the_given_ones() {
+    let mut store = Store::open_in_memory().unwrap();
+    let c = conversation(&store, "copy");
+    let other = conversation(&store, "other");
+    let u = add(&mut store, &c, None, Role::User, "first walrus question");
+    let a = add(
+        &mut store,
+        &c,
+        Some(&u),
+        Role::Assistant,
+        "an answer about narwhals",
+    );
+    let u2 = add(
+        &mut store,
+        &c,
+        Some(&a),
+        Role::User,
+        "a second walrus question",
+    );
+    let kept_elsewhere = add(&mut store, &other, None, Role::User, "narwhals elsewhere");
+
+    let mut edited = a.clone();
+    edited.parts = vec![Part::Text {
+        text: "a shorter answer".into(),
+    }];
+    store
+        .replace_messages(&c.id, &[u.clone(), edited.clone()])
+        .unwrap();
+
+    let thread: Vec<String> = store
+        .thread(&c.id)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.message.text())
+        .collect();
+    assert_eq!(thread, ["first walrus question", "a shorter answer"]);
+    assert!(
+        store.get_message(&u2.id).is_err(),
+        "the message not given is gone"
+    );
+    assert_eq!(
+        store.get_conversation(&c.id).unwrap().head_id,
+        Some(edited.id)
+    );
+    assert_eq!(
+        store.get_message(&kept_elsewhere.id).unwrap().text(),
+        "narwhals elsewhere"
+    );
+    let hits = store.search("narwhals", 10).unwrap();
+    assert_eq!(
+        hits.len(),
+        1,
+        "only the other conversation's message matches: {hits:?}"
+    );
+    assert_eq!(hits[0].message_id, kept_elsewhere.id);
+    assert!(store.search("second", 10).unwrap().is_empty());
+
+    // A message of another conversation is refused and nothing changes.
+    let err = store
+        .replace_messages(&c.id, &[u.clone(), kept_elsewhere.clone()])
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot be stored in conversation"),
+        "{err}"
+    );
+    assert_eq!(store.thread(&c.id).unwrap().len(), 2);
+}
