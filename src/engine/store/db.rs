@@ -1,6 +1,6 @@
 //! The SQLite side of the store: [`Store`] and the row readers and writers its siblings share.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
@@ -924,17 +924,13 @@ impl Store {
     /// This is how the offline copy of an OpenCode session follows the server, which owns it.
     pub fn replace_messages(&mut self, conversation_id: &str, messages: &[Message]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let keep: HashSet<&str> = messages.iter().map(|m| m.id.as_str()).collect();
-        let present: Vec<String> = tx
-            .prepare("SELECT id FROM messages WHERE conversation_id = ?1")?
-            .query_map([conversation_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        {
-            let mut delete = tx.prepare("DELETE FROM messages WHERE id = ?1")?;
-            for id in present.iter().filter(|id| !keep.contains(id.as_str())) {
-                delete.execute([id])?;
-            }
-        }
+        let keep: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        let keep_json = serde_json::to_string(&keep).map_err(Error::db)?;
+        tx.execute(
+            "DELETE FROM messages WHERE conversation_id = ?1
+             AND id NOT IN (SELECT value FROM json_each(?2))",
+            params![conversation_id, keep_json],
+        )?;
         for m in messages {
             if m.conversation_id != conversation_id {
                 return Err(Error::Invalid(format!(
