@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 OUT="${1:-dist}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/opencode-nexus"
 BINARYEN_VERSION=132
+ESBUILD_VERSION=0.28.2
 log() { printf '[web] %s\n' "$*" >&2; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -103,6 +104,19 @@ if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
   [ -f "$TOOLS/package.json" ] || echo '{"name":"nexus-web-tools","private":true}' >"$TOOLS/package.json"
   (cd "$TOOLS" && npm install --no-audit --no-fund "binaryen@$BINARYEN_VERSION" >/dev/null)
 fi
+if [ "$("$TOOLS/node_modules/.bin/esbuild" --version 2>/dev/null)" != "$ESBUILD_VERSION" ]; then
+  log "installing esbuild $ESBUILD_VERSION (JavaScript and CSS minifier) from npm"
+  mkdir -p "$TOOLS"
+  [ -f "$TOOLS/package.json" ] || echo '{"name":"nexus-web-tools","private":true}' >"$TOOLS/package.json"
+  (cd "$TOOLS" && npm install --no-audit --no-fund "esbuild@$ESBUILD_VERSION" >/dev/null)
+fi
+# The generated JavaScript (wasm-bindgen's glue and the snippets it imports) and the stylesheet,
+# minified in place: whitespace, comments and local names. Exported and imported names and
+# string literals stay (the glue hands the module its imports as properties named by strings).
+minify() {
+  "$TOOLS/node_modules/.bin/esbuild" --minify --log-level=warning --allow-overwrite \
+    ${2:+--format=$2} "$1" --outfile="$1"
+}
 
 # wasm-opt, the same for every module (the app's two and the bare counter): -Oz, then the
 # control flow flattened and rebuilt by the relooper (`--flatten --rereloop`) and -Oz twice
@@ -122,6 +136,8 @@ if [ -n "${NEXUS_WEB_EXAMPLE:-}" ]; then
   rm -rf "$OUT"; mkdir -p "$OUT"
   "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM_DIR/$NEXUS_WEB_EXAMPLE.wasm"
   wasm_opt "$OUT/${ex}_bg.wasm"
+  minify "$OUT/$ex.js" esm
+  [ ! -d "$OUT/snippets" ] || find "$OUT/snippets" -name '*.js' -print0 | while IFS= read -r -d '' f; do minify "$f" esm; done
   printf '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>%s</title></head>\n<body><div id="main"></div>\n<script type="module">import init from "./%s.js"; await init({ module_or_path: "./%s_bg.wasm" });</script>\n</body></html>\n' \
     "$ex" "$ex" "$ex" >"$OUT/index.html"
   log "$ex: $(gzip -9c "$OUT/${ex}_bg.wasm" | wc -c) bytes of wasm gzip in $OUT"
@@ -163,6 +179,7 @@ for module in opencode-nexus nexus-store; do
   "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$SNIP_DIR/$module.wasm"
   log "wasm-opt -Oz $module"
   wasm_opt "$OUT/${module}_bg.wasm"
+  minify "$OUT/$module.js" esm
   HASH=$(cat "$OUT/${module}_bg.wasm" "$OUT/$module.js" | sha256sum | cut -c1-10)
   mv "$OUT/${module}_bg.wasm" "$OUT/${module}_bg.$HASH.wasm"
   mv "$OUT/$module.js" "$OUT/$module.$HASH.js"
@@ -174,13 +191,16 @@ done
 # the page's module loads), named by its content hash like the modules.
 CSS_HASH=$(sha256sum assets/main.css | cut -c1-10)
 cp assets/main.css "$OUT/main.$CSS_HASH.css"
+minify "$OUT/main.$CSS_HASH.css"
+find "$OUT/snippets" -name '*.js' -print0 | while IFS= read -r -d '' f; do minify "$f" esm; done
 sed -i "s/\.\/main\.css/.\/main.$CSS_HASH.css/g" "$OUT/index.html" "$OUT/sw.js"
 SHELL_HASH="$SHELL_HASH$CSS_HASH"
 grep -q "main\.$CSS_HASH\.css" "$OUT/index.html" || { log "the hashed stylesheet name is not in index.html"; exit 1; }
 sed -i "s/nexus-shell-v1/nexus-shell-${SHELL_HASH:0:10}/" "$OUT/sw.js"
 # The glue's snippet modules are preloaded with it (else they are fetched only once the glue
 # has been parsed, one more round trip before the module can start).
-SNIPPETS=$(grep -o "from '\./snippets/[^']*'" "$OUT"/opencode-nexus.*.js | sed "s|from '\(.*\)'|  <link rel=\"modulepreload\" href=\"\1\">|")
+SNIPPETS=$(grep -oE "from ?[\"']\./snippets/[^\"']*[\"']" "$OUT"/opencode-nexus.*.js |
+  sed -E "s|from ?[\"'](.*)[\"']|  <link rel=\"modulepreload\" href=\"\1\">|")
 python3 - "$OUT/index.html" "$SNIPPETS" <<'PY'
 import sys
 path, links = sys.argv[1], sys.argv[2]
