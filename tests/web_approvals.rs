@@ -18,7 +18,7 @@ use opencode_nexus::engine::opencode::OpenCodeClient;
 use serde_json::Value;
 use support::browser::*;
 use support::oc::{
-    finished, permission_of, prompt, reply_text, titled_session, tool_states, unique,
+    finished, permission_of, prompt, question_of, reply_text, titled_session, tool_states, unique,
 };
 
 fn tool_server() -> (String, std::path::PathBuf) {
@@ -323,5 +323,76 @@ async fn approvals_at_phone_width() {
     wait_card_gone(c, &file).await;
     finished(&client, &s, 1).await;
     assert_eq!(read(&project, &file).as_deref(), Some("PHONE"));
+    b.client.clone().close().await.unwrap();
+}
+
+/// A question from the agent, answered in the browser by picking one of its options: "Send
+/// answer" waits for a pick, and the agent is told the option picked.
+#[tokio::test]
+async fn a_question_is_answered_by_picking_one_of_its_options() {
+    let (url, _) = tool_server();
+    let client = support::oc::client(&url, None);
+    let (_server, b) = agent_page(&url, 1280, 900, false).await;
+    let c = &b.client;
+    let asked = format!("Which colour for {}?", unique("web-question"));
+    let s = titled_session(&client, "web question").await;
+    prompt(&client, &s, &format!("ASK: {asked} | red | blue")).await;
+    let q = question_of(&client, &s).await;
+    nav(c, "Approvals").await;
+    let card = format!(
+        "//div[contains(concat(' ', @class, ' '), ' approval ')][.//p[normalize-space()='{asked}']]"
+    );
+    eventually(c, 60, "no card for the question", async |_| {
+        c.find(Locator::XPath(&card)).await.ok()
+    })
+    .await;
+    let send = format!("{card}//button[normalize-space()='Send answer']");
+    let disabled = async || {
+        c.find(Locator::XPath(&send))
+            .await
+            .unwrap()
+            .attr("disabled")
+            .await
+            .unwrap()
+            .is_some()
+    };
+    assert!(disabled().await, "nothing picked yet: Send answer waits");
+    c.find(Locator::XPath(&format!(
+        "{card}//label[contains(., 'blue')]/input[@type='radio']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    eventually(
+        c,
+        10,
+        "picking an option did not enable Send answer",
+        async |_| (!disabled().await).then_some(()),
+    )
+    .await;
+    screenshot(c, "web-question-picked.png").await;
+    c.find(Locator::XPath(&send))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(c, 30, "the question's card stayed", async |_| {
+        c.find(Locator::XPath(&card)).await.is_err().then_some(())
+    })
+    .await;
+    let text = reply_text(&finished(&client, &s, 1).await);
+    assert!(
+        text.contains("blue"),
+        "the agent got the option picked: {text}"
+    );
+    assert!(client
+        .questions()
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.id != q.id));
     b.client.clone().close().await.unwrap();
 }

@@ -506,12 +506,15 @@ pub fn QuestionCard(
                                 onchange: {
                                     let label = opt.label.clone();
                                     let multiple = q.multiple == Some(true);
+                                    // A radio's change event says only that it is now the
+                                    // one picked (its event carries its `value`, not a
+                                    // checked state); a checkbox's says whether it is ticked.
                                     move |e: FormEvent| {
                                         let mut all = chosen.write();
                                         if let Some(c) = all.get_mut(qi) {
                                             if !multiple { c.clear(); }
                                             c.retain(|x| x != &label);
-                                            if e.checked() { c.push(label.clone()); }
+                                            if !multiple || e.checked() { c.push(label.clone()); }
                                         }
                                     }
                                 },
