@@ -1,14 +1,19 @@
 //! The real desktop build in a real window under Xvfb (started by `scripts/test.sh`): the shell
 //! opens and stays up, and a prompt typed on the keyboard streams a reply from the real
 //! llama.cpp server onto the screen and into history; the daily backup is taken when the app
-//! starts with a history; Settings → Data shows it. Screenshots land in `$NEXUS_SCREENSHOT_DIR`.
+//! starts with a history; Settings → Data shows it; the drop-down lists follow the app's dark
+//! theme. Screenshots land in `$NEXUS_SCREENSHOT_DIR`.
 
 mod support;
 
 use support::cli::nexus;
 
 use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use opencode_nexus::engine::store::Store;
 
 use support::desktop::{colours, launch};
 
@@ -17,6 +22,10 @@ const CHATGPT_FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/chatgpt/conversations.json"
 );
+
+/// One window at a time on the test display: each test finds its window by title and reads
+/// the screen.
+static DISPLAY: Mutex<()> = Mutex::new(());
 
 /// The backups in `dir` (`history-<time>.db` complete, `.nbk` incremental), oldest first.
 fn backup_files(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -36,6 +45,7 @@ fn backup_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
+    let _display = DISPLAY.lock().unwrap_or_else(|e| e.into_inner());
     let llm = support::peers::llm_url();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
@@ -175,4 +185,73 @@ fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
     let _ = app.child.kill();
     let stderr = app.stderr();
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// The share of light pixels (grey level above 78 %) in a rectangle of a screenshot.
+fn light_share(shot: &Path, w: u32, h: u32, x: u32, y: u32) -> f64 {
+    let out = Command::new("convert")
+        .arg(shot)
+        .args(["-crop", &format!("{w}x{h}+{x}+{y}"), "+repage"])
+        .args(["-colorspace", "Gray", "-threshold", "78%"])
+        .args(["-format", "%[fx:mean]", "info:"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("imagemagick measured {shot:?}: {text:?}"))
+}
+
+/// In the app's dark theme on a light desktop (the test display's GTK theme is the light
+/// default), the chat header's drop-down lists (backend, model) are drawn in the app's dark
+/// colours. The webview drew them in the desktop theme's light grey under the dark theme's
+/// light text: two blank light boxes.
+#[test]
+fn drop_down_lists_follow_the_apps_dark_theme() {
+    let _display = DISPLAY.lock().unwrap_or_else(|e| e.into_inner());
+    // A backend that lists its models, so the header has both lists.
+    let url = support::peers::llm_url().expect("the llama.cpp server (NEXUS_TEST_LLM_URL)");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let out = nexus(
+        data,
+        &[
+            "profiles",
+            "add",
+            "llama.cpp",
+            "--kind",
+            "openai-compatible",
+            "--url",
+            &url,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Store::open(&data.join("history.db"))
+        .unwrap()
+        .set_setting("app", &serde_json::json!({ "theme": "dark" }))
+        .unwrap();
+    let mut app = launch(BIN, data);
+    app.wait_painted("desktop-dark-pickers.png");
+    // The window opens at the screen's corner, 1100×760; the chat's header (right of the
+    // navigation and the conversation list) holds the pickers from y≈40 to y≈85.
+    std::thread::sleep(Duration::from_millis(1500));
+    let shot = app.screenshot("desktop-dark-pickers.png");
+    let header = light_share(&shot, 700, 50, 345, 38);
+    // Light text on dark: a few percent. The toolkit's light boxes took about a third.
+    assert!(
+        header < 0.12,
+        "the header's pickers are light boxes in the dark theme ({:.0} % light pixels; see {shot:?})",
+        header * 100.0
+    );
+    // And the theme is dark there at all (a dark band, not an empty light one).
+    assert!(
+        header > 0.005,
+        "no text in the header band ({:.2} %); see {shot:?}",
+        header * 100.0
+    );
+    assert!(app.running());
 }
