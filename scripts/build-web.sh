@@ -117,6 +117,10 @@ minify() {
   "$TOOLS/node_modules/.bin/esbuild" --minify --log-level=warning --allow-overwrite \
     ${2:+--format=$2} "$1" --outfile="$1"
 }
+minify_snippets() {
+  [ ! -d "$OUT/snippets" ] || find "$OUT/snippets" -name '*.js' -print0 |
+    while IFS= read -r -d '' f; do minify "$f" esm; done
+}
 
 # wasm-opt, the same for every module (the app's two and the bare counter): -Oz, then the
 # control flow flattened and rebuilt by the relooper (`--flatten --rereloop`) and -Oz twice
@@ -137,7 +141,7 @@ if [ -n "${NEXUS_WEB_EXAMPLE:-}" ]; then
   "$WBG" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT" "$WASM_DIR/$NEXUS_WEB_EXAMPLE.wasm"
   wasm_opt "$OUT/${ex}_bg.wasm"
   minify "$OUT/$ex.js" esm
-  [ ! -d "$OUT/snippets" ] || find "$OUT/snippets" -name '*.js' -print0 | while IFS= read -r -d '' f; do minify "$f" esm; done
+  minify_snippets
   printf '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>%s</title></head>\n<body><div id="main"></div>\n<script type="module">import init from "./%s.js"; await init({ module_or_path: "./%s_bg.wasm" });</script>\n</body></html>\n' \
     "$ex" "$ex" "$ex" >"$OUT/index.html"
   log "$ex: $(gzip -9c "$OUT/${ex}_bg.wasm" | wc -c) bytes of wasm gzip in $OUT"
@@ -192,7 +196,7 @@ done
 CSS_HASH=$(sha256sum assets/main.css | cut -c1-10)
 cp assets/main.css "$OUT/main.$CSS_HASH.css"
 minify "$OUT/main.$CSS_HASH.css"
-find "$OUT/snippets" -name '*.js' -print0 | while IFS= read -r -d '' f; do minify "$f" esm; done
+minify_snippets
 sed -i "s/\.\/main\.css/.\/main.$CSS_HASH.css/g" "$OUT/index.html" "$OUT/sw.js"
 SHELL_HASH="$SHELL_HASH$CSS_HASH"
 grep -q "main\.$CSS_HASH\.css" "$OUT/index.html" || { log "the hashed stylesheet name is not in index.html"; exit 1; }
