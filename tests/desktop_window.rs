@@ -6,16 +6,15 @@
 
 mod support;
 
-use support::cli::nexus;
+use support::cli::{add_openai_profile, nexus};
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use opencode_nexus::engine::store::Store;
 
-use support::desktop::{colours, launch};
+use support::desktop::{colours, launch, light_share};
 
 const BIN: &str = env!("CARGO_BIN_EXE_opencode-nexus");
 const CHATGPT_FIXTURE: &str = concat!(
@@ -187,21 +186,6 @@ fn desktop_window_shows_the_shell_and_streams_a_reply_typed_on_the_keyboard() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// The share of light pixels (grey level above 78 %) in a rectangle of a screenshot.
-fn light_share(shot: &Path, w: u32, h: u32, x: u32, y: u32) -> f64 {
-    let out = Command::new("convert")
-        .arg(shot)
-        .args(["-crop", &format!("{w}x{h}+{x}+{y}"), "+repage"])
-        .args(["-colorspace", "Gray", "-threshold", "78%"])
-        .args(["-format", "%[fx:mean]", "info:"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("imagemagick measured {shot:?}: {text:?}"))
-}
-
 /// In the app's dark theme on a light desktop (the test display's GTK theme is the light
 /// default), the chat header's drop-down lists (backend, model) are drawn in the app's dark
 /// colours. The webview drew them in the desktop theme's light grey under the dark theme's
@@ -213,23 +197,7 @@ fn drop_down_lists_follow_the_apps_dark_theme() {
     let url = support::peers::llm_url().expect("the llama.cpp server (NEXUS_TEST_LLM_URL)");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let out = nexus(
-        data,
-        &[
-            "profiles",
-            "add",
-            "llama.cpp",
-            "--kind",
-            "openai-compatible",
-            "--url",
-            &url,
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    add_openai_profile(data, "llama.cpp", &url);
     Store::open(&data.join("history.db"))
         .unwrap()
         .set_setting("app", &serde_json::json!({ "theme": "dark" }))

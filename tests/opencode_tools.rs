@@ -20,7 +20,8 @@ use opencode_nexus::engine::opencode::client::OpenCodeClient;
 use support::cli::{json_of, nexus, run_ok};
 use support::oc::titled_session as session;
 use support::oc::{
-    finished, permission_of, prompt, question_of, reply_text, tool_states, unique, WAIT,
+    finished, permission_of, permission_open, prompt, question_of, question_open, reply_text,
+    tool_states, unique, WAIT,
 };
 
 fn server() -> (OpenCodeClient, PathBuf, String) {
@@ -68,12 +69,7 @@ async fn allowed_once_the_command_really_runs() {
         tool_states(&messages),
         vec![("bash".to_owned(), "completed".to_owned())]
     );
-    assert!(client
-        .permissions()
-        .await
-        .unwrap()
-        .iter()
-        .all(|p| p.id != asked.id));
+    assert!(!permission_open(&client, &asked.id).await);
 }
 
 #[tokio::test]
@@ -195,12 +191,7 @@ async fn a_question_is_answered_with_one_of_its_options() {
     let messages = finished(&client, &s, 1).await;
     let text = reply_text(&messages);
     assert!(text.contains("blue"), "the agent got the answer: {text}");
-    assert!(client
-        .questions()
-        .await
-        .unwrap()
-        .iter()
-        .all(|x| x.id != q.id));
+    assert!(!question_open(&client, &q.id).await);
 }
 
 // ---- the command line ---------------------------------------------------------------------
@@ -362,12 +353,7 @@ async fn cli_lists_and_answers_requests_of_a_run_started_elsewhere() {
         ],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(client
-        .questions()
-        .await
-        .unwrap()
-        .iter()
-        .any(|x| x.id == q.id));
+    assert!(question_open(&client, &q.id).await);
     run_ok(
         dir.path(),
         &["questions", "reply", "--profile", "oc", &q.id, "large"],

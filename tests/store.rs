@@ -11,6 +11,16 @@ fn conversation(store: &Store, title: &str) -> Conversation {
     c
 }
 
+/// The texts of a conversation's visible thread, in order.
+fn thread_texts(store: &Store, conversation_id: &str) -> Vec<String> {
+    store
+        .thread(conversation_id)
+        .unwrap()
+        .iter()
+        .map(|t| t.message.text())
+        .collect()
+}
+
 fn add(
     store: &mut Store,
     c: &Conversation,
@@ -588,12 +598,7 @@ fn conversation_edits_never_move_the_head() {
     assert_eq!(after.system_prompt.as_deref(), Some("Be brief."));
     assert_eq!(after.title, "Renamed");
     assert!(after.pinned && !after.archived);
-    let texts: Vec<String> = store
-        .thread(&c.id)
-        .unwrap()
-        .iter()
-        .map(|t| t.message.text())
-        .collect();
+    let texts = thread_texts(&store, &c.id);
     assert_eq!(texts, ["q1", "a1", "q2", "a2"]);
     let summary = store
         .list_conversations(&ConversationFilter::default())
@@ -683,12 +688,7 @@ fn deleting_a_message_is_branch_aware() {
     // The shown alternative goes: the other one is shown.
     let after = store.delete_message(&a2b.id).unwrap();
     assert_eq!(after.head_id.as_deref(), Some(a2.id.as_str()));
-    let texts: Vec<String> = store
-        .thread(&c.id)
-        .unwrap()
-        .iter()
-        .map(|t| t.message.text())
-        .collect();
+    let texts = thread_texts(&store, &c.id);
     assert_eq!(
         texts,
         [
@@ -981,9 +981,10 @@ fn a_database_image_restores_into_an_open_store_and_a_bad_one_changes_nothing() 
 
     assert_eq!(target.restore_image("a.db", image).unwrap(), schema::LATEST);
     assert!(target.get_conversation(&other.id).is_err());
-    let thread = target.thread(&kept.id).unwrap();
-    let texts: Vec<String> = thread.iter().map(|t| t.message.text()).collect();
-    assert_eq!(texts, ["what is a lifetime", "a region of code"]);
+    assert_eq!(
+        thread_texts(&target, &kept.id),
+        ["what is a lifetime", "a region of code"]
+    );
     assert_eq!(target.search("lifetime", 10).unwrap().len(), 1);
     drop(target);
     // And it is there after the store opens again.
@@ -1110,13 +1111,10 @@ fn replacing_messages_keeps_exactly_the_given_ones() {
         .replace_messages(&c.id, &[u.clone(), edited.clone()])
         .unwrap();
 
-    let thread: Vec<String> = store
-        .thread(&c.id)
-        .unwrap()
-        .into_iter()
-        .map(|t| t.message.text())
-        .collect();
-    assert_eq!(thread, ["first walrus question", "a shorter answer"]);
+    assert_eq!(
+        thread_texts(&store, &c.id),
+        ["first walrus question", "a shorter answer"]
+    );
     assert!(
         store.get_message(&u2.id).is_err(),
         "the message not given is gone"

@@ -18,7 +18,8 @@ use opencode_nexus::engine::opencode::OpenCodeClient;
 use serde_json::Value;
 use support::browser::*;
 use support::oc::{
-    finished, permission_of, prompt, question_of, reply_text, titled_session, tool_states, unique,
+    finished, permission_of, prompt, question_of, question_open, reply_text, titled_session,
+    tool_states, unique,
 };
 
 fn tool_server() -> (String, std::path::PathBuf) {
@@ -388,11 +389,6 @@ async fn a_question_is_answered_by_picking_one_of_its_options() {
         text.contains("blue"),
         "the agent got the option picked: {text}"
     );
-    assert!(client
-        .questions()
-        .await
-        .unwrap()
-        .iter()
-        .all(|x| x.id != q.id));
+    assert!(!question_open(&client, &q.id).await);
     b.client.clone().close().await.unwrap();
 }

@@ -168,3 +168,18 @@ pub fn colours(path: &Path) -> u64 {
         .parse()
         .unwrap_or(0)
 }
+
+/// The share of light pixels (grey level above 78 %) in a rectangle of a screenshot.
+pub fn light_share(shot: &Path, w: u32, h: u32, x: u32, y: u32) -> f64 {
+    let out = Command::new("convert")
+        .arg(shot)
+        .args(["-crop", &format!("{w}x{h}+{x}+{y}"), "+repage"])
+        .args(["-colorspace", "Gray", "-threshold", "78%"])
+        .args(["-format", "%[fx:mean]", "info:"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("imagemagick measured {shot:?}: {text:?}"))
+}

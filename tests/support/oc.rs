@@ -88,6 +88,21 @@ pub async fn question_of(client: &OpenCodeClient, session: &str) -> QuestionRequ
     .await
 }
 
+/// Whether the server still lists the permission request `id` as open.
+pub async fn permission_open(client: &OpenCodeClient, id: &str) -> bool {
+    client
+        .permissions()
+        .await
+        .unwrap()
+        .iter()
+        .any(|p| p.id == id)
+}
+
+/// Whether the server still lists the question `id` as open.
+pub async fn question_open(client: &OpenCodeClient, id: &str) -> bool {
+    client.questions().await.unwrap().iter().any(|q| q.id == id)
+}
+
 /// The messages once the run ended with the scripted model's closing text `replies` times.
 pub async fn finished(
     client: &OpenCodeClient,
