@@ -14,6 +14,16 @@
       renamed it) or several (one that matches more than was meant) stops the build with a
       message. Run on rustc's output, before wasm-bindgen (which removes the name section).
 
+  wasm_module.py short-imports WASM JS
+      Gives the module's imports short names, in the module and in wasm-bindgen's glue that
+      supplies them: the glue's one import namespace (`"./NAME_bg.js"`) becomes `"w"` and each
+      import (`__wbg_<name>_<16 hex digits>`, a few hundred of them) a name of one to three
+      letters. Those long names were stored twice, in the module's import section and as the
+      keys of the glue's import object, and the hex digits do not compress. Each name must
+      appear exactly once in the glue, as a key of that object (`NAME:`), and the namespace
+      exactly once: anything else (another wasm-bindgen layout) stops the build with a
+      message. Run on the final module and its glue (after wasm-opt, which keeps import names).
+
 What the browser page snips (scripts/build-web.sh): the printing of a captured backtrace, and
 the symbol demangler only it uses. `anyhow` (through Dioxus) formats its errors with their
 backtrace, so the formatting code is reachable; but `std::backtrace::Backtrace::capture` reads
@@ -169,10 +179,85 @@ def snip(src, dst, patterns):
         print(f"[web] snipped {n}", file=sys.stderr)
 
 
+def short_name(n):
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    out = letters[n % 52]
+    n //= 52
+    while n:
+        n -= 1
+        out = letters[n % 52] + out
+        n //= 52
+    return out
+
+
+def short_imports(wasm_path, js_path):
+    b = open(wasm_path, "rb").read()
+    assert b[:4] == b"\0asm", f"{wasm_path} is not a wasm module"
+    js = open(js_path).read()
+    ident = r"[A-Za-z0-9_$]"
+    out = bytearray(b[:8])
+    for sid, start, s, e in sections(b):
+        if sid != 2:
+            out += b[start:e]
+            continue
+        count, k = leb(b, s)
+        body = bytearray(enc(count))
+        modules, renamed = set(), {}
+        for i in range(count):
+            n, k = leb(b, k)
+            module = b[k:k + n].decode()
+            k += n
+            n, k = leb(b, k)
+            field = b[k:k + n].decode()
+            k += n
+            desc_start = k
+            kind = b[k]
+            k += 1
+            if kind == 0:  # function: its type index
+                _, k = leb(b, k)
+            elif kind == 1:  # table: element type, limits
+                flags = b[k + 1]
+                _, k = leb(b, k + 2)
+                if flags & 1:
+                    _, k = leb(b, k)
+            elif kind == 2:  # memory: limits
+                flags = b[k]
+                _, k = leb(b, k + 1)
+                if flags & 1:
+                    _, k = leb(b, k)
+            elif kind == 3:  # global: value type, mutability
+                k += 2
+            else:
+                sys.exit(f"wasm_module: import kind {kind} of {module}.{field} is not known here")
+            modules.add(module)
+            new = short_name(i)
+            renamed[field] = new
+            body += enc(1) + b"w" + enc(len(new)) + new.encode() + b[desc_start:k]
+        if len(modules) != 1:
+            sys.exit(f"wasm_module: the module imports from {sorted(modules)}, not from one namespace")
+        (module,) = modules
+        key = f'"{module}":'
+        if js.count(key) != 1:
+            sys.exit(f"wasm_module: the glue names the namespace {key} {js.count(key)} times, not once")
+        js = js.replace(key, '"w":')
+        for field, new in renamed.items():
+            anywhere = re.findall(f"(?<!{ident}){re.escape(field)}(?!{ident})", js)
+            as_key = re.compile(f"(?<!{ident}){re.escape(field)}:")
+            if len(anywhere) != 1 or len(as_key.findall(js)) != 1:
+                sys.exit(f"wasm_module: the import {field} appears {len(anywhere)} times in the glue, not once as a key")
+            js = as_key.sub(new + ":", js)
+        out += bytes([2]) + enc(len(body)) + body
+        print(f"[web] {count} imports renamed in {wasm_path}", file=sys.stderr)
+    open(wasm_path, "wb").write(out)
+    open(js_path, "w").write(js)
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "low-memory-unused":
         low_memory_unused(sys.argv[2])
     elif len(sys.argv) >= 5 and sys.argv[1] == "snip":
         snip(sys.argv[2], sys.argv[3], sys.argv[4:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "short-imports":
+        short_imports(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)
