@@ -14,6 +14,7 @@ mod support;
 use std::path::Path;
 
 use fantoccini::{Client, Locator};
+use opencode_nexus::engine::opencode::api::{PermissionReply, PermissionReplyBody};
 use opencode_nexus::engine::opencode::OpenCodeClient;
 use serde_json::Value;
 use support::browser::*;
@@ -390,5 +391,134 @@ async fn a_question_is_answered_by_picking_one_of_its_options() {
         "the agent got the option picked: {text}"
     );
     assert!(!question_open(&client, &q.id).await);
+    b.client.clone().close().await.unwrap();
+}
+
+/// A prompt typed in a session while its server is out of reach is not lost: the send fails
+/// with a sentence, the text is back in the session's message box, and once the server is
+/// back the same text goes with one more press of Enter. The page talks to the server through
+/// a proxy that can take it out of reach.
+#[tokio::test]
+async fn a_prompt_the_server_does_not_take_goes_back_in_the_message_box() {
+    use support::event_proxy::EventProxy;
+    let (url, _) = tool_server();
+    let client = support::oc::client(&url, None);
+    let proxy = EventProxy::start(&url).await;
+    let (_server, b) = agent_page(&proxy.url, 1280, 900, false).await;
+    let c = &b.client;
+    // A session opened from the chat: its first prompt starts it.
+    nav(c, "Chat").await;
+    eventually(c, 60, "the server's models were not listed", async |last| {
+        let v = js(
+            c,
+            "const m = document.getElementById('model-picker'); return m ? m.value : ''",
+        )
+        .await;
+        *last = v.to_string();
+        v.as_str().is_some_and(|m| m.contains('/')).then_some(())
+    })
+    .await;
+    let first = unique("web-unsent-first");
+    let input = wait_for(c, "#composer-input", 10).await;
+    input.send_keys(&format!("Say {first}")).await.unwrap();
+    input
+        .send_keys(&char::from(fantoccini::key::Key::Enter).to_string())
+        .await
+        .unwrap();
+    let session_input = wait_for(c, "#session-input", 60).await;
+    let sid = eventually(
+        c,
+        60,
+        "the session has no first prompt on the server",
+        async |_| {
+            for s in client.list_sessions().await.ok()? {
+                let messages = client.messages(&s.id).await.ok()?;
+                if messages.iter().any(|m| m.text().contains(&first)) {
+                    return Some(s.id);
+                }
+            }
+            None
+        },
+    )
+    .await;
+
+    // The server goes out of reach; a prompt typed and sent now fails and comes back.
+    proxy.set_down(true);
+    let typed = format!("Say {}", unique("web-unsent-second"));
+    session_input.send_keys(&typed).await.unwrap();
+    session_input
+        .send_keys(&char::from(fantoccini::key::Key::Enter).to_string())
+        .await
+        .unwrap();
+    let notice = eventually(c, 60, "no sentence about the failed send", async |last| {
+        let t = js(
+            c,
+            "return [...document.querySelectorAll('main [role=alert], main .banner-error')].map(e => e.innerText).join(' | ')",
+        )
+        .await;
+        *last = t.to_string();
+        t.as_str()
+            .filter(|t| t.contains("back in the message box"))
+            .map(str::to_owned)
+    })
+    .await;
+    assert!(notice.contains("not sent"), "{notice}");
+    wait_js(
+        c,
+        10,
+        "the text did not come back into the message box",
+        "const e = document.getElementById('session-input'); return e ? e.value : null",
+        Value::String(typed.clone()),
+    )
+    .await;
+    screenshot(c, "web-session-unsent.png").await;
+    let on_server = client.messages(&sid).await.expect("messages");
+    assert!(
+        !on_server.iter().any(|m| m.text().contains(&typed)),
+        "the server got the prompt it was not sent"
+    );
+
+    // Back within reach: Enter sends the same text, and the box empties.
+    proxy.set_down(false);
+    session_input
+        .send_keys(&char::from(fantoccini::key::Key::Enter).to_string())
+        .await
+        .unwrap();
+    eventually(
+        c,
+        60,
+        "the prompt sent again did not reach the server",
+        async |_| {
+            let messages = client.messages(&sid).await.ok()?;
+            messages
+                .iter()
+                .any(|m| m.text().contains(&typed))
+                .then_some(())
+        },
+    )
+    .await;
+    wait_js(
+        c,
+        10,
+        "the message box kept the text that was sent",
+        "const e = document.getElementById('session-input'); return e ? e.value : null",
+        Value::String(String::new()),
+    )
+    .await;
+    // The tool model answers every prompt with a command, which waits for approval: refused
+    // here until the session is idle, so no card of this test stays for the others.
+    support::oc::wait_until("the session's runs to end", || async {
+        let asked = client.permissions().await.ok()?;
+        for p in asked.iter().filter(|p| p.session_id == sid) {
+            let refuse = PermissionReplyBody {
+                reply: PermissionReply::Reject,
+                message: None,
+            };
+            client.reply_permission(&p.id, &refuse).await.ok()?;
+        }
+        let busy = client.session_status().await.ok()?.contains_key(&sid);
+        (!busy && !asked.iter().any(|p| p.session_id == sid)).then_some(())
+    })
+    .await;
     b.client.clone().close().await.unwrap();
 }

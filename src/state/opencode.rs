@@ -110,6 +110,9 @@ pub struct OpenCodeHub {
     pub notice: Signal<Option<String>>,
     /// An action is on its way to the server.
     pub sending: Signal<bool>,
+    /// A prompt that did not reach its server, (session id, text): the session's message box
+    /// takes it back (`views::session`), so nothing typed is lost to an unreachable server.
+    pub unsent: Signal<Option<(String, String)>>,
     /// Where the session screen's back button goes: the view the session was opened from.
     pub back_to: Signal<View>,
     /// The app's history revision, which the lists of sessions read the saved copies by:
@@ -120,6 +123,9 @@ pub struct OpenCodeHub {
     /// provides the services as context.
     services: Signal<Services>,
 }
+
+/// Said after why a prompt did not reach its server.
+const NOT_SENT: &str = "The message was not sent: it is back in the message box.";
 
 pub fn use_hub() -> OpenCodeHub {
     use_context::<OpenCodeHub>()
@@ -144,6 +150,7 @@ impl OpenCodeHub {
             cached: Signal::new(None),
             notice: Signal::new(None),
             sending: Signal::new(false),
+            unsent: Signal::new(None),
             conns: Signal::new(HashMap::new()),
             services: Signal::new(services),
         }
@@ -514,6 +521,7 @@ impl OpenCodeHub {
     }
 
     fn fail(mut self, e: impl std::fmt::Display) {
+        tracing::warn!(error = %e, "OpenCode action failed");
         self.notice.set(Some(e.to_string()));
     }
 
@@ -659,27 +667,41 @@ impl OpenCodeHub {
     }
 
     /// Runs an action against the open session's server, with the busy flag and error notice.
-    fn act<F, Fut>(self, f: F)
+    /// False when it could not start (no session open, or its server not connected).
+    fn act<F, Fut>(self, f: F) -> bool
     where
         F: FnOnce(OpenCodeClient, String) -> Fut + 'static,
         Fut: std::future::Future<Output = Result<(), String>> + 'static,
     {
-        if let Some(open) = self.open.peek().clone() {
-            self.act_on(&open.profile_id, move |client| f(client, open.session_id));
+        match self.open.peek().clone() {
+            Some(open) => self.act_on(&open.profile_id, move |client| f(client, open.session_id)),
+            None => false,
         }
     }
 
-    /// Sends a prompt to the open session; the reply arrives through the event stream.
+    /// Sends a prompt to the open session; the reply arrives through the event stream. A
+    /// prompt the server did not take goes to [`Self::unsent`], and the notice says so.
     pub fn send(self, text: String, model: Option<ModelRef>, agent: Option<String>) {
-        self.act(move |client, sid| async move {
-            let mut body = PromptBody::text(text);
+        let Some(sid) = self.open.peek().as_ref().map(|o| o.session_id.clone()) else {
+            return;
+        };
+        let mut unsent = self.unsent;
+        let kept = text.clone();
+        let started = self.act(move |client, sid| async move {
+            let mut body = PromptBody::text(text.clone());
             body.model = model;
             body.agent = agent;
-            client
-                .prompt_async(&sid, &body)
-                .await
-                .map_err(|e| e.to_string())
+            let sent = client.prompt_async(&sid, &body).await;
+            sent.map_err(|e| {
+                unsent.set(Some((sid, text)));
+                format!("{e} {NOT_SENT}")
+            })
         });
+        if !started {
+            unsent.set(Some((sid, kept)));
+            let why = self.notice.peek().clone().unwrap_or_default();
+            self.fail(format!("{why} {NOT_SENT}").trim_start());
+        }
     }
 
     pub fn abort(self) {
@@ -755,13 +777,13 @@ impl OpenCodeHub {
 
     /// Runs an action against one server's client, with `sending` set meanwhile and a failure
     /// shown as the notice.
-    fn act_on<F, Fut>(mut self, profile_id: &str, f: F)
+    fn act_on<F, Fut>(mut self, profile_id: &str, f: F) -> bool
     where
         F: FnOnce(OpenCodeClient) -> Fut + 'static,
         Fut: std::future::Future<Output = Result<(), String>> + 'static,
     {
         let Some(client) = self.require_client(profile_id) else {
-            return;
+            return false;
         };
         self.sending.set(true);
         self.notice.set(None);
@@ -772,6 +794,7 @@ impl OpenCodeHub {
                 self.fail(e);
             }
         });
+        true
     }
 
     /// Permission requests and questions waiting on every connected server.

@@ -240,6 +240,29 @@ fn SessionComposer(
     let hub = use_hub();
     let state = use_app_state();
     let draft = use_signal(String::new);
+    // A prompt its server did not take comes back into the box (before anything typed since).
+    let mut unsent = hub.unsent;
+    let open = hub.open;
+    use_effect(move || {
+        let open_id = open.read().as_ref().map(|o| o.session_id.clone());
+        let waiting = unsent
+            .read()
+            .as_ref()
+            .is_some_and(|(sid, _)| Some(sid) == open_id.as_ref());
+        if !waiting {
+            return;
+        }
+        let Some((_, text)) = unsent.write().take() else {
+            return;
+        };
+        let typed = draft.peek().trim().to_owned();
+        let back = if typed.is_empty() {
+            text
+        } else {
+            format!("{text}\n\n{typed}")
+        };
+        set_composer_text(SESSION_INPUT, draft, back);
+    });
     // The model and agent chosen here, each with the session it was chosen in (a choice is
     // not carried to another session; the text typed stays in the box). Until one is chosen,
     // the session's own; "" is the server's default.

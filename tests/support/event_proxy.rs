@@ -1,7 +1,9 @@
 //! A fault proxy between the app and a real OpenCode server. Every request is forwarded
 //! unchanged (HTTP/1.1, read and written here, so each `/event` stream can be tampered with at
 //! SSE-event granularity): `/event` streams can be cut (and refused for a while), stalled (kept
-//! open with nothing delivered) or delivered with every event twice.
+//! open with nothing delivered) or delivered with every event twice; or the server can be out
+//! of reach altogether ([`EventProxy::set_down`]). The server's response headers pass through
+//! (CORS included), so a page in a browser can talk to the server through it.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,6 +28,7 @@ struct Control {
     http: reqwest::Client,
     mode: Mutex<EventMode>,
     refuse: AtomicBool,
+    down: AtomicBool,
     cuts: Mutex<Vec<tokio::sync::oneshot::Sender<()>>>,
     event_streams: AtomicUsize,
 }
@@ -45,6 +48,7 @@ impl EventProxy {
             http: reqwest::Client::new(),
             mode: Mutex::new(EventMode::Pass),
             refuse: AtomicBool::new(false),
+            down: AtomicBool::new(false),
             cuts: Mutex::default(),
             event_streams: AtomicUsize::new(0),
         });
@@ -70,6 +74,13 @@ impl EventProxy {
         for tx in self.control.cuts.lock().unwrap().drain(..) {
             let _ = tx.send(());
         }
+    }
+
+    /// The server out of reach (while `down`): every request's connection is closed with no
+    /// answer, and `/event` streams are cut and refused.
+    pub fn set_down(&self, down: bool) {
+        self.control.down.store(down, Ordering::SeqCst);
+        self.cut_events(down);
     }
 
     pub fn refuse_events(&self, refuse: bool) {
@@ -141,6 +152,9 @@ async fn read_request(socket: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Reque
 async fn serve(mut socket: TcpStream, c: Arc<Control>) -> std::io::Result<()> {
     let mut buf = Vec::new();
     while let Some(req) = read_request(&mut socket, &mut buf).await {
+        if c.down.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         if req.method == "GET" && req.path.starts_with("/event") {
             return stream_events(socket, &c, &req).await;
         }
@@ -154,21 +168,24 @@ async fn serve(mut socket: TcpStream, c: Arc<Control>) -> std::io::Result<()> {
                 up = up.header(k, v);
             }
         }
-        let (status, content_type, body) = match up.send().await {
+        let (status, headers, body) = match up.send().await {
             Ok(r) => {
                 let status = r.status().as_u16();
-                let ct = r
-                    .headers()
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("application/json")
-                    .to_owned();
-                (status, ct, r.bytes().await.unwrap_or_default().to_vec())
+                let headers = passed_headers(r.headers());
+                (
+                    status,
+                    headers,
+                    r.bytes().await.unwrap_or_default().to_vec(),
+                )
             }
-            Err(_) => (502, "text/plain".to_owned(), b"upstream failed".to_vec()),
+            Err(_) => (
+                502,
+                "content-type: text/plain\r\n".to_owned(),
+                b"upstream failed".to_vec(),
+            ),
         };
         let head = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+            "HTTP/1.1 {status} X\r\n{headers}content-length: {}\r\n\r\n",
             body.len()
         );
         socket.write_all(head.as_bytes()).await?;
@@ -177,13 +194,34 @@ async fn serve(mut socket: TcpStream, c: Arc<Control>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The upstream's response headers as header lines, without those of its own connection and
+/// body framing (the proxy sends the body whole, with its length).
+fn passed_headers(headers: &reqwest::header::HeaderMap) -> String {
+    let mut out = String::new();
+    for (k, v) in headers {
+        if matches!(
+            k.as_str(),
+            "content-length" | "transfer-encoding" | "connection" | "keep-alive"
+        ) {
+            continue;
+        }
+        if let Ok(v) = v.to_str() {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    if !headers.contains_key("content-type") {
+        out.push_str("content-type: application/json\r\n");
+    }
+    out
+}
+
 async fn stream_events(mut socket: TcpStream, c: &Control, req: &Request) -> std::io::Result<()> {
     if c.refuse.load(Ordering::SeqCst) {
         return Ok(());
     }
     let mut up = c.http.get(format!("{}{}", c.upstream, req.path));
     for (k, v) in &req.headers {
-        if matches!(k.as_str(), "accept" | "authorization") {
+        if matches!(k.as_str(), "accept" | "authorization" | "origin") {
             up = up.header(k, v);
         }
     }
@@ -194,9 +232,15 @@ async fn stream_events(mut socket: TcpStream, c: &Control, req: &Request) -> std
     let (tx, mut killed) = tokio::sync::oneshot::channel();
     c.cuts.lock().unwrap().push(tx);
     // Close-delimited body: the client reads events until the proxy hangs up.
+    let cors: String = passed_headers(resp.headers())
+        .lines()
+        .filter(|l| l.starts_with("access-control-"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
     socket
         .write_all(
-            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n",
+            format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n{cors}connection: close\r\n\r\n")
+                .as_bytes(),
         )
         .await?;
     let mut body = resp.bytes_stream();
