@@ -411,6 +411,21 @@ async fn data_outcome(c: &Client, previous: &str, secs: u64) -> (String, bool) {
     .await
 }
 
+/// Where the Data panel's outcome is: the heading of the part of the panel it follows
+/// ("Data" for export and import, "Backups", "Delete all data"), so it shows beside the buttons
+/// that started the operation.
+async fn outcome_place(c: &Client) -> String {
+    let v = js(
+        c,
+        "const o = document.querySelector('.data-outcome'); if (!o) return null;
+         const before = [...document.querySelectorAll('.card h3, .card h4')]
+           .filter(h => h.compareDocumentPosition(o) & Node.DOCUMENT_POSITION_FOLLOWING);
+         return before.length ? before[before.length - 1].innerText.trim() : null",
+    )
+    .await;
+    v.as_str().unwrap_or_default().to_owned()
+}
+
 /// Imports `file` through Settings → Data's file picker; returns the sentence it finished with
 /// (failing the test if it reported a failure).
 async fn import_through_settings(c: &Client, file: &std::path::Path) -> String {
@@ -710,6 +725,7 @@ async fn history_and_data_flows_in_the_browser() {
     button(c, "Export all (JSON)").await.click().await.unwrap();
     let (text, failed) = data_outcome(c, "", 60).await;
     assert!(!failed, "{text}");
+    assert_eq!(outcome_place(c).await, "Data", "{text}");
     let what = format!("no export in {:?}", b.downloads);
     let export = eventually(c, 30, &what, async |_| {
         std::fs::read_dir(&b.downloads)
@@ -772,6 +788,7 @@ async fn history_and_data_flows_in_the_browser() {
         !failed && text.contains("Backed up the whole history"),
         "{text}"
     );
+    assert_eq!(outcome_place(c).await, "Backups", "{text}");
     let backup = find_download(c, &b.downloads, "opencode-nexus-history-", ".db").await;
     let version = opencode_nexus::engine::portability::validate_backup(&backup).unwrap();
     assert_eq!(version, opencode_nexus::engine::store::schema::LATEST);
@@ -801,6 +818,7 @@ async fn history_and_data_flows_in_the_browser() {
     button(c, "Delete everything").await.click().await.unwrap();
     let (text, failed) = data_outcome(c, "", 60).await;
     assert!(!failed && text.contains("Deleted all"), "{text}");
+    assert_eq!(outcome_place(c).await, "Delete all data", "{text}");
     c.refresh().await.unwrap();
     app_ready(c).await;
     nav(c, "History").await;
@@ -826,6 +844,7 @@ async fn history_and_data_flows_in_the_browser() {
     button(c, "Restore").await.click().await.unwrap();
     let (text, failed) = data_outcome(c, "", 60).await;
     assert!(failed && text.contains("not a SQLite database"), "{text}");
+    assert_eq!(outcome_place(c).await, "Backups", "{text}");
     // Restoring the backup brings the history back (the current, empty one is downloaded
     // first), and it stays after a reload.
     c.find(Locator::Css("#restore-upload"))

@@ -55,6 +55,23 @@ pub struct DataJobs {
     pub backups: Signal<Vec<port::BackupFile>>,
     /// What the backups take on disk together.
     pub backups_bytes: Signal<u64>,
+    /// The label of the last operation started: the panel shows its progress and outcome
+    /// beside the buttons that started it ([`DataJobs::place`]).
+    pub last: Signal<&'static str>,
+}
+
+/// The labels of the operations the panel shows beside its backups, and of "Delete all data".
+pub const BACKING_UP: &str = "Backing up";
+pub const RESTORING: &str = "Restoring";
+pub const DELETING: &str = "Deleting";
+
+/// Where the panel shows an operation's progress and outcome: beside the buttons that started it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Place {
+    /// Export and import.
+    Transfers,
+    Backups,
+    Deletion,
 }
 
 impl DataJobs {
@@ -66,6 +83,7 @@ impl DataJobs {
             outcome: Signal::new(None),
             backups: Signal::new(Vec::new()),
             backups_bytes: Signal::new(0),
+            last: Signal::new(""),
         }
     }
 }
@@ -164,7 +182,7 @@ impl DataJobs {
             let s = state.settings.peek();
             (s.backup_keep.max(1), s.backup_max_mb)
         };
-        run(self, "Backing up", true, move |job| async move {
+        run(self, BACKING_UP, true, move |job| async move {
             let path = services
                 .store
                 .backup_now(dir.clone(), Some(keep), Some(job))
@@ -189,7 +207,7 @@ impl DataJobs {
     ) {
         let services = services.clone();
         chat.stop();
-        run(self, "Restoring", false, move |_job| async move {
+        run(self, RESTORING, false, move |_job| async move {
             let report = services.store.restore_backup(path).await?;
             reset_app_state(state, &services).await;
             self.reload_backups(&services);
@@ -211,7 +229,7 @@ impl DataJobs {
     /// consistent snapshot, handed over as a download.
     pub fn download_backup(self, services: &Services) {
         let services = services.clone();
-        run(self, "Backing up", false, move |_job| async move {
+        run(self, BACKING_UP, false, move |_job| async move {
             let (name, bytes) = download_database(&services, "history").await?;
             let sentence = services.shell.save_file(&name, DATABASE_MIME, &bytes)?;
             Ok(format!(
@@ -233,7 +251,7 @@ impl DataJobs {
     ) {
         let services = services.clone();
         chat.stop();
-        run(self, "Restoring", false, move |_job| async move {
+        run(self, RESTORING, false, move |_job| async move {
             let name = file.name();
             if file.size() > port::MAX_IMPORT_BYTES {
                 return Err(Error::BadBackup {
@@ -278,7 +296,7 @@ impl DataJobs {
         let services = services.clone();
         let dir = services.shell.backups_dir().filter(|_| with_backups);
         chat.stop();
-        run(self, "Deleting", false, move |_job| async move {
+        run(self, DELETING, false, move |_job| async move {
             let sentence = delete_all_data(&services, dir).await?;
             reset_app_state(state, &services).await;
             self.reload_backups(&services);
@@ -294,6 +312,17 @@ async fn download_database(services: &Services, what: &str) -> Result<(String, V
     let image = services.store.database_image().await?;
     let name = format!("opencode-nexus-{what}-{}.db", port::stamp(now_ms()));
     Ok((name, image.0))
+}
+
+impl DataJobs {
+    /// Where the last operation's progress and outcome are shown.
+    pub fn place(&self) -> Place {
+        match *self.last.read() {
+            BACKING_UP | RESTORING => Place::Backups,
+            DELETING => Place::Deletion,
+            _ => Place::Transfers,
+        }
+    }
 }
 
 impl Default for DataJobs {
@@ -363,11 +392,13 @@ where
         mut running,
         mut progress,
         mut outcome,
+        mut last,
         ..
     } = jobs;
     if running.peek().is_some() {
         return;
     }
+    last.set(label);
     let job = Job::start();
     running.set(Some(Running {
         label,

@@ -13,7 +13,7 @@ use crate::components::fields::WholeNumberField;
 use crate::engine::model::format_time;
 use crate::engine::portability::{self as port, ExportFormat};
 use crate::platform::AppSettings;
-use crate::state::data::{DataJobs, Outcome};
+use crate::state::data::{DataJobs, Outcome, Place};
 use crate::state::{use_app_state, use_services};
 
 #[component]
@@ -24,10 +24,10 @@ pub fn DataSection() -> Element {
     let jobs = use_context::<DataJobs>();
     let DataJobs {
         running,
-        progress,
         mut outcome,
         backups,
         backups_bytes,
+        ..
     } = jobs;
     let mut confirm_restore = use_signal(|| None::<std::path::PathBuf>);
     let mut confirm_upload = use_signal(|| None::<dioxus::html::FileData>);
@@ -41,6 +41,7 @@ pub fn DataSection() -> Element {
         .filter(|_| crate::platform::KEEPS_FILES);
     let export_dir = services.shell.export_dir();
     let busy = running.read().is_some();
+    let place = jobs.place();
     {
         let services = services.clone();
         use_hook(move || jobs.reload_backups(&services));
@@ -83,7 +84,6 @@ pub fn DataSection() -> Element {
     let (save_auto, save_keep, save_max) = (save.clone(), save.clone(), save);
     let (svc_keep, svc_max) = (services.clone(), services.clone());
     let (keep, max_mb) = (s.backup_keep, s.backup_max_mb);
-    let (done, total) = progress();
 
     rsx! {
         section { class: "card", "aria-labelledby": "data-h",
@@ -101,24 +101,8 @@ pub fn DataSection() -> Element {
             }
             p { class: "hint", "Import reads an OpenCode Nexus JSON export or ChatGPT's conversations.json. Conversations already here are skipped; a damaged file changes nothing." }
 
-            if let Some(r) = running() {
-                div { class: "job", role: "status", "aria-live": "polite",
-                    span { "{r.label}…" }
-                    if total > 0 {
-                        progress { max: "{total}", value: "{done}", "aria-label": "{r.label}" }
-                        span { class: "mono", "{done} / {total}" }
-                    } else {
-                        progress { "aria-label": "{r.label}" }
-                    }
-                    if r.cancellable {
-                        button { class: "btn-small", r#type: "button", onclick: move |_| r.job.cancel(), "Cancel" }
-                    }
-                }
-            }
-            match outcome() {
-                Some(Outcome::Done(s)) => rsx! { p { class: "test-ok data-outcome", role: "status", "{s}" } },
-                Some(Outcome::Failed(s)) => rsx! { div { class: "banner banner-error data-outcome", role: "alert", "{s}" } },
-                None => rsx! {},
+            if place == Place::Transfers {
+                JobStatus {}
             }
 
             if let Some(dir) = &backups_dir {
@@ -166,6 +150,9 @@ pub fn DataSection() -> Element {
                         } }
                     label { class: "btn-small file-button", r#for: "restore-file", "Restore from a file…" }
                 }
+                if place == Place::Backups {
+                    JobStatus {}
+                }
                 if let Some(path) = confirm_restore() {
                     ConfirmRestore {
                         question: format!("Replace the whole history with the backup {}? The history as it is now is kept as a copy in the backups folder.", path.display()),
@@ -205,6 +192,9 @@ pub fn DataSection() -> Element {
                         } }
                     label { class: "btn-small file-button", r#for: "restore-upload", "Restore from a file…" }
                 }
+                if place == Place::Backups {
+                    JobStatus {}
+                }
                 if let Some(file) = confirm_upload() {
                     ConfirmRestore {
                         question: format!("Replace the whole history with the backup {}? The history as it is now is downloaded first.", file.name()),
@@ -232,6 +222,43 @@ pub fn DataSection() -> Element {
             } else {
                 button { class: "btn-small danger", r#type: "button", disabled: busy, onclick: move |_| { outcome.set(None); confirm_delete.set(true) }, "Delete all data…" }
             }
+            if place == Place::Deletion {
+                JobStatus {}
+            }
+        }
+    }
+}
+
+/// The running operation's progress bar (with Cancel where it may be cancelled) and how the
+/// last one ended, shown beside the buttons that started it.
+#[component]
+fn JobStatus() -> Element {
+    let DataJobs {
+        running,
+        progress,
+        outcome,
+        ..
+    } = use_context::<DataJobs>();
+    let (done, total) = progress();
+    rsx! {
+        if let Some(r) = running() {
+            div { class: "job", role: "status", "aria-live": "polite",
+                span { "{r.label}…" }
+                if total > 0 {
+                    progress { max: "{total}", value: "{done}", "aria-label": "{r.label}" }
+                    span { class: "mono", "{done} / {total}" }
+                } else {
+                    progress { "aria-label": "{r.label}" }
+                }
+                if r.cancellable {
+                    button { class: "btn-small", r#type: "button", onclick: move |_| r.job.cancel(), "Cancel" }
+                }
+            }
+        }
+        match outcome() {
+            Some(Outcome::Done(s)) => rsx! { p { class: "test-ok data-outcome", role: "status", "{s}" } },
+            Some(Outcome::Failed(s)) => rsx! { div { class: "banner banner-error data-outcome", role: "alert", "{s}" } },
+            None => rsx! {},
         }
     }
 }
