@@ -215,14 +215,29 @@ pub async fn type_and_leave(field: &Element, text: &str) {
     field.send_keys(&format!("{text}{tab}")).await.unwrap();
 }
 
-/// Clicks the element `css` finds.
+/// Clicks the element `css` finds, once it takes clicks: on a loaded machine an element can be
+/// in the page a moment before it can be clicked (still laid out, or under another one).
 pub async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found = c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no `{css}`: {e}"));
+        match found.click().await {
+            Ok(()) => return,
+            Err(e) => {
+                let why = format!("{e:?}");
+                let not_yet = why.contains("ElementNotInteractable")
+                    || why.contains("ElementClickIntercepted");
+                assert!(
+                    not_yet && std::time::Instant::now() < deadline,
+                    "clicking `{css}`: {e}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    }
 }
 
 /// Waits up to `secs` for `script` to return `expected`; fails with `what` and what it last
