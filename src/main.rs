@@ -10,6 +10,8 @@ fn main() -> std::process::ExitCode {
     use opencode_nexus::{cli, crash, logging, platform};
 
     platform::vitals::mark_start();
+    #[cfg(all(target_os = "linux", feature = "desktop"))]
+    let no_gpu = platform::native::draw_without_gl_when_no_gpu();
     let args = cli::parse();
     let dirs = match platform::native::DataDirs::resolve(args.data_dir.clone()) {
         Ok(d) => d,
@@ -32,6 +34,10 @@ fn main() -> std::process::ExitCode {
         None => {
             let _log = logging::init(Some(&dirs.logs()), "info");
             tracing::info!(version = opencode_nexus::engine::version::VERSION_LINE, data_dir = %dirs.root.display(), "starting");
+            #[cfg(all(target_os = "linux", feature = "desktop"))]
+            if no_gpu {
+                tracing::info!("no GPU render node: the window is drawn without compositing");
+            }
             #[cfg(all(windows, target_env = "gnu", feature = "desktop"))]
             if !webview2_loader::runtime_installed() {
                 webview2_loader::explain_missing_runtime();

@@ -2,7 +2,8 @@
 //! opens and stays up, and a prompt typed on the keyboard streams a reply from the real
 //! llama.cpp server onto the screen and into history; the daily backup is taken when the app
 //! starts with a history; Settings → Data shows it; the drop-down lists follow the app's dark
-//! theme. Screenshots land in `$NEXUS_SCREENSHOT_DIR`.
+//! theme; a focused message box beside a long code block leaves the app idle. Screenshots land
+//! in `$NEXUS_SCREENSHOT_DIR`.
 
 mod support;
 
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use opencode_nexus::engine::store::Store;
 
-use support::desktop::{colours, launch, light_share};
+use support::desktop::{colours, launch, launch_as_installed, light_share};
 
 const BIN: &str = env!("CARGO_BIN_EXE_opencode-nexus");
 const CHATGPT_FIXTURE: &str = concat!(
@@ -222,4 +223,106 @@ fn drop_down_lists_follow_the_apps_dark_theme() {
         header * 100.0
     );
     assert!(app.running());
+}
+
+/// The CPU time `pid` used over `secs` seconds, as a share of one core.
+fn cpu_share(pid: u32, secs: u64) -> f64 {
+    let ticks = || -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime and stime are the 12th
+        // and 13th of them.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+            + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+    };
+    let before = ticks();
+    std::thread::sleep(Duration::from_secs(secs));
+    // Linux counts CPU time in 1/100 s.
+    (ticks() - before) / 100.0 / secs as f64
+}
+
+/// The app's web content process (WebKit draws the page there).
+fn web_process(app_pid: u32) -> u32 {
+    for _ in 0..100 {
+        let found = std::fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (head, rest) = stat.rsplit_once(')')?;
+            let parent: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+            (parent == app_pid && head.contains("WebKitWebProc")).then_some(pid)
+        });
+        if let Some(pid) = found {
+            return pid;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no WebKitWebProcess under the app ({app_pid})");
+}
+
+/// Started as a user's desktop starts it (none of WebKit's drawing switches the other tests
+/// set), on a display without a GPU, with a reply holding a 300-line code block wider than the
+/// thread open and the message box focused: the caret blinks, and nothing else happens. WebKit composited the page
+/// in software GL on every blink: its web process used about a third of a core. It stays
+/// near idle now.
+#[test]
+fn a_focused_message_box_beside_a_long_code_block_leaves_the_app_idle() {
+    let _display = DISPLAY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    {
+        use opencode_nexus::engine::model::{Conversation, Message, Role};
+        let mut store = Store::open(&data.join("history.db")).unwrap();
+        let c = Conversation::new("Code to read");
+        store.create_conversation(&c).unwrap();
+        let q = Message::new(&c.id, None, Role::User, "Show me a long program.");
+        store.save_message(&q, true).unwrap();
+        let body: String = (0..300)
+            .map(|i| {
+                // Lines wider than the thread: the block scrolls sideways.
+                format!(
+                    "    let value_{i} = compute({i}) * {i} + offset; // line {i}: {}\n",
+                    "wide ".repeat(30)
+                )
+            })
+            .collect();
+        let reply = format!("Here it is:\n\n```rust\nfn main() {{\n{body}}}\n```\n");
+        let a = Message::new(&c.id, Some(q.id.clone()), Role::Assistant, &reply);
+        store.save_message(&a, true).unwrap();
+    }
+    // A backend, so the message box takes text (nothing is sent to it).
+    add_openai_profile(data, "Offline backend", "http://127.0.0.1:9/v1");
+    let mut app = launch_as_installed(BIN, data);
+    app.wait_painted("desktop-code-focus.png");
+    // The conversation from the list beside the chat (its first row, under "Recent"), then the
+    // message box.
+    std::thread::sleep(Duration::from_millis(1500));
+    app.click(200, 132);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !app.stderr().contains("conversation opened") {
+        assert!(
+            Instant::now() < deadline,
+            "the conversation did not open: {}",
+            app.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    app.click(700, 660);
+    // Laying out and painting the long reply takes a few seconds of the web process; then only
+    // the caret blinks. Three windows of 3 s, the middle one counts.
+    std::thread::sleep(Duration::from_secs(5));
+    let shot = app.screenshot("desktop-code-focus.png");
+    let web = web_process(app.child.id());
+    let mut shares: Vec<f64> = (0..3).map(|_| cpu_share(web, 3)).collect();
+    shares.sort_by(f64::total_cmp);
+    eprintln!("the web process, a core's share in three windows of 3 s: {shares:.3?}");
+    assert!(app.running(), "{}", app.stderr());
+    assert!(
+        shares[1] < 0.10,
+        "the web process used {:.0} % of a core with nothing happening ({shares:.3?}; see {shot:?})",
+        shares[1] * 100.0
+    );
+    let main = cpu_share(app.child.id(), 3);
+    assert!(main < 0.10, "the app used {:.0} % of a core", main * 100.0);
 }

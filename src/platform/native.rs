@@ -639,6 +639,33 @@ impl crate::platform::Support for NativeSupport {
 }
 
 /// This machine's name, for the sync device list.
+/// WebKitGTK composites the page with OpenGL. On a machine without a GPU (a virtual machine,
+/// a remote desktop) that is Mesa's software renderer, which composites the page again on every
+/// blink of a focused text box's caret: a third of a core with a long reply on screen while
+/// the message box waits for the next prompt. Without a DRM render node there is no hardware
+/// GL, so the page is drawn without compositing there (WebKit's own switch), unless the user
+/// set that switch either way. True when it was set here.
+///
+/// Call first thing in `main`, while the process has one thread (it sets an environment
+/// variable, which WebKit reads when the window opens).
+#[cfg(target_os = "linux")]
+pub fn draw_without_gl_when_no_gpu() -> bool {
+    const SWITCH: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+    if std::env::var_os(SWITCH).is_some() {
+        return false;
+    }
+    let render_node = std::fs::read_dir("/dev/dri").is_ok_and(|nodes| {
+        nodes
+            .flatten()
+            .any(|n| n.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    if render_node {
+        return false;
+    }
+    std::env::set_var(SWITCH, "1");
+    true
+}
+
 pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()

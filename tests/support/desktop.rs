@@ -101,17 +101,36 @@ impl App {
     }
 }
 
-/// Start `bin --data-dir data` on the test display and wait for its window.
+/// Start `bin --data-dir data` on the test display and wait for its window. WebKit draws it
+/// without compositing or GPU buffers (steadier screenshots on the virtual display).
 pub fn launch(bin: &str, data: &Path) -> App {
+    start(
+        bin,
+        data,
+        &[
+            ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
+            ("WEBKIT_DISABLE_COMPOSITING_MODE", "1"),
+            ("LIBGL_ALWAYS_SOFTWARE", "1"),
+        ],
+    )
+}
+
+/// Start the app as a user's desktop would, with none of WebKit's drawing switches set.
+pub fn launch_as_installed(bin: &str, data: &Path) -> App {
+    start(bin, data, &[])
+}
+
+fn start(bin: &str, data: &Path, env: &[(&str, &str)]) -> App {
     let display = display();
     let log = data.join("app-stderr.log");
     let child = Command::new(bin)
         .arg("--data-dir")
         .arg(data)
         .env("DISPLAY", &display)
-        .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
-        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .env_remove("WEBKIT_DISABLE_DMABUF_RENDERER")
+        .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+        .env_remove("LIBGL_ALWAYS_SOFTWARE")
+        .envs(env.iter().copied())
         .env("NO_AT_BRIDGE", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
