@@ -638,7 +638,6 @@ impl crate::platform::Support for NativeSupport {
     }
 }
 
-/// This machine's name, for the sync device list.
 /// WebKitGTK composites the page with OpenGL. On a machine without a GPU (a virtual machine,
 /// a remote desktop) that is Mesa's software renderer, which composites the page again on every
 /// blink of a focused text box's caret: a third of a core with a long reply on screen while
@@ -666,6 +665,7 @@ pub fn draw_without_gl_when_no_gpu() -> bool {
     true
 }
 
+/// This machine's name, for the sync device list.
 pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()

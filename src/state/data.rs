@@ -86,6 +86,15 @@ impl DataJobs {
             last: Signal::new(""),
         }
     }
+
+    /// Where the last operation's progress and outcome are shown.
+    pub fn place(&self) -> Place {
+        match *self.last.read() {
+            BACKING_UP | RESTORING => Place::Backups,
+            DELETING => Place::Deletion,
+            _ => Place::Transfers,
+        }
+    }
 }
 
 impl DataJobs {
@@ -312,17 +321,6 @@ async fn download_database(services: &Services, what: &str) -> Result<(String, V
     let image = services.store.database_image().await?;
     let name = format!("opencode-nexus-{what}-{}.db", port::stamp(now_ms()));
     Ok((name, image.0))
-}
-
-impl DataJobs {
-    /// Where the last operation's progress and outcome are shown.
-    pub fn place(&self) -> Place {
-        match *self.last.read() {
-            BACKING_UP | RESTORING => Place::Backups,
-            DELETING => Place::Deletion,
-            _ => Place::Transfers,
-        }
-    }
 }
 
 impl Default for DataJobs {
