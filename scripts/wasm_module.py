@@ -89,40 +89,46 @@ def function_names(b):
             k = end
 
 
+def imports(b, s):
+    """The entries of the import section starting at `s`: (module, field, kind, the offset of
+    the entry's description, the offset after it)."""
+    count, k = leb(b, s)
+    for _ in range(count):
+        n, k = leb(b, k)
+        module = b[k:k + n].decode()
+        k += n
+        n, k = leb(b, k)
+        field = b[k:k + n].decode()
+        k += n
+        desc = k
+        kind = b[k]
+        k += 1
+        if kind == 0:  # function: type index
+            _, k = leb(b, k)
+        elif kind == 1:  # table: reference type, limits
+            flags = b[k + 1]
+            _, k = leb(b, k + 2)
+            if flags & 1:
+                _, k = leb(b, k)
+        elif kind == 2:  # memory: limits
+            flags = b[k]
+            _, k = leb(b, k + 1)
+            if flags & 1:
+                _, k = leb(b, k)
+        elif kind == 3:  # global: value type, mutability
+            k += 2
+        elif kind == 4:  # tag
+            _, k = leb(b, k + 1)
+        else:
+            sys.exit(f"wasm_module: import kind {kind} of {module}.{field} is not known here")
+        yield module, field, kind, desc, k
+
+
 def imported_functions(b):
     """How many functions the module imports (they come first in the index space)."""
     for sid, _, s, _ in sections(b):
-        if sid != 2:
-            continue
-        count, k = leb(b, s)
-        funcs = 0
-        for _ in range(count):
-            for _ in range(2):  # module and field names
-                n, k = leb(b, k)
-                k += n
-            kind = b[k]
-            k += 1
-            if kind == 0:  # function: type index
-                _, k = leb(b, k)
-                funcs += 1
-            elif kind == 1:  # table: reference type, limits
-                k += 1
-                flags = b[k]
-                _, k = leb(b, k + 1)
-                if flags & 1:
-                    _, k = leb(b, k)
-            elif kind == 2:  # memory: limits
-                flags = b[k]
-                _, k = leb(b, k + 1)
-                if flags & 1:
-                    _, k = leb(b, k)
-            elif kind == 3:  # global: value type, mutability
-                k += 2
-            elif kind == 4:  # tag
-                _, k = leb(b, k + 1)
-            else:
-                sys.exit(f"wasm_module: unknown import kind {kind}")
-        return funcs
+        if sid == 2:
+            return sum(1 for _, _, kind, _, _ in imports(b, s) if kind == 0)
     return 0
 
 
@@ -161,20 +167,15 @@ def snip(src, dst, patterns):
                      + ", ".join(n for _, n in hits[:5]))
         i, n = hits[0]
         chosen[i - imported] = n
-    out = bytearray(b[:8])
-    for sid, start, s, e in sections(b):
-        if sid != 10:
-            out += b[start:e]
-            continue
-        count, k = leb(b, s)
-        body = bytearray(enc(count))
-        for f in range(count):
-            size, k2 = leb(b, k)
-            # No locals, `unreachable`, `end`: valid whatever the function's type.
-            body += enc(3) + b"\x00\x00\x0b" if f in chosen else b[k:k2 + size]
-            k = k2 + size
-        out += bytes([10]) + enc(len(body)) + body
-    open(dst, "wb").write(out)
+    (s, _), = [(s, e) for sid, _, s, e in sections(b) if sid == 10]
+    count, k = leb(b, s)
+    body = bytearray(enc(count))
+    for f in range(count):
+        size, k2 = leb(b, k)
+        # No locals, `unreachable`, `end`: valid whatever the function's type.
+        body += enc(3) + b"\x00\x00\x0b" if f in chosen else b[k:k2 + size]
+        k = k2 + size
+    open(dst, "wb").write(replace_section(b, 10, body))
     for n in chosen.values():
         print(f"[web] snipped {n}", file=sys.stderr)
 
@@ -195,61 +196,41 @@ def short_imports(wasm_path, js_path):
     assert b[:4] == b"\0asm", f"{wasm_path} is not a wasm module"
     js = open(js_path).read()
     ident = r"[A-Za-z0-9_$]"
-    out = bytearray(b[:8])
-    for sid, start, s, e in sections(b):
-        if sid != 2:
-            out += b[start:e]
-            continue
-        count, k = leb(b, s)
-        body = bytearray(enc(count))
-        modules, renamed = set(), {}
-        for i in range(count):
-            n, k = leb(b, k)
-            module = b[k:k + n].decode()
-            k += n
-            n, k = leb(b, k)
-            field = b[k:k + n].decode()
-            k += n
-            desc_start = k
-            kind = b[k]
-            k += 1
-            if kind == 0:  # function: its type index
-                _, k = leb(b, k)
-            elif kind == 1:  # table: element type, limits
-                flags = b[k + 1]
-                _, k = leb(b, k + 2)
-                if flags & 1:
-                    _, k = leb(b, k)
-            elif kind == 2:  # memory: limits
-                flags = b[k]
-                _, k = leb(b, k + 1)
-                if flags & 1:
-                    _, k = leb(b, k)
-            elif kind == 3:  # global: value type, mutability
-                k += 2
-            else:
-                sys.exit(f"wasm_module: import kind {kind} of {module}.{field} is not known here")
-            modules.add(module)
-            new = short_name(i)
-            renamed[field] = new
-            body += enc(1) + b"w" + enc(len(new)) + new.encode() + b[desc_start:k]
-        if len(modules) != 1:
-            sys.exit(f"wasm_module: the module imports from {sorted(modules)}, not from one namespace")
-        (module,) = modules
-        key = f'"{module}":'
-        if js.count(key) != 1:
-            sys.exit(f"wasm_module: the glue names the namespace {key} {js.count(key)} times, not once")
-        js = js.replace(key, '"w":')
-        for field, new in renamed.items():
-            anywhere = re.findall(f"(?<!{ident}){re.escape(field)}(?!{ident})", js)
-            as_key = re.compile(f"(?<!{ident}){re.escape(field)}:")
-            if len(anywhere) != 1 or len(as_key.findall(js)) != 1:
-                sys.exit(f"wasm_module: the import {field} appears {len(anywhere)} times in the glue, not once as a key")
-            js = as_key.sub(new + ":", js)
-        out += bytes([2]) + enc(len(body)) + body
-        print(f"[web] {count} imports renamed in {wasm_path}", file=sys.stderr)
-    open(wasm_path, "wb").write(out)
+    found = [s for sid, _, s, _ in sections(b) if sid == 2]
+    if not found:
+        return
+    count, _ = leb(b, found[0])
+    body = bytearray(enc(count))
+    modules, renamed = set(), {}
+    for i, (module, field, _, desc, end) in enumerate(imports(b, found[0])):
+        modules.add(module)
+        new = short_name(i)
+        renamed[field] = new
+        body += enc(1) + b"w" + enc(len(new)) + new.encode() + b[desc:end]
+    if len(modules) != 1:
+        sys.exit(f"wasm_module: the module imports from {sorted(modules)}, not from one namespace")
+    (module,) = modules
+    key = f'"{module}":'
+    if js.count(key) != 1:
+        sys.exit(f"wasm_module: the glue names the namespace {key} {js.count(key)} times, not once")
+    js = js.replace(key, '"w":')
+    for field, new in renamed.items():
+        anywhere = re.findall(f"(?<!{ident}){re.escape(field)}(?!{ident})", js)
+        as_key = re.compile(f"(?<!{ident}){re.escape(field)}:")
+        if len(anywhere) != 1 or len(as_key.findall(js)) != 1:
+            sys.exit(f"wasm_module: the import {field} appears {len(anywhere)} times in the glue, not once as a key")
+        js = as_key.sub(new + ":", js)
+    open(wasm_path, "wb").write(replace_section(b, 2, body))
     open(js_path, "w").write(js)
+    print(f"[web] {count} imports renamed in {wasm_path}", file=sys.stderr)
+
+
+def replace_section(b, wanted, body):
+    """The module `b` with the contents of its section `wanted` (a known, unique one) replaced."""
+    out = bytearray(b[:8])
+    for sid, start, _, e in sections(b):
+        out += bytes([sid]) + enc(len(body)) + body if sid == wanted else b[start:e]
+    return bytes(out)
 
 
 if __name__ == "__main__":

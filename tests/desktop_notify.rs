@@ -110,15 +110,11 @@ fn a_run_in_the_background_notifies_when_it_needs_approval_and_when_it_finishes(
     );
     let mut app = launch(BIN, &data);
     app.wait_painted("notify-start.png");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !app.stderr().contains("OpenCode event stream: connected") {
-        assert!(
-            Instant::now() < deadline,
-            "the app did not connect: {}",
-            app.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    app.wait_log(
+        "OpenCode event stream: connected",
+        60,
+        "the app did not connect",
+    );
 
     // Another window takes the focus: the app is in the background.
     let _clock = Killed(

@@ -298,15 +298,7 @@ fn a_focused_message_box_beside_a_long_code_block_leaves_the_app_idle() {
     // message box.
     std::thread::sleep(Duration::from_millis(1500));
     app.click(200, 132);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !app.stderr().contains("conversation opened") {
-        assert!(
-            Instant::now() < deadline,
-            "the conversation did not open: {}",
-            app.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    app.wait_log("conversation opened", 20, "the conversation did not open");
     std::thread::sleep(Duration::from_millis(1000));
     app.click(700, 660);
     // Laying out and painting the long reply takes a few seconds of the web process; then only

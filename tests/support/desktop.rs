@@ -57,6 +57,16 @@ impl App {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Waits up to `secs` for the app's log (stderr) to say `needle`; fails with `what` and the
+    /// log.
+    pub fn wait_log(&self, needle: &str, secs: u64, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !self.stderr().contains(needle) {
+            assert!(Instant::now() < deadline, "{what}: {}", self.stderr());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Click at window coordinates.
     pub fn click(&self, x: u32, y: u32) {
         xdotool(
