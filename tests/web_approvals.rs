@@ -40,6 +40,25 @@ async fn agent_page(url: &str, width: u32, height: u32, phone: bool) -> (Killer,
     (server, b)
 }
 
+/// Waits until the chat's model list shows one of the OpenCode server's models ("provider/model":
+/// its connection is up); that model.
+async fn server_model_chosen(c: &Client) -> String {
+    eventually(c, 60, "the server's models were not listed", async |last| {
+        let v = js(
+            c,
+            "const m = document.getElementById('model-picker'); return m ? m.value : ''",
+        )
+        .await;
+        *last = v.to_string();
+        v.as_str().filter(|m| m.contains('/')).map(str::to_owned)
+    })
+    .await
+}
+
+/// What the session's message box holds.
+const SESSION_BOX_TEXT: &str =
+    "const e = document.getElementById('session-input'); return e ? e.value : null";
+
 /// The card of the request whose title mentions `needle`, as an XPath prefix.
 fn card(needle: &str) -> String {
     format!("//div[contains(concat(' ', @class, ' '), ' approval ')][.//p[contains(@class, 'approval-title')][contains(., '{needle}')]]")
@@ -201,16 +220,7 @@ async fn a_new_chat_sent_to_an_opencode_server_starts_a_session_there() {
     let c = &b.client;
     nav(c, "Chat").await;
     // The server's models are listed (its connection is up) before the prompt goes.
-    let chosen = eventually(c, 60, "the server's models were not listed", async |last| {
-        let v = js(
-            c,
-            "const m = document.getElementById('model-picker'); return m ? m.value : ''",
-        )
-        .await;
-        *last = v.to_string();
-        v.as_str().filter(|m| m.contains('/')).map(str::to_owned)
-    })
-    .await;
+    let chosen = server_model_chosen(c).await;
     let file = unique("web-new-chat");
     let input = wait_for(c, "#composer-input", 10).await;
     input
@@ -408,16 +418,7 @@ async fn a_prompt_the_server_does_not_take_goes_back_in_the_message_box() {
     let c = &b.client;
     // A session opened from the chat: its first prompt starts it.
     nav(c, "Chat").await;
-    eventually(c, 60, "the server's models were not listed", async |last| {
-        let v = js(
-            c,
-            "const m = document.getElementById('model-picker'); return m ? m.value : ''",
-        )
-        .await;
-        *last = v.to_string();
-        v.as_str().is_some_and(|m| m.contains('/')).then_some(())
-    })
-    .await;
+    server_model_chosen(c).await;
     let first = unique("web-unsent-first");
     let input = wait_for(c, "#composer-input", 10).await;
     input.send_keys(&format!("Say {first}")).await.unwrap();
@@ -467,7 +468,7 @@ async fn a_prompt_the_server_does_not_take_goes_back_in_the_message_box() {
         c,
         10,
         "the text did not come back into the message box",
-        "const e = document.getElementById('session-input'); return e ? e.value : null",
+        SESSION_BOX_TEXT,
         Value::String(typed.clone()),
     )
     .await;
@@ -501,7 +502,7 @@ async fn a_prompt_the_server_does_not_take_goes_back_in_the_message_box() {
         c,
         10,
         "the message box kept the text that was sent",
-        "const e = document.getElementById('session-input'); return e ? e.value : null",
+        SESSION_BOX_TEXT,
         Value::String(String::new()),
     )
     .await;
