@@ -60,6 +60,9 @@ fi
 
 phase "format and layering"
 cargo fmt --all -- --check
+# wire-derive/ (the store protocol's derive) is a crate of its own beside the app.
+cargo fmt --manifest-path wire-derive/Cargo.toml -- --check
+cargo clippy --manifest-path wire-derive/Cargo.toml --all-targets -- -D warnings
 bash scripts/check-layers.sh
 
 # Clippy's lints (-D warnings) run while the crate compiles for the tests: clippy-driver is the

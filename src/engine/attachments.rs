@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::error::{Error, Result};
 use crate::engine::portability::human_bytes;
+use crate::engine::wire::Wire;
 
 /// The largest image a message may carry.
 pub const MAX_IMAGE_BYTES: u64 = 20 * 1024 * 1024;
@@ -20,7 +21,7 @@ pub const MAX_PER_MESSAGE: usize = 8;
 pub const IMAGE_TOKEN_ESTIMATE: u32 = 800;
 
 /// A file about to be attached, checked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct NewAttachment {
     pub name: String,
     pub mime: String,
@@ -29,7 +30,7 @@ pub struct NewAttachment {
 }
 
 /// A stored file's content and type.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct Blob {
     pub mime: String,
     #[serde(with = "base64_bytes")]

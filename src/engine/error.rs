@@ -1,13 +1,13 @@
 //! The engine's one error type. Every variant renders as a sentence a user can act on (what
 //! happened, what to do), because these strings reach the chat banner, the CLI and the logs
-//! unchanged. Errors are serializable so they can cross the store worker boundary (a thread on
-//! native, a Web Worker in the browser) without losing their meaning.
+//! unchanged. Errors cross the store worker boundary whole (a thread on native; a Web Worker in the
+//! browser, in the store protocol's binary form, `engine::wire`).
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use crate::engine::wire::Wire;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Wire)]
 pub enum Error {
     #[error("The history database at {path} was written by a newer version of OpenCode Nexus (schema {found}, this version understands up to {supported}). Update the app; the file was left untouched.")]
     DatabaseTooNew {
@@ -72,7 +72,7 @@ pub enum Error {
 }
 
 /// Where the request for a reply carried images (named when a server fails on it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Wire)]
 pub enum ImagesSent {
     #[default]
     None = 0,
@@ -141,244 +141,15 @@ impl From<crate::engine::opencode::client::OpenCodeError> for Error {
     }
 }
 
-/// An [`Error`] as it crosses the worker boundary: its kind and that kind's fields, flat
-/// (`{"kind":"not_found","what":"…"}`; `Invalid`'s sentence goes in `message`). Written out by
-/// hand rather than derived as an internally tagged enum: that form cannot carry
-/// `Invalid(String)` at all (the reply was never sent), and its deserializer buffers every field
-/// before choosing a variant, which costs the browser page's module much more code than one
-/// flat struct.
-#[derive(Serialize, Deserialize, Default)]
-struct Wire {
-    kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    found: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    supported: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    what: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seconds: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    retry_after: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    retryable: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    format: Option<String>,
-    /// [`ImagesSent`] as a number: the page and the worker share the code that reads the
-    /// other numeric fields.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    images: Option<u64>,
-}
-
-impl Serialize for Error {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut w = Wire::default();
-        let kind = match self.clone() {
-            Error::DatabaseTooNew {
-                path,
-                found,
-                supported,
-            } => {
-                (w.path, w.found, w.supported) = (Some(path), Some(found), Some(supported));
-                "database_too_new"
-            }
-            Error::DatabaseCorrupt { path, detail } => {
-                (w.path, w.detail) = (Some(path), Some(detail));
-                "database_corrupt"
-            }
-            Error::Database { detail } => {
-                w.detail = Some(detail);
-                "database"
-            }
-            Error::Io { path, detail } => {
-                (w.path, w.detail) = (Some(path), Some(detail));
-                "io"
-            }
-            Error::NotFound { what } => {
-                w.what = Some(what);
-                "not_found"
-            }
-            Error::Invalid(message) => {
-                w.message = Some(message);
-                "invalid"
-            }
-            Error::SecretServiceUnavailable { detail } => {
-                w.detail = Some(detail);
-                "secret_service_unavailable"
-            }
-            Error::Secret { detail } => {
-                w.detail = Some(detail);
-                "secret"
-            }
-            Error::BadUrl { url } => {
-                w.url = Some(url);
-                "bad_url"
-            }
-            Error::Unreachable { url, detail } => {
-                (w.url, w.detail) = (Some(url), Some(detail));
-                "unreachable"
-            }
-            Error::Timeout { url, seconds } => {
-                (w.url, w.seconds) = (Some(url), Some(seconds));
-                "timeout"
-            }
-            Error::Unauthorized { status, message } => {
-                (w.status, w.message) = (Some(status), Some(message));
-                "unauthorized"
-            }
-            Error::RateLimited {
-                retry_after,
-                message,
-            } => {
-                (w.retry_after, w.message) = (retry_after, Some(message));
-                "rate_limited"
-            }
-            Error::Http { status, message } => {
-                (w.status, w.message) = (Some(status), Some(message));
-                "http"
-            }
-            Error::StreamError { message } => {
-                w.message = Some(message);
-                "stream_error"
-            }
-            Error::Malformed { detail } => {
-                w.detail = Some(detail);
-                "malformed"
-            }
-            Error::Disconnected { detail } => {
-                w.detail = Some(detail);
-                "disconnected"
-            }
-            Error::Stalled { seconds } => {
-                w.seconds = Some(seconds);
-                "stalled"
-            }
-            Error::EmptyReply { images } => {
-                w.images = Some(images as u64);
-                "empty_reply"
-            }
-            Error::Cancelled => "cancelled",
-            Error::Remote { message, retryable } => {
-                (w.message, w.retryable) = (Some(message), Some(retryable));
-                "remote"
-            }
-            Error::BadImport { format, detail } => {
-                (w.format, w.detail) = (Some(format), Some(detail));
-                "bad_import"
-            }
-            Error::BadBackup { path, detail } => {
-                (w.path, w.detail) = (Some(path), Some(detail));
-                "bad_backup"
-            }
-        };
-        w.kind = kind.to_owned();
-        w.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Error {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let w = Wire::deserialize(deserializer)?;
-        // Both ends are the same build; a field missing from a known kind reads as empty.
-        let path = || w.path.clone().unwrap_or_default();
-        let detail = || w.detail.clone().unwrap_or_default();
-        let url = || w.url.clone().unwrap_or_default();
-        let message = || w.message.clone().unwrap_or_default();
-        Ok(match w.kind.as_str() {
-            "database_too_new" => Error::DatabaseTooNew {
-                path: path(),
-                found: w.found.unwrap_or_default(),
-                supported: w.supported.unwrap_or_default(),
-            },
-            "database_corrupt" => Error::DatabaseCorrupt {
-                path: path(),
-                detail: detail(),
-            },
-            "database" => Error::Database { detail: detail() },
-            "io" => Error::Io {
-                path: path(),
-                detail: detail(),
-            },
-            "not_found" => Error::NotFound {
-                what: w.what.clone().unwrap_or_default(),
-            },
-            "invalid" => Error::Invalid(message()),
-            "secret_service_unavailable" => Error::SecretServiceUnavailable { detail: detail() },
-            "secret" => Error::Secret { detail: detail() },
-            "bad_url" => Error::BadUrl { url: url() },
-            "unreachable" => Error::Unreachable {
-                url: url(),
-                detail: detail(),
-            },
-            "timeout" => Error::Timeout {
-                url: url(),
-                seconds: w.seconds.unwrap_or_default(),
-            },
-            "unauthorized" => Error::Unauthorized {
-                status: w.status.unwrap_or_default(),
-                message: message(),
-            },
-            "rate_limited" => Error::RateLimited {
-                retry_after: w.retry_after,
-                message: message(),
-            },
-            "http" => Error::Http {
-                status: w.status.unwrap_or_default(),
-                message: message(),
-            },
-            "stream_error" => Error::StreamError { message: message() },
-            "malformed" => Error::Malformed { detail: detail() },
-            "disconnected" => Error::Disconnected { detail: detail() },
-            "stalled" => Error::Stalled {
-                seconds: w.seconds.unwrap_or_default(),
-            },
-            "empty_reply" => Error::EmptyReply {
-                images: match w.images {
-                    Some(1) => ImagesSent::ThisMessage,
-                    Some(2) => ImagesSent::Earlier,
-                    _ => ImagesSent::None,
-                },
-            },
-            "cancelled" => Error::Cancelled,
-            "remote" => Error::Remote {
-                message: message(),
-                retryable: w.retryable.unwrap_or_default(),
-            },
-            "bad_import" => Error::BadImport {
-                format: w.format.clone().unwrap_or_default(),
-                detail: detail(),
-            },
-            "bad_backup" => Error::BadBackup {
-                path: path(),
-                detail: detail(),
-            },
-            other => {
-                return Err(serde::de::Error::custom(format!(
-                    "unknown error kind {other:?}"
-                )))
-            }
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::Error;
+    use crate::engine::wire;
 
     #[test]
     fn every_kind_crosses_the_worker_boundary_unchanged() {
-        // Regression: `Invalid(String)` could not be serialized, so the browser's storage
-        // worker never answered a request that failed with it.
+        // Regression: `Invalid(String)` once could not cross, so the browser's storage worker
+        // never answered a request that failed with it.
         let all = [
             Error::DatabaseTooNew {
                 path: "/h.db".into(),
@@ -452,12 +223,17 @@ mod tests {
             },
         ];
         for e in all {
-            let text = serde_json::to_string(&e).expect("serializes");
-            let back: Error = serde_json::from_str(&text).expect("deserializes");
-            assert_eq!(back, e, "{text}");
+            let bytes = wire::encode(&e);
+            assert_eq!(wire::decode::<Error>(&bytes), Ok(e.clone()), "{e:?}");
+            // Cut anywhere, the message is unreadable rather than a different error.
+            for cut in 0..bytes.len() {
+                assert!(
+                    wire::decode::<Error>(&bytes[..cut]).is_err(),
+                    "{e:?} cut at {cut}"
+                );
+            }
         }
-        let text = serde_json::to_string(&Error::not_found("x")).unwrap();
-        assert_eq!(text, r#"{"kind":"not_found","what":"x"}"#);
-        assert!(serde_json::from_str::<Error>(r#"{"kind":"nonsense"}"#).is_err());
+        // A kind this build does not have.
+        assert!(wire::decode::<Error>(&[200, 1]).is_err());
     }
 }

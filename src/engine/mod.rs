@@ -20,5 +20,6 @@ pub mod store;
 pub mod sync;
 pub mod update;
 pub mod version;
+pub mod wire;
 
 pub use error::{Error, Result};

@@ -5,6 +5,7 @@
 //! instead of overwriting, so earlier answers stay reachable, and ChatGPT's mapping tree imports
 //! without loss. IDs are UUIDv7 strings: sortable by creation time and stable across export/import.
 
+use crate::engine::wire::Wire;
 use serde::{Deserialize, Serialize};
 
 pub type Id = String;
@@ -28,7 +29,7 @@ pub fn now_ms() -> i64 {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Wire)]
 pub enum BackendKind {
     #[serde(rename = "openai-compatible")]
     OpenAiCompatible,
@@ -62,7 +63,7 @@ impl BackendKind {
 
 /// A configured backend. The API key (or OpenCode password) is never part of this struct: it
 /// lives in the secret store under `id`, or is read from the environment variable `key_env`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct Profile {
     pub id: Id,
     pub name: String,
@@ -100,7 +101,7 @@ impl Profile {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Wire)]
 pub struct SamplingParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
@@ -261,7 +262,7 @@ pub fn parse_number<T: std::str::FromStr>(text: &str, label: &str) -> Result<Opt
 
 /// A named starting point for new chats ("assistant"): a system prompt, optionally a backend
 /// and model, and parameters. One preset may be the default for new chats.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct Preset {
     pub id: Id,
     pub name: String,
@@ -303,7 +304,7 @@ impl Preset {
 }
 
 /// What the user pays a backend for a model, per million tokens.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct ModelPrice {
     pub profile_id: Id,
     pub model: String,
@@ -337,7 +338,7 @@ impl ModelPrice {
 }
 
 /// A model a backend offers, as its `/models` list describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Wire)]
 pub struct ModelInfo {
     pub id: String,
     /// The context window in tokens, when the server says.
@@ -346,14 +347,14 @@ pub struct ModelInfo {
 }
 
 /// A backend's model list as last fetched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Wire)]
 pub struct ModelList {
     pub models: Vec<ModelInfo>,
     pub fetched_at: i64,
 }
 
 /// Tokens and cost summed over a conversation's replies (every branch: each was paid for).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Wire)]
 pub struct UsageTotal {
     pub input: u64,
     pub output: u64,
@@ -424,7 +425,7 @@ pub fn group_digits(n: u64) -> String {
     out
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct Conversation {
     pub id: Id,
     pub title: String,
@@ -470,7 +471,7 @@ impl Conversation {
 
 /// One change to a conversation's own fields. Saving a message and choosing a branch are the
 /// only ways to move its head, so no edit carries one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub enum ConversationEdit {
     Title(String),
     Pinned(bool),
@@ -544,7 +545,7 @@ impl SamplingParams {
 }
 
 /// A conversation row as the history list shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct ConversationSummary {
     pub conversation: Conversation,
     pub profile_name: Option<String>,
@@ -552,7 +553,7 @@ pub struct ConversationSummary {
     pub message_count: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Wire)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     System,
@@ -579,7 +580,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Wire)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
     Complete,
@@ -612,7 +613,7 @@ impl MessageStatus {
 /// One ordered piece of a message. Plain chat uses `Text` (and `Reasoning` when the model sends
 /// it); OpenCode sessions add tool calls, files and patches, kept as their server JSON so nothing
 /// is lost when the server adds fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Part {
     Text {
@@ -638,7 +639,7 @@ pub enum Part {
 }
 
 /// A file attached to a message, as the message records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Wire)]
 pub struct AttachmentRef {
     pub name: String,
     pub mime: String,
@@ -652,7 +653,7 @@ impl AttachmentRef {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Wire)]
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -664,7 +665,7 @@ pub struct Usage {
     pub estimated: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct Message {
     pub id: Id,
     pub conversation_id: Id,
@@ -754,7 +755,7 @@ impl Message {
 
 /// A message on the visible thread, with its position among alternatives (siblings that share
 /// its parent) so the view can offer "‹ 2/3 ›".
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct ThreadMessage {
     pub message: Message,
     pub sibling_index: usize,
@@ -763,14 +764,14 @@ pub struct ThreadMessage {
 }
 
 /// The end of a visible thread (see `Store::thread_tail`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct ThreadTail {
     pub messages: Vec<ThreadMessage>,
     /// The thread goes on above these messages.
     pub earlier: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct SearchHit {
     pub conversation_id: Id,
     pub conversation_title: String,
@@ -808,7 +809,7 @@ pub fn snippet_runs(snippet: &str) -> Vec<(String, bool)> {
 }
 
 /// Filter for the history list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Wire)]
 pub struct ConversationFilter {
     pub archived: bool,
     pub profile_id: Option<Id>,

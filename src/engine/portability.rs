@@ -41,6 +41,7 @@ use crate::engine::error::{Error, Result};
 use crate::engine::model::*;
 #[cfg(feature = "sqlite")]
 use crate::engine::store::Store;
+use crate::engine::wire::Wire;
 
 /// The `format` field of every OpenCode Nexus export.
 pub const FORMAT_NAME: &str = "opencode-nexus";
@@ -53,7 +54,7 @@ pub const MAX_IMPORT_BYTES: u64 = 512 * 1024 * 1024;
 /// A whole export file. Field order is the file's key order.
 /// A whole file's bytes in the store's request protocol (base64 in its JSON): a database image
 /// going to or coming from the browser's store worker.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Wire)]
 pub struct FileBytes(#[serde(with = "crate::engine::attachments::base64_bytes")] pub Vec<u8>);
 
 impl std::fmt::Debug for FileBytes {
@@ -85,7 +86,7 @@ pub struct ImportBatch {
     pub attachments: Vec<AttachmentDump>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Wire)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     Json,
@@ -111,7 +112,7 @@ impl ExportFormat {
 }
 
 /// What an export to a file wrote.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Wire)]
 pub struct ExportReport {
     pub conversations: u64,
     pub messages: u64,

@@ -113,11 +113,13 @@ impl HttpFactory for DefaultHttp {
     }
 }
 
-/// Services over an in-memory SQLite store and fakes.
+/// Services over an in-memory SQLite store and fakes. The store's requests and answers go
+/// through the browser worker's binary form (`StoreClient::inline_over_wire`), so the tests
+/// that run the app on these services also carry their data through that form.
 #[cfg(feature = "sqlite")]
 pub fn services() -> Services {
     let store = Store::open_in_memory().expect("in-memory SQLite always opens");
-    services_with(StoreClient::inline(store))
+    services_with(StoreClient::inline_over_wire(store))
 }
 
 pub fn services_with(store: StoreClient) -> Services {

@@ -18,7 +18,6 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -27,18 +26,23 @@ use crate::engine::error::{Error, Result};
 use crate::engine::store::api::{Request, Response, StoreClient, StoreTransport};
 #[cfg(feature = "web-store")]
 use crate::engine::store::Store;
+use crate::engine::wire::{self, Wire};
 
 #[cfg(feature = "web-store")]
 const DB_PATH: &str = "/opencode-nexus/history.db";
 const KEY_PREFIX: &str = "opencode-nexus.key.";
 
-#[derive(Serialize, Deserialize)]
+/// A request to the storage worker, in the protocol's binary form (`engine::wire`). `id` is
+/// written first: the worker reads it before the rest, to answer a request that does not read.
+#[derive(Wire)]
 struct Envelope {
     id: u64,
     request: Request,
 }
 
-#[derive(Serialize, Deserialize)]
+/// The worker's answer to the request `id` (first, for the same reason as [`Envelope`]'s).
+#[cfg(feature = "web-store")]
+#[derive(Wire)]
 struct Reply {
     id: u64,
     result: std::result::Result<Response, Error>,
@@ -118,12 +122,24 @@ pub fn worker_main() {
     let handler_scope = scope.clone();
     let onmessage =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-            let Some(text) = ev.data().as_string() else {
+            let Some(bytes) = ev
+                .data()
+                .dyn_ref::<js_sys::Uint8Array>()
+                .map(|b| b.to_vec())
+            else {
                 return;
             };
-            let Ok(envelope) = serde_json::from_str::<Envelope>(&text) else {
+            // The id comes first: a request that does not read is still answered.
+            let mut input = wire::Input::new(&bytes);
+            let Ok(id) = u64::take(&mut input) else {
                 return;
             };
+            let request = Request::take(&mut input).and_then(|r| input.finish().map(|()| r));
+            let Ok(request) = request else {
+                post_reply(&handler_scope, id, Err(unreadable()));
+                return;
+            };
+            let envelope = Envelope { id, request };
             let mut st = handler_state.borrow_mut();
             match &mut *st {
                 WorkerState::Opening(queue) => queue.push(envelope),
@@ -179,17 +195,26 @@ fn answer(
         WorkerState::Failed(e) => Err(e.clone()),
         WorkerState::Opening(_) => return,
     };
-    let reply = Reply {
-        id: envelope.id,
-        result,
-    };
-    if let Ok(text) = serde_json::to_string(&reply) {
-        let _ = scope.post_message(&JsValue::from_str(&text));
-    }
+    post_reply(scope, envelope.id, result);
 }
 
-/// Progress of a long operation, sent to the page as `[job id, done, total]` (replies are JSON
-/// strings, so the two never mix), at most every 100 ms and always at the end.
+#[cfg(feature = "web-store")]
+fn post_reply(scope: &web_sys::DedicatedWorkerGlobalScope, id: u64, result: Result<Response>) {
+    let bytes = wire::encode(&Reply { id, result });
+    let _ = scope.post_message(&js_sys::Uint8Array::from(&bytes[..]));
+}
+
+/// A request or an answer between the page and its storage worker did not read: they are from
+/// different builds (a page kept open across an update of the site), or the message was cut.
+fn unreadable() -> Error {
+    Error::Invalid(
+        "The page and its storage could not understand each other (they may be from different versions of the app). Reload the page; nothing was changed."
+            .into(),
+    )
+}
+
+/// Progress of a long operation, sent to the page as `[job id, done, total]` (replies are
+/// bytes, `engine::wire`, so the two never mix), at most every 100 ms and always at the end.
 #[cfg(feature = "web-store")]
 fn post_progress(job: &str, done: u64, total: u64) {
     thread_local! {
@@ -318,18 +343,24 @@ impl WorkerTransport {
                     }
                     return;
                 }
-                let Some(text) = data.as_string() else {
+                let Some(bytes) = data.dyn_ref::<js_sys::Uint8Array>().map(|b| b.to_vec()) else {
                     return;
                 };
-                let reply: Reply = match serde_json::from_str(&text) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::error!(error = %e, "unreadable reply from the storage worker");
-                        return;
-                    }
+                // The id comes first: the request waiting for an answer that does not read
+                // gets the sentence instead of waiting for ever.
+                let mut input = wire::Input::new(&bytes);
+                let Ok(id) = u64::take(&mut input) else {
+                    tracing::error!("unreadable reply from the storage worker");
+                    return;
                 };
-                if let Some(tx) = on_reply.borrow_mut().remove(&reply.id) {
-                    let _ = tx.send(reply.result);
+                let result = Result::<Response>::take(&mut input)
+                    .and_then(|r| input.finish().map(|()| r))
+                    .unwrap_or_else(|_| {
+                        tracing::error!("unreadable reply from the storage worker");
+                        Err(unreadable())
+                    });
+                if let Some(tx) = on_reply.borrow_mut().remove(&id) {
+                    let _ = tx.send(result);
                 }
             });
         worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
@@ -381,10 +412,14 @@ impl StoreTransport for WorkerTransport {
         let job = request
             .job()
             .and_then(crate::engine::portability::Job::find);
-        let text = serde_json::to_string(&Envelope { id, request }).map_err(Error::db)?;
+        let bytes = wire::encode(&Envelope { id, request });
         let (tx, rx) = oneshot::channel();
         self.pending.borrow_mut().insert(id, tx);
-        if let Err(e) = self.worker.borrow().post_message(&JsValue::from_str(&text)) {
+        if let Err(e) = self
+            .worker
+            .borrow()
+            .post_message(&js_sys::Uint8Array::from(&bytes[..]))
+        {
             self.pending.borrow_mut().remove(&id);
             return Err(Error::Database {
                 detail: format!("the storage worker did not accept the request ({e:?})"),

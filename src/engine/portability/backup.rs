@@ -41,6 +41,7 @@ use crate::engine::error::{Error, Result};
 use crate::engine::model::now_ms;
 #[cfg(feature = "sqlite")]
 use crate::engine::store::{schema, Store};
+use crate::engine::wire::Wire;
 
 #[cfg(feature = "sqlite")]
 const PREFIX: &str = "history-";
@@ -48,7 +49,7 @@ const PREFIX: &str = "history-";
 const PRE_RESTORE_PREFIX: &str = "pre-restore-";
 
 /// A backup file found in the backups directory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Wire)]
 pub struct BackupFile {
     pub path: PathBuf,
     /// When it was taken (from its name), milliseconds since the Unix epoch.
@@ -63,7 +64,7 @@ pub struct BackupFile {
 }
 
 /// What a restore did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Wire)]
 pub struct RestoreReport {
     pub restored_from: PathBuf,
     /// The database as it was before the restore (none when there was no database yet).

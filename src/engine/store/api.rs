@@ -6,8 +6,6 @@
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
-
 use super::dump::{ConversationDump, ImportFormat, ImportReport};
 use super::sync;
 #[cfg(feature = "sqlite")]
@@ -15,6 +13,7 @@ use super::Store;
 use crate::engine::error::{Error, Result};
 use crate::engine::model::*;
 use crate::engine::portability as port;
+use crate::engine::wire::Wire;
 
 /// Something that runs store requests somewhere else and hands back the answer.
 #[async_trait::async_trait(?Send)]
@@ -31,13 +30,13 @@ macro_rules! store_api {
         // store has no file system (its backups are downloads), so neither module carries its
         // request, answer or code, and the client refuses it without sending anything.
         // (`cfg_attr(any(), ..)` never applies; it only ties the `cfg` to the marker.)
-        #[derive(Debug, Serialize, Deserialize)]
+        #[derive(Debug, Wire)]
         pub enum Request { $(
             $( #[cfg_attr(any(), $files)] #[cfg(not(target_family = "wasm"))] )?
             $variant ( $($ty),* )
         ),* }
 
-        #[derive(Debug, Serialize, Deserialize)]
+        #[derive(Debug, Wire)]
         pub enum Response { $(
             $( #[cfg_attr(any(), $files)] #[cfg(not(target_family = "wasm"))] )?
             $variant($ret)
@@ -253,10 +252,47 @@ impl StoreTransport for InlineTransport {
     }
 }
 
+/// Like [`InlineTransport`], but every request and every answer is written in the protocol's
+/// binary form ([`crate::engine::wire`]) and read back, as the browser's page and storage
+/// worker pass them; an answer that does not read back to the same bytes is an error. The
+/// in-memory services run on it, so every test that uses them carries its real data through
+/// that form.
+#[cfg(feature = "sqlite")]
+pub struct WireTransport(pub std::cell::RefCell<Store>);
+
+#[cfg(feature = "sqlite")]
+#[async_trait::async_trait(?Send)]
+impl StoreTransport for WireTransport {
+    async fn call(&self, request: Request) -> Result<Response> {
+        let request: Request = through_wire(&request)?;
+        let answer = request.handle(&mut self.0.borrow_mut());
+        through_wire(&answer)?
+    }
+}
+
+/// `value` written and read back, checked to write the same bytes again.
+#[cfg(feature = "sqlite")]
+fn through_wire<T: Wire>(value: &T) -> Result<T> {
+    let bytes = crate::engine::wire::encode(value);
+    let back: T = crate::engine::wire::decode(&bytes).map_err(Error::db)?;
+    if crate::engine::wire::encode(&back) != bytes {
+        return Err(Error::db(
+            "a store message changed on its way through the wire",
+        ));
+    }
+    Ok(back)
+}
+
 impl StoreClient {
     #[cfg(feature = "sqlite")]
     pub fn inline(store: Store) -> Self {
         StoreClient::new(Rc::new(InlineTransport(std::cell::RefCell::new(store))))
+    }
+
+    /// A store in the calling thread behind [`WireTransport`].
+    #[cfg(feature = "sqlite")]
+    pub fn inline_over_wire(store: Store) -> Self {
+        StoreClient::new(Rc::new(WireTransport(std::cell::RefCell::new(store))))
     }
 
     /// A client for a store that could not be opened: every request is answered with why.

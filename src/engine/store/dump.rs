@@ -22,13 +22,14 @@ use super::{conversation_from_row, Store};
 #[cfg(feature = "sqlite")]
 use crate::engine::error::{Error, Result};
 use crate::engine::model::*;
+use crate::engine::wire::Wire;
 
 /// Called with (done, total) as a long operation advances; returning `false` cancels it, which
 /// rolls back whatever it did.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
 
 /// A backend a conversation used, by name only: never the key, headers or any other secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Wire)]
 pub struct ProfileRef {
     pub name: String,
     pub kind: BackendKind,
@@ -36,7 +37,7 @@ pub struct ProfileRef {
 }
 
 /// One conversation with its whole message tree. Field order is the export format's key order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct ConversationDump {
     pub id: Id,
     pub title: String,
@@ -93,7 +94,7 @@ pub struct PresetDump {
 }
 
 /// One message of a dumped conversation; its conversation is the enclosing dump.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct MessageDump {
     pub id: Id,
     #[serde(default)]
@@ -153,7 +154,7 @@ impl MessageDump {
 }
 
 /// Which file format a batch came from (reports and error messages name it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Wire)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportFormat {
     /// Detect from the content.
@@ -193,7 +194,7 @@ impl ImportFormat {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Wire)]
 pub struct ImportReport {
     /// The format actually read (never `auto`).
     pub format: Option<ImportFormat>,

@@ -21,6 +21,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::attachments::base64_bytes;
+use crate::engine::wire::Wire;
 #[cfg(feature = "sqlite")]
 use {
     super::{
@@ -36,7 +37,7 @@ use {
 };
 
 /// One change to one field (or whole row) as it travels between devices.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct Change {
     #[serde(rename = "k")]
     pub kind: String,
@@ -50,7 +51,7 @@ pub struct Change {
 }
 
 /// A stored file's content, carried with the first change that needs it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
 pub struct BlobData {
     pub sha256: String,
     pub mime: String,
@@ -59,7 +60,7 @@ pub struct BlobData {
 }
 
 /// Local changes read for one segment.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Wire)]
 pub struct Outgoing {
     pub changes: Vec<Change>,
     pub blobs: Vec<BlobData>,
@@ -72,7 +73,7 @@ pub struct Outgoing {
 }
 
 /// Where this device stands.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Wire)]
 pub struct LocalState {
     pub device: Option<String>,
     pub device_name: Option<String>,
@@ -86,7 +87,7 @@ pub struct LocalState {
 }
 
 /// What merging one segment did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Wire)]
 pub struct Applied {
     /// Changes that won and were written.
     pub changes: usize,
@@ -101,14 +102,14 @@ pub struct Applied {
 
 /// Where reading a snapshot stands: stage 0 reads fields, rows and tombstones (after the key
 /// `kind\nid\nfield`), stage 1 messages (after a message's row number).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Wire)]
 pub struct SnapshotCursor {
     pub stage: u8,
     pub after: String,
 }
 
 /// One part of a snapshot: changes as in a change file, and the files its messages hold.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Wire)]
 pub struct SnapshotPage {
     pub changes: Vec<Change>,
     pub blobs: Vec<BlobData>,
