@@ -11,7 +11,7 @@ use opencode_nexus::components::parts::{
     RunStatusProps, SessionMessage, SessionMessageProps,
 };
 use opencode_nexus::engine::opencode::api::{
-    Event, MessageWithParts, Part, PermissionRequest, QuestionRequest, SessionStatus,
+    Event, MessageInfo, MessageWithParts, Part, PermissionRequest, QuestionRequest, SessionStatus,
 };
 use opencode_nexus::engine::opencode::client::EventDecoder;
 use opencode_nexus::engine::opencode::state::SessionView;
@@ -62,8 +62,13 @@ fn html_of(dom: &VirtualDom) -> String {
 }
 
 fn render_message(message: MessageWithParts) -> String {
-    let mut dom = VirtualDom::new_with_props(SessionMessage, SessionMessageProps { message })
-        .with_root_context(memory::services());
+    render_paused(message, None)
+}
+
+fn render_paused(message: MessageWithParts, paused: Option<String>) -> String {
+    let mut dom =
+        VirtualDom::new_with_props(SessionMessage, SessionMessageProps { message, paused })
+            .with_root_context(memory::services());
     dom.rebuild_in_place();
     html_of(&dom)
 }
@@ -193,6 +198,38 @@ fn an_aborted_capture_shows_the_stop_as_a_sentence() {
     assert!(
         !html.contains("MessageAbortedError"),
         "no raw error names: {html}"
+    );
+}
+
+#[test]
+fn a_reply_that_waits_on_the_user_or_the_server_shows_still_dots_that_say_why() {
+    // The captured reply as it was before its first words: begun, not finished, no text.
+    let view = replay("event-roundtrip-chat-agent.sse");
+    let mut reply = view.messages[1].clone();
+    match &mut reply.info {
+        MessageInfo::Assistant(a) => a.time.completed = None,
+        MessageInfo::User(_) => panic!("the capture's second message is the reply"),
+    }
+    reply.parts.retain(|p| p.text().is_none());
+    let running = render_message(reply.clone());
+    assert!(
+        running.contains("class=\"typing\" aria-label=\"Waiting for the reply\""),
+        "{running}"
+    );
+    let why = "Paused: the agent waits for your answer below";
+    let paused = render_paused(reply, Some(why.into()));
+    assert!(paused.contains("class=\"typing paused\""), "{paused}");
+    assert!(
+        paused.contains(&format!("aria-label=\"{why}\"")),
+        "{paused}"
+    );
+    assert!(!paused.contains("Waiting for the reply"), "{paused}");
+    // The stylesheet stops the animation of paused dots.
+    let css =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/main.css")).unwrap();
+    assert!(
+        css.contains(".typing.paused span { animation: none;"),
+        "main.css"
     );
 }
 

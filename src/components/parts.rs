@@ -77,9 +77,14 @@ pub fn settle_unfinished(
     }
 }
 
-/// One message of a session with all its parts.
+/// One message of a session with all its parts. `paused` says why a reply that has not begun
+/// is not coming for now (the agent waits for the user's answer, or its server is out of
+/// reach): its "typing" dots then stand still instead of animating.
 #[component]
-pub fn SessionMessage(message: MessageWithParts) -> Element {
+pub fn SessionMessage(
+    message: MessageWithParts,
+    #[props(default)] paused: Option<String>,
+) -> Element {
     let (class, label) = match &message.info {
         MessageInfo::User(_) => ("msg user", "You"),
         MessageInfo::Assistant(_) => ("msg assistant", "Assistant"),
@@ -130,7 +135,11 @@ pub fn SessionMessage(message: MessageWithParts) -> Element {
                     PartView { key: "{part.id().unwrap_or_default()}-{i}", part, user: is_user }
                 }
                 if waiting {
-                    div { class: "typing", "aria-label": "Waiting for the reply", span {} span {} span {} }
+                    if let Some(why) = paused {
+                        div { class: "typing paused", role: "img", "aria-label": "{why}", title: "{why}", span {} span {} span {} }
+                    } else {
+                        div { class: "typing", "aria-label": "Waiting for the reply", span {} span {} span {} }
+                    }
                 }
             }
             if let Some(e) = error {

@@ -130,6 +130,16 @@ pub fn SessionPage() -> Element {
         MessageInfo::Assistant(_) => None,
     });
 
+    // A reply waiting on the user or on an unreachable server is not on its way: its dots
+    // stand still (an animation would repaint the page for nothing the whole time).
+    let paused = if !connected {
+        Some("Paused: the server is out of reach".to_owned())
+    } else if !permissions.is_empty() || !questions.is_empty() {
+        Some("Paused: the agent waits for your answer below".to_owned())
+    } else {
+        None
+    };
+
     // Back to where the session was opened from: the chat (its sidebar or message box),
     // History or Approvals.
     let back = *hub.back_to.read();
@@ -193,7 +203,7 @@ pub fn SessionPage() -> Element {
                         }
                     }
                     for m in messages.into_iter() {
-                        SessionMessage { key: "{m.info.id()}", message: m }
+                        SessionMessage { key: "{m.info.id()}", message: m, paused: paused.clone() }
                     }
                     for p in permissions.into_iter() {
                         PermissionCard {
