@@ -649,3 +649,48 @@ async fn the_open_conversation_follows_changes_made_elsewhere() {
     .await;
     assert!(state.conversation.peek().is_none());
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn with_no_backend_the_header_says_so_instead_of_showing_empty_pickers() {
+    let services = memory::services();
+    let profile = Profile::new(
+        "local",
+        BackendKind::OpenAiCompatible,
+        "http://127.0.0.1:9/v1",
+    );
+    let (mut dom, _ctl, state) = mount(&services, profile.clone());
+    // The first frame, before the history has opened, keeps the pickers (the prerendered copy
+    // of it in index.html has them): whether there is a backend is not known yet.
+    dom.in_scope(ScopeId::APP, || {
+        let (mut loaded, mut profiles) = (state.loaded, state.profiles);
+        loaded.set(false);
+        profiles.set(Vec::new());
+    });
+    settle(&mut dom, 2).await;
+    let html = html_of(&dom);
+    assert!(html.contains("id=\"profile-picker\""), "{html}");
+    assert!(!html.contains("No backend yet"), "{html}");
+
+    // Opened with none: a note, no empty backend list and no model box.
+    dom.in_scope(ScopeId::APP, || {
+        let mut loaded = state.loaded;
+        loaded.set(true);
+    });
+    settle(&mut dom, 2).await;
+    let html = html_of(&dom);
+    assert!(html.contains("No backend yet"), "{html}");
+    assert!(!html.contains("id=\"profile-picker\""), "{html}");
+    assert!(!html.contains("id=\"model-picker\""), "{html}");
+    assert!(html.contains(">Add a backend</button>"), "{html}");
+
+    // Once one is added, its pickers come back.
+    dom.in_scope(ScopeId::APP, || {
+        let mut profiles = state.profiles;
+        profiles.set(vec![profile]);
+    });
+    settle(&mut dom, 2).await;
+    let html = html_of(&dom);
+    assert!(!html.contains("No backend yet"), "{html}");
+    assert!(html.contains("id=\"profile-picker\""), "{html}");
+    assert!(html.contains("id=\"model-picker\""), "{html}");
+}

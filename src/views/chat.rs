@@ -201,6 +201,8 @@ fn ChatHeader() -> Element {
     let ctl = use_chat();
     let mut show_settings = use_signal(|| false);
     let profiles = state.profiles.read().clone();
+    // Known only once the history is open (the first frame, before that, shows the pickers).
+    let no_backend = *state.loaded.read() && profiles.is_empty();
     let active = ctl.active_profile(&state);
     let model = ctl.active_model(&state).unwrap_or_default();
     let models = ctl.models.read().clone();
@@ -262,58 +264,63 @@ fn ChatHeader() -> Element {
                 }
             }
             div { class: "picker-row",
-                span { class: status_class, title: "{status_text}", role: "img", "aria-label": "Backend status: {status_text}" }
-                label { class: "sr-only", r#for: "profile-picker", "Backend" }
-                select {
-                    id: "profile-picker",
-                    disabled: profiles.is_empty(),
-                    onchange: move |e| set_profile(e.value()),
-                    for p in profiles.iter() {
-                        option { value: "{p.id}", selected: active.as_ref().map(|a| a.id == p.id).unwrap_or(false), "{p.name}" }
-                    }
-                }
-                label { class: "sr-only", r#for: "model-picker", "Model" }
-                if models.is_empty() || typing_model() {
-                    // Free entry: servers that list nothing, or a model the list does not have.
-                    input {
-                        id: "model-picker",
-                        placeholder: "model",
-                        value: "{model}",
-                        onchange: {
-                            let set_model = set_model.clone();
-                            move |e: FormEvent| { typing_model.set(false); set_model(e.value()) }
-                        },
-                    }
+                if no_backend {
+                    // Nothing to pick yet: the empty chat below offers "Add a backend".
+                    span { class: "hint no-backend", "No backend yet" }
                 } else {
+                    span { class: status_class, title: "{status_text}", role: "img", "aria-label": "Backend status: {status_text}" }
+                    label { class: "sr-only", r#for: "profile-picker", "Backend" }
                     select {
-                        id: "model-picker",
-                        onchange: {
-                            let set_model = set_model.clone();
-                            move |e: FormEvent| {
-                                let v = e.value();
-                                if v == OTHER_MODEL { typing_model.set(true) } else { set_model(v) }
-                            }
-                        },
-                        if !model.is_empty() && !models.contains(&model) {
-                            option { value: "{model}", selected: true, "{model}" }
+                        id: "profile-picker",
+                        disabled: profiles.is_empty(),
+                        onchange: move |e| set_profile(e.value()),
+                        for p in profiles.iter() {
+                            option { value: "{p.id}", selected: active.as_ref().map(|a| a.id == p.id).unwrap_or(false), "{p.name}" }
                         }
-                        for m in models.iter() {
-                            option { value: "{m}", selected: *m == model, "{m}" }
-                        }
-                        option { value: OTHER_MODEL, "Other…" }
                     }
-                }
-                button {
-                    class: "btn-small icon-button",
-                    r#type: "button",
-                    "aria-label": "Refresh the model list",
-                    disabled: active.is_none(),
-                    onclick: {
-                        let services = services.clone();
-                        let active = active.clone();
-                        move |_| if let Some(p) = active.clone() { ctl.check_backend(state, services.clone(), p) }
-                    },
-                    "↻"
+                    label { class: "sr-only", r#for: "model-picker", "Model" }
+                    if models.is_empty() || typing_model() {
+                        // Free entry: servers that list nothing, or a model the list does not have.
+                        input {
+                            id: "model-picker",
+                            placeholder: "model",
+                            value: "{model}",
+                            onchange: {
+                                let set_model = set_model.clone();
+                                move |e: FormEvent| { typing_model.set(false); set_model(e.value()) }
+                            },
+                        }
+                    } else {
+                        select {
+                            id: "model-picker",
+                            onchange: {
+                                let set_model = set_model.clone();
+                                move |e: FormEvent| {
+                                    let v = e.value();
+                                    if v == OTHER_MODEL { typing_model.set(true) } else { set_model(v) }
+                                }
+                            },
+                            if !model.is_empty() && !models.contains(&model) {
+                                option { value: "{model}", selected: true, "{model}" }
+                            }
+                            for m in models.iter() {
+                                option { value: "{m}", selected: *m == model, "{m}" }
+                            }
+                            option { value: OTHER_MODEL, "Other…" }
+                        }
+                    }
+                    button {
+                        class: "btn-small icon-button",
+                        r#type: "button",
+                        "aria-label": "Refresh the model list",
+                        disabled: active.is_none(),
+                        onclick: {
+                            let services = services.clone();
+                            let active = active.clone();
+                            move |_| if let Some(p) = active.clone() { ctl.check_backend(state, services.clone(), p) }
+                        },
+                        "↻"
+                    }
                 }
                 if conv.is_none() && !presets.is_empty() {
                     label { class: "sr-only", r#for: "preset-picker", "Preset" }
