@@ -40,7 +40,8 @@ pub trait Wire: Sized {
 
     fn take_list(input: &mut Input<'_>) -> Result<Vec<Self>, Malformed> {
         let len = input.len()?;
-        // Every value takes at least one byte: a length beyond what is left is a lie.
+        // Every type the protocol puts in a list takes at least one byte: a length beyond
+        // what is left is a lie, refused before anything is allocated for it.
         if len > input.remaining() {
             return Err(Malformed);
         }
