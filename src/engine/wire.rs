@@ -198,25 +198,20 @@ macro_rules! signed {
 }
 signed!(i32, i64);
 
-impl Wire for f64 {
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn take(input: &mut Input<'_>) -> Result<Self, Malformed> {
-        let b = input.bytes(8)?;
-        Ok(f64::from_le_bytes(b.try_into().map_err(|_| Malformed)?))
-    }
+macro_rules! float {
+    ($($t:ty),*) => { $(
+        impl Wire for $t {
+            fn put(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn take(input: &mut Input<'_>) -> Result<Self, Malformed> {
+                let b = input.bytes(std::mem::size_of::<$t>())?;
+                Ok(<$t>::from_le_bytes(b.try_into().map_err(|_| Malformed)?))
+            }
+        }
+    )* };
 }
-
-impl Wire for f32 {
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn take(input: &mut Input<'_>) -> Result<Self, Malformed> {
-        let b = input.bytes(4)?;
-        Ok(f32::from_le_bytes(b.try_into().map_err(|_| Malformed)?))
-    }
-}
+float!(f32, f64);
 
 impl Wire for bool {
     fn put(&self, out: &mut Vec<u8>) {
