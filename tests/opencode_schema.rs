@@ -464,6 +464,23 @@ async fn http_failures_become_actionable_errors() {
     assert!(matches!(err, OpenCodeError::Unreachable { .. }), "{err:?}");
     assert!(err.to_string().contains(&addr.to_string()));
     assert!(!err.to_string().contains(PASSWORD));
+
+    // With a project directory: the sentence names the server, not the percent-encoded query.
+    let c = OpenCodeClient::new(
+        reqwest::Client::new(),
+        &format!("http://{addr}"),
+        None,
+        None,
+        Some("/home/me/my project".into()),
+    )
+    .expect("client");
+    let err = c.list_sessions().await.expect_err("nothing listens");
+    let text = err.to_string();
+    assert!(text.contains(&format!("http://{addr}/session ")), "{text}");
+    assert!(
+        !text.contains("directory") && !text.contains("%2F"),
+        "{text}"
+    );
 }
 
 #[test]

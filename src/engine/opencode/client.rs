@@ -156,10 +156,14 @@ fn transport_error(e: reqwest::Error, url: &Url) -> OpenCodeError {
     if e.is_timeout() {
         return OpenCodeError::Timeout;
     }
-    // The URL is shown without credentials (they are moved out of it in `new`), and reqwest's
-    // own message is stripped of its URL so a query string never leaks in twice.
+    // The URL is shown without credentials (they are moved out of it in `new`) and without
+    // its query (the project directory, percent-encoded, said nothing about where the server
+    // is), and reqwest's own message is stripped of its URL so the query never comes back.
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
     OpenCodeError::Unreachable {
-        url: url.to_string(),
+        url: shown.to_string(),
         reason: e.without_url().to_string(),
     }
 }
