@@ -8,7 +8,7 @@
 use dioxus::prelude::*;
 use opencode_nexus::components::parts::{
     settle_unfinished, PartView, PartViewProps, PermissionCard, QuestionCard, RunStatus,
-    RunStatusProps, SessionMessage, SessionMessageProps,
+    RunStatusProps, SessionMessage, SessionMessageProps, UNFINISHED_TOOL,
 };
 use opencode_nexus::engine::opencode::api::{
     Event, MessageInfo, MessageWithParts, Part, PermissionRequest, QuestionRequest, SessionStatus,
@@ -231,6 +231,52 @@ fn a_reply_that_waits_on_the_user_or_the_server_shows_still_dots_that_say_why() 
         css.contains(".typing.paused span { animation: none;"),
         "main.css"
     );
+}
+
+#[test]
+fn tool_calls_of_a_reply_that_stopped_unfinished_no_longer_say_running() {
+    let tool = |kind: &str, state: Value| {
+        schema_part(
+            "ToolPart",
+            with_ids(
+                kind,
+                json!({"type": "tool", "callID": format!("call_{kind}"), "tool": "bash", "state": state}),
+            ),
+        )
+    };
+    let view = replay("event-roundtrip-chat-agent.sse");
+    let mut reply = view.messages[1].clone();
+    match &mut reply.info {
+        MessageInfo::Assistant(a) => a.time.completed = None,
+        MessageInfo::User(_) => panic!("the capture's second message is the reply"),
+    }
+    reply.parts = vec![
+        tool(
+            "run",
+            json!({"status": "running", "input": {"command": "make"}, "title": "Build", "time": {"start": 1}}),
+        ),
+        tool("wait", json!({"status": "pending", "input": {}, "raw": ""})),
+        tool(
+            "done",
+            json!({"status": "completed", "input": {"command": "ls"}, "output": "a", "title": "List", "metadata": {}, "time": {"start": 1, "end": 2}}),
+        ),
+    ];
+    // While the session is busy the calls run on.
+    let mut messages = vec![reply.clone()];
+    settle_unfinished(&mut messages, &SessionStatus::Busy, None);
+    assert!(render_message(messages[0].clone()).contains(">Running<"));
+    // Idle with the reply unfinished (its server went away, or it was stopped): the reply
+    // says so, and so do the calls that were left running or pending.
+    let mut messages = vec![reply];
+    settle_unfinished(&mut messages, &SessionStatus::Idle, None);
+    let html = render_message(messages[0].clone());
+    assert!(
+        !html.contains(">Running<") && !html.contains(">Pending<"),
+        "{html}"
+    );
+    assert_eq!(html.matches(UNFINISHED_TOOL).count(), 2, "{html}");
+    assert!(html.contains(">Completed<"), "{html}");
+    assert!(html.contains("The reply did not finish."), "{html}");
 }
 
 #[test]

@@ -59,23 +59,51 @@ pub fn settle_unfinished(
     if status.is_busy() {
         return;
     }
-    if let Some(MessageInfo::Assistant(a)) = messages.last_mut().map(|m| &mut m.info) {
-        if a.time.completed.is_none() && a.error.is_none() {
-            a.error = Some(session_error.cloned().unwrap_or_else(|| {
-                MessageError {
-                name: OFFLINE_ERROR.to_owned(),
-                data: MessageErrorData {
-                    message: Some(
-                        "The reply did not finish. Send the message again for a complete answer."
-                            .to_owned(),
-                    ),
-                    ..MessageErrorData::default()
-                },
-            }
-            }));
+    let Some(last) = messages.last_mut() else {
+        return;
+    };
+    let MessageInfo::Assistant(a) = &mut last.info else {
+        return;
+    };
+    if a.time.completed.is_some() || a.error.is_some() {
+        return;
+    }
+    a.error = Some(session_error.cloned().unwrap_or_else(|| {
+        MessageError {
+            name: OFFLINE_ERROR.to_owned(),
+            data: MessageErrorData {
+                message: Some(
+                    "The reply did not finish. Send the message again for a complete answer."
+                        .to_owned(),
+                ),
+                ..MessageErrorData::default()
+            },
         }
+    }));
+    // Its tool calls stopped with it: none of them is still "Running".
+    for part in &mut last.parts {
+        let Part::Tool(tool) = part else { continue };
+        let (input, metadata, time) = match &tool.state {
+            ToolState::Pending { input, .. } => (input.clone(), None, Default::default()),
+            ToolState::Running {
+                input,
+                metadata,
+                time,
+                ..
+            } => (input.clone(), metadata.clone(), *time),
+            ToolState::Completed { .. } | ToolState::Error { .. } => continue,
+        };
+        tool.state = ToolState::Error {
+            input,
+            error: UNFINISHED_TOOL.to_owned(),
+            metadata,
+            time,
+        };
     }
 }
+
+/// What a tool call that was still pending or running says once its reply has stopped.
+pub const UNFINISHED_TOOL: &str = "It did not finish: the reply stopped before it.";
 
 /// One message of a session with all its parts. `paused` says why a reply that has not begun
 /// is not coming for now (the agent waits for the user's answer, or its server is out of
