@@ -68,6 +68,16 @@ pub fn decode<T: Wire>(bytes: &[u8]) -> Result<T, Malformed> {
     Ok(value)
 }
 
+/// A message addressed by an id written first (a request, or the answer to one): the id and
+/// the value after it, or that the value did not read (so the one waiting can be told).
+/// `None` when not even the id reads.
+pub fn decode_addressed<T: Wire>(bytes: &[u8]) -> Option<(u64, Result<T, Malformed>)> {
+    let mut input = Input::new(bytes);
+    let id = u64::take(&mut input).ok()?;
+    let value = T::take(&mut input).and_then(|v| input.finish().map(|()| v));
+    Some((id, value))
+}
+
 /// The unread rest of a message.
 pub struct Input<'a> {
     bytes: &'a [u8],
@@ -75,14 +85,12 @@ pub struct Input<'a> {
 }
 
 impl<'a> Input<'a> {
-    /// A message read field by field (where its start says who it is for even when the rest
-    /// does not read).
-    pub fn new(bytes: &'a [u8]) -> Self {
+    fn new(bytes: &'a [u8]) -> Self {
         Input { bytes, at: 0 }
     }
 
     /// Nothing may follow the last field.
-    pub fn finish(&self) -> Result<(), Malformed> {
+    fn finish(&self) -> Result<(), Malformed> {
         if self.remaining() == 0 {
             Ok(())
         } else {
@@ -453,6 +461,24 @@ mod tests {
             decode::<(Vec<String>, Option<serde_json::Value>)>(&padded),
             Err(Malformed)
         );
+    }
+
+    #[test]
+    fn an_addressed_message_names_its_id_even_when_the_rest_does_not_read() {
+        let bytes = encode(&(77u64, "answer".to_owned()));
+        assert_eq!(
+            decode_addressed::<String>(&bytes),
+            Some((77, Ok("answer".to_owned())))
+        );
+        let cut = &bytes[..bytes.len() - 1];
+        assert_eq!(decode_addressed::<String>(cut), Some((77, Err(Malformed))));
+        let mut padded = bytes.clone();
+        padded.push(1);
+        assert_eq!(
+            decode_addressed::<String>(&padded),
+            Some((77, Err(Malformed)))
+        );
+        assert_eq!(decode_addressed::<String>(&[0x80]), None);
     }
 
     #[test]

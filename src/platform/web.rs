@@ -130,11 +130,9 @@ pub fn worker_main() {
                 return;
             };
             // The id comes first: a request that does not read is still answered.
-            let mut input = wire::Input::new(&bytes);
-            let Ok(id) = u64::take(&mut input) else {
+            let Some((id, request)) = wire::decode_addressed::<Request>(&bytes) else {
                 return;
             };
-            let request = Request::take(&mut input).and_then(|r| input.finish().map(|()| r));
             let Ok(request) = request else {
                 post_reply(&handler_scope, id, Err(unreadable()));
                 return;
@@ -348,17 +346,14 @@ impl WorkerTransport {
                 };
                 // The id comes first: the request waiting for an answer that does not read
                 // gets the sentence instead of waiting for ever.
-                let mut input = wire::Input::new(&bytes);
-                let Ok(id) = u64::take(&mut input) else {
+                let Some((id, result)) = wire::decode_addressed::<Result<Response>>(&bytes) else {
                     tracing::error!("unreadable reply from the storage worker");
                     return;
                 };
-                let result = Result::<Response>::take(&mut input)
-                    .and_then(|r| input.finish().map(|()| r))
-                    .unwrap_or_else(|_| {
-                        tracing::error!("unreadable reply from the storage worker");
-                        Err(unreadable())
-                    });
+                let result = result.unwrap_or_else(|_| {
+                    tracing::error!("unreadable reply from the storage worker");
+                    Err(unreadable())
+                });
                 if let Some(tx) = on_reply.borrow_mut().remove(&id) {
                     let _ = tx.send(result);
                 }
