@@ -694,3 +694,85 @@ async fn with_no_backend_the_header_says_so_instead_of_showing_empty_pickers() {
     assert!(html.contains("id=\"profile-picker\""), "{html}");
     assert!(html.contains("id=\"model-picker\""), "{html}");
 }
+
+/// A reply still being written in one conversation while another is open: the other offers no
+/// Stop (it would stop the first one's reply) and says why Send waits; back in the first, Stop
+/// is there and stops that reply.
+#[tokio::test(flavor = "current_thread")]
+async fn stop_is_offered_only_in_the_conversation_whose_reply_is_being_written() {
+    let (_server, services, profile) = scripted_backend(vec![Fault::Stream {
+        chunks: sse_chat_chunks(&["Still ", "writing"]),
+        delay_ms: 5,
+        then: StreamEnd::Stall,
+    }])
+    .await;
+    let other = Conversation::new("Other");
+    services
+        .store
+        .create_conversation(other.clone())
+        .await
+        .unwrap();
+    let (mut dom, ctl, state) = mount(&services, profile);
+    dom.in_scope(ScopeId::APP, || {
+        ctl.new_chat(state);
+        ctl.send(services.clone(), state, "Write a lot.".into());
+    });
+    let html = render_until(&mut dom, 300, "the reply did not begin", |html| {
+        html.contains("Still writing")
+    })
+    .await;
+    assert!(html.contains(">Stop</button>"), "{html}");
+    assert!(
+        !html.contains(opencode_nexus::views::chat::BUSY_ELSEWHERE),
+        "{html}"
+    );
+    let first = ctl.conversation.peek().as_ref().unwrap().id.clone();
+
+    dom.in_scope(ScopeId::APP, || {
+        state.open_conversation(Some(other.id.clone()), None)
+    });
+    let html = render_until(
+        &mut dom,
+        100,
+        "the other conversation did not open",
+        |html| !html.contains("Write a lot."),
+    )
+    .await;
+    assert!(*ctl.running.peek(), "the first reply goes on");
+    assert!(!html.contains(">Stop</button>"), "{html}");
+    assert!(
+        html.contains(opencode_nexus::views::chat::BUSY_ELSEWHERE),
+        "{html}"
+    );
+
+    dom.in_scope(ScopeId::APP, || {
+        state.open_conversation(Some(first.clone()), None)
+    });
+    let html = render_until(
+        &mut dom,
+        100,
+        "the first conversation did not come back",
+        |html| html.contains("Write a lot.") && html.contains(">Stop</button>"),
+    )
+    .await;
+    assert!(
+        !html.contains(opencode_nexus::views::chat::BUSY_ELSEWHERE),
+        "{html}"
+    );
+    dom.in_scope(ScopeId::APP, || ctl.stop());
+    render_until(&mut dom, 300, "Stop did not end the reply", |html| {
+        html.contains("id=\"running\">false")
+    })
+    .await;
+    let thread = services.store.thread(first).await.unwrap();
+    assert_eq!(
+        thread.last().unwrap().message.status,
+        MessageStatus::Interrupted
+    );
+    assert!(thread
+        .last()
+        .unwrap()
+        .message
+        .text()
+        .starts_with("Still writing"));
+}

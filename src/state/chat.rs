@@ -71,7 +71,11 @@ pub struct ChatController {
     pub conversation: Signal<Option<Conversation>>,
     pub thread: Signal<Vec<ThreadMessage>>,
     pub live: Signal<Option<LiveReply>>,
+    /// A reply is in flight (one at a time, in whichever conversation it began).
     pub running: Signal<bool>,
+    /// The conversation the reply in flight belongs to (`None` while a new chat's first
+    /// message is being set up): Stop is offered there, not in another one opened meanwhile.
+    pub running_in: Signal<Option<Id>>,
     pub notice: Signal<Option<String>>,
     /// Profile and model chosen for the next new conversation.
     pub new_profile: Signal<Option<Id>>,
@@ -113,6 +117,7 @@ impl ChatController {
             thread: Signal::new(Vec::new()),
             live: Signal::new(None),
             running: Signal::new(false),
+            running_in: Signal::new(None),
             notice: Signal::new(None),
             new_profile: Signal::new(None),
             new_model: Signal::new(None),
@@ -359,6 +364,13 @@ impl ChatController {
         }
     }
 
+    /// The reply in flight belongs to the conversation on screen (subscribes to both).
+    pub fn busy_here(&self) -> bool {
+        *self.running.read()
+            && self.running_in.read().as_deref()
+                == self.conversation.read().as_ref().map(|c| c.id.as_str())
+    }
+
     pub fn stop(mut self) {
         if let Some(handle) = self.stop.write().take() {
             handle.stop();
@@ -427,6 +439,8 @@ impl ChatController {
         tracing::info!(action = op.name(), profile = %profile.name, "reply requested");
         self.notice.set(None);
         self.running.set(true);
+        self.running_in
+            .set(self.conversation.peek().as_ref().map(|c| c.id.clone()));
         self.frames.set(0);
         let (handle, stop) = chat::stop_pair();
         self.stop.set(Some(handle));
@@ -442,6 +456,7 @@ impl ChatController {
             self.stop.set(None);
             self.live.set(None);
             self.running.set(false);
+            self.running_in.set(None);
             state.touch_history();
             if let Err(e) = result {
                 self.notice.set(Some(e.to_string()));
@@ -575,6 +590,7 @@ impl ChatController {
     fn apply(mut self, mut state: AppState, services: &Services, pending: Pending) {
         if let Some((conversation, user, assistant)) = pending.started {
             if let Some(c) = conversation {
+                self.running_in.set(Some(c.id.clone()));
                 state.conversation.set(Some(c.id.clone()));
                 self.conversation.set(Some(*c));
                 // A new conversation is listed (the sidebar, History) as it starts, not when

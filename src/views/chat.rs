@@ -424,6 +424,10 @@ fn ConversationOptions(conversation: Option<Conversation>) -> Element {
 /// The model list's last entry: type a model by hand.
 const OTHER_MODEL: &str = "\u{1}other";
 
+/// Under the message box of a conversation while a reply is being written in another one.
+pub const BUSY_ELSEWHERE: &str =
+    "A reply is being written in another conversation: send this once it has finished, or go back there to stop it.";
+
 fn set_composer_text(draft: Signal<String>, text: String) {
     crate::components::composer::set_composer_text(COMPOSER_ID, draft, text);
 }
@@ -440,7 +444,10 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
     // Not a signal: the save runs in the root scope and must not touch this component's state
     // (it finishes after the chat view closes, so a draft typed just before leaving is kept).
     let draft_gen = use_hook(|| std::rc::Rc::new(std::cell::Cell::new(0u64)));
-    let busy = *ctl.running.read();
+    // A reply in flight elsewhere (begun in another conversation) has its Stop there; here
+    // Send waits for it, and says so.
+    let busy = ctl.busy_here();
+    let busy_elsewhere = *ctl.running.read() && !busy;
     let has_profile = !state.profiles.read().is_empty();
     // Until the app has loaded (settings, backends, the last conversation) the box takes text
     // at once; a message sent then waits for the load and goes when it ends.
@@ -614,6 +621,8 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
         Some("Editing a message: Enter resends it as a new version, Esc cancels.".to_owned())
     } else if *queued.read() {
         Some("Your message is sent as soon as the app has loaded your history.".to_owned())
+    } else if busy_elsewhere {
+        Some(BUSY_ELSEWHERE.to_owned())
     } else {
         None
     };
@@ -681,6 +690,7 @@ fn Composer(editing: Signal<Option<(Id, String)>>) -> Element {
             enter_sends,
             touch: *state.touch.read(),
             busy,
+            send_disabled: busy_elsewhere,
             disabled_reason: disabled_reason.clone(),
             autofocus: true,
             note,
