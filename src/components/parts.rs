@@ -468,10 +468,11 @@ pub fn PermissionCard(
             }
             div { class: "field reject-note",
                 label { r#for: "{note_id}", "Message with Reject (optional)" }
+                // Not bound to `note` (no `value`): a re-render while typing fast would put
+                // back an older text and drop the letters typed meanwhile (WebKitGTK).
                 input {
                     id: "{note_id}",
                     placeholder: "Why, or what to do instead",
-                    value: "{note}",
                     oninput: move |e| note.set(e.value()),
                 }
             }
