@@ -130,6 +130,20 @@ async fn export_to_a_file_reports_progress_and_a_cancelled_export_writes_nothing
     for i in 0..50 {
         add_conversation(&s, &format!("c{i}"), &["q", "a"]).await;
     }
+    // One conversation has a second version of its reply, not the one shown.
+    let branched = add_conversation(&s, "branched", &["question"]).await;
+    let question = s.store.thread(branched.id.clone()).await.unwrap()[0]
+        .message
+        .clone();
+    for (text, head) in [("first answer", false), ("second answer", true)] {
+        let reply = Message::new(
+            &branched.id,
+            Some(question.id.clone()),
+            Role::Assistant,
+            text,
+        );
+        s.store.save_message(reply, head).await.unwrap();
+    }
     let out = dir.path().join("downloads");
     std::fs::create_dir_all(&out).unwrap();
 
@@ -165,10 +179,21 @@ async fn export_to_a_file_reports_progress_and_a_cancelled_export_writes_nothing
         )
         .await
         .unwrap();
-    assert_eq!(report.conversations, 50);
-    assert_eq!(job.progress(), (50, 50));
+    assert_eq!(report.conversations, 51);
+    assert_eq!(job.progress(), (51, 51));
     let text = std::fs::read_to_string(&dest).unwrap();
     assert!(text.contains("c49"), "{}", &text[..200.min(text.len())]);
+    // Markdown holds the version shown of each conversation: the count says what the file has.
+    assert_eq!(text.matches("\n## ").count(), 102);
+    assert_eq!(report.messages, 102);
+    assert!(text.contains("second answer") && !text.contains("first answer"));
+    // JSON holds every version.
+    let report = s
+        .store
+        .export_file(out.join("all.json"), ExportFormat::Json, None, None)
+        .await
+        .unwrap();
+    assert_eq!(report.messages, 103);
 }
 
 #[tokio::test(flavor = "current_thread")]

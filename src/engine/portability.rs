@@ -195,9 +195,14 @@ pub fn export_file(
     progress: Progress<'_>,
 ) -> Result<ExportReport> {
     let dumps = store.export_dump(ids, progress)?;
+    // The messages the file holds: every version in JSON, the one shown in Markdown.
+    let messages = match format {
+        ExportFormat::Json => dumps.iter().map(|c| c.messages.len() as u64).sum(),
+        ExportFormat::Markdown => dumps.iter().map(|c| visible_thread(c).len() as u64).sum(),
+    };
     let report = ExportReport {
         conversations: dumps.len() as u64,
-        messages: dumps.iter().map(|c| c.messages.len() as u64).sum(),
+        messages,
         bytes: 0,
     };
     let text = match format {
