@@ -20,10 +20,19 @@ pub fn NavBar() -> Element {
     // A memo, so the bar re-renders when the count changes, not on every server update.
     let hub = try_use_context::<OpenCodeHub>();
     let waiting = *use_memo(move || hub.map_or(0, |h| h.pending_count())).read();
+    // What last stood in the chat's place (the chat, or an OpenCode session opened from it):
+    // Chat goes back there from the other views.
+    let mut last_chat_view = use_signal(|| View::Chat);
+    use_effect(move || {
+        let v = *state.view.read();
+        if matches!(v, View::Chat | View::Session) && *last_chat_view.peek() != v {
+            last_chat_view.set(v);
+        }
+    });
     let item = move |view: View, label: &'static str, icon: &'static str, badge: usize| {
         let icon_path = icon;
         let mut view_signal = state.view;
-        let active = current == view;
+        let active = current == view || (view == View::Chat && current == View::Session);
         rsx! {
             button {
                 class: if active { "nav-item active" } else { "nav-item" },
@@ -38,7 +47,13 @@ pub fn NavBar() -> Element {
                         #[allow(unreachable_patterns)]
                         _ => "open-view",
                     });
-                    view_signal.set(view)
+                    let to = if view == View::Chat {
+                        let open = hub.is_some_and(|h| h.open.peek().is_some());
+                        current.chat_destination(*last_chat_view.peek(), open)
+                    } else {
+                        view
+                    };
+                    view_signal.set(to)
                 },
                 span { class: "nav-icon", Icon { path: icon_path, size: 22 } }
                 span { class: "nav-label", "{label}" }

@@ -42,6 +42,20 @@ pub enum View {
     Approvals,
 }
 
+impl View {
+    /// Where the navigation's Chat goes from `self`: from another view, back to the OpenCode
+    /// session that last stood in the chat's place (`last_chat_view`), if it is still open;
+    /// otherwise (and from the session itself) the chat.
+    pub fn chat_destination(self, last_chat_view: View, session_open: bool) -> View {
+        let elsewhere = !matches!(self, View::Chat | View::Session);
+        if elsewhere && last_chat_view == View::Session && session_open {
+            View::Session
+        } else {
+            View::Chat
+        }
+    }
+}
+
 /// A change to the settings (see [`AppState::update_settings`]).
 type SettingsEdit = std::rc::Rc<dyn Fn(&mut AppSettings)>;
 
@@ -414,4 +428,25 @@ pub fn open_conversation(id: Id, focus: Option<Id>) {
             Err(_) => state.open_conversation(Some(id), focus),
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::View;
+
+    #[test]
+    fn chat_goes_back_to_the_session_that_stood_in_its_place() {
+        // From Approvals (or History, Settings) after a session: the session, while it is open.
+        for from in [View::Approvals, View::History, View::Settings] {
+            assert_eq!(from.chat_destination(View::Session, true), View::Session);
+            assert_eq!(from.chat_destination(View::Session, false), View::Chat);
+            assert_eq!(from.chat_destination(View::Chat, true), View::Chat);
+        }
+        // From the session itself, or the chat: the chat.
+        assert_eq!(
+            View::Session.chat_destination(View::Session, true),
+            View::Chat
+        );
+        assert_eq!(View::Chat.chat_destination(View::Session, true), View::Chat);
+    }
 }
