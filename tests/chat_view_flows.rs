@@ -776,3 +776,55 @@ async fn stop_is_offered_only_in_the_conversation_whose_reply_is_being_written()
         .text()
         .starts_with("Still writing"));
 }
+
+/// A search hit in a version of the conversation that is not the one shown (History's search
+/// finds every version): opening it shows that version, with the hit.
+#[tokio::test(flavor = "current_thread")]
+async fn opening_a_hit_in_another_version_shows_that_version() {
+    let services = memory::services();
+    let profile = Profile::new(
+        "none",
+        BackendKind::OpenAiCompatible,
+        "http://127.0.0.1:9/v1",
+    );
+    let c = Conversation::new("Greetings");
+    services.store.create_conversation(c.clone()).await.unwrap();
+    let first = Message::new(&c.id, None, Role::User, "Say hello in French.");
+    services
+        .store
+        .save_message(first.clone(), true)
+        .await
+        .unwrap();
+    let hit = Message::new(&c.id, Some(first.id.clone()), Role::Assistant, "Bonjour !");
+    services
+        .store
+        .save_message(hit.clone(), true)
+        .await
+        .unwrap();
+    // The question edited into a second version, which is the one shown.
+    let edited = Message::new(&c.id, None, Role::User, "Say hello in German.");
+    services
+        .store
+        .save_message(edited.clone(), true)
+        .await
+        .unwrap();
+    let reply = Message::new(&c.id, Some(edited.id.clone()), Role::Assistant, "Hallo!");
+    services.store.save_message(reply, true).await.unwrap();
+    let hits = services.store.search("bonjour".into(), 10).await.unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].message_id, hit.id);
+
+    let (mut dom, _ctl, state) = mount(&services, profile);
+    dom.in_scope(ScopeId::APP, || {
+        state.open_conversation(Some(c.id.clone()), Some(hits[0].message_id.clone()))
+    });
+    let html = render_until(&mut dom, 100, "the hit's version was not shown", |html| {
+        html.contains("Bonjour !")
+    })
+    .await;
+    assert!(html.contains("Say hello in French."), "{html}");
+    assert!(!html.contains("Hallo!"), "{html}");
+    // Chosen as if by its "‹ 1/2 ›": the conversation opens there next time too.
+    let thread = services.store.thread(c.id.clone()).await.unwrap();
+    assert_eq!(thread.last().unwrap().message.id, hit.id);
+}

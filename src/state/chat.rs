@@ -148,17 +148,32 @@ impl ChatController {
             self.window_len.set(WINDOW);
             return;
         };
-        let conv = services.store.get_conversation(id.clone()).await;
         // The end of the thread first (what is mounted), the rest once that is on screen; a
         // message to show may be anywhere, so then the whole thread at once.
-        let thread = match focus {
-            Some(_) => services.store.thread(id.clone()).await.map(|t| (t, false)),
+        let thread = match &focus {
+            Some(f) => match services.store.thread(id.clone()).await {
+                // A message in another version of the conversation (a search hit in a branch
+                // not shown): that version is chosen, as "‹ 2/2 ›" would, and read again.
+                Ok(t) if !t.iter().any(|m| &m.message.id == f) => {
+                    match services.store.select_branch(id.clone(), f.clone()).await {
+                        Ok(()) => services.store.thread(id.clone()).await,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the message to show is in no branch");
+                            Ok(t)
+                        }
+                    }
+                }
+                other => other,
+            }
+            .map(|t| (t, false)),
             None => services
                 .store
                 .thread_tail(id.clone(), WINDOW as u32)
                 .await
                 .map(|t| (t.messages, t.earlier)),
         };
+        // Read after the branch is chosen (its head is the conversation's).
+        let conv = services.store.get_conversation(id.clone()).await;
         // The header's token total comes after the thread, off the way to its first paint.
         let store = services.store.clone();
         let mut usage = self.usage;
