@@ -1230,20 +1230,31 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         "{refused}"
     );
     // Another field changed meanwhile leaves the refusal standing: the refused text stays in
-    // its field and the form cannot be saved (it was saved without the value before).
+    // its field, in place of its hint, and Save saves nothing (it was saved without the value
+    // before).
     // A short reply keeps the shared local server free for the tests beside this one.
     let max_tokens = c.find(Locator::Css("#preset-max-tokens")).await.unwrap();
     type_and_leave(&max_tokens, "48").await;
     const FORM_STATE: &str = "return [document.getElementById('preset-temperature').value, \
         document.getElementById('preset-max-tokens').value, \
         !!document.getElementById('preset-temperature-error'), \
-        [...document.querySelectorAll('form.preset-editor button')].find(b => b.textContent === 'Save preset').disabled]";
+        !!document.getElementById('preset-temperature-hint')]";
     wait_js(
         c,
         10,
         "the refusal did not stand",
         FORM_STATE,
-        json!(["5", "48", true, true]),
+        json!(["5", "48", true, false]),
+    )
+    .await;
+    button(c, "Save preset").await.click().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    wait_js(
+        c,
+        10,
+        "Save saved a refused value",
+        "return [document.querySelectorAll('form.preset-editor').length, document.querySelectorAll('.preset-list li.preset').length]",
+        json!([1, 0]),
     )
     .await;
     // Mended with a decimal comma, which is read as a point (and shown as one).
@@ -1254,7 +1265,7 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         10,
         "the refusal did not clear",
         FORM_STATE,
-        json!(["0.3", "48", false, false]),
+        json!(["0.3", "48", false, true]),
     )
     .await;
     c.find(Locator::XPath("//form[contains(@class,'preset-editor')]//label[contains(., 'New chats start from this preset')]/input"))

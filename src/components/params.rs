@@ -33,7 +33,7 @@ pub fn ParamFields(
                     let held = refused.read().iter().find(|(k, _, _)| *k == spec.key).cloned();
                     let text = held.as_ref().map_or_else(|| params.text(spec.key), |(_, t, _)| t.clone());
                     let described = if held.is_some() {
-                        format!("{id_prefix}{}-hint {id_prefix}{}-error", spec.id, spec.id)
+                        format!("{id_prefix}{}-error", spec.id)
                     } else {
                         format!("{id_prefix}{}-hint", spec.id)
                     };
@@ -64,9 +64,14 @@ pub fn ParamFields(
                                     }
                                 },
                             }
-                            span { class: "hint", id: "{id_prefix}{spec.id}-hint", "{spec.hint}" }
+                            // The refusal takes the hint's place (it names the range too), so the
+                            // form below does not move when it comes and goes: a click on a
+                            // button below, which first takes the focus out of the field and so
+                            // clears a mended refusal, lands on that button.
                             if let Some((_, _, why)) = &held {
                                 span { class: "field-error", id: "{id_prefix}{spec.id}-error", role: "alert", "{why}" }
+                            } else {
+                                span { class: "hint", id: "{id_prefix}{spec.id}-hint", "{spec.hint}" }
                             }
                         }
                     }

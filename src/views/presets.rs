@@ -89,6 +89,12 @@ fn PresetEditor(preset: Preset, editing: Signal<Option<Preset>>) -> Element {
     let f = form.read().clone();
     let save = move |e: FormEvent| {
         e.prevent_default();
+        // A refused parameter says why under its field; nothing is saved until it is mended.
+        // (Save stays clickable: the click that takes the focus out of a mended field clears
+        // the refusal first, and then saves.)
+        if *refused.peek() {
+            return;
+        }
         let services = services.clone();
         let preset = form.peek().clone();
         dioxus::core::spawn_forever(async move {
@@ -141,7 +147,7 @@ fn PresetEditor(preset: Preset, editing: Signal<Option<Preset>>) -> Element {
                 div { class: "banner banner-error", role: "alert", "{e}" }
             }
             div { class: "form-actions",
-                button { class: "btn-small primary", r#type: "submit", disabled: error().is_some() || refused(), "Save preset" }
+                button { class: "btn-small primary", r#type: "submit", disabled: error().is_some(), "Save preset" }
                 button { class: "btn-small", r#type: "button", onclick: move |_| editing.set(None), "Cancel" }
             }
         }
