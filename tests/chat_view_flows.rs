@@ -113,6 +113,31 @@ fn send_in_new_chat(
     });
 }
 
+/// A scripted backend answering once with `stream`, another conversation ("Other") beside
+/// it, and the chat view mounted with `+ New chat` and `prompt` sent.
+async fn sending_beside_another(
+    stream: Fault,
+    prompt: &str,
+) -> (
+    FaultServer,
+    opencode_nexus::platform::Services,
+    Conversation,
+    VirtualDom,
+    ChatController,
+    AppState,
+) {
+    let (server, services, profile) = scripted_backend(vec![stream]).await;
+    let other = Conversation::new("Other");
+    services
+        .store
+        .create_conversation(other.clone())
+        .await
+        .unwrap();
+    let (dom, ctl, state) = mount(&services, profile);
+    send_in_new_chat(&dom, ctl, state, &services, prompt);
+    (server, services, other, dom, ctl, state)
+}
+
 fn html_of(dom: &VirtualDom) -> String {
     dioxus_ssr::render(dom)
 }
@@ -152,27 +177,16 @@ async fn until_finished_with(dom: &mut VirtualDom, text: &str) -> String {
 
 #[tokio::test(flavor = "current_thread")]
 async fn changing_options_after_a_reply_keeps_the_thread() {
-    let (_server, services, profile) = scripted_backend(vec![Fault::Stream {
-        chunks: sse_chat_chunks(&["Hello ", "there."]),
-        delay_ms: 5,
-        then: StreamEnd::Finish,
-    }])
+    // + New chat, one message; another conversation to switch to.
+    let (_server, services, other, mut dom, ctl, state) = sending_beside_another(
+        Fault::Stream {
+            chunks: sse_chat_chunks(&["Hello ", "there."]),
+            delay_ms: 5,
+            then: StreamEnd::Finish,
+        },
+        "Say hello.",
+    )
     .await;
-    // Another conversation to switch to.
-    let other = Conversation::new("Other");
-    services
-        .store
-        .create_conversation(other.clone())
-        .await
-        .unwrap();
-
-    let (mut dom, ctl, state) = mount(&services, profile);
-
-    // + New chat, one message.
-    dom.in_scope(ScopeId::APP, || {
-        ctl.new_chat(state);
-        ctl.send(services.clone(), state, "Say hello.".into());
-    });
     until_finished_with(&mut dom, "Hello there.").await;
     let id = ctl.conversation.peek().as_ref().unwrap().id.clone();
 
@@ -700,23 +714,15 @@ async fn with_no_backend_the_header_says_so_instead_of_showing_empty_pickers() {
 /// is there and stops that reply.
 #[tokio::test(flavor = "current_thread")]
 async fn stop_is_offered_only_in_the_conversation_whose_reply_is_being_written() {
-    let (_server, services, profile) = scripted_backend(vec![Fault::Stream {
-        chunks: sse_chat_chunks(&["Still ", "writing"]),
-        delay_ms: 5,
-        then: StreamEnd::Stall,
-    }])
+    let (_server, services, other, mut dom, ctl, state) = sending_beside_another(
+        Fault::Stream {
+            chunks: sse_chat_chunks(&["Still ", "writing"]),
+            delay_ms: 5,
+            then: StreamEnd::Stall,
+        },
+        "Write a lot.",
+    )
     .await;
-    let other = Conversation::new("Other");
-    services
-        .store
-        .create_conversation(other.clone())
-        .await
-        .unwrap();
-    let (mut dom, ctl, state) = mount(&services, profile);
-    dom.in_scope(ScopeId::APP, || {
-        ctl.new_chat(state);
-        ctl.send(services.clone(), state, "Write a lot.".into());
-    });
     let html = render_until(&mut dom, 300, "the reply did not begin", |html| {
         html.contains("Still writing")
     })

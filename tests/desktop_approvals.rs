@@ -7,8 +7,7 @@ mod support;
 use std::time::Duration;
 
 use opencode_nexus::engine::opencode::api::PromptBody;
-use support::cli::run_ok;
-use support::desktop::{launch, xdotool};
+use support::desktop::{launch_with_opencode, xdotool};
 use support::oc::{finished, permission_of, reply_text, titled_session, unique};
 
 const BIN: &str = env!("CARGO_BIN_EXE_opencode-nexus");
@@ -40,20 +39,7 @@ fn a_reject_message_typed_fast_reaches_the_agent_whole() {
     });
 
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    run_ok(
-        &data,
-        &[
-            "profiles", "add", "tools", "--kind", "opencode", "--url", &url,
-        ],
-    );
-    let mut app = launch(BIN, &data);
-    app.wait_painted("reject-start.png");
-    app.wait_log(
-        "OpenCode event stream: connected",
-        60,
-        "the app did not connect",
-    );
+    let mut app = launch_with_opencode(BIN, &dir.path().join("data"), &url, "reject-start.png");
 
     let file = unique("fast-reject");
     let session = rt.block_on(async {

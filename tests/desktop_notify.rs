@@ -9,8 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use opencode_nexus::engine::opencode::api::{PermissionReply, PermissionReplyBody, PromptBody};
-use support::cli::run_ok;
-use support::desktop::{display, launch, xdotool};
+use support::desktop::{display, launch_with_opencode, xdotool};
 
 const BIN: &str = env!("CARGO_BIN_EXE_opencode-nexus");
 
@@ -101,20 +100,7 @@ fn a_run_in_the_background_notifies_when_it_needs_approval_and_when_it_finishes(
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    let data = dir.path().join("data");
-    run_ok(
-        &data,
-        &[
-            "profiles", "add", "tools", "--kind", "opencode", "--url", &url,
-        ],
-    );
-    let mut app = launch(BIN, &data);
-    app.wait_painted("notify-start.png");
-    app.wait_log(
-        "OpenCode event stream: connected",
-        60,
-        "the app did not connect",
-    );
+    let mut app = launch_with_opencode(BIN, &dir.path().join("data"), &url, "notify-start.png");
 
     // Another window takes the focus: the app is in the background.
     let _clock = Killed(

@@ -125,6 +125,26 @@ pub fn launch(bin: &str, data: &Path) -> App {
     )
 }
 
+/// The app on `data` with the OpenCode server at `url` as its one backend (added with the
+/// CLI), once its event stream is connected; `first_shot` names the screenshot of its first
+/// paint.
+pub fn launch_with_opencode(bin: &str, data: &Path, url: &str, first_shot: &str) -> App {
+    super::cli::run_ok(
+        data,
+        &[
+            "profiles", "add", "tools", "--kind", "opencode", "--url", url,
+        ],
+    );
+    let mut app = launch(bin, data);
+    app.wait_painted(first_shot);
+    app.wait_log(
+        "OpenCode event stream: connected",
+        60,
+        "the app did not connect",
+    );
+    app
+}
+
 /// Start the app as a user's desktop would, with none of WebKit's drawing switches set.
 pub fn launch_as_installed(bin: &str, data: &Path) -> App {
     start(bin, data, &[])
