@@ -287,8 +287,17 @@ async fn a_new_chat_sent_to_an_opencode_server_starts_a_session_there() {
         (read(&project, &file).as_deref() == Some("NEWCHAT")).then_some(())
     })
     .await;
-    // The prompt went to the session, so the new chat does not keep it as a draft.
+    // From Approvals, Chat goes back to the session that stood in the chat's place; from
+    // there, to the chat.
+    click(c, "nav button[aria-label='Chat']").await;
+    wait_for(
+        c,
+        "section[aria-label='OpenCode session'] #session-input",
+        10,
+    )
+    .await;
     nav(c, "Chat").await;
+    // The prompt went to the session, so the new chat does not keep it as a draft.
     button(c, "+ New chat").await.click().await.unwrap();
     // The new chat's draft is read from the store when the box mounts.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
