@@ -7,6 +7,7 @@ pub mod chat;
 pub mod error;
 pub mod highlight;
 pub mod idn;
+pub mod json;
 pub mod json_path;
 pub mod markdown;
 pub mod model;

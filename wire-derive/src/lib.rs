@@ -6,12 +6,23 @@
 //! - An enum is its variant's index (a varint), then that variant's fields. A variant under
 //!   `#[cfg(..)]` keeps its index and its `cfg`, so both ends of one build agree.
 //!
-//! Only for types inside the app's crate (the generated code names `crate::engine::wire`).
+//! `#[derive(Json)]`: writes `opencode_nexus::engine::json::{FromJson, ToJson}` and serde's
+//! traits through them, for the OpenCode server's types (see `src/engine/json.rs` for the
+//! rules). Attributes, all under `#[json(..)]`:
+//! - on a field: `rename = "name"`, `default` (absent is `Default`), `skip_none` (an `Option`
+//!   left out when `None`), `with = "path"` (read by `fn(&Value) -> Result<T, JsonError>`,
+//!   `Default` when absent);
+//! - on an enum: `tag = "field"` (internally tagged; newtype, struct and unit variants) or no
+//!   tag (unit variants only, written as strings), and `rename_all = "lowercase"`;
+//! - on a variant: `rename = "name"`, `other` (a unit variant any unknown tag reads as).
+//!
+//! Only for types inside the app's crate (the generated code names `crate::engine::wire` and
+//! `crate::engine::json`).
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as Tokens;
 use quote::{format_ident, quote};
-use syn::{parse_macro_input, Data, DeriveInput, Fields};
+use syn::{parse_macro_input, Data, DeriveInput, Fields, LitStr};
 
 #[proc_macro_derive(Wire)]
 pub fn derive_wire(input: TokenStream) -> TokenStream {
@@ -129,4 +140,266 @@ fn fields(path: Tokens, fields: &Fields) -> (Tokens, Vec<Tokens>, Tokens) {
         }
         Fields::Unit => (path.clone(), Vec::new(), path),
     }
+}
+
+#[proc_macro_derive(Json, attributes(json))]
+pub fn derive_json(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand_json(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+/// What `#[json(..)]` says on one item.
+#[derive(Default)]
+struct JsonAttrs {
+    rename: Option<String>,
+    rename_all: Option<String>,
+    tag: Option<String>,
+    with: Option<syn::Path>,
+    default: bool,
+    skip_none: bool,
+    other: bool,
+}
+
+fn json_attrs(attrs: &[syn::Attribute]) -> syn::Result<JsonAttrs> {
+    let mut out = JsonAttrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("json")) {
+        attr.parse_nested_meta(|meta| {
+            let string = |meta: &syn::meta::ParseNestedMeta| -> syn::Result<String> {
+                Ok(meta.value()?.parse::<LitStr>()?.value())
+            };
+            if meta.path.is_ident("rename") {
+                out.rename = Some(string(&meta)?);
+            } else if meta.path.is_ident("rename_all") {
+                let rule = string(&meta)?;
+                if rule != "lowercase" {
+                    return Err(meta.error("only rename_all = \"lowercase\" is supported"));
+                }
+                out.rename_all = Some(rule);
+            } else if meta.path.is_ident("tag") {
+                out.tag = Some(string(&meta)?);
+            } else if meta.path.is_ident("with") {
+                out.with = Some(meta.value()?.parse::<LitStr>()?.parse()?);
+            } else if meta.path.is_ident("default") {
+                out.default = true;
+            } else if meta.path.is_ident("skip_none") {
+                out.skip_none = true;
+            } else if meta.path.is_ident("other") {
+                out.other = true;
+            } else {
+                return Err(meta.error("unknown json attribute"));
+            }
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
+fn expand_json(input: &DeriveInput) -> syn::Result<Tokens> {
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            "derive(Json) does not take generic types",
+        ));
+    }
+    let name = &input.ident;
+    let what = name.to_string();
+    let container = json_attrs(&input.attrs)?;
+    let (from, to) = match &input.data {
+        Data::Struct(data) => {
+            let Fields::Named(named) = &data.fields else {
+                return Err(syn::Error::new_spanned(
+                    name,
+                    "derive(Json) takes structs with named fields",
+                ));
+            };
+            let (reads, writes) = named_fields(&named.named)?;
+            (
+                quote! {
+                    let o = crate::engine::json::object(v, #what)?;
+                    ::std::result::Result::Ok(Self { #(#reads)* })
+                },
+                quote! {
+                    let mut o = crate::engine::json::Map::new();
+                    #(#writes)*
+                    crate::engine::json::Value::Object(o)
+                },
+            )
+        }
+        Data::Enum(data) => enum_json(&what, &container, data)?,
+        Data::Union(_) => {
+            return Err(syn::Error::new_spanned(
+                name,
+                "derive(Json) is for structs and enums",
+            ))
+        }
+    };
+    Ok(quote! {
+        impl crate::engine::json::FromJson for #name {
+            fn from_json(
+                v: &crate::engine::json::Value,
+            ) -> ::std::result::Result<Self, crate::engine::json::JsonError> {
+                #from
+            }
+        }
+
+        impl crate::engine::json::ToJson for #name {
+            fn to_json(&self) -> crate::engine::json::Value {
+                #to
+            }
+        }
+
+        crate::serde_via_json!(#name);
+    })
+}
+
+/// For named fields: the `field: value,` initialisers reading them from the object `o`, and
+/// the statements writing `self.field` into the map `o`.
+fn named_fields(
+    fields: &syn::punctuated::Punctuated<syn::Field, syn::Token![,]>,
+) -> syn::Result<(Vec<Tokens>, Vec<Tokens>)> {
+    named_fields_of(fields, |ident| quote!(&self.#ident))
+}
+
+/// As [`named_fields`], writing from `access(ident)` (a field of `self` or a binding).
+fn named_fields_of(
+    fields: &syn::punctuated::Punctuated<syn::Field, syn::Token![,]>,
+    access: impl Fn(&syn::Ident) -> Tokens,
+) -> syn::Result<(Vec<Tokens>, Vec<Tokens>)> {
+    let mut reads = Vec::new();
+    let mut writes = Vec::new();
+    for field in fields {
+        let ident = field.ident.as_ref().expect("named field");
+        let attrs = json_attrs(&field.attrs)?;
+        let key = attrs
+            .rename
+            .clone()
+            .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned());
+        let read = match (&attrs.with, attrs.default) {
+            (Some(with), true) => quote!(crate::engine::json::field_with(o, #key, #with)?),
+            (Some(_), false) => {
+                return Err(syn::Error::new_spanned(
+                    ident,
+                    "`with` needs `default` (an absent field is its Default)",
+                ))
+            }
+            (None, true) => quote!(crate::engine::json::field_or_default(o, #key)?),
+            (None, false) => quote!(crate::engine::json::field(o, #key)?),
+        };
+        reads.push(quote!(#ident: #read,));
+        let value = access(ident);
+        writes.push(if attrs.skip_none {
+            quote!(crate::engine::json::put_some(&mut o, #key, #value);)
+        } else {
+            quote!(crate::engine::json::put(&mut o, #key, #value);)
+        });
+    }
+    Ok((reads, writes))
+}
+
+fn enum_json(
+    what: &str,
+    container: &JsonAttrs,
+    data: &syn::DataEnum,
+) -> syn::Result<(Tokens, Tokens)> {
+    let lowercase = container.rename_all.is_some();
+    let mut names = Vec::new();
+    let mut read_arms = Vec::new();
+    let mut write_arms = Vec::new();
+    let mut other = None;
+    for variant in &data.variants {
+        let ident = &variant.ident;
+        let attrs = json_attrs(&variant.attrs)?;
+        let wire_name = attrs.rename.clone().unwrap_or_else(|| {
+            let n = ident.to_string();
+            if lowercase {
+                n.to_lowercase()
+            } else {
+                n
+            }
+        });
+        if attrs.other {
+            if !matches!(variant.fields, Fields::Unit) || other.is_some() {
+                return Err(syn::Error::new_spanned(
+                    ident,
+                    "`other` is one unit variant",
+                ));
+            }
+            other = Some(ident.clone());
+        } else {
+            names.push(wire_name.clone());
+        }
+        match (&container.tag, &variant.fields) {
+            (None, Fields::Unit) => {
+                if !attrs.other {
+                    read_arms.push(quote!(#wire_name => Self::#ident,));
+                }
+                write_arms.push(quote!(Self::#ident => crate::engine::json::Value::String(#wire_name.to_owned()),));
+            }
+            (None, _) => {
+                return Err(syn::Error::new_spanned(
+                    ident,
+                    "an enum without `tag` has unit variants only",
+                ))
+            }
+            (Some(tag), Fields::Unit) => {
+                if !attrs.other {
+                    read_arms.push(quote!(#wire_name => Self::#ident,));
+                }
+                write_arms.push(quote!(Self::#ident => {
+                    let mut o = crate::engine::json::Map::new();
+                    crate::engine::json::put(&mut o, #tag, #wire_name);
+                    crate::engine::json::Value::Object(o)
+                }));
+            }
+            (Some(tag), Fields::Unnamed(unnamed)) if unnamed.unnamed.len() == 1 => {
+                read_arms.push(quote!(#wire_name => Self::#ident(crate::engine::json::FromJson::from_json(v)?),));
+                write_arms.push(quote!(Self::#ident(inner) => crate::engine::json::tagged(
+                    crate::engine::json::ToJson::to_json(inner), #tag, #wire_name),));
+            }
+            (Some(tag), Fields::Named(named)) => {
+                let idents: Vec<_> = named.named.iter().map(|f| f.ident.clone()).collect();
+                let (reads, writes) = named_fields_of(&named.named, |i| quote!(#i))?;
+                read_arms.push(quote!(#wire_name => Self::#ident { #(#reads)* },));
+                write_arms.push(quote!(Self::#ident { #(#idents),* } => {
+                    let mut o = crate::engine::json::Map::new();
+                    crate::engine::json::put(&mut o, #tag, #wire_name);
+                    #(#writes)*
+                    crate::engine::json::Value::Object(o)
+                }));
+            }
+            (Some(_), Fields::Unnamed(_)) => {
+                return Err(syn::Error::new_spanned(
+                    ident,
+                    "a tagged variant holds one value or named fields",
+                ))
+            }
+        }
+    }
+    let unknown = match &other {
+        Some(ident) => quote!(_ => Self::#ident,),
+        None => quote!(found => return ::std::result::Result::Err(
+            crate::engine::json::unknown_variant(found, &[#(#names),*])),),
+    };
+    let from = match &container.tag {
+        Some(tag) => quote! {
+            let o = crate::engine::json::object(v, #what)?;
+            ::std::result::Result::Ok(match crate::engine::json::tag(o, #tag)? {
+                #(#read_arms)*
+                #unknown
+            })
+        },
+        None => quote! {
+            ::std::result::Result::Ok(match crate::engine::json::unit_variant(v)? {
+                #(#read_arms)*
+                #unknown
+            })
+        },
+    };
+    let to = quote! {
+        match self { #(#write_arms)* }
+    };
+    Ok((from, to))
 }

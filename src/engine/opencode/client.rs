@@ -18,12 +18,11 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::engine::json::{FromJson, JsonError, ToJson};
 use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
 use reqwest::header::ACCEPT;
 use reqwest::{Method, RequestBuilder, Response};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use url::Url;
 
 use super::super::sse::{SseDecoder, SseEvent};
@@ -172,19 +171,19 @@ fn transport_error(e: reqwest::Error, url: &Url) -> OpenCodeError {
 pub trait SsePayload: Sized {
     /// What the payload is called in decode errors.
     const WHAT: &'static str;
-    fn parse(data: &str) -> Result<Self, serde_json::Error>;
+    fn parse(data: &str) -> Result<Self, JsonError>;
 }
 
 impl SsePayload for Event {
     const WHAT: &'static str = "event";
-    fn parse(data: &str) -> Result<Self, serde_json::Error> {
+    fn parse(data: &str) -> Result<Self, JsonError> {
         Event::parse(data)
     }
 }
 
 impl SsePayload for GlobalEvent {
     const WHAT: &'static str = "global event";
-    fn parse(data: &str) -> Result<Self, serde_json::Error> {
+    fn parse(data: &str) -> Result<Self, JsonError> {
         GlobalEvent::parse(data)
     }
 }
@@ -429,7 +428,7 @@ impl HttpV1 {
         check_status(resp, self.password.is_some()).await
     }
 
-    async fn call<B: Serialize + ?Sized, R: DeserializeOwned>(
+    async fn call<B: ToJson + ?Sized, R: FromJson>(
         &self,
         method: Method,
         segments: &[&str],
@@ -438,19 +437,13 @@ impl HttpV1 {
         what: &str,
         timeout: Duration,
     ) -> Result<R, OpenCodeError> {
-        let body =
-            body.map(serde_json::to_value)
-                .transpose()
-                .map_err(|e| OpenCodeError::Decode {
-                    what: what.to_owned(),
-                    detail: e.to_string(),
-                })?;
+        let body = body.map(ToJson::to_json);
         // The request itself is one function for every type (only the conversions above and
         // below are per type): the page carries one copy of it, not one per API call.
         let value = self
             .call_value(method, segments, scoped, body, what, timeout)
             .await?;
-        serde_json::from_value(value).map_err(|e| OpenCodeError::Decode {
+        R::from_json(&value).map_err(|e| OpenCodeError::Decode {
             what: what.to_owned(),
             detail: e.to_string(),
         })
@@ -489,13 +482,13 @@ impl HttpV1 {
         })
     }
 
-    async fn get<R: DeserializeOwned>(
+    async fn get<R: FromJson>(
         &self,
         segments: &[&str],
         scoped: bool,
         what: &str,
     ) -> Result<R, OpenCodeError> {
-        self.call::<(), R>(Method::GET, segments, scoped, None, what, self.timeout)
+        self.call::<serde_json::Value, R>(Method::GET, segments, scoped, None, what, self.timeout)
             .await
     }
 
@@ -611,7 +604,7 @@ impl OpenCodeApi for HttpV1 {
     /// `DELETE /session/{id}`; `true` when deleted.
     fn delete_session<'a>(&'a self, id: &'a str) -> ApiFuture<'a, bool> {
         boxed(async move {
-            self.call::<(), bool>(
+            self.call::<serde_json::Value, bool>(
                 Method::DELETE,
                 &["session", id],
                 true,
@@ -635,7 +628,9 @@ impl OpenCodeApi for HttpV1 {
     fn prompt_async<'a>(&'a self, session_id: &'a str, body: &'a PromptBody) -> ApiFuture<'a, ()> {
         boxed(async move {
             let url = self.url(&["session", session_id, "prompt_async"], true)?;
-            let req = self.request(Method::POST, url.clone()).json(body);
+            let req = self
+                .request(Method::POST, url.clone())
+                .json(&body.to_json());
             self.send(req, &url, self.timeout).await.map(drop)
         })
     }
@@ -662,7 +657,7 @@ impl OpenCodeApi for HttpV1 {
     /// `POST /session/{id}/abort`: stops the running reply.
     fn abort<'a>(&'a self, session_id: &'a str) -> ApiFuture<'a, bool> {
         boxed(async move {
-            self.call::<(), bool>(
+            self.call::<serde_json::Value, bool>(
                 Method::POST,
                 &["session", session_id, "abort"],
                 true,
@@ -746,7 +741,7 @@ impl OpenCodeApi for HttpV1 {
     /// `POST /question/{requestID}/reject`: dismisses a question without answering.
     fn reject_question<'a>(&'a self, request_id: &'a str) -> ApiFuture<'a, bool> {
         boxed(async move {
-            self.call::<(), bool>(
+            self.call::<serde_json::Value, bool>(
                 Method::POST,
                 &["question", request_id, "reject"],
                 true,

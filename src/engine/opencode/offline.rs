@@ -18,6 +18,7 @@ use super::api::{
     Part, PartTime, ReasoningPart, Session, TextPart, Tokens, UserMessage,
 };
 use crate::engine::error::Result;
+use crate::engine::json::{FromJson, ToJson};
 use crate::engine::model::{
     self, Conversation, ConversationEdit, Message, MessageStatus, Role, Usage,
 };
@@ -92,7 +93,7 @@ pub fn to_local(conversation_id: &str, messages: &[MessageWithParts]) -> Vec<Mes
 }
 
 fn to_local_part(p: &Part) -> Option<model::Part> {
-    let raw = || serde_json::to_value(p).ok();
+    let raw = || Some(p.to_json());
     Some(match p {
         Part::Text(t) if t.synthetic != Some(true) && t.ignored != Some(true) => {
             model::Part::Text {
@@ -187,9 +188,7 @@ pub fn from_local(messages: &[Message]) -> Vec<MessageWithParts> {
                         model::Part::Tool { data }
                         | model::Part::File { data }
                         | model::Part::Patch { data }
-                        | model::Part::Other { data } => {
-                            serde_json::from_value::<Part>(data.clone()).ok()
-                        }
+                        | model::Part::Other { data } => Part::from_json(data).ok(),
                         model::Part::Attachment(_) => None,
                     }
                 })

@@ -1,6 +1,6 @@
 //! Small types shared by several topics: timestamps, token usage and model references.
 
-use serde::{Deserialize, Serialize};
+use crate::engine::json::Json;
 
 use super::de::de_count;
 
@@ -8,24 +8,24 @@ use super::de::de_count;
 pub type Millis = u64;
 
 /// Cache token counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Json)]
 pub struct CacheTokens {
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub read: u64,
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub write: u64,
 }
 
 /// Token usage of a message, a step or a whole session.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Json)]
 pub struct Tokens {
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub input: u64,
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub output: u64,
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub reasoning: u64,
-    #[serde(default)]
+    #[json(default)]
     pub cache: CacheTokens,
 }
 
@@ -50,11 +50,11 @@ impl Tokens {
 }
 
 /// A model chosen for a prompt: `{"providerID","modelID"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Json)]
 pub struct ModelRef {
-    #[serde(rename = "providerID")]
+    #[json(rename = "providerID")]
     pub provider_id: String,
-    #[serde(rename = "modelID")]
+    #[json(rename = "modelID")]
     pub model_id: String,
 }
 

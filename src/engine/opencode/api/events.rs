@@ -1,8 +1,6 @@
 //! Bus events of `GET /event` and `GET /global/event`, parsed into the typed [`Event`].
 
-use serde::de::{self, Deserializer};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use crate::engine::json::{self, FromJson, Json, JsonError, Value};
 
 use super::messages::{MessageError, MessageInfo};
 use super::parts::Part;
@@ -10,13 +8,13 @@ use super::permissions::{PermissionRequest, QuestionRequest};
 use super::sessions::{Session, SessionStatus};
 
 /// The `/event` payload as it arrives: `{id?, type, properties}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct RawEvent {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub id: Option<String>,
-    #[serde(rename = "type")]
+    #[json(rename = "type")]
     pub kind: String,
-    #[serde(default)]
+    #[json(default)]
     pub properties: Value,
 }
 
@@ -93,147 +91,139 @@ pub enum Event {
     },
 }
 
-#[derive(Deserialize)]
-struct InfoProps<T> {
-    info: T,
+/// The `info` of an event's properties.
+fn info<T: FromJson>(p: &Value) -> Result<T, JsonError> {
+    json::field(json::object(p, "properties")?, "info")
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
 struct StatusProps {
-    #[serde(rename = "sessionID")]
+    #[json(rename = "sessionID")]
     session_id: String,
     status: SessionStatus,
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
 struct SessionIdProps {
-    #[serde(rename = "sessionID")]
+    #[json(rename = "sessionID")]
     session_id: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
 struct SessionErrorProps {
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     session_id: Option<String>,
-    #[serde(default)]
+    #[json(default)]
     error: Option<MessageError>,
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
 struct DiffProps {
-    #[serde(rename = "sessionID")]
+    #[json(rename = "sessionID")]
     session_id: String,
-    #[serde(default)]
+    #[json(default)]
     diff: Vec<Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
 struct MessageRemovedProps {
-    #[serde(rename = "sessionID")]
+    #[json(rename = "sessionID")]
     session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     message_id: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
 struct PartUpdatedProps {
     part: Part,
-    #[serde(default)]
+    #[json(default)]
     delta: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
 struct PartDeltaProps {
-    #[serde(rename = "sessionID")]
+    #[json(rename = "sessionID")]
     session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     message_id: String,
-    #[serde(rename = "partID")]
+    #[json(rename = "partID")]
     part_id: String,
     field: String,
     delta: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
 struct PartRemovedProps {
-    #[serde(rename = "sessionID")]
+    #[json(rename = "sessionID")]
     session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     message_id: String,
-    #[serde(rename = "partID")]
+    #[json(rename = "partID")]
     part_id: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
 struct RequestReplyProps {
-    #[serde(rename = "sessionID")]
+    #[json(rename = "sessionID")]
     session_id: String,
-    #[serde(rename = "requestID")]
+    #[json(rename = "requestID")]
     request_id: String,
-    #[serde(default)]
+    #[json(default)]
     reply: Option<String>,
 }
 
 impl Event {
     /// Turns a raw event into a typed one. Unknown types become [`Event::Other`]; a known type
     /// whose properties do not match is an error (that is schema drift worth surfacing).
-    pub fn from_raw(raw: RawEvent) -> Result<Event, serde_json::Error> {
+    pub fn from_raw(raw: RawEvent) -> Result<Event, JsonError> {
         let p = raw.properties;
         Ok(match raw.kind.as_str() {
             "server.connected" => Event::ServerConnected,
             "server.heartbeat" => Event::ServerHeartbeat,
-            "session.created" => Event::SessionCreated {
-                info: InfoProps::deserialize(p)?.info,
-            },
-            "session.updated" => Event::SessionUpdated {
-                info: InfoProps::deserialize(p)?.info,
-            },
-            "session.deleted" => Event::SessionDeleted {
-                info: InfoProps::deserialize(p)?.info,
-            },
+            "session.created" => Event::SessionCreated { info: info(&p)? },
+            "session.updated" => Event::SessionUpdated { info: info(&p)? },
+            "session.deleted" => Event::SessionDeleted { info: info(&p)? },
             "session.status" => {
-                let s = StatusProps::deserialize(p)?;
+                let s = StatusProps::from_json(&p)?;
                 Event::SessionStatus {
                     session_id: s.session_id,
                     status: s.status,
                 }
             }
             "session.idle" => Event::SessionIdle {
-                session_id: SessionIdProps::deserialize(p)?.session_id,
+                session_id: SessionIdProps::from_json(&p)?.session_id,
             },
             "session.error" => {
-                let s = SessionErrorProps::deserialize(p)?;
+                let s = SessionErrorProps::from_json(&p)?;
                 Event::SessionError {
                     session_id: s.session_id,
                     error: s.error,
                 }
             }
             "session.diff" => {
-                let s = DiffProps::deserialize(p)?;
+                let s = DiffProps::from_json(&p)?;
                 Event::SessionDiff {
                     session_id: s.session_id,
                     diff: s.diff,
                 }
             }
-            "message.updated" => Event::MessageUpdated {
-                info: InfoProps::deserialize(p)?.info,
-            },
+            "message.updated" => Event::MessageUpdated { info: info(&p)? },
             "message.removed" => {
-                let s = MessageRemovedProps::deserialize(p)?;
+                let s = MessageRemovedProps::from_json(&p)?;
                 Event::MessageRemoved {
                     session_id: s.session_id,
                     message_id: s.message_id,
                 }
             }
             "message.part.updated" => {
-                let s = PartUpdatedProps::deserialize(p)?;
+                let s = PartUpdatedProps::from_json(&p)?;
                 Event::MessagePartUpdated {
                     part: s.part,
                     delta: s.delta,
                 }
             }
             "message.part.delta" => {
-                let s = PartDeltaProps::deserialize(p)?;
+                let s = PartDeltaProps::from_json(&p)?;
                 Event::MessagePartDelta {
                     session_id: s.session_id,
                     message_id: s.message_id,
@@ -243,25 +233,25 @@ impl Event {
                 }
             }
             "message.part.removed" => {
-                let s = PartRemovedProps::deserialize(p)?;
+                let s = PartRemovedProps::from_json(&p)?;
                 Event::MessagePartRemoved {
                     session_id: s.session_id,
                     message_id: s.message_id,
                     part_id: s.part_id,
                 }
             }
-            "permission.asked" => Event::PermissionAsked(PermissionRequest::deserialize(p)?),
+            "permission.asked" => Event::PermissionAsked(PermissionRequest::from_json(&p)?),
             "permission.replied" => {
-                let s = RequestReplyProps::deserialize(p)?;
+                let s = RequestReplyProps::from_json(&p)?;
                 Event::PermissionReplied {
                     session_id: s.session_id,
                     request_id: s.request_id,
                     reply: s.reply.unwrap_or_default(),
                 }
             }
-            "question.asked" => Event::QuestionAsked(QuestionRequest::deserialize(p)?),
+            "question.asked" => Event::QuestionAsked(QuestionRequest::from_json(&p)?),
             "question.replied" | "question.rejected" => {
-                let s = RequestReplyProps::deserialize(p)?;
+                let s = RequestReplyProps::from_json(&p)?;
                 Event::QuestionClosed {
                     session_id: s.session_id,
                     request_id: s.request_id,
@@ -272,8 +262,8 @@ impl Event {
     }
 
     /// Parses one SSE `data:` payload of `GET /event`.
-    pub fn parse(data: &str) -> Result<Event, serde_json::Error> {
-        Event::from_raw(serde_json::from_str(data)?)
+    pub fn parse(data: &str) -> Result<Event, JsonError> {
+        Event::from_raw(json::from_str(data)?)
     }
 
     /// The session this event is about, when it is about one.
@@ -314,27 +304,30 @@ impl Event {
     }
 }
 
-impl<'de> Deserialize<'de> for Event {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = RawEvent::deserialize(d)?;
-        Event::from_raw(raw).map_err(de::Error::custom)
+impl FromJson for Event {
+    fn from_json(v: &Value) -> Result<Self, JsonError> {
+        Event::from_raw(RawEvent::from_json(v)?)
     }
 }
 
 /// One `GET /global/event` item: `{directory?, project?, payload}`. The first
 /// `server.connected` carries only `payload`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GlobalEvent {
-    #[serde(default)]
     pub directory: Option<String>,
-    #[serde(default)]
     pub project: Option<String>,
     pub payload: Event,
 }
 
 impl GlobalEvent {
     /// Parses one SSE `data:` payload of `GET /global/event`.
-    pub fn parse(data: &str) -> Result<GlobalEvent, serde_json::Error> {
-        serde_json::from_str(data)
+    pub fn parse(data: &str) -> Result<GlobalEvent, JsonError> {
+        let v: Value = json::from_str(data)?;
+        let o = json::object(&v, "GlobalEvent")?;
+        Ok(GlobalEvent {
+            directory: json::field(o, "directory")?,
+            project: json::field(o, "project")?,
+            payload: json::field(o, "payload")?,
+        })
     }
 }

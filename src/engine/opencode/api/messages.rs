@@ -1,41 +1,29 @@
 //! Messages: user prompts and assistant replies, their errors and the message-with-parts list.
 
-use serde::{Deserialize, Serialize};
+use crate::engine::json::Json;
 
 use super::common::{Millis, ModelRef, Tokens};
 use super::de::{de_count, de_opt_count};
 use super::parts::Part;
 
 /// Extra details of a [`MessageError`]. Which fields are present depends on `name`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Json)]
 pub struct MessageErrorData {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub message: Option<String>,
-    #[serde(
-        rename = "providerID",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[json(rename = "providerID", default, skip_none)]
     pub provider_id: Option<String>,
-    #[serde(
-        rename = "statusCode",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[json(rename = "statusCode", default, skip_none)]
     pub status_code: Option<u16>,
-    #[serde(
-        rename = "isRetryable",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[json(rename = "isRetryable", default, skip_none)]
     pub is_retryable: Option<bool>,
 }
 
 /// Why an assistant message or a session failed: `{"name":"MessageAbortedError","data":{...}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct MessageError {
     pub name: String,
-    #[serde(default)]
+    #[json(default)]
     pub data: MessageErrorData,
 }
 
@@ -122,72 +110,68 @@ impl MessageError {
 }
 
 /// Message times (epoch ms).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Json)]
 pub struct MessageTime {
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub created: Millis,
-    #[serde(
-        default,
-        deserialize_with = "de_opt_count",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[json(default, with = "de_opt_count", skip_none)]
     pub completed: Option<Millis>,
 }
 
 /// Working directories an assistant message ran in.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Json)]
 pub struct MessagePath {
-    #[serde(default)]
+    #[json(default)]
     pub cwd: String,
-    #[serde(default)]
+    #[json(default)]
     pub root: String,
 }
 
 /// A prompt the user sent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Json)]
 pub struct UserMessage {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(default)]
+    #[json(default)]
     pub time: MessageTime,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub agent: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub model: Option<ModelRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub system: Option<String>,
 }
 
 /// A reply of the model. `time.completed` is absent while it is still being written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Json)]
 pub struct AssistantMessage {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(default)]
+    #[json(default)]
     pub time: MessageTime,
-    #[serde(rename = "parentID", default, skip_serializing_if = "Option::is_none")]
+    #[json(rename = "parentID", default, skip_none)]
     pub parent_id: Option<String>,
-    #[serde(rename = "modelID", default)]
+    #[json(rename = "modelID", default)]
     pub model_id: String,
-    #[serde(rename = "providerID", default)]
+    #[json(rename = "providerID", default)]
     pub provider_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub mode: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub agent: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub path: Option<MessagePath>,
-    #[serde(default)]
+    #[json(default)]
     pub cost: f64,
-    #[serde(default)]
+    #[json(default)]
     pub tokens: Tokens,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub finish: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub error: Option<MessageError>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub summary: Option<bool>,
 }
 
@@ -195,8 +179,8 @@ pub struct AssistantMessage {
 // Not boxed: about half of all messages are assistant messages, so boxing would save little
 // memory and make every match on the role clumsier.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "role", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Json)]
+#[json(tag = "role", rename_all = "lowercase")]
 pub enum MessageInfo {
     User(UserMessage),
     Assistant(AssistantMessage),
@@ -233,10 +217,10 @@ impl MessageInfo {
 }
 
 /// One message with its parts (`GET /session/{id}/message`, the sync prompt response).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct MessageWithParts {
     pub info: MessageInfo,
-    #[serde(default)]
+    #[json(default)]
     pub parts: Vec<Part>,
 }
 

@@ -1,121 +1,106 @@
 //! Message parts: text, reasoning, tool calls, files, steps and the rest, and the lenient
 //! [`Part`] enum that keeps unknown part types as raw JSON.
 
-use serde::de::{self, Deserializer};
-use serde::ser::{self, Serializer};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use crate::engine::json::{FromJson, Json, JsonError, ToJson, Value};
 
 use super::common::{Millis, ModelRef, Tokens};
 use super::de::{de_count, de_opt_count};
 use super::messages::MessageError;
 
 /// Start/end of a text or reasoning part; `end` is missing while it streams.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Json)]
 pub struct PartTime {
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub start: Millis,
-    #[serde(
-        default,
-        deserialize_with = "de_opt_count",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[json(default, with = "de_opt_count", skip_none)]
     pub end: Option<Millis>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Json)]
 pub struct TextPart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
-    #[serde(default)]
+    #[json(default)]
     pub text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub synthetic: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub ignored: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub time: Option<PartTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub metadata: Option<Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Json)]
 pub struct ReasoningPart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
-    #[serde(default)]
+    #[json(default)]
     pub text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub time: Option<PartTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub metadata: Option<Value>,
 }
 
 /// Times of a tool run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Json)]
 pub struct ToolTime {
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub start: Millis,
-    #[serde(
-        default,
-        deserialize_with = "de_opt_count",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[json(default, with = "de_opt_count", skip_none)]
     pub end: Option<Millis>,
-    #[serde(
-        default,
-        deserialize_with = "de_opt_count",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[json(default, with = "de_opt_count", skip_none)]
     pub compacted: Option<Millis>,
 }
 
 /// Life cycle of a tool call, tagged by `status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Json)]
+#[json(tag = "status", rename_all = "lowercase")]
 pub enum ToolState {
     Pending {
-        #[serde(default)]
+        #[json(default)]
         input: Value,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[json(default, skip_none)]
         raw: Option<String>,
     },
     Running {
-        #[serde(default)]
+        #[json(default)]
         input: Value,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[json(default, skip_none)]
         title: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[json(default, skip_none)]
         metadata: Option<Value>,
-        #[serde(default)]
+        #[json(default)]
         time: ToolTime,
     },
     Completed {
-        #[serde(default)]
+        #[json(default)]
         input: Value,
-        #[serde(default)]
+        #[json(default)]
         output: String,
-        #[serde(default)]
+        #[json(default)]
         title: String,
-        #[serde(default)]
+        #[json(default)]
         metadata: Value,
-        #[serde(default)]
+        #[json(default)]
         time: ToolTime,
     },
     Error {
-        #[serde(default)]
+        #[json(default)]
         input: Value,
-        #[serde(default)]
+        #[json(default)]
         error: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[json(default, skip_none)]
         metadata: Option<Value>,
-        #[serde(default)]
+        #[json(default)]
         time: ToolTime,
     },
 }
@@ -132,152 +117,152 @@ impl ToolState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct ToolPart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
-    #[serde(rename = "callID")]
+    #[json(rename = "callID")]
     pub call_id: String,
     pub tool: String,
     pub state: ToolState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub metadata: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct FilePart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
     pub mime: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub filename: Option<String>,
     pub url: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub source: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct AgentPart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub source: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct SubtaskPart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
-    #[serde(default)]
+    #[json(default)]
     pub prompt: String,
-    #[serde(default)]
+    #[json(default)]
     pub description: String,
-    #[serde(default)]
+    #[json(default)]
     pub agent: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub model: Option<ModelRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub command: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct StepStartPart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub snapshot: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct StepFinishPart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
-    #[serde(default)]
+    #[json(default)]
     pub reason: String,
-    #[serde(default)]
+    #[json(default)]
     pub cost: f64,
-    #[serde(default)]
+    #[json(default)]
     pub tokens: Tokens,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub snapshot: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct SnapshotPart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
-    #[serde(default)]
+    #[json(default)]
     pub snapshot: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct PatchPart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
-    #[serde(default)]
+    #[json(default)]
     pub hash: String,
-    #[serde(default)]
+    #[json(default)]
     pub files: Vec<String>,
 }
 
 /// When a retry part was created.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Json)]
 pub struct CreatedTime {
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub created: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct RetryPart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
-    #[serde(default)]
+    #[json(default)]
     pub attempt: u32,
     pub error: MessageError,
-    #[serde(default)]
+    #[json(default)]
     pub time: CreatedTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct CompactionPart {
     pub id: String,
-    #[serde(rename = "sessionID", default)]
+    #[json(rename = "sessionID", default)]
     pub session_id: String,
-    #[serde(rename = "messageID")]
+    #[json(rename = "messageID")]
     pub message_id: String,
-    #[serde(default)]
+    #[json(default)]
     pub auto: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub overflow: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub tail_start_id: Option<String>,
 }
 
@@ -394,60 +379,53 @@ impl Part {
     }
 }
 
-fn parse_known<T: serde::de::DeserializeOwned>(v: &Value, wrap: fn(T) -> Part) -> Option<Part> {
-    T::deserialize(v).ok().map(wrap)
+fn parse_known<T: FromJson>(v: &Value, wrap: fn(T) -> Part) -> Option<Part> {
+    T::from_json(v).ok().map(wrap)
 }
 
-impl<'de> Deserialize<'de> for Part {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
+impl FromJson for Part {
+    fn from_json(v: &Value) -> Result<Self, JsonError> {
         if !v.is_object() {
-            return Err(de::Error::custom("a message part must be a JSON object"));
+            return Err(JsonError::new("a message part must be a JSON object"));
         }
         let parsed = match v.get("type").and_then(Value::as_str) {
-            Some("text") => parse_known(&v, Part::Text),
-            Some("reasoning") => parse_known(&v, Part::Reasoning),
-            Some("tool") => parse_known(&v, Part::Tool),
-            Some("file") => parse_known(&v, Part::File),
-            Some("agent") => parse_known(&v, Part::Agent),
-            Some("subtask") => parse_known(&v, Part::Subtask),
-            Some("step-start") => parse_known(&v, Part::StepStart),
-            Some("step-finish") => parse_known(&v, Part::StepFinish),
-            Some("snapshot") => parse_known(&v, Part::Snapshot),
-            Some("patch") => parse_known(&v, Part::Patch),
-            Some("retry") => parse_known(&v, Part::Retry),
-            Some("compaction") => parse_known(&v, Part::Compaction),
+            Some("text") => parse_known(v, Part::Text),
+            Some("reasoning") => parse_known(v, Part::Reasoning),
+            Some("tool") => parse_known(v, Part::Tool),
+            Some("file") => parse_known(v, Part::File),
+            Some("agent") => parse_known(v, Part::Agent),
+            Some("subtask") => parse_known(v, Part::Subtask),
+            Some("step-start") => parse_known(v, Part::StepStart),
+            Some("step-finish") => parse_known(v, Part::StepFinish),
+            Some("snapshot") => parse_known(v, Part::Snapshot),
+            Some("patch") => parse_known(v, Part::Patch),
+            Some("retry") => parse_known(v, Part::Retry),
+            Some("compaction") => parse_known(v, Part::Compaction),
             _ => None,
         };
-        Ok(parsed.unwrap_or(Part::Unknown(v)))
+        Ok(parsed.unwrap_or_else(|| Part::Unknown(v.clone())))
     }
 }
 
-fn tagged<S: Serializer, T: Serialize>(s: S, kind: &str, body: &T) -> Result<S::Ok, S::Error> {
-    let mut v = serde_json::to_value(body).map_err(ser::Error::custom)?;
-    if let Value::Object(map) = &mut v {
-        map.insert("type".to_owned(), Value::String(kind.to_owned()));
+impl ToJson for Part {
+    fn to_json(&self) -> Value {
+        let body = match self {
+            Part::Text(p) => p.to_json(),
+            Part::Reasoning(p) => p.to_json(),
+            Part::Tool(p) => p.to_json(),
+            Part::File(p) => p.to_json(),
+            Part::Agent(p) => p.to_json(),
+            Part::Subtask(p) => p.to_json(),
+            Part::StepStart(p) => p.to_json(),
+            Part::StepFinish(p) => p.to_json(),
+            Part::Snapshot(p) => p.to_json(),
+            Part::Patch(p) => p.to_json(),
+            Part::Retry(p) => p.to_json(),
+            Part::Compaction(p) => p.to_json(),
+            Part::Unknown(v) => return v.clone(),
+        };
+        crate::engine::json::tagged(body, "type", self.type_name())
     }
-    v.serialize(s)
 }
 
-impl Serialize for Part {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let kind = self.type_name().to_owned();
-        match self {
-            Part::Text(p) => tagged(s, &kind, p),
-            Part::Reasoning(p) => tagged(s, &kind, p),
-            Part::Tool(p) => tagged(s, &kind, p),
-            Part::File(p) => tagged(s, &kind, p),
-            Part::Agent(p) => tagged(s, &kind, p),
-            Part::Subtask(p) => tagged(s, &kind, p),
-            Part::StepStart(p) => tagged(s, &kind, p),
-            Part::StepFinish(p) => tagged(s, &kind, p),
-            Part::Snapshot(p) => tagged(s, &kind, p),
-            Part::Patch(p) => tagged(s, &kind, p),
-            Part::Retry(p) => tagged(s, &kind, p),
-            Part::Compaction(p) => tagged(s, &kind, p),
-            Part::Unknown(v) => v.serialize(s),
-        }
-    }
-}
+crate::serde_via_json!(Part);

@@ -1,13 +1,13 @@
 //! Prompts the client sends: input parts and the `prompt_async` / `message` body.
 
-use serde::{Deserialize, Serialize};
+use crate::engine::json::Json;
 
 use super::common::ModelRef;
 
 /// An input part of a prompt (the schema's `TextPartInput | FilePartInput | AgentPartInput |
 /// SubtaskPartInput`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Json)]
+#[json(tag = "type", rename_all = "lowercase")]
 pub enum PromptPart {
     Text {
         text: String,
@@ -15,7 +15,7 @@ pub enum PromptPart {
     /// An attachment; `url` is usually a `data:` URL or a `file://` path on the server.
     File {
         mime: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[json(default, skip_none)]
         filename: Option<String>,
         url: String,
     },
@@ -37,18 +37,18 @@ impl PromptPart {
 }
 
 /// Body of `POST /session/{id}/prompt_async` and `POST /session/{id}/message`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Json)]
 pub struct PromptBody {
     pub parts: Vec<PromptPart>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub model: Option<ModelRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub agent: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub system: Option<String>,
     /// Lets the client choose the user message id (must start with `msg`), so an optimistic
     /// local bubble can be matched with the server's `message.updated`.
-    #[serde(rename = "messageID", default, skip_serializing_if = "Option::is_none")]
+    #[json(rename = "messageID", default, skip_none)]
     pub message_id: Option<String>,
 }
 

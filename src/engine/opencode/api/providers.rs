@@ -3,67 +3,63 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use crate::engine::json::Json;
+use crate::engine::json::Value;
 
 use super::common::ModelRef;
 use super::de::{de_count, de_null_false};
 
 /// `GET /global/health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Json)]
 pub struct Health {
     pub healthy: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub version: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Json)]
 pub struct ModelLimit {
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub context: u64,
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub output: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct Model {
     pub id: String,
-    #[serde(default)]
+    #[json(default)]
     pub name: String,
-    #[serde(
-        rename = "providerID",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[json(rename = "providerID", default, skip_none)]
     pub provider_id: Option<String>,
-    #[serde(default)]
+    #[json(default)]
     pub limit: ModelLimit,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub status: Option<String>,
     /// Kept raw: the capability set grows often and the UI only peeks at a few flags.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub capabilities: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct Provider {
     pub id: String,
-    #[serde(default)]
+    #[json(default)]
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub source: Option<String>,
     /// Keyed by model id; a BTreeMap so model pickers list them in a stable order.
-    #[serde(default)]
+    #[json(default)]
     pub models: BTreeMap<String, Model>,
 }
 
 /// `GET /config/providers`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Json)]
 pub struct ProvidersResponse {
-    #[serde(default)]
+    #[json(default)]
     pub providers: Vec<Provider>,
     /// Provider id → default model id.
-    #[serde(default)]
+    #[json(default)]
     pub default: HashMap<String, String>,
 }
 
@@ -78,23 +74,23 @@ impl ProvidersResponse {
 }
 
 /// `GET /agent` entries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct Agent {
     pub name: String,
     /// `primary`, `subagent` or `all`.
-    #[serde(default)]
+    #[json(default)]
     pub mode: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "de_null_false")]
+    #[json(default, with = "de_null_false")]
     pub hidden: bool,
-    #[serde(default, deserialize_with = "de_null_false")]
+    #[json(default, with = "de_null_false")]
     pub native: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub model: Option<ModelRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub variant: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub color: Option<String>,
 }
 

@@ -1,71 +1,63 @@
 //! Sessions: the session record, its create/update bodies and the agent loop status.
 
-use serde::{Deserialize, Serialize};
+use crate::engine::json::Json;
 
 use super::common::{Millis, Tokens};
 use super::de::{de_count, de_opt_count};
 
 /// Times of a session (epoch ms).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Json)]
 pub struct SessionTime {
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub created: Millis,
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub updated: Millis,
-    #[serde(
-        default,
-        deserialize_with = "de_opt_count",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[json(default, with = "de_opt_count", skip_none)]
     pub archived: Option<Millis>,
-    #[serde(
-        default,
-        deserialize_with = "de_opt_count",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[json(default, with = "de_opt_count", skip_none)]
     pub compacting: Option<Millis>,
 }
 
 /// File-change summary of a session.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Json)]
 pub struct SessionSummary {
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub additions: u64,
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub deletions: u64,
-    #[serde(default, deserialize_with = "de_count")]
+    #[json(default, with = "de_count")]
     pub files: u64,
 }
 
 /// A conversation on the server (`GET /session`, `session.updated` events, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct Session {
     pub id: String,
-    #[serde(default)]
+    #[json(default)]
     pub slug: String,
-    #[serde(default)]
+    #[json(default)]
     pub title: String,
-    #[serde(default)]
+    #[json(default)]
     pub directory: String,
-    #[serde(default)]
+    #[json(default)]
     pub version: String,
-    #[serde(default)]
+    #[json(default)]
     pub time: SessionTime,
-    #[serde(rename = "projectID", default, skip_serializing_if = "Option::is_none")]
+    #[json(rename = "projectID", default, skip_none)]
     pub project_id: Option<String>,
-    #[serde(rename = "parentID", default, skip_serializing_if = "Option::is_none")]
+    #[json(rename = "parentID", default, skip_none)]
     pub parent_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub cost: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub tokens: Option<Tokens>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub summary: Option<SessionSummary>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub agent: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub model: Option<SessionModel>,
 }
 
@@ -92,38 +84,38 @@ impl Session {
 
 /// The model remembered on a session, and the one `POST /session` accepts:
 /// `{"id","providerID","variant"?}` (note `id`, not `modelID`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Json)]
 pub struct SessionModel {
     pub id: String,
-    #[serde(rename = "providerID")]
+    #[json(rename = "providerID")]
     pub provider_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub variant: Option<String>,
 }
 
 /// `POST /session` body. `{}` (all `None`) is valid and creates an untitled session.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Json)]
 pub struct CreateSessionBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub title: Option<String>,
-    #[serde(rename = "parentID", default, skip_serializing_if = "Option::is_none")]
+    #[json(rename = "parentID", default, skip_none)]
     pub parent_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub agent: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub model: Option<SessionModel>,
 }
 
 /// `PATCH /session/{id}` body (renaming is all the chat client does with it).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Json)]
 pub struct UpdateSessionBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub title: Option<String>,
 }
 
 /// State of a session's agent loop (`GET /session/status`, `session.status` events).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Json)]
+#[json(tag = "type", rename_all = "lowercase")]
 pub enum SessionStatus {
     /// Nothing running. Sessions absent from `GET /session/status` are idle.
     #[default]
@@ -132,15 +124,15 @@ pub enum SessionStatus {
     Busy,
     /// A provider call failed and is retried at `next` (epoch ms); the UI should offer abort.
     Retry {
-        #[serde(default)]
+        #[json(default)]
         attempt: u32,
-        #[serde(default)]
+        #[json(default)]
         message: String,
-        #[serde(default, deserialize_with = "de_count")]
+        #[json(default, with = "de_count")]
         next: Millis,
     },
     /// A status type newer than this client; treated like busy by [`SessionStatus::is_busy`].
-    #[serde(other)]
+    #[json(other)]
     Unknown,
 }
 
