@@ -56,7 +56,7 @@ pub fn NavBar() -> Element {
                     view_signal.set(to)
                 },
                 span { class: "nav-icon", Icon { path: icon_path, size: 22 } }
-                span { class: "nav-label", "{label}" }
+                span { class: "nav-label", "data-label": label, "{label}" }
                 if badge > 0 {
                     span { class: "nav-badge", "aria-label": "{badge} waiting", "{badge}" }
                 }
