@@ -481,3 +481,96 @@ async fn the_sidebar_says_when_an_opencode_server_is_out_of_reach() {
     assert!(recent.contains("A local chat"), "{recent}");
     assert!(!recent.contains("Refactor the parser"), "{recent}");
 }
+
+#[derive(Clone)]
+struct Row(ConversationSummary);
+
+#[component]
+fn RowHarness() -> Element {
+    use_context_provider(AppState::new);
+    let row = use_context::<Row>().0;
+    rsx! {
+        ul {
+            opencode_nexus::views::history::ConversationRow {
+                row,
+                selected: false,
+                picked: None,
+                on_pick: |_| {},
+                on_open: |_| {},
+                on_hold_order: |_| {},
+                on_delete: |_| {},
+                on_export: |_| {},
+            }
+        }
+    }
+}
+
+fn render_row(conversation: Conversation) -> String {
+    let row = ConversationSummary {
+        conversation,
+        profile_name: None,
+        profile_kind: None,
+        message_count: 2,
+    };
+    let mut dom = VirtualDom::new(RowHarness)
+        .with_root_context(memory::services())
+        .with_root_context(Row(row));
+    dom.rebuild_in_place();
+    dioxus_ssr::render(&dom)
+}
+
+/// The `d` of the icon inside the button named `label`.
+fn icon_of(html: &str, label: &str) -> String {
+    let button = html
+        .split(&format!("aria-label=\"{label}\""))
+        .nth(1)
+        .and_then(|b| b.split("</button>").next())
+        .unwrap_or_else(|| panic!("no button “{label}”: {html}"));
+    button
+        .split(" d=\"")
+        .nth(1)
+        .and_then(|d| d.split('"').next())
+        .unwrap_or_else(|| panic!("no icon in “{label}”: {button}"))
+        .to_owned()
+}
+
+/// A History row's buttons carry no native tooltip (`title`): in the desktop webview that is a
+/// window of its own, which stayed on screen after its row was deleted under the pointer. They
+/// name themselves with a tooltip the stylesheet draws, which goes with its button.
+#[test]
+fn history_row_actions_have_tooltips_that_go_with_the_row() {
+    let mut c = Conversation::new("Tooltip trip");
+    c.pinned = true;
+    let html = render_row(c);
+    assert!(
+        !html.contains(" title="),
+        "a native tooltip in the row: {html}"
+    );
+    for tip in ["Unpin", "Rename", "Archive", "Export as Markdown", "Delete"] {
+        assert!(
+            html.contains(&format!("aria-label=\"{tip}\" data-tip=\"{tip}\"")),
+            "{tip}: {html}"
+        );
+    }
+    assert!(html.contains("aria-label=\"Pinned\""), "{html}");
+    let css =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/main.css")).unwrap();
+    assert!(
+        css.contains("[data-tip]:hover::after, [data-tip]:focus-visible::after {")
+            && css.contains("content: attr(data-tip);"),
+        "main.css draws the tooltips"
+    );
+}
+
+/// Archive and Unarchive had the same icon.
+#[test]
+fn unarchive_has_an_icon_of_its_own() {
+    use opencode_nexus::components::icons;
+    let archive = icon_of(&render_row(Conversation::new("Kept")), "Archive");
+    let mut c = Conversation::new("Put away");
+    c.archived = true;
+    let unarchive = icon_of(&render_row(c), "Unarchive");
+    assert_eq!(archive, icons::ARCHIVE);
+    assert_eq!(unarchive, icons::UNARCHIVE);
+    assert_ne!(archive, unarchive);
+}

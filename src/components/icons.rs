@@ -10,6 +10,8 @@ pub const PIN: &str = "M9 4h6l-1 6 4 4H6l4-4zM12 14v7";
 pub const UNPIN: &str = "M9 4h6l-1 6 4 4H6l4-4zM12 14v7M4 4l16 16";
 pub const RENAME: &str = "M4 20h4L19 9l-4-4L4 16zM13 7l4 4";
 pub const ARCHIVE: &str = "M3 4h18v4H3zM5 8v12h14V8M10 12h4";
+/// The archive box with an arrow leaving it upwards: Archive and Unarchive must not look alike.
+pub const UNARCHIVE: &str = "M3 4h18v4H3zM5 8v12h14V8M12 18v-6M9 15l3-3 3 3";
 pub const DELETE: &str = "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6";
 pub const EXPORT: &str = "M12 4v11M7 10l5 5 5-5M5 20h14";
 /// Approvals: a shield with a check.

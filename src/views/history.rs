@@ -379,8 +379,9 @@ fn SearchRow(hit: SearchHit, selected: bool, on_open: EventHandler<(Id, Id)>) ->
     }
 }
 
+/// One conversation of the list, with its actions (pin, rename, archive, export, delete).
 #[component]
-fn ConversationRow(
+pub fn ConversationRow(
     row: ConversationSummary,
     selected: bool,
     /// In "Select": whether this one is picked (a click then picks instead of opening).
@@ -434,7 +435,7 @@ fn ConversationRow(
                 }
                 button { class: "row-main", "aria-pressed": picked.map(|p| p.to_string()),
                     onclick: { let id = id.clone(); move |_| if picked.is_some() { on_pick.call(id.clone()) } else { on_open.call(id.clone()) } },
-                    span { class: "row-title", if pinned { span { class: "pin", title: "Pinned", Icon { path: icons::PIN, size: 14 } " " } } "{title}" }
+                    span { class: "row-title", if pinned { span { class: "pin", role: "img", "aria-label": "Pinned", Icon { path: icons::PIN, size: 14 } " " } } "{title}" }
                     span { class: "row-meta",
                         span { class: "badge", "{kind}" }
                         if let Some(p) = row.profile_name.clone() { span { class: "badge", "{p}" } }
@@ -443,16 +444,19 @@ fn ConversationRow(
                     }
                 }
                 if picked.is_none() {
+                    // Named by `data-tip` (a tooltip the page draws), not `title`: the desktop
+                    // webview's native tooltip is a window of its own that stayed on screen
+                    // after its row was deleted or moved away under the pointer.
                     div { class: "row-actions",
-                        button { class: "btn-icon", "aria-label": if pinned { "Unpin" } else { "Pin" }, title: if pinned { "Unpin" } else { "Pin" },
+                        button { class: "btn-icon", "aria-label": if pinned { "Unpin" } else { "Pin" }, "data-tip": if pinned { "Unpin" } else { "Pin" },
                             onclick: move |_| { on_hold_order.call(()); u2(ConversationEdit::Pinned(!pinned)) }, Icon { path: if pinned { icons::UNPIN } else { icons::PIN } } }
-                        button { class: "btn-icon", "aria-label": "Rename", title: "Rename",
+                        button { class: "btn-icon", "aria-label": "Rename", "data-tip": "Rename",
                             onclick: { let t = title.clone(); move |_| renaming.set(Some(t.clone())) }, Icon { path: icons::RENAME } }
-                        button { class: "btn-icon", "aria-label": if archived { "Unarchive" } else { "Archive" }, title: if archived { "Unarchive" } else { "Archive" },
-                            onclick: move |_| u3(ConversationEdit::Archived(!archived)), Icon { path: icons::ARCHIVE } }
-                        button { class: "btn-icon", "aria-label": "Export as Markdown", title: "Export as Markdown",
+                        button { class: "btn-icon", "aria-label": if archived { "Unarchive" } else { "Archive" }, "data-tip": if archived { "Unarchive" } else { "Archive" },
+                            onclick: move |_| u3(ConversationEdit::Archived(!archived)), Icon { path: if archived { icons::UNARCHIVE } else { icons::ARCHIVE } } }
+                        button { class: "btn-icon", "aria-label": "Export as Markdown", "data-tip": "Export as Markdown",
                             onclick: { let id = id.clone(); move |_| on_export.call(id.clone()) }, Icon { path: icons::EXPORT } }
-                        button { class: "btn-icon danger", "aria-label": "Delete", title: "Delete",
+                        button { class: "btn-icon danger", "aria-label": "Delete", "data-tip": "Delete",
                             onclick: { let id = id.clone(); let t = title.clone(); move |_| on_delete.call((id.clone(), t.clone())) }, Icon { path: icons::DELETE } }
                     }
                 }

@@ -221,9 +221,10 @@ fn SessionRow(profile_id: Id, profile_name: String, row: Row) -> Element {
                 }
                 if !row.saved_copy {
                     div { class: "row-actions",
-                        button { class: "btn-icon", "aria-label": "Rename session", title: "Rename",
+                        // A page-drawn tooltip, as in History's rows (see there).
+                        button { class: "btn-icon", "aria-label": "Rename session", "data-tip": "Rename",
                             onclick: { let t = row.title.clone(); move |_| renaming.set(Some(t.clone())) }, Icon { path: icons::RENAME } }
-                        button { class: "btn-icon danger", "aria-label": "Delete session", title: "Delete",
+                        button { class: "btn-icon danger", "aria-label": "Delete session", "data-tip": "Delete",
                             onclick: move |_| confirm_delete.set(true), Icon { path: icons::DELETE } }
                     }
                 }
