@@ -574,3 +574,50 @@ fn unarchive_has_an_icon_of_its_own() {
     assert_eq!(unarchive, icons::UNARCHIVE);
     assert_ne!(archive, unarchive);
 }
+
+#[derive(Clone)]
+struct Backends(Vec<Profile>);
+
+#[component]
+fn SettingsHarness() -> Element {
+    let state = use_context_provider(AppState::new);
+    use_context_provider(ChatController::new);
+    use_context_provider(opencode_nexus::state::data::DataJobs::new);
+    use_context_provider(opencode_nexus::state::sync::SyncController::new);
+    let for_hub = use_context::<Services>();
+    use_context_provider(move || opencode_nexus::state::opencode::OpenCodeHub::new(for_hub, state));
+    let profiles = use_context::<Backends>().0;
+    use_hook(move || {
+        let mut p = state.profiles;
+        p.set(profiles);
+    });
+    rsx! { opencode_nexus::views::SettingsView {} }
+}
+
+/// An OpenCode backend's card in Settings → Backends shows the project directory it is bound
+/// to (it showed only the server's address); one without a directory shows none.
+#[tokio::test]
+async fn an_opencode_backends_card_shows_its_project_directory() {
+    let mut bound = Profile::new("Project box", BackendKind::OpenCode, "http://127.0.0.1:9");
+    bound.directory = Some("/home/dev/projects/nexus <b>x</b>".into());
+    let unbound = Profile::new("Plain box", BackendKind::OpenCode, "http://127.0.0.1:8");
+    let mut dom = VirtualDom::new(SettingsHarness)
+        .with_root_context(memory::services())
+        .with_root_context(Backends(vec![bound, unbound]));
+    dom.rebuild_in_place();
+    let html = render_until(&mut dom, "Plain box").await;
+    let card = |name: &str| {
+        html.split(&format!("<strong>{name}</strong>"))
+            .nth(1)
+            .and_then(|c| c.split("</li>").next())
+            .unwrap_or_else(|| panic!("no card for {name}: {html}"))
+            .to_owned()
+    };
+    let bound_card = card("Project box");
+    assert!(
+        bound_card.contains("class=\"profile-dir\"")
+            && bound_card.contains("/home/dev/projects/nexus &lt;b&gt;x&lt;/b&gt;"),
+        "{bound_card}"
+    );
+    assert!(!card("Plain box").contains("profile-dir"), "{html}");
+}

@@ -97,6 +97,11 @@ fn BackendsSection() -> Element {
                             strong { "{p.name}" }
                             span { class: "badge", "{p.kind.label()}" }
                             span { class: "mono", "{p.base_url}" }
+                            // The project an OpenCode server is bound to: two backends on one
+                            // server differ only by it.
+                            if let Some(dir) = p.directory.clone().filter(|d| !d.trim().is_empty()) {
+                                span { class: "profile-dir", "project " span { class: "mono", "{dir}" } }
+                            }
                             span { class: "key-state",
                                 if p.key_env.is_some() { "key from ${p.key_env.clone().unwrap_or_default()}" }
                                 else if key_status.read().get(&p.id).copied().unwrap_or(false) { "key: set" }
