@@ -7,8 +7,9 @@
 
 use dioxus::prelude::*;
 use opencode_nexus::components::parts::{
-    settle_unfinished, PartView, PartViewProps, PermissionCard, QuestionCard, RunStatus,
-    RunStatusProps, SessionMessage, SessionMessageProps, UNFINISHED_TOOL,
+    settle_unfinished, PartView, PartViewProps, PermissionCard, PermissionTitle,
+    PermissionTitleProps, QuestionCard, RunStatus, RunStatusProps, SessionMessage,
+    SessionMessageProps, UNFINISHED_TOOL,
 };
 use opencode_nexus::engine::opencode::api::{
     Event, MessageInfo, MessageWithParts, Part, PermissionRequest, QuestionRequest, SessionStatus,
@@ -729,4 +730,43 @@ fn usage_is_shown_only_as_far_as_the_server_reported_it() {
     );
     let both = usage_line(&tokens, 0.0042).unwrap();
     assert!(both.ends_with(" · $0.0042"), "{both}");
+}
+
+/// The Approvals card showed a command in raw backticks ("Run `ls -la`"). The command is now
+/// inline code, taken from the request as it is: its own backticks and any markup in it stay
+/// text.
+#[test]
+fn a_permission_title_shows_its_command_as_inline_code_and_nothing_as_markup() {
+    let render = |metadata: Value| {
+        let request: PermissionRequest = serde_json::from_value(json!({
+            "id": "per_t", "sessionID": "ses_t", "permission": "bash", "patterns": ["*"],
+            "metadata": metadata, "always": []
+        }))
+        .unwrap();
+        let mut dom = VirtualDom::new_with_props(PermissionTitle, PermissionTitleProps { request });
+        dom.rebuild_in_place();
+        html_of(&dom)
+    };
+    let html = render(json!({"command": "ls -la"}));
+    assert!(
+        html.contains("<span>Run </span><code class=\"inline-code\">ls -la</code>"),
+        "{html}"
+    );
+    assert!(!html.contains('`'), "{html}");
+
+    let hostile =
+        render(json!({"command": "echo `date` <img src=x onerror=alert(1)> <b>bold</b>"}));
+    assert!(
+        hostile.contains("<code class=\"inline-code\">echo `date` &lt;img src=x onerror=alert(1)&gt; &lt;b&gt;bold&lt;/b&gt;</code>"),
+        "{hostile}"
+    );
+    assert_inert(&hostile);
+
+    // No command: the words alone, as text.
+    let edit = render(json!({"filepath": "src/<i>main</i>.rs"}));
+    assert!(
+        edit.contains("<span>Change src/&lt;i&gt;main&lt;/i&gt;.rs</span>"),
+        "{edit}"
+    );
+    assert!(!edit.contains("<code"), "{edit}");
 }

@@ -429,7 +429,10 @@ async fn the_approvals_view_lists_what_waits_answers_it_and_drops_what_was_answe
     prompt(&client, &s, &format!("RUN: echo VIEW > {file}")).await;
     let asked = permission_of(&client, &s).await;
     let html = render_until(&mut dom, "the request", |h| {
-        h.contains(&format!("Run `echo VIEW &gt; {file}`"))
+        // The command as inline code, not in backticks (the title read "Run `echo …`").
+        h.contains(&format!(
+            "<span>Run </span><code class=\"inline-code\">echo VIEW &gt; {file}</code>"
+        ))
     })
     .await;
     let badge: usize = html

@@ -13,8 +13,8 @@ use super::Markdown;
 use crate::engine::model::now_ms;
 use crate::engine::opencode::api::{
     FilePart, MessageError, MessageErrorData, MessageInfo, MessageWithParts, Part, PermissionReply,
-    PermissionReplyBody, PermissionRequest, QuestionRequest, SessionStatus, Tokens, ToolPart,
-    ToolState,
+    PermissionReplyBody, PermissionRequest, QuestionRequest, SessionStatus, TitleRun, Tokens,
+    ToolPart, ToolState,
 };
 use crate::engine::opencode::offline::{error_sentence, pretty, OFFLINE_ERROR};
 use crate::state::use_services;
@@ -423,6 +423,23 @@ pub fn FileAttachment(file: FilePart) -> Element {
                 span { class: "file-name", "{name}" }
             }
             span { class: "badge", "{file.mime}" }
+        }
+    }
+}
+
+/// What a permission request would do, in one line, its command shown as inline code. The
+/// server's text goes in as text nodes only: no backticks are parsed out of it and nothing in
+/// it is read as markup.
+#[component]
+pub fn PermissionTitle(request: PermissionRequest) -> Element {
+    rsx! {
+        p { class: "approval-title",
+            for (i, run) in request.title_runs().into_iter().enumerate() {
+                match run {
+                    TitleRun::Text(t) => rsx! { span { key: "{i}", "{t}" } },
+                    TitleRun::Code(c) => rsx! { code { key: "{i}", class: "inline-code", "{c}" } },
+                }
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use dioxus::prelude::*;
 
-use crate::components::parts::{PermissionCard, QuestionCard};
+use crate::components::parts::{PermissionCard, PermissionTitle, QuestionCard};
 use crate::state::opencode::use_hub;
 use crate::state::{use_app_state, View};
 
@@ -58,7 +58,7 @@ pub fn ApprovalsView() -> Element {
                                 session_id: p.session_id.clone(),
                                 title: session_title(info, &p.session_id),
                             }
-                            p { class: "approval-title", "{p.title()}" }
+                            PermissionTitle { request: p.clone() }
                             PermissionCard {
                                 busy: sending,
                                 offline: !info.connection.is_connected(),

@@ -91,22 +91,47 @@ pub struct QuestionReplyBody {
     pub answers: Vec<Vec<String>>,
 }
 
+/// A piece of a request's title: words of this client's, or text from the server (a command)
+/// to be shown as code. The server's text is never parsed as markup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TitleRun {
+    Text(String),
+    Code(String),
+}
+
 impl PermissionRequest {
     /// One line saying what the tool call would do: the command for `bash`, the file for
-    /// `edit`/`write`, otherwise the patterns it asks for.
+    /// `edit`/`write`, otherwise the patterns it asks for. The command is in backticks, for a
+    /// terminal; a screen shows [`PermissionRequest::title_runs`] instead.
     pub fn title(&self) -> String {
+        self.title_runs()
+            .into_iter()
+            .map(|run| match run {
+                TitleRun::Text(t) => t,
+                TitleRun::Code(c) => format!("`{c}`"),
+            })
+            .collect()
+    }
+
+    /// [`PermissionRequest::title`] in pieces, the command apart from the words around it, so
+    /// a screen can show it as code without reading backticks out of (hostile) server text: a
+    /// command may hold backticks of its own.
+    pub fn title_runs(&self) -> Vec<TitleRun> {
         let meta = |key: &str| self.metadata.get(key).and_then(Value::as_str);
         if let Some(command) = meta("command") {
-            return format!("Run `{command}`");
+            return vec![
+                TitleRun::Text("Run ".into()),
+                TitleRun::Code(command.to_owned()),
+            ];
         }
-        if let Some(path) = meta("filepath").or_else(|| meta("filePath")) {
-            return format!("Change {path}");
-        }
-        if self.patterns.is_empty() {
+        let text = if let Some(path) = meta("filepath").or_else(|| meta("filePath")) {
+            format!("Change {path}")
+        } else if self.patterns.is_empty() {
             format!("Use {}", self.permission)
         } else {
             format!("Use {} on {}", self.permission, self.patterns.join(", "))
-        }
+        };
+        vec![TitleRun::Text(text)]
     }
 }
 
