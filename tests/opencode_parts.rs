@@ -15,7 +15,7 @@ use opencode_nexus::engine::opencode::api::{
     Event, MessageInfo, MessageWithParts, Part, PermissionRequest, QuestionRequest, SessionStatus,
 };
 use opencode_nexus::engine::opencode::client::EventDecoder;
-use opencode_nexus::engine::opencode::state::SessionView;
+use opencode_nexus::engine::opencode::state::{waiting_calls, SessionView, WaitingCall};
 use opencode_nexus::platform::memory;
 use serde_json::{json, Value};
 
@@ -67,16 +67,37 @@ fn render_message(message: MessageWithParts) -> String {
 }
 
 fn render_paused(message: MessageWithParts, paused: Option<String>) -> String {
-    let mut dom =
-        VirtualDom::new_with_props(SessionMessage, SessionMessageProps { message, paused })
-            .with_root_context(memory::services());
+    render_held(message, paused, Vec::new())
+}
+
+fn render_held(
+    message: MessageWithParts,
+    paused: Option<String>,
+    held: Vec<WaitingCall>,
+) -> String {
+    let mut dom = VirtualDom::new_with_props(
+        SessionMessage,
+        SessionMessageProps {
+            message,
+            paused,
+            held,
+        },
+    )
+    .with_root_context(memory::services());
     dom.rebuild_in_place();
     html_of(&dom)
 }
 
 fn render_part(part: Part) -> String {
-    let mut dom = VirtualDom::new_with_props(PartView, PartViewProps { part, user: false })
-        .with_root_context(memory::services());
+    let mut dom = VirtualDom::new_with_props(
+        PartView,
+        PartViewProps {
+            part,
+            user: false,
+            wait: None,
+        },
+    )
+    .with_root_context(memory::services());
     dom.rebuild_in_place();
     html_of(&dom)
 }
@@ -730,6 +751,90 @@ fn usage_is_shown_only_as_far_as_the_server_reported_it() {
     );
     let both = usage_line(&tokens, 0.0042).unwrap();
     assert!(both.ends_with(" · $0.0042"), "{both}");
+}
+
+/// A tool call whose permission request waits for the user said "Running": the server keeps
+/// it running until the answer, but nothing runs. It now says what it waits for; the request
+/// is matched to its call by message id and call id, so another call stays "Running".
+#[test]
+fn a_tool_call_held_by_a_permission_request_says_it_waits_for_approval() {
+    let tool = |call: &str, tool: &str| {
+        schema_part(
+            "ToolPart",
+            with_ids(
+                call,
+                json!({"type": "tool", "callID": call, "tool": tool, "state":
+                    {"status": "running", "input": {"command": "ls"}, "time": {"start": 1}}}),
+            ),
+        )
+    };
+    let view = replay("event-roundtrip-chat-agent.sse");
+    let mut reply = view.messages[1].clone();
+    match &mut reply.info {
+        MessageInfo::Assistant(a) => a.time.completed = None,
+        MessageInfo::User(_) => panic!("the capture's second message is the reply"),
+    }
+    reply.parts = vec![
+        tool("call_ls", "bash"),
+        tool("call_ask", "question"),
+        tool("call_free", "bash"),
+    ];
+    let ask = |raw: Value, component: &str| {
+        let doc = openapi();
+        assert_eq!(
+            validate_component(&doc, component, &raw),
+            Vec::<String>::new()
+        );
+        raw
+    };
+    let permissions: Vec<PermissionRequest> = vec![
+        serde_json::from_value(ask(
+            json!({"id": "per_ls", "sessionID": "ses_render", "permission": "bash", "patterns": ["ls"],
+                   "metadata": {"command": "ls"}, "always": [],
+                   "tool": {"messageID": "msg_render1", "callID": "call_ls"}}),
+            "PermissionRequest",
+        ))
+        .unwrap(),
+        // Same call id in another message: not this reply's call.
+        serde_json::from_value(ask(
+            json!({"id": "per_other", "sessionID": "ses_render", "permission": "bash", "patterns": ["ls"],
+                   "metadata": {}, "always": [],
+                   "tool": {"messageID": "msg_other", "callID": "call_free"}}),
+            "PermissionRequest",
+        ))
+        .unwrap(),
+    ];
+    let questions: Vec<QuestionRequest> = vec![serde_json::from_value(ask(
+        json!({"id": "que_1", "sessionID": "ses_render",
+               "questions": [{"question": "Which?", "header": "Pick", "options": [{"label": "a", "description": ""}]}],
+               "tool": {"messageID": "msg_render1", "callID": "call_ask"}}),
+        "QuestionRequest",
+    ))
+    .unwrap()];
+    let held = waiting_calls(&permissions, &questions);
+    assert_eq!(held.len(), 3);
+
+    let before = render_message(reply.clone());
+    assert_eq!(before.matches(">Running<").count(), 3, "{before}");
+
+    let html = render_held(reply, None, held);
+    let tools: Vec<&str> = html.split("class=\"part tool tool-").skip(1).collect();
+    assert_eq!(tools.len(), 3, "{html}");
+    assert!(
+        tools[0].starts_with("waiting") && tools[0].contains(">Waiting for approval<"),
+        "{}",
+        tools[0]
+    );
+    assert!(
+        tools[1].starts_with("waiting") && tools[1].contains(">Waiting for your answer<"),
+        "{}",
+        tools[1]
+    );
+    assert!(
+        tools[2].starts_with("running") && tools[2].contains(">Running<"),
+        "{}",
+        tools[2]
+    );
 }
 
 /// The Approvals card showed a command in raw backticks ("Run `ls -la`"). The command is now

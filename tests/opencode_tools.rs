@@ -488,6 +488,94 @@ async fn the_approvals_view_lists_what_waits_answers_it_and_drops_what_was_answe
     .await;
 }
 
+mod session_screen {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use dioxus::prelude::*;
+    use opencode_nexus::engine::model::Profile;
+    use opencode_nexus::platform::Services;
+    use opencode_nexus::state::opencode::OpenCodeHub;
+    use opencode_nexus::state::AppState;
+    use opencode_nexus::views::session::SessionPage;
+
+    #[derive(Clone)]
+    pub struct Seed {
+        pub services: Services,
+        pub profile: Profile,
+        pub handles: Rc<RefCell<Option<(AppState, OpenCodeHub)>>>,
+    }
+
+    /// A session screen, wired as `App` wires it.
+    #[component]
+    pub fn Harness() -> Element {
+        let seed = use_context::<Seed>();
+        let handles =
+            super::support::vdom::provide_opencode_app(seed.services.clone(), seed.profile.clone());
+        use_hook(move || *seed.handles.borrow_mut() = Some(handles));
+        rsx! { SessionPage {} }
+    }
+}
+
+/// A tool call whose permission request waited said "Running" in its session. With the real
+/// server's requests and parts (matched by messageID and callID) it says it waits for approval,
+/// and completes once allowed.
+#[tokio::test]
+async fn a_tool_call_waiting_for_approval_says_so_in_its_session() {
+    use dioxus::prelude::VirtualDom;
+    use opencode_nexus::engine::model::{BackendKind, Profile};
+    use support::vdom::render_until;
+
+    let (client, project, url) = server();
+    let services = opencode_nexus::platform::memory::services();
+    let seed = session_screen::Seed {
+        services: services.clone(),
+        profile: Profile::new("Tools server", BackendKind::OpenCode, &url),
+        handles: Default::default(),
+    };
+    services
+        .store
+        .save_profile(seed.profile.clone())
+        .await
+        .unwrap();
+    let mut dom = VirtualDom::new(session_screen::Harness).with_root_context(seed.clone());
+    dom.rebuild_in_place();
+
+    let file = unique("waiting-call");
+    let s = session(&client, "waits for approval").await;
+    prompt(&client, &s, &format!("RUN: echo WAITED > {file}")).await;
+    let asked = permission_of(&client, &s).await;
+    let (state, hub) = seed.handles.borrow().expect("the harness ran");
+    let pid = seed.profile.id.clone();
+    dom.in_runtime(|| hub.open_session(state, &pid, &s));
+    let html = render_until(&mut dom, "the call to wait for approval", |h| {
+        h.contains(">Waiting for approval<")
+    })
+    .await;
+    assert!(html.contains("class=\"part tool tool-waiting\""), "{html}");
+    assert!(!html.contains(">Running<"), "{html}");
+
+    dom.in_runtime(|| {
+        hub.reply_permission_on(
+            &pid,
+            asked.id.clone(),
+            PermissionReplyBody {
+                reply: PermissionReply::Once,
+                message: None,
+            },
+        )
+    });
+    render_until(&mut dom, "the call to complete", |h| {
+        h.contains(">Completed<") && !h.contains(">Waiting for approval<")
+    })
+    .await;
+    finished(&client, &s, 1).await;
+    assert_eq!(
+        std::fs::read_to_string(project.join(&file)).unwrap().trim(),
+        "WAITED"
+    );
+}
+
 // ---- faults on the event stream -----------------------------------------------------------
 
 mod faults {

@@ -17,6 +17,7 @@ use crate::engine::opencode::api::{
     ToolPart, ToolState,
 };
 use crate::engine::opencode::offline::{error_sentence, pretty, OFFLINE_ERROR};
+use crate::engine::opencode::state::{ToolWait, WaitingCall};
 use crate::state::use_services;
 
 pub use crate::engine::model::format_cost;
@@ -107,11 +108,15 @@ pub const UNFINISHED_TOOL: &str = "It did not finish: the reply stopped before i
 
 /// One message of a session with all its parts. `paused` says why a reply that has not begun
 /// is not coming for now (the agent waits for the user's answer, or its server is out of
-/// reach): its "typing" dots then stand still instead of animating.
+/// reach): its "typing" dots then stand still instead of animating. `held` are the tool
+/// calls held by a request waiting for the user (see [`SessionView::waiting_calls`]).
+///
+/// [`SessionView::waiting_calls`]: crate::engine::opencode::state::SessionView::waiting_calls
 #[component]
 pub fn SessionMessage(
     message: MessageWithParts,
     #[props(default)] paused: Option<String>,
+    #[props(default)] held: Vec<WaitingCall>,
 ) -> Element {
     let (class, label) = match &message.info {
         MessageInfo::User(_) => ("msg user", "You"),
@@ -160,7 +165,12 @@ pub fn SessionMessage(
             }
             div { class: "msg-body",
                 for (i, part) in message.parts.iter().cloned().enumerate() {
-                    PartView { key: "{part.id().unwrap_or_default()}-{i}", part, user: is_user }
+                    PartView {
+                        key: "{part.id().unwrap_or_default()}-{i}",
+                        wait: match &part { Part::Tool(t) => held.iter().find(|w| w.is_of(t)).map(|w| w.wait), _ => None },
+                        part,
+                        user: is_user,
+                    }
                 }
                 if waiting {
                     if let Some(why) = paused {
@@ -188,8 +198,13 @@ pub fn SessionMessage(
 }
 
 /// One part, by type. `user` parts are shown as typed (plain text), assistant text as markdown.
+/// `wait`: what a tool part's call waits for from the user, if anything.
 #[component]
-pub fn PartView(part: Part, #[props(default)] user: bool) -> Element {
+pub fn PartView(
+    part: Part,
+    #[props(default)] user: bool,
+    #[props(default)] wait: Option<ToolWait>,
+) -> Element {
     match part {
         Part::Text(t) => {
             if t.synthetic == Some(true) || t.ignored == Some(true) || t.text.is_empty() {
@@ -213,7 +228,7 @@ pub fn PartView(part: Part, #[props(default)] user: bool) -> Element {
                 }
             }
         }
-        Part::Tool(t) => rsx! { ToolCall { tool: t } },
+        Part::Tool(t) => rsx! { ToolCall { tool: t, wait } },
         Part::File(f) => rsx! { FileAttachment { file: f } },
         Part::Agent(a) => rsx! {
             div { class: "part part-agent", span { class: "badge", "@{a.name}" } }
@@ -277,7 +292,22 @@ pub fn PartView(part: Part, #[props(default)] user: bool) -> Element {
     }
 }
 
-fn tool_status(state: &ToolState) -> (&'static str, &'static str) {
+/// The class and label of a call's state. A call the server still calls pending or running
+/// while its permission request or question waits says what it waits for: it does not run
+/// until the user answers.
+fn tool_status(state: &ToolState, wait: Option<ToolWait>) -> (&'static str, &'static str) {
+    match (state, wait) {
+        (ToolState::Pending { .. } | ToolState::Running { .. }, Some(ToolWait::Approval)) => {
+            ("waiting", "Waiting for approval")
+        }
+        (ToolState::Pending { .. } | ToolState::Running { .. }, Some(ToolWait::Answer)) => {
+            ("waiting", "Waiting for your answer")
+        }
+        _ => tool_status_of(state),
+    }
+}
+
+fn tool_status_of(state: &ToolState) -> (&'static str, &'static str) {
     match state {
         ToolState::Pending { .. } => ("pending", "Pending"),
         ToolState::Running { .. } => ("running", "Running"),
@@ -288,8 +318,8 @@ fn tool_status(state: &ToolState) -> (&'static str, &'static str) {
 
 /// A tool call: name, state, title, and its input and output (collapsed).
 #[component]
-pub fn ToolCall(tool: ToolPart) -> Element {
-    let (class, label) = tool_status(&tool.state);
+pub fn ToolCall(tool: ToolPart, #[props(default)] wait: Option<ToolWait>) -> Element {
+    let (class, label) = tool_status(&tool.state, wait);
     let (input, title, output, error, metadata, raw) = match &tool.state {
         ToolState::Pending { input, raw } => (input, None, None, None, None, raw.clone()),
         ToolState::Running {

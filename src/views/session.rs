@@ -130,6 +130,8 @@ pub fn SessionPage() -> Element {
         MessageInfo::Assistant(_) => None,
     });
 
+    // The tool calls these requests hold: they say they wait for the user, not that they run.
+    let held = crate::engine::opencode::state::waiting_calls(&permissions, &questions);
     // A reply waiting on the user or on an unreachable server is not on its way: its dots
     // stand still (an animation would repaint the page for nothing the whole time).
     let paused = if !connected {
@@ -203,7 +205,12 @@ pub fn SessionPage() -> Element {
                         }
                     }
                     for m in messages.into_iter() {
-                        SessionMessage { key: "{m.info.id()}", message: m, paused: paused.clone() }
+                        SessionMessage {
+                            key: "{m.info.id()}",
+                            held: held.iter().filter(|w| w.message_id == m.info.id()).cloned().collect::<Vec<_>>(),
+                            message: m,
+                            paused: paused.clone(),
+                        }
                     }
                     for p in permissions.into_iter() {
                         PermissionCard {

@@ -20,7 +20,7 @@ use std::collections::HashSet;
 
 use super::api::{
     AssistantMessage, Event, MessageError, MessageInfo, MessageTime, MessageWithParts, Part,
-    PermissionRequest, QuestionRequest, Session, SessionStatus, TextPart, Tokens,
+    PermissionRequest, QuestionRequest, Session, SessionStatus, TextPart, Tokens, ToolPart,
 };
 
 /// What an applied event changed, so the UI knows what to refresh.
@@ -393,6 +393,57 @@ impl SessionView {
             .rev()
             .find(|m| m.info.as_assistant().is_some())
     }
+
+    /// The tool calls of this session held by a request waiting for the user.
+    pub fn waiting_calls(&self) -> Vec<WaitingCall> {
+        waiting_calls(&self.pending_permissions, &self.pending_questions)
+    }
+}
+
+/// What a tool call waits for when a request of its own waits for the user: the server keeps
+/// such a call "running" until the answer comes, but nothing runs meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolWait {
+    /// A permission request (allow once / always / reject).
+    Approval,
+    /// A question from the agent.
+    Answer,
+}
+
+/// A tool call held by a request waiting for the user, named as its tool part names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingCall {
+    pub message_id: String,
+    pub call_id: String,
+    pub wait: ToolWait,
+}
+
+impl WaitingCall {
+    /// Whether this is the call of `tool` (same message, same call id).
+    pub fn is_of(&self, tool: &ToolPart) -> bool {
+        self.call_id == tool.call_id && self.message_id == tool.message_id
+    }
+}
+
+/// The tool calls the requests point at (`tool: {messageID, callID}`); a request without
+/// `tool` (one not raised by a tool call) holds none.
+pub fn waiting_calls(
+    permissions: &[PermissionRequest],
+    questions: &[QuestionRequest],
+) -> Vec<WaitingCall> {
+    let asks = permissions
+        .iter()
+        .filter_map(|p| Some((p.tool.as_ref()?, ToolWait::Approval)));
+    let questions = questions
+        .iter()
+        .filter_map(|q| Some((q.tool.as_ref()?, ToolWait::Answer)));
+    asks.chain(questions)
+        .map(|(tool, wait)| WaitingCall {
+            message_id: tool.message_id.clone(),
+            call_id: tool.call_id.clone(),
+            wait,
+        })
+        .collect()
 }
 
 /// The session list of a server, most recently updated first (as `GET /session` returns it).
