@@ -27,6 +27,53 @@ if ! command -v brotli >/dev/null || ! command -v pngquant >/dev/null; then
 fi
 export CC_wasm32_unknown_unknown=clang-19 AR_wasm32_unknown_unknown=llvm-ar-19
 
+# SQLite's amalgamation generated from its canonical sources (Debian's source package of the
+# version sqlite-wasm-rs bundles, checked by SHA-256) with the `SQLITE_OMIT_*` options in $1
+# given to its parser generator as well. Cached under $CACHE by version and options; prints its
+# directory. Fails (and the caller keeps the bundled amalgamation) when the sources cannot be
+# had, e.g. once Debian no longer carries this version.
+SQLITE_VERSION=3.53.4
+SQLITE_ORIG_SHA256=05366adc8ee80c6b1faa71285b49d133c2121238ca58934b077fdeb95934abd4
+sqlite_amalgamation() {
+  local opts="" o
+  for o in $1; do opts="$opts -D$o"; done
+  local dir="$CACHE/sqlite-$SQLITE_VERSION-$(printf '%s' "$opts" | sha256sum | cut -c1-12)"
+  if [ ! -f "$dir/sqlite3.c" ]; then
+    command -v tclsh >/dev/null || {
+      local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+      $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends tcl >/dev/null
+    } || return 1
+    local work tarball="$CACHE/sqlite3_$SQLITE_VERSION.orig.tar.xz"
+    if [ "$(sha256sum "$tarball" 2>/dev/null | cut -c1-64)" != "$SQLITE_ORIG_SHA256" ]; then
+      log "downloading SQLite $SQLITE_VERSION's sources (Debian's source package)"
+      curl -fsS --retry 3 -o "$tarball.part" \
+        "http://deb.debian.org/debian/pool/main/s/sqlite3/sqlite3_$SQLITE_VERSION.orig.tar.xz" >&2 || return 1
+      [ "$(sha256sum "$tarball.part" | cut -c1-64)" = "$SQLITE_ORIG_SHA256" ] || { log "SQLite's sources have the wrong SHA-256"; return 1; }
+      mv "$tarball.part" "$tarball"
+    fi
+    log "generating SQLite's amalgamation with$opts"
+    work=$(mktemp -d)
+    tar -xJf "$tarball" -C "$work"
+    (cd "$work/sqlite3-$SQLITE_VERSION" && ./configure --disable-shared >/dev/null && make sqlite3.c OPTS="$opts" >/dev/null) >&2 || { rm -rf "$work"; return 1; }
+    mkdir -p "$dir.part"
+    cp "$work/sqlite3-$SQLITE_VERSION"/{sqlite3.c,sqlite3.h,sqlite3ext.h} "$dir.part/"
+    rm -rf "$work" "$dir"
+    mv "$dir.part" "$dir"
+  fi
+  # The same release as the one sqlite-wasm-rs bundles (its bindings are made from that).
+  local bundled
+  bundled=$(cargo metadata --format-version 1 2>/dev/null | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+print(next(p["manifest_path"] for p in m["packages"] if p["name"] == "sqlite-wasm-rs"))') || return 1
+  if ! cmp -s <(grep -m1 "define SQLITE_SOURCE_ID" "$dir/sqlite3.c") \
+              <(grep -m1 "define SQLITE_SOURCE_ID" "$(dirname "$bundled")/sqlite3/sqlite3.c"); then
+    log "sqlite-wasm-rs bundles another SQLite than $SQLITE_VERSION: update SQLITE_VERSION and its SHA-256"
+    return 1
+  fi
+  printf '%s\n' "$dir"
+}
+
 # Two modules, each built with only what it needs: the page's UI (`web`: Dioxus, no SQLite) and
 # the storage worker (`web-store`: SQLite + FTS5 over OPFS, no UI).
 COMMON=(--no-default-features --target wasm32-unknown-unknown --profile web)
@@ -61,7 +108,18 @@ if command -v rustup >/dev/null 2>&1; then
   # introspection pragmas; `user_version`, `page_size`, `foreign_keys` and `integrity_check`
   # stay), auto-vacuum (no database of the app's enables it), the INSERT … SELECT transfer
   # shortcut and memory statistics: 13 KB gzip less. Options that take grammar out of the
-  # parser (views, ANALYZE, REINDEX) would leave the prebuilt parser calling what is gone.
+  # parser (window functions, views, ANALYZE, REINDEX: none of the store's SQL says them) need
+  # the parser generated without them, so SQLite's amalgamation is built from its canonical
+  # sources with them (sqlite_amalgamation below; 14 KB gzip less).
+  PARSER_OMITS="SQLITE_OMIT_WINDOWFUNC SQLITE_OMIT_VIEW SQLITE_OMIT_REINDEX SQLITE_OMIT_ANALYZE
+    SQLITE_OMIT_LIKE_OPTIMIZATION SQLITE_OMIT_BETWEEN_OPTIMIZATION"
+  if [ ${#STORE[@]} -gt 0 ] && AMALGAMATION=$(sqlite_amalgamation "$PARSER_OMITS"); then
+    export SQLITE_WASM_RS_SOURCE_DIR="$AMALGAMATION"
+  else
+    [ ${#STORE[@]} -eq 0 ] || log "WARNING: SQLite's canonical sources could not be had; the store module keeps the prebuilt parser (14 KB gzip larger)"
+    PARSER_OMITS=""
+    unset SQLITE_WASM_RS_SOURCE_DIR
+  fi
   export SQLITE_WASM_RS_FLAGS="-USQLITE_ENABLE_RTREE -USQLITE_ENABLE_SESSION -USQLITE_ENABLE_PREUPDATE_HOOK
     -USQLITE_ENABLE_BYTECODE_VTAB -USQLITE_ENABLE_DBSTAT_VTAB -USQLITE_ENABLE_STMTVTAB
     -USQLITE_ENABLE_COLUMN_METADATA -USQLITE_ENABLE_MATH_FUNCTIONS -USQLITE_ENABLE_OFFSET_SQL_FUNC
@@ -72,7 +130,7 @@ if command -v rustup >/dev/null 2>&1; then
     SQLITE_OMIT_COMPILEOPTION_DIAGS SQLITE_OMIT_EXPLAIN SQLITE_OMIT_TCL_VARIABLE SQLITE_OMIT_HEX_INTEGER
     SQLITE_OMIT_GENERATED_COLUMNS SQLITE_OMIT_LOCALTIME SQLITE_OMIT_SCHEMA_PRAGMAS
     SQLITE_OMIT_INTROSPECTION_PRAGMAS SQLITE_OMIT_CASE_SENSITIVE_LIKE_PRAGMA SQLITE_OMIT_AUTOVACUUM
-    SQLITE_OMIT_XFER_OPT SQLITE_DEFAULT_MEMSTATUS=0"
+    SQLITE_OMIT_XFER_OPT SQLITE_DEFAULT_MEMSTATUS=0 $PARSER_OMITS"
   cargo build "${COMMON[@]}" "${BUILD_STD[@]}" "${UI[@]}" --target-dir "$WEB_TARGET"
   [ ${#STORE[@]} -eq 0 ] || cargo build "${COMMON[@]}" "${BUILD_STD[@]}" "${STORE[@]}" --target-dir "$WEB_TARGET"
   WASM_DIR="$WEB_TARGET/wasm32-unknown-unknown/web"
