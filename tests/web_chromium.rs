@@ -1558,6 +1558,13 @@ async fn presets_model_picker_and_conversation_list_in_the_browser() {
         .await,
         json!("false")
     );
+    // A long reply scrolls the chip out of the thread's view (the model's answer varies in
+    // length): bring it back as a user scrolling up would, then click it.
+    js(
+        c,
+        &format!("document.querySelector(\"{chip}\").scrollIntoView({{block: 'center'}})"),
+    )
+    .await;
     click(c, chip).await;
     eventually(c, 10, "the file's text was not shown", async |last| {
         let t = js(c, "const p = document.querySelector('.msg.user .msg-files pre.attach-text'); return p ? p.innerText : null").await;
