@@ -53,6 +53,18 @@ pub mod base64_bytes {
             .decode(text.as_bytes())
             .map_err(serde::de::Error::custom)
     }
+
+    /// The same as a JSON value, for `#[derive(Json)]` (`with` and `write_with`).
+    pub fn read(v: &crate::engine::json::Value) -> Result<Vec<u8>, crate::engine::json::JsonError> {
+        let text: String = crate::engine::json::FromJson::from_json(v)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| crate::engine::json::JsonError::new(e.to_string()))
+    }
+
+    pub fn write(data: &Vec<u8>) -> crate::engine::json::Value {
+        crate::engine::json::Value::String(base64::engine::general_purpose::STANDARD.encode(data))
+    }
 }
 
 impl NewAttachment {

@@ -12,7 +12,8 @@
 //!   marked `default` (absent is its `Default`); `null` is `None` for an `Option` and an error
 //!   for anything else but a [`Value`];
 //! - integers must be integers in range, `f64` takes any number;
-//! - an `Option` field marked `skip_none` is left out when `None`, otherwise written as `null`.
+//! - an `Option` field marked `skip_none` is left out when `None`, otherwise written as `null`;
+//!   a field marked `skip_empty` is left out when empty.
 //!
 //! Every derived type also implements serde's `Serialize` and `Deserialize` through a
 //! [`Value`], so the CLI's JSON output and the tests keep using serde_json as before.
@@ -114,6 +115,18 @@ pub fn field_with<T: Default>(
     match o.get(name) {
         Some(v) => read(v).map_err(|e| e.within(name)),
         None => Ok(T::default()),
+    }
+}
+
+/// Field `name` of `o` read by `read`; absent is an error.
+pub fn field_by<T>(
+    o: &Map<String, Value>,
+    name: &str,
+    read: fn(&Value) -> Result<T, JsonError>,
+) -> Result<T, JsonError> {
+    match o.get(name) {
+        Some(v) => read(v).map_err(|e| e.within(name)),
+        None => Err(JsonError(format!("missing field `{name}`"))),
     }
 }
 
@@ -246,6 +259,19 @@ macro_rules! unsigned_json {
 }
 
 unsigned_json!(u16, u32, u64);
+
+impl FromJson for usize {
+    fn from_json(v: &Value) -> Result<Self, JsonError> {
+        let n = unsigned(v, usize::MAX as u64, "usize")?;
+        Ok(n as usize)
+    }
+}
+
+impl ToJson for usize {
+    fn to_json(&self) -> Value {
+        Value::from(*self)
+    }
+}
 
 impl FromJson for i64 {
     fn from_json(v: &Value) -> Result<Self, JsonError> {

@@ -10,8 +10,9 @@
 //! traits through them, for the OpenCode server's types (see `src/engine/json.rs` for the
 //! rules). Attributes, all under `#[json(..)]`:
 //! - on a field: `rename = "name"`, `default` (absent is `Default`), `skip_none` (an `Option`
-//!   left out when `None`), `with = "path"` (read by `fn(&Value) -> Result<T, JsonError>`,
-//!   `Default` when absent);
+//!   left out when `None`), `skip_empty` (left out when its `is_empty()`), `with = "path"` (read
+//!   by `fn(&Value) -> Result<T, JsonError>`; absent is an error, or `Default` with `default`), `write_with = "path"`
+//!   (written by `fn(&T) -> Value`);
 //! - on an enum: `tag = "field"` (internally tagged; newtype, struct and unit variants) or no
 //!   tag (unit variants only, written as strings), and `rename_all = "lowercase"`;
 //! - on a variant: `rename = "name"`, `other` (a unit variant any unknown tag reads as).
@@ -158,8 +159,10 @@ struct JsonAttrs {
     rename_all: Option<String>,
     tag: Option<String>,
     with: Option<syn::Path>,
+    write_with: Option<syn::Path>,
     default: bool,
     skip_none: bool,
+    skip_empty: bool,
     other: bool,
 }
 
@@ -182,6 +185,10 @@ fn json_attrs(attrs: &[syn::Attribute]) -> syn::Result<JsonAttrs> {
                 out.tag = Some(string(&meta)?);
             } else if meta.path.is_ident("with") {
                 out.with = Some(meta.value()?.parse::<LitStr>()?.parse()?);
+            } else if meta.path.is_ident("write_with") {
+                out.write_with = Some(meta.value()?.parse::<LitStr>()?.parse()?);
+            } else if meta.path.is_ident("skip_empty") {
+                out.skip_empty = true;
             } else if meta.path.is_ident("default") {
                 out.default = true;
             } else if meta.path.is_ident("skip_none") {
@@ -279,21 +286,29 @@ fn named_fields_of(
             .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned());
         let read = match (&attrs.with, attrs.default) {
             (Some(with), true) => quote!(crate::engine::json::field_with(o, #key, #with)?),
-            (Some(_), false) => {
-                return Err(syn::Error::new_spanned(
-                    ident,
-                    "`with` needs `default` (an absent field is its Default)",
-                ))
-            }
+            (Some(with), false) => quote!(crate::engine::json::field_by(o, #key, #with)?),
             (None, true) => quote!(crate::engine::json::field_or_default(o, #key)?),
             (None, false) => quote!(crate::engine::json::field(o, #key)?),
         };
         reads.push(quote!(#ident: #read,));
         let value = access(ident);
-        writes.push(if attrs.skip_none {
-            quote!(crate::engine::json::put_some(&mut o, #key, #value);)
+        let write = match (&attrs.write_with, attrs.skip_none) {
+            (Some(_), true) => {
+                return Err(syn::Error::new_spanned(
+                    ident,
+                    "`write_with` and `skip_none` do not go together",
+                ))
+            }
+            (Some(write), false) => quote! {
+                o.insert(::std::string::ToString::to_string(#key), #write(#value));
+            },
+            (None, true) => quote!(crate::engine::json::put_some(&mut o, #key, #value);),
+            (None, false) => quote!(crate::engine::json::put(&mut o, #key, #value);),
+        };
+        writes.push(if attrs.skip_empty {
+            quote!(if !(#value).is_empty() { #write })
         } else {
-            quote!(crate::engine::json::put(&mut o, #key, #value);)
+            write
         });
     }
     Ok((reads, writes))

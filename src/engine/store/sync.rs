@@ -21,6 +21,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::attachments::base64_bytes;
+use crate::engine::json::Json;
 use crate::engine::wire::Wire;
 #[cfg(feature = "sqlite")]
 use {
@@ -37,25 +38,25 @@ use {
 };
 
 /// One change to one field (or whole row) as it travels between devices.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
+#[derive(Debug, Clone, PartialEq, Json, Wire)]
 pub struct Change {
-    #[serde(rename = "k")]
+    #[json(rename = "k")]
     pub kind: String,
     pub id: String,
-    #[serde(rename = "f")]
+    #[json(rename = "f")]
     pub field: String,
-    #[serde(rename = "h")]
+    #[json(rename = "h")]
     pub hlc: String,
-    #[serde(rename = "v", default)]
+    #[json(rename = "v", default)]
     pub value: serde_json::Value,
 }
 
 /// A stored file's content, carried with the first change that needs it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
+#[derive(Debug, Clone, PartialEq, Json, Wire)]
 pub struct BlobData {
     pub sha256: String,
     pub mime: String,
-    #[serde(with = "base64_bytes")]
+    #[json(with = "base64_bytes::read", write_with = "base64_bytes::write")]
     pub data: Vec<u8>,
 }
 

@@ -4,10 +4,10 @@
 //! nonce, with the file's role as associated data so a head cannot pass for a segment. The
 //! server sees ciphertext, sizes and random names only.
 
+use crate::engine::json::Json;
 use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use serde::{Deserialize, Serialize};
 
 use crate::engine::error::{Error, Result};
 
@@ -16,7 +16,7 @@ const MAGIC: &[u8; 4] = b"NXS1";
 const NONCE: usize = 24;
 
 /// Argon2id costs, stored in plain text beside the data (they are not secret).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct KdfParams {
     pub alg: String,
     /// Memory in KiB.

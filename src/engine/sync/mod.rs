@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::attachments::sha256_hex;
 use crate::engine::error::{Error, Result};
+use crate::engine::json::{FromJson, Json, JsonError, ToJson};
 use crate::engine::model::counted;
 use crate::engine::model::now_ms;
 use crate::engine::store::api::StoreClient;
@@ -36,17 +37,17 @@ const KEYCHECK_TEXT: &[u8] = b"OpenCode Nexus sync key check v1";
 
 /// Where this device syncs to. Kept in this device's settings (not synced); the password (or
 /// S3 keys) and the passphrase live in the keychain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct SyncSetup {
     /// A WebDAV folder URL, or `s3://bucket/folder`.
     pub url: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub user: Option<String>,
     /// S3: the endpoint (`https://s3.eu-central-1.amazonaws.com`, an R2 or MinIO address).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub endpoint: Option<String>,
     /// S3: the region to sign for (default `us-east-1`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub region: Option<String>,
 }
 
@@ -100,14 +101,14 @@ pub fn open_remote(
 }
 
 /// `format.json`, the one file in plain text: what a client needs to derive the key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Json)]
 pub struct FormatFile {
     pub format: u32,
     pub kdf: KdfParams,
 }
 
 /// A device's head: the segments it published, in order. Sealed.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Json)]
 pub struct Head {
     pub format: u32,
     pub device: String,
@@ -116,16 +117,16 @@ pub struct Head {
     /// Change files published after the snapshot (or all of them, without one), in order.
     pub segments: Vec<SegmentRef>,
     /// This device's latest snapshot of the history as merged here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub snapshot: Option<SnapshotRef>,
     /// How far this device merged each other device's change files: a device deletes its
     /// own change files only once every device has merged them and every snapshot holds them.
-    #[serde(default)]
+    #[json(default)]
     pub merged: BTreeMap<String, i64>,
     /// Devices removed from the folder (by this or another device), with the number of the
     /// last change each had published: a snapshot holds them, and a device that merged less
     /// of one reads them from such a snapshot.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[json(default, skip_empty)]
     pub removed: BTreeMap<String, i64>,
 }
 
@@ -144,7 +145,7 @@ impl Head {
 
 /// A snapshot: the whole history as one device had merged it, in parts, and how far it holds
 /// each device's change files (the device's own included).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct SnapshotRef {
     pub id: String,
     pub covers: BTreeMap<String, i64>,
@@ -165,7 +166,7 @@ impl SnapshotRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Json)]
 pub struct PartRef {
     pub file: String,
     pub bytes: u64,
@@ -192,7 +193,7 @@ impl Default for SyncOptions {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Json)]
 pub struct SegmentRef {
     pub seq: i64,
     pub file: String,
@@ -200,13 +201,13 @@ pub struct SegmentRef {
 }
 
 /// A segment: changes of one device, as one sealed, deflated JSON file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Json)]
 pub struct Segment {
     pub format: u32,
     pub device: String,
     pub seq: i64,
     pub changes: Vec<Change>,
-    #[serde(default)]
+    #[json(default)]
     pub blobs: Vec<BlobData>,
 }
 
@@ -257,8 +258,8 @@ impl SyncReport {
 
 /// JSON read from bytes as text: one JSON reader in the browser's page for every file and
 /// answer it reads (the store protocol's), not a second one for bytes.
-fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
-    serde_json::from_str(&String::from_utf8_lossy(bytes))
+fn from_json<T: FromJson>(bytes: &[u8]) -> std::result::Result<T, JsonError> {
+    crate::engine::json::from_str(&String::from_utf8_lossy(bytes))
 }
 
 fn path(rest: &str) -> String {
@@ -305,7 +306,7 @@ pub async fn open_folder(remote: &dyn Remote, passphrase: &str) -> Result<SyncKe
             if found > FORMAT {
                 return Err(newer_format(found));
             }
-            serde_json::from_value::<FormatFile>(value).map_err(|e| {
+            FormatFile::from_json(&value).map_err(|e| {
                 Error::Invalid(format!(
                     "The sync folder's format.json cannot be read ({e}). Check that the URL points at an OpenCode Nexus sync folder."
                 ))
@@ -316,7 +317,7 @@ pub async fn open_folder(remote: &dyn Remote, passphrase: &str) -> Result<SyncKe
                 format: FORMAT,
                 kdf: KdfParams::fresh()?,
             };
-            let text = serde_json::to_vec_pretty(&f).map_err(Error::db)?;
+            let text = serde_json::to_vec_pretty(&f.to_json()).map_err(Error::db)?;
             remote.put(&path("format.json"), text).await?;
             f
         }
@@ -415,14 +416,14 @@ pub async fn sync_with_progress(
 }
 
 /// A snapshot part as stored: deflated JSON, sealed with role `snapshot`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Json)]
 struct SnapshotFile {
     format: u32,
     device: String,
     id: String,
     part: usize,
     changes: Vec<Change>,
-    #[serde(default)]
+    #[json(default)]
     blobs: Vec<BlobData>,
 }
 
@@ -483,7 +484,10 @@ async fn fetch_sealed(
 async fn put_head(remote: &dyn Remote, key: &SyncKey, head: &mut Head) -> Result<()> {
     head.format = FORMAT;
     head.updated_ms = now_ms();
-    let sealed = key.seal("head", &serde_json::to_vec(&*head).map_err(Error::db)?)?;
+    let sealed = key.seal(
+        "head",
+        &serde_json::to_vec(&head.to_json()).map_err(Error::db)?,
+    )?;
     remote
         .put(&path(&format!("heads/{}.nxh", head.device)), sealed)
         .await
@@ -559,7 +563,7 @@ pub async fn sync_with_options(
             changes: out.changes.clone(),
             blobs: out.blobs.clone(),
         };
-        let plain = serde_json::to_vec(&segment).map_err(Error::db)?;
+        let plain = serde_json::to_vec(&segment.to_json()).map_err(Error::db)?;
         let (file, bytes) = seal_and_put(
             remote,
             key,
@@ -907,7 +911,7 @@ async fn write_snapshot(
                 changes: page.changes,
                 blobs: page.blobs,
             };
-            let plain = serde_json::to_vec(&file).map_err(Error::db)?;
+            let plain = serde_json::to_vec(&file.to_json()).map_err(Error::db)?;
             let (file, bytes) = seal_and_put(
                 remote,
                 key,
@@ -1098,4 +1102,75 @@ pub async fn devices(remote: &dyn Remote, key: &SyncKey, own: &str) -> Result<Ve
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Files as the previous version wrote them (serde's derives, fields in declaration
+    /// order) read the same, and what this version writes reads back equal.
+    #[test]
+    fn sync_files_of_the_previous_version_read_and_round_trip() {
+        let head_text = r#"{"format":2,"device":"dev-a","name":"Laptop","updated_ms":1764000000000,
+            "segments":[{"seq":7,"file":"opencode-nexus/devices/dev-a/00000007.nxs","bytes":420}],
+            "snapshot":{"id":"snap-1","covers":{"dev-a":6,"dev-b":3},
+                        "parts":[{"file":"opencode-nexus/snapshots/snap-1/0.nxs","bytes":9000}],"changes":120},
+            "merged":{"dev-b":3},"removed":{"dev-c":11}}"#;
+        let head: Head = from_json(head_text.as_bytes()).unwrap();
+        assert_eq!(head.segments[0].seq, 7);
+        assert_eq!(head.snapshot.as_ref().unwrap().covered("dev-b"), 3);
+        assert_eq!(head.removed.get("dev-c"), Some(&11));
+        assert_eq!(head.published(), 7);
+        let again: Head = from_json(&serde_json::to_vec(&head.to_json()).unwrap()).unwrap();
+        assert_eq!(again.to_json(), head.to_json());
+        // An older head without `snapshot`, `merged` and `removed`; an empty `removed` is
+        // not written.
+        let old: Head =
+            from_json(br#"{"format":2,"device":"d","name":"n","updated_ms":1,"segments":[]}"#)
+                .unwrap();
+        assert!(old.snapshot.is_none() && old.merged.is_empty() && old.removed.is_empty());
+        let written = old.to_json();
+        assert!(written.get("removed").is_none() && written.get("snapshot").is_none());
+        assert_eq!(written["merged"], json!({}));
+
+        let segment_text = br#"{"format":2,"device":"dev-a","seq":7,"changes":[
+            {"k":"message","id":"m1","f":"*","h":"0000000001764000000000-00000-dev-a",
+             "v":{"role":"user","parts":[{"type":"text","text":"hi"}]}},
+            {"k":"conversation","id":"c1","f":"deleted","h":"x"}],
+            "blobs":[{"sha256":"abc","mime":"image/png","data":"AAEC/w=="}]}"#;
+        let segment: Segment = from_json(segment_text).unwrap();
+        assert_eq!(segment.changes[0].value["parts"][0]["text"], "hi");
+        assert_eq!(segment.changes[1].value, serde_json::Value::Null);
+        assert_eq!(segment.blobs[0].data, vec![0, 1, 2, 255]);
+        let written = segment.to_json();
+        assert_eq!(written["blobs"][0]["data"], "AAEC/w==");
+        assert_eq!(written["changes"][0]["k"], "message");
+        let again: Segment = from_json(&serde_json::to_vec(&written).unwrap()).unwrap();
+        assert_eq!(again.changes, segment.changes);
+        assert_eq!(again.blobs, segment.blobs);
+        // A blob without its data, or with data that is not base64, is refused.
+        assert!(from_json::<Segment>(
+            br#"{"format":2,"device":"d","seq":1,"changes":[],"blobs":[{"sha256":"a","mime":"m"}]}"#
+        )
+        .is_err());
+        assert!(from_json::<Segment>(
+            br#"{"format":2,"device":"d","seq":1,"changes":[],"blobs":[{"sha256":"a","mime":"m","data":"%%"}]}"#
+        )
+        .is_err());
+
+        let format: FormatFile = from_json(
+            br#"{"format":2,"kdf":{"alg":"argon2id","m_kib":19456,"t":2,"p":1,"salt":"c2FsdHNhbHRzYWx0c2FsdA=="}}"#,
+        )
+        .unwrap();
+        assert_eq!(format.kdf.m_kib, 19_456);
+        let setup =
+            SyncSetup::from_json(&json!({"url": "s3://b/f", "endpoint": "https://e"})).unwrap();
+        assert_eq!(setup.user, None);
+        assert_eq!(
+            setup.to_json(),
+            json!({"url": "s3://b/f", "endpoint": "https://e"})
+        );
+    }
 }
