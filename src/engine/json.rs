@@ -181,11 +181,6 @@ impl FromJson for Value {
     fn from_json(v: &Value) -> Result<Self, JsonError> {
         Ok(v.clone())
     }
-
-    /// serde reads an absent `Value` field as `null`.
-    fn absent(_: &str) -> Result<Self, JsonError> {
-        Ok(Value::Null)
-    }
 }
 
 impl ToJson for Value {
@@ -649,6 +644,27 @@ mod derive_tests {
                 .to_string(),
             "unknown variant `b`, expected one of `A`"
         );
+    }
+
+    #[derive(Debug, Clone, PartialEq, Json)]
+    #[json(tag = "type", rename_all = "snake_case")]
+    enum Snake {
+        StepStart {
+            #[json(default, skip_if = "std::ops::Not::not")]
+            flag: bool,
+        },
+    }
+
+    #[test]
+    fn snake_case_tags_and_fields_left_out_by_a_test() {
+        let v = json!({"type": "step_start"});
+        assert_eq!(Snake::from_json(&v), Ok(Snake::StepStart { flag: false }));
+        assert_eq!(Snake::StepStart { flag: false }.to_json(), v);
+        assert_eq!(
+            Snake::StepStart { flag: true }.to_json(),
+            json!({"type": "step_start", "flag": true})
+        );
+        assert!(Snake::from_json(&json!({"type": "StepStart"})).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! instead of overwriting, so earlier answers stay reachable, and ChatGPT's mapping tree imports
 //! without loss. IDs are UUIDv7 strings: sortable by creation time and stable across export/import.
 
+use crate::engine::json::Json;
 use crate::engine::wire::Wire;
 use serde::{Deserialize, Serialize};
 
@@ -29,11 +30,11 @@ pub fn now_ms() -> i64 {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Wire)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Json, Wire)]
 pub enum BackendKind {
-    #[serde(rename = "openai-compatible")]
+    #[json(rename = "openai-compatible")]
     OpenAiCompatible,
-    #[serde(rename = "opencode")]
+    #[json(rename = "opencode")]
     OpenCode,
 }
 
@@ -101,22 +102,22 @@ impl Profile {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Wire)]
+#[derive(Debug, Clone, Default, PartialEq, Json, Wire)]
 pub struct SamplingParams {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[json(skip_none)]
     pub temperature: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[json(skip_none)]
     pub top_p: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[json(skip_none)]
     pub max_tokens: Option<u32>,
     /// The model's context window in tokens, when the user knows it; drives history trimming.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[json(skip_none)]
     pub context_tokens: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub presence_penalty: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub frequency_penalty: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub seed: Option<i64>,
 }
 
@@ -658,8 +659,8 @@ pub struct ConversationSummary {
     pub message_count: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Wire)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Json, Wire)]
+#[json(rename_all = "lowercase")]
 pub enum Role {
     System,
     User,
@@ -685,8 +686,8 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Wire)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Json, Wire)]
+#[json(rename_all = "lowercase")]
 pub enum MessageStatus {
     Complete,
     Streaming,
@@ -718,8 +719,8 @@ impl MessageStatus {
 /// One ordered piece of a message. Plain chat uses `Text` (and `Reasoning` when the model sends
 /// it); OpenCode sessions add tool calls, files and patches, kept as their server JSON so nothing
 /// is lost when the server adds fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Json, Wire)]
+#[json(tag = "type", rename_all = "snake_case")]
 pub enum Part {
     Text {
         text: String,
@@ -744,7 +745,7 @@ pub enum Part {
 }
 
 /// A file attached to a message, as the message records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Wire)]
+#[derive(Debug, Clone, PartialEq, Eq, Json, Wire)]
 pub struct AttachmentRef {
     pub name: String,
     pub mime: String,
@@ -758,15 +759,15 @@ impl AttachmentRef {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Wire)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Json, Wire)]
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[json(default, skip_none)]
     pub reasoning_tokens: Option<u64>,
     /// Counted by this app from the text (about 3 characters a token) because the server
     /// reported no usage; shown with "≈".
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[json(default, skip_if = "std::ops::Not::not")]
     pub estimated: bool,
 }
 

@@ -10,11 +10,13 @@
 //! traits through them, for the OpenCode server's types (see `src/engine/json.rs` for the
 //! rules). Attributes, all under `#[json(..)]`:
 //! - on a field: `rename = "name"`, `default` (absent is `Default`), `skip_none` (an `Option`
-//!   left out when `None`), `skip_empty` (left out when its `is_empty()`), `with = "path"` (read
+//!   left out when `None`), `skip_empty` (left out when its `is_empty()`), `skip_if = "path"` (left out when
+//!   `path(&field)`), `with = "path"` (read
 //!   by `fn(&Value) -> Result<T, JsonError>`; absent is an error, or `Default` with `default`), `write_with = "path"`
 //!   (written by `fn(&T) -> Value`);
 //! - on an enum: `tag = "field"` (internally tagged; newtype, struct and unit variants) or no
-//!   tag (unit variants only, written as strings), and `rename_all = "lowercase"`;
+//!   tag (unit variants only, written as strings), and `rename_all = "lowercase"` or
+//!   `"snake_case"`;
 //! - on a variant: `rename = "name"`, `other` (a unit variant any unknown tag reads as).
 //!
 //! Only for types inside the app's crate (the generated code names `crate::engine::wire` and
@@ -160,6 +162,7 @@ struct JsonAttrs {
     tag: Option<String>,
     with: Option<syn::Path>,
     write_with: Option<syn::Path>,
+    skip_if: Option<syn::Path>,
     default: bool,
     skip_none: bool,
     skip_empty: bool,
@@ -177,8 +180,8 @@ fn json_attrs(attrs: &[syn::Attribute]) -> syn::Result<JsonAttrs> {
                 out.rename = Some(string(&meta)?);
             } else if meta.path.is_ident("rename_all") {
                 let rule = string(&meta)?;
-                if rule != "lowercase" {
-                    return Err(meta.error("only rename_all = \"lowercase\" is supported"));
+                if rule != "lowercase" && rule != "snake_case" {
+                    return Err(meta.error("rename_all is \"lowercase\" or \"snake_case\""));
                 }
                 out.rename_all = Some(rule);
             } else if meta.path.is_ident("tag") {
@@ -187,6 +190,8 @@ fn json_attrs(attrs: &[syn::Attribute]) -> syn::Result<JsonAttrs> {
                 out.with = Some(meta.value()?.parse::<LitStr>()?.parse()?);
             } else if meta.path.is_ident("write_with") {
                 out.write_with = Some(meta.value()?.parse::<LitStr>()?.parse()?);
+            } else if meta.path.is_ident("skip_if") {
+                out.skip_if = Some(meta.value()?.parse::<LitStr>()?.parse()?);
             } else if meta.path.is_ident("skip_empty") {
                 out.skip_empty = true;
             } else if meta.path.is_ident("default") {
@@ -305,10 +310,10 @@ fn named_fields_of(
             (None, true) => quote!(crate::engine::json::put_some(&mut o, #key, #value);),
             (None, false) => quote!(crate::engine::json::put(&mut o, #key, #value);),
         };
-        writes.push(if attrs.skip_empty {
-            quote!(if !(#value).is_empty() { #write })
-        } else {
-            write
+        writes.push(match (&attrs.skip_if, attrs.skip_empty) {
+            (Some(skip), _) => quote!(if !#skip(#value) { #write }),
+            (None, true) => quote!(if !(#value).is_empty() { #write }),
+            (None, false) => write,
         });
     }
     Ok((reads, writes))
@@ -319,7 +324,7 @@ fn enum_json(
     container: &JsonAttrs,
     data: &syn::DataEnum,
 ) -> syn::Result<(Tokens, Tokens)> {
-    let lowercase = container.rename_all.is_some();
+    let rename_all = container.rename_all.as_deref();
     let mut names = Vec::new();
     let mut read_arms = Vec::new();
     let mut write_arms = Vec::new();
@@ -329,10 +334,10 @@ fn enum_json(
         let attrs = json_attrs(&variant.attrs)?;
         let wire_name = attrs.rename.clone().unwrap_or_else(|| {
             let n = ident.to_string();
-            if lowercase {
-                n.to_lowercase()
-            } else {
-                n
+            match rename_all {
+                Some("lowercase") => n.to_lowercase(),
+                Some(_) => snake_case(&n),
+                None => n,
             }
         });
         if attrs.other {
@@ -417,4 +422,16 @@ fn enum_json(
         match self { #(#write_arms)* }
     };
     Ok((from, to))
+}
+
+/// `StepStart` → `step_start`, as serde's `rename_all = "snake_case"`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
 }
