@@ -353,29 +353,24 @@ fn entries<'a, T: FromJson + 'a>(
     }))
 }
 
-impl<T: FromJson> FromJson for BTreeMap<String, T> {
-    fn from_json(v: &Value) -> Result<Self, JsonError> {
-        entries(v)?.collect()
-    }
+/// Objects with string keys, as maps.
+macro_rules! map_json {
+    ($($map:ident),*) => {$(
+        impl<T: FromJson> FromJson for $map<String, T> {
+            fn from_json(v: &Value) -> Result<Self, JsonError> {
+                entries(v)?.collect()
+            }
+        }
+
+        impl<T: ToJson> ToJson for $map<String, T> {
+            fn to_json(&self) -> Value {
+                Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
+        }
+    )*};
 }
 
-impl<T: ToJson> ToJson for BTreeMap<String, T> {
-    fn to_json(&self) -> Value {
-        Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-    }
-}
-
-impl<T: FromJson> FromJson for HashMap<String, T> {
-    fn from_json(v: &Value) -> Result<Self, JsonError> {
-        entries(v)?.collect()
-    }
-}
-
-impl<T: ToJson> ToJson for HashMap<String, T> {
-    fn to_json(&self) -> Value {
-        Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-    }
-}
+map_json!(BTreeMap, HashMap);
 
 /// serde's `Serialize` and `Deserialize` for a type with [`FromJson`] and [`ToJson`], through
 /// a [`Value`] (the CLI's JSON output, tests, and types that hold this one).
