@@ -46,6 +46,11 @@ impl JsonError {
         JsonError(format!("invalid type: {found}, expected {expected}"))
     }
 
+    /// Field `name` is not there.
+    fn missing<T>(name: &str) -> Result<T, JsonError> {
+        Err(JsonError(format!("missing field `{name}`")))
+    }
+
     /// The same error, said to be in field `name`.
     fn within(self, name: &str) -> Self {
         JsonError(format!("{name}: {}", self.0))
@@ -66,7 +71,7 @@ pub trait FromJson: Sized {
 
     /// The value of an absent field: an error, except for `Option`.
     fn absent(name: &str) -> Result<Self, JsonError> {
-        Err(JsonError(format!("missing field `{name}`")))
+        JsonError::missing(name)
     }
 }
 
@@ -87,12 +92,22 @@ pub fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Js
         .ok_or_else(|| JsonError::invalid(v, &format!("struct {what}")))
 }
 
+/// Field `name` of `o` read by `read`; when it is absent, `absent(name)`.
+fn read_field<T>(
+    o: &Map<String, Value>,
+    name: &str,
+    read: fn(&Value) -> Result<T, JsonError>,
+    absent: fn(&str) -> Result<T, JsonError>,
+) -> Result<T, JsonError> {
+    match o.get(name) {
+        Some(v) => read(v).map_err(|e| e.within(name)),
+        None => absent(name),
+    }
+}
+
 /// Field `name` of `o`: absent follows [`FromJson::absent`].
 pub fn field<T: FromJson>(o: &Map<String, Value>, name: &str) -> Result<T, JsonError> {
-    match o.get(name) {
-        Some(v) => T::from_json(v).map_err(|e| e.within(name)),
-        None => T::absent(name),
-    }
+    read_field(o, name, T::from_json, T::absent)
 }
 
 /// Field `name` of `o`, its `Default` when absent.
@@ -100,10 +115,7 @@ pub fn field_or_default<T: FromJson + Default>(
     o: &Map<String, Value>,
     name: &str,
 ) -> Result<T, JsonError> {
-    match o.get(name) {
-        Some(v) => T::from_json(v).map_err(|e| e.within(name)),
-        None => Ok(T::default()),
-    }
+    read_field(o, name, T::from_json, |_| Ok(T::default()))
 }
 
 /// Field `name` of `o` read by `read`, its `Default` when absent.
@@ -112,10 +124,7 @@ pub fn field_with<T: Default>(
     name: &str,
     read: fn(&Value) -> Result<T, JsonError>,
 ) -> Result<T, JsonError> {
-    match o.get(name) {
-        Some(v) => read(v).map_err(|e| e.within(name)),
-        None => Ok(T::default()),
-    }
+    read_field(o, name, read, |_| Ok(T::default()))
 }
 
 /// Field `name` of `o` read by `read`; absent is an error.
@@ -124,10 +133,7 @@ pub fn field_by<T>(
     name: &str,
     read: fn(&Value) -> Result<T, JsonError>,
 ) -> Result<T, JsonError> {
-    match o.get(name) {
-        Some(v) => read(v).map_err(|e| e.within(name)),
-        None => Err(JsonError(format!("missing field `{name}`"))),
-    }
+    read_field(o, name, read, JsonError::missing)
 }
 
 /// The tag of an internally tagged enum (`{"type": "text", …}`).
@@ -135,7 +141,7 @@ pub fn tag<'a>(o: &'a Map<String, Value>, name: &str) -> Result<&'a str, JsonErr
     match o.get(name) {
         Some(Value::String(s)) => Ok(s),
         Some(v) => Err(JsonError::invalid(v, "a variant name").within(name)),
-        None => Err(JsonError(format!("missing field `{name}`"))),
+        None => JsonError::missing(name),
     }
 }
 
