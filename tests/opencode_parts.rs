@@ -30,6 +30,17 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"))
 }
 
+/// The captured chat's reply as it is while still being written (no completion time).
+fn unfinished_reply() -> MessageWithParts {
+    let view = replay("event-roundtrip-chat-agent.sse");
+    let mut reply = view.messages[1].clone();
+    match &mut reply.info {
+        MessageInfo::Assistant(a) => a.time.completed = None,
+        MessageInfo::User(_) => panic!("the capture's second message is the reply"),
+    }
+    reply
+}
+
 /// The session state after replaying a captured `/event` stream.
 fn replay(name: &str) -> SessionView {
     let mut decoder = EventDecoder::<Event>::new();
@@ -226,12 +237,7 @@ fn an_aborted_capture_shows_the_stop_as_a_sentence() {
 #[test]
 fn a_reply_that_waits_on_the_user_or_the_server_shows_still_dots_that_say_why() {
     // The captured reply as it was before its first words: begun, not finished, no text.
-    let view = replay("event-roundtrip-chat-agent.sse");
-    let mut reply = view.messages[1].clone();
-    match &mut reply.info {
-        MessageInfo::Assistant(a) => a.time.completed = None,
-        MessageInfo::User(_) => panic!("the capture's second message is the reply"),
-    }
+    let mut reply = unfinished_reply();
     reply.parts.retain(|p| p.text().is_none());
     let running = render_message(reply.clone());
     assert!(
@@ -266,12 +272,7 @@ fn tool_calls_of_a_reply_that_stopped_unfinished_no_longer_say_running() {
             ),
         )
     };
-    let view = replay("event-roundtrip-chat-agent.sse");
-    let mut reply = view.messages[1].clone();
-    match &mut reply.info {
-        MessageInfo::Assistant(a) => a.time.completed = None,
-        MessageInfo::User(_) => panic!("the capture's second message is the reply"),
-    }
+    let mut reply = unfinished_reply();
     reply.parts = vec![
         tool(
             "run",
@@ -768,12 +769,7 @@ fn a_tool_call_held_by_a_permission_request_says_it_waits_for_approval() {
             ),
         )
     };
-    let view = replay("event-roundtrip-chat-agent.sse");
-    let mut reply = view.messages[1].clone();
-    match &mut reply.info {
-        MessageInfo::Assistant(a) => a.time.completed = None,
-        MessageInfo::User(_) => panic!("the capture's second message is the reply"),
-    }
+    let mut reply = unfinished_reply();
     reply.parts = vec![
         tool("call_ls", "bash"),
         tool("call_ask", "question"),

@@ -364,6 +364,20 @@ async fn cli_lists_and_answers_requests_of_a_run_started_elsewhere() {
 
 // ---- the app's Approvals view -------------------------------------------------------------
 
+/// In-memory services holding one saved backend: the tool server at `url`.
+async fn tools_backend(
+    url: &str,
+) -> (
+    opencode_nexus::platform::Services,
+    opencode_nexus::engine::model::Profile,
+) {
+    use opencode_nexus::engine::model::{BackendKind, Profile};
+    let services = opencode_nexus::platform::memory::services();
+    let profile = Profile::new("Tools server", BackendKind::OpenCode, url);
+    services.store.save_profile(profile.clone()).await.unwrap();
+    (services, profile)
+}
+
 mod approvals_screen {
     use std::cell::RefCell;
     use std::rc::Rc;
@@ -399,21 +413,15 @@ mod approvals_screen {
 #[tokio::test]
 async fn the_approvals_view_lists_what_waits_answers_it_and_drops_what_was_answered_elsewhere() {
     use dioxus::prelude::VirtualDom;
-    use opencode_nexus::engine::model::{BackendKind, Profile};
     use support::vdom::render_until;
 
     let (client, project, url) = server();
-    let services = opencode_nexus::platform::memory::services();
+    let (services, profile) = tools_backend(&url).await;
     let seed = approvals_screen::Seed {
-        services: services.clone(),
-        profile: Profile::new("Tools server", BackendKind::OpenCode, &url),
+        services,
+        profile,
         hub: Default::default(),
     };
-    services
-        .store
-        .save_profile(seed.profile.clone())
-        .await
-        .unwrap();
     let mut dom = VirtualDom::new(approvals_screen::Harness).with_root_context(seed.clone());
     dom.rebuild_in_place();
     // Other tests of this file run beside this one on the same server, so their requests may
@@ -523,21 +531,15 @@ mod session_screen {
 #[tokio::test]
 async fn a_tool_call_waiting_for_approval_says_so_in_its_session() {
     use dioxus::prelude::VirtualDom;
-    use opencode_nexus::engine::model::{BackendKind, Profile};
     use support::vdom::render_until;
 
     let (client, project, url) = server();
-    let services = opencode_nexus::platform::memory::services();
+    let (services, profile) = tools_backend(&url).await;
     let seed = session_screen::Seed {
-        services: services.clone(),
-        profile: Profile::new("Tools server", BackendKind::OpenCode, &url),
+        services,
+        profile,
         handles: Default::default(),
     };
-    services
-        .store
-        .save_profile(seed.profile.clone())
-        .await
-        .unwrap();
     let mut dom = VirtualDom::new(session_screen::Harness).with_root_context(seed.clone());
     dom.rebuild_in_place();
 
