@@ -701,7 +701,12 @@ fn corrupted_truncated_foreign_and_oversized_files_change_nothing() {
         ImportFormat::Auto,
         MAX_IMPORT_BYTES,
     );
-    assert!(e.contains("invalid type: integer `1`, expected struct GptConversation at line 1 column 2 (at [0])"), "{e}");
+    // A value of the wrong shape is named by its path (text that is not JSON, above, by its
+    // line and column).
+    assert!(
+        e.contains("invalid type: integer `1`, expected struct GptConversation (at [0])"),
+        "{e}"
+    );
     let e = bad_import(
         &mut store,
         br#"{"hello": "world"}"#,
@@ -735,6 +740,16 @@ fn corrupted_truncated_foreign_and_oversized_files_change_nothing() {
     assert!(
         e.contains("unknown variant `wizard`")
             && e.contains("(at conversations[0].messages[0].role)"),
+        "{e}"
+    );
+    let e = bad_import(
+        &mut store,
+        fresh.replacen("\"role\": \"user\",", "", 1).as_bytes(),
+        ImportFormat::Auto,
+        MAX_IMPORT_BYTES,
+    );
+    assert!(
+        e.contains("missing field `role` (at conversations[0].messages[0])"),
         "{e}"
     );
     let dangling = fresh.replacen("\"parent_id\": null", "\"parent_id\": \"nowhere\"", 1);

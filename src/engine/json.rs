@@ -24,13 +24,22 @@ use std::fmt;
 pub use nexus_wire_derive::Json;
 pub use serde_json::{Map, Value};
 
-/// Why a value does not fit a type: serde's wording, with the field path in front.
+/// Why a value does not fit a type: serde's wording, then where in the document
+/// (`missing field `role` (at conversations[0].messages[3])`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonError(String);
+pub struct JsonError {
+    message: String,
+    /// The path from the document's root to the value that does not fit, e.g.
+    /// `conversations[0].role`; empty at the root.
+    path: String,
+}
 
 impl JsonError {
     pub fn new(message: impl Into<String>) -> Self {
-        JsonError(message.into())
+        JsonError {
+            message: message.into(),
+            path: String::new(),
+        }
     }
 
     fn invalid(found: &Value, expected: &str) -> Self {
@@ -43,23 +52,29 @@ impl JsonError {
             Value::Array(_) => "sequence".to_owned(),
             Value::Object(_) => "map".to_owned(),
         };
-        JsonError(format!("invalid type: {found}, expected {expected}"))
+        JsonError::new(format!("invalid type: {found}, expected {expected}"))
     }
 
     /// Field `name` is not there.
     fn missing<T>(name: &str) -> Result<T, JsonError> {
-        Err(JsonError(format!("missing field `{name}`")))
+        Err(JsonError::new(format!("missing field `{name}`")))
     }
 
-    /// The same error, said to be in field `name`.
-    fn within(self, name: &str) -> Self {
-        JsonError(format!("{name}: {}", self.0))
+    /// The same error, said to be in field `name` (or at position `[i]`) of the enclosing value.
+    fn within(mut self, name: &str) -> Self {
+        let dot = !(self.path.is_empty() || self.path.starts_with('['));
+        self.path = format!("{name}{}{}", if dot { "." } else { "" }, self.path);
+        self
     }
 }
 
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)?;
+        if !self.path.is_empty() {
+            write!(f, " (at {})", self.path)?;
+        }
+        Ok(())
     }
 }
 
@@ -82,7 +97,7 @@ pub trait ToJson {
 
 /// Reads a `T` from JSON text.
 pub fn from_str<T: FromJson>(text: &str) -> Result<T, JsonError> {
-    let v: Value = serde_json::from_str(text).map_err(|e| JsonError(e.to_string()))?;
+    let v: Value = serde_json::from_str(text).map_err(|e| JsonError::new(e.to_string()))?;
     T::from_json(&v)
 }
 
@@ -153,7 +168,7 @@ pub fn unit_variant(v: &Value) -> Result<&str, JsonError> {
 
 /// A variant name that is not one of `expected`.
 pub fn unknown_variant(found: &str, expected: &[&str]) -> JsonError {
-    JsonError(format!(
+    JsonError::new(format!(
         "unknown variant `{found}`, expected one of {}",
         expected
             .iter()
@@ -231,10 +246,10 @@ impl ToJson for bool {
 fn unsigned(v: &Value, max: u64, what: &str) -> Result<u64, JsonError> {
     match v.as_u64() {
         Some(n) if n <= max => Ok(n),
-        Some(n) => Err(JsonError(format!(
+        Some(n) => Err(JsonError::new(format!(
             "invalid value: integer `{n}`, expected {what}"
         ))),
-        None if v.is_i64() => Err(JsonError(format!(
+        None if v.is_i64() => Err(JsonError::new(format!(
             "invalid value: integer `{}`, expected {what}",
             v.as_i64().unwrap_or_default()
         ))),
@@ -278,7 +293,7 @@ impl FromJson for i64 {
     fn from_json(v: &Value) -> Result<Self, JsonError> {
         match v.as_i64() {
             Some(n) => Ok(n),
-            None if v.is_u64() => Err(JsonError(format!(
+            None if v.is_u64() => Err(JsonError::new(format!(
                 "invalid value: integer `{v}`, expected i64"
             ))),
             None => Err(JsonError::invalid(v, "i64")),
@@ -443,13 +458,30 @@ mod tests {
             Vec::<u32>::from_json(&json!([1, "2"]))
                 .unwrap_err()
                 .to_string(),
-            "[1]: invalid type: string \"2\", expected u32"
+            "invalid type: string \"2\", expected u32 (at [1])"
         );
         let m = BTreeMap::<String, bool>::from_json(&json!({"a": true, "b": false})).unwrap();
         assert_eq!(m.to_json(), json!({"a": true, "b": false}));
         assert!(HashMap::<String, String>::from_json(&json!(["a"])).is_err());
         assert_eq!(Some(vec![1u64]).to_json(), json!([1]));
         assert_eq!(Option::<u64>::None.to_json(), Value::Null);
+    }
+
+    #[test]
+    fn errors_name_the_path_of_the_value() {
+        let e = Vec::<BTreeMap<String, Vec<u32>>>::from_json(&json!([{"a": [1]}, {"b": [2, "x"]}]))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid type: string \"x\", expected u32 (at [1].b[1])"
+        );
+        let v = json!({"items": [{"n": 1}, {"n": -1}]});
+        let e = field::<Vec<BTreeMap<String, u64>>>(object(&v, "T").unwrap(), "items").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value: integer `-1`, expected u64 (at items[1].n)"
+        );
+        assert_eq!(JsonError::new("plain").to_string(), "plain");
     }
 
     #[test]
@@ -465,7 +497,7 @@ mod tests {
         assert_eq!(field_or_default::<u64>(o, "absent"), Ok(0));
         assert_eq!(
             field::<u64>(o, "bad").unwrap_err().to_string(),
-            "bad: invalid type: string \"x\", expected u64"
+            "invalid type: string \"x\", expected u64 (at bad)"
         );
         assert_eq!(
             object(&json!([]), "Thing").unwrap_err().to_string(),
@@ -575,7 +607,7 @@ mod derive_tests {
             Inner::from_json(&json!({"innerID": "x", "count": "3"}))
                 .unwrap_err()
                 .to_string(),
-            "count: invalid type: string \"3\", expected u32"
+            "invalid type: string \"3\", expected u32 (at count)"
         );
         assert!(Inner::from_json(&json!("text")).is_err());
         // serde's traits go through the same code.

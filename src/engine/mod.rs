@@ -8,7 +8,6 @@ pub mod error;
 pub mod highlight;
 pub mod idn;
 pub mod json;
-pub mod json_path;
 pub mod markdown;
 pub mod model;
 pub mod opencode;

@@ -9,7 +9,8 @@
 //!
 //! Import reads and validates the whole file before the database is touched, then writes it in
 //! one transaction ([`Store::import_dump`]): a corrupted, truncated, foreign or oversized file
-//! changes nothing and the error says where the problem is (line and column, or the JSON path).
+//! changes nothing and the error says where the problem is: the line and column of text that is
+//! not JSON, the path (`conversations[3].messages[7].role`) of a value that does not fit.
 //!
 //! Long operations take a [`Progress`] callback; the UI, which talks to the store through the
 //! serializable request protocol, passes a [`Job`] id instead and polls the job (see [`Job`]).
@@ -36,8 +37,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::engine::error::{Error, Result};
+use crate::engine::json::{FromJson, Json};
 use crate::engine::model::*;
 #[cfg(feature = "sqlite")]
 use crate::engine::store::Store;
@@ -63,7 +66,10 @@ impl std::fmt::Debug for FileBytes {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Written by serde's derive, so that its keys are in the order of these fields (read back
+/// through `FromJson`, order-free).
+#[derive(Debug, Clone, PartialEq, Serialize, Json)]
+#[json(no_serde)]
 pub struct ExportDocument {
     pub format: String,
     pub version: u32,
@@ -71,10 +77,12 @@ pub struct ExportDocument {
     pub exported_at: i64,
     pub conversations: Vec<ConversationDump>,
     /// Presets for new chats (in an export of everything).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[json(default)]
     pub presets: Vec<PresetDump>,
     /// The contents of the files the messages carry, each once (base64).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[json(default)]
     pub attachments: Vec<AttachmentDump>,
 }
 
@@ -489,19 +497,25 @@ fn not_json(bytes: &[u8]) -> String {
     )
 }
 
+/// A size for people: "512 bytes", "1.5 KB", "2.0 GB" (units of 1024, one decimal, halves to
+/// even). Whole-number arithmetic, so the browser's storage worker carries no float formatting.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["bytes", "KB", "MB", "GB"];
-    let mut value = n as f64;
     let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
+    while unit < UNITS.len() - 1 && n >> (10 * (unit + 1)) > 0 {
         unit += 1;
     }
     if unit == 0 {
-        format!("{n} bytes")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
+        return format!("{n} bytes");
     }
+    // Tenths of the unit, rounded half to even.
+    let d = 1u128 << (10 * unit);
+    let scaled = u128::from(n) * 10;
+    let (mut tenths, rest) = (scaled / d, scaled % d);
+    if rest * 2 > d || (rest * 2 == d && tenths % 2 == 1) {
+        tenths += 1;
+    }
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 fn parse_nexus(text: &str) -> Result<ImportBatch> {
@@ -509,24 +523,19 @@ fn parse_nexus(text: &str) -> Result<ImportBatch> {
         format: ImportFormat::Nexus.label().into(),
         detail,
     };
-    // A first pass reads only the header, so a file from a newer version is named as such
-    // rather than failing on whatever field it added.
-    #[derive(Deserialize)]
-    struct Header {
-        format: Option<serde_json::Value>,
-        version: Option<serde_json::Value>,
-    }
-    let header: Header = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-    if header.format.as_ref().and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+    let value: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    // The header first, so a file from a newer version is named as such rather than failing on
+    // whatever field it added.
+    let header = |name: &str| value.as_object().and_then(|o| o.get(name));
+    if header("format").and_then(Value::as_str) != Some(FORMAT_NAME) {
         return Err(bad(format!(
             "the \"format\" field is {} instead of \"{FORMAT_NAME}\"",
-            header
-                .format
+            header("format")
                 .map(|f| f.to_string())
                 .unwrap_or_else(|| "missing".into())
         )));
     }
-    match header.version.as_ref().and_then(|v| v.as_u64()) {
+    match header("version").and_then(Value::as_u64) {
         Some(v) if v >= 1 && v <= u64::from(FORMAT_VERSION) => {}
         Some(v) if v > u64::from(FORMAT_VERSION) => {
             return Err(bad(format!(
@@ -539,7 +548,7 @@ fn parse_nexus(text: &str) -> Result<ImportBatch> {
             ))
         }
     }
-    let doc: ExportDocument = crate::engine::json_path::from_str(text).map_err(bad)?;
+    let doc = ExportDocument::from_json(&value).map_err(|e| bad(e.to_string()))?;
     Ok(ImportBatch {
         conversations: doc.conversations,
         presets: doc.presets,
@@ -659,4 +668,49 @@ thread_local! {
 /// worker for a cancel, whether the import had already been committed.
 pub fn current_job() -> Option<JobId> {
     CURRENT_JOB.with(|c| c.borrow().clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    /// What the standard library's float formatting says for the same size.
+    fn by_float(n: u64) -> String {
+        const UNITS: [&str; 4] = ["bytes", "KB", "MB", "GB"];
+        let (mut value, mut unit) = (n as f64, 0);
+        while value >= 1024.0 && unit < UNITS.len() - 1 {
+            value /= 1024.0;
+            unit += 1;
+        }
+        if unit == 0 {
+            format!("{n} bytes")
+        } else {
+            format!("{value:.1} {}", UNITS[unit])
+        }
+    }
+
+    #[test]
+    fn sizes_read_as_the_float_formatting_rounds_them() {
+        assert_eq!(human_bytes(0), "0 bytes");
+        assert_eq!(human_bytes(1023), "1023 bytes");
+        assert_eq!(human_bytes(1024), "1.0 KB");
+        assert_eq!(human_bytes(1536), "1.5 KB");
+        // A tie (1.25 KB) goes to the even tenth, as `{:.1}` does.
+        assert_eq!(human_bytes(1280), "1.2 KB");
+        assert_eq!(human_bytes(1024 * 1024 - 1), "1024.0 KB");
+        assert_eq!(human_bytes(5 << 40), "5120.0 GB");
+        let mut n: u64 = 1;
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // Sizes of every magnitude up to 2^50 (exact as f64), and ties.
+            n = (seed >> (seed % 50 + 14)).max(1) + (n & 1);
+            assert_eq!(human_bytes(n), by_float(n), "{n}");
+            // n ≡ 256 (mod 512): exactly halfway between two tenths of a KB.
+            let tie = (n % 1_000_000) * 512 + 256;
+            assert_eq!(human_bytes(tie), by_float(tie), "{tie}");
+        }
+    }
 }

@@ -17,7 +17,9 @@
 //! - on an enum: `tag = "field"` (internally tagged; newtype, struct and unit variants) or no
 //!   tag (unit variants only, written as strings), and `rename_all = "lowercase"` or
 //!   `"snake_case"`;
-//! - on a variant: `rename = "name"`, `other` (a unit variant any unknown tag reads as).
+//! - on a variant: `rename = "name"`, `other` (a unit variant any unknown tag reads as);
+//! - on a type: `no_serde` (no serde traits through `Value`: for a type that derives serde's
+//!   `Serialize` itself, to write its fields in declaration order).
 //!
 //! Only for types inside the app's crate (the generated code names `crate::engine::wire` and
 //! `crate::engine::json`).
@@ -167,6 +169,7 @@ struct JsonAttrs {
     skip_none: bool,
     skip_empty: bool,
     other: bool,
+    no_serde: bool,
 }
 
 fn json_attrs(attrs: &[syn::Attribute]) -> syn::Result<JsonAttrs> {
@@ -200,6 +203,8 @@ fn json_attrs(attrs: &[syn::Attribute]) -> syn::Result<JsonAttrs> {
                 out.skip_none = true;
             } else if meta.path.is_ident("other") {
                 out.other = true;
+            } else if meta.path.is_ident("no_serde") {
+                out.no_serde = true;
             } else {
                 return Err(meta.error("unknown json attribute"));
             }
@@ -248,6 +253,11 @@ fn expand_json(input: &DeriveInput) -> syn::Result<Tokens> {
             ))
         }
     };
+    let serde = if container.no_serde {
+        quote!()
+    } else {
+        quote!(crate::serde_via_json!(#name);)
+    };
     Ok(quote! {
         impl crate::engine::json::FromJson for #name {
             fn from_json(
@@ -263,7 +273,7 @@ fn expand_json(input: &DeriveInput) -> syn::Result<Tokens> {
             }
         }
 
-        crate::serde_via_json!(#name);
+        #serde
     })
 }
 

@@ -15,67 +15,54 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{ConversationDump, ImportFormat, MessageDump};
 use crate::engine::error::{Error, Result};
+use crate::engine::json::{FromJson, Json};
 use crate::engine::model::*;
 
 /// Namespace for ids derived from ChatGPT exports (a fixed random UUID; never change it, or
 /// re-imports would duplicate).
 const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5f0c_1a52_8e4b_4d7c_9a61_3b2e_7d90_c4a8);
 
-#[derive(Deserialize)]
+#[derive(Json)]
+#[json(no_serde)]
 struct GptConversation {
-    #[serde(default)]
     title: Option<String>,
-    #[serde(default)]
     create_time: Option<f64>,
-    #[serde(default)]
     update_time: Option<f64>,
     mapping: BTreeMap<String, GptNode>,
-    #[serde(default)]
     current_node: Option<String>,
-    #[serde(default)]
     conversation_id: Option<String>,
-    #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
     default_model_slug: Option<String>,
-    #[serde(default)]
     is_archived: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
+#[json(no_serde)]
 struct GptNode {
-    #[serde(default)]
     message: Option<GptMessage>,
-    #[serde(default)]
     parent: Option<String>,
-    #[serde(default)]
     children: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
+#[json(no_serde)]
 struct GptMessage {
     author: GptAuthor,
-    #[serde(default)]
     create_time: Option<f64>,
-    #[serde(default)]
     update_time: Option<f64>,
-    #[serde(default)]
     content: Option<Value>,
-    #[serde(default)]
     status: Option<String>,
-    #[serde(default)]
     metadata: Option<Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Json)]
+#[json(no_serde)]
 struct GptAuthor {
     role: String,
-    #[serde(default)]
     name: Option<String>,
 }
 
@@ -90,7 +77,9 @@ fn bad(detail: String) -> Error {
 }
 
 pub(super) fn parse(text: &str) -> Result<Vec<ConversationDump>> {
-    let list: Vec<GptConversation> = crate::engine::json_path::from_str(text).map_err(bad)?;
+    let value: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    let list = Vec::<GptConversation>::from_json(&value).map_err(|e| bad(e.to_string()))?;
+    drop(value); // the document's values, before the conversations are built
     list.into_iter()
         .enumerate()
         .map(|(i, c)| convert(i, c))

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::{conversation_from_row, Store};
 #[cfg(feature = "sqlite")]
 use crate::engine::error::{Error, Result};
+use crate::engine::json::Json;
 use crate::engine::model::*;
 use crate::engine::wire::Wire;
 
@@ -29,7 +30,8 @@ use crate::engine::wire::Wire;
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
 
 /// A backend a conversation used, by name only: never the key, headers or any other secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Wire)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Json, Wire)]
+#[json(no_serde)]
 pub struct ProfileRef {
     pub name: String,
     pub kind: BackendKind,
@@ -37,80 +39,75 @@ pub struct ProfileRef {
 }
 
 /// One conversation with its whole message tree. Field order is the export format's key order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
+#[derive(Debug, Clone, PartialEq, Serialize, Json, Wire)]
+#[json(no_serde)]
 pub struct ConversationDump {
     pub id: Id,
     pub title: String,
     pub created_at: i64,
     pub updated_at: i64,
-    #[serde(default)]
+    #[json(default)]
     pub pinned: bool,
-    #[serde(default)]
+    #[json(default)]
     pub archived: bool,
-    #[serde(default)]
     pub profile: Option<ProfileRef>,
-    #[serde(default)]
     pub model: Option<String>,
-    #[serde(default)]
     pub system_prompt: Option<String>,
-    #[serde(default)]
+    #[json(default)]
     pub params: SamplingParams,
-    #[serde(default)]
     pub head_id: Option<Id>,
-    #[serde(default)]
     pub remote_session: Option<String>,
     /// The preset the conversation started from (an id among the file's `presets`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preset_id: Option<Id>,
     pub messages: Vec<MessageDump>,
 }
 
 /// A file's content in an export, once however many messages carry it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Json)]
+#[json(no_serde)]
 pub struct AttachmentDump {
     pub sha256: String,
     pub mime: String,
-    #[serde(with = "crate::engine::attachments::base64_bytes")]
+    #[serde(serialize_with = "crate::engine::attachments::base64_bytes::serialize")]
+    #[json(
+        with = "crate::engine::attachments::base64_bytes::read",
+        write_with = "crate::engine::attachments::base64_bytes::write"
+    )]
     pub data: Vec<u8>,
 }
 
 /// A preset in an export: its backend by reference only, like a conversation's.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Json)]
+#[json(no_serde)]
 pub struct PresetDump {
     pub id: Id,
     pub name: String,
-    #[serde(default)]
     pub system_prompt: Option<String>,
-    #[serde(default)]
     pub profile: Option<ProfileRef>,
-    #[serde(default)]
     pub model: Option<String>,
-    #[serde(default)]
+    #[json(default)]
     pub params: SamplingParams,
-    #[serde(default)]
+    #[json(default)]
     pub is_default: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 /// One message of a dumped conversation; its conversation is the enclosing dump.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Wire)]
+#[derive(Debug, Clone, PartialEq, Serialize, Json, Wire)]
+#[json(no_serde)]
 pub struct MessageDump {
     pub id: Id,
-    #[serde(default)]
     pub parent_id: Option<Id>,
     pub role: Role,
     pub parts: Vec<Part>,
     pub status: MessageStatus,
-    #[serde(default)]
     pub error: Option<String>,
-    #[serde(default)]
     pub model: Option<String>,
-    #[serde(default)]
     pub usage: Option<Usage>,
-    #[serde(default)]
     pub cost: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
