@@ -71,7 +71,21 @@ print(next(p["manifest_path"] for p in m["packages"] if p["name"] == "sqlite-was
     log "sqlite-wasm-rs bundles another SQLite than $SQLITE_VERSION: update SQLITE_VERSION and its SHA-256"
     return 1
   fi
-  printf '%s\n' "$dir"
+  # The built-in functions, tokenizers and FTS5 modules the store never uses left out
+  # (scripts/sqlite_trim.py); if that script does not know this source, the whole amalgamation.
+  local trimmed="$dir-trim-$(sha256sum scripts/sqlite_trim.py | cut -c1-12)"
+  if [ ! -f "$trimmed/sqlite3.c" ]; then
+    rm -rf "$trimmed.part"
+    cp -r "$dir" "$trimmed.part"
+    if python3 scripts/sqlite_trim.py "$trimmed.part/sqlite3.c" >&2; then
+      mv "$trimmed.part" "$trimmed"
+    else
+      rm -rf "$trimmed.part"
+      log "WARNING: SQLite's unused functions stay in (scripts/sqlite_trim.py does not know this source)"
+      trimmed="$dir"
+    fi
+  fi
+  printf '%s\n' "$trimmed"
 }
 
 # Two modules, each built with only what it needs: the page's UI (`web`: Dioxus, no SQLite) and
@@ -107,7 +121,8 @@ if command -v rustup >/dev/null 2>&1; then
   # (EXPLAIN, `$name` parameters, 0x literals, generated columns, 'localtime', the schema and
   # introspection pragmas; `user_version`, `page_size`, `foreign_keys` and `integrity_check`
   # stay), auto-vacuum (no database of the app's enables it), the INSERT … SELECT transfer
-  # shortcut and memory statistics: 13 KB gzip less. Options that take grammar out of the
+  # shortcut and memory statistics: 13 KB gzip less. No JSON functions: the two the store's SQL
+  # calls are the app's own in the browser (`engine::store::sql_json`). Options that take grammar out of the
   # parser (window functions, views, ANALYZE, REINDEX: none of the store's SQL says them) need
   # the parser generated without them, so SQLite's amalgamation is built from its canonical
   # sources with them (sqlite_amalgamation below; 14 KB gzip less).
@@ -130,7 +145,7 @@ if command -v rustup >/dev/null 2>&1; then
     SQLITE_OMIT_COMPILEOPTION_DIAGS SQLITE_OMIT_EXPLAIN SQLITE_OMIT_TCL_VARIABLE SQLITE_OMIT_HEX_INTEGER
     SQLITE_OMIT_GENERATED_COLUMNS SQLITE_OMIT_LOCALTIME SQLITE_OMIT_SCHEMA_PRAGMAS
     SQLITE_OMIT_INTROSPECTION_PRAGMAS SQLITE_OMIT_CASE_SENSITIVE_LIKE_PRAGMA SQLITE_OMIT_AUTOVACUUM
-    SQLITE_OMIT_XFER_OPT SQLITE_DEFAULT_MEMSTATUS=0 $PARSER_OMITS"
+    SQLITE_OMIT_XFER_OPT SQLITE_DEFAULT_MEMSTATUS=0 SQLITE_OMIT_JSON $PARSER_OMITS"
   cargo build "${COMMON[@]}" "${BUILD_STD[@]}" "${UI[@]}" --target-dir "$WEB_TARGET"
   [ ${#STORE[@]} -eq 0 ] || cargo build "${COMMON[@]}" "${BUILD_STD[@]}" "${STORE[@]}" --target-dir "$WEB_TARGET"
   WASM_DIR="$WEB_TARGET/wasm32-unknown-unknown/web"
@@ -231,6 +246,9 @@ cp web/index.html web/look.js web/boot.js web/app.js web/worker.js web/sw.js web
 # uses (anyhow formats errors with their backtrace), which can never run in a browser: no
 # environment, so no RUST_BACKTRACE, so no backtrace is captured. Their entry points are
 # replaced by `unreachable` and wasm-opt drops the rest (scripts/wasm_module.py; 2.4 KB gzip).
+# anyhow's `Debug` (the backtrace printed after an error's causes) calls v0 symbol demangling
+# directly (`rustc_demangle::v0::demangle`'s closure, inlined from std's frame printing), which
+# keeps the whole v0 printer (12 KB raw) without it.
 # The names are rustc's v0 mangling (the rustup route); Debian's rustc-web route keeps them.
 SNIP_DIR=$(mktemp -d)
 trap 'rm -rf "$SNIP_DIR"' EXIT
@@ -238,7 +256,8 @@ if [ "$WASM_DIR" = "${WEB_TARGET:-}/wasm32-unknown-unknown/web" ]; then
   python3 scripts/wasm_module.py snip "$WASM_DIR/opencode-nexus.wasm" "$SNIP_DIR/opencode-nexus.wasm" \
     'backtrace_rs5print.*BacktraceFrameFmt.*print_raw_with_column' \
     'backtrace_rs9symbolize.*SymbolName.*Display3fmt' \
-    'rustc_demangle13DemangleStyle.*Display3fmt'
+    'rustc_demangle13DemangleStyle.*Display3fmt' \
+    'rustc_demangle2v08demangles_0'
 else
   cp "$WASM_DIR/opencode-nexus.wasm" "$SNIP_DIR/"
 fi

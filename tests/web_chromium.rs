@@ -1127,21 +1127,6 @@ async fn sidebar_rows(c: &Client, n: usize, what: &str, nudge: Option<&str>) -> 
     .await
 }
 
-/// Open the conversation titled `title` from the History list.
-async fn row_action_open(c: &Client, title: &str) {
-    let xpath = format!(
-        "//ul[@aria-label='Conversations']/li[contains(@class,'row')]//button[contains(@class,'row-main')][.//span[contains(@class,'row-title')][contains(normalize-space(.), '{title}')]]"
-    );
-    wait_for(c, "ul[aria-label='Conversations'] li.row", 20).await;
-    c.find(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no conversation '{title}' in History: {e}"))
-        .click()
-        .await
-        .unwrap();
-    wait_for(c, "section[aria-label='Chat']", 10).await;
-}
-
 /// A browser on the app with the llama.cpp backend added.
 async fn with_backend(base: &str, llm: &str, width: u32, height: u32, phone: bool) -> Browser {
     let b = browser(width, height, phone).await;

@@ -2,8 +2,9 @@
 //! scripts/test.sh) behind a CORS front that answers preflights as docs/sync-format.md asks a
 //! server to: a desktop device (a data directory driven by the command line) publishes its
 //! history; the page, in headless Chromium, sets sync up in Settings → Sync with the same
-//! passphrase and gets that history; a pin made in the page reaches the desktop with its next
-//! sync. The engine's WebDAV client runs over the browser's fetch here.
+//! passphrase and gets that history; a pin and a deleted reply made in the page reach the
+//! desktop with its next sync, and a conversation the desktop deletes leaves the page. The
+//! engine's WebDAV client runs over the browser's fetch here.
 
 mod support;
 
@@ -176,6 +177,108 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
         rust["pinned"], true,
         "the page's pin reached the desktop: {rust}"
     );
+    let rust_id = rust["id"].as_str().unwrap().to_owned();
+    let other_id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["title"].as_str().unwrap_or("").contains("Plot y = sin"))
+        .and_then(|c| c["id"].as_str())
+        .unwrap_or_else(|| panic!("{list}"))
+        .to_owned();
+
+    // A reply deleted here leaves a tombstone (written by the storage worker's trigger), and
+    // the desktop's thread loses it after both sync.
+    let thread_on_desktop = |id: String| {
+        let pw = dav.password.clone();
+        let a_path = a.to_owned();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                desktop(&a_path, &["sync", "now"], &pw);
+                let shown = desktop(&a_path, &["history", "show", &id, "--json"], &pw);
+                serde_json::from_str::<serde_json::Value>(&shown).unwrap()["messages"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let before_delete = thread_on_desktop(rust_id.clone()).await;
+    nav(c, "History").await;
+    row_action_open(c, "Rust lifetimes").await;
+    let shown = js(c, "return document.querySelectorAll('article.msg').length").await;
+    assert_eq!(
+        shown.as_u64(),
+        Some(before_delete as u64),
+        "the page shows the same thread"
+    );
+    js(
+        c,
+        "const m = [...document.querySelectorAll('article.msg.assistant')].pop();
+         [...m.querySelectorAll('.msg-action')].find(b => b.innerText.trim() === 'Delete').click();",
+    )
+    .await;
+    wait_for(c, "div.confirm[role='alertdialog']", 10).await;
+    js(
+        c,
+        "[...document.querySelectorAll(\"div.confirm[role='alertdialog'] button\")].find(b => b.innerText.trim() === 'Delete').click();",
+    )
+    .await;
+    wait_js(
+        c,
+        10,
+        "the reply deleted in the page",
+        "return document.querySelectorAll('article.msg').length",
+        serde_json::json!(before_delete - 1),
+    )
+    .await;
+    nav(c, "Settings").await;
+    wait_enabled(c, "Sync now", 60).await;
+    let before = js(
+        c,
+        "const e = document.querySelector('.sync-outcome'); return e ? e.innerText : ''",
+    )
+    .await;
+    button(c, "Sync now").await.click().await.unwrap();
+    let (third, failed) = sync_outcome(c, before.as_str().unwrap_or_default()).await;
+    assert!(!failed, "{third}");
+    assert_eq!(
+        thread_on_desktop(rust_id).await,
+        before_delete - 1,
+        "the reply deleted in the page is gone on the desktop"
+    );
+
+    // A conversation the desktop deletes leaves the page's History with its next sync (the
+    // worker checks the tombstones of messages written after the delete).
+    let pw = dav.password.clone();
+    let a_path = a.to_owned();
+    tokio::task::spawn_blocking(move || {
+        desktop(&a_path, &["history", "delete", &other_id], &pw);
+        desktop(&a_path, &["sync", "now"], &pw);
+    })
+    .await
+    .unwrap();
+    let before = js(
+        c,
+        "const e = document.querySelector('.sync-outcome'); return e ? e.innerText : ''",
+    )
+    .await;
+    wait_enabled(c, "Sync now", 60).await;
+    button(c, "Sync now").await.click().await.unwrap();
+    let (fourth, failed) = sync_outcome(c, before.as_str().unwrap_or_default()).await;
+    assert!(!failed, "{fourth}");
+    nav(c, "History").await;
+    eventually(c, 20, "the desktop's delete in History", async |last| {
+        let titles = history_titles(c).await;
+        *last = format!("{titles:?}");
+        (titles.iter().any(|t| t.contains("Rust lifetimes"))
+            && !titles.iter().any(|t| t.contains("Plot y = sin")))
+        .then_some(())
+    })
+    .await;
+    nav(c, "Settings").await;
 
     // The laptop is lost: removed from the folder here, after a confirmation.
     click(

@@ -413,3 +413,18 @@ pub async fn row_action(c: &Client, title: &str, label: &str) {
         .await
         .unwrap();
 }
+
+/// Open the conversation titled `title` from the History list.
+pub async fn row_action_open(c: &Client, title: &str) {
+    let xpath = format!(
+        "//ul[@aria-label='Conversations']/li[contains(@class,'row')]//button[contains(@class,'row-main')][.//span[contains(@class,'row-title')][contains(normalize-space(.), '{title}')]]"
+    );
+    wait_for(c, "ul[aria-label='Conversations'] li.row", 20).await;
+    c.find(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no conversation '{title}' in History: {e}"))
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "section[aria-label='Chat']", 10).await;
+}

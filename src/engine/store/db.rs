@@ -113,6 +113,8 @@ impl Store {
     }
 
     fn configure(&mut self) -> Result<()> {
+        #[cfg(target_family = "wasm")]
+        super::sql_json::define(&self.conn)?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "busy_timeout", 5000)?;
@@ -924,13 +926,17 @@ impl Store {
     /// This is how the offline copy of an OpenCode session follows the server, which owns it.
     pub fn replace_messages(&mut self, conversation_id: &str, messages: &[Message]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let keep: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
-        let keep_json = serde_json::to_string(&keep).map_err(Error::db)?;
-        tx.execute(
-            "DELETE FROM messages WHERE conversation_id = ?1
-             AND id NOT IN (SELECT value FROM json_each(?2))",
-            params![conversation_id, keep_json],
-        )?;
+        let keep: std::collections::HashSet<&str> =
+            messages.iter().map(|m| m.id.as_str()).collect();
+        let gone: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT id FROM messages WHERE conversation_id = ?1")?;
+            let ids = stmt.query_map([conversation_id], |r| r.get::<_, String>(0))?;
+            ids.filter(|id| id.as_ref().map_or(true, |id| !keep.contains(id.as_str())))
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for id in gone {
+            tx.execute("DELETE FROM messages WHERE id = ?1", [id])?;
+        }
         for m in messages {
             if m.conversation_id != conversation_id {
                 return Err(Error::Invalid(format!(

@@ -11,6 +11,8 @@ mod db;
 pub mod dump;
 #[cfg(feature = "sqlite")]
 pub mod schema;
+#[cfg(feature = "sqlite")]
+pub mod sql_json;
 pub mod sync;
 
 #[cfg(feature = "sqlite")]
