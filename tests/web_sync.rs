@@ -53,6 +53,19 @@ async fn sync_outcome(c: &Client, previous: &str) -> (String, bool) {
     .await
 }
 
+/// Clicks "Sync now" once no run is under way (the app's own runs, one a few seconds after
+/// start, hold it until they end); the outcome of the run it started and whether it failed.
+async fn sync_now(c: &Client) -> (String, bool) {
+    wait_enabled(c, "Sync now", 60).await;
+    let before = js(
+        c,
+        "const e = document.querySelector('.sync-outcome'); return e ? e.innerText : ''",
+    )
+    .await;
+    button(c, "Sync now").await.click().await.unwrap();
+    sync_outcome(c, before.as_str().unwrap_or_default()).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_browser_syncs_with_a_desktop_through_webdav() {
     let dav = support::peers::webdav().expect("the WebDAV peer (NEXUS_TEST_WEBDAV_URL)");
@@ -143,16 +156,7 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
     })
     .await;
     nav(c, "Settings").await;
-    // The app's own first run (a few seconds after start) may be under way: "Sync now" waits
-    // for it to end.
-    wait_enabled(c, "Sync now", 60).await;
-    let before = js(
-        c,
-        "const e = document.querySelector('.sync-outcome'); return e ? e.innerText : ''",
-    )
-    .await;
-    button(c, "Sync now").await.click().await.unwrap();
-    let (second, failed) = sync_outcome(c, before.as_str().unwrap_or_default()).await;
+    let (second, failed) = sync_now(c).await;
     assert!(!failed, "{second}");
     // The pin went with this run, or with the app's own run if that came after the pin: the
     // desktop's next sync is what tells.
@@ -235,14 +239,7 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
     )
     .await;
     nav(c, "Settings").await;
-    wait_enabled(c, "Sync now", 60).await;
-    let before = js(
-        c,
-        "const e = document.querySelector('.sync-outcome'); return e ? e.innerText : ''",
-    )
-    .await;
-    button(c, "Sync now").await.click().await.unwrap();
-    let (third, failed) = sync_outcome(c, before.as_str().unwrap_or_default()).await;
+    let (third, failed) = sync_now(c).await;
     assert!(!failed, "{third}");
     assert_eq!(
         thread_on_desktop(rust_id).await,
@@ -260,14 +257,7 @@ async fn the_browser_syncs_with_a_desktop_through_webdav() {
     })
     .await
     .unwrap();
-    let before = js(
-        c,
-        "const e = document.querySelector('.sync-outcome'); return e ? e.innerText : ''",
-    )
-    .await;
-    wait_enabled(c, "Sync now", 60).await;
-    button(c, "Sync now").await.click().await.unwrap();
-    let (fourth, failed) = sync_outcome(c, before.as_str().unwrap_or_default()).await;
+    let (fourth, failed) = sync_now(c).await;
     assert!(!failed, "{fourth}");
     nav(c, "History").await;
     eventually(c, 20, "the desktop's delete in History", async |last| {

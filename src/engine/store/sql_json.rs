@@ -97,6 +97,14 @@ mod tests {
         conn
     }
 
+    /// The two columns of a one-row `SELECT ours, theirs`.
+    fn both(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> (SqlValue, SqlValue) {
+        conn.query_row(sql, params, |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+    }
+
+    const EXTRACT: &str = "SELECT nx_extract(?1, ?2), json_extract(?1, ?2)";
+
     #[test]
     fn tombstones_are_written_and_read_as_sqlite_writes_and_reads_them() {
         let conn = conn();
@@ -110,23 +118,18 @@ mod tests {
         for conversation in ids {
             for parent in [Some("p-1"), Some("odd \"p\"\n"), None] {
                 for updated_at in [0i64, 1_733_500_000_123, -5, i64::MAX] {
-                    let (ours, theirs): (String, String) = conn
-                        .query_row(
-                            "SELECT nx_object('conversation', ?1, 'parent', ?2, 'updated_at', ?3),
-                                    json_object('conversation', ?1, 'parent', ?2, 'updated_at', ?3)",
-                            rusqlite::params![conversation, parent, updated_at],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
-                        .unwrap();
+                    let (ours, theirs) = both(
+                        &conn,
+                        "SELECT nx_object('conversation', ?1, 'parent', ?2, 'updated_at', ?3),
+                                json_object('conversation', ?1, 'parent', ?2, 'updated_at', ?3)",
+                        rusqlite::params![conversation, parent, updated_at],
+                    );
                     assert_eq!(ours, theirs);
+                    let SqlValue::Text(theirs) = theirs else {
+                        panic!("json_object gave {theirs:?}");
+                    };
                     for path in ["$.conversation", "$.parent", "$.updated_at", "$.absent"] {
-                        let (a, b): (SqlValue, SqlValue) = conn
-                            .query_row(
-                                "SELECT nx_extract(?1, ?2), json_extract(?1, ?2)",
-                                rusqlite::params![theirs, path],
-                                |r| Ok((r.get(0)?, r.get(1)?)),
-                            )
-                            .unwrap();
+                        let (a, b) = both(&conn, EXTRACT, rusqlite::params![theirs, path]);
                         assert_eq!(a, b, "{theirs} {path}");
                     }
                 }
@@ -139,13 +142,7 @@ mod tests {
         let conn = conn();
         let doc = r#"{"t": true, "f": false, "n": null, "x": 2.5, "big": 1e300, "o": {"a": [1, "b"]}, "s": "é"}"#;
         for path in ["$.t", "$.f", "$.n", "$.x", "$.big", "$.o", "$.s"] {
-            let (a, b): (SqlValue, SqlValue) = conn
-                .query_row(
-                    "SELECT nx_extract(?1, ?2), json_extract(?1, ?2)",
-                    rusqlite::params![doc, path],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .unwrap();
+            let (a, b) = both(&conn, EXTRACT, rusqlite::params![doc, path]);
             assert_eq!(a, b, "{path}");
         }
         let null: Option<String> = conn
