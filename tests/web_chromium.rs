@@ -376,12 +376,7 @@ async fn wait_titles(c: &Client, expected: &[&str]) {
 async fn pick_row(c: &Client, title: &str) {
     let title = title.trim_start_matches("📌 ");
     let xpath = format!("//input[@type='checkbox'][@aria-label='Select “{title}”']");
-    c.find(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no box to pick '{title}': {e}"))
-        .click()
-        .await
-        .unwrap();
+    click_xpath(c, &xpath, &format!("box to pick '{title}'")).await;
 }
 
 /// Tick or untick History's "Archived" filter.

@@ -401,17 +401,22 @@ pub async fn history_titles(c: &Client) -> Vec<String> {
     serde_json::from_value(v).unwrap()
 }
 
+/// Click the element at `xpath`; a sentence naming `what` when there is none.
+pub async fn click_xpath(c: &Client, xpath: &str, what: &str) {
+    c.find(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no {what}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Click the row action `label` (Pin, Rename, Delete...) of the row titled `title`.
 pub async fn row_action(c: &Client, title: &str, label: &str) {
     let xpath = format!(
         "//ul[@aria-label='Conversations']/li[contains(@class,'row')][.//span[contains(@class,'row-title')][contains(normalize-space(.), '{title}')]]//button[@aria-label='{label}']"
     );
-    c.find(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no {label} button on the row '{title}': {e}"))
-        .click()
-        .await
-        .unwrap();
+    click_xpath(c, &xpath, &format!("{label} button on the row '{title}'")).await;
 }
 
 /// Open the conversation titled `title` from the History list.
@@ -420,11 +425,6 @@ pub async fn row_action_open(c: &Client, title: &str) {
         "//ul[@aria-label='Conversations']/li[contains(@class,'row')]//button[contains(@class,'row-main')][.//span[contains(@class,'row-title')][contains(normalize-space(.), '{title}')]]"
     );
     wait_for(c, "ul[aria-label='Conversations'] li.row", 20).await;
-    c.find(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no conversation '{title}' in History: {e}"))
-        .click()
-        .await
-        .unwrap();
+    click_xpath(c, &xpath, &format!("conversation '{title}' in History")).await;
     wait_for(c, "section[aria-label='Chat']", 10).await;
 }

@@ -38,13 +38,19 @@ pub fn derive_wire(input: TokenStream) -> TokenStream {
     }
 }
 
-fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
-    if !input.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &input.generics,
-            "derive(Wire) does not take generic types",
-        ));
+/// Both derives write impls for one concrete type: a generic one is refused.
+fn no_generics(input: &DeriveInput, derive: &str) -> syn::Result<()> {
+    if input.generics.params.is_empty() {
+        return Ok(());
     }
+    Err(syn::Error::new_spanned(
+        &input.generics,
+        format!("derive({derive}) does not take generic types"),
+    ))
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
+    no_generics(input, "Wire")?;
     let name = &input.ident;
     let (put, take) = match &input.data {
         Data::Struct(data) => {
@@ -215,12 +221,7 @@ fn json_attrs(attrs: &[syn::Attribute]) -> syn::Result<JsonAttrs> {
 }
 
 fn expand_json(input: &DeriveInput) -> syn::Result<Tokens> {
-    if !input.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &input.generics,
-            "derive(Json) does not take generic types",
-        ));
-    }
+    no_generics(input, "Json")?;
     let name = &input.ident;
     let what = name.to_string();
     let container = json_attrs(&input.attrs)?;

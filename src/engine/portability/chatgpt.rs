@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::{ConversationDump, ImportFormat, MessageDump};
 use crate::engine::error::{Error, Result};
-use crate::engine::json::{FromJson, Json};
+use crate::engine::json::Json;
 use crate::engine::model::*;
 
 /// Namespace for ids derived from ChatGPT exports (a fixed random UUID; never change it, or
@@ -77,9 +77,8 @@ fn bad(detail: String) -> Error {
 }
 
 pub(super) fn parse(text: &str) -> Result<Vec<ConversationDump>> {
-    let value: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-    let list = Vec::<GptConversation>::from_json(&value).map_err(|e| bad(e.to_string()))?;
-    drop(value); // the document's values, before the conversations are built
+    let list: Vec<GptConversation> =
+        crate::engine::json::from_str(text).map_err(|e| bad(e.to_string()))?;
     list.into_iter()
         .enumerate()
         .map(|(i, c)| convert(i, c))
